@@ -1,0 +1,100 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, bottom to top (see docs/ARCHITECTURE.md):
+//   AtmoProtocol  pure wire values and pure logic, Foundation only
+//   AtmoStore     inventory, hashing, durable state (GRDB, swift-crypto)
+//   AtmoTransfer  the pulling engine (AsyncHTTPClient)
+//   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle)
+//   atmo          the thin command-line executable (ArgumentParser)
+//   AtmoTesting   fixtures, in-process nodes and fake peers for tests and benchmarks
+let package = Package(
+    name: "atmosphere-models",
+    platforms: [.macOS(.v15), .iOS(.v18)],
+    products: [
+        .library(name: "AtmoProtocol", targets: ["AtmoProtocol"]),
+        .library(name: "AtmoStore", targets: ["AtmoStore"]),
+        .library(name: "AtmoTransfer", targets: ["AtmoTransfer"]),
+        .library(name: "AtmoNode", targets: ["AtmoNode"]),
+        .executable(name: "atmo", targets: ["atmo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        .target(name: "AtmoProtocol"),
+        .target(
+            name: "AtmoStore",
+            dependencies: [
+                "AtmoProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AtmoTransfer",
+            dependencies: [
+                "AtmoProtocol",
+                "AtmoStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "AtmoNode",
+            dependencies: [
+                "AtmoProtocol",
+                "AtmoStore",
+                "AtmoTransfer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "atmo",
+            dependencies: [
+                "AtmoProtocol",
+                "AtmoStore",
+                "AtmoTransfer",
+                "AtmoNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "AtmoTesting",
+            dependencies: [
+                "AtmoProtocol",
+                "AtmoStore",
+                "AtmoTransfer",
+                "AtmoNode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
+        .testTarget(name: "AtmoStoreTests", dependencies: ["AtmoStore", "AtmoTesting"]),
+        .testTarget(name: "AtmoTransferTests", dependencies: ["AtmoTransfer", "AtmoTesting"]),
+        .testTarget(name: "AtmoNodeTests", dependencies: ["AtmoNode", "AtmoTesting"]),
+        .testTarget(name: "AtmoEndToEndTests", dependencies: ["AtmoTesting"]),
+    ]
+)

@@ -1,0 +1,55 @@
+import AtmoStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Keeps the inventory current: a full scan at start, then every `interval`, and soon after
+/// anyone calls `requestRescan()` (a served file changed). Stops at graceful shutdown.
+public final class InventoryService: Service, Sendable {
+    let inventory: Inventory
+    let interval: Duration
+    let logger: Logger
+    private let rescanRequested = Mutex(false)
+    private let firstScanDone = Mutex(false)
+
+    public init(inventory: Inventory, interval: Duration, logger: Logger) {
+        self.inventory = inventory
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func requestRescan() {
+        rescanRequested.withLock { $0 = true }
+    }
+
+    public var hasScanned: Bool { firstScanDone.withLock { $0 } }
+
+    public func run() async throws {
+        let clock = ContinuousClock()
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let started = clock.now
+                    self.rescanRequested.withLock { $0 = false }
+                    do {
+                        try await self.inventory.refresh()
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        self.logger.error("model scan failed", metadata: ["error": "\(error)"])
+                    }
+                    self.firstScanDone.withLock { $0 = true }
+                    self.logger.debug(
+                        "model scan done",
+                        metadata: ["models": "\(self.inventory.entries.count)", "seconds": "\(clock.now - started)"])
+                    // Wait for the interval, waking early when a rescan is requested.
+                    while clock.now - started < self.interval, !self.rescanRequested.withLock({ $0 }) {
+                        try await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import AtmoProtocol
+import AtmoStore
+import Foundation
+
+/// Everything a node needs to run, passed down from the executable (which reads the
+/// environment and flags once). Defaults suit `atmo serve` on a laptop.
+public struct NodeConfiguration: Sendable {
+    /// Address to bind; `0.0.0.0` to serve the LAN, `127.0.0.1` for this machine only.
+    public var host: String = "0.0.0.0"
+    /// 0 lets the OS choose (tests); the default is `HTTPAPI.defaultPort`.
+    public var port: Int = HTTPAPI.defaultPort
+    /// Shown to peers; defaults to the host name.
+    public var nodeName: String = ProcessInfo.processInfo.hostName
+    /// Holds `atmo.sqlite` (hash cache, resume state) and `node.key`.
+    public var stateDirectory: String
+    /// Where this node keeps the models it pulled (and offers them again).
+    public var modelsDirectory: String
+    /// Other places models live. `modelsDirectory` is added to these as the pulled root.
+    public var scanRoots: ScanRoots
+    /// How often the model folders are rescanned for added, changed and removed files.
+    public var rescanIntervalSeconds: Double = 30
+
+    public init(stateDirectory: String, modelsDirectory: String, scanRoots: ScanRoots) {
+        self.stateDirectory = stateDirectory
+        self.modelsDirectory = modelsDirectory
+        self.scanRoots = scanRoots
+    }
+
+    /// The defaults under a home folder: state in `~/.atmo`, pulled models in
+    /// `~/.atmo/models`, LlamaFarm and Hugging Face folders where they usually are.
+    public static func defaults(environment: [String: String], home: String) -> NodeConfiguration {
+        let state = environment["ATMO_HOME"] ?? (home + "/.atmo")
+        return NodeConfiguration(
+            stateDirectory: state, modelsDirectory: state + "/models",
+            scanRoots: ScanRoots.defaults(environment: environment, home: URL(fileURLWithPath: home)))
+    }
+
+    /// The roots actually scanned: the configured ones plus this node's own store.
+    var effectiveScanRoots: ScanRoots {
+        var roots = scanRoots
+        roots.pulledModels = URL(fileURLWithPath: modelsDirectory)
+        return roots
+    }
+
+    public var databasePath: String { stateDirectory + "/atmo.sqlite" }
+}

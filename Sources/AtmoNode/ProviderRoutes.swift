@@ -1,0 +1,114 @@
+import AtmoProtocol
+import AtmoStore
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// The provider's HTTP API (docs/PROTOCOL.md §3): health, catalog, one entry, downloads,
+/// transfer requests and reports.
+struct ProviderRoutes: Sendable {
+    let inventory: Inventory
+    let ledger: TransferLedger
+    let nodeID: String
+    let nodeName: String
+    /// The bound port, known once the server runs.
+    let boundPort: SharedPort
+    /// Asks the inventory service for a rescan (a served file changed under us).
+    let requestRescan: @Sendable () -> Void
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.add(middleware: JSONErrorMiddleware())
+        router.get("/health") { _, _ in self.health() }
+        router.get("/v1/models") { _, _ in JSONResponse.make(HTTPAPI.ModelList(models: self.inventory.entries)) }
+        router.get("/v1/models/download/:id") { request, context in
+            try await self.download(request, id: context.parameters.get("id"), includeBody: true)
+        }
+        router.head("/v1/models/download/:id") { request, context in
+            try await self.download(request, id: context.parameters.get("id"), includeBody: false)
+        }
+        router.get("/v1/models/:id") { _, context in
+            let item = try self.lookup(context.parameters.get("id"))
+            return JSONResponse.make(item.entry)
+        }
+        router.post("/v1/transfers") { request, context in
+            try await self.transferRequest(request, context: context)
+        }
+        router.post("/v1/transfers/reports") { request, context in
+            try await self.transferReport(request, context: context)
+        }
+    }
+
+    func health() -> Response {
+        let counts = ledger.snapshot
+        var health = HTTPAPI.Health(
+            modelsAvailable: inventory.entries.count, httpPort: boundPort.value, nodeID: nodeID, nodeName: nodeName,
+            activeTransfers: counts.activeDownloads, modelsHashing: inventory.pendingHashCount)
+        health.status = "ok"
+        return JSONResponse.make(HealthBody(health: health, transfers: counts))
+    }
+
+    /// Resolves a path id to an inventory item; hostile or unknown ids are 4xx, never a path.
+    func lookup(_ rawID: String?) throws -> InventoryItem {
+        guard let rawID, Validation.isValidModelID(rawID) else {
+            throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")
+        }
+        guard let item = inventory.item(modelID: rawID) else { throw HTTPError(.notFound, message: "Model not found") }
+        return item
+    }
+
+    func transferRequest(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: WireLimits.maxMessageBytes)
+        let message = try WireCoding.decode(ModelRequest.self, from: Data(buffer: body))
+        guard let item = inventory.item(modelID: message.modelID) else { throw HTTPError(.notFound, message: "Model not found") }
+        ledger.requested()
+        context.logger.info(
+            "transfer requested",
+            metadata: ["model": "\(message.modelID)", "requester": "\(message.requesterNodeID)", "resume_from": "\(message.resumeFromByte)"])
+        let start = ModelTransferStart(
+            requestID: message.requestID, modelID: item.entry.modelID, totalBytes: item.entry.sizeBytes,
+            sha256: item.entry.sha256,
+            metadata: .init(name: item.entry.name, type: item.entry.type, format: item.entry.format, classes: item.entry.classes),
+            transferMethod: "http_range")
+        return JSONResponse.make(start)
+    }
+
+    func transferReport(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: WireLimits.maxMessageBytes)
+        switch try WireCoding.decodeMessage(Data(buffer: body)) {
+        case .complete(let complete):
+            ledger.record(complete)
+            context.logger.info(
+                "transfer reported", metadata: ["model": "\(complete.modelID)", "status": "\(complete.verificationStatus)"])
+        case .cancel(let cancel):
+            ledger.record(cancel)
+            context.logger.info("transfer cancelled by peer", metadata: ["model": "\(cancel.modelID)", "reason": "\(cancel.reason)"])
+        default:
+            throw HTTPError(.badRequest, message: "expected model_transfer_complete or model_transfer_cancel")
+        }
+        return JSONResponse.make(["status": "recorded"], status: .accepted)
+    }
+}
+
+/// The port the server bound, shared between the readiness callback and `/health`.
+final class SharedPort: Sendable {
+    private let port: Mutex<Int>
+    init(_ port: Int) { self.port = Mutex(port) }
+    var value: Int {
+        get { port.withLock { $0 } }
+        set { port.withLock { $0 = newValue } }
+    }
+}
+
+/// `/health`: the fields of the notes, then this node's transfer counts.
+struct HealthBody: Encodable {
+    var health: HTTPAPI.Health
+    var transfers: TransferLedger.Counts
+
+    func encode(to encoder: any Encoder) throws {
+        try health.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(transfers, forKey: .transfers)
+    }
+
+    enum Key: String, CodingKey { case transfers }
+}

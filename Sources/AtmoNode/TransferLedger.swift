@@ -1,0 +1,49 @@
+import AtmoProtocol
+import Synchronization
+
+/// The provider's count of transfers: in progress, and how they ended (from the reports
+/// consumers send). Shown in `/health`.
+public final class TransferLedger: Sendable {
+    public struct Counts: Sendable, Equatable, Codable {
+        public var activeDownloads = 0
+        public var requests = 0
+        public var completed = 0
+        public var failed = 0
+        public var cancelled = 0
+        public var bytesServed: Int64 = 0
+
+        enum CodingKeys: String, CodingKey {
+            case activeDownloads = "active_downloads", requests, completed, failed, cancelled
+            case bytesServed = "bytes_served"
+        }
+    }
+
+    private let counts = Mutex(Counts())
+
+    public init() {}
+
+    public var snapshot: Counts { counts.withLock { $0 } }
+
+    func downloadStarted() { counts.withLock { $0.activeDownloads += 1 } }
+
+    func downloadEnded(bytes: Int64) {
+        counts.withLock {
+            $0.activeDownloads -= 1
+            $0.bytesServed += bytes
+        }
+    }
+
+    func requested() { counts.withLock { $0.requests += 1 } }
+
+    func record(_ complete: ModelTransferComplete) {
+        counts.withLock {
+            if complete.verificationStatus == "success" { $0.completed += 1 } else { $0.failed += 1 }
+        }
+    }
+
+    func record(_ cancel: ModelTransferCancel) {
+        counts.withLock {
+            if cancel.reason == .userCancelled { $0.cancelled += 1 } else { $0.failed += 1 }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+/// Reads the fields of one JSON object with the tolerance peers need (nulls, missing optional
+/// fields, integral floats) and the bounds safety needs (string lengths, array sizes).
+/// Every message type decodes through this, so the rules live in one place.
+struct FieldReader {
+    let container: KeyedDecodingContainer<AnyCodingKey>
+    private(set) var known: Set<String> = []
+
+    init(_ decoder: any Decoder) throws {
+        container = try decoder.container(keyedBy: AnyCodingKey.self)
+    }
+
+    private mutating func key(_ name: String) -> AnyCodingKey {
+        known.insert(name)
+        return AnyCodingKey(name)
+    }
+
+    private func fail(_ name: String, _ message: String) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: container.codingPath + [AnyCodingKey(name)], debugDescription: message))
+    }
+
+    mutating func optionalString(_ name: String) throws -> String? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        let value: String
+        if let string = try? container.decode(String.self, forKey: key) {
+            value = string
+        } else if let number = try? container.decode(Double.self, forKey: key) {
+            // Some peers send versions as bare numbers.
+            value = number.rounded() == number ? String(Int64(number)) : String(number)
+        } else {
+            throw fail(name, "expected a string")
+        }
+        guard value.utf8.count <= WireLimits.maxStringLength else { throw fail(name, "string longer than \(WireLimits.maxStringLength) bytes") }
+        return value
+    }
+
+    mutating func string(_ name: String) throws -> String {
+        guard let value = try optionalString(name) else { throw fail(name, "missing required field") }
+        return value
+    }
+
+    mutating func optionalInt(_ name: String) throws -> Int64? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        if let value = try? container.decode(Int64.self, forKey: key) { return value }
+        if let value = try? container.decode(Double.self, forKey: key), value.rounded() == value, abs(value) < 9.0e18 {
+            return Int64(value)
+        }
+        throw fail(name, "expected an integer")
+    }
+
+    mutating func int(_ name: String) throws -> Int64 {
+        guard let value = try optionalInt(name) else { throw fail(name, "missing required field") }
+        return value
+    }
+
+    mutating func nonNegativeInt(_ name: String) throws -> Int64 {
+        let value = try int(name)
+        guard value >= 0 else { throw fail(name, "must not be negative") }
+        return value
+    }
+
+    mutating func optionalDouble(_ name: String) throws -> Double? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        guard let value = try? container.decode(Double.self, forKey: key), value.isFinite else { throw fail(name, "expected a number") }
+        return value
+    }
+
+    mutating func optionalBool(_ name: String) throws -> Bool? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        guard let value = try? container.decode(Bool.self, forKey: key) else { throw fail(name, "expected a boolean") }
+        return value
+    }
+
+    /// A string array; JSON null and a missing field both read as nil.
+    mutating func optionalStringArray(_ name: String) throws -> [String]? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        var nested = try container.nestedUnkeyedContainer(forKey: key)
+        var values: [String] = []
+        while !nested.isAtEnd {
+            guard values.count < WireLimits.maxArrayElements else { throw fail(name, "more than \(WireLimits.maxArrayElements) elements") }
+            if try nested.decodeNil() { continue }
+            let value = try nested.decode(String.self)
+            guard value.utf8.count <= WireLimits.maxStringLength else { throw fail(name, "element too long") }
+            values.append(value)
+        }
+        return values
+    }
+
+    mutating func object(_ name: String) throws -> [String: JSONValue]? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        return try container.decode([String: JSONValue].self, forKey: key)
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type, _ name: String) throws -> T? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        return try container.decode(T.self, forKey: key)
+    }
+
+    /// A `model_id`, checked against `Validation.isValidModelID`.
+    mutating func modelID(_ name: String = "model_id") throws -> String {
+        let value = try string(name)
+        guard Validation.isValidModelID(value) else { throw fail(name, "invalid model_id") }
+        return value
+    }
+
+    /// A SHA-256, lowercased, checked to be 64 hex characters.
+    mutating func sha256(_ name: String) throws -> String {
+        let value = try string(name).lowercased()
+        guard Validation.isValidSHA256(value) else { throw fail(name, "sha256 must be 64 hex characters") }
+        return value
+    }
+
+    mutating func optionalSHA256(_ name: String) throws -> String? {
+        guard let value = try optionalString(name), !value.isEmpty else { return nil }
+        guard Validation.isValidSHA256(value.lowercased()) else { throw fail(name, "sha256 must be 64 hex characters") }
+        return value.lowercased()
+    }
+
+    /// The fields not read so far, to be kept and re-emitted.
+    func unknownFields() throws -> [String: JSONValue] {
+        try container.unknownFields(excluding: known)
+    }
+}
+
+/// Writes fields, omitting nils, then the unknown fields a message carried in.
+struct FieldWriter {
+    var container: KeyedEncodingContainer<AnyCodingKey>
+    private(set) var written: Set<String> = []
+
+    init(_ encoder: any Encoder) {
+        container = encoder.container(keyedBy: AnyCodingKey.self)
+    }
+
+    mutating func write<T: Encodable>(_ name: String, _ value: T?) throws {
+        written.insert(name)
+        guard let value else { return }
+        try container.encode(value, forKey: AnyCodingKey(name))
+    }
+
+    mutating func finish(extra: [String: JSONValue]) throws {
+        try container.encodeUnknownFields(extra, excluding: written)
+    }
+}

@@ -1,0 +1,108 @@
+/// One model file offered by a node: an entry of a `model_catalog` and of `GET /v1/models`.
+///
+/// Decoding is tolerant where peers vary (JSON null for `classes`, `class_count` <= 0,
+/// missing optional fields, unknown `type`/`format` values) and strict where safety needs
+/// it (`model_id` charset, `sha256` form, non-negative size). Fields this version does not
+/// know are kept in `extra` and written back out unchanged.
+public struct ModelEntry: Sendable, Hashable, Codable {
+    public var modelID: String
+    public var name: String
+    /// `vision`, `llm`, `audio`, `embedding`; any other value is kept as sent (see `kind`).
+    public var type: String
+    /// `pt`, `gguf`, `tflite`, `onnx`, `safetensors`, `bin`, ... lowercased.
+    public var format: String
+    public var sizeBytes: Int64
+    /// Lowercase hex SHA-256 of the whole file.
+    public var sha256: String
+    public var version: String
+    public var capabilities: [String]
+    public var baseModel: String?
+    public var classes: [String]?
+    /// Nil when unknown (peers send values <= 0 for that).
+    public var classCount: Int64?
+    public var contextLength: Int64?
+    /// `huggingface`, `llamafarm_training`, `imported`.
+    public var source: String
+    public var sourceRef: String
+    public var metadata: [String: JSONValue]
+    /// Fields this version does not know, kept for re-gossip.
+    public var extra: [String: JSONValue]
+
+    public init(
+        modelID: String, name: String, type: String, format: String, sizeBytes: Int64, sha256: String,
+        version: String = "", capabilities: [String] = [], baseModel: String? = nil, classes: [String]? = nil,
+        classCount: Int64? = nil, contextLength: Int64? = nil, source: String = "imported", sourceRef: String = "local",
+        metadata: [String: JSONValue] = [:], extra: [String: JSONValue] = [:]
+    ) {
+        self.modelID = modelID
+        self.name = name
+        self.type = type
+        self.format = format
+        self.sizeBytes = sizeBytes
+        self.sha256 = sha256
+        self.version = version
+        self.capabilities = capabilities
+        self.baseModel = baseModel
+        self.classes = classes
+        self.classCount = classCount
+        self.contextLength = contextLength
+        self.source = source
+        self.sourceRef = sourceRef
+        self.metadata = metadata
+        self.extra = extra
+    }
+
+    /// The model type as a closed set; values this version does not know read as `.unknown`.
+    public var kind: ModelKind { ModelKind(rawValue: type) ?? .unknown }
+
+    /// The file name a download of this entry gets: `{model_id}.{format}`, or just the id
+    /// when it already ends with that extension.
+    public var fileName: String {
+        format.isEmpty || modelID.lowercased().hasSuffix("." + format) ? modelID : "\(modelID).\(format)"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        var reader = try FieldReader(decoder)
+        modelID = try reader.modelID()
+        name = try reader.optionalString("name") ?? modelID
+        type = (try reader.optionalString("type") ?? "unknown").lowercased()
+        format = (try reader.optionalString("format") ?? "").lowercased()
+        sizeBytes = try reader.nonNegativeInt("size_bytes")
+        sha256 = try reader.sha256("sha256")
+        version = try reader.optionalString("version") ?? ""
+        capabilities = try reader.optionalStringArray("capabilities") ?? []
+        baseModel = try reader.optionalString("base_model")
+        classes = try reader.optionalStringArray("classes")
+        classCount = try reader.optionalInt("class_count").flatMap { $0 > 0 ? $0 : nil }
+        contextLength = try reader.optionalInt("context_length").flatMap { $0 > 0 ? $0 : nil }
+        source = try reader.optionalString("source") ?? "imported"
+        sourceRef = try reader.optionalString("source_ref") ?? ""
+        metadata = try reader.object("metadata") ?? [:]
+        extra = try reader.unknownFields()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var writer = FieldWriter(encoder)
+        try writer.write("model_id", modelID)
+        try writer.write("name", name)
+        try writer.write("type", type)
+        try writer.write("format", format)
+        try writer.write("size_bytes", sizeBytes)
+        try writer.write("sha256", sha256)
+        try writer.write("version", version)
+        try writer.write("capabilities", capabilities)
+        try writer.write("base_model", baseModel)
+        try writer.write("classes", classes)
+        try writer.write("class_count", classCount)
+        try writer.write("context_length", contextLength)
+        try writer.write("source", source)
+        try writer.write("source_ref", sourceRef)
+        try writer.write("metadata", metadata)
+        try writer.finish(extra: extra)
+    }
+}
+
+/// The model types the mesh knows.
+public enum ModelKind: String, Sendable, Hashable, CaseIterable {
+    case vision, llm, audio, embedding, unknown
+}

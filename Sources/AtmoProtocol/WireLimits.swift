@@ -1,0 +1,20 @@
+/// Bounds on everything read from the network. A peer that exceeds one is refused, never
+/// trusted to allocate on our behalf.
+public enum WireLimits {
+    /// Longest accepted `model_id`.
+    public static let maxModelIDLength = 200
+    /// Largest JSON control message (a `model_catalog` is the largest kind).
+    public static let maxMessageBytes = 8 * 1024 * 1024
+    /// Most model entries in one catalog.
+    public static let maxModelsPerCatalog = 10_000
+    /// Most elements in a string array such as `classes` or `capabilities`.
+    public static let maxArrayElements = 10_000
+    /// Longest free-text string field (names, versions, refs).
+    public static let maxStringLength = 4096
+    /// Largest decoded `chunk_bytes` of a compatibility-mode WebSocket chunk.
+    public static let maxChunkBytes = 64 * 1024
+    /// The protocol version this implementation speaks.
+    public static let protocolVersion = "1.1"
+    /// The version assumed for peers that send none.
+    public static let legacyProtocolVersion = "1.0"
+}

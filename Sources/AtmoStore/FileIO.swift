@@ -1,0 +1,146 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin wrappers around the POSIX calls the store needs, each turning `errno` into a
+/// `StoreError`. Everything here blocks: call it from `BlockingIO.run`, never from an
+/// event loop.
+private typealias SystemStat = Glibc.stat
+
+package enum FileIO {
+    /// Identity and freshness of a file, as the hash cache keys it.
+    package struct Stat: Sendable, Hashable {
+        package var size: Int64
+        package var modificationTimeNanos: Int64
+        package var inode: UInt64
+        package var device: UInt64
+    }
+
+    package static func stat(_ path: String) throws(StoreError) -> Stat {
+        var info = SystemStat()
+        guard fstatat(AT_FDCWD, path, &info, 0) == 0 else { throw StoreError.posix(errno, "stat", path: path) }
+        return Stat(
+            size: Int64(info.st_size),
+            modificationTimeNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            inode: UInt64(info.st_ino),
+            device: UInt64(info.st_dev))
+    }
+
+    package static func fstat(_ fd: Int32) throws(StoreError) -> Stat {
+        var info = SystemStat()
+        guard Glibc.fstat(fd, &info) == 0 else { throw StoreError.posix(errno, "stat", path: "descriptor \(fd)") }
+        return Stat(
+            size: Int64(info.st_size),
+            modificationTimeNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            inode: UInt64(info.st_ino),
+            device: UInt64(info.st_dev))
+    }
+
+    package static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw StoreError.posix(errno, "open", path: path) }
+        return fd
+    }
+
+    /// Reads exactly up to `count` bytes at `offset` (fewer only at end of file).
+    package static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String) throws(StoreError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.posix(errno, "read", path: path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Writes all of `buffer` at `offset`.
+    package static func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws(StoreError) {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.posix(errno, "write", path: path)
+            }
+            done += n
+        }
+    }
+
+    package static func fsync(_ fd: Int32, path: String) throws(StoreError) {
+        guard Glibc.fsync(fd) == 0 else { throw StoreError.posix(errno, "fsync", path: path) }
+    }
+
+    /// fsyncs a directory so a rename inside it survives a crash.
+    package static func fsyncDirectory(_ path: String) throws(StoreError) {
+        let fd = try open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { Glibc.close(fd) }
+        try fsync(fd, path: path)
+    }
+
+    /// Reserves `size` bytes so a full disk is found before the transfer, not at 99%.
+    package static func reserve(_ fd: Int32, size: Int64, path: String) throws(StoreError) {
+        guard size > 0 else { return }
+        let result = posix_fallocate(fd, 0, off_t(size))
+        // Some filesystems (tmpfs on old kernels, overlay) lack fallocate: not an error.
+        if result != 0 && result != EOPNOTSUPP && result != EINVAL {
+            throw StoreError.posix(result, "reserve space for", path: path)
+        }
+    }
+
+    package static func rename(_ from: String, _ to: String) throws(StoreError) {
+        guard Glibc.rename(from, to) == 0 else { throw StoreError.posix(errno, "rename", path: to) }
+    }
+
+    package static func makeDirectory(_ path: String) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.permissionDenied, "cannot create folder \(path): \(error.localizedDescription)", underlying: error)
+        }
+    }
+
+    /// Writes `data` to `path` atomically and durably: temp file, fsync, rename, fsync folder.
+    package static func writeAtomically(_ data: Data, to path: String) throws(StoreError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do throws(StoreError) {
+            var failure: StoreError?
+            data.withUnsafeBytes { bytes in
+                do throws(StoreError) { try pwrite(fd, bytes, offset: 0, path: temporary) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            try fsync(fd, path: temporary)
+            Glibc.close(fd)
+        } catch {
+            Glibc.close(fd)
+            unlink(temporary)
+            throw error
+        }
+        try rename(temporary, path)
+        try fsyncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Takes an exclusive advisory lock on `path` (created if needed) without waiting.
+    /// Returns the descriptor that holds the lock (closing it releases the lock, and so does
+    /// the death of the process), or nil when another process holds it.
+    package static func tryLock(_ path: String) throws(StoreError) -> Int32? {
+        let fd = try open(path, flags: O_RDWR | O_CREAT)
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            Glibc.close(fd)
+            if code == EWOULDBLOCK { return nil }
+            throw StoreError.posix(code, "lock", path: path)
+        }
+        return fd
+    }
+
+    package static func close(_ fd: Int32) { Glibc.close(fd) }
+}

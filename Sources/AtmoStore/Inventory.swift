@@ -1,0 +1,160 @@
+import AtmoProtocol
+import Foundation
+import Logging
+import Synchronization
+
+/// One model file this node can serve: its catalog entry and where its bytes are.
+public struct InventoryItem: Sendable, Equatable {
+    public var entry: ModelEntry
+    /// Local path of the bytes. Never sent to peers.
+    public var path: String
+    package var stat: FileIO.Stat
+}
+
+/// The models this node offers, kept current by `refresh()`.
+///
+/// A file is advertised only once its SHA-256 is known: from the hash cache when the file
+/// is unchanged (size, mtime, inode, device), from the blob name for Hugging Face LFS
+/// blobs (verified by a background hash after all unknown files are hashed, and withdrawn
+/// if it does not match), or by hashing it here, off the request path.
+public final class Inventory: Sendable {
+    struct State {
+        var items: [String: InventoryItem] = [:]
+        var pendingHashes = 0
+        /// Increments whenever the advertised set changes (gossip uses it).
+        var generation: UInt64 = 0
+    }
+
+    let scanner: ModelScanner
+    let database: StateDatabase
+    let logger: Logger
+    private let state = Mutex(State())
+
+    public init(roots: ScanRoots, database: StateDatabase, logger: Logger) {
+        self.scanner = ModelScanner(roots: roots)
+        self.database = database
+        self.logger = logger
+    }
+
+    /// The advertised entries, sorted by id.
+    public var entries: [ModelEntry] {
+        state.withLock { $0.items.values.map(\.entry) }.sorted { $0.modelID < $1.modelID }
+    }
+
+    public func item(modelID: String) -> InventoryItem? {
+        state.withLock { $0.items[modelID] }
+    }
+
+    /// Files found but not hashed yet (not advertised until they are).
+    public var pendingHashCount: Int { state.withLock { $0.pendingHashes } }
+
+    public var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Rescans every root, publishes what is known at once, then hashes what is new or
+    /// changed, publishing each file as soon as its hash is known. Cancellable between files.
+    public func refresh() async throws {
+        let scanner = self.scanner
+        let database = self.database
+        let (files, cache) = try await BlockingIO.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)]) in
+            (scanner.scan(), try database.allCachedHashes())
+        }
+        var ready: [String: InventoryItem] = [:]
+        var toHash: [ScannedFile] = []
+        var toVerify: [ScannedFile] = []
+        for file in files {
+            let stat = file.stat
+            if let cached = cache[file.path], cached.stat == stat {
+                if let known = file.knownSHA256, known != cached.sha256 {
+                    logger.error("blob content does not match its name; not offering it", metadata: ["path": "\(file.path)"])
+                    continue
+                }
+                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: cached.sha256), path: file.path, stat: stat)
+            } else if let known = file.knownSHA256 {
+                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: known), path: file.path, stat: stat)
+                toVerify.append(file)
+            } else {
+                toHash.append(file)
+            }
+        }
+        publish(ready, pending: toHash.count)
+        try await BlockingIO.run { try database.forgetHashes(except: Set(files.map(\.path))) }
+
+        for file in toHash + toVerify {
+            try Task.checkCancellation()
+            do {
+                let sha256 = try await hash(file)
+                if let known = file.knownSHA256, known != sha256 {
+                    logger.error(
+                        "blob content does not match its name; withdrawing it",
+                        metadata: ["path": "\(file.path)", "expected": "\(known)", "actual": "\(sha256)"])
+                    update { $0.items[file.modelID] = nil }
+                    continue
+                }
+                let item = InventoryItem(entry: file.entry(sha256: sha256), path: file.path, stat: file.stat)
+                update { state in
+                    state.items[file.modelID] = item
+                    if file.knownSHA256 == nil { state.pendingHashes = max(0, state.pendingHashes - 1) }
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.warning("cannot hash model file; skipping it", metadata: ["path": "\(file.path)", "error": "\(error)"])
+                update { state in
+                    if file.knownSHA256 == nil { state.pendingHashes = max(0, state.pendingHashes - 1) }
+                }
+            }
+        }
+    }
+
+    /// Hashes one file and remembers the result, unless it changed while being hashed.
+    private func hash(_ file: ScannedFile) async throws -> String {
+        let database = self.database
+        return try await BlockingIO.run {
+            let sha256 = try FileHasher.sha256(path: file.path, isCancelled: { Task.isCancelled })
+            let after = try FileIO.stat(file.path)
+            guard after == file.stat else {
+                throw StoreError(.busy, "\(file.path) changed while it was being hashed; it will be hashed on the next scan")
+            }
+            try database.rememberHash(path: file.path, stat: after, sha256: sha256)
+            return sha256
+        }
+    }
+
+    private func publish(_ items: [String: InventoryItem], pending: Int) {
+        update { state in
+            state.items = items
+            state.pendingHashes = pending
+        }
+    }
+
+    private func update(_ body: (inout State) -> Void) {
+        state.withLock { state in
+            let before = state.items
+            body(&state)
+            if state.items != before { state.generation &+= 1 }
+        }
+    }
+}
+
+extension ScannedFile {
+    var stat: FileIO.Stat {
+        FileIO.Stat(size: sizeBytes, modificationTimeNanos: modificationTimeNanos, inode: inode, device: device)
+    }
+
+    func entry(sha256: String) -> ModelEntry {
+        ModelEntry(
+            modelID: modelID, name: name, type: type, format: format, sizeBytes: sizeBytes, sha256: sha256,
+            version: version, capabilities: Self.capabilities(type: type), source: source, sourceRef: sourceRef,
+            metadata: metadata.mapValues { JSONValue.string($0) })
+    }
+
+    static func capabilities(type: String) -> [String] {
+        switch type {
+        case "llm": return ["text_generation"]
+        case "embedding": return ["embedding"]
+        case "audio": return ["speech"]
+        case "vision": return ["vision"]
+        default: return []
+        }
+    }
+}

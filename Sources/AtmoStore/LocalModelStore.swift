@@ -1,0 +1,109 @@
+import AtmoProtocol
+import Foundation
+
+/// The sidecar `{model_id}.json` written next to every pulled model.
+public struct InstalledModel: Sendable, Hashable, Codable {
+    public var modelID: String
+    public var name: String
+    public var type: String
+    public var format: String
+    public var sizeBytes: Int64
+    public var sha256: String
+    public var version: String
+    public var source: String?
+    public var sourceRef: String?
+    public var downloadedFrom: String
+    /// ISO 8601.
+    public var downloadedAt: String
+    /// The model file's name inside the store folder.
+    public var fileName: String?
+
+    enum CodingKeys: String, CodingKey {
+        case modelID = "model_id", name, type, format, sizeBytes = "size_bytes", sha256, version, source
+        case sourceRef = "source_ref", downloadedFrom = "downloaded_from", downloadedAt = "downloaded_at"
+        case fileName = "file_name"
+    }
+}
+
+/// A folder of pulled models: `{model_id}.{format}` plus `{model_id}.json`, and the
+/// partial downloads under `.atmo-partial/` (same filesystem, so install is a rename).
+public struct LocalModelStore: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public var partialDirectory: String { directory + "/.atmo-partial" }
+
+    public func modelPath(for entry: ModelEntry) -> String { directory + "/" + entry.fileName }
+    public func sidecarPath(modelID: String) -> String { directory + "/" + modelID + ".json" }
+    public func partialPath(sha256: String) -> String { partialDirectory + "/" + sha256 + ".part" }
+    public func lockPath(sha256: String) -> String { partialDirectory + "/" + sha256 + ".lock" }
+
+    /// Creates the folders; fails with a clear error when they cannot be written.
+    public func prepare() throws(StoreError) {
+        try FileIO.makeDirectory(directory)
+        try FileIO.makeDirectory(partialDirectory)
+        guard access(directory, W_OK) == 0 else {
+            throw StoreError.posix(errno, "write to", path: directory)
+        }
+    }
+
+    /// Moves a verified partial file into place atomically (fsync file, rename, write the
+    /// sidecar atomically, fsync the folder). The previous copy, if any, stays intact until
+    /// the rename replaces it in one step.
+    public func install(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
+        let fd = try FileIO.open(partialPath, flags: O_RDWR)
+        defer { FileIO.close(fd) }
+        try FileIO.fsync(fd, path: partialPath)
+        let destination = modelPath(for: entry)
+        try FileIO.rename(partialPath, destination)
+        let sidecar = InstalledModel(
+            modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
+            sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef,
+            downloadedFrom: downloadedFrom, downloadedAt: ISO8601DateFormatter().string(from: Date()),
+            fileName: entry.fileName)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do { data = try encoder.encode(sidecar) } catch { throw StoreError(.io, "cannot encode metadata: \(error)") }
+        try FileIO.writeAtomically(data, to: sidecarPath(modelID: entry.modelID))
+        try FileIO.fsyncDirectory(directory)
+        return destination
+    }
+
+    /// Every model in the store with a readable sidecar, sorted by id.
+    public func installed() -> [InstalledModel] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.compactMap { name in
+            let id = String(name.dropLast(".json".count))
+            return installed(modelID: id)
+        }.sorted { $0.modelID < $1.modelID }
+    }
+
+    public func installed(modelID: String) -> InstalledModel? {
+        guard Validation.isValidModelID(modelID),
+            let data = FileManager.default.contents(atPath: sidecarPath(modelID: modelID)),
+            let model = try? JSONDecoder().decode(InstalledModel.self, from: data), model.modelID == modelID
+        else { return nil }
+        return model
+    }
+
+    /// The path of an installed model's file.
+    public func filePath(of model: InstalledModel) -> String {
+        directory + "/" + (model.fileName ?? "\(model.modelID).\(model.format)")
+    }
+
+    /// Removes a model and its sidecar. Throws `notFound` when it is not installed.
+    public func remove(modelID: String) throws(StoreError) {
+        guard let model = installed(modelID: modelID) else {
+            throw StoreError(.notFound, "\(modelID) is not installed in \(directory) (see `atmo ls`)")
+        }
+        let file = filePath(of: model)
+        if unlink(file) != 0 && errno != ENOENT { throw StoreError.posix(errno, "remove", path: file) }
+        let sidecar = sidecarPath(modelID: modelID)
+        if unlink(sidecar) != 0 && errno != ENOENT { throw StoreError.posix(errno, "remove", path: sidecar) }
+        try FileIO.fsyncDirectory(directory)
+    }
+}

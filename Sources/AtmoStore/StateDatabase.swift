@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+
+/// The node's durable local state in one SQLite file (`{state}/atmo.sqlite`): the hash
+/// cache of the inventory and the resume state of downloads. WAL mode, so readers never
+/// wait for the writer, and every write is one transaction.
+public final class StateDatabase: Sendable {
+    let queue: DatabaseQueue
+    public let path: String
+
+    /// Opens (creating and migrating as needed) the database at `path`.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "atmo.state"
+        // WAL: readers never block the writer; NORMAL: a commit costs no fsync (the data
+        // files are fsynced by their owners; see DownloadRecord for what that means).
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            try FileIO.makeDirectory((path as NSString).deletingLastPathComponent)
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(queue)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "cannot open the state database \(path): \(error)", underlying: error)
+        }
+    }
+
+    /// An in-memory database, for tests.
+    public init() throws {
+        path = ":memory:"
+        queue = try DatabaseQueue()
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "file_hash") { table in
+                table.primaryKey("path", .text)
+                table.column("size", .integer).notNull()
+                table.column("mtime_ns", .integer).notNull()
+                table.column("inode", .integer).notNull()
+                table.column("device", .integer).notNull()
+                table.column("sha256", .text).notNull()
+                table.column("hashed_at", .double).notNull()
+            }
+            try db.create(table: "download") { table in
+                table.primaryKey("sha256", .text)
+                table.column("model_id", .text).notNull()
+                table.column("size", .integer).notNull()
+                table.column("piece_size", .integer).notNull()
+                table.column("partial_path", .text).notNull()
+                table.column("source_url", .text).notNull()
+                table.column("durable_pieces", .blob).notNull()
+                table.column("written_pieces", .blob).notNull()
+                table.column("boot_id", .text).notNull()
+                table.column("entry_json", .blob).notNull()
+                table.column("updated_at", .double).notNull()
+            }
+        }
+        return migrator
+    }
+
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try queue.read(body)
+        } catch {
+            throw StoreError(.database, "state database read failed: \(error)", underlying: error)
+        }
+    }
+
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try queue.write(body)
+        } catch {
+            throw StoreError(.database, "state database write failed: \(error)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// How a pull behaves. Defaults suit a LAN; tests shrink the timeouts.
+public struct PullConfiguration: Sendable {
+    /// Parallel range connections to one peer.
+    public var connections: Int = 4
+    /// Bytes per piece (one range request each). Also the resume granularity: a killed pull
+    /// re-transfers at most `connections + maxPiecesAhead` pieces.
+    public var pieceSize: Int64 = 4 * 1024 * 1024
+    /// How far ahead of the in-order hash the pieces may run; bounds memory to about
+    /// `maxPiecesAhead * pieceSize`.
+    public var maxPiecesAhead: Int = 6
+    /// A connection that delivers no byte for this long is stalled: the piece is retried.
+    public var stallTimeoutSeconds: Double = 30
+    /// Connecting to a peer gives up after this long.
+    public var connectTimeoutSeconds: Double = 10
+    /// Attempts per piece before the pull fails.
+    public var maxAttemptsPerPiece: Int = 5
+    /// First retry delay; doubles per attempt.
+    public var retryBaseDelaySeconds: Double = 0.25
+    /// Written pieces are fsynced and recorded for resume at least this often (bytes).
+    public var syncEveryBytes: Int64 = 64 * 1024 * 1024
+
+    public init() {}
+}

@@ -1,0 +1,194 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoStore
+import Crypto
+import Foundation
+import NIOCore
+
+extension PullSession {
+    /// A fetch worker: takes pieces from the plan until none is left.
+    func fetchLoop() async throws {
+        while true {
+            switch try await coordinator.nextWork() {
+            case .finished:
+                return
+            case .fetch(let index, let offset, let length):
+                do {
+                    let buffer = try await fetchPiece(index: index, offset: offset, length: length)
+                    try await write(buffer, at: offset)
+                    coordinator.written(index, buffer: buffer)
+                    try await recordWritten()
+                } catch {
+                    let failure = Self.transferError(error)
+                    guard Self.isRetriable(failure) else {
+                        coordinator.fail(failure)
+                        throw failure
+                    }
+                    logger.info(
+                        "piece failed; retrying", metadata: ["piece": "\(index)", "peer": "\(peer.baseURL)", "error": "\(failure)"])
+                    let delay = try coordinator.failed(index, error: failure)
+                    try await Task.sleep(for: .seconds(delay))
+                }
+            }
+        }
+    }
+
+    /// GETs one piece with `Range` and `If-Range`, checking that the answer is exactly the
+    /// bytes asked for.
+    func fetchPiece(index: Int, offset: Int64, length: Int64) async throws -> ByteBuffer {
+        var request = HTTPClientRequest(url: peer.baseURL + HTTPAPI.downloadPrefix + entry.modelID)
+        request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
+        request.headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
+        let response: HTTPClientResponse
+        do {
+            response = try await engine.http.execute(request, timeout: .hours(6), logger: logger)
+        } catch {
+            throw PeerClient.connectionError(error, peer: peer.baseURL)
+        }
+        try checkPieceResponse(response, offset: offset, length: length)
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        do {
+            for try await chunk in response.body {
+                guard buffer.readableBytes + chunk.readableBytes <= length else {
+                    throw TransferError(.protocolViolation, "\(peer.baseURL) sent more bytes than the range it confirmed")
+                }
+                var chunk = chunk
+                buffer.writeBuffer(&chunk)
+                coordinator.received(index, bytesSoFar: Int64(buffer.readableBytes))
+            }
+        } catch {
+            throw PeerClient.connectionError(error, peer: peer.baseURL)
+        }
+        guard buffer.readableBytes == length else {
+            throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(buffer.readableBytes) of \(length) bytes")
+        }
+        return buffer
+    }
+
+    func checkPieceResponse(_ response: HTTPClientResponse, offset: Int64, length: Int64) throws(TransferError) {
+        let expectedETag = ByteRangeHeaders.etag(sha256: entry.sha256)
+        switch response.status.code {
+        case 206:
+            guard let header = response.headers.first(name: "Content-Range"),
+                let range = ByteRangeHeaders.parseContentRange(header),
+                range.first == offset, range.last == offset + length - 1, range.size == entry.sizeBytes
+            else {
+                throw TransferError(
+                    .protocolViolation,
+                    "\(peer.baseURL) answered bytes \(offset)-\(offset + length - 1) with Content-Range '\(response.headers.first(name: "Content-Range") ?? "none")'")
+            }
+            if let etag = response.headers.first(name: "ETag"), etag != expectedETag {
+                throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
+            }
+        case 200:
+            // If-Range failed: the file behind the id is no longer the one we are assembling.
+            if let etag = response.headers.first(name: "ETag"), etag != expectedETag {
+                throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
+            }
+            throw TransferError(.protocolViolation, "\(peer.baseURL) does not serve byte ranges")
+        case 404:
+            throw TransferError(.notOffered, "\(peer.baseURL) no longer offers \(entry.modelID)")
+        case 409:
+            throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed on disk; pull again once it has re-indexed")
+        case 416:
+            throw TransferError(.protocolViolation, "\(peer.baseURL) says bytes \(offset)- are out of range of \(entry.modelID)")
+        case 500...599:
+            throw TransferError(.peerError, "\(peer.baseURL) answered \(response.status.code) for \(entry.modelID)")
+        default:
+            throw TransferError(.protocolViolation, "\(peer.baseURL) answered \(response.status.code) for a piece of \(entry.modelID)")
+        }
+    }
+
+    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+        let fd = self.fd
+        let path = partialPath
+        try await BlockingIO.run {
+            try buffer.withUnsafeReadableBytes { bytes throws(StoreError) in
+                try FileIO.pwrite(fd, bytes, offset: offset, path: path)
+            }
+        }
+    }
+
+    func recordWritten() async throws {
+        let written = coordinator.plan.writtenPieces.bytes
+        let database = engine.database
+        let sha256 = entry.sha256
+        try await BlockingIO.run { try database.updateDownloadPieces(sha256: sha256, written: written, durable: nil) }
+    }
+
+    /// Feeds pieces into SHA-256 in file order: from memory when a worker just wrote them,
+    /// from disk for pieces of an earlier run. Returns the hex digest of the whole file.
+    func hashLoop() async throws -> String? {
+        var hasher = SHA256()
+        while true {
+            switch try await coordinator.nextHashWork() {
+            case .complete:
+                return hasher.finalize().hexString
+            case .hash(let index, let buffer):
+                let bytes: ByteBuffer
+                if let buffer {
+                    bytes = buffer
+                } else {
+                    bytes = try await readPiece(index)
+                }
+                bytes.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                coordinator.hashed(index)
+            }
+        }
+    }
+
+    func readPiece(_ index: Int) async throws -> ByteBuffer {
+        let (offset, length) = coordinator.plan.range(of: index)
+        let fd = self.fd
+        let path = partialPath
+        return try await BlockingIO.run {
+            var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+            let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Int(length)) { raw throws(StoreError) in
+                try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(length)]), offset: offset, path: path)
+            }
+            guard got == length else { throw StoreError(.corrupt, "\(path) is shorter than recorded; it will be downloaded again") }
+            return buffer
+        }
+    }
+
+    /// Reports progress every 200 ms and makes written pieces durable every 2 s, until
+    /// cancelled (the transfer's end cancels it).
+    func tickLoop() async {
+        var meter = ProgressMeter(totalBytes: entry.sizeBytes, startBytes: resumedBytes)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastSync = clock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(200))
+            let now = clock.now
+            let (bytes, _) = coordinator.progressBytes
+            let shown = meter.update(rawBytes: bytes, now: (now - start).seconds)
+            report(.downloading, bytes: shown.bytes, rate: shown.rate, eta: shown.eta)
+            if now - lastSync >= .seconds(2) {
+                lastSync = now
+                await syncDurable()
+            }
+        }
+    }
+
+    /// fsyncs the partial file, then records the pieces written before the fsync as durable.
+    func syncDurable() async {
+        let written = coordinator.plan.writtenPieces.bytes
+        let fd = self.fd
+        let path = partialPath
+        let database = engine.database
+        let sha256 = entry.sha256
+        do {
+            try await BlockingIO.run {
+                try FileIO.fsync(fd, path: path)
+                try database.updateDownloadPieces(sha256: sha256, written: written, durable: written)
+            }
+        } catch {
+            logger.warning("cannot sync the partial download", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    static func isRetriable(_ error: TransferError) -> Bool {
+        error.code == .timeout || error.code == .peerUnreachable || error.code == .peerError
+    }
+}

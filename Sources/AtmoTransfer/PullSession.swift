@@ -1,0 +1,194 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoStore
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+
+/// One run of a pull: owns the partial file, the plan shared by the workers and the hasher,
+/// and the resume record. Created by `PullEngine.pull` under the artefact's lock.
+final class PullSession: Sendable {
+    let engine: PullEngine
+    let request: PullRequest
+    let entry: ModelEntry
+    let peer: PeerClient
+    let progress: @Sendable (PullProgress) -> Void
+    let requestID = UUID().uuidString.lowercased()
+    let partialPath: String
+    let fd: Int32
+    let coordinator: PullCoordinator
+    let resumedBytes: Int64
+    let bootID = DownloadRecord.currentBootID
+
+    var configuration: PullConfiguration { engine.configuration }
+    var logger: Logger { engine.logger }
+
+    init(engine: PullEngine, request: PullRequest, entry: ModelEntry, peer: PeerClient, progress: @escaping @Sendable (PullProgress) -> Void) throws(TransferError) {
+        self.engine = engine
+        self.request = request
+        self.entry = entry
+        self.peer = peer
+        self.progress = progress
+        let store = request.destination
+        partialPath = store.partialPath(sha256: entry.sha256)
+        let pieceSize = engine.configuration.pieceSize
+        let pieceCount = Int((entry.sizeBytes + pieceSize - 1) / pieceSize)
+
+        // Resume only from a record that describes this very partial file and piece size.
+        var resumed: Bitfield? = nil
+        let record: DownloadRecord?
+        do { record = try engine.database.download(sha256: entry.sha256) } catch { throw TransferError.from(error) }
+        if let record, record.partialPath == partialPath, record.pieceSize == pieceSize,
+            let stat = try? FileIO.stat(partialPath), stat.size == entry.sizeBytes
+        {
+            resumed = Bitfield(count: pieceCount, bytes: record.trustedPieces(currentBootID: bootID))
+        }
+        do throws(StoreError) {
+            let flags = resumed == nil ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR
+            fd = try FileIO.open(partialPath, flags: flags)
+            if resumed == nil {
+                // Reserve the space now: a full disk shows up before the transfer, not at 99%.
+                try FileIO.reserve(fd, size: entry.sizeBytes, path: partialPath)
+                if ftruncate(fd, off_t(entry.sizeBytes)) != 0 { throw StoreError.posix(errno, "size", path: partialPath) }
+            }
+        } catch {
+            throw TransferError.from(error)
+        }
+        let plan = PiecePlan(
+            totalSize: entry.sizeBytes, pieceSize: pieceSize, resumed: resumed,
+            maxAhead: max(engine.configuration.maxPiecesAhead, engine.configuration.connections),
+            maxAttempts: engine.configuration.maxAttemptsPerPiece, retryBaseDelay: engine.configuration.retryBaseDelaySeconds)
+        coordinator = PullCoordinator(plan: plan)
+        resumedBytes = plan.writtenBytes
+    }
+
+    deinit { FileIO.close(fd) }
+
+    /// Transfers, verifies and installs. Returns the bytes fetched over the network.
+    func run() async throws(TransferError) -> Int64 {
+        do {
+            try saveRecord(durable: coordinator.plan.writtenPieces)
+            try await announce()
+            report(.downloading, bytes: resumedBytes)
+            let digest = try await transfer()
+            return try await finish(digest: digest)
+        } catch {
+            let failure = Self.transferError(error)
+            await abandon(failure)
+            throw failure
+        }
+    }
+
+    /// Sends `model_request`, and checks the provider's `model_transfer_start` (when it
+    /// has that endpoint) against the catalog entry.
+    private func announce() async throws(TransferError) {
+        let message = ModelRequest(
+            requestID: requestID, requesterNodeID: request.requesterNodeID, targetNodeID: "", modelID: entry.modelID,
+            resumeFromByte: resumedBytes, transport: .http)
+        guard let start = try await peer.requestTransfer(message) else { return }
+        guard start.sha256 == entry.sha256, start.totalBytes == entry.sizeBytes else {
+            throw TransferError(
+                .sourceChanged,
+                "\(peer.baseURL) now offers \(entry.modelID) as \(start.sha256) (\(start.totalBytes) bytes), not the catalog's \(entry.sha256); pull again")
+        }
+    }
+
+    /// Runs the workers, the in-order hasher and the ticker until the hash is complete.
+    private func transfer() async throws -> String {
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<max(1, configuration.connections) {
+                group.addTask {
+                    try await self.fetchLoop()
+                    return nil
+                }
+            }
+            group.addTask { try await self.hashLoop() }
+            group.addTask {
+                await self.tickLoop()
+                return nil
+            }
+            var digest: String? = nil
+            while let result = try await group.next() {
+                if let result {
+                    digest = result
+                    group.cancelAll()
+                }
+            }
+            guard let digest else { throw CancellationError() }
+            return digest
+        }
+    }
+
+    /// Checks the digest, installs atomically, forgets the resume state, tells the peer.
+    private func finish(digest: String) async throws(TransferError) -> Int64 {
+        report(.verifying, bytes: entry.sizeBytes)
+        let complete = ModelTransferComplete(
+            requestID: requestID, modelID: entry.modelID, totalBytesReceived: entry.sizeBytes, sha256Computed: digest,
+            sha256Expected: entry.sha256, verificationStatus: digest == entry.sha256 ? "success" : "failed",
+            storagePath: entry.fileName)
+        guard digest == entry.sha256 else {
+            // Nothing here can be trusted: which piece was bad is unknown without piece hashes.
+            discardPartial()
+            await peer.report(complete)
+            throw TransferError(
+                .hashMismatch,
+                "\(entry.modelID) from \(peer.baseURL) has SHA-256 \(digest), expected \(entry.sha256); nothing was installed and the partial was discarded")
+        }
+        report(.installing, bytes: entry.sizeBytes)
+        do {
+            _ = try request.destination.install(partialPath: partialPath, entry: entry, downloadedFrom: peer.baseURL)
+            try engine.database.deleteDownload(sha256: entry.sha256)
+            unlink(request.destination.lockPath(sha256: entry.sha256))
+        } catch {
+            throw TransferError.from(error)
+        }
+        await peer.report(complete)
+        report(.completed, bytes: entry.sizeBytes)
+        return entry.sizeBytes - resumedBytes
+    }
+
+    /// Keeps what can be resumed and tells the peer why the transfer stopped.
+    private func abandon(_ failure: TransferError) async {
+        if failure.code != .hashMismatch {
+            try? FileIO.fsync(fd, path: partialPath)
+            try? saveRecord(durable: coordinator.plan.writtenPieces)
+        }
+        let cancel = ModelTransferCancel(
+            requestID: requestID, modelID: entry.modelID, reason: failure.cancelReason, message: failure.message,
+            cancelledBy: request.requesterNodeID)
+        await peer.report(cancel)
+    }
+
+    func discardPartial() {
+        unlink(partialPath)
+        try? engine.database.deleteDownload(sha256: entry.sha256)
+    }
+
+    /// Records the pieces on disk. `durable` is the set known fsynced; nil keeps the saved one.
+    func saveRecord(durable: Bitfield?) throws(StoreError) {
+        let written = coordinator.plan.writtenPieces
+        let previous = try engine.database.download(sha256: entry.sha256)
+        let durableBytes = durable?.bytes ?? previous?.durablePieces ?? Bitfield(count: written.count).bytes
+        try engine.database.saveDownload(
+            DownloadRecord(
+                entry: entry, pieceSize: configuration.pieceSize, partialPath: partialPath, sourceURL: peer.baseURL,
+                durablePieces: durableBytes, writtenPieces: written.bytes, bootID: bootID))
+    }
+
+    func report(_ phase: PullProgress.Phase, bytes: Int64, rate: Double = 0, eta: Double? = nil) {
+        let plan = coordinator.plan
+        progress(
+            PullProgress(
+                requestID: requestID, modelID: entry.modelID, phase: phase, bytesDone: bytes, totalBytes: entry.sizeBytes,
+                resumedBytes: resumedBytes, bytesPerSecond: rate, etaSeconds: eta, piecesDone: plan.writtenPieces.setCount,
+                pieceCount: plan.pieceCount, peer: peer.baseURL))
+    }
+
+    static func transferError(_ error: any Error) -> TransferError {
+        if let error = error as? TransferError { return error }
+        if let error = error as? StoreError { return TransferError.from(error) }
+        if error is CancellationError { return TransferError(.cancelled, "cancelled; the partial download is kept and the next pull resumes it") }
+        return TransferError(.localError, "\(error)", underlying: error)
+    }
+}
