@@ -93,8 +93,34 @@ let package = Package(
         ),
         .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
         .testTarget(name: "AtmoStoreTests", dependencies: ["AtmoStore", "AtmoTesting"]),
-        .testTarget(name: "AtmoTransferTests", dependencies: ["AtmoTransfer", "AtmoTesting"]),
-        .testTarget(name: "AtmoNodeTests", dependencies: ["AtmoNode", "AtmoTesting"]),
-        .testTarget(name: "AtmoEndToEndTests", dependencies: ["AtmoTesting"]),
+        .testTarget(
+            name: "AtmoTransferTests",
+            dependencies: [
+                "AtmoTransfer", "AtmoTesting", "AtmoNode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "AtmoNodeTests",
+            dependencies: [
+                "AtmoNode", "AtmoTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "AtmoEndToEndTests",
+            dependencies: [
+                "AtmoTesting", "AtmoProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )

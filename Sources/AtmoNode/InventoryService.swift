@@ -10,7 +10,6 @@ public final class InventoryService: Service, Sendable {
     let interval: Duration
     let logger: Logger
     private let rescanRequested = Mutex(false)
-    private let firstScanDone = Mutex(false)
 
     public init(inventory: Inventory, interval: Duration, logger: Logger) {
         self.inventory = inventory
@@ -21,8 +20,6 @@ public final class InventoryService: Service, Sendable {
     public func requestRescan() {
         rescanRequested.withLock { $0 = true }
     }
-
-    public var hasScanned: Bool { firstScanDone.withLock { $0 } }
 
     public func run() async throws {
         let clock = ContinuousClock()
@@ -38,7 +35,6 @@ public final class InventoryService: Service, Sendable {
                     } catch {
                         self.logger.error("model scan failed", metadata: ["error": "\(error)"])
                     }
-                    self.firstScanDone.withLock { $0 = true }
                     self.logger.debug(
                         "model scan done",
                         metadata: ["models": "\(self.inventory.entries.count)", "seconds": "\(clock.now - started)"])

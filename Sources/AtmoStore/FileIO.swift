@@ -18,6 +18,13 @@ package enum FileIO {
         package var modificationTimeNanos: Int64
         package var inode: UInt64
         package var device: UInt64
+
+        package init(size: Int64, modificationTimeNanos: Int64, inode: UInt64, device: UInt64) {
+            self.size = size
+            self.modificationTimeNanos = modificationTimeNanos
+            self.inode = inode
+            self.device = device
+        }
     }
 
     package static func stat(_ path: String) throws(StoreError) -> Stat {

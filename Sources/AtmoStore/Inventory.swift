@@ -23,6 +23,8 @@ public final class Inventory: Sendable {
         var pendingHashes = 0
         /// Increments whenever the advertised set changes (gossip uses it).
         var generation: UInt64 = 0
+        /// Scans that ran to the end, hashing included.
+        var completedScans = 0
     }
 
     let scanner: ModelScanner
@@ -49,6 +51,10 @@ public final class Inventory: Sendable {
     public var pendingHashCount: Int { state.withLock { $0.pendingHashes } }
 
     public var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// How many `refresh()` calls ran to the end; > 0 means every file found at start is
+    /// hashed and advertised (or was skipped with a logged reason).
+    public var completedScans: Int { state.withLock { $0.completedScans } }
 
     /// Rescans every root, publishes what is known at once, then hashes what is new or
     /// changed, publishing each file as soon as its hash is known. Cancellable between files.
@@ -104,6 +110,7 @@ public final class Inventory: Sendable {
                 }
             }
         }
+        state.withLock { $0.completedScans += 1 }
     }
 
     /// Hashes one file and remembers the result, unless it changed while being hashed.

@@ -1,0 +1,76 @@
+import ArgumentParser
+import AtmoNode
+import AtmoStore
+import Foundation
+import Logging
+
+/// Where this node keeps its state and pulled models; shared by every command.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"), help: "Folder for the node's database and key (default: $ATMO_HOME or ~/.atmo).")
+    var stateDirectory: String?
+
+    @Option(name: .customLong("models-dir"), help: "Folder of pulled models (default: <state-dir>/models).")
+    var modelsDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    /// The node configuration from the environment, read once here and nowhere else.
+    func nodeConfiguration() -> NodeConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        var configuration = NodeConfiguration.defaults(environment: environment, home: home)
+        if let stateDirectory {
+            configuration.stateDirectory = absolute(stateDirectory)
+            configuration.modelsDirectory = configuration.stateDirectory + "/models"
+        }
+        if let modelsDirectory { configuration.modelsDirectory = absolute(modelsDirectory) }
+        return configuration
+    }
+
+    func makeLogger(label: String, defaultLevel: Logger.Level) -> Logger {
+        let level = (logLevel ?? ProcessInfo.processInfo.environment["ATMO_LOG_LEVEL"]).flatMap { Logger.Level(rawValue: $0) }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: label)
+        logger.logLevel = level ?? defaultLevel
+        return logger
+    }
+}
+
+func absolute(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    if path == "~" || path.hasPrefix("~/") { return NSHomeDirectory() + path.dropFirst() }
+    return FileManager.default.currentDirectoryPath + "/" + path
+}
+
+/// Ends the process with a message on stderr and a documented exit status.
+struct Failure: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32
+    var description: String { message }
+
+    func exit() -> Never {
+        FileHandle.standardError.write(Data("atmo: \(message)\n".utf8))
+        Foundation.exit(exitCode)
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    if let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) {
+        print(text)
+    }
+}
+
+/// `1.5 GiB`, `512 KiB`, `17 B`.
+func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: value >= 100 ? "%.0f %@" : "%.1f %@", value, units[unit])
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import AtmoProtocol
+import AtmoStore
+import Foundation
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List the models on this machine (what `atmo serve` offers).",
+        discussion: "Hashes come from the node's hash cache; files not hashed yet show '(not hashed yet)' unless --hash computes them now.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .customLong("folder"), help: "An extra folder of model files (repeatable), as for `atmo serve`.")
+    var folders: [String] = []
+
+    @Flag(help: "Hash files that are not in the cache yet (can take a while for large files).")
+    var hash = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        var configuration = store.nodeConfiguration()
+        configuration.scanRoots.extraFolders += folders.map { URL(fileURLWithPath: absolute($0)) }
+        configuration.scanRoots.pulledModels = URL(fileURLWithPath: configuration.modelsDirectory)
+        let database: StateDatabase
+        do { database = try StateDatabase(path: configuration.databasePath) } catch { Failure(message: "\(error)", exitCode: 6).exit() }
+        let files = ModelScanner(roots: configuration.scanRoots).scan()
+        var rows: [ListedModel] = []
+        for file in files {
+            let stat = FileIO.Stat(size: file.sizeBytes, modificationTimeNanos: file.modificationTimeNanos, inode: file.inode, device: file.device)
+            var sha256 = (try? database.cachedHash(path: file.path, stat: stat)) ?? file.knownSHA256
+            if sha256 == nil && hash {
+                sha256 = try? FileHasher.sha256(path: file.path)
+                if let sha256 { try? database.rememberHash(path: file.path, stat: stat, sha256: sha256) }
+            }
+            rows.append(ListedModel(modelID: file.modelID, type: file.type, format: file.format, sizeBytes: file.sizeBytes, sha256: sha256, source: file.source, path: file.path))
+        }
+        if json {
+            printJSON(rows)
+            return
+        }
+        guard !rows.isEmpty else {
+            print("no models found (looked in the LlamaFarm and Hugging Face folders, \(configuration.modelsDirectory) and any --folder)")
+            return
+        }
+        printTable(
+            header: ["ID", "TYPE", "FORMAT", "SIZE", "SOURCE", "SHA256"],
+            rows: rows.map { [$0.modelID, $0.type, $0.format, formatBytes($0.sizeBytes), $0.source, $0.sha256.map { String($0.prefix(12)) } ?? "(not hashed yet)"] })
+    }
+}
+
+struct ListedModel: Encodable {
+    var modelID: String
+    var type: String
+    var format: String
+    var sizeBytes: Int64
+    var sha256: String?
+    var source: String
+    var path: String
+
+    enum CodingKeys: String, CodingKey {
+        case modelID = "model_id", type, format, sizeBytes = "size_bytes", sha256, source, path
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Re-hash a pulled model and compare it with the SHA-256 it was installed with.",
+        discussion: "Exit status 0 when it matches, 5 when it does not, 4 when the model is not installed.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: "The model id (see `atmo ls`).")
+    var modelID: String
+
+    @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
+    var folder: String?
+
+    func run() async throws {
+        let local = LocalModelStore(directory: folder.map(absolute) ?? store.nodeConfiguration().modelsDirectory)
+        guard let model = local.installed(modelID: modelID) else {
+            Failure(message: "\(modelID) is not installed in \(local.directory) (see `atmo ls`)", exitCode: 4).exit()
+        }
+        let path = local.filePath(of: model)
+        let actual: String
+        do {
+            actual = try FileHasher.sha256(path: path)
+        } catch {
+            Failure(message: "cannot read \(path): \(error)", exitCode: 6).exit()
+        }
+        guard actual == model.sha256 else {
+            Failure(message: "\(modelID) is corrupt: SHA-256 \(actual), expected \(model.sha256); pull it again", exitCode: 5).exit()
+        }
+        print("\(modelID): OK (sha256 \(actual))")
+    }
+}
+
+struct RemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Delete a pulled model and its metadata.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: "The model id (see `atmo ls`).")
+    var modelID: String
+
+    @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
+    var folder: String?
+
+    func run() async throws {
+        let local = LocalModelStore(directory: folder.map(absolute) ?? store.nodeConfiguration().modelsDirectory)
+        do {
+            try local.remove(modelID: modelID)
+        } catch {
+            Failure(message: error.message, exitCode: error.code == .notFound ? 4 : 6).exit()
+        }
+        print("removed \(modelID)")
+    }
+}

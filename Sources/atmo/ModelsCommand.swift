@@ -1,0 +1,88 @@
+import ArgumentParser
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoStore
+import AtmoTransfer
+import Foundation
+
+struct ModelsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List the models a peer offers.",
+        discussion: "Filters combine: --type llm --format gguf --search qwen lists only GGUF LLMs whose id or name contains 'qwen'.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .customLong("from"), help: "The peer's base URL, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort).")
+    var peer: String
+
+    @Option(help: "Only this type: vision, llm, audio, embedding, unknown.")
+    var type: String?
+
+    @Option(help: "Only this format: gguf, safetensors, pt, onnx, tflite, ...")
+    var format: String?
+
+    @Option(help: "Only models with this capability (e.g. text_generation).")
+    var capability: String?
+
+    @Option(help: "Only models whose id, name or source contains this text (case-insensitive).")
+    var search: String?
+
+    @Flag(help: "Print the entries as JSON.")
+    var json = false
+
+    func run() async throws {
+        let logger = store.makeLogger(label: "atmo.models", defaultLevel: .warning)
+        let peer = self.peer
+        let result: Result<[ModelEntry], TransferError> = try await HTTPClient.withHTTPClient(
+            configuration: PullEngine.httpConfiguration(PullConfiguration())
+        ) { http in
+            do throws(TransferError) {
+                return .success(try await PeerClient(baseURL: peer, http: http, logger: logger).catalog())
+            } catch {
+                return .failure(error)
+            }
+        }
+        let entries: [ModelEntry]
+        switch result {
+        case .success(let list): entries = list.filter(matches)
+        case .failure(let error): Failure(message: error.message, exitCode: error.exitCode).exit()
+        }
+        let installed = Set(LocalModelStore(directory: store.nodeConfiguration().modelsDirectory).installed().map(\.sha256))
+        if json {
+            printJSON(HTTPAPI.ModelList(models: entries))
+            return
+        }
+        guard !entries.isEmpty else {
+            print("no models match")
+            return
+        }
+        let rows = entries.map { entry in
+            [entry.modelID, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), installed.contains(entry.sha256) ? "yes" : ""]
+        }
+        printTable(header: ["ID", "TYPE", "FORMAT", "SIZE", "INSTALLED"], rows: rows)
+    }
+
+    func matches(_ entry: ModelEntry) -> Bool {
+        if let type, entry.kind.rawValue != type.lowercased() { return false }
+        if let format, entry.format != format.lowercased() { return false }
+        if let capability, !entry.capabilities.contains(capability) { return false }
+        if let search {
+            let text = search.lowercased()
+            let haystack = [entry.modelID, entry.name, entry.sourceRef, entry.baseModel ?? ""].joined(separator: " ").lowercased()
+            if !haystack.contains(text) { return false }
+        }
+        return true
+    }
+}
+
+func printTable(header: [String], rows: [[String]]) {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    for row in all {
+        let cells = row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }
+        print(cells.joined(separator: "  "))
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import AsyncHTTPClient
+import AtmoNode
+import AtmoProtocol
+import AtmoStore
+import AtmoTransfer
+import Foundation
+import UnixSignals
+
+struct PullCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Download a model from a peer, verified and resumable.",
+        discussion: """
+            Fetches MODEL_ID from the node at --from into the models folder (or --to DIR) as \
+            {model_id}.{format} plus {model_id}.json. Interrupted pulls (Ctrl-C, kill, reboot) \
+            resume where they stopped when run again. The SHA-256 is checked while the bytes \
+            arrive; a mismatch installs nothing. With --json, prints model_transfer_progress \
+            lines and a final result line to stdout.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: "The model id (see `atmo models --from URL`).")
+    var modelID: String
+
+    @Option(name: .customLong("from"), help: "The peer's base URL, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort).")
+    var peer: String
+
+    @Option(name: .customLong("to"), help: "Install into this folder instead of the node's models folder.")
+    var destination: String?
+
+    @Option(name: .customLong("sha256"), help: "Refuse any version of the model but this one.")
+    var expectedSHA256: String?
+
+    @Option(help: "Parallel range connections.")
+    var connections = PullConfiguration().connections
+
+    @Option(name: .customLong("stall-timeout"), help: "Seconds without data before a connection is retried.")
+    var stallTimeout = PullConfiguration().stallTimeoutSeconds
+
+    @Flag(help: "Print progress and the result as JSON lines.")
+    var json = false
+
+    func validate() throws {
+        guard connections >= 1 && connections <= 64 else { throw ValidationError("--connections must be 1-64") }
+        guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
+        guard peer.hasPrefix("http://") || peer.hasPrefix("https://") else {
+            throw ValidationError("--from takes a URL such as http://HOST:\(HTTPAPI.defaultPort)")
+        }
+    }
+
+    func run() async throws {
+        let configuration = store.nodeConfiguration()
+        let logger = store.makeLogger(label: "atmo.pull", defaultLevel: .warning)
+        var pullConfiguration = PullConfiguration()
+        pullConfiguration.connections = connections
+        pullConfiguration.stallTimeoutSeconds = stallTimeout
+        let database: StateDatabase
+        let identity: NodeIdentity
+        do {
+            database = try StateDatabase(path: configuration.databasePath)
+            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
+        } catch {
+            Failure(message: "\(error)", exitCode: 6).exit()
+        }
+        let request = PullRequest(
+            modelID: modelID, peerURL: peer,
+            destination: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory),
+            expectedSHA256: expectedSHA256, requesterNodeID: identity.nodeID)
+        let json = self.json
+        let bar = ProgressBar()
+        let outcome: Result<PullResult, TransferError> = try await HTTPClient.withHTTPClient(
+            configuration: PullEngine.httpConfiguration(pullConfiguration)
+        ) { http in
+            let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
+            return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
+                try await engine.pull(request) { progress in
+                    if json { printJSON(progress.message) } else { bar.update(progress) }
+                }
+            }
+        }
+        bar.finish()
+        switch outcome {
+        case .success(let result):
+            if json {
+                printJSON(PullSummary(result))
+            } else if result.alreadyInstalled {
+                print("\(result.entry.modelID) is already installed at \(result.path) (sha256 \(result.entry.sha256))")
+            } else {
+                let rate = result.seconds > 0 ? Double(result.bytesTransferred) / result.seconds : 0
+                let resumed = result.resumedBytes > 0 ? ", resumed after \(formatBytes(result.resumedBytes))" : ""
+                print(
+                    "\(result.entry.modelID): \(formatBytes(result.entry.sizeBytes)) verified and installed at \(result.path) "
+                        + "(\(String(format: "%.1f", result.seconds)) s, \(formatBytes(Int64(rate)))/s\(resumed))")
+            }
+        case .failure(let error):
+            if json { printJSON(["error": error.message, "code": error.code.description]) }
+            Failure(message: error.message, exitCode: error.exitCode).exit()
+        }
+    }
+
+    /// Runs the pull, cancelling it on SIGINT/SIGTERM so it saves its resume state and tells
+    /// the peer before exiting.
+    static func runInterruptible(_ body: @escaping @Sendable () async throws(TransferError) -> PullResult) async -> Result<PullResult, TransferError> {
+        await withTaskGroup(of: Result<PullResult, TransferError>?.self) { group in
+            group.addTask {
+                do throws(TransferError) { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                    return nil
+                }
+                return nil
+            }
+            // Whichever ends first: the pull, or a signal (then the pull is cancelled and
+            // its cancellation error is the result).
+            var outcome: Result<PullResult, TransferError>? = nil
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    group.cancelAll()
+                    break
+                }
+                group.cancelAll()
+            }
+            while let next = await group.next() {
+                if outcome == nil, let next { outcome = next }
+            }
+            return outcome ?? .failure(TransferError(.cancelled, "interrupted"))
+        }
+    }
+}
+
+/// The last line of `atmo pull --json`.
+struct PullSummary: Encodable {
+    var type = "pull_result"
+    var modelID: String
+    var path: String
+    var sha256: String
+    var sizeBytes: Int64
+    var bytesTransferred: Int64
+    var resumedBytes: Int64
+    var alreadyInstalled: Bool
+    var seconds: Double
+
+    init(_ result: PullResult) {
+        modelID = result.entry.modelID
+        path = result.path
+        sha256 = result.entry.sha256
+        sizeBytes = result.entry.sizeBytes
+        bytesTransferred = result.bytesTransferred
+        resumedBytes = result.resumedBytes
+        alreadyInstalled = result.alreadyInstalled
+        seconds = result.seconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, path, sha256, seconds
+        case modelID = "model_id", sizeBytes = "size_bytes", bytesTransferred = "bytes_transferred"
+        case resumedBytes = "resumed_bytes", alreadyInstalled = "already_installed"
+    }
+}
