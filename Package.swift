@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         .target(name: "AtmoProtocol"),
@@ -66,6 +67,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .executableTarget(
@@ -92,13 +95,23 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
-        .testTarget(name: "AtmoStoreTests", dependencies: ["AtmoStore", "AtmoTesting"]),
+        .testTarget(
+            name: "AtmoStoreTests",
+            dependencies: [
+                "AtmoStore", "AtmoTesting", "AtmoProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "AtmoTransferTests",
             dependencies: [
-                "AtmoTransfer", "AtmoTesting", "AtmoNode",
+                "AtmoTransfer", "AtmoTesting", "AtmoNode", "AtmoProtocol", "AtmoStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -106,8 +119,9 @@ let package = Package(
         .testTarget(
             name: "AtmoNodeTests",
             dependencies: [
-                "AtmoNode", "AtmoTesting",
+                "AtmoNode", "AtmoTesting", "AtmoStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -116,8 +130,6 @@ let package = Package(
             name: "AtmoEndToEndTests",
             dependencies: [
                 "AtmoTesting", "AtmoProtocol",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,6 +1,7 @@
 import AtmoProtocol
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// JSON answers and the one mapping from failures to HTTP statuses.
 enum JSONResponse {
@@ -18,19 +19,60 @@ enum JSONResponse {
 }
 
 /// Turns every error and every unmatched route into a JSON error body, so no answer of
-/// this server is an HTML page or an empty 500.
+/// this server is an HTML page, an empty 404 or an empty 500:
+/// - `HTTPError` and any other `HTTPResponseError` keep their status (and headers), with
+///   their message (or the reason phrase) as `error`;
+/// - `WireError` is 400 with its code;
+/// - a path no route knows is 404, a known path with the wrong method 405 with `Allow`;
+/// - anything else is 500 `internal error` (logged, never echoed: it could name a path).
+///
+/// It also makes every answer to `HEAD` bodiless (same status and headers) before it is
+/// written, so a `HEAD` never runs a streaming body (SwiftNIO's encoder would drop the
+/// bytes anyway, but only after they were produced).
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The methods a path accepts, empty when no route knows the path.
+    let allowedMethods: @Sendable (_ path: String) -> [HTTPRequest.Method]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = await answer(request, context: context, next: next)
+        return request.method == .head ? response.createHeadResponse() : response
+    }
+
+    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            let message = error.body ?? (error.status == .notFound ? "Not found" : error.status.reasonPhrase)
-            return JSONResponse.error(error.status, message)
+            if error.status == .notFound, error.body == nil {
+                return unmatched(request)
+            }
+            var response = JSONResponse.error(error.status, error.body ?? error.status.reasonPhrase)
+            for field in error.headers where field.name != .contentType && field.name != .contentLength {
+                response.headers.append(field)
+            }
+            return response
         } catch let error as WireError {
             return JSONResponse.error(.badRequest, error.message, code: error.code.description)
+        } catch is NIOTooManyBytesError {
+            return JSONResponse.error(.contentTooLarge, "Request body too large", code: WireError.Code.tooLarge.description)
+        } catch let error as any HTTPResponseError {
+            return JSONResponse.error(error.status, error.status.reasonPhrase)
+        } catch is CancellationError {
+            return JSONResponse.error(.serviceUnavailable, "Server is shutting down")
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return JSONResponse.error(.internalServerError, "internal error")
         }
+    }
+
+    /// 404 for a path no route knows; 405 with `Allow` for a known path and another method.
+    private func unmatched(_ request: Request) -> Response {
+        let allowed = allowedMethods(request.uri.path)
+        guard !allowed.isEmpty, !allowed.contains(request.method) else {
+            return JSONResponse.error(.notFound, "Not found")
+        }
+        var response = JSONResponse.error(
+            .methodNotAllowed, "Method \(request.method.rawValue) not allowed here; use \(allowed.map(\.rawValue).joined(separator: ", "))")
+        response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+        return response
     }
 }

@@ -19,6 +19,9 @@ public struct NodeConfiguration: Sendable {
     public var scanRoots: ScanRoots
     /// How often the model folders are rescanned for added, changed and removed files.
     public var rescanIntervalSeconds: Double = 30
+    /// How long a graceful shutdown (SIGINT/SIGTERM) waits for in-flight downloads before
+    /// it cancels them, so a stalled client cannot keep the node from stopping.
+    public var shutdownGracePeriodSeconds: Double = 10
 
     public init(stateDirectory: String, modelsDirectory: String, scanRoots: ScanRoots) {
         self.stateDirectory = stateDirectory

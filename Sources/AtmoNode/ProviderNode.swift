@@ -3,12 +3,15 @@ import AtmoStore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
 /// A node that serves its models: the HTTP API plus the inventory service, run in one
-/// `ServiceGroup` with graceful shutdown on SIGINT/SIGTERM (in-flight downloads finish
-/// their current write and the server closes cleanly).
+/// `ServiceGroup` with graceful shutdown on SIGINT/SIGTERM: the server stops accepting,
+/// in-flight downloads get `shutdownGracePeriodSeconds` to finish, then they are cancelled.
+/// Cancelling the task that runs the node stops it at once.
 public struct ProviderNode: Sendable {
     public let configuration: NodeConfiguration
     public let identity: NodeIdentity
@@ -27,6 +30,13 @@ public struct ProviderNode: Sendable {
 
     public var nodeID: String { identity.nodeID }
 
+    /// Threads reading model files for downloads (each download has at most one read in
+    /// flight, so this bounds disk parallelism, not the number of downloads).
+    static let fileReaderThreads = 8
+    /// A connection with no request in progress (including one trickling a request head) is
+    /// closed after this long, so idle or slowloris connections do not pile up.
+    static let idleConnectionTimeout = TimeAmount.seconds(75)
+
     /// Runs until cancelled or signalled. `onReady` gets the bound port once the server
     /// accepts connections (port 0 in the configuration means "any free port").
     public func run(
@@ -36,14 +46,21 @@ public struct ProviderNode: Sendable {
         let inventoryService = InventoryService(
             inventory: inventory, interval: .milliseconds(Int64(configuration.rescanIntervalSeconds * 1000)), logger: logger)
         let boundPort = SharedPort(configuration.port)
+        // Downloads read files on their own threads, so a long hash or a slow disk elsewhere
+        // in the process never holds up the bytes of a transfer.
+        let fileReaders = NIOThreadPool(numberOfThreads: Self.fileReaderThreads)
+        fileReaders.start()
         let routes = ProviderRoutes(
             inventory: inventory, ledger: ledger, nodeID: nodeID, nodeName: configuration.nodeName,
-            boundPort: boundPort, requestRescan: { inventoryService.requestRescan() })
-        let router = Router()
+            boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
+        let router = Router(options: .autoGenerateHeadEndpoints)
         routes.register(on: router)
         let logger = self.logger
         let application = Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [MalformedRequestResponder()], idleTimeout: Self.idleConnectionTimeout)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atmo"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -52,11 +69,18 @@ public struct ProviderNode: Sendable {
                 await onReady(port)
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: inventoryService), .init(service: application)],
-                gracefulShutdownSignals: gracefulShutdownSignals,
-                logger: logger))
-        try await group.run()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: inventoryService), .init(service: application)],
+            gracefulShutdownSignals: gracefulShutdownSignals,
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
+            Int64(max(0, configuration.shutdownGracePeriodSeconds) * 1000))
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            try? await fileReaders.shutdownGracefully()
+            throw error
+        }
+        try await fileReaders.shutdownGracefully()
     }
 }

@@ -4,14 +4,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 
 extension ProviderRoutes {
-    /// Bytes read from disk per write to the socket.
-    static let readChunkSize = 1 << 20
-
     /// `GET`/`HEAD /v1/models/download/{id}` with single byte ranges, `If-Range` and a strong
-    /// ETag (the SHA-256). See `ByteRangeSelection` for every case. The file is read in
-    /// 1 MiB chunks off the event loop, so memory stays flat whatever its size.
+    /// ETag (the SHA-256). See `ByteRangeSelection` for every case. The bytes are streamed
+    /// by `FileRangeStreamer` (read off the event loop, one chunk ahead of the socket), so
+    /// memory stays flat whatever the file's size. `HEAD` gets the same status and headers.
     func download(_ request: Request, id: String?, includeBody: Bool) async throws -> Response {
         let item = try lookup(id)
         let entry = item.entry
@@ -42,42 +41,19 @@ extension ProviderRoutes {
         headers[.contentDisposition] = "attachment; filename=\"\(entry.fileName)\""
         headers[.contentLength] = String(length)
         guard includeBody else {
-            return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { _ in })
+            return Response(status: status, headers: headers, body: ResponseBody())
         }
         let ledger = self.ledger
-        let path = item.path
-        let expected = item.stat
-        let rescan = requestRescan
+        let streamer = FileRangeStreamer(
+            path: item.path, expected: item.stat, offset: offset, length: length, readers: fileReaders,
+            onChange: requestRescan)
         return Response(
             status: status, headers: headers,
             body: ResponseBody(contentLength: Int(length)) { writer in
                 ledger.downloadStarted()
                 var sent: Int64 = 0
                 defer { ledger.downloadEnded(bytes: sent) }
-                let fd = try await BlockingIO.run { () throws -> Int32 in
-                    let fd = try FileIO.open(path, flags: O_RDONLY)
-                    guard (try? FileIO.fstat(fd)) == expected else {
-                        FileIO.close(fd)
-                        rescan()
-                        throw StoreError(.busy, "\(path) changed after the response started; aborting it")
-                    }
-                    return fd
-                }
-                defer { FileIO.close(fd) }
-                while sent < length {
-                    let count = Int(min(Int64(Self.readChunkSize), length - sent))
-                    let position = offset + sent
-                    let chunk = try await BlockingIO.run { () throws -> ByteBuffer in
-                        var buffer = ByteBufferAllocator().buffer(capacity: count)
-                        let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
-                            try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: position, path: path)
-                        }
-                        guard got == count else { throw StoreError(.corrupt, "\(path) shrank while being served") }
-                        return buffer
-                    }
-                    try await writer.write(chunk)
-                    sent += Int64(count)
-                }
+                try await streamer.stream(to: &writer, sent: &sent)
                 try await writer.finish(nil)
             })
     }
@@ -86,7 +62,7 @@ extension ProviderRoutes {
     /// answer 409 and rescan, so the next catalog carries the new hash.
     func checkUnchanged(_ item: InventoryItem) async throws {
         let path = item.path
-        let current = try? await BlockingIO.run { try FileIO.stat(path) }
+        let current = try? await fileReaders.runIfActive { try AtmoStore.FileIO.stat(path) }
         guard current == item.stat else {
             requestRescan()
             throw HTTPError(.conflict, message: "Model file changed on this node and is being re-indexed; try again shortly")

@@ -2,6 +2,7 @@ import AtmoProtocol
 import AtmoStore
 import Foundation
 import Hummingbird
+import NIOPosix
 import Synchronization
 
 /// The provider's HTTP API (docs/PROTOCOL.md §3): health, catalog, one entry, downloads,
@@ -13,11 +14,17 @@ struct ProviderRoutes: Sendable {
     let nodeName: String
     /// The bound port, known once the server runs.
     let boundPort: SharedPort
+    /// Where file reads of downloads run (never the event loop or the cooperative pool).
+    let fileReaders: NIOThreadPool
     /// Asks the inventory service for a rescan (a served file changed under us).
     let requestRescan: @Sendable () -> Void
 
+    /// Largest body of a control request (`model_request`, reports): they are a few hundred
+    /// bytes, so anything near this is refused with 413 before it is buffered.
+    static let maxControlBodyBytes = 64 * 1024
+
     func register(on router: Router<BasicRequestContext>) {
-        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: JSONErrorMiddleware(allowedMethods: Self.allowedMethods(path:)))
         router.get("/health") { _, _ in self.health() }
         router.get("/v1/models") { _, _ in JSONResponse.make(HTTPAPI.ModelList(models: self.inventory.entries)) }
         router.get("/v1/models/download/:id") { request, context in
@@ -36,6 +43,30 @@ struct ProviderRoutes: Sendable {
         router.post("/v1/transfers/reports") { request, context in
             try await self.transferReport(request, context: context)
         }
+    }
+
+    /// The routes above as path patterns (`:` is one path segment) with their methods, so an
+    /// unmatched request can be told apart as 404 (unknown path) or 405 (wrong method).
+    static let routeTable: [(pattern: [String], methods: [HTTPRequest.Method])] = [
+        (["health"], [.get, .head]),
+        (["v1", "models"], [.get, .head]),
+        (["v1", "models", ":"], [.get, .head]),
+        (["v1", "models", "download", ":"], [.get, .head]),
+        (["v1", "transfers"], [.post]),
+        (["v1", "transfers", "reports"], [.post]),
+    ]
+
+    /// The methods some route accepts for `path`; empty when no route matches it.
+    static func allowedMethods(path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/")
+        var methods: [HTTPRequest.Method] = []
+        for route in routeTable where route.pattern.count == segments.count {
+            let matches = zip(route.pattern, segments).allSatisfy { pattern, segment in pattern == ":" || pattern == segment }
+            if matches {
+                for method in route.methods where !methods.contains(method) { methods.append(method) }
+            }
+        }
+        return methods
     }
 
     func health() -> Response {
@@ -57,8 +88,8 @@ struct ProviderRoutes: Sendable {
     }
 
     func transferRequest(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await request.body.collect(upTo: WireLimits.maxMessageBytes)
-        let message = try WireCoding.decode(ModelRequest.self, from: Data(buffer: body))
+        let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
+        let message = try Self.decodeModelRequest(Data(buffer: body))
         guard let item = inventory.item(modelID: message.modelID) else { throw HTTPError(.notFound, message: "Model not found") }
         ledger.requested()
         context.logger.info(
@@ -73,7 +104,7 @@ struct ProviderRoutes: Sendable {
     }
 
     func transferReport(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await request.body.collect(upTo: WireLimits.maxMessageBytes)
+        let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
         switch try WireCoding.decodeMessage(Data(buffer: body)) {
         case .complete(let complete):
             ledger.record(complete)
@@ -86,6 +117,25 @@ struct ProviderRoutes: Sendable {
             throw HTTPError(.badRequest, message: "expected model_transfer_complete or model_transfer_cancel")
         }
         return JSONResponse.make(["status": "recorded"], status: .accepted)
+    }
+}
+
+extension ProviderRoutes {
+    /// Decodes the body of `POST /v1/transfers`, with errors that name the problem: not JSON,
+    /// another message type, an invalid `model_id`, or an invalid field.
+    static func decodeModelRequest(_ data: Data) throws(WireError) -> ModelRequest {
+        let fields: [String: JSONValue]
+        do {
+            fields = try JSONDecoder().decode([String: JSONValue].self, from: data)
+        } catch {
+            throw WireError(.malformedJSON, "body is not a JSON object")
+        }
+        if let type = fields["type"]?.stringValue, type != ModelRequest.messageType {
+            throw WireError(.invalidValue, "type must be \(ModelRequest.messageType)")
+        }
+        guard let modelID = fields["model_id"] else { throw WireError(.missingField, "model_id is missing") }
+        try Validation.checkModelID(modelID.stringValue ?? "")
+        return try WireCoding.decode(ModelRequest.self, from: data)
     }
 }
 

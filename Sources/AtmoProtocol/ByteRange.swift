@@ -10,9 +10,11 @@
 /// - `If-Range` that does not match the current strong ETag: the whole file with 200, so a
 ///   changed file is never spliced onto an old partial.
 public enum ByteRangeSelection: Sendable, Hashable {
+    /// The whole file, 200.
     case full
     /// `offset` and `length` of the bytes to send; `length` >= 1.
     case partial(offset: Int64, length: Int64)
+    /// Nothing: 416 with `ByteRangeHeaders.unsatisfiable(size:)`.
     case unsatisfiable
 
     /// Decides what to send. `ifRange` is the raw `If-Range` header; `etag` the current
@@ -103,9 +105,10 @@ public enum ByteRangeHeaders {
         let text = header.trimmingSpaces().lowercased()
         guard text.hasPrefix("bytes ") else { return nil }
         let rest = text.dropFirst("bytes ".count)
-        let halves = rest.split(separator: "/", maxSplits: 1)
+        // Empty pieces must stay: `-1-99` is not `1-99`.
+        let halves = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard halves.count == 2, let size = ByteRangeSelection.parseDigits(halves[1]) else { return nil }
-        let bounds = halves[0].split(separator: "-", maxSplits: 1)
+        let bounds = halves[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard bounds.count == 2, let first = ByteRangeSelection.parseDigits(bounds[0]),
             let last = ByteRangeSelection.parseDigits(bounds[1]), first <= last, last < size
         else { return nil }

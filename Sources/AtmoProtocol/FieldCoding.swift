@@ -14,8 +14,14 @@ struct FieldReader {
         return AnyCodingKey(name)
     }
 
-    private func fail(_ name: String, _ message: String) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: container.codingPath + [AnyCodingKey(name)], debugDescription: message))
+    /// A failure of field `name`, carrying the `WireError.Code` that `WireCoding` reports.
+    func fail(_ name: String, _ code: WireError.Code, _ message: String) -> DecodingError {
+        DecodingError.wire(code, container.codingPath + [AnyCodingKey(name)], message)
+    }
+
+    /// An `invalidValue` failure of field `name`.
+    func fail(_ name: String, _ message: String) -> DecodingError {
+        fail(name, .invalidValue, message)
     }
 
     mutating func optionalString(_ name: String) throws -> String? {
@@ -25,17 +31,20 @@ struct FieldReader {
         if let string = try? container.decode(String.self, forKey: key) {
             value = string
         } else if let number = try? container.decode(Double.self, forKey: key) {
-            // Some peers send versions as bare numbers.
-            value = number.rounded() == number ? String(Int64(number)) : String(number)
+            // Some peers send versions as bare numbers. Integral values print without ".0";
+            // the bound keeps `Int64(_:)` from trapping on a huge number from a peer.
+            value = number.rounded() == number && abs(number) < 9.0e18 ? String(Int64(number)) : String(number)
         } else {
             throw fail(name, "expected a string")
         }
-        guard value.utf8.count <= WireLimits.maxStringLength else { throw fail(name, "string longer than \(WireLimits.maxStringLength) bytes") }
+        guard value.utf8.count <= WireLimits.maxStringLength else {
+            throw fail(name, .tooLarge, "string longer than \(WireLimits.maxStringLength) bytes")
+        }
         return value
     }
 
     mutating func string(_ name: String) throws -> String {
-        guard let value = try optionalString(name) else { throw fail(name, "missing required field") }
+        guard let value = try optionalString(name) else { throw fail(name, .missingField, "missing required field") }
         return value
     }
 
@@ -49,8 +58,19 @@ struct FieldReader {
         throw fail(name, "expected an integer")
     }
 
+    /// An integer that older peers may send as a float (`time.time() * 1000`): truncated.
+    mutating func optionalTruncatedInt(_ name: String) throws -> Int64? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        if let value = try? container.decode(Int64.self, forKey: key) { return value }
+        guard let value = try? container.decode(Double.self, forKey: key), value.isFinite, abs(value) < 9.0e18 else {
+            throw fail(name, "expected a number")
+        }
+        return Int64(value.rounded(.towardZero))
+    }
+
     mutating func int(_ name: String) throws -> Int64 {
-        guard let value = try optionalInt(name) else { throw fail(name, "missing required field") }
+        guard let value = try optionalInt(name) else { throw fail(name, .missingField, "missing required field") }
         return value
     }
 
@@ -79,13 +99,29 @@ struct FieldReader {
         let key = key(name)
         guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
         var nested = try container.nestedUnkeyedContainer(forKey: key)
+        let limit = WireLimits.maxArrayElements
+        guard (nested.count ?? 0) <= limit else { throw fail(name, .tooLarge, "more than \(limit) elements") }
         var values: [String] = []
         while !nested.isAtEnd {
-            guard values.count < WireLimits.maxArrayElements else { throw fail(name, "more than \(WireLimits.maxArrayElements) elements") }
+            guard values.count < limit else { throw fail(name, .tooLarge, "more than \(limit) elements") }
             if try nested.decodeNil() { continue }
             let value = try nested.decode(String.self)
-            guard value.utf8.count <= WireLimits.maxStringLength else { throw fail(name, "element too long") }
+            guard value.utf8.count <= WireLimits.maxStringLength else { throw fail(name, .tooLarge, "element too long") }
             values.append(value)
+        }
+        return values
+    }
+
+    /// An array of values, refused as `tooLarge` beyond `limit` elements before decoding them.
+    mutating func array<T: Decodable>(_ type: T.Type, _ name: String, limit: Int) throws -> [T]? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        var nested = try container.nestedUnkeyedContainer(forKey: key)
+        guard (nested.count ?? 0) <= limit else { throw fail(name, .tooLarge, "more than \(limit) elements") }
+        var values: [T] = []
+        while !nested.isAtEnd {
+            guard values.count < limit else { throw fail(name, .tooLarge, "more than \(limit) elements") }
+            values.append(try nested.decode(T.self))
         }
         return values
     }
@@ -105,26 +141,45 @@ struct FieldReader {
     /// A `model_id`, checked against `Validation.isValidModelID`.
     mutating func modelID(_ name: String = "model_id") throws -> String {
         let value = try string(name)
-        guard Validation.isValidModelID(value) else { throw fail(name, "invalid model_id") }
+        guard Validation.isValidModelID(value) else {
+            throw fail(name, .invalidModelID, "invalid model_id (1-\(WireLimits.maxModelIDLength) of A-Z a-z 0-9 . _ -, no '..')")
+        }
         return value
     }
 
     /// A SHA-256, lowercased, checked to be 64 hex characters.
     mutating func sha256(_ name: String) throws -> String {
         let value = try string(name).lowercased()
-        guard Validation.isValidSHA256(value) else { throw fail(name, "sha256 must be 64 hex characters") }
+        guard Validation.isValidSHA256(value) else { throw fail(name, .invalidSHA256, "\(name) must be 64 hex characters") }
         return value
     }
 
     mutating func optionalSHA256(_ name: String) throws -> String? {
         guard let value = try optionalString(name), !value.isEmpty else { return nil }
-        guard Validation.isValidSHA256(value.lowercased()) else { throw fail(name, "sha256 must be 64 hex characters") }
+        guard Validation.isValidSHA256(value.lowercased()) else { throw fail(name, .invalidSHA256, "\(name) must be 64 hex characters") }
         return value.lowercased()
+    }
+
+    /// A model file format, lowercased: empty (unknown) or a short alphanumeric word, so a
+    /// peer's format can never turn `{model_id}.{format}` into a path.
+    mutating func format(_ name: String = "format") throws -> String {
+        let value = (try optionalString(name) ?? "").lowercased()
+        guard Validation.isValidFormat(value) else {
+            throw fail(name, .invalidValue, "\(name) must be at most \(WireLimits.maxFormatLength) characters of a-z 0-9")
+        }
+        return value
     }
 
     /// The fields not read so far, to be kept and re-emitted.
     func unknownFields() throws -> [String: JSONValue] {
         try container.unknownFields(excluding: known)
+    }
+}
+
+extension DecodingError {
+    /// A `dataCorrupted` error whose underlying error is the `WireError` to report.
+    static func wire(_ code: WireError.Code, _ path: [any CodingKey], _ message: String) -> DecodingError {
+        .dataCorrupted(.init(codingPath: path, debugDescription: message, underlyingError: WireError(code, message)))
     }
 }
 

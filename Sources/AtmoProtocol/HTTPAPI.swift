@@ -3,23 +3,37 @@ public enum HTTPAPI {
     /// The default port of `atmo serve`. The older 14345 clashes with another service.
     public static let defaultPort = 14750
 
+    /// `GET /health`: liveness and counts (`Health`).
     public static let healthPath = "/health"
+    /// `GET /v1/models` (`ModelList`) and `GET /v1/models/{model_id}` (one `ModelEntry`).
     public static let modelsPath = "/v1/models"
+    /// `GET /v1/models/download/{model_id}`: the file's bytes, with single byte ranges.
     public static let downloadPrefix = "/v1/models/download/"
+    /// This project's extension: the provider's view of its transfers.
     public static let transfersPath = "/v1/transfers"
+    /// This project's extension: consumers report finished or failed transfers here.
     public static let reportsPath = "/v1/transfers/reports"
 
     /// `GET /health`.
     public struct Health: Sendable, Hashable, Codable {
+        /// `ok` when the node serves.
         public var status: String
+        /// `models_available`: entries offered now.
         public var modelsAvailable: Int
+        /// `http_port` the provider listens on.
         public var httpPort: Int
+        /// `node_id`; "" from older nodes.
         public var nodeID: String
+        /// `node_name`; "" from older nodes.
         public var nodeName: String
+        /// `protocol_version`; "1.0" from older nodes.
         public var protocolVersion: String
+        /// `active_transfers`: downloads being served now.
         public var activeTransfers: Int
+        /// `models_hashing`: files found but not yet hashed (not offered yet).
         public var modelsHashing: Int
 
+        /// A health answer of this node.
         public init(
             status: String = "ok", modelsAvailable: Int, httpPort: Int, nodeID: String, nodeName: String,
             activeTransfers: Int, modelsHashing: Int, protocolVersion: String = WireLimits.protocolVersion
@@ -60,14 +74,19 @@ public enum HTTPAPI {
 
     /// `GET /v1/models`.
     public struct ModelList: Sendable, Hashable, Codable {
+        /// The entries offered (never with local paths).
         public var models: [ModelEntry]
+        /// A list of `models`.
         public init(models: [ModelEntry]) { self.models = models }
     }
 
     /// Every 4xx/5xx answer: `{"error": "...", "code": "..."}`.
     public struct ErrorBody: Sendable, Hashable, Codable {
+        /// A human-readable message, e.g. `Model not found`.
         public var error: String
+        /// A machine-readable code, when there is one.
         public var code: String?
+        /// An error body.
         public init(error: String, code: String? = nil) {
             self.error = error
             self.code = code

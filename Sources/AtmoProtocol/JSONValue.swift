@@ -1,11 +1,17 @@
 /// Any JSON value, used for free-form `metadata` and for fields this version does not know
 /// (which must be kept when a message is re-gossiped).
 public enum JSONValue: Sendable, Hashable, Codable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// Any number; integers are written back without a fraction.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object.
     case object([String: JSONValue])
 
     public init(from decoder: any Decoder) throws {
@@ -31,8 +37,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            // Integers stay integers on the wire (a Double would print `3.0`).
-            if value.rounded() == value, abs(value) < 9.0e15 {
+            // Integers stay integers on the wire: a Double would print `3.0` or `1.7e+18`,
+            // which a peer's JSON parser reads back as a float. (Beyond 2^53 the value is
+            // the nearest Double, as JSON parsers of most languages keep it.)
+            if value.rounded() == value, abs(value) < 9.2e18 {
                 try container.encode(Int64(value))
             } else {
                 try container.encode(value)

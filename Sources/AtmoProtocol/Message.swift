@@ -3,14 +3,23 @@ import Foundation
 /// Any JSON message of the mesh, recognised by its `type` field. Unknown types are kept as
 /// `.unknown` (never an error), so a newer peer cannot break an older one.
 public enum Message: Sendable, Hashable {
+    /// `model_catalog`.
     case catalog(ModelCatalog)
+    /// `model_request`.
     case request(ModelRequest)
+    /// `model_transfer_start`.
     case transferStart(ModelTransferStart)
+    /// `model_transfer_chunk`.
     case chunk(ModelTransferChunk)
+    /// `model_transfer_chunk_ack`.
     case chunkAck(ModelTransferChunkAck)
+    /// `model_transfer_complete`.
     case complete(ModelTransferComplete)
+    /// `model_transfer_cancel`.
     case cancel(ModelTransferCancel)
+    /// `model_transfer_progress`.
     case progress(ModelTransferProgress)
+    /// A type this version does not know, with all of its fields.
     case unknown(type: String, fields: [String: JSONValue])
 }
 
@@ -54,7 +63,9 @@ public enum WireCoding {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw WireError(.invalidValue, describe(error))
+            throw wireError(error)
+        } catch let error as WireError {
+            throw error
         } catch {
             throw WireError(.malformedJSON, "\(error)")
         }
@@ -67,17 +78,38 @@ public enum WireCoding {
         return try encoder.encode(value)
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let names = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return names.isEmpty ? "message" : names.joined(separator: ".")
-        }
+    /// Maps a decoding failure to a `WireError` whose message starts with the field's path
+    /// (`models[2].sha256: ...`). Field checks carry their own code (see `DecodingError.wire`).
+    static func wireError(_ error: DecodingError) -> WireError {
         switch error {
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        case .keyNotFound(let key, let context): return "\(path(context)).\(key.stringValue): missing required field"
-        case .typeMismatch(_, let context): return "\(path(context)): \(context.debugDescription)"
-        case .valueNotFound(_, let context): return "\(path(context)): missing value"
-        @unknown default: return "\(error)"
+        case .dataCorrupted(let context):
+            if let wire = context.underlyingError as? WireError {
+                return WireError(wire.code, "\(path(context.codingPath)): \(wire.message)")
+            }
+            // JSONDecoder reports syntax errors as corrupted data at the top level.
+            let code: WireError.Code = context.codingPath.isEmpty ? .malformedJSON : .invalidValue
+            return WireError(code, "\(path(context.codingPath)): \(context.debugDescription)")
+        case .keyNotFound(let key, let context):
+            return WireError(.missingField, "\(path(context.codingPath + [key])): missing required field")
+        case .typeMismatch(_, let context):
+            return WireError(.invalidValue, "\(path(context.codingPath)): \(context.debugDescription)")
+        case .valueNotFound(_, let context):
+            return WireError(.missingField, "\(path(context.codingPath)): missing value")
+        @unknown default:
+            return WireError(.invalidValue, "\(error)")
         }
+    }
+
+    /// `models[2].sha256`; `message` for the top level.
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : "." + key.stringValue
+            }
+        }
+        return text.isEmpty ? "message" : text
     }
 }

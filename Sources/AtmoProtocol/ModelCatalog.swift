@@ -8,8 +8,10 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         public var http: String?
         /// Whether the node accepts chunked transfers over WebSocket.
         public var websocket: Bool
+        /// Fields this version does not know, kept and written back out.
         public var extra: [String: JSONValue]
 
+        /// Endpoints with an HTTP base URL (nil for none).
         public init(http: String?, websocket: Bool = false, extra: [String: JSONValue] = [:]) {
             self.http = http
             self.websocket = websocket
@@ -19,7 +21,12 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         public init(from decoder: any Decoder) throws {
             var reader = try FieldReader(decoder)
             let url = try reader.optionalString("http")
-            http = (url?.isEmpty ?? true) ? nil : url
+            if let url, !url.isEmpty {
+                guard Validation.isValidHTTPEndpoint(url) else { throw reader.fail("http", "must be an http:// or https:// URL") }
+                http = url
+            } else {
+                http = nil
+            }
             websocket = try reader.optionalBool("websocket") ?? false
             extra = try reader.unknownFields()
         }
@@ -32,16 +39,24 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         }
     }
 
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `node_id`: an opaque id, bounded and printable.
     public var nodeID: String
+    /// `node_name`, human-readable.
     public var nodeName: String
     /// Unix epoch milliseconds.
     public var timestamp: Int64
+    /// The models offered.
     public var models: [ModelEntry]
+    /// `transfer_endpoints`: how to reach the node for transfers.
     public var transferEndpoints: TransferEndpoints
+    /// `ttl_seconds`: entries expire when not re-announced within this time.
     public var ttlSeconds: Int64
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A catalog of this node, speaking `WireLimits.protocolVersion`.
     public init(
         nodeID: String, nodeName: String, timestamp: Int64, models: [ModelEntry],
         transferEndpoints: TransferEndpoints, ttlSeconds: Int64 = 300,
@@ -62,16 +77,10 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         _ = try reader.optionalString("type")
         protocolVersion = try reader.optionalString("protocol_version") ?? WireLimits.legacyProtocolVersion
         nodeID = try reader.string("node_id")
-        guard Validation.isValidNodeID(nodeID) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [AnyCodingKey("node_id")], debugDescription: "invalid node_id"))
-        }
+        guard Validation.isValidNodeID(nodeID) else { throw reader.fail("node_id", "invalid node_id (1-128 printable ASCII)") }
         nodeName = try reader.optionalString("node_name") ?? nodeID
-        timestamp = try reader.optionalInt("timestamp") ?? 0
-        let models = try reader.decode([ModelEntry].self, "models") ?? []
-        guard models.count <= WireLimits.maxModelsPerCatalog else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [AnyCodingKey("models")], debugDescription: "too many models"))
-        }
-        self.models = models
+        timestamp = try reader.optionalTruncatedInt("timestamp") ?? 0
+        models = try reader.array(ModelEntry.self, "models", limit: WireLimits.maxModelsPerCatalog) ?? []
         transferEndpoints = try reader.decode(TransferEndpoints.self, "transfer_endpoints") ?? TransferEndpoints(http: nil)
         ttlSeconds = max(1, try reader.optionalInt("ttl_seconds") ?? 300)
         extra = try reader.unknownFields()

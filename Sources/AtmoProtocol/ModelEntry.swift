@@ -5,29 +5,40 @@
 /// it (`model_id` charset, `sha256` form, non-negative size). Fields this version does not
 /// know are kept in `extra` and written back out unchanged.
 public struct ModelEntry: Sendable, Hashable, Codable {
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
+    /// Human-readable name.
     public var name: String
     /// `vision`, `llm`, `audio`, `embedding`; any other value is kept as sent (see `kind`).
     public var type: String
     /// `pt`, `gguf`, `tflite`, `onnx`, `safetensors`, `bin`, ... lowercased.
     public var format: String
+    /// `size_bytes`: the whole file's size.
     public var sizeBytes: Int64
     /// Lowercase hex SHA-256 of the whole file.
     public var sha256: String
+    /// Semver or dated version, e.g. `2024.02.08.001`.
     public var version: String
+    /// e.g. `object_detection`, `text_generation`, `chat`.
     public var capabilities: [String]
+    /// `base_model`, when fine-tuned from one.
     public var baseModel: String?
+    /// Class names (vision); nil when absent or JSON null.
     public var classes: [String]?
     /// Nil when unknown (peers send values <= 0 for that).
     public var classCount: Int64?
+    /// `context_length` (llm); nil when unknown.
     public var contextLength: Int64?
     /// `huggingface`, `llamafarm_training`, `imported`.
     public var source: String
+    /// `source_ref`, e.g. `ultralytics/yolov8n` or `local`.
     public var sourceRef: String
+    /// Free-form `metadata` (numbers, strings, nested objects).
     public var metadata: [String: JSONValue]
     /// Fields this version does not know, kept for re-gossip.
     public var extra: [String: JSONValue]
 
+    /// An entry built in code; `sha256` should be lowercase hex and `format` a valid extension.
     public init(
         modelID: String, name: String, type: String, format: String, sizeBytes: Int64, sha256: String,
         version: String = "", capabilities: [String] = [], baseModel: String? = nil, classes: [String]? = nil,
@@ -56,9 +67,13 @@ public struct ModelEntry: Sendable, Hashable, Codable {
     public var kind: ModelKind { ModelKind(rawValue: type) ?? .unknown }
 
     /// The file name a download of this entry gets: `{model_id}.{format}`, or just the id
-    /// when it already ends with that extension.
+    /// when it already ends with that extension or the format is empty. A format that is not
+    /// a valid extension (see `Validation.isValidFormat`) is never appended, so the name
+    /// stays a single path component whatever an entry built in code holds.
     public var fileName: String {
-        format.isEmpty || modelID.lowercased().hasSuffix("." + format) ? modelID : "\(modelID).\(format)"
+        let ext = format.lowercased()
+        guard !ext.isEmpty, Validation.isValidFormat(ext), !modelID.lowercased().hasSuffix("." + ext) else { return modelID }
+        return "\(modelID).\(ext)"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,7 +81,7 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         modelID = try reader.modelID()
         name = try reader.optionalString("name") ?? modelID
         type = (try reader.optionalString("type") ?? "unknown").lowercased()
-        format = (try reader.optionalString("format") ?? "").lowercased()
+        format = try reader.format()
         sizeBytes = try reader.nonNegativeInt("size_bytes")
         sha256 = try reader.sha256("sha256")
         version = try reader.optionalString("version") ?? ""

@@ -3,16 +3,24 @@ import Foundation
 /// `model_transfer_chunk`: one piece of a WebSocket compatibility-mode transfer.
 public struct ModelTransferChunk: Sendable, Hashable, Codable {
     public static let messageType = "model_transfer_chunk"
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
+    /// `chunk_index`, 0-based.
     public var chunkIndex: Int64
+    /// `total_chunks` = ceil(total_bytes / chunk_size).
     public var totalChunks: Int64
     /// The decoded bytes (at most `WireLimits.maxChunkBytes`); base64 on the wire.
     public var chunkBytes: Data
+    /// `chunk_sha256`: lowercase hex of this chunk, when sent.
     public var chunkSHA256: String?
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A chunk of at most `WireLimits.maxChunkBytes` bytes.
     public init(
         requestID: String, modelID: String, chunkIndex: Int64, totalChunks: Int64, chunkBytes: Data,
         chunkSHA256: String?, protocolVersion: String = WireLimits.protocolVersion
@@ -35,17 +43,26 @@ public struct ModelTransferChunk: Sendable, Hashable, Codable {
         modelID = try reader.modelID()
         chunkIndex = try reader.nonNegativeInt("chunk_index")
         totalChunks = try reader.nonNegativeInt("total_chunks")
-        // base64 of 64 KiB is 87,384 characters: bound it before decoding.
-        guard let encoded = try reader.decode(String.self, "chunk_bytes"),
-            encoded.utf8.count <= (WireLimits.maxChunkBytes / 3 + 1) * 4 + 4,
-            let bytes = Data(base64Encoded: encoded), bytes.count <= WireLimits.maxChunkBytes
-        else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: [AnyCodingKey("chunk_bytes")], debugDescription: "chunk_bytes must be base64 of at most 64 KiB"))
-        }
-        chunkBytes = bytes
+        guard chunkIndex < totalChunks else { throw reader.fail("chunk_index", "must be less than total_chunks (\(totalChunks))") }
+        chunkBytes = try Self.decodeChunkBytes(&reader)
         chunkSHA256 = try reader.optionalSHA256("chunk_sha256")
         extra = try reader.unknownFields()
+    }
+
+    /// The base64 `chunk_bytes`, its length bounded before decoding (base64 of 64 KiB is
+    /// 87,384 characters) and after.
+    static func decodeChunkBytes(_ reader: inout FieldReader) throws -> Data {
+        let limit = WireLimits.maxChunkBytes
+        guard let encoded = try reader.decode(String.self, "chunk_bytes") else {
+            throw reader.fail("chunk_bytes", .missingField, "missing required field")
+        }
+        guard encoded.utf8.count <= (limit + 2) / 3 * 4 else { throw reader.fail("chunk_bytes", .tooLarge, "more than \(limit) bytes") }
+        // Foundation alone accepts oddities such as "====" or "aG=k": check the form first.
+        guard Validation.isStrictBase64(encoded), let bytes = Data(base64Encoded: encoded) else {
+            throw reader.fail("chunk_bytes", "not valid base64")
+        }
+        guard bytes.count <= limit else { throw reader.fail("chunk_bytes", .tooLarge, "more than \(limit) bytes") }
+        return bytes
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -65,12 +82,18 @@ public struct ModelTransferChunk: Sendable, Hashable, Codable {
 /// `model_transfer_chunk_ack`: the receiver has a chunk.
 public struct ModelTransferChunkAck: Sendable, Hashable, Codable {
     public static let messageType = "model_transfer_chunk_ack"
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `chunk_index`, 0-based.
     public var chunkIndex: Int64
+    /// `status`: `received`.
     public var status: String
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// An acknowledgement of chunk `chunkIndex`.
     public init(requestID: String, chunkIndex: Int64, status: String = "received", protocolVersion: String = WireLimits.protocolVersion) {
         self.protocolVersion = protocolVersion
         self.requestID = requestID

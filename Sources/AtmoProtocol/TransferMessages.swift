@@ -7,16 +7,24 @@ public enum TransportKind: String, Sendable, Hashable, Codable {
 /// `model_request`: a consumer asks a provider for a model.
 public struct ModelRequest: Sendable, Hashable, Codable {
     public static let messageType = "model_request"
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `requester_node_id`: the consumer.
     public var requesterNodeID: String
+    /// `target_node_id`: the provider.
     public var targetNodeID: String
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
     /// 0 for a fresh transfer.
     public var resumeFromByte: Int64
+    /// `http` or `websocket` (see `TransportKind`); other values are kept as sent.
     public var transport: String
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A request for `modelID`, resuming at `resumeFromByte` (0 = fresh).
     public init(
         requestID: String, requesterNodeID: String, targetNodeID: String, modelID: String,
         resumeFromByte: Int64 = 0, transport: TransportKind = .http, protocolVersion: String = WireLimits.protocolVersion
@@ -40,9 +48,7 @@ public struct ModelRequest: Sendable, Hashable, Codable {
         targetNodeID = try reader.optionalString("target_node_id") ?? ""
         modelID = try reader.modelID()
         resumeFromByte = try reader.optionalInt("resume_from_byte") ?? 0
-        guard resumeFromByte >= 0 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [AnyCodingKey("resume_from_byte")], debugDescription: "must not be negative"))
-        }
+        guard resumeFromByte >= 0 else { throw reader.fail("resume_from_byte", "must not be negative") }
         transport = try reader.optionalString("transport") ?? TransportKind.http.rawValue
         extra = try reader.unknownFields()
     }
@@ -64,28 +70,38 @@ public struct ModelRequest: Sendable, Hashable, Codable {
 /// `model_transfer_start`: the provider's answer to a `model_request`.
 public struct ModelTransferStart: Sendable, Hashable, Codable {
     public static let messageType = "model_transfer_start"
+    /// The older design's `chunk_size`: 64 KiB.
     public static let defaultChunkSize: Int64 = 65_536
 
     /// The `metadata` object of the start message.
     public struct Metadata: Sendable, Hashable, Codable {
+        /// Human-readable name.
         public var name: String
+        /// `vision`, `llm`, `audio`, `embedding` or a value this version does not know.
         public var type: String
+        /// `pt`, `gguf`, `onnx`, ... lowercased; a valid file extension (`Validation.isValidFormat`).
         public var format: String
+        /// Class names (vision); nil when absent or JSON null.
         public var classes: [String]?
+        /// Fields this version does not know, kept for re-sending.
+        public var extra: [String: JSONValue]
 
-        public init(name: String, type: String, format: String, classes: [String]?) {
+        /// Metadata describing the file being sent.
+        public init(name: String, type: String, format: String, classes: [String]?, extra: [String: JSONValue] = [:]) {
             self.name = name
             self.type = type
             self.format = format
             self.classes = classes
+            self.extra = extra
         }
 
         public init(from decoder: any Decoder) throws {
             var reader = try FieldReader(decoder)
             name = try reader.optionalString("name") ?? ""
-            type = try reader.optionalString("type") ?? "unknown"
-            format = try reader.optionalString("format") ?? ""
+            type = (try reader.optionalString("type") ?? "unknown").lowercased()
+            format = try reader.format()
             classes = try reader.optionalStringArray("classes")
+            extra = try reader.unknownFields()
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -94,21 +110,32 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
             try writer.write("type", type)
             try writer.write("format", format)
             try writer.write("classes", classes)
+            try writer.finish(extra: extra)
         }
     }
 
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
+    /// `total_bytes`: the whole file's size.
     public var totalBytes: Int64
+    /// `total_chunks` = ceil(total_bytes / chunk_size).
     public var totalChunks: Int64
+    /// `chunk_size` in bytes (default 65536).
     public var chunkSize: Int64
+    /// Lowercase hex SHA-256 of the whole file.
     public var sha256: String
+    /// `metadata`: name, type, format and classes of the model.
     public var metadata: Metadata
     /// `http_range` or `websocket_chunked`.
     public var transferMethod: String
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A start message; `totalChunks` is derived from `totalBytes` and `chunkSize`.
     public init(
         requestID: String, modelID: String, totalBytes: Int64, chunkSize: Int64 = defaultChunkSize,
         sha256: String, metadata: Metadata, transferMethod: String = "http_range",
@@ -126,9 +153,11 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         self.extra = extra
     }
 
-    /// ceil(total_bytes / chunk_size).
+    /// ceil(total_bytes / chunk_size); 0 for a non-positive size or chunk size. Never
+    /// overflows, whatever a peer sent.
     public static func chunkCount(totalBytes: Int64, chunkSize: Int64) -> Int64 {
-        chunkSize > 0 ? (totalBytes + chunkSize - 1) / chunkSize : 0
+        guard chunkSize > 0, totalBytes > 0 else { return 0 }
+        return totalBytes / chunkSize + (totalBytes % chunkSize == 0 ? 0 : 1)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -139,10 +168,12 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         modelID = try reader.modelID()
         totalBytes = try reader.nonNegativeInt("total_bytes")
         chunkSize = try reader.optionalInt("chunk_size") ?? Self.defaultChunkSize
-        guard chunkSize > 0 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [AnyCodingKey("chunk_size")], debugDescription: "must be positive"))
+        guard chunkSize > 0 else { throw reader.fail("chunk_size", "must be positive") }
+        let expectedChunks = Self.chunkCount(totalBytes: totalBytes, chunkSize: chunkSize)
+        totalChunks = try reader.optionalInt("total_chunks") ?? expectedChunks
+        guard totalChunks == expectedChunks else {
+            throw reader.fail("total_chunks", "must be ceil(total_bytes / chunk_size) = \(expectedChunks)")
         }
-        totalChunks = try reader.optionalInt("total_chunks") ?? Self.chunkCount(totalBytes: totalBytes, chunkSize: chunkSize)
         sha256 = try reader.sha256("sha256")
         metadata = try reader.decode(Metadata.self, "metadata") ?? Metadata(name: modelID, type: "unknown", format: "", classes: nil)
         transferMethod = try reader.optionalString("transfer_method") ?? "http_range"

@@ -1,19 +1,27 @@
 /// `model_transfer_complete`: the consumer reports a finished, verified (or failed) transfer.
 public struct ModelTransferComplete: Sendable, Hashable, Codable {
     public static let messageType = "model_transfer_complete"
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
+    /// `total_bytes_received`.
     public var totalBytesReceived: Int64
+    /// `sha256_computed`: the hash of the received bytes.
     public var sha256Computed: String
+    /// `sha256_expected`: the hash announced by the provider.
     public var sha256Expected: String
     /// `success` or `failed`.
     public var verificationStatus: String
     /// Where the consumer stored the model. Sent as the file name only: no node reveals its
     /// local directory layout to peers.
     public var storagePath: String
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A completion report; `storagePath` should be a file name only.
     public init(
         requestID: String, modelID: String, totalBytesReceived: Int64, sha256Computed: String, sha256Expected: String,
         verificationStatus: String, storagePath: String, protocolVersion: String = WireLimits.protocolVersion
@@ -60,12 +68,19 @@ public struct ModelTransferComplete: Sendable, Hashable, Codable {
 
 /// Why a transfer was cancelled, as sent in `model_transfer_cancel.reason`.
 public struct CancelReason: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The wire string; values this version does not know are kept as sent.
     public var rawValue: String
+    /// A reason from its wire string.
     public init(_ rawValue: String) { self.rawValue = rawValue }
+    /// The received file's SHA-256 differs from the announced one.
     public static let hashMismatch = CancelReason("hash_mismatch")
+    /// The peer stopped answering.
     public static let timeout = CancelReason("timeout")
+    /// The connection failed.
     public static let networkError = CancelReason("network_error")
+    /// A person stopped the transfer.
     public static let userCancelled = CancelReason("user_cancelled")
+    /// The consumer has no room for the file.
     public static let storageFull = CancelReason("storage_full")
     public var description: String { rawValue }
     public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
@@ -78,14 +93,22 @@ public struct CancelReason: Sendable, Hashable, Codable, CustomStringConvertible
 /// `model_transfer_cancel`: either side stops a transfer.
 public struct ModelTransferCancel: Sendable, Hashable, Codable {
     public static let messageType = "model_transfer_cancel"
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
+    /// `reason`: why the transfer stopped.
     public var reason: CancelReason
+    /// A human-readable explanation.
     public var message: String
+    /// `cancelled_by`: the node id that cancelled.
     public var cancelledBy: String
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A cancellation sent by node `cancelledBy`.
     public init(
         requestID: String, modelID: String, reason: CancelReason, message: String, cancelledBy: String,
         protocolVersion: String = WireLimits.protocolVersion
@@ -127,18 +150,30 @@ public struct ModelTransferCancel: Sendable, Hashable, Codable {
 /// `model_transfer_progress`: a transfer's progress, as a local event or on the wire.
 public struct ModelTransferProgress: Sendable, Hashable, Codable {
     public static let messageType = "model_transfer_progress"
+    /// `protocol_version`; "1.0" when the peer sent none.
     public var protocolVersion: String
+    /// `request_id`: the transfer's uuid string.
     public var requestID: String
+    /// `model_id`, checked by `Validation.isValidModelID`.
     public var modelID: String
+    /// `bytes_downloaded` so far.
     public var bytesDownloaded: Int64
+    /// `total_bytes`: the whole file's size.
     public var totalBytes: Int64
+    /// `progress_percent`, within 0...100 (clamped when decoded; see `percent(bytesDownloaded:totalBytes:)`).
     public var progressPercent: Double
+    /// `transfer_rate_mbps`: megabits per second.
     public var transferRateMbps: Double
+    /// `eta_seconds`; nil when unknown.
     public var etaSeconds: Double?
+    /// `chunks_received` (pieces done).
     public var chunksReceived: Int64
+    /// `total_chunks` = ceil(total_bytes / chunk_size).
     public var totalChunks: Int64
+    /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
+    /// A progress report; `progressPercent` is computed from the byte counts.
     public init(
         requestID: String, modelID: String, bytesDownloaded: Int64, totalBytes: Int64, transferRateMbps: Double,
         etaSeconds: Double?, chunksReceived: Int64, totalChunks: Int64, extra: [String: JSONValue] = [:],
@@ -149,7 +184,7 @@ public struct ModelTransferProgress: Sendable, Hashable, Codable {
         self.modelID = modelID
         self.bytesDownloaded = bytesDownloaded
         self.totalBytes = totalBytes
-        self.progressPercent = totalBytes > 0 ? min(100, Double(bytesDownloaded) * 100 / Double(totalBytes)) : 100
+        self.progressPercent = Self.percent(bytesDownloaded: bytesDownloaded, totalBytes: totalBytes)
         self.transferRateMbps = transferRateMbps
         self.etaSeconds = etaSeconds
         self.chunksReceived = chunksReceived
@@ -165,12 +200,19 @@ public struct ModelTransferProgress: Sendable, Hashable, Codable {
         modelID = try reader.modelID()
         bytesDownloaded = try reader.nonNegativeInt("bytes_downloaded")
         totalBytes = try reader.nonNegativeInt("total_bytes")
-        progressPercent = try reader.optionalDouble("progress_percent") ?? 0
+        progressPercent = min(100, max(0, try reader.optionalDouble("progress_percent") ?? 0))
         transferRateMbps = try reader.optionalDouble("transfer_rate_mbps") ?? 0
         etaSeconds = try reader.optionalDouble("eta_seconds")
         chunksReceived = try reader.optionalInt("chunks_received") ?? 0
         totalChunks = try reader.optionalInt("total_chunks") ?? 0
         extra = try reader.unknownFields()
+    }
+
+    /// `bytesDownloaded` as a percentage of `totalBytes`, within 0...100. A total of 0 (an
+    /// empty file) is complete: 100.
+    public static func percent(bytesDownloaded: Int64, totalBytes: Int64) -> Double {
+        guard totalBytes > 0 else { return 100 }
+        return min(100, max(0, Double(bytesDownloaded) * 100 / Double(totalBytes)))
     }
 
     public func encode(to encoder: any Encoder) throws {

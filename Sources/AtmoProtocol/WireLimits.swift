@@ -9,6 +9,8 @@ public enum WireLimits {
     public static let maxModelsPerCatalog = 10_000
     /// Most elements in a string array such as `classes` or `capabilities`.
     public static let maxArrayElements = 10_000
+    /// Longest model file `format` (a file extension such as `safetensors`).
+    public static let maxFormatLength = 16
     /// Longest free-text string field (names, versions, refs).
     public static let maxStringLength = 4096
     /// Largest decoded `chunk_bytes` of a compatibility-mode WebSocket chunk.

@@ -116,7 +116,7 @@ package enum FileIO {
 
     /// Writes `data` to `path` atomically and durably: temp file, fsync, rename, fsync folder.
     package static func writeAtomically(_ data: Data, to path: String) throws(StoreError) {
-        let temporary = path + ".tmp-\(getpid())"
+        let temporary = temporaryName(for: path)
         let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do throws(StoreError) {
             var failure: StoreError?
@@ -135,18 +135,51 @@ package enum FileIO {
         try fsyncDirectory((path as NSString).deletingLastPathComponent)
     }
 
+    /// A hidden sibling name for writing `path` before renaming it into place, unique per
+    /// process and call (two threads writing the same file must not share a temporary).
+    package static func temporaryName(for path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        return (folder.isEmpty ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+    }
+
+    /// Runs `body` holding an exclusive advisory lock on `path` (created if needed),
+    /// waiting for another holder to finish. For short critical sections only.
+    package static func withLock<T>(_ path: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let fd = try open(path, flags: O_RDWR | O_CREAT)
+        defer { Glibc.close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StoreError.posix(errno, "lock", path: path) }
+        }
+        return try body()
+    }
+
     /// Takes an exclusive advisory lock on `path` (created if needed) without waiting.
     /// Returns the descriptor that holds the lock (closing it releases the lock, and so does
     /// the death of the process), or nil when another process holds it.
+    ///
+    /// A holder may unlink the lock file before releasing it (a finished download tidies
+    /// up); a lock taken on such an unlinked file guards nothing, so the lock only counts
+    /// when `path` still names the locked file, else it is taken again.
     package static func tryLock(_ path: String) throws(StoreError) -> Int32? {
-        let fd = try open(path, flags: O_RDWR | O_CREAT)
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
+        while true {
+            let fd = try open(path, flags: O_RDWR | O_CREAT)
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                Glibc.close(fd)
+                if code == EWOULDBLOCK { return nil }
+                throw StoreError.posix(code, "lock", path: path)
+            }
+            let locked: Stat
+            do { locked = try fstat(fd) } catch {
+                Glibc.close(fd)
+                throw error
+            }
+            if let current = try? stat(path), current.inode == locked.inode, current.device == locked.device {
+                return fd
+            }
             Glibc.close(fd)
-            if code == EWOULDBLOCK { return nil }
-            throw StoreError.posix(code, "lock", path: path)
         }
-        return fd
     }
 
     package static func close(_ fd: Int32) { Glibc.close(fd) }

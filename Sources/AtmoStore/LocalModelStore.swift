@@ -53,10 +53,21 @@ public struct LocalModelStore: Sendable {
     /// Moves a verified partial file into place atomically (fsync file, rename, write the
     /// sidecar atomically, fsync the folder). The previous copy, if any, stays intact until
     /// the rename replaces it in one step.
+    ///
+    /// Installs of one model id are serialised (a lock file under `.atmo-partial/`), so two
+    /// versions installed at once can never leave one version's file under the other's
+    /// sidecar. Blocking: call through `BlockingIO.run`.
     public func install(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
         let fd = try FileIO.open(partialPath, flags: O_RDWR)
         defer { FileIO.close(fd) }
         try FileIO.fsync(fd, path: partialPath)
+        try FileIO.makeDirectory(partialDirectory)
+        return try FileIO.withLock(partialDirectory + "/" + entry.modelID + ".install.lock") { () throws(StoreError) -> String in
+            try place(partialPath: partialPath, entry: entry, downloadedFrom: downloadedFrom)
+        }
+    }
+
+    private func place(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
         let destination = modelPath(for: entry)
         try FileIO.rename(partialPath, destination)
         let sidecar = InstalledModel(

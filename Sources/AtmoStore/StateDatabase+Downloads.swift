@@ -108,19 +108,27 @@ extension StateDatabase {
 
 extension StateDatabase {
     /// Records which pieces are written (cheap: one small UPDATE, no fsync), and optionally
-    /// which are durable.
-    public func updateDownloadPieces(sha256: String, written: [UInt8], durable: [UInt8]?) throws(StoreError) {
+    /// which are durable. With `partialPath`, only a record of that partial file is
+    /// updated: the same artefact pulled into another folder at the same time has its own
+    /// partial, and its pieces must never be credited to this one.
+    public func updateDownloadPieces(
+        sha256: String, written: [UInt8], durable: [UInt8]?, partialPath: String? = nil
+    ) throws(StoreError) {
         let now = Date().timeIntervalSince1970
         try write { db in
+            var sql = "UPDATE download SET written_pieces = ?, updated_at = ?"
+            var arguments: StatementArguments = [Data(written), now]
             if let durable {
-                try db.execute(
-                    sql: "UPDATE download SET written_pieces = ?, durable_pieces = ?, updated_at = ? WHERE sha256 = ?",
-                    arguments: [Data(written), Data(durable), now, sha256])
-            } else {
-                try db.execute(
-                    sql: "UPDATE download SET written_pieces = ?, updated_at = ? WHERE sha256 = ?",
-                    arguments: [Data(written), now, sha256])
+                sql += ", durable_pieces = ?"
+                arguments += [Data(durable)]
             }
+            sql += " WHERE sha256 = ?"
+            arguments += [sha256]
+            if let partialPath {
+                sql += " AND partial_path = ?"
+                arguments += [partialPath]
+            }
+            try db.execute(sql: sql, arguments: arguments)
         }
     }
 }

@@ -26,8 +26,12 @@ public final class AtmoProcess: @unchecked Sendable {
         stderrPath = logDirectory + "/\(name).err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let binary = Self.binaryPath
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ProcessFailure(message: "no atmo binary at \(binary): run `swift build` first (or set ATMO_BINARY)")
+        }
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = logDirectory
@@ -52,7 +56,11 @@ public final class AtmoProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
+            if Task.isCancelled {
+                usleep(10_000)  // cleanup after a cancelled test: sleeping would return at once
+            } else {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
         return process.terminationStatus
     }
@@ -65,6 +73,17 @@ public final class AtmoProcess: @unchecked Sendable {
 
     public var standardOutput: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     public var standardError: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// The complete lines written to stdout so far (a line still being written is left out).
+    public var standardOutputLines: [String] {
+        let text = standardOutput
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeLast()  // what follows the last newline: empty, or a partial line
+        return lines.filter { !$0.isEmpty }
+    }
+
+    /// The command line, for messages.
+    public var commandLine: String { (["atmo"] + (process.arguments ?? [])).joined(separator: " ") }
 }
 
 /// Waits until `path` holds a port number (written by `atmo serve --port-file`).

@@ -55,6 +55,51 @@ public enum ModelFixtures {
         return hasher.finalize().hexString
     }
 
+    /// Writes a large model fast: a sparse file of `size` bytes whose first `blockSize` bytes
+    /// and first `blockSize` bytes of every `stride` are pseudo-random (the rest reads as
+    /// zeros), so every piece of a transfer is distinct (a piece written at the wrong offset
+    /// changes the hash) while only `size / stride * blockSize` bytes touch the disk.
+    /// Returns the file's SHA-256 (hex).
+    @discardableResult
+    public static func writeSparseModel(
+        at path: String, size: Int64, seed: UInt64 = 1, header: Header = .gguf, stride: Int64 = 1 << 20, blockSize: Int = 4096
+    ) throws -> String {
+        precondition(size >= 0 && stride > 0 && blockSize > 0)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.truncate(atOffset: UInt64(size))
+        var generator = SplitMix64(seed: seed)
+        var offset: Int64 = 0
+        while offset < size {
+            let count = Int(min(Int64(blockSize), size - offset))
+            var block = (0..<(count + 7) / 8).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } }
+            block.removeLast(block.count - count)
+            if offset == 0 {
+                let prefix = header.bytes.prefix(count)
+                block.replaceSubrange(0..<prefix.count, with: prefix)
+            }
+            try handle.seek(toOffset: UInt64(offset))
+            try handle.write(contentsOf: block)
+            offset += stride
+        }
+        return try FileHasher.sha256(path: path)
+    }
+
+    /// Flips the bits of the byte at `offset` of a file in place (a one-byte corruption).
+    public static func flipByte(at offset: Int64, of path: String) throws {
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        guard let byte = try handle.read(upToCount: 1)?.first else {
+            throw CocoaError(.fileReadTooLarge, userInfo: [NSFilePathErrorKey: path])
+        }
+        try handle.seek(toOffset: UInt64(offset))
+        try handle.write(contentsOf: [~byte])
+    }
+
     /// SHA-256 of a file (hex).
     public static func sha256(of path: String) throws -> String {
         try FileHasher.sha256(path: path)

@@ -57,9 +57,9 @@ public struct PeerClient: Sendable {
 
     /// `POST /v1/transfers/reports` with a `model_transfer_complete` or `_cancel`. Best effort:
     /// a provider that cannot take it changes nothing for the consumer.
-    public func report<Report: Encodable & Sendable>(_ report: Report) async {
+    public func report<Report: Encodable & Sendable>(_ report: Report, timeout: TimeAmount? = nil) async {
         do {
-            _ = try await send(.POST, HTTPAPI.reportsPath, json: report)
+            _ = try await send(.POST, HTTPAPI.reportsPath, json: report, timeout: timeout)
         } catch {
             logger.debug("transfer report not delivered", metadata: ["peer": "\(baseURL)", "error": "\(error)"])
         }
@@ -75,7 +75,9 @@ public struct PeerClient: Sendable {
         }
     }
 
-    func send<Body: Encodable>(_ method: HTTPMethod, _ path: String, json: Body?) async throws(TransferError) -> (HTTPResponseStatus, Data) {
+    func send<Body: Encodable>(
+        _ method: HTTPMethod, _ path: String, json: Body?, timeout: TimeAmount? = nil
+    ) async throws(TransferError) -> (HTTPResponseStatus, Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
@@ -88,7 +90,7 @@ public struct PeerClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
         }
         do {
-            let response = try await http.execute(request, timeout: controlTimeout, logger: logger)
+            let response = try await http.execute(request, timeout: timeout ?? controlTimeout, logger: logger)
             let body = try await response.body.collect(upTo: WireLimits.maxMessageBytes)
             return (response.status, Data(buffer: body))
         } catch {
@@ -110,8 +112,13 @@ public struct PeerClient: Sendable {
         if let error = error as? TransferError { return error }
         if error is CancellationError { return TransferError(.cancelled, "cancelled") }
         if let error = error as? HTTPClientError {
-            if error == .connectTimeout || error == .readTimeout || error == .deadlineExceeded {
-                return TransferError(.timeout, "\(peer) stopped answering (\(error)); it will be retried", underlying: error)
+            if error == .cancelled { return TransferError(.cancelled, "cancelled") }
+            if error == .connectTimeout {
+                return TransferError(.timeout, "\(peer) did not accept a connection in time (is the address right?)", underlying: error)
+            }
+            if error == .readTimeout || error == .deadlineExceeded {
+                // Retried per piece by the pull; the pull's failure adds how often it was tried.
+                return TransferError(.timeout, "\(peer) stopped sending data (\(error))", underlying: error)
             }
             if error == .remoteConnectionClosed {
                 return TransferError(.peerUnreachable, "\(peer) closed the connection", underlying: error)

@@ -17,7 +17,7 @@ public struct PiecePlan: Sendable {
     public enum Assignment: Sendable, Equatable {
         /// Fetch bytes `[offset, offset + length)` of piece `index`.
         case fetch(index: Int, offset: Int64, length: Int64)
-        /// Nothing to fetch until a piece is hashed or fails.
+        /// Nothing to fetch until the hash moves the window.
         case wait
         /// Every piece is written or in flight elsewhere: this worker is done.
         case finished
@@ -75,9 +75,10 @@ public struct PiecePlan: Sendable {
             let (offset, length) = range(of: index)
             return .fetch(index: index, offset: offset, length: length)
         }
-        if states[windowEnd...].contains(.missing) { return .wait }
-        // Nothing missing; but a piece in flight may still fail and need a worker.
-        return states.contains(.inFlight) ? .wait : .finished
+        // A missing piece past the window: wait until the hash moves the window. Nothing
+        // missing at all: this worker is done (a piece in flight that fails is retried by
+        // the worker holding it, see `pieceFailed`).
+        return states[windowEnd...].contains(.missing) ? .wait : .finished
     }
 
     /// The piece's bytes are written to the partial file.
@@ -86,12 +87,25 @@ public struct PiecePlan: Sendable {
         states[index] = .written(inMemory: keptInMemory)
     }
 
-    /// A fetch of the piece failed; it returns to `missing` unless attempts are used up.
+    /// A fetch of the piece failed. While attempts remain, the piece stays with the worker
+    /// that held it (still `inFlight`, so no other worker takes it during the back-off): that
+    /// worker waits the returned delay, which doubles per attempt, then calls `retry`. Once
+    /// the attempts are used up it returns to `missing` and the pull fails.
     public mutating func pieceFailed(_ index: Int) -> FailureAction {
         precondition(states[index] == .inFlight, "piece \(index) failed while \(states[index])")
-        states[index] = .missing
-        guard attempts[index] < maxAttempts else { return .giveUp(attempts: attempts[index]) }
+        guard attempts[index] < maxAttempts else {
+            states[index] = .missing
+            return .giveUp(attempts: attempts[index])
+        }
         return .retry(afterSeconds: retryBaseDelay * Double(1 << min(attempts[index] - 1, 6)))
+    }
+
+    /// The next attempt at a piece after `pieceFailed` answered `.retry`.
+    public mutating func retry(_ index: Int) -> Assignment {
+        precondition(states[index] == .inFlight, "piece \(index) retried while \(states[index])")
+        attempts[index] += 1
+        let (offset, length) = range(of: index)
+        return .fetch(index: index, offset: offset, length: length)
     }
 
     /// The next piece for the in-order hash.

@@ -67,8 +67,9 @@ final class PullCoordinator: Sendable {
         }
     }
 
-    /// A fetch failed. Returns how long to wait before asking for work again, or throws
-    /// (and fails the whole pull) when the piece has used up its attempts.
+    /// A fetch failed. Returns how long to wait before retrying the same piece (it stays
+    /// with this worker meanwhile, see `retry`), or throws (and fails the whole pull) when
+    /// the piece has used up its attempts.
     func failed(_ index: Int, error: TransferError) throws -> Double {
         try changing { state throws -> Double in
             state.inFlightBytes[index] = nil
@@ -80,6 +81,17 @@ final class PullCoordinator: Sendable {
                 state.failure = final
                 throw final
             }
+        }
+    }
+
+    /// The next attempt at a piece whose fetch failed, after the back-off `failed` gave.
+    /// Throws the pull's failure if another worker failed it meanwhile.
+    func retry(_ index: Int) throws -> Work {
+        try state.withLock { state throws -> Work in
+            if let failure = state.failure { throw failure }
+            state.inFlightBytes[index] = 0
+            guard case .fetch(let index, let offset, let length) = state.plan.retry(index) else { return .finished }
+            return .fetch(index: index, offset: offset, length: length)
         }
     }
 

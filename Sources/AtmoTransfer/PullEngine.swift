@@ -73,17 +73,15 @@ public struct PullEngine: Sendable {
         guard let entry = try await peer.entry(modelID: request.modelID) else {
             throw TransferError(.notOffered, "\(request.peerURL) does not offer \(request.modelID) (see `atmo models --from \(request.peerURL)`)")
         }
+        guard entry.modelID == request.modelID else {
+            throw TransferError(
+                .protocolViolation, "\(request.peerURL) answered the request for \(request.modelID) with the entry of \(entry.modelID)")
+        }
         if let expected = request.expectedSHA256, expected.lowercased() != entry.sha256 {
             throw TransferError(.sourceChanged, "\(request.peerURL) offers \(request.modelID) with SHA-256 \(entry.sha256), not the requested \(expected)")
         }
         let store = request.destination
-        if let installed = store.installed(modelID: entry.modelID), installed.sha256 == entry.sha256,
-            let stat = try? FileIO.stat(store.filePath(of: installed)), stat.size == entry.sizeBytes
-        {
-            return PullResult(
-                entry: entry, path: store.filePath(of: installed), bytesTransferred: 0, resumedBytes: 0,
-                alreadyInstalled: true, seconds: 0)
-        }
+        if let done = Self.installedResult(entry, in: store) { return done }
         do { try store.prepare() } catch { throw TransferError.from(error) }
 
         // One pull per artefact at a time, across processes; the lock dies with the process.
@@ -93,6 +91,9 @@ public struct PullEngine: Sendable {
             throw TransferError(.alreadyRunning, "\(entry.modelID) is already being downloaded into \(store.directory) by another process")
         }
         defer { FileIO.close(lockFD) }
+        // Another pull of the same artefact may have finished between the check above and
+        // taking the lock.
+        if let done = Self.installedResult(entry, in: store) { return done }
 
         let session = try PullSession(engine: self, request: request, entry: entry, peer: peer, progress: progress)
         let transferred = try await session.run()
@@ -100,6 +101,18 @@ public struct PullEngine: Sendable {
         return PullResult(
             entry: entry, path: store.modelPath(for: entry), bytesTransferred: transferred,
             resumedBytes: session.resumedBytes, alreadyInstalled: false, seconds: seconds)
+    }
+}
+
+extension PullEngine {
+    /// The result of a pull that finds this very version installed already.
+    static func installedResult(_ entry: ModelEntry, in store: LocalModelStore) -> PullResult? {
+        guard let installed = store.installed(modelID: entry.modelID), installed.sha256 == entry.sha256,
+            let stat = try? FileIO.stat(store.filePath(of: installed)), stat.size == entry.sizeBytes
+        else { return nil }
+        return PullResult(
+            entry: entry, path: store.filePath(of: installed), bytesTransferred: 0, resumedBytes: 0, alreadyInstalled: true,
+            seconds: 0)
     }
 }
 

@@ -6,30 +6,38 @@ import Foundation
 import NIOCore
 
 extension PullSession {
-    /// A fetch worker: takes pieces from the plan until none is left.
+    /// A fetch worker: takes pieces from the plan until none is left. A failed piece is
+    /// retried by the same worker after a doubling back-off; a fatal failure ends the pull.
     func fetchLoop() async throws {
-        while true {
-            switch try await coordinator.nextWork() {
-            case .finished:
-                return
-            case .fetch(let index, let offset, let length):
-                do {
-                    let buffer = try await fetchPiece(index: index, offset: offset, length: length)
-                    try await write(buffer, at: offset)
-                    coordinator.written(index, buffer: buffer)
-                    try await recordWritten()
-                } catch {
-                    let failure = Self.transferError(error)
-                    guard Self.isRetriable(failure) else {
-                        coordinator.fail(failure)
-                        throw failure
-                    }
-                    logger.info(
-                        "piece failed; retrying", metadata: ["piece": "\(index)", "peer": "\(peer.baseURL)", "error": "\(failure)"])
-                    let delay = try coordinator.failed(index, error: failure)
-                    try await Task.sleep(for: .seconds(delay))
+        var work = try await coordinator.nextWork()
+        while case .fetch(let index, let offset, let length) = work {
+            let buffer: ByteBuffer
+            do {
+                buffer = try await fetchPiece(index: index, offset: offset, length: length)
+                try await write(buffer, at: offset)
+            } catch {
+                try Task.checkCancellation()
+                let failure = Self.transferError(error)
+                guard Self.isRetriable(failure) else {
+                    coordinator.fail(failure)
+                    throw failure
                 }
+                logger.info(
+                    "piece failed; retrying", metadata: ["piece": "\(index)", "peer": "\(peer.baseURL)", "error": "\(failure)"])
+                let delay = try coordinator.failed(index, error: failure)
+                try await Task.sleep(for: .seconds(delay))
+                work = try coordinator.retry(index)
+                continue
             }
+            coordinator.written(index, buffer: buffer)
+            do {
+                try await recordWritten()
+            } catch {
+                let failure = Self.transferError(error)
+                coordinator.fail(failure)
+                throw failure
+            }
+            work = try await coordinator.nextWork()
         }
     }
 
@@ -113,7 +121,10 @@ extension PullSession {
         let written = coordinator.plan.writtenPieces.bytes
         let database = engine.database
         let sha256 = entry.sha256
-        try await BlockingIO.run { try database.updateDownloadPieces(sha256: sha256, written: written, durable: nil) }
+        let path = partialPath
+        try await BlockingIO.run {
+            try database.updateDownloadPieces(sha256: sha256, written: written, durable: nil, partialPath: path)
+        }
     }
 
     /// Feeds pieces into SHA-256 in file order: from memory when a worker just wrote them,
@@ -151,21 +162,25 @@ extension PullSession {
         }
     }
 
-    /// Reports progress every 200 ms and makes written pieces durable every 2 s, until
-    /// cancelled (the transfer's end cancels it).
+    /// Reports progress every 200 ms and makes written pieces durable every 2 s or every
+    /// `syncEveryBytes`, whichever comes first, until cancelled (the transfer's end cancels it).
     func tickLoop() async {
         var meter = ProgressMeter(totalBytes: entry.sizeBytes, startBytes: resumedBytes)
         let clock = ContinuousClock()
         let start = clock.now
         var lastSync = clock.now
+        var syncedBytes = resumedBytes
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(200))
+            if Task.isCancelled { return }
             let now = clock.now
             let (bytes, _) = coordinator.progressBytes
             let shown = meter.update(rawBytes: bytes, now: (now - start).seconds)
             report(.downloading, bytes: shown.bytes, rate: shown.rate, eta: shown.eta)
-            if now - lastSync >= .seconds(2) {
+            let written = coordinator.plan.writtenBytes
+            if now - lastSync >= .seconds(2) || written - syncedBytes >= configuration.syncEveryBytes {
                 lastSync = now
+                syncedBytes = written
                 await syncDurable()
             }
         }
@@ -181,7 +196,7 @@ extension PullSession {
         do {
             try await BlockingIO.run {
                 try FileIO.fsync(fd, path: path)
-                try database.updateDownloadPieces(sha256: sha256, written: written, durable: written)
+                try database.updateDownloadPieces(sha256: sha256, written: written, durable: written, partialPath: path)
             }
         } catch {
             logger.warning("cannot sync the partial download", metadata: ["path": "\(path)", "error": "\(error)"])

@@ -44,17 +44,23 @@ final class PullSession: Sendable {
         {
             resumed = Bitfield(count: pieceCount, bytes: record.trustedPieces(currentBootID: bootID))
         }
+        var opened: Int32 = -1
         do throws(StoreError) {
             let flags = resumed == nil ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR
-            fd = try FileIO.open(partialPath, flags: flags)
+            opened = try FileIO.open(partialPath, flags: flags)
             if resumed == nil {
                 // Reserve the space now: a full disk shows up before the transfer, not at 99%.
-                try FileIO.reserve(fd, size: entry.sizeBytes, path: partialPath)
-                if ftruncate(fd, off_t(entry.sizeBytes)) != 0 { throw StoreError.posix(errno, "size", path: partialPath) }
+                try FileIO.reserve(opened, size: entry.sizeBytes, path: partialPath)
+                if ftruncate(opened, off_t(entry.sizeBytes)) != 0 { throw StoreError.posix(errno, "size", path: partialPath) }
             }
         } catch {
+            // The session never existed: close what it opened, and drop a fresh partial (it
+            // holds nothing yet, and on a full disk it would only take space).
+            if opened >= 0 { FileIO.close(opened) }
+            if resumed == nil { unlink(partialPath) }
             throw TransferError.from(error)
         }
+        fd = opened
         let plan = PiecePlan(
             totalSize: entry.sizeBytes, pieceSize: pieceSize, resumed: resumed,
             maxAhead: max(engine.configuration.maxPiecesAhead, engine.configuration.connections),
@@ -68,13 +74,24 @@ final class PullSession: Sendable {
     /// Transfers, verifies and installs. Returns the bytes fetched over the network.
     func run() async throws(TransferError) -> Int64 {
         do {
+            // The pieces taken over from an earlier run count as durable only once fsynced
+            // (a killed process leaves them in the page cache, not yet on the disk).
+            if resumedBytes > 0 {
+                let (fd, path) = (self.fd, partialPath)
+                try await BlockingIO.run { try FileIO.fsync(fd, path: path) }
+            }
             try saveRecord(durable: coordinator.plan.writtenPieces)
             try await announce()
             report(.downloading, bytes: resumedBytes)
             let digest = try await transfer()
             return try await finish(digest: digest)
         } catch {
-            let failure = Self.transferError(error)
+            var failure = Self.transferError(error)
+            // A cancelled pull fails in whatever its tasks were doing (a connection torn
+            // down, a wait ended): report it as what it is.
+            if Task.isCancelled && failure.code != .hashMismatch && failure.code != .cancelled {
+                failure = Self.transferError(CancellationError())
+            }
             await abandon(failure)
             throw failure
         }
@@ -131,17 +148,24 @@ final class PullSession: Sendable {
             // Nothing here can be trusted: which piece was bad is unknown without piece hashes.
             discardPartial()
             await peer.report(complete)
+            let resumedNote =
+                resumedBytes > 0
+                ? " (\(resumedBytes) bytes came from an earlier run's partial file, which may have been damaged on disk)" : ""
             throw TransferError(
                 .hashMismatch,
-                "\(entry.modelID) from \(peer.baseURL) has SHA-256 \(digest), expected \(entry.sha256); nothing was installed and the partial was discarded")
+                "\(entry.modelID) from \(peer.baseURL) has SHA-256 \(digest), expected \(entry.sha256)\(resumedNote); nothing was installed and the partial was discarded, pull again")
         }
         report(.installing, bytes: entry.sizeBytes)
+        let (store, verified, partial, source, database) = (request.destination, entry, partialPath, peer.baseURL, engine.database)
         do {
-            _ = try request.destination.install(partialPath: partialPath, entry: entry, downloadedFrom: peer.baseURL)
-            try engine.database.deleteDownload(sha256: entry.sha256)
-            unlink(request.destination.lockPath(sha256: entry.sha256))
+            // fsync and renames: off the cooperative pool.
+            try await BlockingIO.run {
+                _ = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
+                try database.deleteDownload(sha256: verified.sha256)
+                unlink(store.lockPath(sha256: verified.sha256))
+            }
         } catch {
-            throw TransferError.from(error)
+            throw Self.transferError(error)
         }
         await peer.report(complete)
         report(.completed, bytes: entry.sizeBytes)
@@ -151,13 +175,18 @@ final class PullSession: Sendable {
     /// Keeps what can be resumed and tells the peer why the transfer stopped.
     private func abandon(_ failure: TransferError) async {
         if failure.code != .hashMismatch {
-            try? FileIO.fsync(fd, path: partialPath)
-            try? saveRecord(durable: coordinator.plan.writtenPieces)
+            // Pieces are durable only if the fsync worked; otherwise keep the durable set
+            // saved before (the written set is still right within this boot).
+            let synced = (try? FileIO.fsync(fd, path: partialPath)) != nil
+            try? saveRecord(durable: synced ? coordinator.plan.writtenPieces : nil)
         }
         let cancel = ModelTransferCancel(
             requestID: requestID, modelID: entry.modelID, reason: failure.cancelReason, message: failure.message,
             cancelledBy: request.requesterNodeID)
-        await peer.report(cancel)
+        // A cancelled task cannot make requests, but the peer should still hear why the
+        // transfer stopped: send from a task that is not cancelled, awaited and bounded.
+        let peer = self.peer
+        await Task { await peer.report(cancel, timeout: .seconds(2)) }.value
     }
 
     func discardPartial() {

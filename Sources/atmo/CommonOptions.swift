@@ -6,14 +6,24 @@ import Logging
 
 /// Where this node keeps its state and pulled models; shared by every command.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"), help: "Folder for the node's database and key (default: $ATMO_HOME or ~/.atmo).")
+    @Option(
+        name: .customLong("state-dir"),
+        help: "Folder of the node's state: hash cache, resume records, node key (default: $ATMO_HOME or ~/.atmo).")
     var stateDirectory: String?
 
     @Option(name: .customLong("models-dir"), help: "Folder of pulled models (default: <state-dir>/models).")
     var modelsDirectory: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical (default: $ATMO_LOG_LEVEL, else info for serve, warning otherwise).")
     var logLevel: String?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
 
     /// The node configuration from the environment, read once here and nowhere else.
     func nodeConfiguration() -> NodeConfiguration {
@@ -55,11 +65,27 @@ struct Failure: Error, CustomStringConvertible {
     }
 }
 
+/// Prints one JSON value on one line and flushes, so a program reading a pipe sees each
+/// progress line as it happens (stdout is block-buffered when it is not a terminal).
 func printJSON<T: Encodable>(_ value: T) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     if let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) {
         print(text)
+        fflush(nil)  // all output streams; `stdout` itself is not concurrency-safe to name
+    }
+}
+
+/// The `--json` form of a failure: `{"type":"error","code":...,"error":...,"exit_code":...}`.
+struct ErrorLine: Encodable {
+    var type = "error"
+    var code: String
+    var error: String
+    var exitCode: Int32
+
+    enum CodingKeys: String, CodingKey {
+        case type, code, error
+        case exitCode = "exit_code"
     }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List the models on this machine (what `atmo serve` offers).",
+        abstract: "List the models on this machine (what `atmo serve` would offer).",
         discussion: "Hashes come from the node's hash cache; files not hashed yet show '(not hashed yet)' unless --hash computes them now.")
 
     @OptionGroup var store: StoreOptions
@@ -17,7 +17,7 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "Hash files that are not in the cache yet (can take a while for large files).")
     var hash = false
 
-    @Flag(help: "Print JSON.")
+    @Flag(help: "Print the models as a JSON array (with their local paths).")
     var json = false
 
     func run() async throws {
@@ -29,13 +29,17 @@ struct ListCommand: AsyncParsableCommand {
         let files = ModelScanner(roots: configuration.scanRoots).scan()
         var rows: [ListedModel] = []
         for file in files {
-            let stat = FileIO.Stat(size: file.sizeBytes, modificationTimeNanos: file.modificationTimeNanos, inode: file.inode, device: file.device)
+            let stat = FileIO.Stat(
+                size: file.sizeBytes, modificationTimeNanos: file.modificationTimeNanos, inode: file.inode, device: file.device)
             var sha256 = (try? database.cachedHash(path: file.path, stat: stat)) ?? file.knownSHA256
             if sha256 == nil && hash {
                 sha256 = try? FileHasher.sha256(path: file.path)
                 if let sha256 { try? database.rememberHash(path: file.path, stat: stat, sha256: sha256) }
             }
-            rows.append(ListedModel(modelID: file.modelID, type: file.type, format: file.format, sizeBytes: file.sizeBytes, sha256: sha256, source: file.source, path: file.path))
+            rows.append(
+                ListedModel(
+                    modelID: file.modelID, type: file.type, format: file.format, sizeBytes: file.sizeBytes, sha256: sha256,
+                    source: file.source, path: file.path))
         }
         if json {
             printJSON(rows)
@@ -47,7 +51,12 @@ struct ListCommand: AsyncParsableCommand {
         }
         printTable(
             header: ["ID", "TYPE", "FORMAT", "SIZE", "SOURCE", "SHA256"],
-            rows: rows.map { [$0.modelID, $0.type, $0.format, formatBytes($0.sizeBytes), $0.source, $0.sha256.map { String($0.prefix(12)) } ?? "(not hashed yet)"] })
+            rows: rows.map {
+                [
+                    $0.modelID, $0.type, $0.format, formatBytes($0.sizeBytes), $0.source,
+                    $0.sha256.map { String($0.prefix(12)) } ?? "(not hashed yet)",
+                ]
+            })
     }
 }
 
@@ -69,7 +78,9 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Re-hash a pulled model and compare it with the SHA-256 it was installed with.",
-        discussion: "Exit status 0 when it matches, 5 when it does not, 4 when the model is not installed.")
+        discussion:
+            "Exit status 0 when it matches, 5 when it does not (pull it again), 4 when the model is not installed, 6 when it cannot be read."
+    )
 
     @OptionGroup var store: StoreOptions
 
@@ -79,29 +90,57 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
     var folder: String?
 
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
     func run() async throws {
         let local = LocalModelStore(directory: folder.map(absolute) ?? store.nodeConfiguration().modelsDirectory)
         guard let model = local.installed(modelID: modelID) else {
-            Failure(message: "\(modelID) is not installed in \(local.directory) (see `atmo ls`)", exitCode: 4).exit()
+            fail("\(modelID) is not installed in \(local.directory) (see `atmo ls`)", code: "not_installed", exitCode: 4)
         }
         let path = local.filePath(of: model)
         let actual: String
         do {
             actual = try FileHasher.sha256(path: path)
         } catch {
-            Failure(message: "cannot read \(path): \(error)", exitCode: 6).exit()
+            fail("cannot read \(path): \(error)", code: "io_error", exitCode: 6)
         }
-        guard actual == model.sha256 else {
+        let ok = actual == model.sha256
+        if json {
+            printJSON(VerifyResult(modelID: modelID, path: path, ok: ok, sha256: actual, expectedSHA256: model.sha256))
+        }
+        guard ok else {
             Failure(message: "\(modelID) is corrupt: SHA-256 \(actual), expected \(model.sha256); pull it again", exitCode: 5).exit()
         }
-        print("\(modelID): OK (sha256 \(actual))")
+        if !json { print("\(modelID): OK (sha256 \(actual))") }
+    }
+
+    func fail(_ message: String, code: String, exitCode: Int32) -> Never {
+        if json { printJSON(ErrorLine(code: code, error: message, exitCode: exitCode)) }
+        Failure(message: message, exitCode: exitCode).exit()
+    }
+}
+
+/// `atmo verify --json`.
+struct VerifyResult: Encodable {
+    var type = "verify_result"
+    var modelID: String
+    var path: String
+    var ok: Bool
+    var sha256: String
+    var expectedSHA256: String
+
+    enum CodingKeys: String, CodingKey {
+        case type, path, ok, sha256
+        case modelID = "model_id", expectedSHA256 = "expected_sha256"
     }
 }
 
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
-        abstract: "Delete a pulled model and its metadata.")
+        abstract: "Delete a pulled model and its metadata.",
+        discussion: "Exit status 0 when removed, 4 when the model is not installed, 6 when it cannot be deleted.")
 
     @OptionGroup var store: StoreOptions
 
@@ -111,13 +150,26 @@ struct RemoveCommand: AsyncParsableCommand {
     @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
     var folder: String?
 
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
     func run() async throws {
         let local = LocalModelStore(directory: folder.map(absolute) ?? store.nodeConfiguration().modelsDirectory)
         do {
             try local.remove(modelID: modelID)
         } catch {
-            Failure(message: error.message, exitCode: error.code == .notFound ? 4 : 6).exit()
+            let exitCode: Int32 = error.code == .notFound ? 4 : 6
+            if json {
+                printJSON(
+                    ErrorLine(
+                        code: error.code == .notFound ? "not_installed" : error.code.description, error: error.message, exitCode: exitCode))
+            }
+            Failure(message: error.message, exitCode: exitCode).exit()
         }
-        print("removed \(modelID)")
+        if json {
+            printJSON(["type": "remove_result", "model_id": modelID])
+        } else {
+            print("removed \(modelID)")
+        }
     }
 }

@@ -34,9 +34,11 @@ struct ModelsCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = store.makeLogger(label: "atmo.models", defaultLevel: .warning)
         let peer = self.peer
-        let result: Result<[ModelEntry], TransferError> = try await HTTPClient.withHTTPClient(
-            configuration: PullEngine.httpConfiguration(PullConfiguration())
-        ) { http in
+        // One request: a refused connection is the answer, not something to retry for the
+        // whole connect timeout.
+        var http = PullEngine.httpConfiguration(PullConfiguration())
+        http.connectionPool.retryConnectionEstablishment = false
+        let result: Result<[ModelEntry], TransferError> = try await HTTPClient.withHTTPClient(configuration: http) { http in
             do throws(TransferError) {
                 return .success(try await PeerClient(baseURL: peer, http: http, logger: logger).catalog())
             } catch {
@@ -46,7 +48,9 @@ struct ModelsCommand: AsyncParsableCommand {
         let entries: [ModelEntry]
         switch result {
         case .success(let list): entries = list.filter(matches)
-        case .failure(let error): Failure(message: error.message, exitCode: error.exitCode).exit()
+        case .failure(let error):
+            if json { printJSON(ErrorLine(code: error.code.description, error: error.message, exitCode: error.exitCode)) }
+            Failure(message: error.message, exitCode: error.exitCode).exit()
         }
         let installed = Set(LocalModelStore(directory: store.nodeConfiguration().modelsDirectory).installed().map(\.sha256))
         if json {

@@ -1,23 +1,45 @@
 import AtmoTransfer
 import Foundation
 
-/// Draws one progress line on a terminal: bytes, %, rate, ETA. Redraws at most 5 times a
-/// second, and only when stderr is a terminal; otherwise stays silent.
+/// Keeps a pull's progress monotonic and inside [0, total] whatever the engine reports, and
+/// draws it as one line on a terminal: bytes, %, rate, ETA. Redraws at most 5 times a
+/// second, and only when stderr is a terminal; otherwise it draws nothing.
 final class ProgressBar: @unchecked Sendable {
+    // @unchecked: every stored property is guarded by `lock`.
     private let lock = NSLock()
     private var lastDraw = Date.distantPast
-    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let isTerminal: Bool
     private var drewSomething = false
+    private var shown: PullProgress?
 
-    func update(_ progress: PullProgress) {
-        guard isTerminal else { return }
+    init(isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+        self.isTerminal = isTerminal
+    }
+
+    /// The last report as shown (clamped), nil before the first.
+    var lastShown: PullProgress? {
         lock.lock()
         defer { lock.unlock() }
+        return shown
+    }
+
+    /// Takes a report, clamps it (never below what was shown for this request, never past
+    /// the total), hands it to `emit` (in order, under the lock), draws it when due, and
+    /// returns the clamped report.
+    @discardableResult
+    func update(_ progress: PullProgress, emit: (PullProgress) -> Void = { _ in }) -> PullProgress {
+        lock.lock()
+        defer { lock.unlock() }
+        let clamped = Self.clamp(progress, after: shown)
+        shown = clamped
+        emit(clamped)
+        guard isTerminal else { return clamped }
         let now = Date()
-        guard progress.phase != .downloading || now.timeIntervalSince(lastDraw) >= 0.2 else { return }
+        guard clamped.phase != .downloading || now.timeIntervalSince(lastDraw) >= 0.2 else { return clamped }
         lastDraw = now
         drewSomething = true
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + Self.line(progress)).utf8))
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + Self.line(clamped)).utf8))
+        return clamped
     }
 
     /// Ends the line so later output starts on a fresh one.
@@ -28,16 +50,31 @@ final class ProgressBar: @unchecked Sendable {
         drewSomething = false
     }
 
+    /// `progress` with its byte and piece counts kept within [previous, total].
+    static func clamp(_ progress: PullProgress, after previous: PullProgress?) -> PullProgress {
+        var clamped = progress
+        let total = max(0, progress.totalBytes)
+        var floor: Int64 = 0
+        var piecesFloor = 0
+        if let previous, previous.requestID == progress.requestID, previous.totalBytes == progress.totalBytes {
+            floor = previous.bytesDone
+            piecesFloor = previous.piecesDone
+        }
+        clamped.bytesDone = min(total, max(floor, progress.bytesDone))
+        clamped.piecesDone = min(max(0, progress.pieceCount), max(piecesFloor, progress.piecesDone))
+        return clamped
+    }
+
     static func line(_ progress: PullProgress, width: Int = 24) -> String {
-        let fraction = progress.fraction
-        let filled = Int(fraction * Double(width))
+        let fraction = min(1, max(0, progress.fraction))
+        let filled = min(width, max(0, Int(fraction * Double(width))))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let percent = String(format: "%5.1f%%", fraction * 100)
         var text = "\(progress.modelID) \(bar) \(percent) \(formatBytes(progress.bytesDone))/\(formatBytes(progress.totalBytes))"
         switch progress.phase {
         case .downloading:
-            text += "  \(formatBytes(Int64(progress.bytesPerSecond)))/s"
-            if let eta = progress.etaSeconds { text += "  ETA \(formatDuration(eta))" }
+            text += "  \(formatBytes(Int64(max(0, progress.bytesPerSecond))))/s"
+            if let eta = progress.etaSeconds, eta.isFinite, eta >= 0 { text += "  ETA \(formatDuration(eta))" }
         case .verifying: text += "  verifying"
         case .installing: text += "  installing"
         case .completed: text += "  done"
@@ -48,7 +85,7 @@ final class ProgressBar: @unchecked Sendable {
 }
 
 func formatDuration(_ seconds: Double) -> String {
-    let total = Int(seconds.rounded())
+    let total = Int(min(seconds, 359_999).rounded())
     if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", (total % 3600) / 60))m" }
     if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
     return "\(total)s"

@@ -15,8 +15,9 @@ struct PullCommand: AsyncParsableCommand {
             Fetches MODEL_ID from the node at --from into the models folder (or --to DIR) as \
             {model_id}.{format} plus {model_id}.json. Interrupted pulls (Ctrl-C, kill, reboot) \
             resume where they stopped when run again. The SHA-256 is checked while the bytes \
-            arrive; a mismatch installs nothing. With --json, prints model_transfer_progress \
-            lines and a final result line to stdout.
+            arrive; a mismatch installs nothing and discards the partial. With --json, prints \
+            one model_transfer_progress line per update, then a pull_result line (or an error \
+            line with code and exit_code) to stdout. Ctrl-C keeps the partial and exits 130.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -43,10 +44,18 @@ struct PullCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        guard Validation.isValidModelID(modelID) else {
+            throw ValidationError(
+                "'\(modelID)' is not a model id: ids are 1-200 of A-Z a-z 0-9 . _ -, start with a letter or digit and never contain '..' (see `atmo models --from URL`)"
+            )
+        }
         guard connections >= 1 && connections <= 64 else { throw ValidationError("--connections must be 1-64") }
         guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
         guard peer.hasPrefix("http://") || peer.hasPrefix("https://") else {
             throw ValidationError("--from takes a URL such as http://HOST:\(HTTPAPI.defaultPort)")
+        }
+        if let expectedSHA256, !Validation.isValidSHA256(expectedSHA256.lowercased()) {
+            throw ValidationError("--sha256 takes 64 hex digits")
         }
     }
 
@@ -69,14 +78,17 @@ struct PullCommand: AsyncParsableCommand {
             destination: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory),
             expectedSHA256: expectedSHA256, requesterNodeID: identity.nodeID)
         let json = self.json
-        let bar = ProgressBar()
+        let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let outcome: Result<PullResult, TransferError> = try await HTTPClient.withHTTPClient(
             configuration: PullEngine.httpConfiguration(pullConfiguration)
         ) { http in
             let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
             return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
                 try await engine.pull(request) { progress in
-                    if json { printJSON(progress.message) } else { bar.update(progress) }
+                    // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
+                    bar.update(progress) { shown in
+                        if json { printJSON(shown.message) }
+                    }
                 }
             }
         }
@@ -95,14 +107,35 @@ struct PullCommand: AsyncParsableCommand {
                         + "(\(String(format: "%.1f", result.seconds)) s, \(formatBytes(Int64(rate)))/s\(resumed))")
             }
         case .failure(let error):
-            if json { printJSON(["error": error.message, "code": error.code.description]) }
-            Failure(message: error.message, exitCode: error.exitCode).exit()
+            let message =
+                error.code == .cancelled
+                ? interruptedMessage(lastProgress: bar.lastShown, pieceSize: pullConfiguration.pieceSize) : error.message
+            if json { printJSON(ErrorLine(code: error.code.description, error: message, exitCode: error.exitCode)) }
+            Failure(message: message, exitCode: error.exitCode).exit()
         }
+    }
+
+    /// What Ctrl-C says: what is kept (whole pieces only: a piece cut short is fetched again)
+    /// and the command that resumes it.
+    func interruptedMessage(lastProgress: PullProgress?, pieceSize: Int64) -> String {
+        var command = "atmo pull \(modelID) --from \(peer)"
+        if let stateDirectory = store.stateDirectory { command += " --state-dir \(stateDirectory)" }
+        if let modelsDirectory = store.modelsDirectory { command += " --models-dir \(modelsDirectory)" }
+        if let destination { command += " --to \(destination)" }
+        guard let lastProgress, lastProgress.piecesDone > 0 else {
+            return "interrupted before a whole piece arrived; run `\(command)` to start again"
+        }
+        let kept = min(lastProgress.totalBytes, Int64(lastProgress.piecesDone) * pieceSize)
+        return "interrupted: the partial download of \(modelID) is kept (\(formatBytes(kept)) of "
+            + "\(formatBytes(lastProgress.totalBytes)), \(lastProgress.piecesDone) of \(lastProgress.pieceCount) pieces); "
+            + "run `\(command)` again to resume it"
     }
 
     /// Runs the pull, cancelling it on SIGINT/SIGTERM so it saves its resume state and tells
     /// the peer before exiting.
-    static func runInterruptible(_ body: @escaping @Sendable () async throws(TransferError) -> PullResult) async -> Result<PullResult, TransferError> {
+    static func runInterruptible(
+        _ body: @escaping @Sendable () async throws(TransferError) -> PullResult
+    ) async -> Result<PullResult, TransferError> {
         await withTaskGroup(of: Result<PullResult, TransferError>?.self) { group in
             group.addTask {
                 do throws(TransferError) { return .success(try await body()) } catch { return .failure(error) }

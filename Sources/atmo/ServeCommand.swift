@@ -12,13 +12,14 @@ struct ServeCommand: AsyncParsableCommand {
             Scans ~/.llamafarm/models, the Hugging Face hub cache ($HF_HUB_CACHE, $HF_HOME/hub or \
             ~/.cache/huggingface/hub), every --folder and the node's own pulled models; hashes each \
             file once (remembered in <state-dir>/atmo.sqlite) and serves the hashed ones at \
-            http://HOST:PORT/v1/models. Rescans every --rescan-interval seconds. Stops cleanly on \
-            Ctrl-C or SIGTERM.
+            http://HOST:PORT/v1/models. Rescans every --rescan-interval seconds, and soon after a \
+            served file changes. Stops cleanly on Ctrl-C or SIGTERM (exit status 0), giving \
+            downloads in flight up to 10 s to finish.
             """)
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: "Address to listen on.")
+    @Option(help: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only).")
     var host = "0.0.0.0"
 
     @Option(help: "Port to listen on (0: any free port).")
@@ -41,6 +42,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("port-file"), help: "Write the bound port to this file once serving (for scripts using --port 0).")
     var portFile: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
+        guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
+    }
 
     func run() async throws {
         var configuration = store.nodeConfiguration()
@@ -66,7 +72,24 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         } catch {
-            Failure(message: "the node stopped: \(error)", exitCode: 1).exit()
+            Failure(message: Self.explain(error, host: host, port: port), exitCode: 1).exit()
         }
+    }
+
+    /// A sentence for the failures people hit when starting a server (the port is taken, a
+    /// privileged port, an address that is not this machine's); the raw error otherwise.
+    static func explain(_ error: any Error, host: String, port: Int) -> String {
+        let text = "\(error)"
+        guard text.contains("bind(") else { return "the node stopped: \(error)" }
+        if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98)") {
+            return "port \(port) is in use; choose another with --port (0 picks a free one)"
+        }
+        if text.contains("Permission denied") || text.contains("errno: 13)") {
+            return "not allowed to listen on port \(port) (ports below 1024 need privileges); choose another with --port"
+        }
+        if text.contains("Cannot assign requested address") || text.contains("errno: 99)") {
+            return "\(host) is not an address of this machine; choose another with --host (0.0.0.0 listens on all)"
+        }
+        return "the node stopped: \(error)"
     }
 }

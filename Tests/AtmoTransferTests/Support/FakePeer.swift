@@ -1,0 +1,189 @@
+import AtmoProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// A misbehaving provider for tests: serves one catalog entry and the bytes of one file,
+/// and answers each piece request the way `behaviour` says (honest, lying, stalling...).
+/// Runs in-process on a free loopback port.
+struct FakePeer: Sendable {
+    /// One piece request as the fake peer saw it.
+    struct PieceRequest: Sendable, Equatable {
+        /// 0-based count of download requests so far.
+        var number: Int
+        /// 0 for the first request of this offset, 1 for the first retry...
+        var attempt: Int
+        var offset: Int64
+        var length: Int64
+        var rangeHeader: String?
+    }
+
+    enum Answer: Sendable {
+        /// 206 with the asked bytes.
+        case honest
+        /// 206 with the asked bytes after a pause.
+        case slow(seconds: Double)
+        /// 206 with the byte at this file offset flipped (when it lies in the range).
+        case flipByte(at: Int64)
+        /// 206 whose Content-Range names other bytes than those asked for.
+        case wrongContentRange
+        /// 200 with the whole file, ignoring the Range header.
+        case ignoreRange
+        /// Headers and this many body bytes, then silence until the connection is dropped.
+        case stallAfter(bytes: Int)
+        /// Headers and this many body bytes, then the connection is closed.
+        case dropAfter(bytes: Int)
+        /// No answer at all until the client gives up.
+        case hold
+        /// This status, with a JSON error body.
+        case status(Int)
+    }
+
+    /// What the fake peer saw: requests, and the reports consumers sent.
+    final class Log: Sendable {
+        private let state = Mutex<(pieces: [PieceRequest], reports: [String])>(([], []))
+        var pieces: [PieceRequest] { state.withLock { $0.pieces } }
+        /// Bodies of `POST /v1/transfers/reports`.
+        var reports: [String] { state.withLock { $0.reports } }
+        func nextPiece(offset: Int64, length: Int64, header: String?) -> PieceRequest {
+            state.withLock { state in
+                let attempt = state.pieces.filter { $0.offset == offset }.count
+                let request = PieceRequest(
+                    number: state.pieces.count, attempt: attempt, offset: offset, length: length, rangeHeader: header)
+                state.pieces.append(request)
+                return request
+            }
+        }
+        func report(_ body: String) { state.withLock { $0.reports.append(body) } }
+    }
+
+    let entry: ModelEntry
+    let bytes: Data
+    let behaviour: @Sendable (PieceRequest) -> Answer
+    /// Answers `GET /v1/models/{any id}` with `entry` (a peer that mixes up its models).
+    var answersAnyID = false
+    let log = Log()
+
+    init(entry: ModelEntry, bytes: Data, behaviour: @escaping @Sendable (PieceRequest) -> Answer = { _ in .honest }) {
+        self.entry = entry
+        self.bytes = bytes
+        self.behaviour = behaviour
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        let entry = self.entry
+        let answersAnyID = self.answersAnyID
+        router.get("/health") { _, _ in Self.json(#"{"status":"ok","models_available":1,"http_port":0}"#) }
+        router.get("/v1/models") { _, _ in
+            Self.json(try WireCoding.encode(HTTPAPI.ModelList(models: [entry])))
+        }
+        router.get("/v1/models/:id") { _, context in
+            guard answersAnyID || context.parameters.get("id") == entry.modelID else {
+                return Self.json(#"{"error":"Model not found"}"#, status: .notFound)
+            }
+            return Self.json(try WireCoding.encode(entry))
+        }
+        router.get("/v1/models/download/:id") { request, context in
+            guard answersAnyID || context.parameters.get("id") == entry.modelID else {
+                return Self.json(#"{"error":"Model not found"}"#, status: .notFound)
+            }
+            return try await self.download(request)
+        }
+        // An older peer: no transfer announcements.
+        router.post("/v1/transfers") { _, _ in Self.json(#"{"error":"Not found"}"#, status: .notFound) }
+        router.post("/v1/transfers/reports") { request, _ in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            self.log.report(String(buffer: body))
+            return Self.json(#"{"status":"recorded"}"#, status: .accepted)
+        }
+        return router
+    }
+
+    func download(_ request: Request) async throws -> Response {
+        let size = Int64(bytes.count)
+        let header = request.headers[.range]
+        var (offset, length) = (Int64(0), size)
+        if let header, header.hasPrefix("bytes="), let dash = header.firstIndex(of: "-") {
+            let first = Int64(header[header.index(header.startIndex, offsetBy: 6)..<dash]) ?? 0
+            let last = Int64(header[header.index(after: dash)...]) ?? (size - 1)
+            (offset, length) = (first, min(last, size - 1) - first + 1)
+        }
+        let piece = log.nextPiece(offset: offset, length: length, header: header)
+        var headers = HTTPFields()
+        headers[.acceptRanges] = "bytes"
+        headers[.eTag] = ByteRangeHeaders.etag(sha256: entry.sha256)
+        headers[.contentType] = "application/octet-stream"
+        var body = Data(bytes[Int(offset)..<Int(offset + length)])
+        var status = HTTPResponse.Status.partialContent
+        headers[.contentRange] = ByteRangeHeaders.contentRange(offset: offset, length: length, size: size)
+        switch behaviour(piece) {
+        case .honest:
+            break
+        case .slow(let seconds):
+            try await Task.sleep(for: .seconds(seconds))
+        case .flipByte(let at):
+            if at >= offset && at < offset + length { body[Int(at - offset)] ^= 0x01 }
+        case .wrongContentRange:
+            headers[.contentRange] = ByteRangeHeaders.contentRange(offset: offset + 1, length: length, size: size)
+        case .ignoreRange:
+            status = .ok
+            headers[.contentRange] = nil
+            body = bytes
+        case .stallAfter(let count):
+            let body = body
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody(contentLength: body.count) { writer in
+                    try await writer.write(ByteBuffer(data: body.prefix(count)))
+                    try await Task.sleep(for: .seconds(3600))
+                })
+        case .dropAfter(let count):
+            let body = body
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody(contentLength: body.count) { writer in
+                    try await writer.write(ByteBuffer(data: body.prefix(count)))
+                    throw CancellationError()
+                })
+        case .hold:
+            try await Task.sleep(for: .seconds(3600))
+        case .status(let code):
+            return Self.json(#"{"error":"as you asked"}"#, status: HTTPResponse.Status(code: code))
+        }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        json(Data(text.utf8), status: status)
+    }
+
+    static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
+    }
+}
+
+/// Runs `body` with `peer` serving on `127.0.0.1:{free port}`; stops it afterwards.
+func withFakePeer<T: Sendable>(_ peer: FakePeer, _ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let application = Application(
+        router: peer.router(),
+        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-peer"),
+        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+        logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await application.runService(gracefulShutdownSignals: [])
+            return nil
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        defer { group.cancelAll() }
+        return try await body("http://127.0.0.1:\(port)")
+    }
+}

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import AtmoNode
+import AtmoProtocol
+import AtmoStore
+import AtmoTesting
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import AtmoTransfer
+
+/// Shared set-up of the pull tests: small pieces and short timeouts so they run fast.
+enum PullHarness {
+    static let logger = Logger(label: "atmo.test", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let requester = "0123456789abcdef"
+
+    static func configuration(
+        connections: Int = 4, stallTimeout: Double = 2, attempts: Int = 3, retryDelay: Double = 0.02
+    ) -> PullConfiguration {
+        var configuration = PullConfiguration()
+        configuration.pieceSize = 64 * 1024
+        configuration.connections = connections
+        configuration.maxPiecesAhead = 8
+        configuration.stallTimeoutSeconds = stallTimeout
+        configuration.connectTimeoutSeconds = 2
+        configuration.maxAttemptsPerPiece = attempts
+        configuration.retryBaseDelaySeconds = retryDelay
+        return configuration
+    }
+
+    /// Runs `body` with a pull engine on a fresh HTTP client configured for `configuration`.
+    static func withEngine<T: Sendable>(
+        _ configuration: PullConfiguration = PullHarness.configuration(), database: StateDatabase,
+        _ body: (PullEngine) async throws -> T
+    ) async throws -> T {
+        try await HTTPClient.withHTTPClient(configuration: PullEngine.httpConfiguration(configuration)) { http in
+            try await body(PullEngine(http: http, database: database, configuration: configuration, logger: logger))
+        }
+    }
+
+    static func request(_ modelID: String, from peer: String, into store: LocalModelStore, sha256: String? = nil) -> PullRequest {
+        PullRequest(modelID: modelID, peerURL: peer, destination: store, expectedSHA256: sha256, requesterNodeID: requester)
+    }
+
+    /// Pulls and returns the outcome instead of throwing, so tests can check failures.
+    static func pull(
+        _ engine: PullEngine, _ request: PullRequest, progress: @escaping @Sendable (PullProgress) -> Void = { _ in }
+    ) async -> Result<PullResult, TransferError> {
+        do throws(TransferError) {
+            return .success(try await engine.pull(request, progress: progress))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The catalog entry a provider offers for the one model in it.
+    static func onlyEntry(of node: RunningNode) throws -> ModelEntry {
+        let entries = node.node.inventory.entries
+        try #require(entries.count == 1, "the provider should offer exactly one model, not \(entries.map(\.modelID))")
+        return entries[0]
+    }
+
+    /// Every file under the store folder (partials included), relative, sorted.
+    static func files(in store: LocalModelStore) -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: store.directory)
+        var names: [String] = []
+        while let name = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: store.directory + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue {
+                names.append(name)
+            }
+        }
+        return names.sorted()
+    }
+
+    static func partials(in store: LocalModelStore) -> [String] {
+        files(in: store).filter { $0.hasSuffix(".part") }
+    }
+}
+
+/// Collects progress reports from the engine's callback.
+final class ProgressLog: Sendable {
+    private let reports = Mutex<[PullProgress]>([])
+    var all: [PullProgress] { reports.withLock { $0 } }
+    func record(_ progress: PullProgress) { reports.withLock { $0.append(progress) } }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+    var success: Success? {
+        if case .success(let value) = self { return value }
+        return nil
+    }
+}
+
+/// Hex SHA-256 of bytes in memory (small test data only).
+enum SHA256Hex {
+    static func of(_ data: Data) -> String {
+        var hasher = Crypto.SHA256()
+        hasher.update(data: data)
+        return hasher.finalize().hexString
+    }
+}
