@@ -83,14 +83,25 @@ struct ProviderRoutes: Sendable {
         guard let rawID, Validation.isValidModelID(rawID) else {
             throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")
         }
-        guard let item = inventory.item(modelID: rawID) else { throw HTTPError(.notFound, message: "Model not found") }
+        guard let item = inventory.item(modelID: rawID) else { throw notFound() }
         return item
+    }
+
+    /// 404, or 503 with `Retry-After` while the first scan has not listed the folders yet (a
+    /// node that just restarted must not tell a resuming consumer that its model is gone).
+    func notFound() -> HTTPError {
+        guard inventory.hasListed else {
+            var headers = HTTPFields()
+            headers[.retryAfter] = "1"
+            return HTTPError(.serviceUnavailable, headers: headers, message: "This node is still scanning its models; retry shortly")
+        }
+        return HTTPError(.notFound, message: "Model not found")
     }
 
     func transferRequest(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
         let message = try Self.decodeModelRequest(Data(buffer: body))
-        guard let item = inventory.item(modelID: message.modelID) else { throw HTTPError(.notFound, message: "Model not found") }
+        guard let item = inventory.item(modelID: message.modelID) else { throw notFound() }
         ledger.requested()
         context.logger.info(
             "transfer requested",

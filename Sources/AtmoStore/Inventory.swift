@@ -25,6 +25,8 @@ public final class Inventory: Sendable {
         var generation: UInt64 = 0
         /// Scans that ran to the end, hashing included.
         var completedScans = 0
+        /// True once the first scan has published what it found (before hashing new files).
+        var hasListed = false
     }
 
     let scanner: ModelScanner
@@ -55,6 +57,10 @@ public final class Inventory: Sendable {
     /// How many `refresh()` calls ran to the end; > 0 means every file found at start is
     /// hashed and advertised (or was skipped with a logged reason).
     public var completedScans: Int { state.withLock { $0.completedScans } }
+
+    /// False until the first scan has listed the folders: until then "not found" may only
+    /// mean "not looked at yet".
+    public var hasListed: Bool { state.withLock { $0.hasListed } }
 
     /// Rescans every root, publishes what is known at once, then hashes what is new or
     /// changed, publishing each file as soon as its hash is known. Cancellable between files.
@@ -131,6 +137,7 @@ public final class Inventory: Sendable {
         update { state in
             state.items = items
             state.pendingHashes = pending
+            state.hasListed = true
         }
     }
 

@@ -67,7 +67,25 @@ public struct LocalModelStore: Sendable {
         }
     }
 
+    /// Refuses a model whose file name would overwrite a sidecar (its own or another
+    /// model's), or whose sidecar would overwrite another model's file: `{id}.json` is the
+    /// sidecar of `{id}`, so a model file named that way cannot live in the same folder.
+    public func checkNoNameClash(_ entry: ModelEntry) throws(StoreError) {
+        let fileName = entry.fileName
+        let sidecarName = entry.modelID + ".json"
+        if fileName == sidecarName {
+            throw StoreError(.conflict, "\(entry.modelID)'s file name \(fileName) is the name of its own metadata file; pull it with --to into a folder of its own")
+        }
+        if fileName.hasSuffix(".json"), let other = installed(modelID: String(fileName.dropLast(".json".count))), other.modelID != entry.modelID {
+            throw StoreError(.conflict, "\(fileName) would overwrite the metadata of the installed model \(other.modelID); pull it with --to DIR")
+        }
+        if let owner = installed().first(where: { $0.modelID != entry.modelID && filePath(of: $0) == directory + "/" + sidecarName }) {
+            throw StoreError(.conflict, "\(entry.modelID)'s metadata file would overwrite the installed model \(owner.modelID); pull it with --to DIR")
+        }
+    }
+
     private func place(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
+        try checkNoNameClash(entry)
         let destination = modelPath(for: entry)
         try FileIO.rename(partialPath, destination)
         let sidecar = InstalledModel(
@@ -103,7 +121,14 @@ public struct LocalModelStore: Sendable {
 
     /// The path of an installed model's file.
     public func filePath(of model: InstalledModel) -> String {
-        directory + "/" + (model.fileName ?? "\(model.modelID).\(model.format)")
+        let fallback = ModelEntry(
+            modelID: model.modelID, name: model.name, type: model.type, format: model.format, sizeBytes: model.sizeBytes,
+            sha256: model.sha256
+        ).fileName
+        guard let name = model.fileName, !name.isEmpty, !name.contains("/"), name != "..", name != "." else {
+            return directory + "/" + fallback
+        }
+        return directory + "/" + name
     }
 
     /// Removes a model and its sidecar. Throws `notFound` when it is not installed.

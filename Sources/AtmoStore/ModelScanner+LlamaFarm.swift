@@ -9,6 +9,7 @@
 // trailing `_YYYYMMDD_HHMMSS` (or `_YYYYMMDD`) timestamp, which becomes the version
 // `YYYY.MM.DD.HHMMSS` (or `YYYY.MM.DD`); without one the version comes from the mtime.
 
+import AtmoProtocol
 import Foundation
 
 extension ModelScanner {
@@ -140,26 +141,28 @@ extension ModelScanner {
 
     // MARK: - Pulled models
 
-    /// This node's store: `{id}.{ext}` files with a `{id}.json` sidecar, top level only. Files
-    /// without a readable sidecar, and json files (sidecars cannot be told apart from json
-    /// models), are ignored.
+    /// This node's store, top level only: every `{model_id}.json` sidecar names its model file
+    /// (`file_name`, written by `LocalModelStore.install`; older sidecars: `{model_id}.{format}`,
+    /// the id alone when it already ends in `.{format}`). Model files without a readable
+    /// sidecar are ignored, and so is a sidecar whose file is missing or is itself a sidecar.
     func scanPulledModels(root: String) -> [Candidate] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
         let present = Set(names)
-        return names.sorted().compactMap { fileName -> Candidate? in
-            let ext = FormatSniffer.fileExtension(of: fileName)
-            let stem = Self.stem(of: fileName)
-            guard !FileWalker.isSkipped(fileName), ext != "json", stem != fileName,
-                present.contains(stem + ".json"),
-                let sidecar = PulledSidecar(path: root + "/" + stem + ".json"),
+        return names.sorted().compactMap { sidecarName -> Candidate? in
+            guard sidecarName.hasSuffix(".json"), !FileWalker.isSkipped(sidecarName),
+                let sidecar = PulledSidecar(path: root + "/" + sidecarName),
+                let modelID = sidecar.modelID, Validation.isValidModelID(modelID),
+                sidecarName == modelID + ".json"
+            else { return nil }
+            guard let fileName = sidecar.fileName ?? Self.defaultFileName(modelID: modelID, format: sidecar.format, present: present),
+                fileName != sidecarName, !fileName.contains("/"), present.contains(fileName),
                 let status = FileStatus(path: root + "/" + fileName), status.isRegularFile, status.size > 0,
                 let resolved = FileWalker.realPath(root + "/" + fileName)
             else { return nil }
             let sniffed = FormatSniffer.sniff(header: FormatSniffer.readHeader(path: resolved), fileName: fileName)
-            let id = ModelIdentifier.sanitize(sidecar.modelID ?? stem)
             let file = ScannedFile(
-                modelID: id,
-                name: sidecar.name ?? id,
+                modelID: modelID,
+                name: sidecar.name ?? modelID,
                 path: resolved,
                 sizeBytes: status.size,
                 modificationTimeNanos: status.modificationTimeNanos,
@@ -177,9 +180,21 @@ extension ModelScanner {
         }
     }
 
+    /// `{model_id}.{format}`, or the id alone when it already ends in `.{format}` (the rule of
+    /// `ModelEntry.fileName`); for a sidecar without a format, the one file `{model_id}.*`
+    /// that is not json.
+    static func defaultFileName(modelID: String, format: String?, present: Set<String>) -> String? {
+        guard let format, !format.isEmpty else {
+            let candidates = present.filter { $0.hasPrefix(modelID + ".") && !$0.hasSuffix(".json") && stem(of: $0) == modelID }
+            return candidates.count == 1 ? candidates.first : nil
+        }
+        guard !modelID.lowercased().hasSuffix("." + format) else { return modelID }
+        return modelID + "." + format
+    }
+
     /// The fields of a pulled model's `{id}.json` sidecar that the scanner uses.
     struct PulledSidecar {
-        var modelID, name, type, format, version, source, sourceRef, sha256: String?
+        var modelID, name, type, format, version, source, sourceRef, sha256, fileName: String?
 
         /// Reads a sidecar of at most 1 MiB; nil when it is missing, too big or not a JSON object.
         init?(path: String) {
@@ -199,9 +214,8 @@ extension ModelScanner {
             modelID = text("model_id")
             name = text("name")
             type = text("type")
-            format = text("format").flatMap {
-                FormatSniffer.fileExtension(of: "x." + $0).isEmpty ? nil : $0.lowercased()
-            }
+            format = text("format").map { $0.lowercased() }.flatMap { Validation.isValidFormat($0) ? $0 : nil }
+            fileName = text("file_name")
             version = text("version")
             source = text("source")
             sourceRef = text("source_ref")

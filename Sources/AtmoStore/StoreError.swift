@@ -12,6 +12,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case busy = "busy"
             case database = "database_error"
             case corrupt = "corrupt"
+            case conflict = "conflict"
         }
         let wrapped: Wrapped
         public static let notFound = Code(wrapped: .notFound)
@@ -21,6 +22,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let busy = Code(wrapped: .busy)
         public static let database = Code(wrapped: .database)
         public static let corrupt = Code(wrapped: .corrupt)
+        public static let conflict = Code(wrapped: .conflict)
         public var description: String { wrapped.rawValue }
     }
 

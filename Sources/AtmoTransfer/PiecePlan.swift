@@ -97,7 +97,7 @@ public struct PiecePlan: Sendable {
             states[index] = .missing
             return .giveUp(attempts: attempts[index])
         }
-        return .retry(afterSeconds: retryBaseDelay * Double(1 << min(attempts[index] - 1, 6)))
+        return .retry(afterSeconds: retryBaseDelay * Double(1 << min(attempts[index] - 1, 5)))
     }
 
     /// The next attempt at a piece after `pieceFailed` answered `.retry`.

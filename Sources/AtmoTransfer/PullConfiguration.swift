@@ -13,8 +13,9 @@ public struct PullConfiguration: Sendable {
     /// Connecting to a peer gives up after this long.
     public var connectTimeoutSeconds: Double = 10
     /// Attempts per piece before the pull fails.
-    public var maxAttemptsPerPiece: Int = 5
-    /// First retry delay; doubles per attempt.
+    public var maxAttemptsPerPiece: Int = 8
+    /// First retry delay; doubles per attempt, up to 32 times this (8 s by default), so the
+    /// default budget rides out a provider restart of about 20 s.
     public var retryBaseDelaySeconds: Double = 0.25
     /// Written pieces are fsynced and recorded for resume at least this often (bytes).
     public var syncEveryBytes: Int64 = 64 * 1024 * 1024

@@ -63,6 +63,10 @@ public struct PullEngine: Sendable {
             read: .milliseconds(Int64(configuration.stallTimeoutSeconds * 1000)))
         http.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, configuration.connections))
         http.decompression = .disabled
+        // A refused connection is an answer: the pull's own retries (per piece, with
+        // back-off) decide what to do, instead of the pool retrying for the whole connect
+        // timeout.
+        http.connectionPool.retryConnectionEstablishment = false
         return http
     }
 
@@ -82,7 +86,12 @@ public struct PullEngine: Sendable {
         }
         let store = request.destination
         if let done = Self.installedResult(entry, in: store) { return done }
-        do { try store.prepare() } catch { throw TransferError.from(error) }
+        do {
+            try store.prepare()
+            try store.checkNoNameClash(entry)
+        } catch {
+            throw TransferError.from(error)
+        }
 
         // One pull per artefact at a time, across processes; the lock dies with the process.
         let lock: Int32?

@@ -160,9 +160,12 @@ final class PullSession: Sendable {
         do {
             // fsync and renames: off the cooperative pool.
             try await BlockingIO.run {
-                _ = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
+                let installed = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
+                // Verified while streaming: the inventory need not hash it again to offer it.
+                try database.rememberHash(path: installed, stat: try FileIO.stat(installed), sha256: verified.sha256)
                 try database.deleteDownload(sha256: verified.sha256)
                 unlink(store.lockPath(sha256: verified.sha256))
+                Self.discardOtherVersions(of: verified, in: store, database: database)
             }
         } catch {
             throw Self.transferError(error)
@@ -170,6 +173,24 @@ final class PullSession: Sendable {
         await peer.report(complete)
         report(.completed, bytes: entry.sizeBytes)
         return entry.sizeBytes - resumedBytes
+    }
+
+    /// Once a version is installed, partials of other versions of the same model id in the
+    /// same store are dead weight (often a full preallocated file): remove those no other
+    /// process is working on.
+    static func discardOtherVersions(of entry: ModelEntry, in store: LocalModelStore, database: StateDatabase) {
+        let stale = ((try? database.allDownloads()) ?? []).filter {
+            $0.entry.modelID == entry.modelID && $0.entry.sha256 != entry.sha256
+                && $0.partialPath == store.partialPath(sha256: $0.entry.sha256)
+        }
+        for record in stale {
+            let lockPath = store.lockPath(sha256: record.entry.sha256)
+            guard let fd = try? FileIO.tryLock(lockPath) else { continue }
+            unlink(record.partialPath)
+            try? database.deleteDownload(sha256: record.entry.sha256)
+            unlink(lockPath)
+            FileIO.close(fd)
+        }
     }
 
     /// Keeps what can be resumed and tells the peer why the transfer stopped.

@@ -48,11 +48,7 @@ extension EndToEnd {
                 #expect(again.pullOutput.result?.sha256 == newSHA)
                 #expect(filesEqual(served.installedPath, served.source))
                 // The old version can no longer be fetched from this peer: its partial is garbage.
-                withKnownIssue(
-                    "AtmoTransfer PullSession.abandon keeps the preallocated partial of a version whose source changed (source_changed), and nothing ever deletes it: a full-size .part stays in .atmo-partial"
-                ) {
-                    #expect(served.partialFiles.isEmpty, "\(served.partialFiles)")
-                }
+                #expect(served.partialFiles.isEmpty, "\(served.partialFiles)")
             }
         }
 

@@ -124,13 +124,9 @@ extension EndToEnd {
                 let list = try await sandbox.run(["ls", "--json", "--state-dir", served.consumer], name: "ls")
                 #expect(list.status == 0, "\(list.stderr)")
                 let rows = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]] ?? []
-                withKnownIssue(
-                    "AtmoStore ModelScanner+LlamaFarm.swift scanPulledModels looks for `{stem}.json`, but LocalModelStore writes `{model_id}.json`; ids that end in their extension (`x.gguf` -> `x.gguf.json`) are never found"
-                ) {
-                    #expect(
-                        rows.contains { $0["model_id"] as? String == served.modelID && $0["sha256"] as? String == served.sha256 },
-                        "\(list.stdout)")
-                }
+                #expect(
+                    rows.contains { $0["model_id"] as? String == served.modelID && $0["sha256"] as? String == served.sha256 },
+                    "\(list.stdout)")
             }
         }
     }

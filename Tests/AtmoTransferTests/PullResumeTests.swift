@@ -168,8 +168,9 @@ struct PullResumeTests {
                 #expect(result.resumedBytes == 0)
                 #expect(result.bytesTransferred == Int64(size))
                 #expect(try ModelFixtures.sha256(of: result.path) == current.sha256)
-                // The old version's partial is still there, under its own hash, for its own resume.
-                #expect(try database.download(sha256: old.sha256) != nil)
+                // Installing a version of the id retires partials of other versions in this store.
+                #expect(try database.download(sha256: old.sha256) == nil)
+                #expect(!FileManager.default.fileExists(atPath: store.partialPath(sha256: old.sha256)))
             }
         }
     }
