@@ -71,9 +71,12 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
+        // glibc malloc tuning for the executable (malloc.h is not in Swift's Glibc module).
+        .target(name: "CAtmoSystem"),
         .executableTarget(
             name: "atmo",
             dependencies: [
+                "CAtmoSystem",
                 "AtmoProtocol",
                 "AtmoStore",
                 "AtmoTransfer",

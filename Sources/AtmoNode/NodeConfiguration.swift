@@ -39,9 +39,10 @@ public struct NodeConfiguration: Sendable {
     }
 
     /// The roots actually scanned: the configured ones plus this node's own store.
-    var effectiveScanRoots: ScanRoots {
+    public var effectiveScanRoots: ScanRoots {
         var roots = scanRoots
         roots.pulledModels = URL(fileURLWithPath: modelsDirectory)
+        roots.excludedFolders += [URL(fileURLWithPath: stateDirectory), URL(fileURLWithPath: modelsDirectory)]
         return roots
     }
 

@@ -68,7 +68,7 @@ extension ModelScanner {
         guard let snapshot = Self.huggingFaceSnapshot(repoPath: repoPath) else { return [] }
         let repoID = org.isEmpty ? repo : org + "/" + repo
         let blobs = FileWalker.realPath(repoPath + "/blobs").map { $0 + "/" }
-        return FileWalker.walk(snapshot.path).map { found in
+        return FileWalker.walk(snapshot.path, excluding: roots.excludedFolders).map { found in
             let fileName = found.relativePath.split(separator: "/").last.map(String.init) ?? found.relativePath
             let blobName = found.resolvedPath.split(separator: "/").last.map(String.init) ?? ""
             let isLFSBlob = blobs.map { found.resolvedPath.hasPrefix($0) } == true && Self.isSHA256Hex(blobName)

@@ -55,7 +55,7 @@ extension ModelScanner {
     }
 
     func scanLlamaFarm(root: String) -> [Candidate] {
-        let files = FileWalker.walk(root)
+        let files = FileWalker.walk(root, excluding: roots.excludedFolders)
         // Per "category/folder": how many model.* files it holds (at any depth).
         var modelFileCount: [String: Int] = [:]
         for found in files {
@@ -109,7 +109,7 @@ extension ModelScanner {
     // MARK: - Extra folders
 
     func scanExtraFolder(root: String) -> [Candidate] {
-        FileWalker.walk(root).map { found in
+        FileWalker.walk(root, excluding: roots.excludedFolders).map { found in
             let components = found.relativePath.split(separator: "/").map(String.init)
             let fileName = components.last ?? found.relativePath
             let folders = Array(components.dropLast())

@@ -25,17 +25,22 @@ public struct ScanRoots: Sendable, Equatable {
     public var extraFolders: [URL]
     /// This node's own store of pulled models: `{id}.{format}` plus a `{id}.json` sidecar.
     public var pulledModels: URL?
+    /// Folders never walked into (the node's own state folder, so its database is never
+    /// offered; the pulled-models folder, which is scanned by its sidecars only).
+    public var excludedFolders: [URL]
 
     public init(
         llamaFarmModels: URL? = nil,
         huggingFaceHub: URL? = nil,
         extraFolders: [URL] = [],
-        pulledModels: URL? = nil
+        pulledModels: URL? = nil,
+        excludedFolders: [URL] = []
     ) {
         self.llamaFarmModels = llamaFarmModels
         self.huggingFaceHub = huggingFaceHub
         self.extraFolders = extraFolders
         self.pulledModels = pulledModels
+        self.excludedFolders = excludedFolders
     }
 
     /// Resolves the default roots from an environment dictionary and home directory (pure: pass
@@ -242,9 +247,16 @@ extension ModelScanner {
 
         /// Every non-empty regular file below `root`, in a stable order (names sorted per folder). Symlinks are
         /// followed, but each folder (by device and inode) is entered once, so loops end.
-        static func walk(_ root: String) -> [FoundFile] {
+        static func walk(_ root: String, excluding excluded: [URL] = []) -> [FoundFile] {
             guard let status = FileStatus(path: root), status.isDirectory else { return [] }
+            // Excluded folders count as visited already, so the walk never enters them.
             var visited: Set<[UInt64]> = [[status.device, status.inode]]
+            for folder in excluded {
+                if let excludedStatus = FileStatus(path: folder.path), excludedStatus.isDirectory {
+                    if [excludedStatus.device, excludedStatus.inode] == [status.device, status.inode] { return [] }
+                    visited.insert([excludedStatus.device, excludedStatus.inode])
+                }
+            }
             var found: [FoundFile] = []
             walk(directory: root, prefix: "", depth: 0, visited: &visited, into: &found)
             return found

@@ -17,4 +17,9 @@ struct Atmo: AsyncParsableCommand {
             """,
         subcommands: [ServeCommand.self, PullCommand.self, ModelsCommand.self, ListCommand.self, VerifyCommand.self, RemoveCommand.self]
     )
+
+    static func main() async {
+        MemoryTuning.apply()
+        await main(nil)
+    }
 }

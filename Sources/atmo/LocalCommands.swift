@@ -23,10 +23,9 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = store.nodeConfiguration()
         configuration.scanRoots.extraFolders += folders.map { URL(fileURLWithPath: absolute($0)) }
-        configuration.scanRoots.pulledModels = URL(fileURLWithPath: configuration.modelsDirectory)
         let database: StateDatabase
         do { database = try StateDatabase(path: configuration.databasePath) } catch { Failure(message: "\(error)", exitCode: 6).exit() }
-        let files = ModelScanner(roots: configuration.scanRoots).scan()
+        let files = ModelScanner(roots: configuration.effectiveScanRoots).scan()
         var rows: [ListedModel] = []
         for file in files {
             let stat = FileIO.Stat(

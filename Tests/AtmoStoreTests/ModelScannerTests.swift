@@ -280,3 +280,21 @@ struct ModelScannerTests {
         )
     }
 }
+
+@Suite struct ScanExclusionTests {
+    @Test func excludedFoldersAreNeverWalked() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("atmo-exclude-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let state = root.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        try Data("db".utf8).write(to: state.appendingPathComponent("atmo.sqlite"))
+        try Data("GGUF model".utf8).write(to: root.appendingPathComponent("m.gguf"))
+
+        let all = ModelScanner(roots: ScanRoots(extraFolders: [root])).scan().map(\.modelID)
+        #expect(all.contains("state--atmo.sqlite"))
+        let kept = ModelScanner(roots: ScanRoots(extraFolders: [root], excludedFolders: [state])).scan().map(\.modelID)
+        #expect(kept == ["m.gguf"])
+        // Excluding the root itself offers nothing from it.
+        #expect(ModelScanner(roots: ScanRoots(extraFolders: [root], excludedFolders: [root])).scan().isEmpty)
+    }
+}

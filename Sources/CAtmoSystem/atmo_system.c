@@ -1,0 +1,15 @@
+#include "atmo_system.h"
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <malloc.h>
+
+int atmo_tune_malloc(int mmap_threshold, int arena_max) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_ARENA_MAX, arena_max) == 1;
+}
+#else
+int atmo_tune_malloc(int mmap_threshold, int arena_max) {
+    (void)mmap_threshold;
+    (void)arena_max;
+    return 0;
+}
+#endif
