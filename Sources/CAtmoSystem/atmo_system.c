@@ -1,6 +1,10 @@
 #include "atmo_system.h"
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(__linux__)
+#include <features.h> /* defines __GLIBC__ on glibc */
+#endif
+
+#if defined(__GLIBC__)
 #include <malloc.h>
 
 int atmo_tune_malloc(int mmap_threshold, int arena_max) {
