@@ -43,7 +43,11 @@ struct FileRangeStreamer: Sendable {
         defer { AtmoStore.FileIO.close(fd) }
         let end = offset + length
         var position = offset
-        var current = try await read(fd, at: position, count: chunkLength(at: position, end: end))
+        var current = try await read(fd, at: position, count: chunkLength(at: position, end: end), reusing: nil)
+        // The chunk written one round ago: once the socket has taken it, its storage is
+        // unshared again and the next read fills it instead of allocating (fresh 1 MiB
+        // buffers per chunk kept glibc's heap growing under many downloads).
+        var spare: ByteBuffer? = nil
         while true {
             try Task.checkCancellation()
             let next = position + Int64(current.readableBytes)
@@ -53,10 +57,13 @@ struct FileRangeStreamer: Sendable {
                 return
             }
             // Read the next chunk while this one goes out.
-            async let ahead = read(fd, at: next, count: chunkLength(at: next, end: end))
+            let reuse = spare
+            spare = nil
+            async let ahead = read(fd, at: next, count: chunkLength(at: next, end: end), reusing: reuse)
             let count = current.readableBytes
             try await writer.write(current)
             sent += Int64(count)
+            spare = current
             current = try await ahead
             position = next
         }
@@ -67,9 +74,11 @@ struct FileRangeStreamer: Sendable {
     }
 
     /// Reads exactly `count` bytes at `position`, then checks the file is still the same.
-    private func read(_ fd: Int32, at position: Int64, count: Int) async throws -> ByteBuffer {
+    /// `reusing` is filled instead of a new buffer when nothing else holds it any more.
+    private func read(_ fd: Int32, at position: Int64, count: Int, reusing: ByteBuffer?) async throws -> ByteBuffer {
         try await readers.runIfActive { [self] () throws -> ByteBuffer in
-            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            var buffer = reusing ?? ByteBufferAllocator().buffer(capacity: count)
+            buffer.clear()
             let path = self.path
             let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
                 try AtmoStore.FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: position, path: path)
