@@ -22,21 +22,14 @@
 // HF forbids "--" in org and repo names, so only paths inside one repo can meet this way, and
 // the scanner suffixes the second of any two equal ids (see `ModelScanner.disambiguate`).
 
+import AtmoProtocol
 import Crypto
 import Foundation
 
 /// Builds and checks model ids (see the file header for the scheme).
 package enum ModelIdentifier {
-    /// Longest id the wire accepts.
-    package static let maxLength = 200
-
-    /// True when `id` satisfies the wire rule `^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$` and has no "..".
-    package static func isValid(_ id: String) -> Bool {
-        let scalars = Array(id.unicodeScalars)
-        guard let first = scalars.first, scalars.count <= maxLength, isAlphanumeric(first) else { return false }
-        guard scalars.allSatisfy(isAllowed) else { return false }
-        return !id.contains("..")
-    }
+    /// Longest id the wire accepts (the check itself is `Validation.isValidModelID`).
+    package static let maxLength = WireLimits.maxModelIDLength
 
     /// Turns any string into a valid id, unchanged when it already is one.
     package static func sanitize(_ raw: String) -> String {

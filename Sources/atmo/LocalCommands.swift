@@ -83,17 +83,12 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Argument(help: "The model id (see `atmo ls`).")
-    var modelID: String
-
-    @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
-    var folder: String?
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var target: InstalledModelOptions
+    var modelID: String { target.modelID }
+    var json: Bool { target.json }
 
     func run() async throws {
-        let local = LocalModelStore(directory: folder.map(absolute) ?? store.nodeConfiguration().modelsDirectory)
+        let local = target.store(store)
         guard let model = local.installed(modelID: modelID) else {
             fail("\(modelID) is not installed in \(local.directory) (see `atmo ls`)", code: "not_installed", exitCode: 4)
         }
@@ -143,17 +138,12 @@ struct RemoveCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Argument(help: "The model id (see `atmo ls`).")
-    var modelID: String
-
-    @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
-    var folder: String?
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var target: InstalledModelOptions
+    var modelID: String { target.modelID }
+    var json: Bool { target.json }
 
     func run() async throws {
-        let local = LocalModelStore(directory: folder.map(absolute) ?? store.nodeConfiguration().modelsDirectory)
+        let local = target.store(store)
         do {
             try local.remove(modelID: modelID)
         } catch {
@@ -170,5 +160,21 @@ struct RemoveCommand: AsyncParsableCommand {
         } else {
             print("removed \(modelID)")
         }
+    }
+}
+
+/// Names one pulled model and the folder it lives in (`verify`, `rm`).
+struct InstalledModelOptions: ParsableArguments {
+    @Argument(help: "The model id (see `atmo ls`).")
+    var modelID: String
+
+    @Option(name: .customLong("in"), help: "The folder the model was pulled into with --to (default: the models folder).")
+    var folder: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func store(_ options: StoreOptions) -> LocalModelStore {
+        LocalModelStore(directory: folder.map(absolute) ?? options.nodeConfiguration().modelsDirectory)
     }
 }
