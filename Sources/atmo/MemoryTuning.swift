@@ -9,7 +9,8 @@ import Foundation
 /// keep the peak near what is really in use. The price: every 1 MiB read chunk is its own
 /// mmap (page faults per 4 KiB), which cuts single-download serving speed on loopback from
 /// ~1.8 to ~0.6 GB/s; a 2 MiB threshold keeps the speed but lets 8 downloads reach ~440 MiB.
-/// Memory is the default; the real fix (find what holds the chunks) is open.
+/// Memory is the default; the real fix (a fixed set of reused chunk buffers per download) is
+/// open, see docs/BENCHMARKS.md.
 /// `ATMO_MALLOC_MMAP_THRESHOLD` and `ATMO_MALLOC_ARENAS` override the defaults; see
 /// docs/BENCHMARKS.md for the measurements. A no-op on other C libraries.
 enum MemoryTuning {
