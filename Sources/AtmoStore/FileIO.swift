@@ -19,6 +19,14 @@ package enum FileIO {
         package var inode: UInt64
         package var device: UInt64
 
+        fileprivate init(_ info: SystemStat) {
+            self.init(
+                size: Int64(info.st_size),
+                modificationTimeNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                inode: UInt64(info.st_ino),
+                device: UInt64(info.st_dev))
+        }
+
         package init(size: Int64, modificationTimeNanos: Int64, inode: UInt64, device: UInt64) {
             self.size = size
             self.modificationTimeNanos = modificationTimeNanos
@@ -30,21 +38,13 @@ package enum FileIO {
     package static func stat(_ path: String) throws(StoreError) -> Stat {
         var info = SystemStat()
         guard fstatat(AT_FDCWD, path, &info, 0) == 0 else { throw StoreError.posix(errno, "stat", path: path) }
-        return Stat(
-            size: Int64(info.st_size),
-            modificationTimeNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            inode: UInt64(info.st_ino),
-            device: UInt64(info.st_dev))
+        return Stat(info)
     }
 
     package static func fstat(_ fd: Int32) throws(StoreError) -> Stat {
         var info = SystemStat()
         guard Glibc.fstat(fd, &info) == 0 else { throw StoreError.posix(errno, "stat", path: "descriptor \(fd)") }
-        return Stat(
-            size: Int64(info.st_size),
-            modificationTimeNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            inode: UInt64(info.st_ino),
-            device: UInt64(info.st_dev))
+        return Stat(info)
     }
 
     package static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) -> Int32 {

@@ -59,7 +59,10 @@ struct Failure: Error, CustomStringConvertible {
     var exitCode: Int32
     var description: String { message }
 
-    func exit() -> Never {
+    /// Prints the message on stderr (and, with `json`, an `error` line with `code` on
+    /// stdout first) and exits with `exitCode`.
+    func exit(json: Bool = false, code: String = "error") -> Never {
+        if json { printJSON(ErrorLine(code: code, error: message, exitCode: exitCode)) }
         FileHandle.standardError.write(Data("atmo: \(message)\n".utf8))
         Foundation.exit(exitCode)
     }

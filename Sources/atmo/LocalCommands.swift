@@ -110,8 +110,7 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func fail(_ message: String, code: String, exitCode: Int32) -> Never {
-        if json { printJSON(ErrorLine(code: code, error: message, exitCode: exitCode)) }
-        Failure(message: message, exitCode: exitCode).exit()
+        Failure(message: message, exitCode: exitCode).exit(json: json, code: code)
     }
 }
 
@@ -147,13 +146,9 @@ struct RemoveCommand: AsyncParsableCommand {
         do {
             try local.remove(modelID: modelID)
         } catch {
-            let exitCode: Int32 = error.code == .notFound ? 4 : 6
-            if json {
-                printJSON(
-                    ErrorLine(
-                        code: error.code == .notFound ? "not_installed" : error.code.description, error: error.message, exitCode: exitCode))
-            }
-            Failure(message: error.message, exitCode: exitCode).exit()
+            let notFound = error.code == .notFound
+            Failure(message: error.message, exitCode: notFound ? 4 : 6)
+                .exit(json: json, code: notFound ? "not_installed" : error.code.description)
         }
         if json {
             printJSON(["type": "remove_result", "model_id": modelID])

@@ -49,8 +49,7 @@ struct ModelsCommand: AsyncParsableCommand {
         switch result {
         case .success(let list): entries = list.filter(matches)
         case .failure(let error):
-            if json { printJSON(ErrorLine(code: error.code.description, error: error.message, exitCode: error.exitCode)) }
-            Failure(message: error.message, exitCode: error.exitCode).exit()
+            Failure(message: error.message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
         }
         let installed = Set(LocalModelStore(directory: store.nodeConfiguration().modelsDirectory).installed().map(\.sha256))
         if json {

@@ -110,8 +110,7 @@ struct PullCommand: AsyncParsableCommand {
             let message =
                 error.code == .cancelled
                 ? interruptedMessage(lastProgress: bar.lastShown, pieceSize: pullConfiguration.pieceSize) : error.message
-            if json { printJSON(ErrorLine(code: error.code.description, error: message, exitCode: error.exitCode)) }
-            Failure(message: message, exitCode: error.exitCode).exit()
+            Failure(message: message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
         }
     }
 
