@@ -4,6 +4,8 @@ import PackageDescription
 // Layers, bottom to top (see docs/ARCHITECTURE.md):
 //   AtmoProtocol  pure wire values and pure logic, Foundation only
 //   AtmoStore     inventory, hashing, durable state (GRDB, swift-crypto)
+//   AtmoMesh      pure mesh logic: gossip state machine, mesh catalog merge, peer ranking
+//   AtmoDiscovery LAN discovery: DNS-SD over multicast DNS on SwiftNIO UDP
 //   AtmoTransfer  the pulling engine (AsyncHTTPClient)
 //   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle)
 //   atmo          the thin command-line executable (ArgumentParser)
@@ -14,9 +16,12 @@ let package = Package(
     products: [
         .library(name: "AtmoProtocol", targets: ["AtmoProtocol"]),
         .library(name: "AtmoStore", targets: ["AtmoStore"]),
+        .library(name: "AtmoMesh", targets: ["AtmoMesh"]),
+        .library(name: "AtmoDiscovery", targets: ["AtmoDiscovery"]),
         .library(name: "AtmoTransfer", targets: ["AtmoTransfer"]),
         .library(name: "AtmoNode", targets: ["AtmoNode"]),
         .executable(name: "atmo", targets: ["atmo"]),
+        .executable(name: "atmo-gossip-sim", targets: ["GossipSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -32,6 +37,22 @@ let package = Package(
     ],
     targets: [
         .target(name: "AtmoProtocol"),
+        .target(name: "AtmoMesh", dependencies: ["AtmoProtocol"]),
+        .target(
+            name: "AtmoDiscovery",
+            dependencies: [
+                "AtmoProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The gossip simulation of docs/MESH.md: the real AtmoMesh state machine, 1,000 nodes, no sockets.
+        .executableTarget(
+            name: "GossipSimulation",
+            dependencies: ["AtmoMesh", "AtmoProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .target(
             name: "AtmoStore",
             dependencies: [
@@ -59,7 +80,10 @@ let package = Package(
             dependencies: [
                 "AtmoProtocol",
                 "AtmoStore",
+                "AtmoMesh",
+                "AtmoDiscovery",
                 "AtmoTransfer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +103,8 @@ let package = Package(
                 "CAtmoSystem",
                 "AtmoProtocol",
                 "AtmoStore",
+                "AtmoMesh",
+                "AtmoDiscovery",
                 "AtmoTransfer",
                 "AtmoNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,6 +124,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
+        .testTarget(name: "AtmoMeshTests", dependencies: ["AtmoMesh", "AtmoProtocol"]),
+        .testTarget(
+            name: "AtmoDiscoveryTests",
+            dependencies: [
+                "AtmoDiscovery", "AtmoProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "AtmoStoreTests",
             dependencies: [

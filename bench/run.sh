@@ -71,7 +71,7 @@ grep -q null "$WORK/rescan.json" && echo "WARNING: rescan found unhashed files"
 
 # ---- servers ----
 "$ATMO" serve --host 127.0.0.1 --port 0 --port-file "$WORK/atmo.port" --folder "$WORK/models" \
-    --no-huggingface --no-llamafarm --state-dir "$WORK/serve" --log-level warning &
+    --no-huggingface --no-llamafarm --no-lan --state-dir "$WORK/serve" --log-level warning &
 SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 600); do [ -s "$WORK/atmo.port" ] && curl -sf "http://127.0.0.1:$(cat "$WORK/atmo.port")/v1/models/$MODEL" >/dev/null && break; sleep 0.1; done
 APORT=$(cat "$WORK/atmo.port")
@@ -97,11 +97,17 @@ nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
 sleep 0.5
 
 fetch() { curl -s -o /dev/null -w '%{time_total}\n' "$1"; }
-serve_times() { local url=$1; for i in $(seq "$RUNS"); do fetch "$url"; done | median; }
 fetch "$ATMO_URL/v1/models/download/$MODEL" >/dev/null   # warm-up
-S_ATMO=$(serve_times "$ATMO_URL/v1/models/download/$MODEL")
-S_ON=$(serve_times "http://127.0.0.1:$NPORT_ON/bench-model.gguf")
-S_OFF=$(serve_times "http://127.0.0.1:$NPORT_OFF/bench-model.gguf")
+# Interleaved, so a burst of load elsewhere on the machine hits all three alike.
+s_atmo=(); s_on=(); s_off=()
+for i in $(seq "$RUNS"); do
+    s_atmo+=("$(fetch "$ATMO_URL/v1/models/download/$MODEL")")
+    s_on+=("$(fetch "http://127.0.0.1:$NPORT_ON/bench-model.gguf")")
+    s_off+=("$(fetch "http://127.0.0.1:$NPORT_OFF/bench-model.gguf")")
+done
+S_ATMO=$(printf '%s\n' "${s_atmo[@]}" | median)
+S_ON=$(printf '%s\n' "${s_on[@]}" | median)
+S_OFF=$(printf '%s\n' "${s_off[@]}" | median)
 S_BEST=$(printf '%s\n%s\n' "$S_ON" "$S_OFF" | sort -g | head -1)
 
 # ---- 2. pull vs curl -o FILE ----

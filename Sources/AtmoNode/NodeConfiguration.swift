@@ -1,3 +1,4 @@
+import AtmoMesh
 import AtmoProtocol
 import AtmoStore
 import Foundation
@@ -22,6 +23,8 @@ public struct NodeConfiguration: Sendable {
     /// How long a graceful shutdown (SIGINT/SIGTERM) waits for in-flight downloads before
     /// it cancels them, so a stalled client cannot keep the node from stopping.
     public var shutdownGracePeriodSeconds: Double = 10
+    /// Discovery and gossip (docs/MESH.md).
+    public var mesh = MeshConfiguration()
 
     public init(stateDirectory: String, modelsDirectory: String, scanRoots: ScanRoots) {
         self.stateDirectory = stateDirectory
@@ -47,4 +50,24 @@ public struct NodeConfiguration: Sendable {
     }
 
     public var databasePath: String { stateDirectory + "/atmo.sqlite" }
+}
+
+/// How a node takes part in the mesh.
+public struct MeshConfiguration: Sendable {
+    /// Base URLs of peers to gossip with whatever discovery finds (`--peer`), for networks
+    /// that block multicast.
+    public var peers: [String] = []
+    /// Advertise and browse `_atmosphere._tcp.local.` with multicast DNS.
+    public var lanDiscovery = true
+    /// The base URL other nodes should use for this one; by default the bound address (for a
+    /// wildcard bind, this machine's first non-loopback IPv4 address).
+    public var advertisedURL: String?
+    /// How often gossip timers (re-publication, expiry) and the inventory are checked.
+    public var tickInterval: Duration = .seconds(1)
+    /// How often every peer's `/health` is timed.
+    public var probeInterval: Duration = .seconds(10)
+    /// Fan-out, hop limit, intervals and caps of catalog gossip.
+    public var gossip = GossipConfiguration()
+
+    public init() {}
 }

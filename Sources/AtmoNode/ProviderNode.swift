@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import AtmoMesh
 import AtmoProtocol
 import AtmoStore
 import Foundation
@@ -18,6 +20,7 @@ public struct ProviderNode: Sendable {
     public let database: StateDatabase
     public let inventory: Inventory
     public let ledger = TransferLedger()
+    let mesh: MeshState
     let logger: Logger
 
     public init(configuration: NodeConfiguration, logger: Logger) throws {
@@ -26,6 +29,11 @@ public struct ProviderNode: Sendable {
         identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
         database = try StateDatabase(path: configuration.databasePath)
         inventory = Inventory(roots: configuration.effectiveScanRoots, database: database, logger: logger)
+        let gossip = GossipState<String>(
+            nodeID: identity.nodeID, nodeName: configuration.nodeName, transferEndpoints: .init(http: nil), models: [],
+            configuration: configuration.mesh.gossip, random: SplitMix64(seed: UInt64.random(in: .min ... .max)),
+            peerAddress: { catalog in catalog.transferEndpoints.http.map(MeshClient.trimmed) })
+        mesh = MeshState(gossip: gossip, catalog: MeshCatalog(ttlBoundsSeconds: configuration.mesh.gossip.ttlBoundsSeconds))
     }
 
     public var nodeID: String { identity.nodeID }
@@ -45,15 +53,25 @@ public struct ProviderNode: Sendable {
     ) async throws {
         let inventoryService = InventoryService(
             inventory: inventory, interval: .milliseconds(Int64(configuration.rescanIntervalSeconds * 1000)), logger: logger)
-        let boundPort = SharedPort(configuration.port)
+        let boundPort = Shared<Int>(configuration.port)
         // Downloads read files on their own threads, so a long hash or a slow disk elsewhere
         // in the process never holds up the bytes of a transfer.
         let fileReaders = NIOThreadPool(numberOfThreads: Self.fileReaderThreads)
         fileReaders.start()
         let routes = ProviderRoutes(
-            inventory: inventory, ledger: ledger, nodeID: nodeID, nodeName: configuration.nodeName,
+            inventory: inventory, ledger: ledger, mesh: mesh, nodeID: nodeID, nodeName: configuration.nodeName,
             boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(10))
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        let meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let meshService = MeshService(
+            mesh: mesh, inventory: inventory, client: MeshClient(http: meshHTTP), configuration: configuration.mesh,
+            identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host, logger: logger)
+        let stateDirectory = configuration.stateDirectory
+        let host = configuration.host
+        let nodeFile = Shared<LocalNodeFile?>(nil)
+        let router = Router(context: ProviderRequestContext.self, options: .autoGenerateHeadEndpoints)
         routes.register(on: router)
         let logger = self.logger
         let application = Application(
@@ -66,21 +84,32 @@ public struct ProviderNode: Sendable {
                 let port = channel.localAddress?.port ?? 0
                 boundPort.value = port
                 logger.info("serving models", metadata: ["port": "\(port)", "node_id": "\(routes.nodeID)"])
+                let file = LocalNodeFile(host: host, port: port, nodeID: routes.nodeID)
+                do {
+                    try file.write(stateDirectory: stateDirectory)
+                    nodeFile.value = file
+                } catch {
+                    logger.warning("could not write \(LocalNodeFile.path(stateDirectory: stateDirectory)): \(error)")
+                }
                 await onReady(port)
             },
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: inventoryService), .init(service: application)],
+            // Shut down in reverse: the mesh says goodbye first, then the server drains.
+            services: [.init(service: inventoryService), .init(service: application), .init(service: meshService)],
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
             Int64(max(0, configuration.shutdownGracePeriodSeconds) * 1000))
+        defer { nodeFile.value?.remove(stateDirectory: stateDirectory) }
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
+            try? await meshHTTP.shutdown()
             try? await fileReaders.shutdownGracefully()
             throw error
         }
+        try await meshHTTP.shutdown()
         try await fileReaders.shutdownGracefully()
     }
 }

@@ -11,7 +11,7 @@ extension ProviderRoutes {
     /// ETag (the SHA-256). See `ByteRangeSelection` for every case. The bytes are streamed
     /// by `FileRangeStreamer` (read off the event loop, one chunk ahead of the socket), so
     /// memory stays flat whatever the file's size. `HEAD` gets the same status and headers.
-    func download(_ request: Request, id: String?, includeBody: Bool) async throws -> Response {
+    func download(_ request: Request, id: String?, includeBody: Bool, eventLoop: any EventLoop) async throws -> Response {
         let item = try lookup(id)
         let entry = item.entry
         let size = entry.sizeBytes
@@ -45,7 +45,7 @@ extension ProviderRoutes {
         }
         let ledger = self.ledger
         let streamer = FileRangeStreamer(
-            path: item.path, expected: item.stat, offset: offset, length: length, readers: fileReaders,
+            path: item.path, expected: item.stat, offset: offset, length: length, readers: fileReaders, socketLoop: eventLoop,
             onChange: requestRescan)
         return Response(
             status: status, headers: headers,

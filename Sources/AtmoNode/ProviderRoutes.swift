@@ -10,10 +10,11 @@ import Synchronization
 struct ProviderRoutes: Sendable {
     let inventory: Inventory
     let ledger: TransferLedger
+    let mesh: MeshState
     let nodeID: String
     let nodeName: String
     /// The bound port, known once the server runs.
-    let boundPort: SharedPort
+    let boundPort: Shared<Int>
     /// Where file reads of downloads run (never the event loop or the cooperative pool).
     let fileReaders: NIOThreadPool
     /// Asks the inventory service for a rescan (a served file changed under us).
@@ -23,15 +24,15 @@ struct ProviderRoutes: Sendable {
     /// bytes, so anything near this is refused with 413 before it is buffered.
     static let maxControlBodyBytes = 64 * 1024
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ProviderRequestContext>) {
         router.add(middleware: JSONErrorMiddleware(allowedMethods: Self.allowedMethods(path:)))
         router.get("/health") { _, _ in self.health() }
         router.get("/v1/models") { _, _ in JSONResponse.make(HTTPAPI.ModelList(models: self.inventory.entries)) }
         router.get("/v1/models/download/:id") { request, context in
-            try await self.download(request, id: context.parameters.get("id"), includeBody: true)
+            try await self.download(request, id: context.parameters.get("id"), includeBody: true, eventLoop: context.eventLoop)
         }
         router.head("/v1/models/download/:id") { request, context in
-            try await self.download(request, id: context.parameters.get("id"), includeBody: false)
+            try await self.download(request, id: context.parameters.get("id"), includeBody: false, eventLoop: context.eventLoop)
         }
         router.get("/v1/models/:id") { _, context in
             let item = try self.lookup(context.parameters.get("id"))
@@ -43,6 +44,7 @@ struct ProviderRoutes: Sendable {
         router.post("/v1/transfers/reports") { request, context in
             try await self.transferReport(request, context: context)
         }
+        registerMesh(on: router)
     }
 
     /// The routes above as path patterns (`:` is one path segment) with their methods, so an
@@ -54,6 +56,10 @@ struct ProviderRoutes: Sendable {
         (["v1", "models", "download", ":"], [.get, .head]),
         (["v1", "transfers"], [.post]),
         (["v1", "transfers", "reports"], [.post]),
+        (["v1", "catalogs"], [.get, .head, .post]),
+        (["v1", "mesh", "models"], [.get, .head]),
+        (["v1", "mesh", "models", ":"], [.get, .head]),
+        (["v1", "mesh", "peers"], [.get, .head]),
     ]
 
     /// The methods some route accepts for `path`; empty when no route matches it.
@@ -98,7 +104,7 @@ struct ProviderRoutes: Sendable {
         return HTTPError(.notFound, message: "Model not found")
     }
 
-    func transferRequest(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func transferRequest(_ request: Request, context: ProviderRequestContext) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
         let message = try Self.decodeModelRequest(Data(buffer: body))
         guard let item = inventory.item(modelID: message.modelID) else { throw notFound() }
@@ -114,7 +120,7 @@ struct ProviderRoutes: Sendable {
         return JSONResponse.make(start)
     }
 
-    func transferReport(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func transferReport(_ request: Request, context: ProviderRequestContext) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
         switch try WireCoding.decodeMessage(Data(buffer: body)) {
         case .complete(let complete):
@@ -150,13 +156,13 @@ extension ProviderRoutes {
     }
 }
 
-/// The port the server bound, shared between the readiness callback and `/health`.
-final class SharedPort: Sendable {
-    private let port: Mutex<Int>
-    init(_ port: Int) { self.port = Mutex(port) }
-    var value: Int {
-        get { port.withLock { $0 } }
-        set { port.withLock { $0 = newValue } }
+/// A value set once the server runs (its port, its node file) and read elsewhere.
+final class Shared<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }
 

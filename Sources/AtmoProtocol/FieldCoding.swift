@@ -126,6 +126,22 @@ struct FieldReader {
         return values
     }
 
+    /// Like `array`, but an element that fails to decode is left out and its error returned
+    /// instead of failing the whole array (one odd entry of a peer must not hide the rest).
+    /// The count limit still fails the whole array.
+    mutating func lossyArray<T: Decodable>(_ type: T.Type, _ name: String, limit: Int) throws -> (values: [T], rejected: [WireError])? {
+        guard let results = try array(LossyElement<T>.self, name, limit: limit) else { return nil }
+        var values: [T] = []
+        var rejected: [WireError] = []
+        for result in results {
+            switch result.result {
+            case .success(let value): values.append(value)
+            case .failure(let error): rejected.append(error)
+            }
+        }
+        return (values, rejected)
+    }
+
     mutating func object(_ name: String) throws -> [String: JSONValue]? {
         let key = key(name)
         guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
@@ -200,5 +216,21 @@ struct FieldWriter {
 
     mutating func finish(extra: [String: JSONValue]) throws {
         try container.encodeUnknownFields(extra, excluding: written)
+    }
+}
+
+/// One element of a lossy array: the value, or why it was refused. Decoding never throws,
+/// so the array's cursor always moves past the element.
+struct LossyElement<T: Decodable>: Decodable {
+    let result: Result<T, WireError>
+
+    init(from decoder: any Decoder) {
+        do {
+            result = .success(try T(from: decoder))
+        } catch let error as DecodingError {
+            result = .failure(WireCoding.wireError(error))
+        } catch {
+            result = .failure(WireError(.invalidValue, "\(WireCoding.path(decoder.codingPath)): \(error)"))
+        }
     }
 }

@@ -13,6 +13,10 @@ public enum HTTPAPI {
     public static let transfersPath = "/v1/transfers"
     /// This project's extension: consumers report finished or failed transfers here.
     public static let reportsPath = "/v1/transfers/reports"
+    /// This project's extension for gossip (docs/MESH.md): `GET` answers every fresh catalog
+    /// the node knows, its own and those it learned (`CatalogBundle`); `POST` delivers
+    /// catalogs to it (a bare `model_catalog` or a `CatalogBundle`).
+    public static let catalogsPath = "/v1/catalogs"
 
     /// `GET /health`.
     public struct Health: Sendable, Hashable, Codable {
@@ -72,12 +76,52 @@ public enum HTTPAPI {
         }
     }
 
-    /// `GET /v1/models`.
+    /// `GET /v1/models`. Decoding leaves out (and lists in `rejected`) entries it refuses,
+    /// so one odd entry of a peer does not hide the others.
     public struct ModelList: Sendable, Hashable, Codable {
         /// The entries offered (never with local paths).
         public var models: [ModelEntry]
+        /// Entries of a received list that were refused, with the reason. Never encoded.
+        public var rejected: [WireError] = []
         /// A list of `models`.
         public init(models: [ModelEntry]) { self.models = models }
+
+        public init(from decoder: any Decoder) throws {
+            var reader = try FieldReader(decoder)
+            let decoded = try reader.lossyArray(ModelEntry.self, "models", limit: WireLimits.maxModelsPerCatalog)
+            models = decoded?.values ?? []
+            rejected = decoded?.rejected ?? []
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var writer = FieldWriter(encoder)
+            try writer.write("models", models)
+            try writer.finish(extra: [:])
+        }
+    }
+
+    /// `GET`/`POST /v1/catalogs`: catalogs of several nodes. Decoding leaves out (and lists
+    /// in `rejected`) catalogs it refuses, one by one.
+    public struct CatalogBundle: Sendable, Hashable, Codable {
+        /// The catalogs, each with its own `gossip_hops` when relayed.
+        public var catalogs: [ModelCatalog]
+        /// Catalogs of a received bundle that were refused, with the reason. Never encoded.
+        public var rejected: [WireError] = []
+        /// A bundle of `catalogs`.
+        public init(catalogs: [ModelCatalog]) { self.catalogs = catalogs }
+
+        public init(from decoder: any Decoder) throws {
+            var reader = try FieldReader(decoder)
+            let decoded = try reader.lossyArray(ModelCatalog.self, "catalogs", limit: WireLimits.maxCatalogsPerBundle)
+            catalogs = decoded?.values ?? []
+            rejected = decoded?.rejected ?? []
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var writer = FieldWriter(encoder)
+            try writer.write("catalogs", catalogs)
+            try writer.finish(extra: [:])
+        }
     }
 
     /// Every 4xx/5xx answer: `{"error": "...", "code": "..."}`.

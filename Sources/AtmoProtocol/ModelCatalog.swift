@@ -55,6 +55,9 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
     public var ttlSeconds: Int64
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
+    /// Entries of the received catalog that were refused (bad id, hash, size...) and left
+    /// out of `models`, with the reason of each. Never encoded; empty for catalogs built here.
+    public var rejectedModels: [WireError] = []
 
     /// A catalog of this node, speaking `WireLimits.protocolVersion`.
     public init(
@@ -80,7 +83,9 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         guard Validation.isValidNodeID(nodeID) else { throw reader.fail("node_id", "invalid node_id (1-128 printable ASCII)") }
         nodeName = try reader.optionalString("node_name") ?? nodeID
         timestamp = try reader.optionalTruncatedInt("timestamp") ?? 0
-        models = try reader.array(ModelEntry.self, "models", limit: WireLimits.maxModelsPerCatalog) ?? []
+        let decoded = try reader.lossyArray(ModelEntry.self, "models", limit: WireLimits.maxModelsPerCatalog)
+        models = decoded?.values ?? []
+        rejectedModels = decoded?.rejected ?? []
         transferEndpoints = try reader.decode(TransferEndpoints.self, "transfer_endpoints") ?? TransferEndpoints(http: nil)
         ttlSeconds = max(1, try reader.optionalInt("ttl_seconds") ?? 300)
         extra = try reader.unknownFields()

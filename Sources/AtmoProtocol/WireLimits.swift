@@ -9,6 +9,10 @@ public enum WireLimits {
     public static let maxModelsPerCatalog = 10_000
     /// Most elements in a string array such as `classes` or `capabilities`.
     public static let maxArrayElements = 10_000
+    /// Catalogs in one `GET`/`POST /v1/catalogs` body (the mesh view of one node).
+    public static let maxCatalogsPerBundle = 4096
+    /// Bytes of one `/v1/catalogs` body: a whole mesh's catalogs, so larger than one message.
+    public static let maxCatalogBundleBytes = 64 * 1024 * 1024
     /// Longest model file `format` (a file extension such as `safetensors`).
     public static let maxFormatLength = 16
     /// Longest free-text string field (names, versions, refs).

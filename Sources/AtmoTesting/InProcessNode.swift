@@ -24,6 +24,7 @@ public func withProviderNode<T: Sendable>(
         scanRoots: ScanRoots(extraFolders: folders.map { URL(fileURLWithPath: $0) }))
     configuration.host = "127.0.0.1"
     configuration.port = 0
+    configuration.mesh.lanDiscovery = false  // tests never multicast on the host's network
     configure(&configuration)
     let node = try ProviderNode(configuration: configuration, logger: logger)
     let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)

@@ -20,6 +20,35 @@ public struct ServeProcess: Sendable {
         await HTTPProbe.getJSON(HTTPAPI.ModelList.self, port: port, path: HTTPAPI.modelsPath)?.models
     }
 
+    /// The mesh's models as this node knows them (`/v1/mesh/models`), nil when it does not answer.
+    public func meshModels() async -> [MeshAPI.Model]? {
+        await HTTPProbe.getJSON(MeshAPI.ModelList.self, port: port, path: MeshAPI.modelsPath)?.models
+    }
+
+    /// The peers this node knows (`/v1/mesh/peers`), nil when it does not answer.
+    public func meshPeers() async -> [MeshAPI.Peer]? {
+        await HTTPProbe.getJSON(MeshAPI.PeerList.self, port: port, path: MeshAPI.peersPath)?.peers
+    }
+
+    /// Polls `condition` on this node's mesh view until it holds; throws with the last
+    /// view after `timeout` seconds.
+    @discardableResult
+    public func waitForMesh(
+        _ what: String, timeout: Double = 30, until condition: @Sendable ([MeshAPI.Model]) -> Bool
+    ) async throws -> [MeshAPI.Model] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: [MeshAPI.Model]? = nil
+        while Date() < deadline {
+            if let models = await meshModels() {
+                if condition(models) { return models }
+                last = models
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let seen = last.map { $0.map { "\($0.entry.modelID)@\($0.providers.map(\.nodeID))" } }
+        throw ProcessFailure(message: "\(baseURL): \(what) not seen within \(timeout) s; mesh view: \(String(describing: seen))")
+    }
+
     /// Waits until the node has nothing left to hash and lists every id of `modelIDs`
     /// (with `sha256` when given); returns the catalog.
     @discardableResult
@@ -47,7 +76,8 @@ public struct ServeProcess: Sendable {
 
 extension AtmoSandbox {
     /// Starts `atmo serve --host 127.0.0.1 --port PORT --port-file F --state-dir D --folder M...
-    /// --no-huggingface --no-llamafarm` and waits until it serves and lists `readyModels`.
+    /// --no-huggingface --no-llamafarm --no-lan` (tests never multicast on the host's network)
+    /// and waits until it serves and lists `readyModels`.
     /// `port` 0 lets the OS choose; pass a former node's port to restart it there.
     public func serve(
         folders: [String], stateDirectory: String, port: Int = 0, name: String = "serve",
@@ -56,7 +86,7 @@ extension AtmoSandbox {
         let portFile = path("\(name)-\(UUID().uuidString.prefix(8)).port")
         var arguments = [
             "serve", "--host", "127.0.0.1", "--port", "\(port)", "--port-file", portFile,
-            "--state-dir", stateDirectory, "--no-huggingface", "--no-llamafarm",
+            "--state-dir", stateDirectory, "--no-huggingface", "--no-llamafarm", "--no-lan",
         ]
         for folder in folders { arguments += ["--folder", folder] }
         let process = try start(arguments + extraArguments, name: name)

@@ -46,7 +46,13 @@ public struct PiecePlan: Sendable {
     /// The lowest piece not yet hashed.
     public private(set) var hashCursor = 0
 
-    public init(totalSize: Int64, pieceSize: Int64, resumed: Bitfield? = nil, maxAhead: Int, maxAttempts: Int, retryBaseDelay: Double) {
+    /// `resumed`: pieces already on disk. `hashedPrefix`: how many of the first pieces (all
+    /// of them in `resumed`) are already in the caller's running hash, as when a pull fails
+    /// over to another source within one run.
+    public init(
+        totalSize: Int64, pieceSize: Int64, resumed: Bitfield? = nil, hashedPrefix: Int = 0, maxAhead: Int, maxAttempts: Int,
+        retryBaseDelay: Double
+    ) {
         precondition(pieceSize > 0 && maxAhead > 0 && maxAttempts > 0)
         self.totalSize = totalSize
         self.pieceSize = pieceSize
@@ -59,6 +65,11 @@ public struct PiecePlan: Sendable {
         if let resumed, resumed.count == pieceCount {
             for index in 0..<pieceCount where resumed[index] { states[index] = .written(inMemory: false) }
         }
+        precondition(
+            hashedPrefix == 0 || (hashedPrefix <= pieceCount && (0..<hashedPrefix).allSatisfy { states[$0] == .written(inMemory: false) }),
+            "hashed pieces must be on disk")
+        for index in 0..<hashedPrefix { states[index] = .hashed }
+        hashCursor = hashedPrefix
     }
 
     public func range(of index: Int) -> (offset: Int64, length: Int64) {

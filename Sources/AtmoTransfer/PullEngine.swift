@@ -7,20 +7,30 @@ import Logging
 /// What to pull and where to put it.
 public struct PullRequest: Sendable {
     public var modelID: String
-    /// The provider's base URL, e.g. `http://127.0.0.1:14750`.
-    public var peerURL: String
+    /// Where to fetch from, best first. The pull uses the first source that offers the
+    /// model (and `expectedSHA256`, when set) and fails over to the next on a source failure.
+    public var sources: [PullSource]
     public var destination: LocalModelStore
     /// When set, the pull refuses any other version of the model.
     public var expectedSHA256: String?
     /// This node's id, sent as `requester_node_id`.
     public var requesterNodeID: String
 
-    public init(modelID: String, peerURL: String, destination: LocalModelStore, expectedSHA256: String? = nil, requesterNodeID: String) {
+    public init(
+        modelID: String, sources: [PullSource], destination: LocalModelStore, expectedSHA256: String? = nil, requesterNodeID: String
+    ) {
         self.modelID = modelID
-        self.peerURL = peerURL
+        self.sources = sources
         self.destination = destination
         self.expectedSHA256 = expectedSHA256
         self.requesterNodeID = requesterNodeID
+    }
+
+    /// A pull from one provider, e.g. `peerURL` `http://127.0.0.1:14750`.
+    public init(modelID: String, peerURL: String, destination: LocalModelStore, expectedSHA256: String? = nil, requesterNodeID: String) {
+        self.init(
+            modelID: modelID, sources: [PullSource(baseURL: peerURL)], destination: destination, expectedSHA256: expectedSHA256,
+            requesterNodeID: requesterNodeID)
     }
 }
 
@@ -38,10 +48,12 @@ public struct PullResult: Sendable {
     public var seconds: Double
 }
 
-/// Pulls one model from one provider: parallel range requests into a preallocated partial
-/// file, SHA-256 over the bytes in file order while they stream, resume state saved in
-/// batches, atomic install. Safe against crashes at any point: the partial and its state
-/// survive, and a restart continues from the pieces that were synced.
+/// Pulls one model from an ordered list of providers: parallel range requests into a
+/// preallocated partial file, SHA-256 over the bytes in file order while they stream,
+/// resume state saved in batches, atomic install. A failing provider hands over to the
+/// next, which continues from the pieces on disk (see `SourceSelection`). Safe against
+/// crashes at any point: the partial and its state survive, and a restart continues from
+/// the pieces that were synced.
 public struct PullEngine: Sendable {
     let http: HTTPClient
     let database: StateDatabase
@@ -70,50 +82,119 @@ public struct PullEngine: Sendable {
         return http
     }
 
-    public func pull(_ request: PullRequest, progress: @escaping @Sendable (PullProgress) -> Void = { _ in }) async throws(TransferError) -> PullResult {
+    /// Pulls `request.modelID` from the first of `request.sources` that offers it, failing
+    /// over to the next source on a source failure. `progress` gets byte-weighted reports,
+    /// never backwards within a request id (a restart after a hash mismatch takes a new one);
+    /// `onSourceOutcome` hears how each source that was tried did (see `SourceOutcome`).
+    /// Throws the most relevant source's error, listing every source, once all failed.
+    public func pull(
+        _ request: PullRequest, progress: @escaping @Sendable (PullProgress) -> Void = { _ in },
+        onSourceOutcome: @escaping @Sendable (PullSource, SourceOutcome) -> Void = { _, _ in }
+    ) async throws(TransferError) -> PullResult {
         try Validation.checkModelIDForPull(request.modelID)
         let started = ContinuousClock.now
-        let peer = PeerClient(baseURL: request.peerURL, http: http, logger: logger)
-        guard let entry = try await peer.entry(modelID: request.modelID) else {
-            throw TransferError(.notOffered, "\(request.peerURL) does not offer \(request.modelID) (see `atmo models --from \(request.peerURL)`)")
-        }
-        guard entry.modelID == request.modelID else {
-            throw TransferError(
-                .protocolViolation, "\(request.peerURL) answered the request for \(request.modelID) with the entry of \(entry.modelID)")
-        }
-        if let expected = request.expectedSHA256, expected.lowercased() != entry.sha256 {
-            throw TransferError(.sourceChanged, "\(request.peerURL) offers \(request.modelID) with SHA-256 \(entry.sha256), not the requested \(expected)")
-        }
         let store = request.destination
-        if let done = Self.installedResult(entry, in: store) { return done }
-        do {
-            try store.prepare()
-            try store.checkNoNameClash(entry)
-        } catch {
-            throw TransferError.from(error)
-        }
+        let relay = ProgressRelay(progress)
+        var selection = SourceSelection(modelID: request.modelID, sources: request.sources, expectedSHA256: request.expectedSHA256)
+        // What carries from one source's session to the next.
+        var requestID = UUID().uuidString.lowercased()
+        var checkpoint: HashCheckpoint? = nil
+        var earlierRunBytes: Int64? = nil
+        var transferred: Int64 = 0
+        // The artefact's lock, once the first source's entry pinned it; dies with the process.
+        var lockFD: Int32? = nil
+        defer { if let lockFD { FileIO.close(lockFD) } }
 
-        // One pull per artefact at a time, across processes; the lock dies with the process.
-        let lock: Int32?
-        do { lock = try FileIO.tryLock(store.lockPath(sha256: entry.sha256)) } catch { throw TransferError.from(error) }
-        guard let lockFD = lock else {
-            throw TransferError(.alreadyRunning, "\(entry.modelID) is already being downloaded into \(store.directory) by another process")
-        }
-        defer { FileIO.close(lockFD) }
-        // Another pull of the same artefact may have finished between the check above and
-        // taking the lock.
-        if let done = Self.installedResult(entry, in: store) { return done }
+        while true {
+            if Task.isCancelled { throw PullSession.transferError(CancellationError()) }
+            let source: PullSource
+            switch selection.next() {
+            case .ask(let next): source = next
+            case .giveUp(let error): throw error
+            }
+            let sourceStarted = ContinuousClock.now
+            let peer = PeerClient(baseURL: source.baseURL, http: http, logger: logger)
+            let answer: ModelEntry?
+            do {
+                answer = try await peer.entry(modelID: request.modelID)
+            } catch {
+                let failure = Task.isCancelled ? PullSession.transferError(CancellationError()) : error
+                if case .stop(let final) = selection.failed(source, failure, transferring: false) { throw final }
+                sourceFailed(source, failure, onSourceOutcome)
+                continue
+            }
+            let entry: ModelEntry
+            switch selection.answered(source, entry: answer) {
+            case .use(let accepted): entry = accepted
+            case .skip(let error):
+                sourceFailed(source, error, onSourceOutcome)
+                continue
+            }
 
-        let session = try PullSession(engine: self, request: request, entry: entry, peer: peer, progress: progress)
-        let transferred = try await session.run()
-        let seconds = (ContinuousClock.now - started).seconds
-        return PullResult(
-            entry: entry, path: store.modelPath(for: entry), bytesTransferred: transferred,
-            resumedBytes: session.resumedBytes, alreadyInstalled: false, seconds: seconds)
+            // The first accepted entry pins the artefact: check the store, take its lock.
+            if lockFD == nil {
+                if let done = Self.installedResult(entry, in: store) { return done }
+                lockFD = try Self.lock(entry, in: store)
+                // Another pull of the same artefact may have finished between the check above
+                // and taking the lock.
+                if let done = Self.installedResult(entry, in: store) { return done }
+            }
+
+            let session = try PullSession(
+                engine: self, request: request, entry: entry, source: source, peer: peer, requestID: requestID, checkpoint: checkpoint,
+                earlierRunBytes: earlierRunBytes, progress: relay.report)
+            earlierRunBytes = session.earlierRunBytes
+            do {
+                let fetched = try await session.run()
+                transferred += fetched
+                onSourceOutcome(source, .success(bytes: fetched, seconds: (ContinuousClock.now - sourceStarted).seconds))
+                return PullResult(
+                    entry: entry, path: store.modelPath(for: entry), bytesTransferred: transferred, resumedBytes: session.earlierRunBytes,
+                    alreadyInstalled: false, seconds: (ContinuousClock.now - started).seconds)
+            } catch {
+                transferred += session.fetchedBytes
+                let decision = selection.failed(source, error, transferring: true)
+                sourceFailed(source, error, onSourceOutcome)
+                switch decision {
+                case .stop(let final): throw final
+                case .failOver:
+                    checkpoint = session.hashCheckpoint
+                    logger.info("source failed; failing over", metadata: ["peer": "\(source.baseURL)", "error": "\(error)"])
+                case .restart:
+                    // The partial was discarded: the next source starts from zero, as a new transfer.
+                    (requestID, checkpoint, earlierRunBytes) = (UUID().uuidString.lowercased(), nil, 0)
+                    logger.info("hash mismatch; trying the next source from zero", metadata: ["peer": "\(source.baseURL)"])
+                }
+            }
+        }
+    }
+
+    /// Tells the caller a source failed, if the failure was the source's.
+    private func sourceFailed(
+        _ source: PullSource, _ error: TransferError, _ onSourceOutcome: @Sendable (PullSource, SourceOutcome) -> Void
+    ) {
+        if SourceSelection.isSourceFailure(error) { onSourceOutcome(source, .failure(error)) }
     }
 }
 
 extension PullEngine {
+    /// Prepares the store for `entry` and takes the artefact's lock (one pull per artefact
+    /// at a time, across processes). Returns the lock's descriptor.
+    static func lock(_ entry: ModelEntry, in store: LocalModelStore) throws(TransferError) -> Int32 {
+        let lock: Int32?
+        do {
+            try store.prepare()
+            try store.checkNoNameClash(entry)
+            lock = try FileIO.tryLock(store.lockPath(sha256: entry.sha256))
+        } catch {
+            throw TransferError.from(error)
+        }
+        guard let lock else {
+            throw TransferError(.alreadyRunning, "\(entry.modelID) is already being downloaded into \(store.directory) by another process")
+        }
+        return lock
+    }
+
     /// The result of a pull that finds this very version installed already.
     static func installedResult(_ entry: ModelEntry, in store: LocalModelStore) -> PullResult? {
         guard let installed = store.installed(modelID: entry.modelID), installed.sha256 == entry.sha256,

@@ -1,5 +1,6 @@
 import AtmoProtocol
 import Foundation
+import Synchronization
 
 /// One progress report of a pull: byte-weighted, never backwards, never past 100%.
 public struct PullProgress: Sendable, Equatable {
@@ -18,7 +19,10 @@ public struct PullProgress: Sendable, Equatable {
     public var etaSeconds: Double?
     public var piecesDone: Int
     public var pieceCount: Int
+    /// The base URL of the source in use.
     public var peer: String
+    /// The source in use now; changes when the pull fails over to another source.
+    public var source: PullSource? = nil
 
     public var fraction: Double { totalBytes > 0 ? min(1, Double(bytesDone) / Double(totalBytes)) : 1 }
 
@@ -27,7 +31,39 @@ public struct PullProgress: Sendable, Equatable {
         ModelTransferProgress(
             requestID: requestID, modelID: modelID, bytesDownloaded: bytesDone, totalBytes: totalBytes,
             transferRateMbps: bytesPerSecond * 8 / 1_000_000, etaSeconds: etaSeconds, chunksReceived: Int64(piecesDone),
-            totalChunks: Int64(pieceCount), extra: ["phase": .string(phase.rawValue), "peer": .string(peer)])
+            totalChunks: Int64(pieceCount), extra: extra)
+    }
+
+    private var extra: [String: JSONValue] {
+        var extra: [String: JSONValue] = ["phase": .string(phase.rawValue), "peer": .string(peer)]
+        if let nodeID = source?.nodeID { extra["peer_node_id"] = .string(nodeID) }
+        return extra
+    }
+}
+
+/// Hands a pull's reports to the caller in order, keeping bytes and pieces monotonic
+/// within one request id (across a fail-over, whose new source starts from the pieces on
+/// disk while the old one had bytes in flight) and within the total.
+final class ProgressRelay: Sendable {
+    private let last = Mutex<PullProgress?>(nil)
+    private let sink: @Sendable (PullProgress) -> Void
+
+    init(_ sink: @escaping @Sendable (PullProgress) -> Void) {
+        self.sink = sink
+    }
+
+    func report(_ progress: PullProgress) {
+        last.withLock { last in
+            var shown = progress
+            if let last, last.requestID == progress.requestID {
+                shown.bytesDone = max(last.bytesDone, shown.bytesDone)
+                shown.piecesDone = max(last.piecesDone, shown.piecesDone)
+            }
+            shown.bytesDone = min(shown.bytesDone, shown.totalBytes)
+            last = shown
+            // Under the lock, so reports arrive in the order they were clamped.
+            sink(shown)
+        }
     }
 }
 

@@ -130,7 +130,7 @@ extension PullSession {
     /// Feeds pieces into SHA-256 in file order: from memory when a worker just wrote them,
     /// from disk for pieces of an earlier run. Returns the hex digest of the whole file.
     func hashLoop() async throws -> String? {
-        var hasher = SHA256()
+        var hasher = hashState.withLock { $0.hasher }
         while true {
             switch try await coordinator.nextHashWork() {
             case .complete:
@@ -143,6 +143,7 @@ extension PullSession {
                     bytes = try await readPiece(index)
                 }
                 bytes.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                hashState.withLock { $0 = HashCheckpoint(hasher: hasher, pieces: index + 1) }
                 coordinator.hashed(index)
             }
         }
@@ -165,11 +166,11 @@ extension PullSession {
     /// Reports progress every 200 ms and makes written pieces durable every 2 s or every
     /// `syncEveryBytes`, whichever comes first, until cancelled (the transfer's end cancels it).
     func tickLoop() async {
-        var meter = ProgressMeter(totalBytes: entry.sizeBytes, startBytes: resumedBytes)
+        var meter = ProgressMeter(totalBytes: entry.sizeBytes, startBytes: startBytes)
         let clock = ContinuousClock()
         let start = clock.now
         var lastSync = clock.now
-        var syncedBytes = resumedBytes
+        var syncedBytes = startBytes
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(200))
             if Task.isCancelled { return }

@@ -5,30 +5,56 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
-/// One run of a pull: owns the partial file, the plan shared by the workers and the hasher,
-/// and the resume record. Created by `PullEngine.pull` under the artefact's lock.
+/// The whole-file hash so far: SHA-256 over the first `pieces` pieces. Carried from a
+/// session that failed to the next source's session, so the bytes it verified are not
+/// read again.
+struct HashCheckpoint: Sendable {
+    var hasher = SHA256()
+    var pieces = 0
+}
+
+/// One run of a pull from one source: owns the partial file, the plan shared by the workers
+/// and the hasher, and the resume record. Created by `PullEngine.pull` under the artefact's
+/// lock; a fail-over creates the next session on the same partial, which resumes from the
+/// pieces this one wrote.
 final class PullSession: Sendable {
     let engine: PullEngine
     let request: PullRequest
     let entry: ModelEntry
+    let source: PullSource
     let peer: PeerClient
     let progress: @Sendable (PullProgress) -> Void
-    let requestID = UUID().uuidString.lowercased()
+    /// One per pull (shared by its sessions), so progress stays one sequence across sources.
+    let requestID: String
     let partialPath: String
     let fd: Int32
     let coordinator: PullCoordinator
-    let resumedBytes: Int64
+    /// Bytes on disk when this session started (from an earlier run or an earlier source).
+    let startBytes: Int64
+    /// Of those, the bytes from an earlier, interrupted run of the pull.
+    let earlierRunBytes: Int64
+    /// Updated after each piece the hasher takes.
+    let hashState: Mutex<HashCheckpoint>
     let bootID = DownloadRecord.currentBootID
 
     var configuration: PullConfiguration { engine.configuration }
     var logger: Logger { engine.logger }
 
-    init(engine: PullEngine, request: PullRequest, entry: ModelEntry, peer: PeerClient, progress: @escaping @Sendable (PullProgress) -> Void) throws(TransferError) {
+    /// `checkpoint`: the hash of the session before (same run, same partial), if any.
+    /// `earlierRunBytes`: nil for the first session of a pull (its resumed bytes are all
+    /// from an earlier run).
+    init(
+        engine: PullEngine, request: PullRequest, entry: ModelEntry, source: PullSource, peer: PeerClient, requestID: String,
+        checkpoint: HashCheckpoint?, earlierRunBytes: Int64?, progress: @escaping @Sendable (PullProgress) -> Void
+    ) throws(TransferError) {
         self.engine = engine
         self.request = request
         self.entry = entry
+        self.source = source
         self.peer = peer
+        self.requestID = requestID
         self.progress = progress
         let store = request.destination
         partialPath = store.partialPath(sha256: entry.sha256)
@@ -61,28 +87,41 @@ final class PullSession: Sendable {
             throw TransferError.from(error)
         }
         fd = opened
+        // The hash so far is usable only if every piece in it is still among the pieces on disk.
+        var start = HashCheckpoint()
+        if let checkpoint, let resumed, checkpoint.pieces <= pieceCount, (0..<checkpoint.pieces).allSatisfy({ resumed[$0] }) {
+            start = checkpoint
+        }
         let plan = PiecePlan(
-            totalSize: entry.sizeBytes, pieceSize: pieceSize, resumed: resumed,
+            totalSize: entry.sizeBytes, pieceSize: pieceSize, resumed: resumed, hashedPrefix: start.pieces,
             maxAhead: max(engine.configuration.maxPiecesAhead, engine.configuration.connections),
             maxAttempts: engine.configuration.maxAttemptsPerPiece, retryBaseDelay: engine.configuration.retryBaseDelaySeconds)
         coordinator = PullCoordinator(plan: plan)
-        resumedBytes = plan.writtenBytes
+        startBytes = plan.writtenBytes
+        self.earlierRunBytes = min(earlierRunBytes ?? plan.writtenBytes, plan.writtenBytes)
+        hashState = Mutex(start)
     }
 
     deinit { FileIO.close(fd) }
+
+    /// Bytes this session fetched and wrote (what a failed session contributed).
+    var fetchedBytes: Int64 { coordinator.plan.writtenBytes - startBytes }
+
+    /// The hash over the pieces verified so far, for the next source's session.
+    var hashCheckpoint: HashCheckpoint { hashState.withLock { $0 } }
 
     /// Transfers, verifies and installs. Returns the bytes fetched over the network.
     func run() async throws(TransferError) -> Int64 {
         do {
             // The pieces taken over from an earlier run count as durable only once fsynced
             // (a killed process leaves them in the page cache, not yet on the disk).
-            if resumedBytes > 0 {
+            if startBytes > 0 {
                 let (fd, path) = (self.fd, partialPath)
                 try await BlockingIO.run { try FileIO.fsync(fd, path: path) }
             }
             try saveRecord(durable: coordinator.plan.writtenPieces)
             try await announce()
-            report(.downloading, bytes: resumedBytes)
+            report(.downloading, bytes: startBytes)
             let digest = try await transfer()
             return try await finish(digest: digest)
         } catch {
@@ -101,8 +140,8 @@ final class PullSession: Sendable {
     /// has that endpoint) against the catalog entry.
     private func announce() async throws(TransferError) {
         let message = ModelRequest(
-            requestID: requestID, requesterNodeID: request.requesterNodeID, targetNodeID: "", modelID: entry.modelID,
-            resumeFromByte: resumedBytes, transport: .http)
+            requestID: requestID, requesterNodeID: request.requesterNodeID, targetNodeID: source.nodeID ?? "", modelID: entry.modelID,
+            resumeFromByte: startBytes, transport: .http)
         guard let start = try await peer.requestTransfer(message) else { return }
         guard start.sha256 == entry.sha256, start.totalBytes == entry.sizeBytes else {
             throw TransferError(
@@ -149,8 +188,8 @@ final class PullSession: Sendable {
             discardPartial()
             await peer.report(complete)
             let resumedNote =
-                resumedBytes > 0
-                ? " (\(resumedBytes) bytes came from an earlier run's partial file, which may have been damaged on disk)" : ""
+                earlierRunBytes > 0
+                ? " (\(earlierRunBytes) bytes came from an earlier run's partial file, which may have been damaged on disk)" : ""
             throw TransferError(
                 .hashMismatch,
                 "\(entry.modelID) from \(peer.baseURL) has SHA-256 \(digest), expected \(entry.sha256)\(resumedNote); nothing was installed and the partial was discarded, pull again")
@@ -172,7 +211,7 @@ final class PullSession: Sendable {
         }
         await peer.report(complete)
         report(.completed, bytes: entry.sizeBytes)
-        return entry.sizeBytes - resumedBytes
+        return entry.sizeBytes - startBytes
     }
 
     /// Once a version is installed, partials of other versions of the same model id in the
@@ -231,8 +270,8 @@ final class PullSession: Sendable {
         progress(
             PullProgress(
                 requestID: requestID, modelID: entry.modelID, phase: phase, bytesDone: bytes, totalBytes: entry.sizeBytes,
-                resumedBytes: resumedBytes, bytesPerSecond: rate, etaSeconds: eta, piecesDone: plan.writtenPieces.setCount,
-                pieceCount: plan.pieceCount, peer: peer.baseURL))
+                resumedBytes: earlierRunBytes, bytesPerSecond: rate, etaSeconds: eta, piecesDone: plan.writtenPieces.setCount,
+                pieceCount: plan.pieceCount, peer: peer.baseURL, source: source))
     }
 
     static func transferError(_ error: any Error) -> TransferError {

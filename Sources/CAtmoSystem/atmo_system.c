@@ -8,7 +8,10 @@
 #include <malloc.h>
 
 int atmo_tune_malloc(int mmap_threshold, int arena_max) {
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_ARENA_MAX, arena_max) == 1;
+    int ok = 1;
+    if (mmap_threshold > 0) ok = ok && mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1;
+    if (arena_max > 0) ok = ok && mallopt(M_ARENA_MAX, arena_max) == 1;
+    return ok;
 }
 #else
 int atmo_tune_malloc(int mmap_threshold, int arena_max) {

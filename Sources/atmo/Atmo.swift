@@ -15,7 +15,10 @@ struct Atmo: AsyncParsableCommand {
             changed; 6 local storage problem (disk full, permission denied); 7 already being \
             downloaded by another process; 64 bad usage; 130 interrupted (a pull resumes).
             """,
-        subcommands: [ServeCommand.self, PullCommand.self, ModelsCommand.self, ListCommand.self, VerifyCommand.self, RemoveCommand.self]
+        subcommands: [
+            ServeCommand.self, PullCommand.self, ModelsCommand.self, PeersCommand.self, DiscoverCommand.self, ListCommand.self,
+            VerifyCommand.self, RemoveCommand.self,
+        ]
     )
 
     static func main() async {

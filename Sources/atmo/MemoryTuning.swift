@@ -3,24 +3,23 @@ import Foundation
 
 /// Keeps the process's memory flat while it streams large files.
 ///
-/// glibc raises its mmap threshold every time a large buffer is freed, after which transfer
-/// buffers come from per-thread heap arenas that keep freed memory: with 8 concurrent
-/// downloads `atmo serve` peaked at 370-650 MiB. Fewer arenas and a fixed mmap threshold
-/// keep the peak near what is really in use. The price: every 1 MiB read chunk is its own
-/// mmap (page faults per 4 KiB), which cuts single-download serving speed on loopback from
-/// ~1.8 to ~0.6 GB/s; a 2 MiB threshold keeps the speed but lets 8 downloads reach ~440 MiB.
-/// Memory is the default; the real fix (a fixed set of reused chunk buffers per download) is
-/// open, see docs/BENCHMARKS.md.
-/// `ATMO_MALLOC_MMAP_THRESHOLD` and `ATMO_MALLOC_ARENAS` override the defaults; see
-/// docs/BENCHMARKS.md for the measurements. A no-op on other C libraries.
+/// glibc gives every thread that allocates its own heap arena (up to 8 per core), and each
+/// arena keeps the transfer buffers freed into it: with 8 concurrent downloads `atmo serve`
+/// held ~25 MiB of live buffers but ~80 MiB of arenas. One arena keeps the peak near what
+/// is really in use at no measurable cost in speed (a buffer is allocated per 512 KiB
+/// read, so the arena lock is rarely contended). The mmap threshold is left to glibc
+/// (0); a fixed small threshold would make every read buffer its own mmap and cut serving
+/// speed by more than half. `ATMO_MALLOC_MMAP_THRESHOLD` and `ATMO_MALLOC_ARENAS` override
+/// the defaults (0 = leave glibc's); docs/BENCHMARKS.md has the measurements. A no-op on
+/// other C libraries.
 enum MemoryTuning {
-    static let defaultMmapThreshold: Int32 = 256 * 1024
-    static let defaultArenas: Int32 = 2
+    static let defaultMmapThreshold: Int32 = 0
+    static let defaultArenas: Int32 = 1
 
     static func apply(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let threshold = environment["ATMO_MALLOC_MMAP_THRESHOLD"].flatMap { Int32($0) } ?? defaultMmapThreshold
         let arenas = environment["ATMO_MALLOC_ARENAS"].flatMap { Int32($0) } ?? defaultArenas
-        guard threshold > 0, arenas > 0 else { return }
+        guard threshold > 0 || arenas > 0 else { return }
         _ = atmo_tune_malloc(threshold, arenas)
     }
 }

@@ -8,13 +8,18 @@ import Foundation
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the models a peer offers.",
-        discussion: "Filters combine: --type llm --format gguf --search qwen lists only GGUF LLMs whose id or name contains 'qwen'.")
+        abstract: "List the models of the mesh (or of one peer with --from).",
+        discussion: """
+            Without --from, asks the node running on this state folder (`atmo serve`) for the \
+            models every node of the mesh offers, with how many peers offer each and whether this \
+            node has it. Filters combine: --type llm --format gguf --search qwen lists only GGUF \
+            LLMs whose id, name or source contains 'qwen'.
+            """)
 
     @OptionGroup var store: StoreOptions
 
-    @Option(name: .customLong("from"), help: "The peer's base URL, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort).")
-    var peer: String
+    @Option(name: .customLong("from"), help: "List one peer's models: its base URL, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort).")
+    var peer: String?
 
     @Option(help: "Only this type: vision, llm, audio, embedding, unknown.")
     var type: String?
@@ -32,8 +37,8 @@ struct ModelsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        guard let peer else { return await listMesh() }
         let logger = store.makeLogger(label: "atmo.models", defaultLevel: .warning)
-        let peer = self.peer
         // One request: a refused connection is the answer, not something to retry for the
         // whole connect timeout.
         var http = PullEngine.httpConfiguration(PullConfiguration())
@@ -64,6 +69,36 @@ struct ModelsCommand: AsyncParsableCommand {
             [entry.modelID, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), installed.contains(entry.sha256) ? "yes" : ""]
         }
         printTable(header: ["ID", "TYPE", "FORMAT", "SIZE", "INSTALLED"], rows: rows)
+    }
+
+    /// The mesh's models as the local node knows them.
+    func listMesh() async {
+        let node = await LocalNodeClient.require(
+            stateDirectory: store.nodeConfiguration().stateDirectory, json: json, alternative: ", or list one peer with --from URL")
+        let list: MeshAPI.ModelList
+        do {
+            list = try await node.get(
+                MeshAPI.modelsPath, query: [("search", search), ("type", type), ("format", format), ("capability", capability)],
+                as: MeshAPI.ModelList.self)
+        } catch {
+            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
+        }
+        if json {
+            printJSON(list)
+            return
+        }
+        guard !list.models.isEmpty else {
+            print(search == nil && type == nil && format == nil && capability == nil ? "the mesh offers no models yet" : "no models match")
+            return
+        }
+        let rows = list.models.map { model in
+            let entry = model.entry
+            return [
+                entry.modelID, entry.name, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), String(model.providers.count),
+                model.installed ? "yes" : "",
+            ]
+        }
+        printTable(header: ["ID", "NAME", "TYPE", "FORMAT", "SIZE", "PEERS", "INSTALLED"], rows: rows)
     }
 
     func matches(_ entry: ModelEntry) -> Bool {

@@ -7,7 +7,7 @@ import Foundation
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the node: scan local models and serve them over HTTP.",
+        abstract: "Run the node: serve local models over HTTP and join the mesh.",
         discussion: """
             Scans ~/.llamafarm/models, the Hugging Face hub cache ($HF_HUB_CACHE, $HF_HOME/hub or \
             ~/.cache/huggingface/hub), every --folder and the node's own pulled models; hashes each \
@@ -15,6 +15,10 @@ struct ServeCommand: AsyncParsableCommand {
             http://HOST:PORT/v1/models. Rescans every --rescan-interval seconds, and soon after a \
             served file changes. Stops cleanly on Ctrl-C or SIGTERM (exit status 0), giving \
             downloads in flight up to 10 s to finish.
+
+            Mesh: the node finds peers on the LAN (DNS-SD, _atmosphere._tcp), through every --peer \
+            and the "peers" of <state-dir>/config.json, and through the catalogs of other nodes; it \
+            gossips its catalog to them. `atmo models` and `atmo peers` show what it learned.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -40,16 +44,44 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rescan-interval"), help: "Seconds between rescans of the model folders.")
     var rescanInterval: Double = 30
 
+    @Option(name: .customLong("peer"), help: "Base URL of a peer to gossip with, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort) (repeatable).")
+    var peers: [String] = []
+
+    @Flag(name: .customLong("no-lan"), help: "Do not advertise or browse the LAN with multicast DNS.")
+    var noLAN = false
+
+    @Option(name: .customLong("advertise-url"), help: "The base URL peers should use for this node (default: http://<first LAN IPv4>:<port>).")
+    var advertiseURL: String?
+
+    @Option(help: "A JSON settings file (peers, node_name, lan_discovery, advertise_url; default: <state-dir>/config.json if present).")
+    var config: String?
+
     @Option(name: .customLong("port-file"), help: "Write the bound port to this file once serving (for scripts using --port 0).")
     var portFile: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
         guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
+        for peer in peers + [advertiseURL].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
+            throw ValidationError("'\(peer)' is not an http:// or https:// base URL")
+        }
     }
 
     func run() async throws {
         var configuration = store.nodeConfiguration()
+        let configPath = config.map(absolute) ?? NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)
+        do {
+            if let file = try NodeConfigFile.load(path: configPath) {
+                file.apply(to: &configuration)
+            } else if config != nil {
+                Failure(message: "\(configPath) does not exist", exitCode: 64).exit()
+            }
+        } catch {
+            Failure(message: "\(error)", exitCode: 64).exit()
+        }
+        configuration.mesh.peers += peers
+        if noLAN { configuration.mesh.lanDiscovery = false }
+        if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
         configuration.host = host
         configuration.port = port
         configuration.rescanIntervalSeconds = max(0.5, rescanInterval)

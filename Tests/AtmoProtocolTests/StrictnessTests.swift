@@ -24,12 +24,19 @@ struct StrictnessTests {
             ModelRequest.self, Fixtures.requestJSON(["model_id": Fixtures.quoted(id)]), code: .invalidModelID, field: "model_id")
     }
 
-    @Test func invalidModelIDInsideACatalogNamesItsPath() {
-        let models = "[\(Fixtures.entryJSON()),\(Fixtures.entryJSON(["model_id": "\"../x\""]))]"
+    @Test func aBadEntryInsideACatalogIsLeftOutWithItsPathNotTheWholeCatalog() throws {
+        let bad = Fixtures.entryJSON(["model_id": "\"../x\""])
+        let badHash = Fixtures.entryJSON(["model_id": "\"other\"", "sha256": "\"abc\""])
+        let models = "[\(Fixtures.entryJSON()),\(bad),\(badHash)]"
         let json = Fixtures.object(["type": "\"model_catalog\"", "node_id": "\"n1\"", "models": models])
-        guard let error = Fixtures.wireError(ModelCatalog.self, json) else { return }
-        #expect(error.code == .invalidModelID)
-        #expect(error.message.hasPrefix("models[1].model_id:"), "\(error)")
+        let catalog = try WireCoding.decode(ModelCatalog.self, from: Data(json.utf8))
+        #expect(catalog.models.map(\.modelID) == [try WireCoding.decode(ModelEntry.self, from: Data(Fixtures.entryJSON().utf8)).modelID])
+        #expect(catalog.rejectedModels.map(\.code) == [.invalidModelID, .invalidSHA256])
+        #expect(catalog.rejectedModels.first?.message.hasPrefix("models[1].model_id:") == true, "\(catalog.rejectedModels)")
+        // Re-encoding carries only the accepted entries.
+        let again = try WireCoding.decode(ModelCatalog.self, from: try WireCoding.encode(catalog))
+        #expect(again.models == catalog.models)
+        #expect(again.rejectedModels.isEmpty)
     }
 
     @Test(arguments: [

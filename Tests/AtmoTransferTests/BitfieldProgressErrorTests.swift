@@ -1,6 +1,7 @@
 import AtmoProtocol
 import Foundation
 import AtmoStore
+import Synchronization
 import Testing
 
 @testable import AtmoTransfer
@@ -97,6 +98,39 @@ struct ProgressMeterTests {
         #expect(progress.message.bytesDownloaded == 25)
         #expect(progress.message.totalChunks == 2)
         #expect(abs(progress.message.transferRateMbps - 8) < 0.0001)
+    }
+}
+
+/// The relay between a pull's sessions and the caller: one monotonic sequence per request
+/// id, across a fail-over.
+struct ProgressRelayTests {
+    static func report(_ id: String, bytes: Int64, pieces: Int, source: String) -> PullProgress {
+        PullProgress(
+            requestID: id, modelID: "m", phase: .downloading, bytesDone: bytes, totalBytes: 100, resumedBytes: 0, bytesPerSecond: 0,
+            etaSeconds: nil, piecesDone: pieces, pieceCount: 4, peer: source, source: PullSource(baseURL: source))
+    }
+
+    @Test func aFailOverNeverShowsLessAndANewRequestStartsOver() {
+        let log = Mutex<[PullProgress]>([])
+        let relay = ProgressRelay { progress in log.withLock { $0.append(progress) } }
+        relay.report(Self.report("r1", bytes: 60, pieces: 2, source: "http://a"))
+        // The next source starts from the pieces on disk, below the bytes in flight before.
+        relay.report(Self.report("r1", bytes: 50, pieces: 1, source: "http://b"))
+        relay.report(Self.report("r1", bytes: 150, pieces: 5, source: "http://b"))
+        relay.report(Self.report("r2", bytes: 10, pieces: 0, source: "http://c"))
+        let shown = log.withLock { $0 }
+        #expect(shown.map(\.bytesDone) == [60, 60, 100, 10])
+        #expect(shown.map(\.piecesDone) == [2, 2, 5, 0])
+        #expect(shown.map(\.peer) == ["http://a", "http://b", "http://b", "http://c"])
+        #expect(shown[1].source == PullSource(baseURL: "http://b"))
+    }
+
+    @Test func theWireFormNamesTheSource() {
+        var progress = Self.report("r", bytes: 1, pieces: 0, source: "http://a")
+        #expect(progress.message.extra["peer"] == .string("http://a"))
+        #expect(progress.message.extra["peer_node_id"] == nil)
+        progress.source = PullSource(baseURL: "http://a", nodeID: "node-a")
+        #expect(progress.message.extra["peer_node_id"] == .string("node-a"))
     }
 }
 

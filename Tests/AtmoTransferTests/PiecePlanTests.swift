@@ -223,4 +223,20 @@ struct PiecePlanTests {
         plan.pieceWritten(1, keptInMemory: true)
         #expect(plan.writtenBytes == plan.totalSize)
     }
+
+    /// After a fail-over within one run, the pieces already in the running hash start as
+    /// hashed: the hash cursor (and the fetch window) start past them.
+    @Test func aHashedPrefixStartsTheCursorPastIt() {
+        var resumed = Bitfield(count: 6)
+        for index in [0, 1, 2, 4] { resumed[index] = true }
+        var plan = PiecePlan(
+            totalSize: 6 * 64, pieceSize: 64, resumed: resumed, hashedPrefix: 2, maxAhead: 2, maxAttempts: 3, retryBaseDelay: 0)
+        #expect(plan.hashCursor == 2)
+        #expect(plan.states == [.hashed, .hashed, .written(inMemory: false), .missing, .written(inMemory: false), .missing])
+        #expect(plan.writtenPieces == resumed)
+        #expect(plan.writtenBytes == 4 * 64)
+        #expect(plan.nextHashStep() == .hash(index: 2, fromMemory: false))
+        #expect(take(&plan) == 3)
+        #expect(take(&plan) == nil)
+    }
 }

@@ -154,7 +154,7 @@ struct PullFailureTests {
     }
 
     @Test func unreachablePeerNamesTheURL() async throws {
-        let port = try closedPort()
+        let port = try PullHarness.closedPort()
         let url = "http://127.0.0.1:\(port)"
         try await withTemporaryDirectory { directory in
             let store = LocalModelStore(directory: directory.sub("pulled"))
@@ -232,25 +232,6 @@ struct PullFailureTests {
             #expect(!FileManager.default.fileExists(atPath: store.modelPath(for: entry)), sourceLocation: sourceLocation)
         }
         return peer
-    }
-
-    /// A loopback port nothing listens on (bound, then closed).
-    func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -42,12 +42,16 @@ struct FakePeer: Sendable {
         case status(Int)
     }
 
-    /// What the fake peer saw: requests, and the reports consumers sent.
+    /// What the fake peer saw: requests, and the messages consumers sent.
     final class Log: Sendable {
-        private let state = Mutex<(pieces: [PieceRequest], reports: [String])>(([], []))
+        private let state = Mutex<(pieces: [PieceRequest], reports: [String], announcements: [String])>(([], [], []))
         var pieces: [PieceRequest] { state.withLock { $0.pieces } }
         /// Bodies of `POST /v1/transfers/reports`.
         var reports: [String] { state.withLock { $0.reports } }
+        /// Bodies of `POST /v1/transfers` (`model_request`).
+        var announcements: [String] { state.withLock { $0.announcements } }
+        /// Bytes of the piece requests answered so far (as asked for).
+        var requestedBytes: Int64 { state.withLock { $0.pieces.reduce(0) { $0 + $1.length } } }
         func nextPiece(offset: Int64, length: Int64, header: String?) -> PieceRequest {
             state.withLock { state in
                 let attempt = state.pieces.filter { $0.offset == offset }.count
@@ -58,6 +62,7 @@ struct FakePeer: Sendable {
             }
         }
         func report(_ body: String) { state.withLock { $0.reports.append(body) } }
+        func announce(_ body: String) { state.withLock { $0.announcements.append(body) } }
     }
 
     let entry: ModelEntry
@@ -93,8 +98,12 @@ struct FakePeer: Sendable {
             }
             return try await self.download(request)
         }
-        // An older peer: no transfer announcements.
-        router.post("/v1/transfers") { _, _ in Self.json(#"{"error":"Not found"}"#, status: .notFound) }
+        // An older peer: no transfer announcements (it logs them, and answers 404).
+        router.post("/v1/transfers") { request, _ in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            self.log.announce(String(buffer: body))
+            return Self.json(#"{"error":"Not found"}"#, status: .notFound)
+        }
         router.post("/v1/transfers/reports") { request, _ in
             let body = try await request.body.collect(upTo: 64 * 1024)
             self.log.report(String(buffer: body))

@@ -46,10 +46,11 @@ enum PullHarness {
 
     /// Pulls and returns the outcome instead of throwing, so tests can check failures.
     static func pull(
-        _ engine: PullEngine, _ request: PullRequest, progress: @escaping @Sendable (PullProgress) -> Void = { _ in }
+        _ engine: PullEngine, _ request: PullRequest, progress: @escaping @Sendable (PullProgress) -> Void = { _ in },
+        outcomes: OutcomeLog = OutcomeLog()
     ) async -> Result<PullResult, TransferError> {
         do throws(TransferError) {
-            return .success(try await engine.pull(request, progress: progress))
+            return .success(try await engine.pull(request, progress: progress, onSourceOutcome: outcomes.record))
         } catch {
             return .failure(error)
         }
@@ -77,6 +78,61 @@ enum PullHarness {
 
     static func partials(in store: LocalModelStore) -> [String] {
         files(in: store).filter { $0.hasSuffix(".part") }
+    }
+
+    /// A pull from several sources, best first.
+    static func request(
+        _ modelID: String, from sources: [PullSource], into store: LocalModelStore, sha256: String? = nil
+    ) -> PullRequest {
+        PullRequest(modelID: modelID, sources: sources, destination: store, expectedSHA256: sha256, requesterNodeID: requester)
+    }
+
+    /// A loopback port nothing listens on (bound, then closed).
+    static func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Collects the per-source outcomes a pull reports.
+final class OutcomeLog: Sendable {
+    private let outcomes = Mutex<[(source: PullSource, outcome: SourceOutcome)]>([])
+    var all: [(source: PullSource, outcome: SourceOutcome)] { outcomes.withLock { $0 } }
+    func record(_ source: PullSource, _ outcome: SourceOutcome) { outcomes.withLock { $0.append((source, outcome)) } }
+
+    /// Each outcome as `(base URL, error code)`, nil for a success.
+    var summary: [Summary] {
+        all.map { entry in
+            switch entry.outcome {
+            case .success: return Summary(url: entry.source.baseURL, failure: nil)
+            case .failure(let error): return Summary(url: entry.source.baseURL, failure: error.code)
+            }
+        }
+    }
+
+    /// Bytes the one successful source delivered.
+    var successBytes: Int64? {
+        for entry in all { if case .success(let bytes, _) = entry.outcome { return bytes } }
+        return nil
+    }
+
+    struct Summary: Equatable, CustomStringConvertible {
+        var url: String
+        var failure: TransferError.Code?
+        var description: String { "\(url): \(failure.map { "\($0)" } ?? "success")" }
     }
 }
 

@@ -1,0 +1,182 @@
+import AtmoProtocol
+
+extension GossipState {
+    // MARK: - Catalogs from peers
+
+    /// A peer pushed `catalog` (`POST /v1/catalogs`). Accepted when newer than anything
+    /// known of its origin, then relayed once; `sender` (when known) is not relayed to.
+    public mutating func receive(_ catalog: ModelCatalog, from sender: Peer?, now: Int64) -> [GossipAction<Peer>] {
+        guard let (stored, record, admitted) = admit(catalog, now: now) else { return [] }
+        var actions = admitted
+        let hops = min(catalog.gossipHops ?? 0, configuration.hopLimit)
+        if hops + 1 < configuration.hopLimit {
+            var excluded: [Peer] = []
+            if let sender { excluded.append(sender) }
+            if let origin = peerAddress(stored) { excluded.append(origin) }
+            let targets = view.sample(configuration.fanout, excluding: excluded, using: &random)
+            if !targets.isEmpty {
+                statistics.relayed += 1
+                let copy = stored.outgoingCopy(hops: hops + 1, expiresAtMs: record.expiresAtMs, nowMs: now)
+                actions += targets.map { .push(copy, to: $0) }
+            }
+        }
+        return actions + startPullIfWanted()
+    }
+
+    /// The answer to this node's pull (`GET /v1/catalogs` of `peer`): every catalog newer
+    /// than what is known is accepted, none is relayed (they are not news to the mesh).
+    /// When it answers the join pull, the node then pushes its own catalog to `fanout`
+    /// peers of its now larger view (other than `peer`): at start it may have known a
+    /// single peer, and one lost push would have hidden it until its next publish.
+    public mutating func receivePull(_ catalogs: [ModelCatalog], from peer: Peer, now: Int64) -> [GossipAction<Peer>] {
+        var completesJoin = false
+        if case .inFlight(let asked, _) = pullProgress, asked == peer {
+            pullProgress = .notNeeded
+            completesJoin = true
+        }
+        var actions: [GossipAction<Peer>] = []
+        for catalog in catalogs.prefix(configuration.maxCatalogs) {
+            if let (_, _, admitted) = admit(catalog, now: now) { actions += admitted }
+        }
+        if completesJoin {
+            let copy = ownCatalog.withGossipHops(0)
+            actions += view.sample(configuration.fanout, excluding: [peer], using: &random).map { .push(copy, to: $0) }
+        }
+        return actions + startPullIfWanted()
+    }
+
+    /// The pull asked of `peer` failed (no answer, an error, an unreadable body): ask
+    /// another peer, if one was not asked yet.
+    public mutating func pullFailed(from peer: Peer, now: Int64) -> [GossipAction<Peer>] {
+        guard case .inFlight(let asked, let tried) = pullProgress, asked == peer else { return [] }
+        pullProgress = .wanted(tried: tried)
+        return startPullIfWanted()
+    }
+
+    /// Accepts `catalog` if it is news: records it, learns its origin as a peer, keeps the
+    /// bounds. Returns the stored copy (without `gossip_hops`), its record and the actions
+    /// (`learned`, and `forgot` for catalogs evicted to make room); nil when refused.
+    mutating func admit(
+        _ catalog: ModelCatalog, now: Int64
+    ) -> (ModelCatalog, OriginRecord, [GossipAction<Peer>])? {
+        let origin = catalog.nodeID
+        guard origin != ownCatalog.nodeID, catalog.timestamp <= now + configuration.maxClockSkewMs,
+            catalog.models.count <= configuration.maxModelsHeld
+        else {
+            statistics.refused += 1
+            return nil
+        }
+        if let known = records[origin], known.timestamp >= catalog.timestamp {
+            statistics.duplicates += 1
+            return nil
+        }
+        dropCatalog(of: origin)
+        let stored = catalog.withGossipHops(nil)
+        let expiresAt = now + configuration.lifetimeMs(of: stored)
+        let record = OriginRecord(
+            timestamp: stored.timestamp, catalog: stored, expiresAtMs: expiresAt,
+            forgetAtMs: expiresAt + configuration.duplicateMemoryMs)
+        records[origin] = record
+        heldModelCount += stored.models.count
+        nextDeadlineMs = min(nextDeadlineMs, expiresAt)
+        statistics.accepted += 1
+        if let peer = peerAddress(stored), peer != ownPeer {
+            view.insert(peer, source: .learned(originNodeID: origin), capacity: configuration.maxPeers)
+        }
+        return (stored, record, [.learned(stored)] + evictToFit(keeping: origin))
+    }
+
+    /// Drops catalogs (earliest expiry first; bare timestamps before catalogs) until the
+    /// bounds hold again, never the one of `keeping`.
+    mutating func evictToFit(keeping: String) -> [GossipAction<Peer>] {
+        var actions: [GossipAction<Peer>] = []
+        while heldModelCount > configuration.maxModelsHeld || records.count > configuration.maxCatalogs {
+            let heldOnly = heldModelCount > configuration.maxModelsHeld
+            guard let victim = evictionVictim(heldOnly: heldOnly, keeping: keeping) else { break }
+            if records[victim]?.catalog != nil {
+                dropCatalog(of: victim)
+                statistics.evicted += 1
+                actions.append(.forgot(nodeID: victim))
+            }
+            if !heldOnly { records[victim] = nil }
+        }
+        return actions
+    }
+
+    private func evictionVictim(heldOnly: Bool, keeping: String) -> String? {
+        var best: (origin: String, isHeld: Bool, deadline: Int64)?
+        for (origin, record) in records where origin != keeping {
+            let isHeld = record.catalog != nil
+            if heldOnly && !isHeld { continue }
+            let deadline = isHeld ? record.expiresAtMs : record.forgetAtMs
+            if let current = best {
+                let better =
+                    (!isHeld && current.isHeld)
+                    || (isHeld == current.isHeld
+                        && (deadline < current.deadline || (deadline == current.deadline && origin < current.origin)))
+                if !better { continue }
+            }
+            best = (origin, isHeld, deadline)
+        }
+        return best?.origin
+    }
+
+    // MARK: - Peers
+
+    /// A peer was discovered (LAN discovery, configuration, an operator). A new peer is
+    /// sent this node's catalog (once started), and asked for everything if a pull is due.
+    public mutating func peerDiscovered(_ peer: Peer, now: Int64) -> [GossipAction<Peer>] {
+        guard peer != ownPeer, view.insert(peer, source: .direct, capacity: configuration.maxPeers) else { return [] }
+        guard started else { return [] }
+        return [.push(ownCatalog.withGossipHops(0), to: peer)] + startPullIfWanted(preferring: peer)
+    }
+
+    /// The push of `catalog` to `peer` failed (connection refused, timeout, an error
+    /// status): `peer` leaves the view, as with `peerUnreachable`, and the same copy goes to
+    /// one other random peer (not its origin), so dead peers in the view do not thin out
+    /// the fanout. Each failure removes a peer, so substitution always ends.
+    public mutating func pushFailed(_ catalog: ModelCatalog, to peer: Peer, now: Int64) -> [GossipAction<Peer>] {
+        var actions = peerUnreachable(peer, now: now)
+        var excluded = [peer]
+        if let origin = peerAddress(catalog) { excluded.append(origin) }
+        if let substitute = view.sample(1, excluding: excluded, using: &random).first {
+            actions.append(.push(catalog, to: substitute))
+        }
+        return actions
+    }
+
+    /// `peer` could not be reached (a probe failed, or it stopped answering): it leaves
+    /// the view, and a pull in flight to it counts as failed.
+    public mutating func peerUnreachable(_ peer: Peer, now: Int64) -> [GossipAction<Peer>] {
+        view.remove(peer)
+        return pullFailed(from: peer, now: now)
+    }
+
+    /// The node `nodeID` said goodbye: its catalog is dropped (its timestamp is remembered,
+    /// so late copies are not accepted again) and its peer leaves the view.
+    public mutating func nodeDeparted(nodeID: String, peer: Peer?, now: Int64) -> [GossipAction<Peer>] {
+        var actions: [GossipAction<Peer>] = []
+        if records[nodeID]?.catalog != nil {
+            dropCatalog(of: nodeID)
+            actions.append(.forgot(nodeID: nodeID))
+        }
+        if let peer {
+            view.remove(peer)
+            actions += pullFailed(from: peer, now: now)
+        }
+        return actions
+    }
+
+    mutating func startPullIfWanted(preferring preferred: Peer? = nil) -> [GossipAction<Peer>] {
+        guard case .wanted(let tried) = pullProgress else { return [] }
+        let target: Peer?
+        if let preferred, view.contains(preferred), !tried.contains(preferred) {
+            target = preferred
+        } else {
+            target = view.sample(1, excluding: tried, using: &random).first
+        }
+        guard let target else { return [] }
+        pullProgress = .inFlight(target, tried: tried + [target])
+        return [.pull(from: target)]
+    }
+}

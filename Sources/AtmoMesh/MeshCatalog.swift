@@ -1,0 +1,137 @@
+import AtmoProtocol
+
+/// Everything the mesh offers, merged from the catalogs of its nodes (PROTOCOL-NOTES §1).
+///
+/// - A node's entries are de-duplicated by `model_id` (the first entry of an id in its
+///   catalog wins) and replaced as a whole by a newer catalog of that node.
+/// - Entries of several nodes merge into one `MeshModel` per (`model_id`, `sha256`): two
+///   hashes under one id are two versions, never mixed.
+/// - A node's entries disappear when it has not re-announced them within its TTL
+///   (clamped like gossip does), or at once with `remove(nodeID:)`.
+///
+/// Pure value type: the node applies catalogs (for example `GossipAction.learned`) and
+/// calls `expire(now:)` on its gossip tick.
+public struct MeshCatalog: Sendable {
+    /// What one node announced.
+    struct NodeOffer: Sendable {
+        var nodeName: String
+        var endpoints: ModelCatalog.TransferEndpoints
+        var timestamp: Int64
+        var expiresAtMs: Int64
+        var entries: [ModelEntry]
+    }
+
+    /// Bounds applied to `ttl_seconds` when computing expiry.
+    public let ttlBoundsSeconds: ClosedRange<Int64>
+    var offers: [String: NodeOffer] = [:]
+
+    /// An empty mesh catalog; `ttlBoundsSeconds` should match the gossip configuration.
+    public init(ttlBoundsSeconds: ClosedRange<Int64> = GossipConfiguration().ttlBoundsSeconds) {
+        self.ttlBoundsSeconds = ttlBoundsSeconds
+    }
+
+    /// Merges the catalog of a node received at `now`. Returns false (and changes nothing)
+    /// when a fresh catalog of that node at least as new is already merged. (A catalog
+    /// stamped in the future therefore shadows its node's catalogs only until it expires.)
+    @discardableResult
+    public mutating func apply(_ catalog: ModelCatalog, now: Int64) -> Bool {
+        if let current = offers[catalog.nodeID], current.expiresAtMs > now, current.timestamp >= catalog.timestamp {
+            return false
+        }
+        var seenIDs = Set<String>()
+        let entries = catalog.models.filter { seenIDs.insert($0.modelID).inserted }
+        let lifetime = GossipConfiguration.lifetimeMs(ttlSeconds: catalog.ttlSeconds, bounds: ttlBoundsSeconds)
+        offers[catalog.nodeID] = NodeOffer(
+            nodeName: catalog.nodeName, endpoints: catalog.transferEndpoints, timestamp: catalog.timestamp,
+            expiresAtMs: now + lifetime, entries: entries)
+        return true
+    }
+
+    /// Forgets every entry of `nodeID` (it said goodbye, or stopped answering probes).
+    /// Returns whether the node was known.
+    @discardableResult
+    public mutating func remove(nodeID: String) -> Bool {
+        offers.removeValue(forKey: nodeID) != nil
+    }
+
+    /// Forgets the nodes that did not re-announce within their TTL; returns their ids, sorted.
+    @discardableResult
+    public mutating func expire(now: Int64) -> [String] {
+        let expired = offers.compactMap { $0.value.expiresAtMs <= now ? $0.key : nil }.sorted()
+        for nodeID in expired { offers[nodeID] = nil }
+        return expired
+    }
+
+    /// The ids of the nodes whose catalogs are merged, sorted.
+    public var nodeIDs: [String] { offers.keys.sorted() }
+
+    /// Every model of the mesh, one per (`model_id`, `sha256`), sorted by id then hash;
+    /// providers sorted by node id.
+    public var models: [MeshModel] { merged { _ in true } }
+
+    /// The models whose entries (as announced by at least one node) satisfy `include`,
+    /// merged per (`model_id`, `sha256`) and sorted; providers sorted by node id.
+    func merged(where include: (ModelEntry) -> Bool) -> [MeshModel] {
+        var grouped: [MeshModel.Key: [(nodeID: String, entry: ModelEntry)]] = [:]
+        for (nodeID, offer) in offers {
+            for entry in offer.entries where include(entry) {
+                grouped[MeshModel.Key(modelID: entry.modelID, sha256: entry.sha256), default: []].append((nodeID, entry))
+            }
+        }
+        return grouped.map { key, announcements in
+            let sorted = announcements.sorted { $0.nodeID < $1.nodeID }
+            let providers = sorted.compactMap { announcement -> MeshModel.Provider? in
+                guard let offer = offers[announcement.nodeID] else { return nil }
+                return MeshModel.Provider(
+                    nodeID: announcement.nodeID, nodeName: offer.nodeName, endpoints: offer.endpoints,
+                    sizeBytes: announcement.entry.sizeBytes, announcedAt: offer.timestamp)
+            }
+            return MeshModel(key: key, entry: sorted[0].entry, providers: providers)
+        }.sorted { $0.key < $1.key }
+    }
+}
+
+/// One artefact of the mesh: a (`model_id`, `sha256`) and the nodes offering it.
+public struct MeshModel: Sendable, Hashable, Identifiable {
+    /// The identity of an artefact: its id and the hash of its bytes.
+    public struct Key: Sendable, Hashable, Comparable {
+        /// `model_id`.
+        public var modelID: String
+        /// Lowercase hex SHA-256 of the whole file.
+        public var sha256: String
+
+        /// The key of version `sha256` of `modelID`.
+        public init(modelID: String, sha256: String) {
+            self.modelID = modelID
+            self.sha256 = sha256
+        }
+
+        public static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.modelID, lhs.sha256) < (rhs.modelID, rhs.sha256)
+        }
+    }
+
+    /// A node offering the artefact.
+    public struct Provider: Sendable, Hashable {
+        /// The node's `node_id`.
+        public var nodeID: String
+        /// The node's `node_name`.
+        public var nodeName: String
+        /// How to reach it for the transfer.
+        public var endpoints: ModelCatalog.TransferEndpoints
+        /// `size_bytes` as this node announced it (a node announcing another size for the
+        /// same hash is wrong or lying; the download's hash check catches either).
+        public var sizeBytes: Int64
+        /// `timestamp` of the catalog that announced it (ms).
+        public var announcedAt: Int64
+    }
+
+    /// Id and hash.
+    public var key: Key
+    /// The entry as announced by the first provider (by node id): name, type, format...
+    public var entry: ModelEntry
+    /// The nodes offering it, by node id.
+    public var providers: [Provider]
+
+    public var id: Key { key }
+}

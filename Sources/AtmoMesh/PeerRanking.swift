@@ -1,0 +1,75 @@
+/// The order in which to try peers for a pull (PROTOCOL-NOTES §7), best first.
+///
+/// Peers are compared on these keys in turn, the first difference deciding:
+/// 1. a direct HTTP endpoint before none;
+/// 2. latency bucket, lower first: < 5 ms, < 20 ms, < 50 ms, < 150 ms, < 500 ms, more,
+///    then not yet measured (so 1 ms against 3 ms, both "same LAN", does not outweigh
+///    reliability);
+/// 3. reliability rounded to tenths, higher first (0.96 and 1.0 tie; one recent failure,
+///    0.9, loses to a clean record);
+/// 4. active transfers, fewer first (unknown counts as 0);
+/// 5. then, to break ties: exact latency, exact reliability, most recently seen, node id.
+public enum PeerRanking {
+    /// Which peers a pull may use.
+    public struct Preference: Sendable, Hashable {
+        enum Mode: Sendable, Hashable {
+            case automatic
+            case first(String)
+            case only(String)
+        }
+        let mode: Mode
+
+        /// Every peer, in ranking order.
+        public static let automatic = Preference(mode: .automatic)
+        /// The peer named by `node` (node id, or node name ignoring case) first, then the others.
+        public static func first(_ node: String) -> Preference { Preference(mode: .first(node)) }
+        /// Only the peer named by `node` (`--from NODE`); nothing when it is unknown.
+        public static func only(_ node: String) -> Preference { Preference(mode: .only(node)) }
+    }
+
+    /// The latency buckets' upper bounds, in milliseconds.
+    public static let latencyBucketBoundsMs: [Double] = [5, 20, 50, 150, 500]
+
+    /// `peers` best first, as `preference` allows.
+    public static func ordered(_ peers: [PeerStats], preference: Preference = .automatic) -> [PeerStats] {
+        let ranked = peers.sorted(by: isBetter)
+        switch preference.mode {
+        case .automatic:
+            return ranked
+        case .first(let node):
+            return ranked.filter { matches($0, node) } + ranked.filter { !matches($0, node) }
+        case .only(let node):
+            return ranked.filter { matches($0, node) }
+        }
+    }
+
+    /// Whether `lhs` should be tried before `rhs` (a strict total order on distinct node ids).
+    public static func isBetter(_ lhs: PeerStats, than rhs: PeerStats) -> Bool {
+        if lhs.hasDirectHTTP != rhs.hasDirectHTTP { return lhs.hasDirectHTTP }
+        let latencyBuckets = (latencyBucket(lhs.latencyMs), latencyBucket(rhs.latencyMs))
+        if latencyBuckets.0 != latencyBuckets.1 { return latencyBuckets.0 < latencyBuckets.1 }
+        let reliabilityTenths = (reliabilityTenths(lhs.reliability), reliabilityTenths(rhs.reliability))
+        if reliabilityTenths.0 != reliabilityTenths.1 { return reliabilityTenths.0 > reliabilityTenths.1 }
+        let loads = (lhs.activeTransfers ?? 0, rhs.activeTransfers ?? 0)
+        if loads.0 != loads.1 { return loads.0 < loads.1 }
+        let latencies = (lhs.latencyMs ?? .infinity, rhs.latencyMs ?? .infinity)
+        if latencies.0 != latencies.1 { return latencies.0 < latencies.1 }
+        if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
+        if lhs.lastSeenMs != rhs.lastSeenMs { return lhs.lastSeenMs > rhs.lastSeenMs }
+        return lhs.nodeID < rhs.nodeID
+    }
+
+    /// 0 for < 5 ms ... 5 for >= 500 ms, 6 when not measured.
+    public static func latencyBucket(_ latencyMs: Double?) -> Int {
+        guard let latencyMs, latencyMs.isFinite else { return latencyBucketBoundsMs.count + 1 }
+        return latencyBucketBoundsMs.firstIndex { latencyMs < $0 } ?? latencyBucketBoundsMs.count
+    }
+
+    static func reliabilityTenths(_ reliability: Double) -> Int {
+        Int((min(1, max(0, reliability)) * 10).rounded())
+    }
+
+    static func matches(_ peer: PeerStats, _ node: String) -> Bool {
+        peer.nodeID == node || peer.nodeName.lowercased() == node.lowercased()
+    }
+}

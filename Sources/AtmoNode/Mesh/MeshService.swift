@@ -1,0 +1,206 @@
+import AsyncHTTPClient
+import AtmoDiscovery
+import AtmoMesh
+import AtmoProtocol
+import AtmoStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The node's part in the mesh, run next to the HTTP server: it publishes this node's
+/// catalog, relays and merges the catalogs of others (docs/MESH.md), finds peers on the LAN
+/// (DNS-SD) and from the configuration, and measures every peer (`/health` round trips,
+/// load) so pulls can pick the best one. Stops on graceful shutdown, saying goodbye on the LAN.
+struct MeshService: Service {
+    let mesh: MeshState
+    let inventory: Inventory
+    let client: MeshClient
+    let configuration: MeshConfiguration
+    let identity: (nodeID: String, nodeName: String)
+    /// The bound port, known once the server runs (the service waits for it).
+    let boundPort: Shared<Int>
+    let host: String
+    let logger: Logger
+
+    func run() async throws {
+        let port = try await waitForPort()
+        let endpoint = configuration.advertisedURL ?? Self.defaultAdvertisedURL(host: host, port: port)
+        let models = inventory.entries
+        mesh.update { state, now in
+            state.gossip.inventoryChanged(models, now: now)
+                + state.gossip.endpointsChanged(.init(http: endpoint, websocket: false), now: now)
+                + state.gossip.start(now: now)
+        }
+        addConfiguredPeers()
+        logger.info("mesh started", metadata: ["endpoint": "\(endpoint)", "peers": "\(configuration.peers.count)"])
+        // Graceful shutdown cancels the loops (LAN discovery sends its goodbye as it ends).
+        try? await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.performActions() }
+                group.addTask { await self.every(self.configuration.tickInterval) { self.tick() } }
+                group.addTask {
+                    await self.probePeers()
+                    await self.every(self.configuration.probeInterval) { await self.probePeers() }
+                }
+                if self.configuration.lanDiscovery {
+                    group.addTask { await self.runLANDiscovery(port: port) }
+                }
+            }
+        }
+        await sayGoodbye()
+        mesh.finish()
+    }
+
+    /// Publishes an empty catalog, so peers drop this node's models now instead of at the
+    /// end of their TTL (older peers understand it too: a newer catalog with no models).
+    /// Bounded in time: a stopping node does not wait long for slow peers.
+    private func sayGoodbye() async {
+        let pushes = mesh.update(queue: false) { state, now in state.gossip.inventoryChanged([], now: now) }
+        await withDiscardingTaskGroup { group in
+            for case .push(let catalog, let peer) in pushes {
+                group.addTask {
+                    var quick = self.client
+                    quick.timeout = .seconds(2)
+                    _ = try? await quick.push(HTTPAPI.CatalogBundle(catalogs: [catalog]), to: peer)
+                }
+            }
+        }
+    }
+
+    // MARK: - Loops
+
+    private func every(_ interval: Duration, _ body: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            await body()
+        }
+    }
+
+    private func tick() {
+        let models = inventory.entries
+        mesh.update { state, now in
+            state.gossip.inventoryChanged(models, now: now) + state.gossip.tick(now: now)
+        }
+    }
+
+    private func performActions() async {
+        await withDiscardingTaskGroup { group in
+            for await action in mesh.actions {
+                if Task.isCancelled { break }
+                group.addTask { await self.perform(action) }
+            }
+        }
+    }
+
+    private func perform(_ action: GossipAction<String>) async {
+        switch action {
+        case .push(let catalog, let peer):
+            do {
+                try await client.push(HTTPAPI.CatalogBundle(catalogs: [catalog]), to: peer)
+            } catch {
+                logger.debug("catalog push failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                mesh.update { state, now in state.gossip.pushFailed(catalog, to: peer, now: now) }
+            }
+        case .pull(let peer):
+            do {
+                let catalogs = try await fetchEverything(from: peer)
+                mesh.update { state, now in state.gossip.receivePull(catalogs, from: peer, now: now) }
+            } catch {
+                logger.debug("catalog pull failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                mesh.update { state, now in state.gossip.pullFailed(from: peer, now: now) }
+            }
+        case .learned, .forgot:
+            break  // applied by MeshState under its lock
+        }
+    }
+
+    /// `GET /v1/catalogs`, or for an older peer without it, its one catalog built from
+    /// `/health` (id, name) and `/v1/models`.
+    private func fetchEverything(from peer: String) async throws -> [ModelCatalog] {
+        if let bundle = try await client.fetchCatalogs(from: peer) { return bundle.catalogs }
+        let (health, _) = try await client.probe(peer)
+        let models = try await client.fetchModels(from: peer)
+        let nodeID = health.nodeID.isEmpty ? peer : health.nodeID
+        return [
+            ModelCatalog(
+                nodeID: nodeID, nodeName: health.nodeName.isEmpty ? nodeID : health.nodeName, timestamp: MeshState.now(),
+                models: models, transferEndpoints: .init(http: peer), protocolVersion: health.protocolVersion)
+        ]
+    }
+
+    private func addConfiguredPeers() {
+        let urls = configuration.peers.map(MeshClient.trimmed)
+        mesh.update { state, now in
+            var actions: [GossipAction<String>] = []
+            for url in urls where !state.peers.values.contains(where: { $0.stats.httpURL == url }) {
+                state.pendingURLs[url] = .configured
+            }
+            for url in urls { actions += state.gossip.peerDiscovered(url, now: now) }
+            return actions
+        }
+    }
+
+    private func runLANDiscovery(port: Int) async {
+        let advertisement = LANDiscovery.Advertisement.atmosphereNode(
+            nodeName: identity.nodeName, nodeID: identity.nodeID, port: port, capabilities: ["models"])
+        var lanConfiguration = LANDiscovery.Configuration()
+        lanConfiguration.advertisement = advertisement
+        let discovery = LANDiscovery(configuration: lanConfiguration, logger: logger) { event in
+            self.lanEvent(event)
+        }
+        do {
+            try await discovery.run()
+        } catch {
+            logger.warning(
+                "LAN discovery is off: \(error). Peers still come from --peer and from gossip.",
+                metadata: ["error": "\(error)"])
+        }
+    }
+
+    func lanEvent(_ event: DiscoveryEvent) {
+        switch event {
+        case .found(let service):
+            guard service.nodeID != identity.nodeID, let url = Self.url(of: service) else { return }
+            mesh.update { state, now in
+                if !state.peers.values.contains(where: { $0.stats.httpURL == url }) { state.pendingURLs[url] = .lan }
+                return state.gossip.peerDiscovered(url, now: now)
+            }
+        case .lost(let instanceName):
+            mesh.update { state, now in
+                guard let peer = state.peers.values.first(where: { $0.stats.nodeName == instanceName && $0.origin == .lan }) else {
+                    return []
+                }
+                state.peers[peer.stats.nodeID] = nil
+                state.version &+= 1
+                return state.gossip.nodeDeparted(nodeID: peer.stats.nodeID, peer: peer.stats.httpURL, now: now)
+            }
+        }
+    }
+
+    /// `http://ADDRESS:PORT` of a discovered node (its `http_port`, else the SRV port),
+    /// preferring an IPv4 address.
+    static func url(of service: DiscoveredService) -> String? {
+        let port = service.httpPort ?? service.port
+        guard port > 0, let address = service.addresses.first(where: { !$0.contains(":") }) ?? service.addresses.first else {
+            return nil
+        }
+        return address.contains(":") ? "http://[\(address)]:\(port)" : "http://\(address):\(port)"
+    }
+
+    private func waitForPort() async throws -> Int {
+        while boundPort.value == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return boundPort.value
+    }
+
+    /// The base URL other nodes use: the bound address, or for a wildcard bind this
+    /// machine's first non-loopback IPv4 address (loopback when it has none).
+    static func defaultAdvertisedURL(host: String, port: Int) -> String {
+        var address = host
+        if host == "0.0.0.0" || host == "::" || host.isEmpty {
+            address = LANDiscovery.localIPv4Addresses(includeLoopback: false).first ?? "127.0.0.1"
+        }
+        return address.contains(":") ? "http://[\(address)]:\(port)" : "http://\(address):\(port)"
+    }
+}

@@ -1,0 +1,73 @@
+import AtmoMesh
+import AtmoProtocol
+
+extension MeshState {
+    /// The mesh's models matching `query`, each with its providers best first (the order a
+    /// pull tries them) and whether this node holds that very artefact (`localSHA256s`).
+    func models(matching query: MeshQuery, localSHA256s: Set<String>, ownNodeID: String) -> [MeshAPI.Model] {
+        state.withLock { state in
+            state.catalog.search(query).map { model in
+                MeshAPI.Model(
+                    entry: model.entry, providers: Self.rankedProviders(of: model, in: state, excluding: ownNodeID),
+                    installed: localSHA256s.contains(model.key.sha256))
+            }
+        }
+    }
+
+    /// Every version of `modelID` in the mesh, providers best first.
+    func versions(of modelID: String, localSHA256s: Set<String>, ownNodeID: String, preference: PeerRanking.Preference = .automatic)
+        -> [MeshAPI.Model]
+    {
+        state.withLock { state in
+            state.catalog.versions(of: modelID).map { model in
+                MeshAPI.Model(
+                    entry: model.entry,
+                    providers: Self.rankedProviders(of: model, in: state, excluding: ownNodeID, preference: preference),
+                    installed: localSHA256s.contains(model.key.sha256))
+            }
+        }
+    }
+
+    /// The peers known, by name then id.
+    func peerList() -> [MeshAPI.Peer] {
+        state.withLock { state in
+            var list = state.peers.values.map { peer in
+                MeshAPI.Peer(
+                    nodeID: peer.stats.nodeID, nodeName: peer.stats.nodeName, http: peer.stats.httpURL, origin: peer.origin.rawValue,
+                    latencyMs: peer.stats.latencyMs, activeTransfers: peer.stats.activeTransfers, reliability: peer.stats.reliability,
+                    lastSeen: peer.stats.lastSeenMs, modelCount: state.catalog.models(offeredBy: peer.stats.nodeID).count)
+            }
+            for (url, origin) in state.pendingURLs {
+                list.append(
+                    MeshAPI.Peer(
+                        nodeID: "", nodeName: "", http: url, origin: origin.rawValue, latencyMs: nil, activeTransfers: nil,
+                        reliability: 1, lastSeen: 0, modelCount: 0))
+            }
+            return list.sorted { ($0.nodeName, $0.nodeID, $0.http ?? "") < ($1.nodeName, $1.nodeID, $1.http ?? "") }
+        }
+    }
+
+    /// The answer to `GET /v1/catalogs`.
+    func catalogsForPull() -> [ModelCatalog] {
+        let now = Self.now()
+        return state.withLock { $0.gossip.catalogsForPull(now: now) }
+    }
+
+    static func rankedProviders(
+        of model: MeshModel, in state: State, excluding ownNodeID: String, preference: PeerRanking.Preference = .automatic
+    ) -> [MeshAPI.Provider] {
+        let candidates = model.providers.filter { $0.nodeID != ownNodeID }.map { provider in
+            var stats =
+                state.peers[provider.nodeID]?.stats
+                ?? PeerStats(nodeID: provider.nodeID, nodeName: provider.nodeName, httpURL: provider.endpoints.http)
+            // The catalog's endpoint is the one that offers this artefact.
+            if let http = provider.endpoints.http { stats.httpURL = MeshClient.trimmed(http) }
+            return stats
+        }
+        return PeerRanking.ordered(candidates, preference: preference).map { stats in
+            MeshAPI.Provider(
+                nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
+                reliability: stats.reliability, activeTransfers: stats.activeTransfers)
+        }
+    }
+}

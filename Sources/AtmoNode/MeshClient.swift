@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// A gossip or probe request to a peer that did not get an answer this node can use.
+struct MeshRequestError: Error, CustomStringConvertible {
+    let peer: String
+    let message: String
+    var description: String { "\(peer): \(message)" }
+}
+
+/// Talks to other nodes for the mesh: catalogs in (`GET /v1/catalogs`, or `/v1/models` of an
+/// older peer) and out (`POST /v1/catalogs`), and `/health` probes timed for latency.
+/// Every answer is bounded in size and time; a peer's failure is an error, never a hang.
+struct MeshClient: Sendable {
+    let http: HTTPClient
+    var timeout: TimeAmount = .seconds(10)
+
+    /// Every fresh catalog `baseURL` knows. A peer without `/v1/catalogs` (an older node)
+    /// answers nil: the caller builds its catalog from `/v1/models` and `/health` instead.
+    func fetchCatalogs(from baseURL: String) async throws -> HTTPAPI.CatalogBundle? {
+        let (status, body) = try await request(.GET, baseURL, HTTPAPI.catalogsPath, limit: WireLimits.maxCatalogBundleBytes)
+        if status == .notFound || status == .methodNotAllowed { return nil }
+        guard status == .ok else { throw MeshRequestError(peer: baseURL, message: "GET \(HTTPAPI.catalogsPath) answered \(status.code)") }
+        return try decode(HTTPAPI.CatalogBundle.self, body, from: baseURL)
+    }
+
+    /// The models of an older peer that has no `/v1/catalogs`.
+    func fetchModels(from baseURL: String) async throws -> [ModelEntry] {
+        let (status, body) = try await request(.GET, baseURL, HTTPAPI.modelsPath, limit: WireLimits.maxCatalogBundleBytes)
+        guard status == .ok else { throw MeshRequestError(peer: baseURL, message: "GET \(HTTPAPI.modelsPath) answered \(status.code)") }
+        return try decode(HTTPAPI.ModelList.self, body, from: baseURL).models
+    }
+
+    /// Delivers catalogs. A peer that predates `/v1/catalogs` answers 404 or 405: false.
+    @discardableResult
+    func push(_ bundle: HTTPAPI.CatalogBundle, to baseURL: String) async throws -> Bool {
+        let data = try WireCoding.encode(bundle)
+        let (status, _) = try await request(.POST, baseURL, HTTPAPI.catalogsPath, body: data, limit: 64 * 1024)
+        if status == .notFound || status == .methodNotAllowed { return false }
+        guard (200..<300).contains(status.code) else {
+            throw MeshRequestError(peer: baseURL, message: "POST \(HTTPAPI.catalogsPath) answered \(status.code)")
+        }
+        return true
+    }
+
+    /// `GET /health` and the time it took (the peer's latency as this node sees it).
+    func probe(_ baseURL: String) async throws -> (health: HTTPAPI.Health, roundTrip: Duration) {
+        let started = ContinuousClock.now
+        let (status, body) = try await request(.GET, baseURL, HTTPAPI.healthPath, limit: 64 * 1024)
+        let roundTrip = ContinuousClock.now - started
+        guard status == .ok else { throw MeshRequestError(peer: baseURL, message: "GET /health answered \(status.code)") }
+        return (try decode(HTTPAPI.Health.self, body, from: baseURL), roundTrip)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ body: Data, from baseURL: String) throws -> T {
+        do {
+            return try WireCoding.decode(T.self, from: body)
+        } catch {
+            throw MeshRequestError(peer: baseURL, message: "sent an invalid answer: \(error)")
+        }
+    }
+
+    private func request(
+        _ method: HTTPMethod, _ baseURL: String, _ path: String, body: Data? = nil, limit: Int
+    ) async throws -> (HTTPResponseStatus, Data) {
+        var request = HTTPClientRequest(url: Self.trimmed(baseURL) + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: limit)
+            return (response.status, Data(buffer: bytes))
+        } catch let error as MeshRequestError {
+            throw error
+        } catch {
+            throw MeshRequestError(peer: baseURL, message: "\(error)")
+        }
+    }
+
+    static func trimmed(_ baseURL: String) -> String {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// `{state}/config.json` (or `atmo serve --config FILE`): settings that outlive one command
+/// line, chiefly the static peers of a network that blocks multicast. Every field is
+/// optional; flags given on the command line add to or override them.
+///
+/// ```json
+/// {"peers": ["http://192.168.1.20:14750"], "node_name": "studio", "lan_discovery": true,
+///  "advertise_url": "http://192.168.1.10:14750"}
+/// ```
+public struct NodeConfigFile: Sendable, Hashable, Codable {
+    public var peers: [String]?
+    public var nodeName: String?
+    public var lanDiscovery: Bool?
+    public var advertiseURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url"
+    }
+
+    public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
+
+    /// The file at `path`; nil when it does not exist. Throws with the path and the JSON
+    /// problem when it exists but cannot be used.
+    public static func load(path: String) throws -> NodeConfigFile? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigFileError(path: path, problem: "cannot be read")
+        }
+        do {
+            return try JSONDecoder().decode(NodeConfigFile.self, from: data)
+        } catch {
+            throw ConfigFileError(path: path, problem: "is not valid: \(error)")
+        }
+    }
+
+    /// Applies the file to `configuration`.
+    public func apply(to configuration: inout NodeConfiguration) {
+        if let peers { configuration.mesh.peers += peers }
+        if let nodeName { configuration.nodeName = nodeName }
+        if let lanDiscovery { configuration.mesh.lanDiscovery = lanDiscovery }
+        if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
+    }
+}
+
+/// A configuration file that exists but cannot be used.
+public struct ConfigFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path) \(problem)" }
+}

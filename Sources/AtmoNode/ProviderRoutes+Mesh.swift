@@ -1,0 +1,72 @@
+import AtmoMesh
+import AtmoProtocol
+import Foundation
+import Hummingbird
+
+extension ProviderRoutes {
+    /// Largest `POST /v1/catalogs` body taken (gossip pushes carry one catalog or a few).
+    static let maxCatalogPushBytes = WireLimits.maxMessageBytes
+
+    func registerMesh(on router: Router<ProviderRequestContext>) {
+        router.get(.init(HTTPAPI.catalogsPath)) { _, _ in
+            JSONResponse.make(HTTPAPI.CatalogBundle(catalogs: self.mesh.catalogsForPull()))
+        }
+        router.post(.init(HTTPAPI.catalogsPath)) { request, _ in
+            try await self.receiveCatalogs(request)
+        }
+        router.get(.init(MeshAPI.modelsPath)) { request, _ in
+            let query = MeshQuery(
+                text: request.uri.queryParameters["search"].map(String.init), type: request.uri.queryParameters["type"].map(String.init),
+                format: request.uri.queryParameters["format"].map(String.init),
+                capability: request.uri.queryParameters["capability"].map(String.init))
+            return JSONResponse.make(
+                MeshAPI.ModelList(models: self.mesh.models(matching: query, localSHA256s: self.localSHA256s(), ownNodeID: self.nodeID)))
+        }
+        router.get(.init(MeshAPI.modelsPath + "/:id")) { _, context in
+            guard let id = context.parameters.get("id"), Validation.isValidModelID(id) else {
+                throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")
+            }
+            let versions = self.mesh.versions(of: id, localSHA256s: self.localSHA256s(), ownNodeID: self.nodeID)
+            guard !versions.isEmpty else { throw HTTPError(.notFound, message: "No node of the mesh offers \(id)") }
+            return JSONResponse.make(MeshAPI.ModelList(models: versions))
+        }
+        router.get(.init(MeshAPI.peersPath)) { _, _ in
+            JSONResponse.make(MeshAPI.PeerList(peers: self.mesh.peerList()))
+        }
+    }
+
+    /// A gossip push: a `CatalogBundle` or a bare `model_catalog`. Refused catalogs are
+    /// counted in the answer; the accepted ones go through the gossip state machine (which
+    /// decides what is new and what to relay).
+    func receiveCatalogs(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: Self.maxCatalogPushBytes)
+        let data = Data(buffer: body)
+        let catalogs: [ModelCatalog]
+        let rejected: Int
+        do {
+            if case .object(let fields) = try WireCoding.decode(JSONValue.self, from: data), fields["catalogs"] != nil {
+                let bundle = try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: data)
+                (catalogs, rejected) = (bundle.catalogs, bundle.rejected.count)
+            } else {
+                (catalogs, rejected) = ([try WireCoding.decode(ModelCatalog.self, from: data)], 0)
+            }
+        } catch {
+            throw HTTPError(.badRequest, message: "Expected a model_catalog or {\"catalogs\":[...]}: \(error)")
+        }
+        let ownID = nodeID
+        mesh.update { state, now in
+            catalogs.filter { $0.nodeID != ownID }.flatMap { state.gossip.receive($0, from: nil, now: now) }
+        }
+        return JSONResponse.make(CatalogReceipt(accepted: catalogs.count, rejected: rejected))
+    }
+
+    func localSHA256s() -> Set<String> {
+        Set(inventory.entries.map(\.sha256))
+    }
+}
+
+/// The answer to a gossip push.
+struct CatalogReceipt: Encodable {
+    var accepted: Int
+    var rejected: Int
+}

@@ -1,0 +1,101 @@
+/// Bodies of the node's mesh view (`docs/PROTOCOL.md` §4): what `atmo models` and
+/// `atmo peers` show, served by the running node to this machine's CLI and apps.
+public enum MeshAPI {
+    /// `GET` the mesh's models, one per (`model_id`, `sha256`); query parameters `search`,
+    /// `type`, `format`, `capability` filter them. `GET .../{model_id}`: its versions.
+    public static let modelsPath = "/v1/mesh/models"
+    /// `GET` the peers this node knows, with what it measured of them.
+    public static let peersPath = "/v1/mesh/peers"
+
+    /// One node offering a model, in the order a pull would try them (best first).
+    public struct Provider: Sendable, Hashable, Codable {
+        public var nodeID: String
+        public var nodeName: String
+        /// The node's HTTP base URL; nil when it has no direct endpoint.
+        public var http: String?
+        public var latencyMs: Double?
+        public var reliability: Double?
+        public var activeTransfers: Int?
+
+        public init(
+            nodeID: String, nodeName: String, http: String?, latencyMs: Double? = nil, reliability: Double? = nil,
+            activeTransfers: Int? = nil
+        ) {
+            self.nodeID = nodeID
+            self.nodeName = nodeName
+            self.http = http
+            self.latencyMs = latencyMs
+            self.reliability = reliability
+            self.activeTransfers = activeTransfers
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case nodeID = "node_id", nodeName = "node_name", http, latencyMs = "latency_ms", reliability
+            case activeTransfers = "active_transfers"
+        }
+    }
+
+    /// One artefact of the mesh: its catalog entry, who offers it, and whether this node
+    /// has it already.
+    public struct Model: Sendable, Hashable, Codable {
+        public var entry: ModelEntry
+        public var providers: [Provider]
+        public var installed: Bool
+
+        public init(entry: ModelEntry, providers: [Provider], installed: Bool) {
+            self.entry = entry
+            self.providers = providers
+            self.installed = installed
+        }
+
+        enum CodingKeys: String, CodingKey { case entry = "model", providers, installed }
+    }
+
+    /// `GET /v1/mesh/models`.
+    public struct ModelList: Sendable, Hashable, Codable {
+        public var models: [Model]
+        public init(models: [Model]) { self.models = models }
+    }
+
+    /// One peer as this node sees it.
+    public struct Peer: Sendable, Hashable, Codable {
+        public var nodeID: String
+        public var nodeName: String
+        public var http: String?
+        /// `configured`, `lan` or `gossip`: how it became known.
+        public var origin: String
+        public var latencyMs: Double?
+        public var activeTransfers: Int?
+        public var reliability: Double
+        /// Unix epoch milliseconds; 0 when never heard from directly.
+        public var lastSeen: Int64
+        /// Models in its current catalog.
+        public var modelCount: Int
+
+        public init(
+            nodeID: String, nodeName: String, http: String?, origin: String, latencyMs: Double?, activeTransfers: Int?,
+            reliability: Double, lastSeen: Int64, modelCount: Int
+        ) {
+            self.nodeID = nodeID
+            self.nodeName = nodeName
+            self.http = http
+            self.origin = origin
+            self.latencyMs = latencyMs
+            self.activeTransfers = activeTransfers
+            self.reliability = reliability
+            self.lastSeen = lastSeen
+            self.modelCount = modelCount
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case nodeID = "node_id", nodeName = "node_name", http, origin, latencyMs = "latency_ms"
+            case activeTransfers = "active_transfers", reliability, lastSeen = "last_seen", modelCount = "model_count"
+        }
+    }
+
+    /// `GET /v1/mesh/peers`.
+    public struct PeerList: Sendable, Hashable, Codable {
+        public var peers: [Peer]
+        public init(peers: [Peer]) { self.peers = peers }
+    }
+}

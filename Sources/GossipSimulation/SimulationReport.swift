@@ -1,0 +1,75 @@
+import AtmoMesh
+import Foundation
+
+/// The text tables `atmo-gossip-sim` prints.
+enum SimulationReport {
+    static func table(_ results: [SimulationResult]) -> String {
+        var rows: [(String, [String])] = []
+        func row(_ label: String, _ value: (SimulationResult) -> String) { rows.append((label, results.map(value))) }
+        row("nodes (N)") { "\($0.nodes)" }
+        row("log2(N)") { String(format: "%.1f", log2(Double($0.nodes))) }
+        row("views") { $0.warm ? "grown by start-up gossip" : "initial only" }
+        row("start-up: msgs/node") { r in r.startup.map { String(format: "%.0f", Double($0.messages) / Double(r.nodes)) } ?? "-" }
+        row("start-up: KB/node") { r in r.startup.map { kb(Double($0.bytes) / Double(r.nodes)) } ?? "-" }
+        section("new model on one node", \.firstWave, into: &rows, results)
+        row("nodes killed (no goodbye)") { "\($0.killed)" }
+        section("new model after deaths", \.afterDeaths, into: &rows, results)
+        row("join: rounds to know 99% of mesh") { rounds($0.join.roundsToKnowMesh) }
+        row("join: pulled catalogs / KB") { "\($0.join.pulledCatalogs) / \(kb(Double($0.join.pullBytes)))" }
+        row("join: rounds until 99% know it") { rounds($0.join.wave.roundsTo99) }
+        row("refresh: msgs/node per interval") { String(format: "%.0f", $0.refresh.messagesPerNodePerInterval) }
+        row("refresh: KB/node per interval") { kb($0.refresh.bytesPerNodePerInterval) }
+        row("refresh: KB/s per node") {
+            String(format: "%.2f", $0.refresh.bytesPerNodePerInterval / 1024 / $0.publishIntervalSeconds)
+        }
+        let labelWidth = rows.map(\.0.count).max() ?? 0
+        let columnWidth = max(14, rows.flatMap(\.1).map(\.count).max() ?? 0)
+        return rows.map { label, values in
+            label.padding(toLength: labelWidth + 2, withPad: " ", startingAt: 0)
+                + values.map { String(repeating: " ", count: max(0, columnWidth - $0.count)) + $0 }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    private static func section(
+        _ title: String, _ wave: KeyPath<SimulationResult, GossipNetworkSimulator.WaveReport>,
+        into rows: inout [(String, [String])], _ results: [SimulationResult]
+    ) {
+        rows.append(("\(title):", results.map { _ in "" }))
+        rows.append(("  rounds to 99% / 100%", results.map { "\(rounds($0[keyPath: wave].roundsTo99)) / \(rounds($0[keyPath: wave].roundsTo100))" }))
+        rows.append(("  coverage when quiet", results.map { String(format: "%.2f%%", $0[keyPath: wave].finalCoverage * 100) }))
+        rows.append(("  rounds until quiet", results.map { "\($0[keyPath: wave].rounds)" }))
+        rows.append(("  msgs/node (whole wave)", results.map { String(format: "%.2f", $0[keyPath: wave].messagesPerNode) }))
+        rows.append(("  KB/node (whole wave)", results.map { kb($0[keyPath: wave].bytesPerNode) }))
+        rows.append(("  peak msgs/node/round", results.map { String(format: "%.2f", $0[keyPath: wave].peakMessagesPerNodeRound) }))
+        rows.append(("  peak KB/node/round", results.map { kb($0[keyPath: wave].peakBytesPerNodeRound) }))
+        rows.append(("  relayed twice by a node", results.map { "\($0[keyPath: wave].duplicateRelays)" }))
+    }
+
+    static func fanoutSweep(nodes: Int, loss: Double, seed: UInt64, view: Int, hopLimit: Int) -> String {
+        var lines = ["", "fanout sweep, N=\(nodes), views initial only, loss \(loss) (coverage of one new model's wave):"]
+        lines.append("fanout  coverage  rounds to 99%  msgs/node")
+        for fanout in 3...8 {
+            var simulator = GossipNetworkSimulator(
+                .init(nodeCount: nodes, loss: loss, seed: seed, initialViewSize: max(view, fanout + 2),
+                      gossip: GossipConfiguration(fanout: fanout, hopLimit: hopLimit)))
+            simulator.startMesh(gossip: false)
+            var coverage = 0.0, messages = 0.0
+            var reached: [Int] = []
+            let trials = 10
+            for _ in 0..<trials {
+                let wave = simulator.newModelWave()
+                coverage += wave.finalCoverage / Double(trials)
+                messages += wave.messagesPerNode / Double(trials)
+                if let rounds = wave.roundsTo99 { reached.append(rounds) }
+            }
+            let roundsText = reached.isEmpty ? "never" : "\(reached.max()!) (\(reached.count)/\(trials) waves)"
+            lines.append(String(format: "%6d  %7.2f%%  %@  %9.2f", fanout, coverage * 100,
+                                roundsText.padding(toLength: 13, withPad: " ", startingAt: 0), messages))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func rounds(_ value: Int?) -> String { value.map(String.init) ?? "never" }
+
+    static func kb(_ bytes: Double) -> String { String(format: "%.1f", bytes / 1024) }
+}

@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import AtmoNode
+import AtmoProtocol
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// The node running on this state folder (found through `node.json`), asked over HTTP on
+/// this machine. Commands that show the mesh go through it, since it holds the mesh view.
+struct LocalNodeClient {
+    let file: LocalNodeFile
+
+    /// The running node of `stateDirectory`, if any answers as the one its file names.
+    static func find(stateDirectory: String) async -> LocalNodeClient? {
+        guard let file = LocalNodeFile.read(stateDirectory: stateDirectory) else { return nil }
+        let client = LocalNodeClient(file: file)
+        guard let health = try? await client.get(HTTPAPI.healthPath, as: HTTPAPI.Health.self), health.nodeID == file.nodeID else {
+            return nil
+        }
+        return client
+    }
+
+    /// The running node, or an exit with what to do.
+    static func require(stateDirectory: String, json: Bool, alternative: String) async -> LocalNodeClient {
+        guard let node = await find(stateDirectory: stateDirectory) else {
+            Failure(
+                message: "no node is running on \(stateDirectory): start one with `atmo serve`\(alternative)",
+                exitCode: 3
+            ).exit(json: json, code: "no_node")
+        }
+        return node
+    }
+
+    func get<T: Decodable>(_ path: String, query: [(String, String?)] = [], as type: T.Type) async throws -> T {
+        var components = URLComponents(string: file.baseURL + path)
+        let items = query.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+        if !items.isEmpty { components?.queryItems = items }
+        guard let url = components?.string else { throw Failure(message: "bad local URL for \(path)", exitCode: 1) }
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+            let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(15))
+            let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
+            guard response.status == .ok else {
+                let message = (try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: body)))?.error ?? "\(response.status)"
+                throw LocalNodeError(status: Int(response.status.code), message: message)
+            }
+            return try WireCoding.decode(T.self, from: Data(buffer: body))
+        }
+    }
+}
+
+/// An error answer of the local node.
+struct LocalNodeError: Error, CustomStringConvertible {
+    var status: Int
+    var message: String
+    var description: String { message }
+}

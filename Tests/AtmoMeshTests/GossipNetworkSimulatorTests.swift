@@ -1,0 +1,62 @@
+import AtmoProtocol
+import Testing
+
+@testable import AtmoMesh
+
+struct GossipNetworkSimulatorTests {
+    @Test func twoHundredNodesLearnANewModelWithinLogRoundsAndRelayEachCatalogOnce() {
+        var simulator = GossipNetworkSimulator(.init(nodeCount: 200, loss: 0.05, seed: 2024))
+        simulator.startMesh(gossip: true)
+        var rounds = 0
+        while !simulator.isQuiet, rounds < 100 {
+            simulator.runRound()
+            rounds += 1
+        }
+        #expect(simulator.isQuiet)
+        // Start-up gossip grew every view well beyond the initial 8 peers.
+        #expect(simulator.nodes[0].peers.count > 150)
+
+        let wave = simulator.newModelWave()
+        let bound = 8  // log2(200) = 7.6
+        #expect(wave.finalCoverage >= 0.99)
+        #expect((wave.roundsTo99 ?? .max) <= bound)
+        #expect(wave.duplicateRelays == 0)
+        // Each node relays a catalog at most once to `fanout` peers: traffic per node is
+        // bounded by the fanout (plus the few substitutes after failures).
+        #expect(wave.messagesPerNode <= Double(GossipConfiguration().fanout) + 0.5)
+
+        simulator.killNodes(fraction: 0.1)
+        let afterDeaths = simulator.newModelWave()
+        #expect(afterDeaths.finalCoverage >= 0.99)
+        #expect((afterDeaths.roundsTo99 ?? .max) <= bound)
+        #expect(afterDeaths.duplicateRelays == 0)
+
+        let join = simulator.joinNewNode()
+        #expect((join.roundsToKnowMesh ?? .max) <= 3)
+        #expect(join.wave.finalCoverage >= 0.99)
+    }
+
+    @Test func countedBytesAreTheRealEncodingSize() throws {
+        var simulator = GossipNetworkSimulator(.init(nodeCount: 10, loss: 0, seed: 3))
+        let catalog = simulator.nodes[4].ownCatalog
+        for hops in [nil, 0, 7, 12] {
+            for ttl: Int64 in [1, 42, 300, 3600] {
+                var copy = catalog.withGossipHops(hops)
+                copy.ttlSeconds = ttl
+                let counted = simulator.encodedSize(of: copy)
+                #expect(counted == (try WireCoding.encode(copy).count))
+            }
+        }
+    }
+
+    @Test func sameSeedSameRun() {
+        func run(seed: UInt64) -> [Double] {
+            var simulator = GossipNetworkSimulator(.init(nodeCount: 60, loss: 0.1, seed: seed))
+            simulator.startMesh(gossip: false)
+            let wave = simulator.newModelWave()
+            return [Double(wave.traffic.messages), Double(wave.traffic.bytes), wave.finalCoverage]
+        }
+        #expect(run(seed: 5) == run(seed: 5))
+        #expect(run(seed: 5) != run(seed: 6))
+    }
+}

@@ -1,0 +1,108 @@
+import AtmoProtocol
+import Testing
+
+@testable import AtmoMesh
+
+struct GossipStateRelayTests {
+    let t0 = MeshFixtures.start
+    let peers = (1...10).map { "n\($0)" }
+
+    func started(_ configuration: GossipConfiguration = GossipConfiguration()) -> GossipState<String> {
+        var node = MeshFixtures.node(peers: peers + ["origin"], configuration: configuration)
+        _ = node.start(now: t0)
+        return node
+    }
+
+    @Test func newCatalogIsLearnedAndRelayedOnceWithHopsIncremented() {
+        var node = started()
+        let catalog = MeshFixtures.catalog("origin", at: t0, models: [MeshFixtures.entry("m")], hops: 2)
+        let actions = node.receive(catalog, from: "peer-n1", now: t0 + 10)
+        #expect(actions.learned.map(\.nodeID) == ["origin"])
+        #expect(actions.learned.first?.gossipHops == nil)
+        let pushes = actions.pushes
+        #expect(pushes.count == 5)
+        #expect(Set(pushes.map(\.peer)).count == 5)
+        #expect(!pushes.contains { $0.peer == "peer-n1" || $0.peer == "peer-origin" })
+        #expect(pushes.allSatisfy { $0.catalog.gossipHops == 3 && $0.catalog.timestamp == t0 })
+        #expect(node.statistics.relayed == 1)
+
+        // The same (origin, timestamp) again, from anyone: nothing.
+        #expect(node.receive(catalog, from: "peer-n2", now: t0 + 11).isEmpty)
+        #expect(node.receive(catalog.withGossipHops(0), from: nil, now: t0 + 12).isEmpty)
+        // Older: nothing.
+        #expect(node.receive(MeshFixtures.catalog("origin", at: t0 - 1), from: nil, now: t0 + 13).isEmpty)
+        #expect(node.statistics.duplicates == 3)
+        // Newer: learned and relayed again.
+        let newer = node.receive(MeshFixtures.catalog("origin", at: t0 + 1), from: nil, now: t0 + 14)
+        #expect(newer.learned.count == 1 && newer.pushes.count == 5)
+    }
+
+    @Test func copiesWithoutHopCountAreTreatedAsFromTheOrigin() {
+        var node = started()
+        let actions = node.receive(MeshFixtures.catalog("origin", at: t0), from: nil, now: t0)
+        let pushes = actions.pushes
+        #expect(pushes.count == 5 && pushes.allSatisfy { $0.catalog.gossipHops == 1 })
+    }
+
+    @Test func hopLimitStopsTheRelayButNotTheLearning() {
+        var node = started(GossipConfiguration(hopLimit: 4))
+        let lastRelay = node.receive(MeshFixtures.catalog("a", at: t0, hops: 2), from: nil, now: t0)
+        #expect(lastRelay.pushes.allSatisfy { $0.catalog.gossipHops == 3 })
+        #expect(lastRelay.pushes.count == 5)
+        let atLimit = node.receive(MeshFixtures.catalog("b", at: t0, hops: 3), from: nil, now: t0)
+        #expect(atLimit.learned.count == 1)
+        #expect(atLimit.pushes.isEmpty)
+        let hostile = node.receive(MeshFixtures.catalog("c", at: t0, hops: 1_000), from: nil, now: t0)
+        #expect(hostile.learned.count == 1)
+        #expect(hostile.pushes.isEmpty)
+    }
+
+    @Test func ownCatalogComingBackIsRefused() {
+        var node = started()
+        let echo = MeshFixtures.catalog("self", at: t0 + 5)
+        #expect(node.receive(echo, from: "peer-n1", now: t0 + 10).isEmpty)
+        #expect(node.statistics.refused == 1)
+    }
+
+    @Test func originIsLearnedAsAPeer() {
+        var node = started()
+        _ = node.receive(MeshFixtures.catalog("far", at: t0), from: "peer-n1", now: t0)
+        #expect(node.peers.contains("peer-far"))
+        // A catalog without an HTTP endpoint teaches no peer.
+        var hidden = MeshFixtures.catalog("hidden", at: t0)
+        hidden.transferEndpoints = .init(http: nil)
+        _ = node.receive(hidden, from: nil, now: t0)
+        #expect(!node.peers.contains("peer-hidden"))
+        #expect(node.catalog(of: "hidden") != nil)
+    }
+
+    @Test func learnedPeersStopAtMaxPeersButDiscoveredOnesReplaceThem() {
+        var node = MeshFixtures.node(peers: ["a"], configuration: GossipConfiguration(maxPeers: 3))
+        _ = node.start(now: t0)
+        for name in ["x", "y", "z"] { _ = node.receive(MeshFixtures.catalog(name, at: t0), from: nil, now: t0) }
+        #expect(node.peers.count == 3)
+        #expect(!node.peers.contains("peer-z"))
+        _ = node.peerDiscovered("peer-b", now: t0)
+        #expect(node.peers.count == 3)
+        #expect(node.peers.contains("peer-a") && node.peers.contains("peer-b"))
+    }
+
+    @Test func pushFailureDropsThePeerAndSubstitutesAnother() {
+        var node = started()
+        let catalog = MeshFixtures.catalog("origin", at: t0, hops: 1)
+        let actions = node.pushFailed(catalog, to: "peer-n3", now: t0)
+        #expect(!node.peers.contains("peer-n3"))
+        let pushes = actions.pushes
+        #expect(pushes.count == 1)
+        #expect(pushes.first?.catalog == catalog)
+        #expect(pushes.first.map { $0.peer != "peer-n3" && $0.peer != "peer-origin" } == true)
+    }
+
+    @Test func pushFailureWithNoOtherPeerEnds() {
+        var node = MeshFixtures.node(peers: ["a"])
+        _ = node.start(now: t0)
+        let actions = node.pushFailed(MeshFixtures.catalog("x", at: t0), to: "peer-a", now: t0)
+        #expect(actions.pushes.isEmpty)
+        #expect(node.peers.isEmpty)
+    }
+}
