@@ -2,9 +2,9 @@ import Logging
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Drives a `DiscoveryStateMachine` from a UDP channel: decodes datagrams into events,

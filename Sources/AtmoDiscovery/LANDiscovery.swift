@@ -4,9 +4,9 @@ import NIOPosix
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// LAN discovery of Atmosphere nodes: DNS-SD (RFC 6763) over multicast DNS (RFC 6762),
@@ -180,5 +180,13 @@ extension LANDiscovery.Configuration {
                 txt: try TXTCoding.encode(advertisement.txt), addresses: addresses)
         }
         return settings
+    }
+}
+
+extension LANDiscovery: CustomStringConvertible {
+    /// `LANDiscovery(_atmosphere._tcp.local., advertising node-a)`, for logs.
+    public var description: String {
+        let advertising = configuration.advertisement.map { ", advertising \($0.instanceName)" } ?? ""
+        return "LANDiscovery(\(configuration.serviceType)\(advertising))"
     }
 }

@@ -31,13 +31,16 @@ public struct GossipConfiguration: Sendable, Hashable {
     public var maxModelsHeld: Int
     /// Most peers in the view; peers learned from catalogs beyond it are not added.
     public var maxPeers: Int
+    /// When the join pull failed with every known peer, how long to wait before asking
+    /// them again, in milliseconds.
+    public var pullRetryMs: Int64
 
     /// A configuration; every parameter has the documented default.
     public init(
         fanout: Int = 5, hopLimit: Int = 8, publishIntervalMs: Int64 = 300_000, ttlSeconds: Int64 = 300,
         ttlBoundsSeconds: ClosedRange<Int64> = 30...3600, maxClockSkewMs: Int64 = 600_000,
         duplicateMemoryMs: Int64 = 600_000, maxCatalogs: Int = 4096, maxModelsHeld: Int = 200_000,
-        maxPeers: Int = 1024
+        maxPeers: Int = 1024, pullRetryMs: Int64 = 5_000
     ) {
         self.fanout = max(1, fanout)
         self.hopLimit = max(1, hopLimit)
@@ -49,6 +52,7 @@ public struct GossipConfiguration: Sendable, Hashable {
         self.maxCatalogs = max(1, maxCatalogs)
         self.maxModelsHeld = max(1, maxModelsHeld)
         self.maxPeers = max(1, maxPeers)
+        self.pullRetryMs = max(0, pullRetryMs)
     }
 
     /// The lifetime, in milliseconds, granted to `catalog` when received: its `ttl_seconds`

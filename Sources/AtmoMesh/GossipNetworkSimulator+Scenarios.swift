@@ -26,14 +26,15 @@ extension GossipNetworkSimulator {
     }
 
     /// Runs rounds until the network is quiet, reporting how the catalog of `origin` at
-    /// `timestamp` spread.
+    /// `timestamp` spread (and how much of the mesh the origin learned meanwhile).
     package mutating func followWave(origin: Int, timestamp: Int64, maxRounds: Int = 100) -> WaveReport {
         let start = traffic
         let repeatsBefore = duplicateRelays
         var report = WaveReport(
             finalCoverage: coverage(of: origin, timestamp: timestamp), rounds: 0, liveNodes: liveNodes.count,
             traffic: Traffic(), peakMessagesPerNodeRound: 0, peakBytesPerNodeRound: 0, duplicateRelays: 0)
-        while !isQuiet, report.rounds < maxRounds {
+        // Quiet means nothing in flight and no join pull of the origin waiting for a retry.
+        while !isQuiet || nodes[origin].isPullPending, report.rounds < maxRounds {
             let before = traffic
             runRound()
             report.rounds += 1

@@ -49,7 +49,7 @@ extension GossipState {
     /// another peer, if one was not asked yet.
     public mutating func pullFailed(from peer: Peer, now: Int64) -> [GossipAction<Peer>] {
         guard case .inFlight(let asked, let tried) = pullProgress, asked == peer else { return [] }
-        pullProgress = .wanted(tried: tried)
+        pullProgress = .wanted(tried: tried, retryAtMs: now + configuration.pullRetryMs)
         return startPullIfWanted()
     }
 
@@ -168,7 +168,7 @@ extension GossipState {
     }
 
     mutating func startPullIfWanted(preferring preferred: Peer? = nil) -> [GossipAction<Peer>] {
-        guard case .wanted(let tried) = pullProgress else { return [] }
+        guard case .wanted(let tried, _) = pullProgress else { return [] }
         let target: Peer?
         if let preferred, view.contains(preferred), !tried.contains(preferred) {
             target = preferred

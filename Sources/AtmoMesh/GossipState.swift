@@ -31,7 +31,8 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
 
     enum PullProgress: Sendable {
         case notNeeded
-        case wanted(tried: [Peer])
+        /// To ask a peer not in `tried`; once every peer was tried, all again from `retryAtMs`.
+        case wanted(tried: [Peer], retryAtMs: Int64)
         case inFlight(Peer, tried: [Peer])
     }
 
@@ -90,7 +91,7 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     public mutating func start(now: Int64) -> [GossipAction<Peer>] {
         guard !started else { return [] }
         started = true
-        pullProgress = .wanted(tried: [])
+        pullProgress = .wanted(tried: [], retryAtMs: now)
         return publish(now: now) + startPullIfWanted()
     }
 
@@ -116,9 +117,14 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     }
 
     /// Time passes: drops expired catalogs (and the peers learned only from them), forgets
-    /// old timestamps, and re-publishes when `publishIntervalMs` has elapsed.
+    /// old timestamps, retries a failed join pull, and re-publishes when
+    /// `publishIntervalMs` has elapsed.
     public mutating func tick(now: Int64) -> [GossipAction<Peer>] {
         var actions = expire(now: now)
+        if case .wanted(_, let retryAt) = pullProgress, now >= retryAt {
+            pullProgress = .wanted(tried: [], retryAtMs: now + configuration.pullRetryMs)
+            actions += startPullIfWanted()
+        }
         if started, now - lastPublishMs >= configuration.publishIntervalMs {
             actions += publish(now: now)
         }

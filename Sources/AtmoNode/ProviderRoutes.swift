@@ -60,6 +60,7 @@ struct ProviderRoutes: Sendable {
         (["v1", "mesh", "models"], [.get, .head]),
         (["v1", "mesh", "models", ":"], [.get, .head]),
         (["v1", "mesh", "peers"], [.get, .head]),
+        (["v1", "mesh", "peers", "outcomes"], [.post]),
     ]
 
     /// The methods some route accepts for `path`; empty when no route matches it.

@@ -64,6 +64,20 @@ public final class StateDatabase: Sendable {
                 table.column("updated_at", .double).notNull()
             }
         }
+        // Peers and their measurements, so ranking survives restarts (StateDatabase+Peers).
+        migrator.registerMigration("v2-peer") { db in
+            try db.create(table: "peer") { table in
+                table.primaryKey("node_id", .text)
+                table.column("node_name", .text).notNull()
+                table.column("http_url", .text)
+                table.column("websocket", .boolean).notNull().defaults(to: false)
+                table.column("latency_ms", .double)
+                table.column("active_transfers", .integer)
+                table.column("reliability", .double).notNull().defaults(to: 1.0)
+                table.column("last_seen_ms", .integer).notNull()
+                table.column("source", .text).notNull()
+            }
+        }
         return migrator
     }
 

@@ -10,9 +10,14 @@ import UnixSignals
 struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
-        abstract: "Download a model from a peer, verified and resumable.",
+        abstract: "Download a model from the mesh (or one peer), verified and resumable.",
         discussion: """
-            Fetches MODEL_ID from the node at --from into the models folder (or --to DIR) as \
+            Without --from, asks the node running on this state folder (`atmo serve`) which peers \
+            offer MODEL_ID, tries them best first (direct HTTP, then latency, reliability, load) \
+            and moves to the next one when a peer fails, keeping the bytes already verified. \
+            --from URL pulls from that peer only; --from NODE (an id or name from `atmo peers`) \
+            from that node of the mesh only. \
+            Fetches MODEL_ID into the models folder (or --to DIR) as \
             {model_id}.{format} plus {model_id}.json. Interrupted pulls (Ctrl-C, kill, reboot) \
             resume where they stopped when run again. The SHA-256 is checked while the bytes \
             arrive; a mismatch installs nothing and discards the partial. With --json, prints \
@@ -22,11 +27,13 @@ struct PullCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Argument(help: "The model id (see `atmo models --from URL`).")
+    @Argument(help: "The model id (see `atmo models`).")
     var modelID: String
 
-    @Option(name: .customLong("from"), help: "The peer's base URL, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort).")
-    var peer: String
+    @Option(
+        name: .customLong("from"),
+        help: "Only this peer: a base URL (http://192.168.1.20:\(HTTPAPI.defaultPort)) or a node id or name of the mesh.")
+    var peer: String?
 
     @Option(name: .customLong("to"), help: "Install into this folder instead of the node's models folder.")
     var destination: String?
@@ -51,8 +58,8 @@ struct PullCommand: AsyncParsableCommand {
         }
         guard connections >= 1 && connections <= 64 else { throw ValidationError("--connections must be 1-64") }
         guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
-        guard peer.hasPrefix("http://") || peer.hasPrefix("https://") else {
-            throw ValidationError("--from takes a URL such as http://HOST:\(HTTPAPI.defaultPort)")
+        if let peer, peer.contains("://"), !Validation.isValidHTTPEndpoint(peer) {
+            throw ValidationError("--from takes a URL such as http://HOST:\(HTTPAPI.defaultPort), or a node id or name")
         }
         if let expectedSHA256, !Validation.isValidSHA256(expectedSHA256.lowercased()) {
             throw ValidationError("--sha256 takes 64 hex digits")
@@ -73,10 +80,11 @@ struct PullCommand: AsyncParsableCommand {
         } catch {
             Failure(message: "\(error)", exitCode: 6).exit()
         }
+        let plan = await sourcePlan(stateDirectory: configuration.stateDirectory)
         let request = PullRequest(
-            modelID: modelID, peerURL: peer,
+            modelID: modelID, sources: plan.sources,
             destination: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory),
-            expectedSHA256: expectedSHA256, requesterNodeID: identity.nodeID)
+            expectedSHA256: plan.sha256 ?? expectedSHA256, requesterNodeID: identity.nodeID)
         let json = self.json
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let outcome: Result<PullResult, TransferError> = try await HTTPClient.withHTTPClient(
@@ -84,15 +92,19 @@ struct PullCommand: AsyncParsableCommand {
         ) { http in
             let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
             return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
-                try await engine.pull(request) { progress in
-                    // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
-                    bar.update(progress) { shown in
-                        if json { printJSON(shown.message) }
-                    }
-                }
+                try await engine.pull(
+                    request,
+                    progress: { progress in
+                        // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
+                        bar.update(progress) { shown in
+                            if json { printJSON(shown.message) }
+                        }
+                    },
+                    onSourceOutcome: { source, outcome in plan.outcomes.record(source, outcome) })
             }
         }
         bar.finish()
+        await plan.reportOutcomes()
         switch outcome {
         case .success(let result):
             if json {
@@ -117,7 +129,8 @@ struct PullCommand: AsyncParsableCommand {
     /// What Ctrl-C says: what is kept (whole pieces only: a piece cut short is fetched again)
     /// and the command that resumes it.
     func interruptedMessage(lastProgress: PullProgress?, pieceSize: Int64) -> String {
-        var command = "atmo pull \(modelID) --from \(peer)"
+        var command = "atmo pull \(modelID)"
+        if let peer { command += " --from \(peer)" }
         if let stateDirectory = store.stateDirectory { command += " --state-dir \(stateDirectory)" }
         if let modelsDirectory = store.modelsDirectory { command += " --models-dir \(modelsDirectory)" }
         if let destination { command += " --to \(destination)" }

@@ -140,8 +140,10 @@ struct DNSCodecTests {
             DNSResourceRecord(name: Self.host, type: .txt, ttl: 1, data: .txt([Array(repeating: 65, count: 256)]))
         ])
         #expect(throws: DNSCodecError.self) { try longTXT.encoded() }
-        let tooBig = DNSMessage(answers: Array(repeating: DNSResourceRecord(
-            name: Self.host, type: .txt, ttl: 1, data: .txt([Array(repeating: 65, count: 255)])), count: 40))
+        let tooBig = DNSMessage(
+            answers: Array(
+                repeating: DNSResourceRecord(
+                    name: Self.host, type: .txt, ttl: 1, data: .txt([Array(repeating: 65, count: 255)])), count: 40))
         #expect(throws: DNSCodecError.self) { try tooBig.encoded() }
     }
 

@@ -60,7 +60,8 @@ struct DiscoveryBrowserTests {
         let next = try #require(machine.nextDeadline)
         #expect(Fixture.offset(next) == 1.3)
         let askHost = machine.tick(now: next).queries.flatMap(\.questions)
-        #expect(askHost == [DNSQuestion(name: DNSName("node-b.local."), type: .a), DNSQuestion(name: DNSName("node-b.local."), type: .aaaa)])
+        #expect(
+            askHost == [DNSQuestion(name: DNSName("node-b.local."), type: .a), DNSQuestion(name: DNSName("node-b.local."), type: .aaaa)])
         let found = machine.receive(Fixture.response([records[3]]), sourcePort: 5353, now: Fixture.at(1.5))
         #expect(found.events == [.found(Self.nodeB)])
         #expect(machine.resolving.isEmpty)

@@ -32,7 +32,9 @@ struct DiscoveryResponderTests {
         #expect(response.isResponse && response.id == 0 && response.questions.isEmpty)
         #expect(response.answers.map(\.type) == [.ptr])
         #expect(response.additionals.map(\.type) == [.srv, .txt, .a])
-        #expect(response.additionals[0].data == .srv(DNSServiceLocation(priority: 0, weight: 0, port: 8080, target: DNSName("atmo-node-a.local."))))
+        #expect(
+            response.additionals[0].data
+                == .srv(DNSServiceLocation(priority: 0, weight: 0, port: 8080, target: DNSName("atmo-node-a.local."))))
     }
 
     @Test func answersServiceEnumerationSRVTXTAndAQueries() {
@@ -88,14 +90,18 @@ struct DiscoveryResponderTests {
         #expect(machine.nextDeadline == nil)
         #expect(machine.tick(now: Fixture.at(6)).isEmpty)
         #expect(machine.stop(now: Fixture.at(7)).isEmpty)
-        #expect(machine.receive(Fixture.query([DNSQuestion(name: Fixture.serviceType, type: .ptr)]), sourcePort: 5353, now: Fixture.at(8)).isEmpty)
+        #expect(
+            machine.receive(Fixture.query([DNSQuestion(name: Fixture.serviceType, type: .ptr)]), sourcePort: 5353, now: Fixture.at(8))
+                .isEmpty)
     }
 
     @Test func browsingOnlyNeitherAnnouncesNorAnswers() {
         var machine = DiscoveryStateMachine(settings: Fixture.settings(advertising: false))
         let first = machine.start(now: Fixture.t0)
         #expect(first.announcements.isEmpty && first.queries.count == 1)
-        #expect(machine.receive(Fixture.query([DNSQuestion(name: Fixture.serviceType, type: .ptr)]), sourcePort: 5353, now: Fixture.at(1)).isEmpty)
+        #expect(
+            machine.receive(Fixture.query([DNSQuestion(name: Fixture.serviceType, type: .ptr)]), sourcePort: 5353, now: Fixture.at(1))
+                .isEmpty)
         #expect(machine.stop(now: Fixture.at(2)).isEmpty)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 struct GossipStatePullTests {
     let t0 = MeshFixtures.start
 
-    @Test func failedPullMovesToAnotherPeerUntilNoneIsLeft() {
+    @Test func failedPullMovesToAnotherPeerUntilNoneIsLeftThenRetries() {
         var node = MeshFixtures.node(peers: ["a", "b"])
         let first = try! #require(node.start(now: t0).pulls.first)
         let second = try! #require(node.pullFailed(from: first, now: t0 + 1).pulls.first)
@@ -15,8 +15,12 @@ struct GossipStatePullTests {
         #expect(node.pullFailed(from: "peer-zzz", now: t0 + 2).isEmpty)
         #expect(node.pullFailed(from: second, now: t0 + 2).isEmpty)
         #expect(node.isPullPending)
-        // A newly discovered peer is asked.
+        // A newly discovered peer is asked at once.
         #expect(node.peerDiscovered("peer-c", now: t0 + 3).pulls == ["peer-c"])
+        #expect(node.pullFailed(from: "peer-c", now: t0 + 4).isEmpty)
+        // Every peer failed: they are asked again after `pullRetryMs`.
+        #expect(node.tick(now: t0 + 5_003).pulls.isEmpty)
+        #expect(node.tick(now: t0 + 5_004).pulls.count == 1)
     }
 
     @Test func unreachablePeerFailsThePullInFlight() {

@@ -47,6 +47,20 @@ extension MeshState {
         }
     }
 
+    /// A transfer from a peer succeeded or failed: its reliability moves (EMA of the notes).
+    func recordOutcome(_ outcome: MeshAPI.PeerOutcome) {
+        update { state, now in
+            guard state.peers[outcome.nodeID] != nil else { return [] }
+            if outcome.success {
+                state.peers[outcome.nodeID]?.stats.recordSuccess(now: now)
+            } else {
+                state.peers[outcome.nodeID]?.stats.recordFailure()
+            }
+            state.version &+= 1
+            return []
+        }
+    }
+
     /// The answer to `GET /v1/catalogs`.
     func catalogsForPull() -> [ModelCatalog] {
         let now = Self.now()

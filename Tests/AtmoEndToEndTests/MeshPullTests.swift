@@ -1,0 +1,90 @@
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+extension EndToEnd {
+    /// `atmo pull MODEL` with no address: the running node names the providers, best first,
+    /// and the pull fails over between them.
+    @Suite("pull through the mesh")
+    struct MeshPull {
+        static let size: Int64 = 48 * mebibyte
+        /// Each provider sits behind a throttling proxy, so the pull is surely mid-way when
+        /// its provider is killed.
+        static let rate = 12 * 1024 * 1024
+
+        static func peer(of progress: ModelTransferProgress) -> String? {
+            if case .string(let url) = progress.extra["peer"] { return url }
+            return nil
+        }
+
+        @Test("picks a provider by itself; killing it mid-pull completes from the other, keeping the bytes already written")
+        func failsOverToTheOtherProvider() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("shared")
+                let sha = try ModelFixtures.writeSparseModel(at: folder + "/alpha.gguf", size: Self.size, seed: 21)
+                let portA = try HTTPProbe.unusedPort()
+                let portB = try HTTPProbe.unusedPort()
+                try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: Self.rate)) { proxyA in
+                    try await TCPProxy.run(upstreamPort: portB, options: .init(bytesPerSecond: Self.rate)) { proxyB in
+                        // Both nodes serve the same file; each advertises its proxy.
+                        let a = try await sandbox.serve(
+                            folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["alpha.gguf"],
+                            extraArguments: ["--advertise-url", proxyA.baseURL])
+                        let b = try await sandbox.serve(
+                            folders: [folder], stateDirectory: sandbox.path("b"), port: portB, name: "b", readyModels: ["alpha.gguf"],
+                            extraArguments: ["--advertise-url", proxyB.baseURL, "--peer", a.baseURL])
+                        let c = try await sandbox.serve(
+                            folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", b.baseURL])
+                        try await c.waitForMesh("alpha offered by A and B") { models in
+                            models.first { $0.entry.modelID == "alpha.gguf" }?.providers.count == 2
+                        }
+
+                        let pull = try sandbox.start(["pull", "alpha.gguf", "--state-dir", c.stateDirectory, "--json"], name: "pull")
+                        _ = try await waitForPullProgress(pull, atLeast: 6 * mebibyte)
+                        let first = try #require(PullOutput(pull).progress.last.flatMap(Self.peer(of:)))
+                        #expect([proxyA.baseURL, proxyB.baseURL].contains(first), "\(first)")
+                        let (victim, survivor) = first == proxyA.baseURL ? (a, proxyB.baseURL) : (b, proxyA.baseURL)
+                        let victimID = try #require(await victim.health()?.nodeID)
+                        victim.process.signal(SIGKILL)
+
+                        #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
+                        let output = PullOutput(pull)
+                        let result = try #require(output.result, "\(pull.standardOutputLines.suffix(3))")
+                        #expect(result.sha256 == sha)
+                        #expect(output.progress.last.flatMap(Self.peer(of:)) == survivor)
+                        expectMonotonicProgress(output, total: Self.size)
+                        // The survivor did not start over: what the victim delivered was kept
+                        // (at most the pieces in flight on each connection are fetched again).
+                        #expect(result.bytesTransferred < Self.size + 5 * pieceSize, "fetched \(result.bytesTransferred)")
+                        #expect(filesEqual(c.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+
+                        // The node heard how the killed provider did.
+                        let peers = try #require(await c.meshPeers())
+                        let reliability = peers.first { $0.nodeID == victimID }?.reliability
+                        #expect(reliability.map { $0 < 1 } ?? true, "\(peers)")
+                    }
+                }
+            }
+        }
+
+        @Test("an id no node offers exits 4; --from with an unknown node exits 4")
+        func notOffered() async throws {
+            try await withAtmoSandbox { sandbox in
+                let served = try await ServedModel.start(in: sandbox, size: 100_000, seed: 5)
+                let c = try await sandbox.serve(
+                    folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", served.server.baseURL])
+                try await c.waitForMesh("the served model") { $0.contains { $0.entry.modelID == served.modelID } }
+                let missing = try await sandbox.run(["pull", "no-such-model", "--state-dir", c.stateDirectory, "--json"], name: "missing")
+                #expect(missing.status == 4, "\(missing.stderr)")
+                #expect(missing.stdout.contains("not_offered"), "\(missing.stdout)")
+                let wrongNode = try await sandbox.run(
+                    ["pull", served.modelID, "--from", "no-such-node", "--state-dir", c.stateDirectory], name: "wrong-node")
+                #expect(wrongNode.status == 4, "\(wrongNode.stderr)")
+                let ok = try await sandbox.run(["pull", served.modelID, "--state-dir", c.stateDirectory, "--json"], name: "ok")
+                #expect(ok.status == 0, "\(ok.stderr)")
+                #expect(filesEqual(c.stateDirectory + "/models/" + served.modelID, served.source))
+            }
+        }
+    }
+}
