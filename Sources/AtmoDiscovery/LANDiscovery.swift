@@ -61,8 +61,8 @@ public struct LANDiscovery: Service {
 
     /// Runs until the task is cancelled or a graceful shutdown is triggered; either way
     /// the goodbye is sent before it returns. Throws `DiscoveryError` if the configuration
-    /// cannot be advertised or the socket cannot be set up (port 5353 taken without
-    /// SO_REUSEPORT, no multicast-capable interface...).
+    /// cannot be advertised, the socket cannot be set up (port 5353 taken without
+    /// SO_REUSEPORT, no multicast-capable interface...) or it closes on its own.
     public func run() async throws {
         let plan: InterfacePlan
         do {
@@ -91,6 +91,9 @@ public struct LANDiscovery: Service {
             }
         } onGracefulShutdown: {
             Self.stop(channel)
+        }
+        guard Task.isCancelled || Task.isShuttingDownGracefully else {
+            throw DiscoveryError(code: .socket, message: "the mDNS socket closed unexpectedly")
         }
         logger.info("LAN discovery stopped")
     }

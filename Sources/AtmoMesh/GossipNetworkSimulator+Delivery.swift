@@ -1,15 +1,19 @@
 import AtmoProtocol
 
 extension GossipNetworkSimulator {
-    /// Starts every mesh node. With `gossip` false the start-up messages are dropped, as if
-    /// the nodes had started long ago and never learned more peers than their initial view
-    /// (cheap for large meshes); with true they are sent, and each node's view grows to
-    /// the whole mesh as catalogs arrive.
+    /// Starts every mesh node. With `gossip` false the start-up messages are dropped and
+    /// each join pull is answered empty, as if the nodes had started long ago and never
+    /// learned more peers than their initial view (cheap for large meshes); with true they
+    /// are sent, and each node's view grows to the whole mesh as catalogs arrive.
     package mutating func startMesh(gossip: Bool) {
         for index in 0..<configuration.nodeCount where !running[index] {
             running[index] = true
             let actions = nodes[index].start(now: now)
-            if gossip { send(actions, from: index) }
+            if gossip {
+                send(actions, from: index)
+            } else {
+                for case .pull(let peer) in actions { _ = nodes[index].receivePull([], from: peer, now: now) }
+            }
         }
     }
 

@@ -86,6 +86,8 @@ extension GossipNetworkSimulator {
     package struct JoinReport: Sendable {
         /// Rounds until the new node held the catalogs of 99 % of the live nodes.
         package var roundsToKnowMesh: Int?
+        /// The share of the other live nodes whose catalogs it held when the network was quiet.
+        package var knownShare: Double
         /// Catalogs and bytes of the answer to its pull.
         package var pulledCatalogs: Int
         package var pullBytes: Int
@@ -104,7 +106,8 @@ extension GossipNetworkSimulator {
         send(nodes[joiner].start(now: now), from: joiner)
         let wave = followWave(origin: joiner, timestamp: nodes[joiner].ownCatalog.timestamp, maxRounds: maxRounds)
         return JoinReport(
-            roundsToKnowMesh: wave.roundsUntilOriginKnew99, pulledCatalogs: lastPullAnswer.catalogs,
+            roundsToKnowMesh: wave.roundsUntilOriginKnew99, knownShare: meshKnownBy(joiner),
+            pulledCatalogs: lastPullAnswer.catalogs,
             pullBytes: lastPullAnswer.bytes, wave: wave)
     }
 

@@ -14,6 +14,9 @@ public struct PullConfiguration: Sendable {
     public var connectTimeoutSeconds: Double = 10
     /// Attempts per piece before the pull fails.
     public var maxAttemptsPerPiece: Int = 8
+    /// Attempts per piece while other sources remain: then a failing source is left after
+    /// a second or so instead of being waited for (the last source gets the full budget).
+    public var maxAttemptsBeforeFailover: Int = 3
     /// First retry delay; doubles per attempt, up to 32 times this (8 s by default), so the
     /// default budget rides out a provider restart of about 20 s.
     public var retryBaseDelaySeconds: Double = 0.25

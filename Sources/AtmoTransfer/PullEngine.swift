@@ -142,7 +142,10 @@ public struct PullEngine: Sendable {
 
             let session = try PullSession(
                 engine: self, request: request, entry: entry, source: source, peer: peer, requestID: requestID, checkpoint: checkpoint,
-                earlierRunBytes: earlierRunBytes, progress: relay.report)
+                earlierRunBytes: earlierRunBytes,
+                maxAttempts: selection.hasUntriedSources
+                    ? min(configuration.maxAttemptsPerPiece, configuration.maxAttemptsBeforeFailover) : configuration.maxAttemptsPerPiece,
+                progress: relay.report)
             earlierRunBytes = session.earlierRunBytes
             do {
                 let fetched = try await session.run()

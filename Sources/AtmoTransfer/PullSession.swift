@@ -47,7 +47,7 @@ final class PullSession: Sendable {
     /// from an earlier run).
     init(
         engine: PullEngine, request: PullRequest, entry: ModelEntry, source: PullSource, peer: PeerClient, requestID: String,
-        checkpoint: HashCheckpoint?, earlierRunBytes: Int64?, progress: @escaping @Sendable (PullProgress) -> Void
+        checkpoint: HashCheckpoint?, earlierRunBytes: Int64?, maxAttempts: Int, progress: @escaping @Sendable (PullProgress) -> Void
     ) throws(TransferError) {
         self.engine = engine
         self.request = request
@@ -95,7 +95,7 @@ final class PullSession: Sendable {
         let plan = PiecePlan(
             totalSize: entry.sizeBytes, pieceSize: pieceSize, resumed: resumed, hashedPrefix: start.pieces,
             maxAhead: max(engine.configuration.maxPiecesAhead, engine.configuration.connections),
-            maxAttempts: engine.configuration.maxAttemptsPerPiece, retryBaseDelay: engine.configuration.retryBaseDelaySeconds)
+            maxAttempts: max(1, maxAttempts), retryBaseDelay: engine.configuration.retryBaseDelaySeconds)
         coordinator = PullCoordinator(plan: plan)
         startBytes = plan.writtenBytes
         self.earlierRunBytes = min(earlierRunBytes ?? plan.writtenBytes, plan.writtenBytes)

@@ -75,6 +75,9 @@ struct SourceSelection: Sendable {
         self.expectedSHA256 = expectedSHA256?.lowercased()
     }
 
+    /// Whether a source after the current one is left to fail over to.
+    var hasUntriedSources: Bool { nextIndex < sources.count }
+
     /// The next source to try, or the pull's failure when none is left.
     mutating func next() -> Next {
         guard nextIndex < sources.count else { return .giveUp(finalError()) }

@@ -15,6 +15,7 @@ enum SimulationReport {
         row("nodes killed (no goodbye)") { "\($0.killed)" }
         section("new model after deaths", \.afterDeaths, into: &rows, results)
         row("join: rounds to know 99% of mesh") { rounds($0.join.roundsToKnowMesh) }
+        row("join: share of mesh known") { String(format: "%.2f%%", $0.join.knownShare * 100) }
         row("join: pulled catalogs / KB") { "\($0.join.pulledCatalogs) / \(kb(Double($0.join.pullBytes)))" }
         row("join: rounds until 99% know it") { rounds($0.join.wave.roundsTo99) }
         row("refresh: msgs/node per interval") { String(format: "%.0f", $0.refresh.messagesPerNodePerInterval) }

@@ -73,7 +73,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         var configuration = LANDiscovery.Configuration(serviceType: serviceType, interfaceAddress: interfaceAddress)
         if let advertisedName, let port {
             configuration.advertisement = .atmosphereNode(
-                nodeName: advertisedName, nodeID: try nodeID ?? ownNodeID(), port: port, meshID: meshID,
+                nodeName: advertisedName, nodeID: nodeID ?? ownNodeID(), port: port, meshID: meshID,
                 capabilities: capabilities.split(separator: ",").map(String.init), extraTXT: parsedExtraTXT())
         }
         let nodes = DiscoveredNodes()
@@ -103,7 +103,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         printNodes(nodes.current.sorted { $0.instanceName < $1.instanceName })
     }
 
-    private func ownNodeID() throws -> String {
+    private func ownNodeID() -> String {
         let directory = store.nodeConfiguration().stateDirectory
         do {
             return try NodeIdentity.loadOrCreate(directory: directory).nodeID

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOPosix
 import Testing
@@ -64,6 +65,20 @@ struct LANDiscoveryConfigurationTests {
         #expect(service.httpPort == nil)
         #expect(service.nodeID == nil && service.meshID == nil)
         #expect(service.protocolVersion == "1.1")
+    }
+
+    @Test func runFailsBeforeOpeningASocketWhenTheConfigurationIsWrong() async {
+        let logger = Logger(label: "test.discovery.config")
+        let foreignInterface = LANDiscovery(
+            configuration: .init(interfaceAddress: "203.0.113.77"), logger: logger, onEvent: { _ in })
+        await #expect(throws: DiscoveryError.self) { try await foreignInterface.run() }
+        let longName = LANDiscovery(
+            configuration: .init(
+                advertisement: .init(instanceName: String(repeating: "n", count: 64), port: 1),
+                interfaceAddress: "127.0.0.1"),
+            logger: logger, onEvent: { _ in })
+        // lo may lack the MULTICAST flag: either way it must fail, before any socket exists.
+        await #expect(throws: DiscoveryError.self) { try await longName.run() }
     }
 
     @Test func refusesAnInterfaceAddressThatIsNotOurs() throws {

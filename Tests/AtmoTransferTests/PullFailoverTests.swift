@@ -336,7 +336,7 @@ struct PullFailoverTests {
                     try PullSession(
                         engine: engine, request: PullHarness.request(entry.modelID, from: [source], into: store), entry: entry,
                         source: source, peer: PeerClient(baseURL: source.baseURL, http: engine.http, logger: PullHarness.logger),
-                        requestID: "r", checkpoint: checkpoint, earlierRunBytes: 0, progress: { _ in })
+                        requestID: "r", checkpoint: checkpoint, earlierRunBytes: 0, maxAttempts: 8, progress: { _ in })
                 }
                 let taken = try session(carried)
                 #expect(taken.coordinator.plan.hashCursor == 2)

@@ -67,6 +67,15 @@ if ! command -v ip >/dev/null 2>&1; then
     echo "installing iproute2 (ip is missing)"
     { apt-get update -qq && apt-get install -y -qq iproute2; } >/dev/null 2>&1 || skip "ip is missing and apt-get could not install iproute2"
 fi
+
+if ! error="$(ip netns add "$namespace" 2>&1)"; then
+    skip "cannot create a network namespace ($error); run as root on Linux"
+fi
+namespace_made=1
+if ! error="$(in_namespace sh -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo' 2>&1)"; then
+    skip "cannot enable multicast on loopback in the namespace ($error)"
+fi
+echo "namespace $namespace: lo up, multicast on, 224.0.0.0/4 via lo"
 if ! python3 -c 'import zeroconf' 2>/dev/null; then
     echo "installing python zeroconf"
     python3 -m pip install -q zeroconf >/dev/null 2>&1 \
@@ -77,15 +86,6 @@ if ! python3 -c 'import zeroconf' 2>/dev/null; then
     fi
 fi
 echo "python zeroconf $(python3 -c 'import zeroconf; print(zeroconf.__version__)'), atmo at $atmo"
-
-if ! error="$(ip netns add "$namespace" 2>&1)"; then
-    skip "cannot create a network namespace ($error); run as root on Linux"
-fi
-namespace_made=1
-if ! error="$(in_namespace sh -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo' 2>&1)"; then
-    skip "cannot enable multicast on loopback in the namespace ($error)"
-fi
-echo "namespace $namespace: lo up, multicast on, 224.0.0.0/4 via lo"
 
 # --- 1. zeroconf finds atmo's advertisement, then its goodbye ------------------------
 name="atmo-interop-$$"
