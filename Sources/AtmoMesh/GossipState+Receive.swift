@@ -81,7 +81,10 @@ extension GossipState {
         nextDeadlineMs = min(nextDeadlineMs, expiresAt)
         statistics.accepted += 1
         if let peer = peerAddress(stored), peer != ownPeer {
-            view.insert(peer, source: .learned(originNodeID: origin), capacity: configuration.maxPeers)
+            let replaceProbability = Double(configuration.maxPeers) / Double(max(1, records.count))
+            view.insert(
+                peer, source: .learned(originNodeID: origin), capacity: configuration.maxPeers,
+                replaceProbability: replaceProbability, using: &random)
         }
         return (stored, record, [.learned(stored)] + evictToFit(keeping: origin))
     }
@@ -126,7 +129,9 @@ extension GossipState {
     /// A peer was discovered (LAN discovery, configuration, an operator). A new peer is
     /// sent this node's catalog (once started), and asked for everything if a pull is due.
     public mutating func peerDiscovered(_ peer: Peer, now: Int64) -> [GossipAction<Peer>] {
-        guard peer != ownPeer, view.insert(peer, source: .direct, capacity: configuration.maxPeers) else { return [] }
+        guard peer != ownPeer, view.insert(peer, source: .direct, capacity: configuration.maxPeers, using: &random) else {
+            return []
+        }
         guard started else { return [] }
         return [.push(ownCatalog.withGossipHops(0), to: peer)] + startPullIfWanted(preferring: peer)
     }

@@ -26,15 +26,30 @@ package struct PeerView<Peer: Hashable & Sendable>: Sendable {
     package func source(of peer: Peer) -> Source? { sources[peer] }
 
     /// Adds `peer`, or upgrades a learned peer to direct. Returns true when it is new.
-    /// A learned peer is not added beyond `capacity`; a direct one replaces a learned one.
+    ///
+    /// At `capacity`, a direct peer replaces a learned one; a learned peer replaces a
+    /// random learned one with probability `replaceProbability` (the node passes
+    /// capacity / origins known, as reservoir sampling does, so a full view stays a uniform
+    /// sample of the mesh instead of freezing on the first peers learned).
     @discardableResult
-    package mutating func insert(_ peer: Peer, source: Source, capacity: Int) -> Bool {
+    package mutating func insert(
+        _ peer: Peer, source: Source, capacity: Int, replaceProbability: Double = 0, using random: inout SplitMix64
+    ) -> Bool {
         if let existing = sources[peer] {
             if source == .direct, existing != .direct { sources[peer] = .direct }
             return false
         }
         if members.count >= capacity {
-            guard source == .direct, let victim = members.last(where: { sources[$0] != .direct }) else { return false }
+            let victim: Peer?
+            if source == .direct {
+                victim = members.last(where: { sources[$0] != .direct })
+            } else if random.chance(replaceProbability) {
+                let candidate = members[random.index(below: members.count)]
+                victim = sources[candidate] == .direct ? nil : candidate
+            } else {
+                victim = nil
+            }
+            guard let victim else { return false }
             remove(victim)
         }
         positions[peer] = members.count
