@@ -31,7 +31,10 @@ struct GossipSimulationCommand: ParsableCommand {
     @Option(name: .long, help: "Largest mesh whose start-up gossip is simulated (it costs O(N²) messages).")
     var warmLimit = 1000
 
-    @Flag(name: .long, help: "Also print coverage and traffic for fanouts 3 to 8 at the first size.")
+    @Option(name: .long, help: "Random peers each node of a larger mesh starts with (no start-up gossip).")
+    var largeView = 128
+
+    @Flag(name: .long, help: "Also print coverage and traffic for fanouts 3 to 8 (first size, at most 300 nodes).")
     var fanoutSweep = false
 
     func validate() throws {
@@ -50,14 +53,16 @@ struct GossipSimulationCommand: ParsableCommand {
         var results: [SimulationResult] = []
         for size in sizes {
             let started = Date()
+            let warm = size <= warmLimit
             results.append(SimulationResult.measure(
-                nodes: size, loss: loss, seed: seed, view: view, gossip: gossip, warm: size <= warmLimit))
+                nodes: size, loss: loss, seed: seed, view: warm ? view : largeView, gossip: gossip, warm: warm))
             let seconds = Date().timeIntervalSince(started)
             FileHandle.standardError.write(Data("  N=\(size) simulated in \(String(format: "%.1f", seconds)) s\n".utf8))
         }
         print(SimulationReport.table(results))
         if fanoutSweep, let size = sizes.first {
-            print(SimulationReport.fanoutSweep(nodes: size, loss: loss, seed: seed, view: view, hopLimit: hopLimit))
+            print(SimulationReport.fanoutSweep(
+                nodes: min(size, 300), loss: loss, seed: seed, view: view, hopLimit: hopLimit))
         }
     }
 }

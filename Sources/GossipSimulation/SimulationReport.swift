@@ -8,15 +8,17 @@ enum SimulationReport {
         func row(_ label: String, _ value: (SimulationResult) -> String) { rows.append((label, results.map(value))) }
         row("nodes (N)") { "\($0.nodes)" }
         row("log2(N)") { String(format: "%.1f", log2(Double($0.nodes))) }
-        row("views") { $0.warm ? "grown by start-up gossip" : "initial only" }
+        row("views") { $0.warm ? "\($0.initialView) + start-up gossip" : "\($0.initialView) random" }
         row("start-up: msgs/node") { r in r.startup.map { String(format: "%.0f", Double($0.messages) / Double(r.nodes)) } ?? "-" }
         row("start-up: KB/node") { r in r.startup.map { kb(Double($0.bytes) / Double(r.nodes)) } ?? "-" }
         section("new model on one node", \.firstWave, into: &rows, results)
         row("nodes killed (no goodbye)") { "\($0.killed)" }
         section("new model after deaths", \.afterDeaths, into: &rows, results)
-        row("join: rounds to know 99% of mesh") { rounds($0.join.roundsToKnowMesh) }
-        row("join: share of mesh known") { String(format: "%.2f%%", $0.join.knownShare * 100) }
-        row("join: pulled catalogs / KB") { "\($0.join.pulledCatalogs) / \(kb(Double($0.join.pullBytes)))" }
+        row("join: rounds to know 99% of mesh") { $0.warm ? rounds($0.join.roundsToKnowMesh) : "-" }
+        row("join: share of mesh known") { $0.warm ? String(format: "%.2f%%", $0.join.knownShare * 100) : "-" }
+        row("join: pulled catalogs / KB") {
+            $0.warm ? "\($0.join.pulledCatalogs) / \(kb(Double($0.join.pullBytes)))" : "-"
+        }
         row("join: rounds until 99% know it") { rounds($0.join.wave.roundsTo99) }
         row("refresh: msgs/node per interval") { String(format: "%.0f", $0.refresh.messagesPerNodePerInterval) }
         row("refresh: KB/node per interval") { kb($0.refresh.bytesPerNodePerInterval) }
@@ -46,26 +48,25 @@ enum SimulationReport {
         rows.append(("  relayed twice by a node", results.map { "\($0[keyPath: wave].duplicateRelays)" }))
     }
 
+    /// Coverage and traffic of 10 successive new-model waves for fanouts 3 to 8, on a mesh
+    /// warmed by start-up gossip.
     static func fanoutSweep(nodes: Int, loss: Double, seed: UInt64, view: Int, hopLimit: Int) -> String {
-        var lines = ["", "fanout sweep, N=\(nodes), views initial only, loss \(loss) (coverage of one new model's wave):"]
-        lines.append("fanout  coverage  rounds to 99%  msgs/node")
+        var lines = ["", "fanout sweep, N=\(nodes), views grown by start-up gossip, loss \(loss), 10 waves each:"]
+        lines.append("fanout  mean coverage  worst coverage  waves >= 99%  worst rounds to 99%  msgs/node/wave")
         for fanout in 3...8 {
             var simulator = GossipNetworkSimulator(
-                .init(nodeCount: nodes, loss: loss, seed: seed, initialViewSize: max(view, fanout + 2),
+                .init(nodeCount: nodes, loss: loss, seed: seed, initialViewSize: view,
                       gossip: GossipConfiguration(fanout: fanout, hopLimit: hopLimit)))
-            simulator.startMesh(gossip: false)
-            var coverage = 0.0, messages = 0.0
-            var reached: [Int] = []
-            let trials = 10
-            for _ in 0..<trials {
-                let wave = simulator.newModelWave()
-                coverage += wave.finalCoverage / Double(trials)
-                messages += wave.messagesPerNode / Double(trials)
-                if let rounds = wave.roundsTo99 { reached.append(rounds) }
-            }
-            let roundsText = reached.isEmpty ? "never" : "\(reached.max()!) (\(reached.count)/\(trials) waves)"
-            lines.append(String(format: "%6d  %7.2f%%  %@  %9.2f", fanout, coverage * 100,
-                                roundsText.padding(toLength: 13, withPad: " ", startingAt: 0), messages))
+            simulator.startMesh(gossip: true)
+            while !simulator.isQuiet { simulator.runRound() }
+            let waves = (0..<10).map { _ in simulator.newModelWave() }
+            let mean = waves.map(\.finalCoverage).reduce(0, +) / Double(waves.count)
+            let worst = waves.map(\.finalCoverage).min() ?? 0
+            let reached = waves.compactMap(\.roundsTo99)
+            let messages = waves.map(\.messagesPerNode).reduce(0, +) / Double(waves.count)
+            lines.append(
+                String(format: "%6d  %12.2f%%  %13.2f%%  %12d  %19@  %14.2f", fanout, mean * 100, worst * 100,
+                       reached.count, reached.count == waves.count ? "\(reached.max()!)" : "-", messages))
         }
         return lines.joined(separator: "\n")
     }

@@ -5,6 +5,7 @@ struct SimulationResult {
     var nodes: Int
     /// Whether start-up gossip ran (views grew to the whole mesh) or views stayed initial.
     var warm: Bool
+    var initialView: Int
     var startup: GossipNetworkSimulator.Traffic?
     var firstWave: GossipNetworkSimulator.WaveReport
     var killed: Int
@@ -13,6 +14,9 @@ struct SimulationResult {
     var refresh: GossipNetworkSimulator.RefreshReport
     var publishIntervalSeconds: Double
 
+    /// Runs every scenario on a mesh of `nodes`. `warm`: start-up gossip runs, so views
+    /// grow from `view` peers to the whole mesh as in a real node; otherwise (large meshes,
+    /// where start-up costs O(N²) messages) each node starts with `view` random peers.
     static func measure(
         nodes: Int, loss: Double, seed: UInt64, view: Int, gossip: GossipConfiguration, warm: Bool
     ) -> SimulationResult {
@@ -30,7 +34,7 @@ struct SimulationResult {
         let join = simulator.joinNewNode()
         let refresh = simulator.refreshCost(sampleOrigins: 20)
         return SimulationResult(
-            nodes: nodes, warm: warm, startup: startup, firstWave: firstWave, killed: killed,
+            nodes: nodes, warm: warm, initialView: view, startup: startup, firstWave: firstWave, killed: killed,
             afterDeaths: afterDeaths, join: join, refresh: refresh,
             publishIntervalSeconds: Double(gossip.publishIntervalMs) / 1000)
     }

@@ -71,6 +71,10 @@ extension PullCommand {
             providers = providers.filter { $0.nodeID == peer || $0.nodeName == peer }
             if providers.isEmpty { fail("node \(peer) does not offer \(modelID) over HTTP (see `atmo peers`)", code: .notOffered) }
         }
+        if providers.isEmpty, model.installed, peer == nil {
+            print("\(modelID) is already on this node, and no other node offers it (see `atmo ls`)")
+            Foundation.exit(0)
+        }
         guard !providers.isEmpty else {
             fail("\(modelID) is offered only by nodes without a direct HTTP endpoint", code: .notOffered)
         }

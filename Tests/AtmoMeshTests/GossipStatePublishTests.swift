@@ -4,6 +4,7 @@ import Testing
 @testable import AtmoMesh
 
 struct GossipStatePublishTests {
+    let fanout = GossipConfiguration().fanout
     let t0 = MeshFixtures.start
     let tenPeers = (1...10).map { "n\($0)" }
 
@@ -11,8 +12,8 @@ struct GossipStatePublishTests {
         var node = MeshFixtures.node(peers: tenPeers)
         let actions = node.start(now: t0)
         let pushes = actions.pushes
-        #expect(pushes.count == 5)
-        #expect(Set(pushes.map(\.peer)).count == 5)
+        #expect(pushes.count == fanout)
+        #expect(Set(pushes.map(\.peer)).count == fanout)
         #expect(pushes.allSatisfy { $0.catalog.nodeID == "self" && $0.catalog.gossipHops == 0 })
         #expect(pushes.allSatisfy { $0.catalog.timestamp == t0 && $0.catalog.ttlSeconds == 300 })
         #expect(actions.pulls.count == 1)
@@ -46,7 +47,7 @@ struct GossipStatePublishTests {
         #expect(unchanged.isEmpty)
         let models = node.ownCatalog.models + [MeshFixtures.entry("new-model", sha: "b")]
         let pushes = node.inventoryChanged(models, now: t0).pushes
-        #expect(pushes.count == 5)
+        #expect(pushes.count == fanout)
         // Same millisecond as the start: the timestamp still moves forward.
         #expect(pushes.allSatisfy { $0.catalog.timestamp == t0 + 1 && $0.catalog.models == models })
         #expect(node.ownCatalog.models == models)
@@ -65,7 +66,7 @@ struct GossipStatePublishTests {
         _ = node.start(now: t0)
         #expect(node.tick(now: t0 + 299_999).pushes.isEmpty)
         let pushes = node.tick(now: t0 + 300_000).pushes
-        #expect(pushes.count == 5 && pushes.allSatisfy { $0.catalog.timestamp == t0 + 300_000 })
+        #expect(pushes.count == fanout && pushes.allSatisfy { $0.catalog.timestamp == t0 + 300_000 })
         #expect(node.statistics.published == 2)
         #expect(node.tick(now: t0 + 300_001).pushes.isEmpty)
     }
@@ -75,7 +76,7 @@ struct GossipStatePublishTests {
         _ = node.start(now: t0)
         let endpoints = ModelCatalog.TransferEndpoints(http: "http://10.0.0.9:14750", websocket: true)
         let pushes = node.endpointsChanged(endpoints, now: t0 + 10).pushes
-        #expect(pushes.count == 5 && pushes.allSatisfy { $0.catalog.transferEndpoints == endpoints })
+        #expect(pushes.count == fanout && pushes.allSatisfy { $0.catalog.transferEndpoints == endpoints })
         #expect(node.endpointsChanged(endpoints, now: t0 + 20).isEmpty)
     }
 

@@ -4,6 +4,7 @@ import Testing
 @testable import AtmoMesh
 
 struct GossipStatePullTests {
+    let fanout = GossipConfiguration().fanout
     let t0 = MeshFixtures.start
 
     @Test func failedPullMovesToAnotherPeerUntilNoneIsLeftThenRetries() {
@@ -40,7 +41,7 @@ struct GossipStatePullTests {
         #expect(!node.isPullPending)
         // No learned catalog is relayed: the only pushes are of its own catalog, to new peers.
         let pushes = actions.pushes
-        #expect(pushes.count == 5)
+        #expect(pushes.count == fanout)
         #expect(pushes.allSatisfy { $0.catalog.nodeID == "self" && $0.peer != "peer-a" })
         #expect(node.freshCatalogs(now: t0 + 50).count == 10)
         #expect(node.statistics.relayed == 0)

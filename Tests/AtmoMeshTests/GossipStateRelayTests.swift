@@ -4,6 +4,7 @@ import Testing
 @testable import AtmoMesh
 
 struct GossipStateRelayTests {
+    let fanout = GossipConfiguration().fanout
     let t0 = MeshFixtures.start
     let peers = (1...10).map { "n\($0)" }
 
@@ -20,8 +21,8 @@ struct GossipStateRelayTests {
         #expect(actions.learned.map(\.nodeID) == ["origin"])
         #expect(actions.learned.first?.gossipHops == nil)
         let pushes = actions.pushes
-        #expect(pushes.count == 5)
-        #expect(Set(pushes.map(\.peer)).count == 5)
+        #expect(pushes.count == fanout)
+        #expect(Set(pushes.map(\.peer)).count == fanout)
         #expect(!pushes.contains { $0.peer == "peer-n1" || $0.peer == "peer-origin" })
         #expect(pushes.allSatisfy { $0.catalog.gossipHops == 3 && $0.catalog.timestamp == t0 })
         #expect(node.statistics.relayed == 1)
@@ -34,21 +35,21 @@ struct GossipStateRelayTests {
         #expect(node.statistics.duplicates == 3)
         // Newer: learned and relayed again.
         let newer = node.receive(MeshFixtures.catalog("origin", at: t0 + 1), from: nil, now: t0 + 14)
-        #expect(newer.learned.count == 1 && newer.pushes.count == 5)
+        #expect(newer.learned.count == 1 && newer.pushes.count == fanout)
     }
 
     @Test func copiesWithoutHopCountAreTreatedAsFromTheOrigin() {
         var node = started()
         let actions = node.receive(MeshFixtures.catalog("origin", at: t0), from: nil, now: t0)
         let pushes = actions.pushes
-        #expect(pushes.count == 5 && pushes.allSatisfy { $0.catalog.gossipHops == 1 })
+        #expect(pushes.count == fanout && pushes.allSatisfy { $0.catalog.gossipHops == 1 })
     }
 
     @Test func hopLimitStopsTheRelayButNotTheLearning() {
         var node = started(GossipConfiguration(hopLimit: 4))
         let lastRelay = node.receive(MeshFixtures.catalog("a", at: t0, hops: 2), from: nil, now: t0)
         #expect(lastRelay.pushes.allSatisfy { $0.catalog.gossipHops == 3 })
-        #expect(lastRelay.pushes.count == 5)
+        #expect(lastRelay.pushes.count == fanout)
         let atLimit = node.receive(MeshFixtures.catalog("b", at: t0, hops: 3), from: nil, now: t0)
         #expect(atLimit.learned.count == 1)
         #expect(atLimit.pushes.isEmpty)
@@ -76,12 +77,17 @@ struct GossipStateRelayTests {
         #expect(node.catalog(of: "hidden") != nil)
     }
 
-    @Test func learnedPeersStopAtMaxPeersButDiscoveredOnesReplaceThem() {
+    @Test func fullViewKeepsDiscoveredPeersAndSamplesLearnedOnes() {
         var node = MeshFixtures.node(peers: ["a"], configuration: GossipConfiguration(maxPeers: 3))
         _ = node.start(now: t0)
-        for name in ["x", "y", "z"] { _ = node.receive(MeshFixtures.catalog(name, at: t0), from: nil, now: t0) }
+        let origins = (1...60).map { "o\($0)" }
+        for name in origins { _ = node.receive(MeshFixtures.catalog(name, at: t0), from: nil, now: t0) }
         #expect(node.peers.count == 3)
-        #expect(!node.peers.contains("peer-z"))
+        #expect(node.peers.contains("peer-a"))
+        // Later origins replaced earlier ones (reservoir sampling), so the view does not
+        // freeze on the first two peers learned.
+        #expect(node.peers.contains { !["peer-a", "peer-o1", "peer-o2"].contains($0) })
+        // A discovered peer takes the place of a learned one.
         _ = node.peerDiscovered("peer-b", now: t0)
         #expect(node.peers.count == 3)
         #expect(node.peers.contains("peer-a") && node.peers.contains("peer-b"))

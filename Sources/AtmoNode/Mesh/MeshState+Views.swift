@@ -5,8 +5,9 @@ extension MeshState {
     /// The mesh's models matching `query`, each with its providers best first (the order a
     /// pull tries them) and whether this node holds that very artefact (`localSHA256s`).
     func models(matching query: MeshQuery, localSHA256s: Set<String>, ownNodeID: String) -> [MeshAPI.Model] {
-        state.withLock { state in
-            state.catalog.search(query).map { model in
+        let now = Self.now()
+        return state.withLock { state in
+            state.catalogWithOwn(now: now).search(query).map { model in
                 MeshAPI.Model(
                     entry: model.entry, providers: Self.rankedProviders(of: model, in: state, excluding: ownNodeID),
                     installed: localSHA256s.contains(model.key.sha256))
@@ -18,8 +19,9 @@ extension MeshState {
     func versions(of modelID: String, localSHA256s: Set<String>, ownNodeID: String, preference: PeerRanking.Preference = .automatic)
         -> [MeshAPI.Model]
     {
-        state.withLock { state in
-            state.catalog.versions(of: modelID).map { model in
+        let now = Self.now()
+        return state.withLock { state in
+            state.catalogWithOwn(now: now).versions(of: modelID).map { model in
                 MeshAPI.Model(
                     entry: model.entry,
                     providers: Self.rankedProviders(of: model, in: state, excluding: ownNodeID, preference: preference),
@@ -83,5 +85,16 @@ extension MeshState {
                 nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
                 reliability: stats.reliability, activeTransfers: stats.activeTransfers)
         }
+    }
+}
+
+extension MeshState.State {
+    /// The mesh catalog plus this node's own catalog: the mesh view includes this node's
+    /// models (they show as installed, with the other nodes that offer them as providers).
+    func catalogWithOwn(now: Int64) -> MeshCatalog {
+        var merged = catalog
+        let own = gossip.ownCatalog
+        if own.timestamp > 0 { merged.apply(own, now: now) }
+        return merged
     }
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Three `atmo serve` nodes find each other on a LAN with no address typed anywhere: DNS-SD
+# over multicast, in a network namespace of their own (its loopback only, multicast on).
+#
+#   1. every node's `atmo models` lists the models of all three (no --peer anywhere);
+#   2. `atmo pull ID` on C fetches A's model by id alone, byte for byte;
+#   3. A stops (SIGTERM): its models leave B's view.
+#
+# Usage: Tests/Interop/mesh-lan/run.sh [path/to/atmo]  (default .build/debug/atmo). Root.
+# Prints SKIPPED and exits 0 when namespaces cannot be made; exits 1 when a check fails.
+set -uo pipefail
+atmo="${1:-.build/debug/atmo}"
+[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
+namespace="atmo-lan-$$-$RANDOM"
+work="$(mktemp -d /tmp/atmo-mesh-lan.XXXXXX)"
+pids=()
+namespace_made=0
+passed=0
+failed=0
+
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    sleep 0.5
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+    [[ $namespace_made == 1 ]] && ip netns del "$namespace" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+skip() { echo "mesh LAN suite SKIPPED: $*"; exit 0; }
+in_namespace() { ip netns exec "$namespace" "$@"; }
+
+[[ -x "$atmo" ]] || { echo "FAIL - no atmo binary at $atmo"; exit 1; }
+if ! command -v ip >/dev/null 2>&1; then
+    { apt-get update -qq && apt-get install -y -qq iproute2; } >/dev/null 2>&1 || skip "ip is missing and apt-get could not install iproute2"
+fi
+error="$(ip netns add "$namespace" 2>&1)" || skip "cannot create a network namespace ($error); run as root on Linux"
+namespace_made=1
+error="$(in_namespace sh -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo' 2>&1)" ||
+    skip "cannot enable multicast on loopback in the namespace ($error)"
+
+# Three nodes, each with one model of its own.
+for name in a b c; do
+    mkdir -p "$work/$name/models"
+    head -c $((3 * 1024 * 1024 + 17)) /dev/urandom > "$work/$name/models/model-$name.gguf"
+    ip netns exec "$namespace" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/$name/port" --name "node-$name" \
+        --folder "$work/$name/models" --no-huggingface --no-llamafarm --state-dir "$work/$name/state" --log-level warning \
+        2> "$work/$name/log" &
+    pids+=($!)
+    eval "pid_$name=$!"
+done
+
+lists_all() { # node -> 0 when its `atmo models` lists all three models
+    local out other
+    out="$(in_namespace "$atmo" models --state-dir "$work/$1/state" --json 2>/dev/null)" || return 1
+    for other in a b c; do grep -q "\"model-$other.gguf\"" <<< "$out" || return 1; done
+}
+for name in a b c; do
+    seen=0
+    for _ in $(seq 150); do lists_all "$name" && { seen=1; break; }; sleep 0.2; done
+    if [[ $seen == 1 ]]; then ok "node $name lists the models of all three nodes (found by DNS-SD)"; else
+        fail "node $name does not list all three models: $(in_namespace "$atmo" models --state-dir "$work/$name/state" 2>&1 | head -5) $(tail -3 "$work/$name/log")"
+    fi
+done
+peers="$(in_namespace "$atmo" peers --state-dir "$work/c/state" 2>&1)"
+if grep -q " lan " <<< "$peers"; then ok "atmo peers on c shows peers found on the LAN"; else fail "atmo peers on c: $peers"; fi
+
+if in_namespace "$atmo" pull model-a.gguf --state-dir "$work/c/state" > "$work/pull.out" 2>&1 &&
+    cmp -s "$work/c/state/models/model-a.gguf" "$work/a/models/model-a.gguf"; then
+    ok "atmo pull model-a.gguf on c (no address given) installed the same bytes"
+else
+    fail "pull by id on c: $(tail -3 "$work/pull.out")"
+fi
+
+kill -TERM "$pid_a"
+gone=0
+for _ in $(seq 100); do
+    out="$(in_namespace "$atmo" models --state-dir "$work/b/state" --json 2>/dev/null)"
+    if ! grep -q '"model-a.gguf"' <<< "$out"; then gone=1; break; fi
+    sleep 0.2
+done
+if [[ $gone == 1 ]]; then ok "a stopped: its model left b's view"; else fail "model-a.gguf still listed by b after a stopped"; fi
+
+echo "mesh-lan: $passed passed, $failed failed"
+[[ $failed == 0 ]]
