@@ -66,7 +66,7 @@ public struct ProviderNode: Sendable {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         let meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let meshService = MeshService(
-            mesh: mesh, inventory: inventory, client: MeshClient(http: meshHTTP), configuration: configuration.mesh,
+            mesh: mesh, inventory: inventory, database: database, client: MeshClient(http: meshHTTP), configuration: configuration.mesh,
             identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host, logger: logger)
         let stateDirectory = configuration.stateDirectory
         let host = configuration.host
@@ -101,6 +101,8 @@ public struct ProviderNode: Sendable {
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
             Int64(max(0, configuration.shutdownGracePeriodSeconds) * 1000))
+        // Peers of earlier runs are known before the server answers its first request.
+        await meshService.restorePeers()
         defer { nodeFile.value?.remove(stateDirectory: stateDirectory) }
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()

@@ -19,7 +19,9 @@ enum SimulationReport {
         row("join: pulled catalogs / KB") {
             $0.warm ? "\($0.join.pulledCatalogs) / \(kb(Double($0.join.pullBytes)))" : "-"
         }
-        row("join: rounds until 99% know it") { rounds($0.join.wave.roundsTo99) }
+        row("join: rounds until 99% know it") {
+            "\(rounds($0.join.wave.roundsTo99)) (\(String(format: "%.1f%%", $0.join.wave.finalCoverage * 100)))"
+        }
         row("refresh: msgs/node per interval") { String(format: "%.0f", $0.refresh.messagesPerNodePerInterval) }
         row("refresh: KB/node per interval") { kb($0.refresh.bytesPerNodePerInterval) }
         row("refresh: KB/s per node") {

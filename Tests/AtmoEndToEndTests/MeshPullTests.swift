@@ -61,8 +61,15 @@ extension EndToEnd {
 
                         // The node heard how the killed provider did.
                         let peers = try #require(await c.meshPeers())
-                        let reliability = peers.first { $0.nodeID == victimID }?.reliability
-                        #expect(reliability.map { $0 < 1 } ?? true, "\(peers)")
+                        let reliability = try #require(peers.first { $0.nodeID == victimID }?.reliability, "\(peers)")
+                        #expect(reliability < 1, "\(peers)")
+
+                        // What C measured survives its restart (saved in its database).
+                        c.process.signal(SIGTERM)
+                        #expect(await c.process.waitForExit(timeout: 30) == 0)
+                        let restarted = try await sandbox.serve(folders: [], stateDirectory: c.stateDirectory, name: "c-again")
+                        let remembered = try #require(await restarted.meshPeers()?.first { $0.nodeID == victimID }, "peers not restored")
+                        #expect(remembered.reliability <= reliability, "\(remembered)")
                     }
                 }
             }

@@ -14,6 +14,8 @@ import ServiceLifecycle
 struct MeshService: Service {
     let mesh: MeshState
     let inventory: Inventory
+    /// Where peer measurements are kept across restarts (nil: not kept).
+    let database: StateDatabase?
     let client: MeshClient
     let configuration: MeshConfiguration
     let identity: (nodeID: String, nodeName: String)
@@ -40,7 +42,10 @@ struct MeshService: Service {
                 group.addTask { await self.every(self.configuration.tickInterval) { self.tick() } }
                 group.addTask {
                     await self.probePeers()
-                    await self.every(self.configuration.probeInterval) { await self.probePeers() }
+                    await self.every(self.configuration.probeInterval) {
+                        await self.probePeers()
+                        await self.savePeers()
+                    }
                 }
                 if self.configuration.lanDiscovery {
                     group.addTask { await self.runLANDiscovery(port: port) }
@@ -48,6 +53,7 @@ struct MeshService: Service {
             }
         }
         await sayGoodbye()
+        await savePeers()
         mesh.finish()
     }
 
