@@ -89,7 +89,7 @@ public enum GossipAction<Peer: Hashable & Sendable>: Sendable, Hashable {
 public struct GossipStatistics: Sendable, Hashable {
     /// Catalogs accepted as new (pushed or pulled).
     public var accepted = 0
-    /// Catalogs ignored because as new or newer a one of the origin was already known.
+    /// Catalogs ignored because one as new or newer from the same origin was already known.
     public var duplicates = 0
     /// Catalogs refused: from the future, claiming to be this node, or without room.
     public var refused = 0

@@ -53,7 +53,7 @@ extension GossipNetworkSimulator {
             send(actions, from: node)
         case .pullRequest:
             let catalogs = nodes[node].catalogsForPull(now: now)
-            let bytes = CatalogBatch.encodedSize(catalogSizes: catalogs.map { encodedSize(of: $0) })
+            let bytes = HTTPAPI.CatalogBundle.encodedSize(catalogSizes: catalogs.map { encodedSize(of: $0) })
             traffic.messages += 1
             traffic.bytes += bytes
             lastPullAnswer = (catalogs.count, bytes)

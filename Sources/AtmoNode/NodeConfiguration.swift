@@ -1,6 +1,7 @@
 import AtmoMesh
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 
 /// Everything a node needs to run, passed down from the executable (which reads the
@@ -25,6 +26,8 @@ public struct NodeConfiguration: Sendable {
     public var shutdownGracePeriodSeconds: Double = 10
     /// Discovery and gossip (docs/MESH.md).
     public var mesh = MeshConfiguration()
+    /// How the node's own downloads behave (connections, piece size, timeouts).
+    public var pull = PullConfiguration()
 
     public init(stateDirectory: String, modelsDirectory: String, scanRoots: ScanRoots) {
         self.stateDirectory = stateDirectory

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AtmoMesh
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import Hummingbird
 import Logging
@@ -21,6 +22,7 @@ public struct ProviderNode: Sendable {
     public let inventory: Inventory
     public let ledger = TransferLedger()
     let mesh: MeshState
+    let downloads: DownloadManager
     let logger: Logger
 
     public init(configuration: NodeConfiguration, logger: Logger) throws {
@@ -33,6 +35,7 @@ public struct ProviderNode: Sendable {
             nodeID: identity.nodeID, nodeName: configuration.nodeName, transferEndpoints: .init(http: nil), models: [],
             configuration: configuration.mesh.gossip, random: SplitMix64(seed: UInt64.random(in: .min ... .max)),
             peerAddress: { catalog in catalog.transferEndpoints.http.map(MeshClient.trimmed) })
+        downloads = DownloadManager(database: database)
         mesh = MeshState(gossip: gossip, catalog: MeshCatalog(ttlBoundsSeconds: configuration.mesh.gossip.ttlBoundsSeconds))
     }
 
@@ -59,7 +62,7 @@ public struct ProviderNode: Sendable {
         let fileReaders = NIOThreadPool(numberOfThreads: Self.fileReaderThreads)
         fileReaders.start()
         let routes = ProviderRoutes(
-            inventory: inventory, ledger: ledger, mesh: mesh, nodeID: nodeID, nodeName: configuration.nodeName,
+            inventory: inventory, ledger: ledger, mesh: mesh, downloads: downloads, nodeID: nodeID, nodeName: configuration.nodeName,
             boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(10))
@@ -68,6 +71,12 @@ public struct ProviderNode: Sendable {
         let meshService = MeshService(
             mesh: mesh, inventory: inventory, database: database, client: MeshClient(http: meshHTTP), configuration: configuration.mesh,
             identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host, logger: logger)
+        let pullHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: PullEngine.httpConfiguration(configuration.pull))
+        let downloadService = DownloadService(
+            downloads: downloads, mesh: mesh,
+            engine: PullEngine(http: pullHTTP, database: database, configuration: configuration.pull, logger: logger),
+            modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
+            logger: logger)
         let stateDirectory = configuration.stateDirectory
         let host = configuration.host
         let nodeFile = Shared<LocalNodeFile?>(nil)
@@ -95,8 +104,12 @@ public struct ProviderNode: Sendable {
             },
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            // Shut down in reverse: the mesh says goodbye first, then the server drains.
-            services: [.init(service: inventoryService), .init(service: application), .init(service: meshService)],
+            // Shut down in reverse: downloads stop (kept queued), the mesh says goodbye, then
+            // the server drains.
+            services: [
+                .init(service: inventoryService), .init(service: application), .init(service: meshService),
+                .init(service: downloadService),
+            ],
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
@@ -108,10 +121,12 @@ public struct ProviderNode: Sendable {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             try? await meshHTTP.shutdown()
+            try? await pullHTTP.shutdown()
             try? await fileReaders.shutdownGracefully()
             throw error
         }
         try await meshHTTP.shutdown()
+        try await pullHTTP.shutdown()
         try await fileReaders.shutdownGracefully()
     }
 }

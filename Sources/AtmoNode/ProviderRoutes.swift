@@ -11,6 +11,7 @@ struct ProviderRoutes: Sendable {
     let inventory: Inventory
     let ledger: TransferLedger
     let mesh: MeshState
+    let downloads: DownloadManager
     let nodeID: String
     let nodeName: String
     /// The bound port, known once the server runs.
@@ -45,6 +46,7 @@ struct ProviderRoutes: Sendable {
             try await self.transferReport(request, context: context)
         }
         registerMesh(on: router)
+        registerDownloads(on: router)
     }
 
     /// The routes above as path patterns (`:` is one path segment) with their methods, so an
@@ -61,6 +63,9 @@ struct ProviderRoutes: Sendable {
         (["v1", "mesh", "models", ":"], [.get, .head]),
         (["v1", "mesh", "peers"], [.get, .head]),
         (["v1", "mesh", "peers", "outcomes"], [.post]),
+        (["v1", "downloads"], [.get, .head, .post]),
+        (["v1", "downloads", ":"], [.delete]),
+        (["v1", "downloads", "events"], [.get, .head, .delete]),
     ]
 
     /// The methods some route accepts for `path`; empty when no route matches it.

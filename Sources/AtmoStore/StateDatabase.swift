@@ -78,6 +78,17 @@ public final class StateDatabase: Sendable {
                 table.column("source", .text).notNull()
             }
         }
+        // Downloads queued through the node, so they resume when it restarts
+        // (StateDatabase+Queue).
+        migrator.registerMigration("v3-queue") { db in
+            try db.create(table: "queued_download") { table in
+                table.primaryKey("request_id", .text)
+                table.column("model_id", .text).notNull()
+                table.column("sha256", .text)
+                table.column("preferred_node", .text)
+                table.column("created_at_ms", .integer).notNull()
+            }
+        }
         return migrator
     }
 

@@ -106,4 +106,5 @@ public func waitForPortFile(_ path: String, process: AtmoProcess, timeout: Doubl
 public struct ProcessFailure: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }

@@ -24,6 +24,26 @@ public struct PullProgress: Sendable, Equatable {
     /// The source in use now; changes when the pull fails over to another source.
     public var source: PullSource? = nil
 
+    /// A report, e.g. rebuilt from a node's download status.
+    public init(
+        requestID: String, modelID: String, phase: Phase, bytesDone: Int64, totalBytes: Int64, resumedBytes: Int64 = 0,
+        bytesPerSecond: Double = 0, etaSeconds: Double? = nil, piecesDone: Int = 0, pieceCount: Int = 0, peer: String = "",
+        source: PullSource? = nil
+    ) {
+        self.requestID = requestID
+        self.modelID = modelID
+        self.phase = phase
+        self.bytesDone = bytesDone
+        self.totalBytes = totalBytes
+        self.resumedBytes = resumedBytes
+        self.bytesPerSecond = bytesPerSecond
+        self.etaSeconds = etaSeconds
+        self.piecesDone = piecesDone
+        self.pieceCount = pieceCount
+        self.peer = peer
+        self.source = source
+    }
+
     public var fraction: Double { totalBytes > 0 ? min(1, Double(bytesDone) / Double(totalBytes)) : 1 }
 
     /// The wire form of this report.

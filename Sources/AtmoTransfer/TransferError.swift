@@ -20,6 +20,7 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
             case localError = "local_error"
         }
         let wrapped: Wrapped
+        init(wrapped: Wrapped) { self.wrapped = wrapped }
         public static let peerUnreachable = Code(wrapped: .peerUnreachable)
         public static let notOffered = Code(wrapped: .notOffered)
         public static let hashMismatch = Code(wrapped: .hashMismatch)
@@ -33,6 +34,12 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         public static let peerError = Code(wrapped: .peerError)
         public static let localError = Code(wrapped: .localError)
         public var description: String { wrapped.rawValue }
+        /// The code named `description` (as a node's download status carries it); nil for
+        /// a name this version does not know.
+        public init?(description: String) {
+            guard let wrapped = Wrapped(rawValue: description) else { return nil }
+            self.init(wrapped: wrapped)
+        }
     }
 
     public var code: Code

@@ -16,7 +16,8 @@ struct Atmo: AsyncParsableCommand {
             downloaded by another process; 64 bad usage; 130 interrupted (a pull resumes).
             """,
         subcommands: [
-            ServeCommand.self, PullCommand.self, ModelsCommand.self, PeersCommand.self, DiscoverCommand.self, ListCommand.self,
+            ServeCommand.self, PullCommand.self, ModelsCommand.self, PeersCommand.self, DownloadsCommand.self, CancelCommand.self,
+            DiscoverCommand.self, ListCommand.self,
             VerifyCommand.self, RemoveCommand.self,
         ]
     )

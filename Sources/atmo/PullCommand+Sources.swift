@@ -1,3 +1,4 @@
+import AtmoNode
 import AtmoProtocol
 import AtmoTransfer
 import Foundation
@@ -39,52 +40,39 @@ final class OutcomeLog: Sendable {
 }
 
 extension PullCommand {
+    /// The sources of an in-process pull: the `--from` URL, or the providers the running
+    /// node knows (best first, the version pinned).
     func sourcePlan(stateDirectory: String) async -> SourcePlan {
         if let peer, peer.contains("://") {
             return SourcePlan(sources: [PullSource(baseURL: peer)], sha256: nil, node: nil)
         }
         let node = await LocalNodeClient.require(
             stateDirectory: stateDirectory, json: json, alternative: ", or pull from one peer with --from URL")
+        let plan = await meshPlan(node)
+        return SourcePlan(sources: plan.sources, sha256: plan.sha256, node: node)
+    }
+
+    /// What the mesh offers for the model, as the node sees it; exits when nothing can be
+    /// pulled (not offered, several versions and no --sha256, only this node has it).
+    func meshPlan(_ node: LocalNodeClient) async -> SourcePlanner.Plan {
         let versions: [MeshAPI.Model]
         do {
             versions = try await node.get(MeshAPI.modelsPath + "/" + modelID, as: MeshAPI.ModelList.self).models
         } catch let error as LocalNodeError where error.status == 404 {
-            fail("no node of the mesh offers \(modelID) (see `atmo models`)", code: .notOffered)
+            versions = []
         } catch {
             Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
         }
-        var candidates = versions
-        if let expected = expectedSHA256?.lowercased() {
-            candidates = candidates.filter { $0.entry.sha256 == expected }
-            if candidates.isEmpty { fail("no node of the mesh offers \(modelID) with SHA-256 \(expected)", code: .notOffered) }
-        }
-        guard let model = candidates.first else { fail("no node of the mesh offers \(modelID)", code: .notOffered) }
-        if candidates.count > 1 {
-            let list = candidates.map { "\($0.entry.sha256) (\($0.entry.version), \($0.providers.count) peers)" }
-            Failure(
-                message: "the mesh offers \(candidates.count) versions of \(modelID); choose one with --sha256: "
-                    + list.joined(separator: ", "), exitCode: 64
-            ).exit(json: json, code: "ambiguous_version")
-        }
-        var providers = model.providers.filter { $0.http != nil }
-        if let peer {
-            providers = providers.filter { $0.nodeID == peer || $0.nodeName == peer }
-            if providers.isEmpty { fail("node \(peer) does not offer \(modelID) over HTTP (see `atmo peers`)", code: .notOffered) }
-        }
-        if providers.isEmpty, model.installed, peer == nil {
+        switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
+        case .pull(let plan):
+            return plan
+        case .alreadyHere:
             print("\(modelID) is already on this node, and no other node offers it (see `atmo ls`)")
             Foundation.exit(0)
+        case .chooseVersion(let message):
+            Failure(message: message, exitCode: 64).exit(json: json, code: "ambiguous_version")
+        case .refuse(let code, let message):
+            Failure(message: message, exitCode: TransferError(code, message).exitCode).exit(json: json, code: code.description)
         }
-        guard !providers.isEmpty else {
-            fail("\(modelID) is offered only by nodes without a direct HTTP endpoint", code: .notOffered)
-        }
-        return SourcePlan(
-            sources: providers.compactMap { provider in provider.http.map { PullSource(baseURL: $0, nodeID: provider.nodeID) } },
-            sha256: model.entry.sha256, node: node)
-    }
-
-    private func fail(_ message: String, code: TransferError.Code) -> Never {
-        let error = TransferError(code, message)
-        Failure(message: message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
     }
 }

@@ -50,6 +50,9 @@ struct PullCommand: AsyncParsableCommand {
     @Flag(help: "Print progress and the result as JSON lines.")
     var json = false
 
+    @Flag(help: "With a running node: start the download there and return at once (it continues in the node).")
+    var detach = false
+
     func validate() throws {
         guard Validation.isValidModelID(modelID) else {
             throw ValidationError(
@@ -79,6 +82,11 @@ struct PullCommand: AsyncParsableCommand {
             identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
         } catch {
             Failure(message: "\(error)", exitCode: 6).exit()
+        }
+        let viaURL = peer?.contains("://") ?? false
+        if !viaURL, destination == nil, let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
+            _ = await meshPlan(node)  // refuses at once what the mesh cannot give
+            await pullThroughNode(node)
         }
         let plan = await sourcePlan(stateDirectory: configuration.stateDirectory)
         let request = PullRequest(
@@ -188,6 +196,20 @@ struct PullSummary: Encodable {
     var resumedBytes: Int64
     var alreadyInstalled: Bool
     var seconds: Double
+
+    init(
+        modelID: String, path: String, sha256: String, sizeBytes: Int64, bytesTransferred: Int64, resumedBytes: Int64,
+        alreadyInstalled: Bool, seconds: Double
+    ) {
+        self.modelID = modelID
+        self.path = path
+        self.sha256 = sha256
+        self.sizeBytes = sizeBytes
+        self.bytesTransferred = bytesTransferred
+        self.resumedBytes = resumedBytes
+        self.alreadyInstalled = alreadyInstalled
+        self.seconds = seconds
+    }
 
     init(_ result: PullResult) {
         modelID = result.entry.modelID

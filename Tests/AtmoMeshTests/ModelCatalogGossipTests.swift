@@ -48,11 +48,11 @@ struct ModelCatalogGossipTests {
     @Test func batchSizeFormulaMatchesTheEncoding() throws {
         let catalogs = [MeshFixtures.catalog("x", at: 5), MeshFixtures.catalog("y", at: 6, hops: 1)]
         for count in 0...2 {
-            let batch = CatalogBatch(catalogs: Array(catalogs.prefix(count)))
+            let batch = HTTPAPI.CatalogBundle(catalogs: Array(catalogs.prefix(count)))
             let sizes = try batch.catalogs.map { try WireCoding.encode($0).count }
-            #expect(try WireCoding.encode(batch).count == CatalogBatch.encodedSize(catalogSizes: sizes))
+            #expect(try WireCoding.encode(batch).count == HTTPAPI.CatalogBundle.encodedSize(catalogSizes: sizes))
         }
-        let decoded = try WireCoding.decode(CatalogBatch.self, from: WireCoding.encode(CatalogBatch(catalogs: catalogs)))
+        let decoded = try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: WireCoding.encode(HTTPAPI.CatalogBundle(catalogs: catalogs)))
         #expect(decoded.catalogs == catalogs)
     }
 }

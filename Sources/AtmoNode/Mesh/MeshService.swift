@@ -27,7 +27,7 @@ struct MeshService: Service {
     func run() async throws {
         let port = try await waitForPort()
         let endpoint = configuration.advertisedURL ?? Self.defaultAdvertisedURL(host: host, port: port)
-        let models = inventory.entries
+        let models = inventory.entries.sorted { $0.modelID < $1.modelID }
         mesh.update { state, now in
             state.gossip.inventoryChanged(models, now: now)
                 + state.gossip.endpointsChanged(.init(http: endpoint, websocket: false), now: now)
@@ -36,7 +36,7 @@ struct MeshService: Service {
         addConfiguredPeers()
         logger.info("mesh started", metadata: ["endpoint": "\(endpoint)", "peers": "\(configuration.peers.count)"])
         // Graceful shutdown cancels the loops (LAN discovery sends its goodbye as it ends).
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.performActions() }
                 group.addTask { await self.every(self.configuration.tickInterval) { self.tick() } }
@@ -83,7 +83,7 @@ struct MeshService: Service {
     }
 
     private func tick() {
-        let models = inventory.entries
+        let models = inventory.entries.sorted { $0.modelID < $1.modelID }
         mesh.update { state, now in
             state.gossip.inventoryChanged(models, now: now) + state.gossip.tick(now: now)
         }

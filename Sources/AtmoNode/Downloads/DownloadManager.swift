@@ -1,0 +1,146 @@
+import AtmoProtocol
+import AtmoStore
+import Foundation
+import Synchronization
+
+/// What subscribers of the download queue receive.
+public enum DownloadEvent: Sendable {
+    /// A download changed; the whole new status.
+    case status(DownloadAPI.Status)
+    /// Nothing changed for a while (lets a Server-Sent Events stream stay open).
+    case keepalive
+}
+
+/// The node's download queue: what was asked for, where each download stands, who listens.
+/// `DownloadService` runs the downloads; routes and the library API start, list and cancel
+/// them here. Queued downloads are saved in the state database until they end, so a node
+/// that restarts resumes them.
+final class DownloadManager: Sendable {
+    struct Job: Sendable {
+        var queued: QueuedDownload
+        var status: DownloadAPI.Status
+        var cancelSignal: AsyncStream<Void>.Continuation?
+        var cancelledByUser = false
+    }
+
+    private let jobsState = Mutex<[String: Job]>([:])
+    private let database: StateDatabase?
+    private let broadcaster = Broadcaster<DownloadEvent>()
+    /// Downloads to run, in the order they were asked for (consumed by `DownloadService`).
+    let pending: AsyncStream<QueuedDownload>
+    private let pendingSink: AsyncStream<QueuedDownload>.Continuation
+
+    init(database: StateDatabase?) {
+        self.database = database
+        (pending, pendingSink) = AsyncStream.makeStream()
+    }
+
+    /// Queues a download and returns its request id. A download of the same model (and
+    /// version, when given) already under way is not started twice: its id is returned.
+    func start(_ request: DownloadAPI.Start) throws(StoreError) -> String {
+        if let running = jobsState.withLock({ jobs in
+            jobs.values.first { job in
+                !job.status.isFinal && job.queued.modelID == request.modelID
+                    && (request.sha256 == nil || job.queued.sha256 == request.sha256?.lowercased())
+            }?.queued.requestID
+        }) {
+            return running
+        }
+        let queued = QueuedDownload(
+            requestID: UUID().uuidString.lowercased(), modelID: request.modelID, sha256: request.sha256?.lowercased(),
+            preferredNode: request.from, createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+        try database?.saveQueuedDownload(queued)
+        enqueue(queued)
+        return queued.requestID
+    }
+
+    /// Queues the downloads an earlier run of the node did not finish.
+    func restore() throws(StoreError) {
+        for queued in try database?.queuedDownloads() ?? [] { enqueue(queued) }
+    }
+
+    private func enqueue(_ queued: QueuedDownload) {
+        let status = DownloadAPI.Status(state: "queued", requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
+        jobsState.withLock { $0[queued.requestID] = Job(queued: queued, status: status) }
+        broadcaster.send(.status(status))
+        pendingSink.yield(queued)
+    }
+
+    /// Cancels the downloads with this request id, or of this model id; returns their ids.
+    func cancel(_ idOrModelID: String) -> [String] {
+        let signals = jobsState.withLock { jobs -> [(String, AsyncStream<Void>.Continuation?)] in
+            var found: [(String, AsyncStream<Void>.Continuation?)] = []
+            for (id, job) in jobs where !job.status.isFinal && (id == idOrModelID || job.queued.modelID == idOrModelID) {
+                jobs[id]?.cancelledByUser = true
+                found.append((id, job.cancelSignal))
+            }
+            return found
+        }
+        for (id, signal) in signals {
+            if let signal {
+                signal.yield()
+            } else {
+                // Not running yet: it ends here.
+                finish(id, state: "cancelled")
+            }
+        }
+        return signals.map(\.0)
+    }
+
+    /// Every download known since the node started (finished ones included), oldest first.
+    func list() -> [DownloadAPI.Status] {
+        jobsState.withLock { jobs in jobs.values.sorted { $0.queued.createdAtMs < $1.queued.createdAtMs }.map(\.status) }
+    }
+
+    func status(of requestID: String) -> DownloadAPI.Status? { jobsState.withLock { $0[requestID]?.status } }
+
+    /// Events from now on, after the current status of every download.
+    func subscribe() -> AsyncStream<DownloadEvent> {
+        broadcaster.subscribe(first: list().map { .status($0) })
+    }
+
+    func keepalive() { broadcaster.send(.keepalive) }
+
+    // MARK: - For DownloadService
+
+    /// A stream that yields once when the user cancels `requestID`.
+    func cancellation(of requestID: String) -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        let alreadyCancelled = jobsState.withLock { jobs -> Bool in
+            jobs[requestID]?.cancelSignal = continuation
+            return jobs[requestID]?.cancelledByUser ?? false
+        }
+        if alreadyCancelled { continuation.yield() }
+        return stream
+    }
+
+    func wasCancelledByUser(_ requestID: String) -> Bool { jobsState.withLock { $0[requestID]?.cancelledByUser ?? false } }
+
+    func isFinal(_ requestID: String) -> Bool { jobsState.withLock { $0[requestID]?.status.isFinal ?? true } }
+
+    func update(_ requestID: String, _ change: (inout DownloadAPI.Status) -> Void) {
+        let status = jobsState.withLock { jobs -> DownloadAPI.Status? in
+            guard var job = jobs[requestID], !job.status.isFinal else { return nil }
+            change(&job.status)
+            jobs[requestID] = job
+            return job.status
+        }
+        if let status { broadcaster.send(.status(status)) }
+    }
+
+    /// Ends a download for good (completed, failed, cancelled): it leaves the saved queue.
+    func finish(_ requestID: String, state: String, change: (inout DownloadAPI.Status) -> Void = { _ in }) {
+        update(requestID) { status in
+            change(&status)
+            status.state = state
+        }
+        jobsState.withLock { $0[requestID]?.cancelSignal?.finish() }
+        try? database?.deleteQueuedDownload(requestID: requestID)
+    }
+
+    /// The node stops: subscribers' streams end (unfinished downloads stay saved).
+    func shutdown() {
+        pendingSink.finish()
+        broadcaster.finish()
+    }
+}

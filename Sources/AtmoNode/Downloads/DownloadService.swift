@@ -1,0 +1,153 @@
+import AsyncHTTPClient
+import AtmoMesh
+import AtmoProtocol
+import AtmoStore
+import AtmoTransfer
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs the node's queued downloads with the same `PullEngine` as `atmo pull`: providers
+/// from the mesh view, best first, fail-over between them, outcomes into the peers'
+/// reliability. A download waits a while for the mesh to learn of its model (a node that
+/// just started knows no catalogs yet). On graceful shutdown running downloads stop with
+/// their partial kept and stay queued; the next start resumes them.
+struct DownloadService: Service {
+    let downloads: DownloadManager
+    let mesh: MeshState
+    let engine: PullEngine
+    let modelsDirectory: String
+    let nodeID: String
+    /// Asks the inventory to rescan (a finished download becomes an offered model).
+    let requestRescan: @Sendable () -> Void
+    let logger: Logger
+    /// How long a download waits for some node of the mesh to offer its model.
+    var waitForProvidersSeconds: Double = 60
+
+    func run() async throws {
+        do {
+            try downloads.restore()
+        } catch {
+            logger.warning("could not read the saved download queue: \(error)")
+        }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: .seconds(15)) } catch { return }
+                        self.downloads.keepalive()
+                    }
+                }
+                for await queued in self.downloads.pending {
+                    group.addTask { await self.runCancellable(queued) }
+                }
+                group.cancelAll()
+            }
+        }
+        downloads.shutdown()
+    }
+
+    /// The download, stopped early when its user cancels it.
+    private func runCancellable(_ queued: QueuedDownload) async {
+        guard !downloads.isFinal(queued.requestID) else { return }
+        let cancellation = downloads.cancellation(of: queued.requestID)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.perform(queued) }
+            group.addTask {
+                for await _ in cancellation { return }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func perform(_ queued: QueuedDownload) async {
+        let id = queued.requestID
+        downloads.update(id) { $0.state = "preparing" }
+        guard let plan = await waitForPlan(queued) else { return }
+        downloads.update(id) { $0.sha256 = plan.sha256 }
+        let request = PullRequest(
+            modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
+            expectedSHA256: plan.sha256, requesterNodeID: nodeID)
+        let mesh = self.mesh
+        do throws(TransferError) {
+            let result = try await engine.pull(
+                request,
+                progress: { progress in
+                    self.downloads.update(id) { status in
+                        status.state = progress.phase == .completed ? "installing" : progress.phase.rawValue
+                        status.bytesDone = progress.bytesDone
+                        status.totalBytes = progress.totalBytes
+                        status.bytesPerSecond = progress.bytesPerSecond
+                        status.etaSeconds = progress.etaSeconds
+                        status.peer = progress.peer
+                    }
+                },
+                onSourceOutcome: { source, outcome in
+                    guard let nodeID = source.nodeID else { return }
+                    if case .success = outcome {
+                        mesh.recordOutcome(MeshAPI.PeerOutcome(nodeID: nodeID, success: true))
+                    } else {
+                        mesh.recordOutcome(MeshAPI.PeerOutcome(nodeID: nodeID, success: false))
+                    }
+                })
+            downloads.finish(id, state: "completed") { status in
+                status.path = result.path
+                status.bytesDone = result.entry.sizeBytes
+                status.totalBytes = result.entry.sizeBytes
+            }
+            requestRescan()
+            logger.info("download completed", metadata: ["model": "\(queued.modelID)", "path": "\(result.path)"])
+        } catch {
+            if error.code == .cancelled {
+                if downloads.wasCancelledByUser(id) {
+                    downloads.finish(id, state: "cancelled")
+                } else {
+                    // The node is stopping: the download stays queued and resumes next start.
+                    downloads.update(id) { $0.state = "queued" }
+                }
+                return
+            }
+            downloads.finish(id, state: "failed") { status in
+                status.error = error.message
+                status.errorCode = error.code.description
+            }
+            logger.warning("download failed", metadata: ["model": "\(queued.modelID)", "error": "\(error.message)"])
+        }
+    }
+
+    /// The sources for `queued`, waiting up to `waitForProvidersSeconds` for the mesh to
+    /// offer it; nil when the download ended (refused, cancelled, already here).
+    private func waitForPlan(_ queued: QueuedDownload) async -> SourcePlanner.Plan? {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(waitForProvidersSeconds * 1000))
+        while true {
+            let versions = mesh.versions(of: queued.modelID, localSHA256s: [], ownNodeID: nodeID)
+            switch SourcePlanner.plan(modelID: queued.modelID, versions: versions, sha256: queued.sha256, preferredNode: queued.preferredNode) {
+            case .pull(let plan):
+                return plan
+            case .alreadyHere:
+                downloads.finish(queued.requestID, state: "completed")
+                return nil
+            case .chooseVersion(let message):
+                downloads.finish(queued.requestID, state: "failed") { status in
+                    status.error = message
+                    status.errorCode = TransferError.Code.sourceChanged.description
+                }
+                return nil
+            case .refuse(let code, let message):
+                if code == .notOffered, ContinuousClock.now < deadline {
+                    do { try await Task.sleep(for: .seconds(1)) } catch {
+                        if downloads.wasCancelledByUser(queued.requestID) { downloads.finish(queued.requestID, state: "cancelled") }
+                        return nil
+                    }
+                    continue
+                }
+                downloads.finish(queued.requestID, state: "failed") { status in
+                    status.error = message
+                    status.errorCode = code.description
+                }
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import AtmoProtocol
+import AtmoTransfer
+
+/// Turns the mesh's versions of a model into the sources of a pull: one version (the one
+/// asked for, or the only one offered), its providers with a direct HTTP endpoint, best
+/// first, optionally only one node. Pure, shared by the node's queue and `atmo pull`.
+public enum SourcePlanner {
+    public struct Plan: Sendable, Equatable {
+        public var sources: [PullSource]
+        public var sha256: String
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case pull(Plan)
+        /// This node has it and no other node offers it.
+        case alreadyHere
+        /// Several versions are offered and none was asked for: the message lists them.
+        case chooseVersion(String)
+        /// Cannot pull: why, with the error code.
+        case refuse(TransferError.Code, String)
+    }
+
+    public static func plan(
+        modelID: String, versions: [MeshAPI.Model], sha256: String? = nil, preferredNode: String? = nil
+    ) -> Outcome {
+        var candidates = versions
+        if let expected = sha256?.lowercased() {
+            candidates = candidates.filter { $0.entry.sha256 == expected }
+            if candidates.isEmpty { return .refuse(.notOffered, "no node of the mesh offers \(modelID) with SHA-256 \(expected)") }
+        }
+        guard let model = candidates.first else { return .refuse(.notOffered, "no node of the mesh offers \(modelID) (see `atmo models`)") }
+        if candidates.count > 1 {
+            let list = candidates.map { "\($0.entry.sha256) (version \($0.entry.version), \($0.providers.count) peers)" }
+            return .chooseVersion(
+                "the mesh offers \(candidates.count) versions of \(modelID); choose one with --sha256: " + list.joined(separator: ", "))
+        }
+        var providers = model.providers.filter { $0.http != nil }
+        if let preferredNode {
+            providers = providers.filter { $0.nodeID == preferredNode || $0.nodeName == preferredNode }
+            if providers.isEmpty { return .refuse(.notOffered, "node \(preferredNode) does not offer \(modelID) over HTTP (see `atmo peers`)") }
+        }
+        if providers.isEmpty {
+            if model.installed { return .alreadyHere }
+            return .refuse(.notOffered, "\(modelID) is offered only by nodes without a direct HTTP endpoint")
+        }
+        let sources = providers.compactMap { provider in provider.http.map { PullSource(baseURL: $0, nodeID: provider.nodeID) } }
+        return .pull(Plan(sources: sources, sha256: model.entry.sha256))
+    }
+}

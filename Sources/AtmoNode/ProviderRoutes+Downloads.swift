@@ -1,0 +1,77 @@
+import AtmoProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension ProviderRoutes {
+    /// The download queue (`DownloadAPI`): start, list, cancel and follow (Server-Sent
+    /// Events), from this machine only (statuses carry local paths; other nodes have no
+    /// business starting downloads here).
+    func registerDownloads(on router: Router<ProviderRequestContext>) {
+        router.post(.init(DownloadAPI.path)) { request, context in
+            try Self.requireLocal(context)
+            let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
+            let start: DownloadAPI.Start
+            do {
+                start = try WireCoding.decode(DownloadAPI.Start.self, from: Data(buffer: body))
+            } catch {
+                throw HTTPError(.badRequest, message: "Expected {\"model_id\": \"...\", \"sha256\"?: \"...\", \"from\"?: \"node\"}: \(error)")
+            }
+            guard Validation.isValidModelID(start.modelID) else {
+                throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")
+            }
+            if let sha = start.sha256, !Validation.isValidSHA256(sha.lowercased()) {
+                throw HTTPError(.badRequest, message: "sha256 must be 64 hex digits")
+            }
+            let id = try self.downloads.start(start)
+            return JSONResponse.make(DownloadAPI.Started(requestID: id), status: .accepted)
+        }
+        router.get(.init(DownloadAPI.path)) { _, context in
+            try Self.requireLocal(context)
+            return JSONResponse.make(DownloadAPI.StatusList(downloads: self.downloads.list()))
+        }
+        router.delete(.init(DownloadAPI.path + "/:id")) { _, context in
+            try Self.requireLocal(context)
+            guard let id = context.parameters.get("id"), !id.isEmpty, id.utf8.count <= 200 else {
+                throw HTTPError(.badRequest, message: "Give a request id or a model id")
+            }
+            let cancelled = self.downloads.cancel(id)
+            guard !cancelled.isEmpty else { throw HTTPError(.notFound, message: "No download of \(id) is under way") }
+            return JSONResponse.make(DownloadAPI.StatusList(downloads: cancelled.compactMap(self.downloads.status(of:))))
+        }
+        router.get(.init(DownloadAPI.eventsPath)) { _, context in
+            try Self.requireLocal(context)
+            return self.downloadEvents()
+        }
+    }
+
+    /// `text/event-stream`: every status now, then each change, with keep-alive comments;
+    /// ends when the node stops.
+    func downloadEvents() -> Response {
+        let events = downloads.subscribe()
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                for await event in events {
+                    switch event {
+                    case .status(let status):
+                        let json = (try? WireCoding.encode(status)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+                        try await writer.write(ByteBuffer(string: "event: download\ndata: \(json)\n\n"))
+                    case .keepalive:
+                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    static func requireLocal(_ context: ProviderRequestContext) throws {
+        guard context.isLocalClient else {
+            throw HTTPError(.forbidden, message: "The download queue answers only this machine")
+        }
+    }
+}

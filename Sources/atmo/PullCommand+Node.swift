@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoTransfer
+import Foundation
+import NIOCore
+import NIOHTTP1
+import UnixSignals
+
+extension PullCommand {
+    /// The pull as a download of the running node: started there, then followed (live
+    /// progress from its event stream) until it ends. Ctrl-C detaches: the node goes on.
+    func pullThroughNode(_ node: LocalNodeClient) async -> Never {
+        let requestID: String
+        do {
+            requestID = try await node.post(
+                DownloadAPI.path, DownloadAPI.Start(modelID: modelID, sha256: expectedSHA256, from: peer), as: DownloadAPI.Started.self
+            ).requestID
+        } catch {
+            Failure(message: "the local node refused the download: \(error)", exitCode: 1).exit(json: json, code: "node_refused")
+        }
+        if detach {
+            if json { printJSON(DownloadAPI.Started(requestID: requestID)) } else {
+                print("downloading \(modelID) in the node (request \(requestID)); `atmo downloads` shows it, `atmo cancel \(modelID)` stops it")
+            }
+            Foundation.exit(0)
+        }
+        let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
+        let json = self.json
+        let final: DownloadAPI.Status? = await withTaskGroup(of: DownloadAPI.Status?.self) { group in
+            group.addTask {
+                try? await node.followDownloads { status in
+                    guard status.requestID == requestID else { return false }
+                    // Before the entry is known (queued, preparing) there is nothing to show.
+                    guard status.totalBytes > 0 || status.isFinal else { return false }
+                    bar.update(Self.progress(of: status)) { shown in
+                        if json && !status.isFinal { printJSON(shown.message) }
+                    }
+                    return status.isFinal
+                }
+            }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return nil }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        bar.finish()
+        guard let final else {
+            Failure(
+                message: "detached: the node keeps downloading \(modelID); `atmo pull \(modelID)` follows it again, "
+                    + "`atmo cancel \(modelID)` stops it", exitCode: 130
+            ).exit(json: json, code: "detached")
+        }
+        switch final.state {
+        case "completed":
+            if json {
+                printJSON(
+                    PullSummary(
+                        modelID: final.modelID, path: final.path ?? "", sha256: final.sha256 ?? "", sizeBytes: final.totalBytes,
+                        bytesTransferred: final.bytesDone, resumedBytes: 0, alreadyInstalled: false, seconds: 0))
+            } else {
+                print("\(final.modelID): \(formatBytes(final.totalBytes)) verified and installed at \(final.path ?? "?") (by the node)")
+            }
+            Foundation.exit(0)
+        case "cancelled":
+            Failure(message: "the download of \(modelID) was cancelled", exitCode: 130).exit(json: json, code: "cancelled")
+        default:
+            let code = final.errorCode.flatMap(TransferError.Code.init(description:)) ?? .localError
+            let error = TransferError(code, final.error ?? "the download failed")
+            Failure(message: error.message, exitCode: error.exitCode).exit(json: json, code: code.description)
+        }
+    }
+
+    /// A node's status as a progress report for the bar and `--json` lines.
+    static func progress(of status: DownloadAPI.Status) -> PullProgress {
+        let phase: PullProgress.Phase
+        switch status.state {
+        case "downloading": phase = .downloading
+        case "verifying": phase = .verifying
+        case "installing": phase = .installing
+        case "completed": phase = .completed
+        default: phase = .preparing
+        }
+        return PullProgress(
+            requestID: status.requestID, modelID: status.modelID, phase: phase, bytesDone: status.bytesDone,
+            totalBytes: status.totalBytes, bytesPerSecond: status.bytesPerSecond, etaSeconds: status.etaSeconds, peer: status.peer ?? "")
+    }
+}
+
+extension LocalNodeClient {
+    func post<Body: Encodable, T: Decodable>(_ path: String, _ body: Body, as type: T.Type) async throws -> T {
+        try await send(.POST, path, body: try WireCoding.encode(body), as: T.self)
+    }
+
+    func delete<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        try await send(.DELETE, path, body: nil, as: T.self)
+    }
+
+    private func send<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data?, as type: T.Type) async throws -> T {
+        var request = HTTPClientRequest(url: file.baseURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: body))
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+            let response = try await http.execute(request, timeout: .seconds(15))
+            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            guard (200..<300).contains(response.status.code) else {
+                let message = (try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: bytes)))?.error ?? "\(response.status)"
+                throw LocalNodeError(status: Int(response.status.code), message: message)
+            }
+            return try WireCoding.decode(T.self, from: Data(buffer: bytes))
+        }
+    }
+
+    /// Reads the node's download events and hands each status to `handle` until it returns
+    /// true (then returns that status) or the stream ends (nil).
+    func followDownloads(_ handle: @Sendable (DownloadAPI.Status) -> Bool) async throws -> DownloadAPI.Status? {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(60))
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+            let response = try await http.execute(HTTPClientRequest(url: file.baseURL + DownloadAPI.eventsPath), timeout: .hours(24 * 365))
+            guard response.status == .ok else { throw LocalNodeError(status: Int(response.status.code), message: "\(response.status)") }
+            var pending = ""
+            for try await chunk in response.body {
+                pending += String(buffer: chunk)
+                while let end = pending.range(of: "\n\n") {
+                    let event = String(pending[..<end.lowerBound])
+                    pending.removeSubrange(..<end.upperBound)
+                    for line in event.split(separator: "\n") where line.hasPrefix("data: ") {
+                        guard let status = try? WireCoding.decode(DownloadAPI.Status.self, from: Data(line.dropFirst(6).utf8)) else { continue }
+                        if handle(status) { return status }
+                    }
+                }
+                if pending.utf8.count > 1 << 20 { pending.removeAll() }  // a line that never ends is not ours
+            }
+            return nil
+        }
+    }
+}
