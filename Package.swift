@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "AtmoNode", targets: ["AtmoNode"]),
         .executable(name: "atmo", targets: ["atmo"]),
         .executable(name: "atmo-gossip-sim", targets: ["GossipSimulation"]),
+        .executable(name: "atmo-example", targets: ["MeshBrowser"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -116,6 +117,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
+        ),
+        // An app on the public API only (README quick start).
+        .executableTarget(
+            name: "MeshBrowser",
+            dependencies: [
+                "AtmoNode", "AtmoMesh",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/MeshBrowser"
         ),
         .target(
             name: "AtmoTesting",

@@ -5,7 +5,7 @@ import Logging
 
 /// A provider node running in this process on a free loopback port, for tests.
 public struct RunningNode: Sendable {
-    public let node: ProviderNode
+    public let node: MeshNode
     public let port: Int
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 }
@@ -13,7 +13,7 @@ public struct RunningNode: Sendable {
 /// Starts a provider on `127.0.0.1:0` offering `folders`, waits until it listens and has
 /// finished its first scan (so every file is hashed and advertised), runs `body`, then
 /// shuts the node down.
-public func withProviderNode<T: Sendable>(
+public func withMeshNode<T: Sendable>(
     stateDirectory: String, folders: [String], modelsDirectory: String? = nil,
     configure: (inout NodeConfiguration) -> Void = { _ in },
     logger: Logger = Logger(label: "atmo.test", factory: { _ in SwiftLogNoOpLogHandler() }),
@@ -26,7 +26,7 @@ public func withProviderNode<T: Sendable>(
     configuration.port = 0
     configuration.mesh.lanDiscovery = false  // tests never multicast on the host's network
     configure(&configuration)
-    let node = try ProviderNode(configuration: configuration, logger: logger)
+    let node = try MeshNode(configuration: configuration, logger: logger)
     let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {

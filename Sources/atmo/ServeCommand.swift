@@ -90,9 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
         if noHuggingFace { configuration.scanRoots.huggingFaceHub = nil }
         if noLlamaFarm { configuration.scanRoots.llamaFarmModels = nil }
         let logger = store.makeLogger(label: "atmo.serve", defaultLevel: .info)
-        let node: ProviderNode
+        let node: MeshNode
         do {
-            node = try ProviderNode(configuration: configuration, logger: logger)
+            node = try MeshNode(configuration: configuration, logger: logger)
         } catch {
             Failure(message: "cannot start the node: \(error)", exitCode: 6).exit()
         }

@@ -15,7 +15,7 @@ struct ShutdownTests {
     static let size = 48 << 20
 
     /// The client reads a little and then stalls (its receive window fills, the server's
-    /// writes wait). Leaving `withProviderNode` cancels the node: it must stop promptly,
+    /// writes wait). Leaving `withMeshNode` cancels the node: it must stop promptly,
     /// without crashing, and the stalled connection must be closed.
     @Test(.timeLimit(.minutes(1)))
     func cancellingTheNodeDuringAStalledDownloadEndsPromptly() async throws {
@@ -25,7 +25,7 @@ struct ShutdownTests {
         let connection = SocketBox()
         defer { connection.close() }
         let bodyEnded = Mutex(clock.now)
-        try await withProviderNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder]) { node in
+        try await withMeshNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder]) { node in
             let port = node.port
             let fd = try await RawHTTP.blocking { () throws -> Int32 in
                 try Self.startDownload(port: port, readAtLeast: 256 * 1024)
@@ -34,7 +34,7 @@ struct ShutdownTests {
             #expect(try await eventually { node.node.ledger.snapshot.activeDownloads == 1 })
             bodyEnded.withLock { $0 = clock.now }
         }
-        // withProviderNode returns once the node's run() has returned.
+        // withMeshNode returns once the node's run() has returned.
         #expect(clock.now - bodyEnded.withLock { $0 } < .seconds(10))
         let closed = try await RawHTTP.blocking { Self.drainsToClose(connection.fd, seconds: 15) }
         #expect(closed, "the stalled connection was not closed by the stopping node")
@@ -50,7 +50,7 @@ struct ShutdownTests {
         defer { connection.close() }
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let nodeTask = Task {
-            try await withProviderNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder]) { node in
+            try await withMeshNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder]) { node in
                 let port = node.port
                 let fd = try await RawHTTP.blocking { try Self.startDownload(port: port, readAtLeast: 256 * 1024) }
                 connection.set(fd)
@@ -96,7 +96,7 @@ struct ShutdownTests {
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.shutdownGracePeriodSeconds = 1
-        let node = try ProviderNode(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let node = try MeshNode(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let connection = SocketBox()
         defer { connection.close() }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)

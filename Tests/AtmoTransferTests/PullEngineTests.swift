@@ -7,7 +7,7 @@ import Testing
 
 @testable import AtmoTransfer
 
-/// End-to-end pulls from a real in-process provider (`withProviderNode`) with a real
+/// End-to-end pulls from a real in-process provider (`withMeshNode`) with a real
 /// `HTTPClient` and `PullEngine`.
 @Suite(.serialized)
 struct PullEngineTests {
@@ -20,7 +20,7 @@ struct PullEngineTests {
             let sha = try ModelFixtures.writeModel(at: source, size: Self.size, seed: 11, header: .gguf)
             let store = LocalModelStore(directory: directory.sub("pulled"))
             let database = try StateDatabase()
-            try await withProviderNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
+            try await withMeshNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
                 let entry = try PullHarness.onlyEntry(of: node)
                 #expect(entry.sha256 == sha && entry.sizeBytes == Int64(Self.size))
                 let log = ProgressLog()
@@ -71,7 +71,7 @@ struct PullEngineTests {
             try ModelFixtures.writeModel(at: folder + "/vision.onnx", size: 300_000, seed: 12)
             let store = LocalModelStore(directory: directory.sub("pulled"))
             let database = try StateDatabase()
-            try await withProviderNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
+            try await withMeshNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
                 let entry = try PullHarness.onlyEntry(of: node)
                 try await PullHarness.withEngine(database: database) { engine in
                     let request = PullHarness.request(entry.modelID, from: node.baseURL, into: store)

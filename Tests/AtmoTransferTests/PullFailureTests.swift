@@ -124,7 +124,7 @@ struct PullFailureTests {
             let oldSHA = try ModelFixtures.writeModel(at: source, size: size, seed: 21, header: .gguf)
             let store = LocalModelStore(directory: directory.sub("pulled"))
             let database = try StateDatabase()
-            try await withProviderNode(
+            try await withMeshNode(
                 stateDirectory: directory.sub("provider"), folders: [folder], configure: { $0.rescanIntervalSeconds = 3600 }
             ) { node in
                 let entry = try PullHarness.onlyEntry(of: node)
@@ -183,7 +183,7 @@ struct PullFailureTests {
             try ModelFixtures.writeModel(at: folder + "/big.gguf", size: 4 * 1024 * 1024, seed: 31, header: .gguf)
             let store = LocalModelStore(directory: mountPoint + "/models")
             let database = try StateDatabase()
-            try await withProviderNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
+            try await withMeshNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
                 let entry = try PullHarness.onlyEntry(of: node)
                 try await PullHarness.withEngine(database: database) { engine in
                     let outcome = await PullHarness.pull(engine, PullHarness.request(entry.modelID, from: node.baseURL, into: store))

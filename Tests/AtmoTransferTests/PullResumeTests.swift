@@ -22,7 +22,7 @@ struct PullResumeTests {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
             let store = LocalModelStore(directory: directory.sub("pulled"))
             let database = try StateDatabase()
-            try await withProviderNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
+            try await withMeshNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
                 let entry = try PullHarness.onlyEntry(of: node)
                 // The first run talks to a peer that answers 12 pieces, then goes silent.
                 let gated = FakePeer(entry: entry, bytes: bytes) { $0.number < 12 ? .honest : .hold }
@@ -141,7 +141,7 @@ struct PullResumeTests {
             try ModelFixtures.writeModel(at: source, size: size, seed: 14, header: .gguf)
             let store = LocalModelStore(directory: directory.sub("pulled"))
             let database = try StateDatabase()
-            try await withProviderNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
+            try await withMeshNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
                 let current = try PullHarness.onlyEntry(of: node)
                 // An older version of the same id, half pulled from a peer that then hangs.
                 let oldBytes = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) })

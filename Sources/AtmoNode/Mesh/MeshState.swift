@@ -33,14 +33,12 @@ final class MeshState: Sendable {
     let state: Mutex<State>
     let actions: AsyncStream<GossipAction<String>>
     private let sink: AsyncStream<GossipAction<String>>.Continuation
-    /// Bumped on every change of the mesh catalog or the peers, with the new version.
-    let changes: AsyncStream<UInt64>
-    private let changeSink: AsyncStream<UInt64>.Continuation
+    /// Told the new version on every change of the mesh catalog or the peers.
+    let changes = Broadcaster<UInt64>(bufferSize: 1)
 
     init(gossip: GossipState<String>, catalog: MeshCatalog) {
         state = Mutex(State(gossip: gossip, catalog: catalog))
         (actions, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        (changes, changeSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -68,7 +66,7 @@ final class MeshState: Sendable {
             if !state.catalog.expire(now: now).isEmpty { state.version &+= 1 }
             return (outgoing, state.version == before ? nil : state.version)
         }
-        if let version { changeSink.yield(version) }
+        if let version { changes.send(version) }
         guard queue else { return outgoing }
         for action in outgoing { sink.yield(action) }
         return []
@@ -96,7 +94,7 @@ final class MeshState: Sendable {
 
     func finish() {
         sink.finish()
-        changeSink.finish()
+        changes.finish()
     }
 
     var version: UInt64 { state.withLock { $0.version } }

@@ -45,7 +45,7 @@ func withFixtureNode<T: Sendable>(
 ) async throws -> T {
     let fixture = try NodeFixture.make(extra: extra)
     defer { fixture.directory.remove() }
-    return try await withProviderNode(
+    return try await withMeshNode(
         stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder], configure: configure
     ) { node in
         try await body(node, fixture)

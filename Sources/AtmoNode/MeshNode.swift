@@ -11,11 +11,15 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
-/// A node that serves its models: the HTTP API plus the inventory service, run in one
-/// `ServiceGroup` with graceful shutdown on SIGINT/SIGTERM: the server stops accepting,
-/// in-flight downloads get `shutdownGracePeriodSeconds` to finish, then they are cancelled.
+/// An Atmosphere node: it offers this machine's models over HTTP, takes part in the mesh
+/// (discovery, catalog gossip, peer measurements) and downloads models from other nodes.
+/// `atmo serve` runs one; an app embeds one the same way (see `MeshNode+Library.swift` and
+/// the README's quick start).
+///
+/// Its parts run in one `ServiceGroup` with graceful shutdown: the server stops accepting,
+/// in-flight transfers get `shutdownGracePeriodSeconds` to finish, then they are cancelled.
 /// Cancelling the task that runs the node stops it at once.
-public struct ProviderNode: Sendable {
+public struct MeshNode: Sendable {
     public let configuration: NodeConfiguration
     public let identity: NodeIdentity
     public let database: StateDatabase
