@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 WORK=$(mktemp -d /tmp/atmo-mesh-bench.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
+# Started inside $(...), so their pids go through a file, not an array.
+cleanup() { [ -f "$WORK/pids" ] && while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$WORK/pids"; sleep 0.3; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 echo "== building atmo (release, .build-release)"
@@ -21,8 +21,9 @@ start() { # name folder peer-url-or-empty
     mkdir -p "$WORK/$name" "$folder"
     [ -n "$peer" ] && args=(--peer "$peer")
     "$ATMO" serve --host 127.0.0.1 --port 0 --port-file "$WORK/$name/port" --folder "$folder" --no-huggingface \
-        --no-llamafarm --no-lan --rescan-interval 1 --state-dir "$WORK/$name/state" --log-level warning "${args[@]}" &
-    PIDS+=($!)
+        --no-llamafarm --no-lan --rescan-interval 1 --state-dir "$WORK/$name/state" --log-level warning "${args[@]}" \
+        > /dev/null 2> "$WORK/$name.log" &
+    echo $! >> "$WORK/pids"
     for _ in $(seq 300); do [ -s "$WORK/$name/port" ] && break; sleep 0.05; done
     echo "http://127.0.0.1:$(cat "$WORK/$name/port")"
 }

@@ -62,6 +62,10 @@ public struct MeshConfiguration: Sendable {
     public var peers: [String] = []
     /// Advertise and browse `_atmosphere._tcp.local.` with multicast DNS.
     public var lanDiscovery = true
+    /// Offer this node to the mesh: advertise it on the LAN and put its HTTP endpoint and
+    /// models in its catalog. False for a short-lived consumer (`atmo pull` with no node
+    /// running): it browses and gossips, but is not offered as a provider.
+    public var offerToMesh = true
     /// The base URL other nodes should use for this one; by default the bound address (for a
     /// wildcard bind, this machine's first non-loopback IPv4 address).
     public var advertisedURL: String?

@@ -33,18 +33,6 @@ extension ProviderRoutes {
         router.get(.init(MeshAPI.peersPath)) { _, _ in
             JSONResponse.make(MeshAPI.PeerList(peers: self.mesh.peerList()))
         }
-        router.post(.init(MeshAPI.peerOutcomesPath)) { request, context in
-            guard context.isLocalClient else { throw HTTPError(.forbidden, message: "Only this machine may report transfer outcomes") }
-            let body = try await request.body.collect(upTo: 64 * 1024)
-            let outcome: MeshAPI.PeerOutcome
-            do {
-                outcome = try WireCoding.decode(MeshAPI.PeerOutcome.self, from: Data(buffer: body))
-            } catch {
-                throw HTTPError(.badRequest, message: "Expected {\"node_id\":\"...\",\"success\":true|false}: \(error)")
-            }
-            self.mesh.recordOutcome(outcome)
-            return JSONResponse.make(outcome)
-        }
     }
 
     /// A gossip push: a `CatalogBundle` or a bare `model_catalog`. Refused catalogs are

@@ -62,7 +62,6 @@ struct ProviderRoutes: Sendable {
         (["v1", "mesh", "models"], [.get, .head]),
         (["v1", "mesh", "models", ":"], [.get, .head]),
         (["v1", "mesh", "peers"], [.get, .head]),
-        (["v1", "mesh", "peers", "outcomes"], [.post]),
         (["v1", "downloads"], [.get, .head, .post]),
         (["v1", "downloads", ":"], [.delete]),
         (["v1", "downloads", "events"], [.get, .head, .delete]),

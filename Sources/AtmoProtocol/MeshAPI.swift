@@ -7,20 +7,6 @@ public enum MeshAPI {
     /// `GET` the peers this node knows, with what it measured of them.
     public static let peersPath = "/v1/mesh/peers"
 
-    /// `POST` a `PeerOutcome` (this machine only): how a pull from that peer went.
-    public static let peerOutcomesPath = "/v1/mesh/peers/outcomes"
-
-    /// The outcome of a transfer from one peer, for its reliability.
-    public struct PeerOutcome: Sendable, Hashable, Codable {
-        public var nodeID: String
-        public var success: Bool
-        public init(nodeID: String, success: Bool) {
-            self.nodeID = nodeID
-            self.success = success
-        }
-        enum CodingKeys: String, CodingKey { case nodeID = "node_id", success }
-    }
-
     /// One node offering a model, in the order a pull would try them (best first).
     public struct Provider: Sendable, Hashable, Codable {
         public var nodeID: String

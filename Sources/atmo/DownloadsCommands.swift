@@ -15,12 +15,7 @@ struct DownloadsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let node = await LocalNodeClient.require(stateDirectory: store.nodeConfiguration().stateDirectory, json: json, alternative: "")
-        let list: DownloadAPI.StatusList
-        do {
-            list = try await node.get(DownloadAPI.path, as: DownloadAPI.StatusList.self)
-        } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
-        }
+        let list = await node.getOrExit(DownloadAPI.path, as: DownloadAPI.StatusList.self, json: json)
         if json {
             printJSON(list)
             return

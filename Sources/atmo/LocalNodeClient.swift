@@ -31,19 +31,12 @@ struct LocalNodeClient {
         return node
     }
 
-    /// Tells the node how a pull from `nodeID` went (it keeps the peer's reliability).
-    /// Best effort: a node that cannot take it changes nothing for the pull.
-    func reportOutcome(nodeID: String, success: Bool) async {
-        let body = MeshAPI.PeerOutcome(nodeID: nodeID, success: success)
-        guard let data = try? WireCoding.encode(body) else { return }
-        var request = HTTPClientRequest(url: file.baseURL + MeshAPI.peerOutcomesPath)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: data))
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(5))
-        _ = try? await HTTPClient.withHTTPClient(configuration: configuration) { http in
-            try await http.execute(request, timeout: .seconds(5)).body.collect(upTo: 64 * 1024)
+    /// `get`, or an exit with what went wrong (for commands that only show the answer).
+    func getOrExit<T: Decodable>(_ path: String, query: [(String, String?)] = [], as type: T.Type, json: Bool) async -> T {
+        do {
+            return try await get(path, query: query, as: T.self)
+        } catch {
+            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
         }
     }
 

@@ -7,14 +7,14 @@ import Foundation
 /// arena keeps the transfer buffers freed into it: with 8 concurrent downloads `atmo serve`
 /// held ~25 MiB of live buffers but ~80 MiB of arenas. One arena keeps the peak near what
 /// is really in use at no measurable cost in speed (a buffer is allocated per 512 KiB
-/// read, so the arena lock is rarely contended). A fixed 1 MiB mmap threshold keeps those
-/// 512 KiB serving buffers on the heap (fast to reuse) while the 4 MiB pieces of a pull
-/// are mapped and unmapped whole, so they never stay behind in the arena; glibc's own
-/// sliding threshold would put the pieces on the heap after the first one is freed.
-/// `ATMO_MALLOC_MMAP_THRESHOLD` and `ATMO_MALLOC_ARENAS` override the defaults (0 = leave
-/// glibc's); docs/BENCHMARKS.md has the measurements. A no-op on other C libraries.
+/// read, so the arena lock is rarely contended). The mmap threshold is left to glibc (0):
+/// any fixed one (1 MiB or 8 MiB tried) also fixes the trim threshold at twice its value,
+/// and a pull's 4 MiB pieces then cost page faults again and again (a 1 GiB pull took
+/// 2.2-4.9 s instead of 1.5 s). `ATMO_MALLOC_MMAP_THRESHOLD` and `ATMO_MALLOC_ARENAS`
+/// override the defaults (0 = leave glibc's); docs/BENCHMARKS.md has the measurements.
+/// A no-op on other C libraries.
 enum MemoryTuning {
-    static let defaultMmapThreshold: Int32 = 1 << 20
+    static let defaultMmapThreshold: Int32 = 0
     static let defaultArenas: Int32 = 1
 
     static func apply(environment: [String: String] = ProcessInfo.processInfo.environment) {

@@ -75,14 +75,9 @@ struct ModelsCommand: AsyncParsableCommand {
     func listMesh() async {
         let node = await LocalNodeClient.require(
             stateDirectory: store.nodeConfiguration().stateDirectory, json: json, alternative: ", or list one peer with --from URL")
-        let list: MeshAPI.ModelList
-        do {
-            list = try await node.get(
-                MeshAPI.modelsPath, query: [("search", search), ("type", type), ("format", format), ("capability", capability)],
-                as: MeshAPI.ModelList.self)
-        } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
-        }
+        let list = await node.getOrExit(
+            MeshAPI.modelsPath, query: [("search", search), ("type", type), ("format", format), ("capability", capability)],
+            as: MeshAPI.ModelList.self, json: json)
         if json {
             printJSON(list)
             return

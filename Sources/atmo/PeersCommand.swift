@@ -20,12 +20,7 @@ struct PeersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let node = await LocalNodeClient.require(stateDirectory: store.nodeConfiguration().stateDirectory, json: json, alternative: "")
-        let list: MeshAPI.PeerList
-        do {
-            list = try await node.get(MeshAPI.peersPath, as: MeshAPI.PeerList.self)
-        } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
-        }
+        let list = await node.getOrExit(MeshAPI.peersPath, as: MeshAPI.PeerList.self, json: json)
         if json {
             printJSON(list)
             return

@@ -84,15 +84,21 @@ struct PullCommand: AsyncParsableCommand {
             Failure(message: "\(error)", exitCode: 6).exit()
         }
         let viaURL = peer?.contains("://") ?? false
-        if !viaURL, destination == nil, let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
-            _ = await meshPlan(node)  // refuses at once what the mesh cannot give
-            await pullThroughNode(node)
+        if !viaURL {
+            guard destination == nil else {
+                Failure(message: "--to works with --from URL (a pull by id installs into the node's models folder)", exitCode: 64).exit(json: json)
+            }
+            if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
+                _ = await meshPlan(node)  // refuses at once what the mesh cannot give
+                await pullThroughNode(node)
+            }
+            await pullInProcess(configuration, logger: logger)
         }
-        let plan = await sourcePlan(stateDirectory: configuration.stateDirectory)
+        // From here on: a pull from one URL, in this process.
         let request = PullRequest(
-            modelID: modelID, sources: plan.sources,
+            modelID: modelID, sources: [PullSource(baseURL: peer ?? "")],
             destination: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory),
-            expectedSHA256: plan.sha256 ?? expectedSHA256, requesterNodeID: identity.nodeID)
+            expectedSHA256: expectedSHA256, requesterNodeID: identity.nodeID)
         let json = self.json
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let outcome: Result<PullResult, TransferError> = try await HTTPClient.withHTTPClient(
@@ -100,19 +106,15 @@ struct PullCommand: AsyncParsableCommand {
         ) { http in
             let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
             return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
-                try await engine.pull(
-                    request,
-                    progress: { progress in
-                        // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
-                        bar.update(progress) { shown in
-                            if json { printJSON(shown.message) }
-                        }
-                    },
-                    onSourceOutcome: { source, outcome in plan.outcomes.record(source, outcome) })
+                try await engine.pull(request) { progress in
+                    // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
+                    bar.update(progress) { shown in
+                        if json { printJSON(shown.message) }
+                    }
+                }
             }
         }
         bar.finish()
-        await plan.reportOutcomes()
         switch outcome {
         case .success(let result):
             if json {

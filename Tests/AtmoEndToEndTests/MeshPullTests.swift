@@ -75,6 +75,29 @@ extension EndToEnd {
             }
         }
 
+        @Test("with no node running, a pull by id runs one in-process: peers from config.json, same engine")
+        func pullWithoutARunningNode() async throws {
+            try await withAtmoSandbox { sandbox in
+                let served = try await ServedModel.start(in: sandbox, size: 6 * mebibyte + 7, seed: 6)
+                let consumer = sandbox.path("alone")
+                try FileManager.default.createDirectory(atPath: consumer, withIntermediateDirectories: true)
+                try Data(#"{"peers": ["\#(served.server.baseURL)"], "lan_discovery": false}"#.utf8)
+                    .write(to: URL(fileURLWithPath: consumer + "/config.json"))
+                let pull = try await sandbox.run(["pull", served.modelID, "--state-dir", consumer, "--json"], name: "in-process")
+                #expect(pull.status == 0, "\(pull.stderr)")
+                #expect(pull.pullOutput.result?.sha256 == served.sha256, "\(pull.stdout)")
+                #expect(filesEqual(consumer + "/models/" + served.modelID, served.source))
+                #expect(!FileManager.default.fileExists(atPath: consumer + "/node.json"), "the in-process node leaves no node.json")
+                // The provider never heard of the consumer as a provider (it offers nothing).
+                let peers = await served.server.meshPeers() ?? []
+                #expect(peers.allSatisfy { $0.http == nil || $0.http == "" }, "\(peers)")
+
+                let missing = try await sandbox.run(["pull", "no-such-model", "--state-dir", consumer], name: "in-process-missing")
+                #expect(missing.status == 4, "\(missing.stderr)")
+                #expect(missing.stderr.contains("no node runs here"), "\(missing.stderr)")
+            }
+        }
+
         @Test("an id no node offers exits 4; --from with an unknown node exits 4")
         func notOffered() async throws {
             try await withAtmoSandbox { sandbox in

@@ -86,9 +86,9 @@ struct DownloadService: Service {
                 onSourceOutcome: { source, outcome in
                     guard let nodeID = source.nodeID else { return }
                     if case .success = outcome {
-                        mesh.recordOutcome(MeshAPI.PeerOutcome(nodeID: nodeID, success: true))
+                        mesh.recordOutcome(nodeID: nodeID, success: true)
                     } else {
-                        mesh.recordOutcome(MeshAPI.PeerOutcome(nodeID: nodeID, success: false))
+                        mesh.recordOutcome(nodeID: nodeID, success: false)
                     }
                 })
             downloads.finish(id, state: "completed") { status in

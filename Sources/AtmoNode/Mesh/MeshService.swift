@@ -26,15 +26,16 @@ struct MeshService: Service {
 
     func run() async throws {
         let port = try await waitForPort()
-        let endpoint = configuration.advertisedURL ?? Self.defaultAdvertisedURL(host: host, port: port)
-        let models = inventory.entries.sorted { $0.modelID < $1.modelID }
+        let endpoint: String? =
+            configuration.offerToMesh ? configuration.advertisedURL ?? Self.defaultAdvertisedURL(host: host, port: port) : nil
+        let models = configuration.offerToMesh ? inventory.entries.sorted { $0.modelID < $1.modelID } : []
         mesh.update { state, now in
             state.gossip.inventoryChanged(models, now: now)
                 + state.gossip.endpointsChanged(.init(http: endpoint, websocket: false), now: now)
                 + state.gossip.start(now: now)
         }
         addConfiguredPeers()
-        logger.info("mesh started", metadata: ["endpoint": "\(endpoint)", "peers": "\(configuration.peers.count)"])
+        logger.info("mesh started", metadata: ["endpoint": "\(endpoint ?? "none")", "peers": "\(configuration.peers.count)"])
         // Graceful shutdown cancels the loops (LAN discovery sends its goodbye as it ends).
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
@@ -83,7 +84,7 @@ struct MeshService: Service {
     }
 
     private func tick() {
-        let models = inventory.entries.sorted { $0.modelID < $1.modelID }
+        let models = configuration.offerToMesh ? inventory.entries.sorted { $0.modelID < $1.modelID } : []
         mesh.update { state, now in
             state.gossip.inventoryChanged(models, now: now) + state.gossip.tick(now: now)
         }
@@ -150,7 +151,7 @@ struct MeshService: Service {
         let advertisement = LANDiscovery.Advertisement.atmosphereNode(
             nodeName: identity.nodeName, nodeID: identity.nodeID, port: port, capabilities: ["models"])
         var lanConfiguration = LANDiscovery.Configuration()
-        lanConfiguration.advertisement = advertisement
+        lanConfiguration.advertisement = configuration.offerToMesh ? advertisement : nil
         let discovery = LANDiscovery(configuration: lanConfiguration, logger: logger) { event in
             self.lanEvent(event)
         }

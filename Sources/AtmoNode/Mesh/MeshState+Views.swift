@@ -50,13 +50,13 @@ extension MeshState {
     }
 
     /// A transfer from a peer succeeded or failed: its reliability moves (EMA of the notes).
-    func recordOutcome(_ outcome: MeshAPI.PeerOutcome) {
+    func recordOutcome(nodeID: String, success: Bool) {
         update { state, now in
-            guard state.peers[outcome.nodeID] != nil else { return [] }
-            if outcome.success {
-                state.peers[outcome.nodeID]?.stats.recordSuccess(now: now)
+            guard state.peers[nodeID] != nil else { return [] }
+            if success {
+                state.peers[nodeID]?.stats.recordSuccess(now: now)
             } else {
-                state.peers[outcome.nodeID]?.stats.recordFailure()
+                state.peers[nodeID]?.stats.recordFailure()
             }
             state.version &+= 1
             return []

@@ -1,0 +1,122 @@
+import AtmoMesh
+import AtmoNode
+import AtmoProtocol
+import AtmoTransfer
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+extension PullCommand {
+    /// How long a pull with no node running looks for the model in the mesh.
+    static let inProcessDiscoverySeconds = 10.0
+
+    /// No node runs on this state folder: run one in this process for the length of the
+    /// pull. It finds peers (LAN, `config.json`), learns their catalogs and downloads with
+    /// the same engine and queue as `atmo serve`, but offers nothing to the mesh. Ctrl-C
+    /// stops it with the partial kept.
+    func pullInProcess(_ base: NodeConfiguration, logger: Logger) async -> Never {
+        var configuration = base
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.mesh.offerToMesh = false
+        if let file = try? NodeConfigFile.load(path: NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)) {
+            file.apply(to: &configuration)
+        }
+        let node: MeshNode
+        do {
+            node = try MeshNode(configuration: configuration, logger: logger)
+        } catch {
+            Failure(message: "\(error)", exitCode: 6).exit(json: json)
+        }
+        let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
+        let outcome: Failure? = await withTaskGroup(of: Failure??.self) { tasks in
+            tasks.addTask {
+                do { try await group.run() } catch { return Failure(message: "the node stopped: \(error)", exitCode: 1) }
+                return nil
+            }
+            tasks.addTask { await .some(self.downloadInProcess(node)) }
+            let first = await tasks.next() ?? nil
+            await group.triggerGracefulShutdown()
+            await tasks.waitForAll()
+            return first ?? nil
+        }
+        if let outcome { outcome.exit(json: json, code: outcome.exitCode == 4 ? "not_offered" : "pull_failed") }
+        Foundation.exit(0)
+    }
+
+    /// Waits for the model to show up in the mesh, downloads it, shows its progress.
+    /// Returns nil on success, else the failure to report.
+    private func downloadInProcess(_ node: MeshNode) async -> Failure? {
+        let deadline = ContinuousClock.now + .seconds(Self.inProcessDiscoverySeconds)
+        var versions = node.models(id: modelID).filter { !$0.providers.isEmpty }
+        while versions.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(200))
+            versions = node.models(id: modelID).filter { !$0.providers.isEmpty }
+        }
+        switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
+        case .pull: break
+        case .alreadyHere: return nil
+        case .chooseVersion(let message): return Failure(message: message, exitCode: 64)
+        case .refuse(let code, let message):
+            let hint = " (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"
+            return Failure(message: message + hint, exitCode: TransferError(code, message).exitCode)
+        }
+        let requestID: String
+        do {
+            requestID = try node.download(modelID: modelID, sha256: expectedSHA256, preferredNode: peer)
+        } catch {
+            return Failure(message: "\(error)", exitCode: 64)
+        }
+        let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
+        defer { bar.finish() }
+        let json = self.json
+        let modelID = self.modelID
+        return await withTaskGroup(of: Failure??.self) { tasks in
+            tasks.addTask {
+                for await update in node.downloadUpdates where update.requestID == requestID {
+                    switch update.state {
+                    case .downloading(let done, let total, let rate, let peer):
+                        let progress = PullProgress(
+                            requestID: requestID, modelID: modelID, phase: .downloading, bytesDone: done, totalBytes: total,
+                            bytesPerSecond: rate, peer: peer ?? "")
+                        bar.update(progress) { shown in if json { printJSON(shown.message) } }
+                    case .completed(let path):
+                        let entry = node.models(id: modelID).first?.entry
+                        if json {
+                            printJSON(
+                                PullSummary(
+                                    modelID: modelID, path: path, sha256: entry?.sha256 ?? "", sizeBytes: entry?.sizeBytes ?? 0,
+                                    bytesTransferred: entry?.sizeBytes ?? 0, resumedBytes: 0, alreadyInstalled: false, seconds: 0))
+                        } else {
+                            print("\(modelID): verified and installed at \(path)")
+                        }
+                        return .some(nil)
+                    case .failed(let reason, let code):
+                        let error = TransferError(TransferError.Code(description: code) ?? .localError, reason)
+                        return .some(Failure(message: reason, exitCode: error.exitCode))
+                    case .cancelled:
+                        return .some(Failure(message: "interrupted: the partial download of \(modelID) is kept; run the pull again to resume it", exitCode: 130))
+                    default:
+                        continue
+                    }
+                }
+                return .some(Failure(message: "the node stopped before the download ended", exitCode: 1))
+            }
+            tasks.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                    node.cancel(requestID: requestID)
+                    return nil
+                }
+                return nil
+            }
+            while let next = await tasks.next() {
+                if let result = next {
+                    tasks.cancelAll()
+                    return result
+                }
+            }
+            return nil
+        }
+    }
+}
