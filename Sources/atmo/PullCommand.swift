@@ -41,7 +41,7 @@ struct PullCommand: AsyncParsableCommand {
     @Option(name: .customLong("sha256"), help: "Refuse any version of the model but this one.")
     var expectedSHA256: String?
 
-    @Option(help: "Parallel range connections.")
+    @Option(help: "Parallel range connections (a pull through a running node uses the node's settings).")
     var connections = PullConfiguration().connections
 
     @Option(name: .customLong("stall-timeout"), help: "Seconds without data before a connection is retried.")
@@ -75,14 +75,6 @@ struct PullCommand: AsyncParsableCommand {
         var pullConfiguration = PullConfiguration()
         pullConfiguration.connections = connections
         pullConfiguration.stallTimeoutSeconds = stallTimeout
-        let database: StateDatabase
-        let identity: NodeIdentity
-        do {
-            database = try StateDatabase(path: configuration.databasePath)
-            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
-        } catch {
-            Failure(message: "\(error)", exitCode: 6).exit()
-        }
         let viaURL = peer?.contains("://") ?? false
         if !viaURL {
             guard destination == nil else {
@@ -92,7 +84,17 @@ struct PullCommand: AsyncParsableCommand {
                 _ = await meshPlan(node)  // refuses at once what the mesh cannot give
                 await pullThroughNode(node)
             }
-            await pullInProcess(configuration, logger: logger)
+            var inProcess = configuration
+            inProcess.pull = pullConfiguration
+            await pullInProcess(inProcess, logger: logger)
+        }
+        let database: StateDatabase
+        let identity: NodeIdentity
+        do {
+            database = try StateDatabase(path: configuration.databasePath)
+            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
+        } catch {
+            Failure(message: "\(error)", exitCode: 6).exit()
         }
         // From here on: a pull from one URL, in this process.
         let request = PullRequest(
