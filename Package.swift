@@ -6,6 +6,7 @@ import PackageDescription
 //   AtmoStore     inventory, hashing, durable state (GRDB, swift-crypto)
 //   AtmoMesh      pure mesh logic: gossip state machine, mesh catalog merge, peer ranking
 //   AtmoDiscovery LAN discovery: DNS-SD over multicast DNS on SwiftNIO UDP
+//   AtmoRelay     the relay's pure logic: admission, routing, flow-control decisions
 //   AtmoTransfer  the pulling engine (AsyncHTTPClient)
 //   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle)
 //   atmo          the thin command-line executable (ArgumentParser)
@@ -18,6 +19,7 @@ let package = Package(
         .library(name: "AtmoStore", targets: ["AtmoStore"]),
         .library(name: "AtmoMesh", targets: ["AtmoMesh"]),
         .library(name: "AtmoDiscovery", targets: ["AtmoDiscovery"]),
+        .library(name: "AtmoRelay", targets: ["AtmoRelay"]),
         .library(name: "AtmoTransfer", targets: ["AtmoTransfer"]),
         .library(name: "AtmoNode", targets: ["AtmoNode"]),
         .executable(name: "atmo", targets: ["atmo"]),
@@ -39,6 +41,7 @@ let package = Package(
     targets: [
         .target(name: "AtmoProtocol"),
         .target(name: "AtmoMesh", dependencies: ["AtmoProtocol"]),
+        .target(name: "AtmoRelay", dependencies: ["AtmoProtocol"]),
         .target(
             name: "AtmoDiscovery",
             dependencies: [
@@ -141,6 +144,10 @@ let package = Package(
         ),
         .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
         .testTarget(name: "AtmoMeshTests", dependencies: ["AtmoMesh", "AtmoProtocol"]),
+        .testTarget(
+            name: "AtmoRelayTests",
+            dependencies: ["AtmoRelay", "AtmoProtocol", "AtmoStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "AtmoDiscoveryTests",
             dependencies: [
