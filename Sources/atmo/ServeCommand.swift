@@ -53,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("advertise-url"), help: "The base URL peers should use for this node (default: http://<first LAN IPv4>:<port>).")
     var advertiseURL: String?
 
+    @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each peer (3 failed probes in a row drop its models).")
+    var probeInterval: Double = 10
+
     @Option(help: "A JSON settings file (peers, node_name, lan_discovery, advertise_url; default: <state-dir>/config.json if present).")
     var config: String?
 
@@ -62,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
         guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
+        guard probeInterval >= 0.1 else { throw ValidationError("--probe-interval must be at least 0.1 s") }
         for peer in peers + [advertiseURL].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
             throw ValidationError("'\(peer)' is not an http:// or https:// base URL")
         }
@@ -82,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.mesh.peers += peers
         if noLAN { configuration.mesh.lanDiscovery = false }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
+        configuration.mesh.probeInterval = .milliseconds(Int64(probeInterval * 1000))
         configuration.host = host
         configuration.port = port
         configuration.rescanIntervalSeconds = max(0.5, rescanInterval)

@@ -62,6 +62,27 @@ extension EndToEnd {
             }
         }
 
+        @Test("a node killed with -9 (no goodbye) leaves the others' view after three failed probes")
+        func killedNodeDropsOut() async throws {
+            try await withAtmoSandbox { sandbox in
+                _ = try ModelFixtures.writeModel(at: sandbox.path("a-models") + "/alpha.gguf", size: 100_000, seed: 13, header: .gguf)
+                let a = try await sandbox.serve(
+                    folders: [sandbox.path("a-models")], stateDirectory: sandbox.path("a"), name: "a", readyModels: ["alpha.gguf"])
+                let c = try await sandbox.serve(
+                    folders: [], stateDirectory: sandbox.path("c"), name: "c",
+                    extraArguments: ["--peer", a.baseURL, "--probe-interval", "0.3"])
+                try await c.waitForMesh("alpha") { $0.contains { $0.entry.modelID == "alpha.gguf" } }
+                a.process.signal(SIGKILL)
+                _ = await a.process.waitForExit(timeout: 10)
+                // Three failed probes 0.3 s apart, long before the 300 s TTL would expire it.
+                try await c.waitForMesh("alpha gone after A was killed", timeout: 20) { models in
+                    !models.contains { $0.entry.modelID == "alpha.gguf" }
+                }
+                let peers = try #require(await c.meshPeers())
+                #expect(peers.contains { $0.http == a.baseURL && $0.nodeID.isEmpty && $0.origin == "configured" }, "kept to retry: \(peers)")
+            }
+        }
+
         @Test("without a running node, `atmo models` and `atmo peers` say how to start one (exit 3)")
         func noNodeRunning() async throws {
             try await withAtmoSandbox { sandbox in
