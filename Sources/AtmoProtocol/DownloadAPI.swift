@@ -52,6 +52,11 @@ public enum DownloadAPI {
         /// Why it failed (`failed`), with a code of `TransferError`.
         public var error: String?
         public var errorCode: String?
+        /// When completed: bytes fetched over the network, bytes resumed from an earlier
+        /// run, and the seconds the pull took.
+        public var bytesTransferred: Int64?
+        public var resumedBytes: Int64?
+        public var seconds: Double?
 
         public init(
             state: String, requestID: String, modelID: String, sha256: String? = nil, bytesDone: Int64 = 0, totalBytes: Int64 = 0,
@@ -78,6 +83,7 @@ public enum DownloadAPI {
         enum CodingKeys: String, CodingKey {
             case state, requestID = "request_id", modelID = "model_id", sha256, bytesDone = "bytes_done", totalBytes = "total_bytes"
             case bytesPerSecond = "bytes_per_second", etaSeconds = "eta_seconds", peer, path, error, errorCode = "error_code"
+            case bytesTransferred = "bytes_transferred", resumedBytes = "resumed_bytes", seconds
         }
     }
 

@@ -59,7 +59,8 @@ extension PullCommand {
                 printJSON(
                     PullSummary(
                         modelID: final.modelID, path: final.path ?? "", sha256: final.sha256 ?? "", sizeBytes: final.totalBytes,
-                        bytesTransferred: final.bytesDone, resumedBytes: 0, alreadyInstalled: false, seconds: 0))
+                        bytesTransferred: final.bytesTransferred ?? 0, resumedBytes: final.resumedBytes ?? 0,
+                        alreadyInstalled: final.bytesTransferred == 0, seconds: final.seconds ?? 0))
             } else {
                 print("\(final.modelID): \(formatBytes(final.totalBytes)) verified and installed at \(final.path ?? "?") (by the node)")
             }

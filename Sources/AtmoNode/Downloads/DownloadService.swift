@@ -95,6 +95,9 @@ struct DownloadService: Service {
                 status.path = result.path
                 status.bytesDone = result.entry.sizeBytes
                 status.totalBytes = result.entry.sizeBytes
+                status.bytesTransferred = result.bytesTransferred
+                status.resumedBytes = result.resumedBytes
+                status.seconds = result.seconds
             }
             requestRescan()
             logger.info("download completed", metadata: ["model": "\(queued.modelID)", "path": "\(result.path)"])
