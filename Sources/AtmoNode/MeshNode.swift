@@ -80,9 +80,11 @@ public struct MeshNode: Sendable {
             downloads: downloads, mesh: mesh,
             engine: PullEngine(http: pullHTTP, database: database, configuration: configuration.pull, logger: logger),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
+            localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger)
         let stateDirectory = configuration.stateDirectory
         let host = configuration.host
+        let isTransient = configuration.isTransient
         let nodeFile = Shared<LocalNodeFile?>(nil)
         let router = Router(context: ProviderRequestContext.self, options: .autoGenerateHeadEndpoints)
         routes.register(on: router)
@@ -98,6 +100,10 @@ public struct MeshNode: Sendable {
                 boundPort.value = port
                 logger.info("serving models", metadata: ["port": "\(port)", "node_id": "\(routes.nodeID)"])
                 let file = LocalNodeFile(host: host, port: port, nodeID: routes.nodeID)
+                if isTransient {
+                    await onReady(port)
+                    return
+                }
                 do {
                     try file.write(stateDirectory: stateDirectory)
                     nodeFile.value = file

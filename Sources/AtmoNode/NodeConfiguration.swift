@@ -28,6 +28,10 @@ public struct NodeConfiguration: Sendable {
     public var mesh = MeshConfiguration()
     /// How the node's own downloads behave (connections, piece size, timeouts).
     public var pull = PullConfiguration()
+    /// A short-lived node of one command (`atmo pull` with no node running): it writes no
+    /// `node.json` (no other command attaches to it) and does not resume the downloads an
+    /// earlier node left queued.
+    public var isTransient = false
 
     public init(stateDirectory: String, modelsDirectory: String, scanRoots: ScanRoots) {
         self.stateDirectory = stateDirectory

@@ -10,15 +10,21 @@ struct ProviderRequestContext: RequestContext {
     let eventLoop: any EventLoop
     /// The client's address, when the channel knows it.
     let remoteAddress: SocketAddress?
+    /// This end of the connection.
+    let localAddress: SocketAddress?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         eventLoop = source.channel.eventLoop
         remoteAddress = source.channel.remoteAddress
+        localAddress = source.channel.localAddress
     }
 
-    /// True for a client on this machine (127.0.0.0/8, ::1, or a Unix socket).
+    /// True for a client on this machine: loopback (127.0.0.0/8, ::1), a Unix socket, or a
+    /// connection from the very address it reached (a node bound to one LAN address is
+    /// reached by its own CLI from that address).
     var isLocalClient: Bool {
+        if let remote = remoteAddress?.ipAddress, remote == localAddress?.ipAddress { return true }
         switch remoteAddress {
         case .v4(let address):
             return address.address.sin_addr.s_addr.bigEndian >> 24 == 127

@@ -20,6 +20,7 @@ extension PullCommand {
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.mesh.offerToMesh = false
+        configuration.isTransient = true
         if let file = try? NodeConfigFile.load(path: NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)) {
             file.apply(to: &configuration)
         }

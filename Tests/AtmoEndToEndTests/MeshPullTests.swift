@@ -41,10 +41,12 @@ extension EndToEnd {
                         }
 
                         let pull = try sandbox.start(["pull", "alpha.gguf", "--state-dir", c.stateDirectory, "--json"], name: "pull")
-                        _ = try await waitForPullProgress(pull, atLeast: 6 * mebibyte)
+                        let seen = try await waitForPullProgress(pull, atLeast: 24 * mebibyte)
                         let first = try #require(PullOutput(pull).progress.last.flatMap(Self.peer(of:)))
                         #expect([proxyA.baseURL, proxyB.baseURL].contains(first), "\(first)")
-                        let (victim, survivor) = first == proxyA.baseURL ? (a, proxyB.baseURL) : (b, proxyA.baseURL)
+                        let (victim, survivorProxy) = first == proxyA.baseURL ? (a, proxyB) : (b, proxyA)
+                        let survivor = survivorProxy.baseURL
+                        let survivorBytesBefore = survivorProxy.bytesToClients
                         let victimID = try #require(await victim.health()?.nodeID)
                         victim.process.signal(SIGKILL)
 
@@ -57,6 +59,9 @@ extension EndToEnd {
                         // The survivor did not start over: what the victim delivered was kept
                         // (at most the pieces in flight on each connection are fetched again).
                         #expect(result.bytesTransferred < Self.size + 5 * pieceSize, "fetched \(result.bytesTransferred)")
+                        // The survivor sent only what was missing, not the whole file again.
+                        let fromSurvivor = survivorProxy.bytesToClients - survivorBytesBefore
+                        #expect(fromSurvivor <= Self.size - seen + 5 * pieceSize, "the survivor sent \(fromSurvivor) after \(seen) arrived")
                         #expect(filesEqual(c.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
 
                         // The node heard how the killed provider did.

@@ -52,13 +52,17 @@ struct LibraryAPITests {
                     #expect(try ModelFixtures.sha256(of: path) == sha)
                     // A second request for the same installed model completes without a transfer.
                     let again = try b.download(modelID: "gamma.gguf")
+                    var secondStates: [DownloadState] = []
                     for await update in b.downloadUpdates where update.requestID == again {
-                        if case .completed = update.state { break }
-                        if case .failed(let reason, _) = update.state {
-                            Issue.record("second download failed: \(reason)")
-                            break
+                        secondStates.append(update.state)
+                        switch update.state {
+                        case .completed, .failed, .cancelled: break
+                        default: continue
                         }
+                        break
                     }
+                    #expect(secondStates.last == .completed(path: path), "\(secondStates)")
+                    #expect(!secondStates.contains { if case .downloading = $0 { true } else { false } }, "no transfer: \(secondStates)")
                 }
             }
         }

@@ -4,35 +4,48 @@ import Synchronization
 /// Hands every value to every current subscriber (each an `AsyncStream` with a bounded
 /// buffer, so a slow reader loses old values instead of growing memory).
 final class Broadcaster<Value: Sendable>: Sendable {
-    private let subscribers = Mutex<[UUID: AsyncStream<Value>.Continuation]>([:])
-    private let finished = Mutex(false)
+    private struct State {
+        var subscribers: [UUID: AsyncStream<Value>.Continuation] = [:]
+        var finished = false
+    }
+
+    private let state = Mutex(State())
     let bufferSize: Int
 
     init(bufferSize: Int = 256) { self.bufferSize = bufferSize }
 
-    /// A stream of the values sent from now on; `first` are delivered before them.
+    /// A stream of the values sent from now on; `first` are delivered before them. After
+    /// `finish()`, the stream ends once `first` is read.
     func subscribe(first: [Value] = []) -> AsyncStream<Value> {
         let (stream, continuation) = AsyncStream.makeStream(of: Value.self, bufferingPolicy: .bufferingNewest(max(bufferSize, first.count)))
         for value in first { continuation.yield(value) }
-        if finished.withLock({ $0 }) {
+        let id = UUID()
+        // Checked and registered under one lock, so a concurrent `finish()` cannot be missed.
+        let open = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.subscribers[id] = continuation
+            return true
+        }
+        guard open else {
             continuation.finish()
             return stream
         }
-        let id = UUID()
-        subscribers.withLock { $0[id] = continuation }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
         }
         return stream
     }
 
     func send(_ value: Value) {
-        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.yield(value) }
+        for continuation in state.withLock({ Array($0.subscribers.values) }) { continuation.yield(value) }
     }
 
     /// Ends every stream; later subscribers get only their `first` values.
     func finish() {
-        finished.withLock { $0 = true }
-        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.finish() }
+        let subscribers = state.withLock { state -> [AsyncStream<Value>.Continuation] in
+            state.finished = true
+            return Array(state.subscribers.values)
+        }
+        for continuation in subscribers { continuation.finish() }
     }
 }

@@ -38,31 +38,62 @@ final class DownloadManager: Sendable {
     /// Queues a download and returns its request id. A download of the same model (and
     /// version, when given) already under way is not started twice: its id is returned.
     func start(_ request: DownloadAPI.Start) throws(StoreError) -> String {
-        if let running = jobsState.withLock({ jobs in
-            jobs.values.first { job in
-                !job.status.isFinal && job.queued.modelID == request.modelID
-                    && (request.sha256 == nil || job.queued.sha256 == request.sha256?.lowercased())
-            }?.queued.requestID
-        }) {
-            return running
-        }
+        let wanted = request.sha256?.lowercased()
         let queued = QueuedDownload(
-            requestID: UUID().uuidString.lowercased(), modelID: request.modelID, sha256: request.sha256?.lowercased(),
-            preferredNode: request.from, createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
-        try database?.saveQueuedDownload(queued)
-        enqueue(queued)
+            requestID: UUID().uuidString.lowercased(), modelID: request.modelID, sha256: wanted, preferredNode: request.from,
+            createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+        // Check and insert under one lock, so two requests at once make one download.
+        let existing = jobsState.withLock { jobs -> String? in
+            let running = jobs.values.first { job in
+                guard !job.status.isFinal, job.queued.modelID == request.modelID else { return false }
+                let version = job.status.sha256 ?? job.queued.sha256
+                return wanted == nil || version == nil || version == wanted
+            }
+            if let running { return running.queued.requestID }
+            jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued))
+            return nil
+        }
+        if let existing { return existing }
+        do {
+            try database?.saveQueuedDownload(queued)
+        } catch {
+            _ = jobsState.withLock { $0.removeValue(forKey: queued.requestID) }
+            throw error
+        }
+        announce(queued)
         return queued.requestID
     }
 
     /// Queues the downloads an earlier run of the node did not finish.
     func restore() throws(StoreError) {
-        for queued in try database?.queuedDownloads() ?? [] { enqueue(queued) }
+        for queued in try database?.queuedDownloads() ?? [] {
+            let isNew = jobsState.withLock { jobs -> Bool in
+                guard jobs[queued.requestID] == nil else { return false }
+                jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued))
+                return true
+            }
+            if isNew { announce(queued) }
+        }
     }
 
-    private func enqueue(_ queued: QueuedDownload) {
-        let status = DownloadAPI.Status(state: "queued", requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
-        jobsState.withLock { $0[queued.requestID] = Job(queued: queued, status: status) }
-        broadcaster.send(.status(status))
+    /// The version a download settled on: kept with the queued request, so a restart resumes
+    /// the same artefact (and its partial file) instead of choosing again.
+    func pin(_ requestID: String, sha256: String) {
+        let queued = jobsState.withLock { jobs -> QueuedDownload? in
+            guard jobs[requestID]?.queued.sha256 == nil else { return nil }
+            jobs[requestID]?.queued.sha256 = sha256
+            jobs[requestID]?.status.sha256 = sha256
+            return jobs[requestID]?.queued
+        }
+        if let queued { try? database?.saveQueuedDownload(queued) }
+    }
+
+    private static func queuedStatus(_ queued: QueuedDownload) -> DownloadAPI.Status {
+        DownloadAPI.Status(state: "queued", requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
+    }
+
+    private func announce(_ queued: QueuedDownload) {
+        broadcaster.send(.status(Self.queuedStatus(queued)))
         pendingSink.yield(queued)
     }
 

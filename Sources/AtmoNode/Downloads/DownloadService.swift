@@ -20,15 +20,21 @@ struct DownloadService: Service {
     let nodeID: String
     /// Asks the inventory to rescan (a finished download becomes an offered model).
     let requestRescan: @Sendable () -> Void
+    /// The SHA-256s this node holds (a model only this node has is "already here").
+    let localSHA256s: @Sendable () -> Set<String>
+    /// Resume the downloads an earlier run left queued (false for a one-command node).
+    var resumesQueue = true
     let logger: Logger
     /// How long a download waits for some node of the mesh to offer its model.
     var waitForProvidersSeconds: Double = 60
 
     func run() async throws {
-        do {
-            try downloads.restore()
-        } catch {
-            logger.warning("could not read the saved download queue: \(error)")
+        if resumesQueue {
+            do {
+                try downloads.restore()
+            } catch {
+                logger.warning("could not read the saved download queue: \(error)")
+            }
         }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
@@ -65,7 +71,7 @@ struct DownloadService: Service {
         let id = queued.requestID
         downloads.update(id) { $0.state = "preparing" }
         guard let plan = await waitForPlan(queued) else { return }
-        downloads.update(id) { $0.sha256 = plan.sha256 }
+        downloads.pin(id, sha256: plan.sha256)
         let request = PullRequest(
             modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
             expectedSHA256: plan.sha256, requesterNodeID: nodeID)
@@ -124,7 +130,7 @@ struct DownloadService: Service {
     private func waitForPlan(_ queued: QueuedDownload) async -> SourcePlanner.Plan? {
         let deadline = ContinuousClock.now + .milliseconds(Int64(waitForProvidersSeconds * 1000))
         while true {
-            let versions = mesh.versions(of: queued.modelID, localSHA256s: [], ownNodeID: nodeID)
+            let versions = mesh.versions(of: queued.modelID, localSHA256s: localSHA256s(), ownNodeID: nodeID)
             switch SourcePlanner.plan(modelID: queued.modelID, versions: versions, sha256: queued.sha256, preferredNode: queued.preferredNode) {
             case .pull(let plan):
                 return plan
@@ -140,7 +146,11 @@ struct DownloadService: Service {
             case .refuse(let code, let message):
                 if code == .notOffered, ContinuousClock.now < deadline {
                     do { try await Task.sleep(for: .seconds(1)) } catch {
-                        if downloads.wasCancelledByUser(queued.requestID) { downloads.finish(queued.requestID, state: "cancelled") }
+                        if downloads.wasCancelledByUser(queued.requestID) {
+                            downloads.finish(queued.requestID, state: "cancelled")
+                        } else {
+                            downloads.update(queued.requestID) { $0.state = "queued" }  // the node stops; resumed next start
+                        }
                         return nil
                     }
                     continue

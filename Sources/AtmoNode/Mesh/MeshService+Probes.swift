@@ -12,14 +12,22 @@ extension MeshService {
     /// at the end of their TTL.
     func probePeers() async {
         let targets = mesh.state.withLock { state in
-            Array(Set(state.peers.values.compactMap(\.stats.httpURL)).union(state.pendingURLs.keys))
+            Array(Set(state.peers.values.compactMap(\.stats.httpURL)).union(state.pendingURLs.keys)).sorted()
         }
-        await withDiscardingTaskGroup { group in
-            for url in targets {
-                group.addTask { await self.probe(url) }
+        // At most `probeConcurrency` requests at a time, however many peers there are.
+        var start = 0
+        while start < targets.count, !Task.isCancelled {
+            let batch = targets[start..<min(targets.count, start + Self.probeConcurrency)]
+            await withDiscardingTaskGroup { group in
+                for url in batch {
+                    group.addTask { await self.probe(url) }
+                }
             }
+            start += Self.probeConcurrency
         }
     }
+
+    static let probeConcurrency = 16
 
     private func probe(_ url: String) async {
         do {
@@ -28,6 +36,11 @@ extension MeshService {
             mesh.update { state, now in
                 state.probeFailures[url] = nil
                 var actions: [GossipAction<String>] = []
+                if health.nodeID == identity.nodeID {
+                    // A configured or discovered address that is this very node.
+                    state.pendingURLs[url] = nil
+                    return state.gossip.peerUnreachable(url, now: now)
+                }
                 if let origin = state.pendingURLs[url], !health.nodeID.isEmpty {
                     // Now it is known who answers there.
                     state.pendingURLs[url] = nil

@@ -30,6 +30,9 @@ final class MeshState: Sendable {
         var version: UInt64 = 0
     }
 
+    /// Most peers remembered (a hostile peer cannot grow the table without bound).
+    static let maxPeers = 2048
+
     let state: Mutex<State>
     let actions: AsyncStream<GossipAction<String>>
     private let sink: AsyncStream<GossipAction<String>>.Continuation
@@ -59,6 +62,9 @@ final class MeshState: Sendable {
                     Self.notePeer(of: catalog, in: &state, now: now)
                 case .forgot(let nodeID):
                     if state.catalog.remove(nodeID: nodeID) { state.version &+= 1 }
+                    // A peer known only from gossip goes with its catalog (configured and LAN
+                    // peers stay: they are probed and come back).
+                    if state.peers[nodeID]?.origin == .gossip { state.peers[nodeID] = nil }
                 case .push, .pull:
                     outgoing.append(action)
                 }
@@ -82,6 +88,7 @@ final class MeshState: Sendable {
             known.stats.lastSeenMs = max(known.stats.lastSeenMs, now)
             state.peers[catalog.nodeID] = known
         } else {
+            guard state.peers.count < Self.maxPeers else { return }
             let origin = url.flatMap { state.pendingURLs.removeValue(forKey: $0) } ?? .gossip
             state.peers[catalog.nodeID] = Peer(
                 stats: PeerStats(

@@ -1,0 +1,97 @@
+import Foundation
+
+/// The limits and timeouts of a relay, with the defaults of the protocol notes.
+public struct RelayConfiguration: Sendable, Hashable {
+    /// How long a new connection may stay silent before its first message (`register_mesh`
+    /// or `join`) before it is closed with 1008.
+    public var firstMessageTimeoutMs: Int64
+    /// How long an admitted peer may stay silent (clients ping every 20-25 s) before it is reaped.
+    public var idleTimeoutMs: Int64
+    /// The most peers one mesh holds; a node replacing its own older connection still fits.
+    public var maxPeersPerMesh: Int
+    /// The largest text frame accepted, in bytes; a larger one closes the connection with 1009.
+    public var maxFrameBytes: Int
+    /// The sustained message rate allowed per connection.
+    public var messagesPerSecond: Double
+    /// How many messages a connection may send in a burst above the sustained rate.
+    public var messageBurst: Double
+    /// The longest token lifetime (`expires_at - issued_at`) accepted: 7 days.
+    public var maxTokenLifetimeSeconds: Int64
+    /// How far in the future a token's `issued_at` may be (clock skew between machines).
+    public var tokenClockSkewSeconds: Int64
+
+    /// A configuration; every limit has the default of the protocol notes.
+    public init(
+        firstMessageTimeoutMs: Int64 = 30_000, idleTimeoutMs: Int64 = 120_000, maxPeersPerMesh: Int = 256,
+        maxFrameBytes: Int = 1 << 20, messagesPerSecond: Double = 50, messageBurst: Double = 100,
+        maxTokenLifetimeSeconds: Int64 = 7 * 86_400, tokenClockSkewSeconds: Int64 = 300
+    ) {
+        self.firstMessageTimeoutMs = firstMessageTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
+        self.maxPeersPerMesh = maxPeersPerMesh
+        self.maxFrameBytes = maxFrameBytes
+        self.messagesPerSecond = messagesPerSecond
+        self.messageBurst = messageBurst
+        self.maxTokenLifetimeSeconds = maxTokenLifetimeSeconds
+        self.tokenClockSkewSeconds = tokenClockSkewSeconds
+    }
+}
+
+/// The cryptography the relay needs, injected so the state machine stays pure: the node
+/// verifies Ed25519 signatures with swift-crypto, tests with fakes.
+public protocol RelaySignatureVerifier: Sendable {
+    /// Whether `proof` is a valid Ed25519 signature by `meshPublicKey` over the UTF-8 bytes of `meshID`.
+    func isValidFounderProof(_ proof: Data, meshID: String, meshPublicKey: Data) -> Bool
+    /// Whether the token's signature by `meshPublicKey` covers its canonical JSON. Its claims
+    /// (mesh, node, expiry) are checked by the relay, not here.
+    func isValidTokenSignature(_ token: RelayJoinToken, meshPublicKey: Data) -> Bool
+}
+
+/// What the relay holds and has relayed, for `/stats`.
+public struct RelayStatistics: Sendable, Hashable {
+    /// Meshes whose registration is known (persisted or new).
+    public var registeredMeshes = 0
+    /// Meshes with at least one admitted peer.
+    public var activeMeshes = 0
+    /// Admitted peers over all meshes.
+    public var peers = 0
+    /// Open connections, admitted or still waiting for their first message.
+    public var connections = 0
+    /// Messages delivered to peers (a broadcast to n peers counts n).
+    public var messagesRelayed: UInt64 = 0
+    /// Payload bytes delivered to peers (a broadcast to n peers counts n times).
+    public var bytesRelayed: UInt64 = 0
+    /// Messages of a type the relay does not route (dropped).
+    public var messagesDropped: UInt64 = 0
+    /// Connections closed by the relay for breaking a rule, being idle or too slow.
+    public var connectionsClosed: UInt64 = 0
+
+    /// Empty statistics.
+    public init() {}
+}
+
+/// A token bucket: `rate` tokens per second up to `capacity`; each message takes one.
+struct TokenBucket: Sendable, Hashable {
+    let rate: Double
+    let capacity: Double
+    private(set) var tokens: Double
+    private(set) var lastRefillMs: Int64
+
+    init(rate: Double, capacity: Double, now: Int64) {
+        self.rate = rate
+        self.capacity = capacity
+        tokens = capacity
+        lastRefillMs = now
+    }
+
+    /// Takes a token if one is left at `now`.
+    mutating func take(now: Int64) -> Bool {
+        if now > lastRefillMs {
+            tokens = min(capacity, tokens + Double(now - lastRefillMs) * rate / 1000)
+            lastRefillMs = now
+        }
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+}

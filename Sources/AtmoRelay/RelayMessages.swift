@@ -1,0 +1,168 @@
+import Foundation
+
+/// An opaque handle for one WebSocket connection, chosen by the node layer.
+public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The node layer's number for the connection.
+    public let rawValue: UInt64
+
+    /// A handle for the connection numbered `rawValue`.
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { "conn-\(rawValue)" }
+}
+
+/// A membership token of a registered mesh, as decoded from the `join` message. The relay
+/// checks its claims itself; only its Ed25519 signature is left to a `RelaySignatureVerifier`.
+public struct RelayJoinToken: Sendable, Hashable {
+    /// The mesh the token admits to; must equal the mesh of the connection's URL.
+    public var meshID: String
+    /// The only node the token admits, or nil for any node.
+    public var nodeID: String?
+    /// When the token was issued, in Unix epoch seconds.
+    public var issuedAt: Int64
+    /// When the token stops admitting, in Unix epoch seconds.
+    public var expiresAt: Int64
+    /// The capabilities granted (the wire default is `["participant"]`).
+    public var capabilities: [String]
+    /// The node that issued the token.
+    public var issuerID: String
+    /// 32 hex digits making the token unique.
+    public var nonce: String
+    /// The Ed25519 signature by the mesh key over the token's canonical JSON.
+    public var signature: Data
+
+    /// A token with every claim spelled out.
+    public init(
+        meshID: String, nodeID: String?, issuedAt: Int64, expiresAt: Int64, capabilities: [String] = ["participant"],
+        issuerID: String, nonce: String, signature: Data
+    ) {
+        self.meshID = meshID
+        self.nodeID = nodeID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.capabilities = capabilities
+        self.issuerID = issuerID
+        self.nonce = nonce
+        self.signature = signature
+    }
+}
+
+/// A message a client sent, as the node layer decoded it from a text frame.
+public enum RelayIncomingMessage: Sendable, Hashable {
+    /// A founder registers the mesh with its public key, proving it owns the key.
+    /// `meshPublicKey` is the raw Ed25519 key, `founderProof` its signature over the UTF-8 mesh id.
+    case registerMesh(
+        meshID: String, meshPublicKey: Data, founderProof: Data, nodeID: String, name: String, capabilities: [String])
+    /// A member joins (`join` or `register` on the wire); a registered mesh needs a token.
+    case join(nodeID: String, token: RelayJoinToken?, capabilities: [String], name: String)
+    /// A keep-alive.
+    case ping
+    /// A payload (raw JSON bytes) for every other peer of the mesh.
+    case broadcast(payload: Data)
+    /// A payload (raw JSON bytes) for one peer of the mesh.
+    case direct(target: String, payload: Data)
+    /// Any other message type (including a bare `model_request`), which the relay drops.
+    case other(type: String)
+}
+
+/// One admitted peer as the others see it (`peer_joined` and the `peers` list).
+public struct RelayPeerInfo: Sendable, Hashable {
+    /// The peer's node id, unique in its mesh.
+    public var nodeID: String
+    /// The peer's display name.
+    public var name: String
+    /// What the peer says it can do.
+    public var capabilities: [String]
+    /// Whether the peer was admitted by proving it owns the mesh key.
+    public var isFounder: Bool
+    /// When the peer was admitted, in Unix epoch milliseconds.
+    public var joinedAtMs: Int64
+
+    /// A peer described field by field.
+    public init(nodeID: String, name: String, capabilities: [String], isFounder: Bool, joinedAtMs: Int64) {
+        self.nodeID = nodeID
+        self.name = name
+        self.capabilities = capabilities
+        self.isFounder = isFounder
+        self.joinedAtMs = joinedAtMs
+    }
+}
+
+/// A message the relay sends to a client; the node layer encodes it as a text frame.
+public enum RelayOutgoingMessage: Sendable, Hashable {
+    /// The registration was accepted (`{"type":"mesh_registered","success":true}`).
+    case meshRegistered
+    /// Something was refused; `code` is a wire code such as `TOKEN_INVALID`.
+    case error(code: RelayErrorCode, message: String)
+    /// The receiver is admitted to `meshID`, which now has `nodeCount` peers.
+    case joined(meshID: String, nodeCount: Int)
+    /// The other peers of the mesh, by node id, sent to a newcomer right after `joined`.
+    case peers([RelayPeerInfo])
+    /// A peer was admitted to the receiver's mesh.
+    case peerJoined(RelayPeerInfo)
+    /// A peer left the receiver's mesh.
+    case peerLeft(nodeID: String)
+    /// The answer to `ping`; `timestamp` is Unix epoch seconds.
+    case pong(timestamp: Double)
+    /// A broadcast or direct payload (raw JSON bytes) from the peer `from`.
+    case message(from: String, payload: Data)
+}
+
+/// What the node layer must do after an event.
+public enum RelayAction: Sendable, Hashable {
+    /// Queue `message` on the connection (bounded; report `sendQueueFull` when it is full).
+    case send(ConnectionID, RelayOutgoingMessage)
+    /// Close the connection with a WebSocket close code and reason. The relay has already
+    /// forgotten it: the later `disconnected` event is ignored.
+    case close(ConnectionID, code: RelayCloseCode, reason: String)
+    /// Store the mesh's registration durably, so it survives a restart.
+    case persistMesh(meshID: String, publicKey: Data)
+}
+
+/// A WebSocket close code (RFC 6455 §7.4) the relay closes connections with.
+public struct RelayCloseCode: Sendable, Hashable, CustomStringConvertible {
+    /// The numeric code sent in the close frame.
+    public let rawValue: UInt16
+
+    /// A close code by number.
+    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// 1000: the connection is done (replaced by a newer one of the same node, idle).
+    public static let normalClosure = RelayCloseCode(1000)
+    /// 1008: the client broke a rule (no or bad first message, bad proof or token, flooding).
+    public static let policyViolation = RelayCloseCode(1008)
+    /// 1009: a frame larger than the configured limit.
+    public static let messageTooBig = RelayCloseCode(1009)
+    /// 1013: the relay cannot serve the client now (mesh full, too slow to keep up).
+    public static let tryAgainLater = RelayCloseCode(1013)
+
+    public var description: String { String(rawValue) }
+}
+
+/// The `code` of an `error` message on the wire.
+public struct RelayErrorCode: Sendable, Hashable, CustomStringConvertible {
+    /// The code as written on the wire.
+    public let rawValue: String
+
+    /// A code by its wire spelling.
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+
+    /// A `register_mesh` was refused (bad proof, another key, another mesh than the URL's).
+    public static let registrationFailed = RelayErrorCode("REGISTRATION_FAILED")
+    /// A `join` to a registered mesh came without a token.
+    public static let tokenRequired = RelayErrorCode("TOKEN_REQUIRED")
+    /// A `join` came with a token that does not admit this node to this mesh now.
+    public static let tokenInvalid = RelayErrorCode("TOKEN_INVALID")
+    /// The first message was neither `register_mesh` nor `join`.
+    public static let notJoined = RelayErrorCode("NOT_JOINED")
+    /// A `register_mesh` or `join` on a connection already admitted.
+    public static let alreadyJoined = RelayErrorCode("ALREADY_JOINED")
+    /// A `direct` to a node id that is not in the mesh.
+    public static let peerNotFound = RelayErrorCode("PEER_NOT_FOUND")
+    /// The mesh has `maxPeersPerMesh` peers already.
+    public static let meshFull = RelayErrorCode("MESH_FULL")
+
+    public var description: String { rawValue }
+}
