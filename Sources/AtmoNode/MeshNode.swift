@@ -27,6 +27,8 @@ public struct MeshNode: Sendable {
     public let ledger = TransferLedger()
     let mesh: MeshState
     let downloads: DownloadManager
+    /// Set by the first `run`: a node's streams and queue serve one run only.
+    let started = Shared(false)
     let logger: Logger
 
     public init(configuration: NodeConfiguration, logger: Logger) throws {
@@ -58,6 +60,9 @@ public struct MeshNode: Sendable {
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        guard !started.exchange(true) else {
+            throw StoreError(.conflict, "this MeshNode has run already; create a new one to run again")
+        }
         let inventoryService = InventoryService(
             inventory: inventory, interval: .milliseconds(Int64(configuration.rescanIntervalSeconds * 1000)), logger: logger)
         let boundPort = Shared<Int>(configuration.port)

@@ -169,6 +169,15 @@ final class Shared<Value: Sendable>: Sendable {
         get { storage.withLock { $0 } }
         set { storage.withLock { $0 = newValue } }
     }
+
+    /// Sets `newValue` and returns the value before, in one step.
+    func exchange(_ newValue: Value) -> Value {
+        storage.withLock { value in
+            let old = value
+            value = newValue
+            return old
+        }
+    }
 }
 
 /// `/health`: the fields of the notes, then this node's transfer counts.

@@ -4,6 +4,7 @@ import AtmoTransfer
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import UnixSignals
 
 extension PullCommand {
@@ -26,9 +27,10 @@ extension PullCommand {
         }
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let json = self.json
+        let lostNode = Shared(false)
         let final: DownloadAPI.Status? = await withTaskGroup(of: DownloadAPI.Status?.self) { group in
             group.addTask {
-                try? await node.followDownloads { status in
+                let ended = try? await node.followDownloads { status in
                     guard status.requestID == requestID else { return false }
                     // Before the entry is known (queued, preparing) there is nothing to show.
                     guard status.totalBytes > 0 || status.isFinal else { return false }
@@ -37,6 +39,8 @@ extension PullCommand {
                     }
                     return status.isFinal
                 }
+                if ended == nil, !Task.isCancelled { lostNode.set(true) }
+                return ended
             }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return nil }
@@ -47,6 +51,11 @@ extension PullCommand {
             return first
         }
         bar.finish()
+        if final == nil, lostNode.value {
+            Failure(
+                message: "lost the connection to the node; it may still be downloading \(modelID) (see `atmo downloads`)", exitCode: 3
+            ).exit(json: json, code: "no_node")
+        }
         guard let final else {
             Failure(
                 message: "detached: the node keeps downloading \(modelID); `atmo pull \(modelID)` follows it again, "
@@ -127,20 +136,29 @@ extension LocalNodeClient {
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
             let response = try await http.execute(HTTPClientRequest(url: file.baseURL + DownloadAPI.eventsPath), timeout: .hours(24 * 365))
             guard response.status == .ok else { throw LocalNodeError(status: Int(response.status.code), message: "\(response.status)") }
-            var pending = ""
+            // Bytes, split into lines only at '\n', so a character cut between two chunks
+            // is decoded whole.
+            var pending: [UInt8] = []
             for try await chunk in response.body {
-                pending += String(buffer: chunk)
-                while let end = pending.range(of: "\n\n") {
-                    let event = String(pending[..<end.lowerBound])
-                    pending.removeSubrange(..<end.upperBound)
-                    for line in event.split(separator: "\n") where line.hasPrefix("data: ") {
-                        guard let status = try? WireCoding.decode(DownloadAPI.Status.self, from: Data(line.dropFirst(6).utf8)) else { continue }
-                        if handle(status) { return status }
-                    }
+                pending.append(contentsOf: chunk.readableBytesView)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = pending[..<newline]
+                    pending.removeSubrange(...newline)
+                    guard line.starts(with: Array("data: ".utf8)) else { continue }
+                    guard let status = try? WireCoding.decode(DownloadAPI.Status.self, from: Data(line.dropFirst(6))) else { continue }
+                    if handle(status) { return status }
                 }
-                if pending.utf8.count > 1 << 20 { pending.removeAll() }  // a line that never ends is not ours
+                if pending.count > 1 << 20 { pending.removeAll() }  // a line that never ends is not ours
             }
             return nil
         }
     }
+}
+
+/// A flag set by one task and read by another.
+final class Shared<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value { storage.withLock { $0 } }
+    func set(_ value: Value) { storage.withLock { $0 = value } }
 }

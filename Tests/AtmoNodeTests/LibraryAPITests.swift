@@ -1,6 +1,7 @@
 import AtmoMesh
 import AtmoNode
 import AtmoProtocol
+import AtmoStore
 import AtmoTesting
 import Foundation
 import Testing
@@ -64,6 +65,14 @@ struct LibraryAPITests {
                     #expect(secondStates.last == .completed(path: path), "\(secondStates)")
                     #expect(!secondStates.contains { if case .downloading = $0 { true } else { false } }, "no transfer: \(secondStates)")
                 }
+            }
+        }
+    }
+
+    @Test func aNodeRunsOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withMeshNode(stateDirectory: directory.sub("a"), folders: []) { running in
+                await #expect(throws: StoreError.self) { try await running.node.run() }
             }
         }
     }

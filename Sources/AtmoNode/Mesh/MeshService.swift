@@ -51,6 +51,10 @@ struct MeshService: Service {
                 if self.configuration.lanDiscovery {
                     group.addTask { await self.runLANDiscovery(port: port) }
                 }
+                if endpoint == nil {
+                    // Nobody can push to a node without an endpoint: it pulls instead.
+                    group.addTask { await self.every(Self.refreshPullInterval) { await self.refreshPull() } }
+                }
             }
         }
         await sayGoodbye()
@@ -118,6 +122,19 @@ struct MeshService: Service {
             }
         case .learned, .forgot:
             break  // applied by MeshState under its lock
+        }
+    }
+
+    /// How often a node that offers no endpoint asks a peer for everything it knows.
+    static let refreshPullInterval: Duration = .seconds(2)
+
+    /// Asks up to two peers of the view for their catalogs (the way a node that cannot be
+    /// pushed to stays current).
+    private func refreshPull() async {
+        let peers = mesh.state.withLock { Array($0.gossip.peers.shuffled().prefix(2)) }
+        for peer in peers {
+            guard let catalogs = try? await fetchEverything(from: peer) else { continue }
+            mesh.update { state, now in state.gossip.receivePull(catalogs, from: peer, now: now) }
         }
     }
 
