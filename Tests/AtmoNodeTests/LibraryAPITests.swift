@@ -72,7 +72,8 @@ struct LibraryAPITests {
     @Test func aNodeRunsOnce() async throws {
         try await withTemporaryDirectory { directory in
             try await withMeshNode(stateDirectory: directory.sub("a"), folders: []) { running in
-                await #expect(throws: StoreError.self) { try await running.node.run() }
+                let error = await #expect(throws: StoreError.self) { try await running.node.run() }
+                #expect(error?.message.contains("run already") == true)
             }
         }
     }
