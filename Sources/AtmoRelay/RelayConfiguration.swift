@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 
 /// The limits and timeouts of a relay, with the defaults of the protocol notes.
@@ -44,7 +45,7 @@ public protocol RelaySignatureVerifier: Sendable {
     func isValidFounderProof(_ proof: Data, meshID: String, meshPublicKey: Data) -> Bool
     /// Whether the token's signature by `meshPublicKey` covers its canonical JSON. Its claims
     /// (mesh, node, expiry) are checked by the relay, not here.
-    func isValidTokenSignature(_ token: RelayJoinToken, meshPublicKey: Data) -> Bool
+    func isValidTokenSignature(_ token: MeshToken, meshPublicKey: Data) -> Bool
 }
 
 /// What the relay holds and has relayed, for `/stats`.

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 
 /// An opaque handle for one WebSocket connection, chosen by the node layer.
@@ -13,42 +14,6 @@ public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConverti
     public var description: String { "conn-\(rawValue)" }
 }
 
-/// A membership token of a registered mesh, as decoded from the `join` message. The relay
-/// checks its claims itself; only its Ed25519 signature is left to a `RelaySignatureVerifier`.
-public struct RelayJoinToken: Sendable, Hashable {
-    /// The mesh the token admits to; must equal the mesh of the connection's URL.
-    public var meshID: String
-    /// The only node the token admits, or nil for any node.
-    public var nodeID: String?
-    /// When the token was issued, in Unix epoch seconds.
-    public var issuedAt: Int64
-    /// When the token stops admitting, in Unix epoch seconds.
-    public var expiresAt: Int64
-    /// The capabilities granted (the wire default is `["participant"]`).
-    public var capabilities: [String]
-    /// The node that issued the token.
-    public var issuerID: String
-    /// 32 hex digits making the token unique.
-    public var nonce: String
-    /// The Ed25519 signature by the mesh key over the token's canonical JSON.
-    public var signature: Data
-
-    /// A token with every claim spelled out.
-    public init(
-        meshID: String, nodeID: String?, issuedAt: Int64, expiresAt: Int64, capabilities: [String] = ["participant"],
-        issuerID: String, nonce: String, signature: Data
-    ) {
-        self.meshID = meshID
-        self.nodeID = nodeID
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
-        self.capabilities = capabilities
-        self.issuerID = issuerID
-        self.nonce = nonce
-        self.signature = signature
-    }
-}
-
 /// A message a client sent, as the node layer decoded it from a text frame.
 public enum RelayIncomingMessage: Sendable, Hashable {
     /// A founder registers the mesh with its public key, proving it owns the key.
@@ -56,7 +21,7 @@ public enum RelayIncomingMessage: Sendable, Hashable {
     case registerMesh(
         meshID: String, meshPublicKey: Data, founderProof: Data, nodeID: String, name: String, capabilities: [String])
     /// A member joins (`join` or `register` on the wire); a registered mesh needs a token.
-    case join(nodeID: String, token: RelayJoinToken?, capabilities: [String], name: String)
+    case join(nodeID: String, token: MeshToken?, capabilities: [String], name: String)
     /// A keep-alive.
     case ping
     /// A payload (raw JSON bytes) for every other peer of the mesh.

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 
 extension RelayState {
@@ -32,7 +33,7 @@ extension RelayState {
     /// `join` on a connection to `/relay/{meshID}`: a registered mesh needs a valid token,
     /// an unregistered one admits anyone.
     mutating func join(
-        _ conn: ConnectionID, meshID: String, token: RelayJoinToken?, candidate: RelayPeerInfo, now: Int64
+        _ conn: ConnectionID, meshID: String, token: MeshToken?, candidate: RelayPeerInfo, now: Int64
     ) -> [RelayAction] {
         if let meshKey = registeredMeshes[meshID] {
             guard let token else {
@@ -48,15 +49,14 @@ extension RelayState {
     }
 
     /// Why `token` does not admit `nodeID` to `meshID` at `now` (epoch ms), or nil when it does.
-    /// The claims are checked before the signature, which is the expensive part.
-    func tokenProblem(_ token: RelayJoinToken, meshID: String, meshKey: Data, nodeID: String, now: Int64) -> String? {
-        let nowSeconds = now / 1000
-        if token.meshID != meshID { return "Token is for mesh \(token.meshID), not \(meshID)" }
-        if let tokenNode = token.nodeID, tokenNode != nodeID { return "Token is for node \(tokenNode), not \(nodeID)" }
-        if nowSeconds >= token.expiresAt { return "Token expired" }
-        if token.issuedAt > nowSeconds + configuration.tokenClockSkewSeconds { return "Token issued in the future" }
-        if token.expiresAt - token.issuedAt > configuration.maxTokenLifetimeSeconds {
-            return "Token lifetime exceeds \(configuration.maxTokenLifetimeSeconds) s"
+    /// The claims (`MeshToken.claimsRejection`) are checked before the signature, which is
+    /// the expensive part.
+    func tokenProblem(_ token: MeshToken, meshID: String, meshKey: Data, nodeID: String, now: Int64) -> String? {
+        if let rejection = token.claimsRejection(
+            meshID: meshID, nodeID: nodeID, now: now / 1000, maxLifetime: configuration.maxTokenLifetimeSeconds,
+            clockSkew: configuration.tokenClockSkewSeconds)
+        {
+            return "Token refused: \(rejection)"
         }
         if !verifier.isValidTokenSignature(token, meshPublicKey: meshKey) { return "Token signature is invalid" }
         return nil

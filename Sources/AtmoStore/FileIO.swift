@@ -135,6 +135,37 @@ package enum FileIO {
         try fsyncDirectory((path as NSString).deletingLastPathComponent)
     }
 
+    /// Creates `path` with `data` (mode `mode`), durably, and never replaces a file that is
+    /// already there: throws `conflict` then. Written to a temporary name, fsynced, then
+    /// hard-linked into place (a link fails on an existing name, a rename would replace it);
+    /// on a filesystem without hard links, renamed.
+    package static func createNewFile(_ data: Data, at path: String, mode: mode_t) throws(StoreError) {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try makeDirectory(folder) }
+        let temporary = temporaryName(for: path)
+        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        defer { unlink(temporary) }
+        do throws(StoreError) {
+            var failure: StoreError?
+            data.withUnsafeBytes { bytes in
+                do throws(StoreError) { try pwrite(fd, bytes, offset: 0, path: temporary) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            try fsync(fd, path: temporary)
+            Glibc.close(fd)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        if link(temporary, path) != 0 {
+            let code = errno
+            if code == EEXIST { throw StoreError(.conflict, "\(path) already exists") }
+            guard code == EPERM || code == EOPNOTSUPP else { throw StoreError.posix(code, "create", path: path) }
+            try rename(temporary, path)
+        }
+        try fsyncDirectory(folder.isEmpty ? "." : folder)
+    }
+
     /// A hidden sibling name for writing `path` before renaming it into place, unique per
     /// process and call (two threads writing the same file must not share a temporary).
     package static func temporaryName(for path: String) -> String {

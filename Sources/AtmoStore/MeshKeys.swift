@@ -120,30 +120,11 @@ extension MeshKeys {
     /// Saves the raw private key at `path`, owner-only (0600), atomically and durably;
     /// refuses (`conflict`) to replace an existing key, which would orphan the mesh.
     public func save(path: String) throws(StoreError) {
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileIO.makeDirectory(folder) }
-        let temporary = FileIO.temporaryName(for: path)
-        let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-        defer { unlink(temporary) }
-        do throws(StoreError) {
-            var failure: StoreError?
-            privateKey.rawRepresentation.withUnsafeBytes { bytes in
-                do throws(StoreError) { try FileIO.pwrite(fd, bytes, offset: 0, path: temporary) } catch { failure = error }
-            }
-            if let failure { throw failure }
-            try FileIO.fsync(fd, path: temporary)
-            FileIO.close(fd)
-        } catch {
-            FileIO.close(fd)
-            throw error
+        do {
+            try FileIO.createNewFile(privateKey.rawRepresentation, at: path, mode: 0o600)
+        } catch where error.code == .conflict {
+            throw StoreError(.conflict, "a mesh key already exists at \(path)")
         }
-        // link, not rename: it fails when a key is already there instead of replacing it.
-        if link(temporary, path) != 0 {
-            let code = errno
-            if code == EEXIST { throw StoreError(.conflict, "a mesh key already exists at \(path)") }
-            throw StoreError.posix(code, "create", path: path)
-        }
-        try FileIO.fsyncDirectory(folder.isEmpty ? "." : folder)
     }
 
     /// Loads the key at `path`, creating and saving a new one on first use.

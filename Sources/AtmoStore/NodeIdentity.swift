@@ -26,33 +26,14 @@ public struct NodeIdentity: Sendable {
                 throw StoreError(.corrupt, "\(path) is not a valid Ed25519 key; move it away to create a new identity")
             }
         }
-        try FileIO.makeDirectory(directory)
         let key = Curve25519.Signing.PrivateKey()
-        let temporary = FileIO.temporaryName(for: path)
-        let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-        defer { unlink(temporary) }
-        do throws(StoreError) {
-            var failure: StoreError?
-            key.rawRepresentation.withUnsafeBytes { bytes in
-                do throws(StoreError) { try FileIO.pwrite(fd, bytes, offset: 0, path: temporary) } catch { failure = error }
-            }
-            if let failure { throw failure }
-            try FileIO.fsync(fd, path: temporary)
-            FileIO.close(fd)
-        } catch {
-            FileIO.close(fd)
-            throw error
+        do {
+            try FileIO.createNewFile(key.rawRepresentation, at: path, mode: 0o600)
+        } catch where error.code == .conflict {
+            // Another process (or thread) created the key meanwhile: its key wins, so every
+            // caller runs with the key that is on disk.
+            return try loadOrCreate(directory: directory)
         }
-        // link, not rename: when another process (or thread) created the key meanwhile,
-        // its key wins and is loaded, so every caller runs with the key that is on disk.
-        if link(temporary, path) != 0 {
-            let code = errno
-            if code == EEXIST { return try loadOrCreate(directory: directory) }
-            // A filesystem without hard links: fall back to a plain rename.
-            guard code == EPERM || code == EOPNOTSUPP else { throw StoreError.posix(code, "create", path: path) }
-            try FileIO.rename(temporary, path)
-        }
-        try FileIO.fsyncDirectory(directory)
         return NodeIdentity(privateKey: key)
     }
 }

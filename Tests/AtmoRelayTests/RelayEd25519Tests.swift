@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Crypto
 import Foundation
 import Testing
@@ -13,7 +14,7 @@ struct Ed25519FounderVerifier: RelaySignatureVerifier {
         return key.isValidSignature(proof, for: Data(meshID.utf8))
     }
 
-    func isValidTokenSignature(_ token: RelayJoinToken, meshPublicKey: Data) -> Bool { false }
+    func isValidTokenSignature(_ token: MeshToken, meshPublicKey: Data) -> Bool { false }
 }
 
 @Suite struct RelayEd25519Tests {

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ struct FakeVerifier: RelaySignatureVerifier {
         proof == meshPublicKey + Data(meshID.utf8)
     }
 
-    func isValidTokenSignature(_ token: RelayJoinToken, meshPublicKey: Data) -> Bool {
+    func isValidTokenSignature(_ token: MeshToken, meshPublicKey: Data) -> Bool {
         token.signature == meshPublicKey
     }
 }
@@ -35,13 +36,13 @@ enum Fixture {
     static func token(
         meshID: String = meshID, nodeID: String? = nil, issuedAt: Int64 = start / 1000,
         lifetime: Int64 = 86_400, signedWith key: Data = founderKey
-    ) -> RelayJoinToken {
-        RelayJoinToken(
+    ) -> MeshToken {
+        MeshToken(
             meshID: meshID, nodeID: nodeID, issuedAt: issuedAt, expiresAt: issuedAt + lifetime, issuerID: "founder",
             nonce: String(repeating: "ab", count: 16), signature: key)
     }
 
-    static func join(_ nodeID: String, token: RelayJoinToken? = nil) -> RelayIncomingMessage {
+    static func join(_ nodeID: String, token: MeshToken? = nil) -> RelayIncomingMessage {
         .join(nodeID: nodeID, token: token, capabilities: ["participant"], name: "\(nodeID) name")
     }
 
