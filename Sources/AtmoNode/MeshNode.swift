@@ -54,6 +54,26 @@ public struct MeshNode: Sendable {
     /// closed after this long, so idle or slowloris connections do not pile up.
     static let idleConnectionTimeout = TimeAmount.seconds(75)
 
+    /// How long a cancelled node's graceful shutdown may take before its tasks are cancelled.
+    static let cancellationShutdownBound = Duration.seconds(1)
+
+    /// Runs `group`, turning cancellation of the caller's task into a graceful shutdown that
+    /// is cut after `cancellationShutdownBound`. Cancelling a Hummingbird server outright can
+    /// drop a connection it has accepted but not yet served, and NIO traps on that
+    /// (apple/swift-nio#3481); a graceful shutdown closes the listening socket first.
+    private static func runShieldedFromCancellation(_ group: ServiceGroup) async throws {
+        let running = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await running.value
+        } onCancel: {
+            Task {
+                await group.triggerGracefulShutdown()
+                try? await Task.sleep(for: cancellationShutdownBound)
+                running.cancel()
+            }
+        }
+    }
+
     /// Runs until cancelled or signalled. `onReady` gets the bound port once the server
     /// accepts connections (port 0 in the configuration means "any free port").
     public func run(
@@ -133,7 +153,7 @@ public struct MeshNode: Sendable {
         await meshService.restorePeers()
         defer { nodeFile.value?.remove(stateDirectory: stateDirectory) }
         do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+            try await Self.runShieldedFromCancellation(ServiceGroup(configuration: groupConfiguration))
         } catch {
             try? await meshHTTP.shutdown()
             try? await pullHTTP.shutdown()

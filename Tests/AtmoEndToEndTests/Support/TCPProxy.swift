@@ -25,6 +25,7 @@ final class TCPProxy: Sendable {
     private let forwarded = Atomic<Int64>(0)
     private let flipped = Atomic<Bool>(false)
     private let pacer: Mutex<ContinuousClock.Instant>
+    private let open = Mutex<(channels: [any Channel], stopped: Bool)>(([], false))
 
     /// Bytes forwarded from the server to clients so far (headers included).
     var bytesToClients: Int64 { forwarded.load(ordering: .relaxed) }
@@ -43,6 +44,9 @@ final class TCPProxy: Sendable {
     typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
     /// Runs a proxy on a port from the OS in front of `127.0.0.1:upstreamPort` for `body`.
+    ///
+    /// The proxy is stopped by closing its sockets, never by cancelling the task that
+    /// accepts: NIO traps when an accepted connection is dropped unserved (apple/swift-nio#3481).
     static func run<T: Sendable>(
         upstreamPort: Int, options: Options, _ body: @Sendable (TCPProxy) async throws -> T
     ) async throws -> T {
@@ -52,7 +56,7 @@ final class TCPProxy: Sendable {
                 channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
             }
         let proxy = TCPProxy(port: server.channel.localAddress?.port ?? 0, upstreamPort: upstreamPort, options: options)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await server.executeThenClose { inbound in
                     await withDiscardingTaskGroup { connections in
@@ -63,21 +67,55 @@ final class TCPProxy: Sendable {
                         } catch {}
                     }
                 }
-                return nil
             }
-            defer { group.cancelAll() }
-            return try await body(proxy)
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body(proxy))
+            } catch {
+                result = .failure(error)
+            }
+            try? await server.channel.close()
+            for channel in proxy.stop() { try? await channel.close() }
+            try await group.waitForAll()
+            return try result.get()
+        }
+    }
+
+    /// Remembers a connection's channel so `stop` can close it; false once stopped.
+    private func track(_ channel: any Channel) -> Bool {
+        open.withLock { state in
+            guard !state.stopped else { return false }
+            state.channels.append(channel)
+            return true
+        }
+    }
+
+    /// Marks the proxy stopped and hands back every channel it opened.
+    private func stop() -> [any Channel] {
+        open.withLock { state in
+            state.stopped = true
+            defer { state.channels.removeAll() }
+            return state.channels
         }
     }
 
     private func relay(_ client: Connection) async {
         do {
-            let upstream = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(2))
-                .connect(host: "127.0.0.1", port: upstreamPort) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
-                }
             try await client.executeThenClose { clientIn, clientOut in
+                guard track(client.channel) else { return }
+                // Wrapped only once connected: a NIOAsyncChannel whose connect fails traps
+                // when it is released (apple/swift-nio#2637). The upstream (an HTTP server)
+                // sends nothing before the request, so no byte is missed.
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connectTimeout(.seconds(2))
+                    .connect(host: "127.0.0.1", port: upstreamPort).get()
+                let upstream = try await channel.eventLoop.submit {
+                    try Connection(wrappingChannelSynchronously: channel)
+                }.get()
+                guard track(channel) else {
+                    try await upstream.executeThenClose { _, _ in }
+                    return
+                }
                 try await upstream.executeThenClose { upstreamIn, upstreamOut in
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A misbehaving provider for tests: serves one catalog entry and the bytes of one file,
@@ -185,14 +186,28 @@ func withFakePeer<T: Sendable>(_ peer: FakePeer, _ body: @escaping @Sendable (St
         configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-peer"),
         onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
         logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
+    // Stopped by a graceful shutdown, never by cancellation: cancelling a server that is
+    // accepting a connection traps in NIO (apple/swift-nio#3481).
+    // A stalling answer gets one second to end, then it is cancelled.
+    var servicesConfiguration = ServiceGroupConfiguration(
+        services: [application], logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
+    servicesConfiguration.maximumGracefulShutdownDuration = .seconds(1)
+    let services = ServiceGroup(configuration: servicesConfiguration)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
-            try await application.runService(gracefulShutdownSignals: [])
+            try await services.run()
             return nil
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        defer { group.cancelAll() }
-        return try await body("http://127.0.0.1:\(port)")
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body("http://127.0.0.1:\(port)"))
+        } catch {
+            result = .failure(error)
+        }
+        await services.triggerGracefulShutdown()
+        try await group.waitForAll()
+        return try result.get()
     }
 }
