@@ -8,7 +8,9 @@ import PackageDescription
 //   AtmoDiscovery LAN discovery: DNS-SD over multicast DNS on SwiftNIO UDP
 //   AtmoRelay     the relay's pure logic: admission, routing, flow-control decisions
 //   AtmoTransfer  the pulling engine (AsyncHTTPClient)
-//   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle)
+//   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle),
+//                 including its relay client (WSClient)
+//   AtmoRelayServer  `atmo relay`: the WebSocket relay around AtmoRelay (HummingbirdWebSocket)
 //   atmo          the thin command-line executable (ArgumentParser)
 //   AtmoTesting   fixtures, in-process nodes and fake peers for tests and benchmarks
 let package = Package(
@@ -22,6 +24,7 @@ let package = Package(
         .library(name: "AtmoRelay", targets: ["AtmoRelay"]),
         .library(name: "AtmoTransfer", targets: ["AtmoTransfer"]),
         .library(name: "AtmoNode", targets: ["AtmoNode"]),
+        .library(name: "AtmoRelayServer", targets: ["AtmoRelayServer"]),
         .executable(name: "atmo", targets: ["atmo"]),
         .executable(name: "atmo-gossip-sim", targets: ["GossipSimulation"]),
         .executable(name: "atmo-example", targets: ["MeshBrowser"]),
@@ -37,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     ],
     targets: [
         .target(name: "AtmoProtocol"),
@@ -97,6 +102,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "WSClient", package: "swift-websocket"),
+            ]
+        ),
+        .target(
+            name: "AtmoRelayServer",
+            dependencies: [
+                "AtmoProtocol",
+                "AtmoRelay",
+                "AtmoStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // glibc malloc tuning for the executable (malloc.h is not in Swift's Glibc module).
@@ -111,6 +132,7 @@ let package = Package(
                 "AtmoDiscovery",
                 "AtmoTransfer",
                 "AtmoNode",
+                "AtmoRelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,6 +169,18 @@ let package = Package(
         .testTarget(
             name: "AtmoRelayTests",
             dependencies: ["AtmoRelay", "AtmoProtocol", "AtmoStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "AtmoRelayServerTests",
+            dependencies: [
+                "AtmoRelayServer", "AtmoRelay", "AtmoProtocol", "AtmoStore",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "AtmoDiscoveryTests",

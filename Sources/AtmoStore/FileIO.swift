@@ -115,9 +115,10 @@ package enum FileIO {
     }
 
     /// Writes `data` to `path` atomically and durably: temp file, fsync, rename, fsync folder.
-    package static func writeAtomically(_ data: Data, to path: String) throws(StoreError) {
+    /// The file gets `mode` (before the umask).
+    package static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws(StoreError) {
         let temporary = temporaryName(for: path)
-        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do throws(StoreError) {
             var failure: StoreError?
             data.withUnsafeBytes { bytes in

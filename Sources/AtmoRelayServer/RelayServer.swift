@@ -1,0 +1,1 @@
+// The `atmo relay` server: built in issue 4.

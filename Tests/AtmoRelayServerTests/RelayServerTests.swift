@@ -1,0 +1,1 @@
+// Tests of the relay server: built in issue 4.
