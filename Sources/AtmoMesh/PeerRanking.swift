@@ -18,6 +18,11 @@ public struct PeerStats: Sendable, Hashable {
     public var reliability: Double
     /// When it was last heard from (Unix epoch ms).
     public var lastSeenMs: Int64
+    /// Whether it is connected to a relay this node is connected to (reachable through it).
+    public var relayed = false
+    /// Whether its last `/health` probe failed: its endpoint is not reachable from here
+    /// (behind a NAT, or down), so a pull goes another way first.
+    public var httpFailing = false
 
     /// A peer; `reliability` starts at 1.
     public init(
@@ -34,8 +39,14 @@ public struct PeerStats: Sendable, Hashable {
         self.lastSeenMs = lastSeenMs
     }
 
-    /// Whether a direct HTTP download from it is possible.
-    public var hasDirectHTTP: Bool { !(httpURL ?? "").isEmpty }
+    /// Whether a direct HTTP download from it is possible: it has an endpoint, and the last
+    /// probe of it did not fail.
+    public var hasDirectHTTP: Bool { !(httpURL ?? "").isEmpty && !httpFailing }
+
+    /// The ways to reach it, best first: `http`, `websocket`, `relay`.
+    public var transports: [String] {
+        (hasDirectHTTP ? ["http"] : []) + (websocket ? ["websocket"] : []) + (relayed ? ["relay"] : [])
+    }
 
     /// A request to it succeeded at `now`: r = 0.9 r + 0.1.
     public mutating func recordSuccess(now: Int64) {
@@ -51,6 +62,7 @@ public struct PeerStats: Sendable, Hashable {
     /// A health probe answered at `now` after `latencyMs`, reporting `activeTransfers`.
     /// Counts as a success.
     public mutating func recordProbe(latencyMs: Double, activeTransfers: Int?, now: Int64) {
+        httpFailing = false
         self.latencyMs = max(0, latencyMs)
         if let activeTransfers { self.activeTransfers = max(0, activeTransfers) }
         recordSuccess(now: now)

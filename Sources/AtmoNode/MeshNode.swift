@@ -26,6 +26,8 @@ public struct MeshNode: Sendable {
     public let inventory: Inventory
     public let ledger = TransferLedger()
     let mesh: MeshState
+    /// Where relay links and relayed transfers meet.
+    let relayHub = RelayHub()
     let downloads: DownloadManager
     /// Set by the first `run`: a node's streams and queue serve one run only.
     let started = Shared(false)
@@ -107,6 +109,9 @@ public struct MeshNode: Sendable {
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger)
+        let relayService = RelayService(
+            links: try RelayService.links(
+                configuration: configuration, identity: identity, mesh: mesh, hub: relayHub, logger: logger))
         let stateDirectory = configuration.stateDirectory
         let host = configuration.host
         let isTransient = configuration.isTransient
@@ -139,10 +144,11 @@ public struct MeshNode: Sendable {
             },
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            // Shut down in reverse: downloads stop (kept queued), the mesh says goodbye, then
-            // the server drains.
+            // Shut down in reverse: downloads stop (kept queued), the mesh says goodbye, the
+            // relay connections close (the relays tell the others), then the server drains.
             services: [
-                .init(service: inventoryService), .init(service: application), .init(service: meshService),
+                .init(service: inventoryService), .init(service: application), .init(service: relayService),
+                .init(service: meshService),
                 .init(service: downloadService),
             ],
             gracefulShutdownSignals: gracefulShutdownSignals,

@@ -6,16 +6,17 @@ import Foundation
 ///
 /// ```json
 /// {"peers": ["http://192.168.1.20:14750"], "node_name": "studio", "lan_discovery": true,
-///  "advertise_url": "http://192.168.1.10:14750"}
+///  "advertise_url": "http://192.168.1.10:14750", "relays": ["ws://relay.example:8765"]}
 /// ```
 public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var peers: [String]?
     public var nodeName: String?
     public var lanDiscovery: Bool?
     public var advertiseURL: String?
+    public var relays: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url"
+        case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
     }
 
     public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
@@ -40,6 +41,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let nodeName { configuration.nodeName = nodeName }
         if let lanDiscovery { configuration.mesh.lanDiscovery = lanDiscovery }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
+        if let relays { configuration.mesh.relays += relays }
     }
 }
 

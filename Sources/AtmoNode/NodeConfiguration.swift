@@ -79,6 +79,10 @@ public struct MeshConfiguration: Sendable {
     public var probeInterval: Duration = .seconds(10)
     /// Fan-out, hop limit, intervals and caps of catalog gossip.
     public var gossip = GossipConfiguration()
+    /// Relays to keep a connection to (`--relay`, `relays` in config.json, and those of
+    /// `{state}/mesh.json`): `ws://`/`wss://` (or `http(s)://`) base URLs, or full
+    /// `.../relay/{mesh_id}` URLs. Catalogs go through them to peers HTTP cannot reach.
+    public var relays: [String] = []
 
     public init() {}
 }

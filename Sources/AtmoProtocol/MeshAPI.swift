@@ -16,10 +16,13 @@ public enum MeshAPI {
         public var latencyMs: Double?
         public var reliability: Double?
         public var activeTransfers: Int?
+        /// How this node can reach it, best first: `http` (its endpoint answers), `websocket`,
+        /// `relay`. Nil from older nodes: then `http` when it has an endpoint.
+        public var transports: [String]?
 
         public init(
             nodeID: String, nodeName: String, http: String?, latencyMs: Double? = nil, reliability: Double? = nil,
-            activeTransfers: Int? = nil
+            activeTransfers: Int? = nil, transports: [String]? = nil
         ) {
             self.nodeID = nodeID
             self.nodeName = nodeName
@@ -27,11 +30,15 @@ public enum MeshAPI {
             self.latencyMs = latencyMs
             self.reliability = reliability
             self.activeTransfers = activeTransfers
+            self.transports = transports
         }
+
+        /// `transports`, or for an older node `http` when it has an endpoint.
+        public var effectiveTransports: [String] { transports ?? (http == nil ? [] : ["http"]) }
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", http, latencyMs = "latency_ms", reliability
-            case activeTransfers = "active_transfers"
+            case activeTransfers = "active_transfers", transports
         }
     }
 
@@ -71,10 +78,12 @@ public enum MeshAPI {
         public var lastSeen: Int64
         /// Models in its current catalog.
         public var modelCount: Int
+        /// How it can be reached, best first: `http`, `websocket`, `relay` (nil from older nodes).
+        public var transports: [String]?
 
         public init(
             nodeID: String, nodeName: String, http: String?, origin: String, latencyMs: Double?, activeTransfers: Int?,
-            reliability: Double, lastSeen: Int64, modelCount: Int
+            reliability: Double, lastSeen: Int64, modelCount: Int, transports: [String]? = nil
         ) {
             self.nodeID = nodeID
             self.nodeName = nodeName
@@ -85,11 +94,13 @@ public enum MeshAPI {
             self.reliability = reliability
             self.lastSeen = lastSeen
             self.modelCount = modelCount
+            self.transports = transports
         }
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", http, origin, latencyMs = "latency_ms"
             case activeTransfers = "active_transfers", reliability, lastSeen = "last_seen", modelCount = "model_count"
+            case transports
         }
     }
 

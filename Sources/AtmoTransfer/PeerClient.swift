@@ -8,10 +8,14 @@ import NIOHTTP1
 
 /// Talks to one provider's HTTP API. Normal outcomes (a 404 is an answer) are results;
 /// failures to talk at all are `TransferError`s.
-public struct PeerClient: Sendable {
+public struct PeerClient: SourceChannel {
     public let baseURL: String
     let http: HTTPClient
     let logger: Logger
+    /// Parallel range requests a pull makes to this peer.
+    public var maxConcurrentPieces = Int.max
+
+    public var address: String { baseURL }
     /// Bound on the time for a small JSON request.
     let controlTimeout: TimeAmount = .seconds(15)
 
@@ -52,6 +56,14 @@ public struct PeerClient: Sendable {
             return try WireCoding.decode(ModelTransferStart.self, from: body)
         } catch {
             throw TransferError(.protocolViolation, "\(baseURL) answered the transfer request with an invalid model_transfer_start: \(error)")
+        }
+    }
+
+    /// `POST /v1/transfers/reports` with a `model_transfer_complete` or `_cancel`.
+    public func report(_ outcome: TransferReport, timeout: TimeAmount?) async {
+        switch outcome {
+        case .complete(let complete): await report(complete, timeout: timeout)
+        case .cancel(let cancel): await report(cancel, timeout: timeout)
         }
     }
 

@@ -59,12 +59,27 @@ public struct PullEngine: Sendable {
     let database: StateDatabase
     let configuration: PullConfiguration
     let logger: Logger
+    /// The channel to a source that is not plain HTTP (`PullSource.route` `.relay`); nil
+    /// when this engine can only pull over HTTP.
+    let channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)?
 
-    public init(http: HTTPClient, database: StateDatabase, configuration: PullConfiguration = PullConfiguration(), logger: Logger) {
+    /// An engine pulling over `http`, and through `channelFactory` for the sources it supplies
+    /// a channel for (relayed ones).
+    public init(
+        http: HTTPClient, database: StateDatabase, configuration: PullConfiguration = PullConfiguration(), logger: Logger,
+        channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)? = nil
+    ) {
         self.http = http
         self.database = database
         self.configuration = configuration
         self.logger = logger
+        self.channelFactory = channelFactory
+    }
+
+    /// The channel to `source`: its factory's, else HTTP to its base URL.
+    func channel(to source: PullSource) -> any SourceChannel {
+        if let channel = channelFactory?(source) { return channel }
+        return PeerClient(baseURL: source.baseURL, http: http, logger: logger)
     }
 
     /// The HTTP client configuration pulls need (stall detection through the read timeout).
@@ -113,7 +128,7 @@ public struct PullEngine: Sendable {
             case .giveUp(let error): throw error
             }
             let sourceStarted = ContinuousClock.now
-            let peer = PeerClient(baseURL: source.baseURL, http: http, logger: logger)
+            let peer = channel(to: source)
             let answer: ModelEntry?
             do {
                 answer = try await peer.entry(modelID: request.modelID)
@@ -162,11 +177,11 @@ public struct PullEngine: Sendable {
                 case .stop(let final): throw final
                 case .failOver:
                     checkpoint = session.hashCheckpoint
-                    logger.info("source failed; failing over", metadata: ["peer": "\(source.baseURL)", "error": "\(error)"])
+                    logger.info("source failed; failing over", metadata: ["peer": "\(source)", "error": "\(error)"])
                 case .restart:
                     // The partial was discarded: the next source starts from zero, as a new transfer.
                     (requestID, checkpoint, earlierRunBytes) = (UUID().uuidString.lowercased(), nil, 0)
-                    logger.info("hash mismatch; trying the next source from zero", metadata: ["peer": "\(source.baseURL)"])
+                    logger.info("hash mismatch; trying the next source from zero", metadata: ["peer": "\(source)"])
                 }
             }
         }

@@ -13,7 +13,9 @@ extension PullSession {
         while case .fetch(let index, let offset, let length) = work {
             let buffer: ByteBuffer
             do {
-                buffer = try await fetchPiece(index: index, offset: offset, length: length)
+                buffer = try await peer.fetchPiece(of: entry, offset: offset, length: length) { [coordinator] bytes in
+                    coordinator.received(index, bytesSoFar: bytes)
+                }
                 try await write(buffer, at: offset)
             } catch {
                 try Task.checkCancellation()
@@ -23,7 +25,7 @@ extension PullSession {
                     throw failure
                 }
                 logger.info(
-                    "piece failed; retrying", metadata: ["piece": "\(index)", "peer": "\(peer.baseURL)", "error": "\(failure)"])
+                    "piece failed; retrying", metadata: ["piece": "\(index)", "peer": "\(peer.address)", "error": "\(failure)"])
                 let delay = try coordinator.failed(index, error: failure)
                 try await Task.sleep(for: .seconds(delay))
                 work = try coordinator.retry(index)
@@ -38,72 +40,6 @@ extension PullSession {
                 throw failure
             }
             work = try await coordinator.nextWork()
-        }
-    }
-
-    /// GETs one piece with `Range` and `If-Range`, checking that the answer is exactly the
-    /// bytes asked for.
-    func fetchPiece(index: Int, offset: Int64, length: Int64) async throws -> ByteBuffer {
-        var request = HTTPClientRequest(url: peer.baseURL + HTTPAPI.downloadPrefix + entry.modelID)
-        request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
-        request.headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
-        let response: HTTPClientResponse
-        do {
-            response = try await engine.http.execute(request, timeout: .hours(6), logger: logger)
-        } catch {
-            throw PeerClient.connectionError(error, peer: peer.baseURL)
-        }
-        try checkPieceResponse(response, offset: offset, length: length)
-        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
-        do {
-            for try await chunk in response.body {
-                guard buffer.readableBytes + chunk.readableBytes <= length else {
-                    throw TransferError(.protocolViolation, "\(peer.baseURL) sent more bytes than the range it confirmed")
-                }
-                var chunk = chunk
-                buffer.writeBuffer(&chunk)
-                coordinator.received(index, bytesSoFar: Int64(buffer.readableBytes))
-            }
-        } catch {
-            throw PeerClient.connectionError(error, peer: peer.baseURL)
-        }
-        guard buffer.readableBytes == length else {
-            throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(buffer.readableBytes) of \(length) bytes")
-        }
-        return buffer
-    }
-
-    func checkPieceResponse(_ response: HTTPClientResponse, offset: Int64, length: Int64) throws(TransferError) {
-        let expectedETag = ByteRangeHeaders.etag(sha256: entry.sha256)
-        switch response.status.code {
-        case 206:
-            guard let header = response.headers.first(name: "Content-Range"),
-                let range = ByteRangeHeaders.parseContentRange(header),
-                range.first == offset, range.last == offset + length - 1, range.size == entry.sizeBytes
-            else {
-                throw TransferError(
-                    .protocolViolation,
-                    "\(peer.baseURL) answered bytes \(offset)-\(offset + length - 1) with Content-Range '\(response.headers.first(name: "Content-Range") ?? "none")'")
-            }
-            if let etag = response.headers.first(name: "ETag"), etag != expectedETag {
-                throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
-            }
-        case 200:
-            // If-Range failed: the file behind the id is no longer the one we are assembling.
-            if let etag = response.headers.first(name: "ETag"), etag != expectedETag {
-                throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
-            }
-            throw TransferError(.protocolViolation, "\(peer.baseURL) does not serve byte ranges")
-        case 404:
-            throw TransferError(.notOffered, "\(peer.baseURL) no longer offers \(entry.modelID)")
-        case 409:
-            throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed on disk; pull again once it has re-indexed")
-        case 416:
-            throw TransferError(.protocolViolation, "\(peer.baseURL) says bytes \(offset)- are out of range of \(entry.modelID)")
-        case 500...599:
-            throw TransferError(.peerError, "\(peer.baseURL) answered \(response.status.code) for \(entry.modelID)")
-        default:
-            throw TransferError(.protocolViolation, "\(peer.baseURL) answered \(response.status.code) for a piece of \(entry.modelID)")
         }
     }
 

@@ -24,7 +24,7 @@ final class PullSession: Sendable {
     let request: PullRequest
     let entry: ModelEntry
     let source: PullSource
-    let peer: PeerClient
+    let peer: any SourceChannel
     let progress: @Sendable (PullProgress) -> Void
     /// One per pull (shared by its sessions), so progress stays one sequence across sources.
     let requestID: String
@@ -46,7 +46,7 @@ final class PullSession: Sendable {
     /// `earlierRunBytes`: nil for the first session of a pull (its resumed bytes are all
     /// from an earlier run).
     init(
-        engine: PullEngine, request: PullRequest, entry: ModelEntry, source: PullSource, peer: PeerClient, requestID: String,
+        engine: PullEngine, request: PullRequest, entry: ModelEntry, source: PullSource, peer: any SourceChannel, requestID: String,
         checkpoint: HashCheckpoint?, earlierRunBytes: Int64?, maxAttempts: Int, progress: @escaping @Sendable (PullProgress) -> Void
     ) throws(TransferError) {
         self.engine = engine
@@ -146,14 +146,14 @@ final class PullSession: Sendable {
         guard start.sha256 == entry.sha256, start.totalBytes == entry.sizeBytes else {
             throw TransferError(
                 .sourceChanged,
-                "\(peer.baseURL) now offers \(entry.modelID) as \(start.sha256) (\(start.totalBytes) bytes), not the catalog's \(entry.sha256); pull again")
+                "\(peer.address) now offers \(entry.modelID) as \(start.sha256) (\(start.totalBytes) bytes), not the catalog's \(entry.sha256); pull again")
         }
     }
 
     /// Runs the workers, the in-order hasher and the ticker until the hash is complete.
     private func transfer() async throws -> String {
         try await withThrowingTaskGroup(of: String?.self) { group in
-            for _ in 0..<max(1, configuration.connections) {
+            for _ in 0..<max(1, min(configuration.connections, peer.maxConcurrentPieces)) {
                 group.addTask {
                     try await self.fetchLoop()
                     return nil
@@ -186,16 +186,16 @@ final class PullSession: Sendable {
         guard digest == entry.sha256 else {
             // Nothing here can be trusted: which piece was bad is unknown without piece hashes.
             discardPartial()
-            await peer.report(complete)
+            await peer.report(.complete(complete), timeout: nil)
             let resumedNote =
                 earlierRunBytes > 0
                 ? " (\(earlierRunBytes) bytes came from an earlier run's partial file, which may have been damaged on disk)" : ""
             throw TransferError(
                 .hashMismatch,
-                "\(entry.modelID) from \(peer.baseURL) has SHA-256 \(digest), expected \(entry.sha256)\(resumedNote); nothing was installed and the partial was discarded, pull again")
+                "\(entry.modelID) from \(peer.address) has SHA-256 \(digest), expected \(entry.sha256)\(resumedNote); nothing was installed and the partial was discarded, pull again")
         }
         report(.installing, bytes: entry.sizeBytes)
-        let (store, verified, partial, source, database) = (request.destination, entry, partialPath, peer.baseURL, engine.database)
+        let (store, verified, partial, source, database) = (request.destination, entry, partialPath, peer.address, engine.database)
         do {
             // fsync and renames: off the cooperative pool.
             try await BlockingIO.run {
@@ -209,7 +209,7 @@ final class PullSession: Sendable {
         } catch {
             throw Self.transferError(error)
         }
-        await peer.report(complete)
+        await peer.report(.complete(complete), timeout: nil)
         report(.completed, bytes: entry.sizeBytes)
         return entry.sizeBytes - startBytes
     }
@@ -246,7 +246,7 @@ final class PullSession: Sendable {
         // A cancelled task cannot make requests, but the peer should still hear why the
         // transfer stopped: send from a task that is not cancelled, awaited and bounded.
         let peer = self.peer
-        await Task { await peer.report(cancel, timeout: .seconds(2)) }.value
+        await Task { await peer.report(.cancel(cancel), timeout: .seconds(2)) }.value
     }
 
     func discardPartial() {
@@ -261,7 +261,7 @@ final class PullSession: Sendable {
         let durableBytes = durable?.bytes ?? previous?.durablePieces ?? Bitfield(count: written.count).bytes
         try engine.database.saveDownload(
             DownloadRecord(
-                entry: entry, pieceSize: configuration.pieceSize, partialPath: partialPath, sourceURL: peer.baseURL,
+                entry: entry, pieceSize: configuration.pieceSize, partialPath: partialPath, sourceURL: peer.address,
                 durablePieces: durableBytes, writtenPieces: written.bytes, bootID: bootID))
     }
 
@@ -271,7 +271,7 @@ final class PullSession: Sendable {
             PullProgress(
                 requestID: requestID, modelID: entry.modelID, phase: phase, bytesDone: bytes, totalBytes: entry.sizeBytes,
                 resumedBytes: earlierRunBytes, bytesPerSecond: rate, etaSeconds: eta, piecesDone: plan.writtenPieces.setCount,
-                pieceCount: plan.pieceCount, peer: peer.baseURL, source: source))
+                pieceCount: plan.pieceCount, peer: peer.address, source: source))
     }
 
     static func transferError(_ error: any Error) -> TransferError {

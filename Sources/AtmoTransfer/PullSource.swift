@@ -1,21 +1,42 @@
 /// One provider a pull may fetch from. A request lists them best first; the pull uses the
 /// first that offers the artefact and fails over to the next on a source failure.
 public struct PullSource: Sendable, Hashable, CustomStringConvertible {
+    /// How the pull reaches a source.
+    public enum Route: String, Sendable, Hashable {
+        /// Range requests to its HTTP API at `baseURL`.
+        case http
+        /// Chunked transfers through a relay both nodes are connected to (`nodeID` names it).
+        case relay
+    }
+
     /// The provider's node id when known (for the caller's peer bookkeeping; the pull only
-    /// shows it).
+    /// shows it). Always set for a relayed source.
     public var nodeID: String?
-    /// The provider's base URL, e.g. `http://127.0.0.1:14750` (a trailing slash is dropped).
+    /// The provider's base URL, e.g. `http://127.0.0.1:14750` (a trailing slash is dropped);
+    /// `relay://{node_id}` for a relayed source.
     public var baseURL: String
+    /// How the pull reaches it.
+    public var route: Route
 
     public init(baseURL: String, nodeID: String? = nil) {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
         self.nodeID = nodeID
+        route = .http
     }
 
-    /// The URL, and the node id when known: `http://10.0.0.2:14750 (node 0a1b...)`.
+    /// The node `nodeID`, reached through a relay.
+    public init(relayedNodeID nodeID: String) {
+        baseURL = "relay://" + nodeID
+        self.nodeID = nodeID
+        route = .relay
+    }
+
+    /// The URL, and the node id when known: `http://10.0.0.2:14750 (node 0a1b...)`, or
+    /// `node 0a1b... through a relay`.
     public var description: String {
+        if route == .relay { return "node \(nodeID ?? "?") through a relay" }
         guard let nodeID else { return baseURL }
         return "\(baseURL) (node \(nodeID))"
     }

@@ -26,16 +26,17 @@ struct PeersCommand: AsyncParsableCommand {
             return
         }
         guard !list.peers.isEmpty else {
-            print("no peers yet (none on the LAN, none configured with --peer)")
+            print("no peers yet (none on the LAN, none configured with --peer, none through a relay)")
             return
         }
         let rows = list.peers.map { peer in
             [
                 peer.nodeName.isEmpty ? "?" : peer.nodeName, peer.nodeID.isEmpty ? "(not reached yet)" : peer.nodeID, peer.http ?? "-",
-                peer.origin, peer.latencyMs.map { String(format: "%.1f ms", $0) } ?? "-",
+                peer.origin, (peer.transports ?? []).isEmpty ? "-" : (peer.transports ?? []).joined(separator: ","),
+                peer.latencyMs.map { String(format: "%.1f ms", $0) } ?? "-",
                 peer.activeTransfers.map(String.init) ?? "-", String(format: "%.2f", peer.reliability), String(peer.modelCount),
             ]
         }
-        printTable(header: ["NAME", "NODE ID", "HTTP", "ORIGIN", "LATENCY", "LOAD", "RELIABILITY", "MODELS"], rows: rows)
+        printTable(header: ["NAME", "NODE ID", "HTTP", "ORIGIN", "VIA", "LATENCY", "LOAD", "RELIABILITY", "MODELS"], rows: rows)
     }
 }

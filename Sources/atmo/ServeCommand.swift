@@ -19,6 +19,11 @@ struct ServeCommand: AsyncParsableCommand {
             Mesh: the node finds peers on the LAN (DNS-SD, _atmosphere._tcp), through every --peer \
             and the "peers" of <state-dir>/config.json, and through the catalogs of other nodes; it \
             gossips its catalog to them. `atmo models` and `atmo peers` show what it learned.
+
+            Relays: with --relay (or "relays" in config.json, or the relays of a mesh made with \
+            `atmo mesh create` or joined with `atmo mesh join`) the node also keeps a WebSocket \
+            connection to each relay, where it meets the peers HTTP cannot reach and exchanges \
+            catalogs with them.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -47,6 +52,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("peer"), help: "Base URL of a peer to gossip with, e.g. http://192.168.1.20:\(HTTPAPI.defaultPort) (repeatable).")
     var peers: [String] = []
 
+    @Option(
+        name: .customLong("relay"),
+        help: "A relay to stay connected to, e.g. ws://relay.example:8765 (repeatable; a URL ending in /relay/MESH_ID joins that open mesh).")
+    var relays: [String] = []
+
     @Flag(name: .customLong("no-lan"), help: "Do not advertise or browse the LAN with multicast DNS.")
     var noLAN = false
 
@@ -56,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each peer (3 failed probes in a row drop its models).")
     var probeInterval: Double = 10
 
-    @Option(help: "A JSON settings file (peers, node_name, lan_discovery, advertise_url; default: <state-dir>/config.json if present).")
+    @Option(help: "A JSON settings file (peers, relays, node_name, lan_discovery, advertise_url; default: <state-dir>/config.json if present).")
     var config: String?
 
     @Option(name: .customLong("port-file"), help: "Write the bound port to this file once serving (for scripts using --port 0).")
@@ -68,6 +78,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard probeInterval >= 0.1 else { throw ValidationError("--probe-interval must be at least 0.1 s") }
         for peer in peers + [advertiseURL].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
             throw ValidationError("'\(peer)' is not an http:// or https:// base URL")
+        }
+        for relay in relays {
+            guard let components = URLComponents(string: relay), components.host != nil,
+                ["ws", "wss", "http", "https"].contains(components.scheme?.lowercased() ?? "")
+            else { throw ValidationError("'\(relay)' is not a ws://, wss://, http:// or https:// relay URL") }
         }
     }
 
@@ -84,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
             Failure(message: "\(error)", exitCode: 64).exit()
         }
         configuration.mesh.peers += peers
+        configuration.mesh.relays += relays
         if noLAN { configuration.mesh.lanDiscovery = false }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
         configuration.mesh.probeInterval = .milliseconds(Int64(probeInterval * 1000))

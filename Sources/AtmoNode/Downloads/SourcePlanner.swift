@@ -2,8 +2,9 @@ import AtmoProtocol
 import AtmoTransfer
 
 /// Turns the mesh's versions of a model into the sources of a pull: one version (the one
-/// asked for, or the only one offered), its providers with a direct HTTP endpoint, best
-/// first, optionally only one node. Pure, shared by the node's queue and `atmo pull`.
+/// asked for, or the only one offered), its providers' direct HTTP endpoints best first,
+/// then their relay routes, optionally only one node. Pure, shared by the node's queue and
+/// `atmo pull`.
 public enum SourcePlanner {
     public struct Plan: Sendable, Equatable {
         public var sources: [PullSource]
@@ -34,16 +35,38 @@ public enum SourcePlanner {
             return .chooseVersion(
                 "the mesh offers \(candidates.count) versions of \(modelID); choose one with --sha256: " + list.joined(separator: ", "))
         }
-        var providers = model.providers.filter { $0.http != nil }
+        var providers = model.providers.filter { !routes(to: $0).isEmpty }
         if let preferredNode {
             providers = providers.filter { $0.nodeID == preferredNode || $0.nodeName == preferredNode }
-            if providers.isEmpty { return .refuse(.notOffered, "node \(preferredNode) does not offer \(modelID) over HTTP (see `atmo peers`)") }
+            if providers.isEmpty {
+                return .refuse(.notOffered, "node \(preferredNode) does not offer \(modelID) on a route this node has (see `atmo peers`)")
+            }
         }
         if providers.isEmpty {
             if model.installed { return .alreadyHere }
-            return .refuse(.notOffered, "\(modelID) is offered only by nodes without a direct HTTP endpoint")
+            return .refuse(
+                .notOffered,
+                "\(modelID) is offered only by nodes this one cannot reach: no HTTP endpoint, and no relay in common (see `atmo peers`)")
         }
-        let sources = providers.compactMap { provider in provider.http.map { PullSource(baseURL: $0, nodeID: provider.nodeID) } }
-        return .pull(Plan(sources: sources, sha256: model.entry.sha256))
+        // Endpoints that answer first (best provider first), then relay routes, then the
+        // endpoints whose last probe failed: a pull whose path fails moves to the next route
+        // and keeps the pieces it has.
+        let all = providers.flatMap(routes(to:))
+        let ordered = all.filter { $0.kind == .answering } + all.filter { $0.kind == .relay } + all.filter { $0.kind == .failing }
+        return .pull(Plan(sources: ordered.map(\.source), sha256: model.entry.sha256))
+    }
+
+    enum RouteKind { case answering, relay, failing }
+
+    /// The ways to pull from `provider`: its HTTP endpoint (answering, or failing its last
+    /// probe), and the relay when it is reachable through one.
+    static func routes(to provider: MeshAPI.Provider) -> [(kind: RouteKind, source: PullSource)] {
+        let transports = provider.effectiveTransports
+        var routes: [(kind: RouteKind, source: PullSource)] = []
+        if let http = provider.http {
+            routes.append((transports.contains("http") ? .answering : .failing, PullSource(baseURL: http, nodeID: provider.nodeID)))
+        }
+        if transports.contains("relay") { routes.append((.relay, PullSource(relayedNodeID: provider.nodeID))) }
+        return routes
     }
 }

@@ -71,7 +71,7 @@ extension PeerOrigin {
         switch self {
         case .configured: .configured
         case .lan: .mdns
-        case .gossip: .gossip
+        case .gossip, .relay: .gossip  // a relay peer is remembered for its measurements only
         }
     }
 }

@@ -63,8 +63,11 @@ extension MeshService {
                 state.probeFailures[url] = failures
                 guard let nodeID = state.nodeID(at: url) else { return [] }
                 state.peers[nodeID]?.stats.recordFailure()
+                state.peers[nodeID]?.stats.httpFailing = true
                 state.version &+= 1
                 guard failures >= Self.failedProbesBeforeDeparture else { return [] }
+                // Still reachable through a relay: its HTTP endpoint is just not reachable from here.
+                if state.relayPresence[nodeID] != nil { return [] }
                 if state.peers[nodeID]?.origin == .configured {
                     // Keep the configured address to try again; forget its models.
                     state.pendingURLs[url] = .configured

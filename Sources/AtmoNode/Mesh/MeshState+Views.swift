@@ -37,7 +37,8 @@ extension MeshState {
                 MeshAPI.Peer(
                     nodeID: peer.stats.nodeID, nodeName: peer.stats.nodeName, http: peer.stats.httpURL, origin: peer.origin.rawValue,
                     latencyMs: peer.stats.latencyMs, activeTransfers: peer.stats.activeTransfers, reliability: peer.stats.reliability,
-                    lastSeen: peer.stats.lastSeenMs, modelCount: state.catalog.models(offeredBy: peer.stats.nodeID).count)
+                    lastSeen: peer.stats.lastSeenMs, modelCount: state.catalog.models(offeredBy: peer.stats.nodeID).count,
+                    transports: peer.stats.transports)
             }
             for (url, origin) in state.pendingURLs {
                 list.append(
@@ -83,7 +84,7 @@ extension MeshState {
         return PeerRanking.ordered(candidates, preference: preference).map { stats in
             MeshAPI.Provider(
                 nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
-                reliability: stats.reliability, activeTransfers: stats.activeTransfers)
+                reliability: stats.reliability, activeTransfers: stats.activeTransfers, transports: stats.transports)
         }
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// How a peer became known, for `atmo peers` and for keeping configured peers in the view.
 public enum PeerOrigin: String, Sendable, Codable {
-    case configured, lan, gossip
+    case configured, lan, gossip, relay
 }
 
 /// The node's mesh view behind one lock: the gossip state machine (peers are base URLs),
@@ -27,6 +27,8 @@ final class MeshState: Sendable {
         var pendingURLs: [String: PeerOrigin] = [:]
         /// Probes of a base URL that failed in a row.
         var probeFailures: [String: Int] = [:]
+        /// Node id to the relays (URLs) it is connected through, as this node's relay links see it.
+        var relayPresence: [String: Set<String>] = [:]
         var version: UInt64 = 0
     }
 
@@ -38,6 +40,9 @@ final class MeshState: Sendable {
     private let sink: AsyncStream<GossipAction<String>>.Continuation
     /// Told the new version on every change of the mesh catalog or the peers.
     let changes = Broadcaster<UInt64>(bufferSize: 1)
+    /// Told this node's catalog each time it is published (start, inventory change, interval),
+    /// for the relays, which carry it to peers that HTTP gossip cannot reach.
+    let ownCatalogs = Broadcaster<ModelCatalog>(bufferSize: 1)
 
     init(gossip: GossipState<String>, catalog: MeshCatalog) {
         state = Mutex(State(gossip: gossip, catalog: catalog))
@@ -52,8 +57,9 @@ final class MeshState: Sendable {
     @discardableResult
     func update(queue: Bool = true, _ body: (inout State, Int64) -> [GossipAction<String>]) -> [GossipAction<String>] {
         let now = Self.now()
-        let (outgoing, version) = state.withLock { state -> ([GossipAction<String>], UInt64?) in
+        let (outgoing, version, published) = state.withLock { state -> ([GossipAction<String>], UInt64?, ModelCatalog?) in
             let before = state.version
+            let publishedBefore = state.gossip.ownCatalog.timestamp
             var outgoing: [GossipAction<String>] = []
             for action in body(&state, now) {
                 switch action {
@@ -64,15 +70,17 @@ final class MeshState: Sendable {
                     if state.catalog.remove(nodeID: nodeID) { state.version &+= 1 }
                     // A peer known only from gossip goes with its catalog (configured and LAN
                     // peers stay: they are probed and come back).
-                    if state.peers[nodeID]?.origin == .gossip { state.peers[nodeID] = nil }
+                    if state.peers[nodeID]?.origin == .gossip, state.relayPresence[nodeID] == nil { state.peers[nodeID] = nil }
                 case .push, .pull:
                     outgoing.append(action)
                 }
             }
             if !state.catalog.expire(now: now).isEmpty { state.version &+= 1 }
-            return (outgoing, state.version == before ? nil : state.version)
+            let own = state.gossip.ownCatalog
+            return (outgoing, state.version == before ? nil : state.version, own.timestamp == publishedBefore ? nil : own)
         }
         if let version { changes.send(version) }
+        if let published { ownCatalogs.send(published) }
         guard queue else { return outgoing }
         for action in outgoing { sink.yield(action) }
         return []
@@ -102,6 +110,7 @@ final class MeshState: Sendable {
     func finish() {
         sink.finish()
         changes.finish()
+        ownCatalogs.finish()
     }
 
     var version: UInt64 { state.withLock { $0.version } }

@@ -1,0 +1,178 @@
+import AtmoProtocol
+import Foundation
+import NIOCore
+import Synchronization
+
+/// Something a relay link sends: a relay message as a text frame, or a binary `direct` frame
+/// (header included).
+enum RelayOutbound: Sendable {
+    case text(RelayMessage)
+    case binary(ByteBuffer)
+}
+
+/// A transfer message that arrived through a relay for one request.
+enum RelayTransferEvent: Sendable {
+    /// A JSON transfer message (`model_transfer_start`, `_chunk`, `_chunk_ack`, `_complete`, `_cancel`).
+    case message(Message)
+    /// A binary payload (a fast-mode chunk frame).
+    case binary(ByteBuffer)
+    /// The relay path to the other node is gone (its link closed, or it left the mesh).
+    case pathLost(String)
+}
+
+/// Where the node's relay links meet its relayed transfers: which relay reaches which peer
+/// (and whether both ends take binary frames), sending a payload to a peer, and handing the
+/// transfer messages that arrive to the transfer they belong to (by `request_id`) or, for a
+/// new `model_request`, to the provider.
+final class RelayHub: Sendable {
+    /// One relay link as the hub sees it.
+    struct Link: Sendable {
+        /// Queues a frame on the link; false when the link is gone or overloaded.
+        var send: @Sendable (RelayOutbound) -> Bool
+        /// The relay forwards binary frames (`binary_direct` in its `joined`).
+        var relayForwardsBinary: Bool
+        /// The peers present on this relay, with their capabilities.
+        var peers: [String: [String]] = [:]
+    }
+
+    /// A route to a peer: the link to use and whether binary frames reach it.
+    struct Route: Sendable {
+        let relay: String
+        let binary: Bool
+        let send: @Sendable (RelayOutbound) -> Bool
+    }
+
+    private struct State {
+        var links: [String: Link] = [:]
+        var inboxes: [String: (peer: String, continuation: AsyncStream<RelayTransferEvent>.Continuation)] = [:]
+    }
+
+    private let state = Mutex(State())
+    /// New `model_request`s from relay peers, for the provider.
+    let requests: AsyncStream<(request: ModelRequest, from: String)>
+    private let requestSink: AsyncStream<(request: ModelRequest, from: String)>.Continuation
+    /// Whether this node takes binary frames itself (it joins with the `binary_direct` capability).
+    let acceptsBinary: Bool
+
+    init(acceptsBinary: Bool = true) {
+        self.acceptsBinary = acceptsBinary
+        (requests, requestSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+    }
+
+    // MARK: - Links
+
+    /// A link joined its mesh.
+    func linkJoined(_ relay: String, relayForwardsBinary: Bool, send: @escaping @Sendable (RelayOutbound) -> Bool) {
+        state.withLock { $0.links[relay] = Link(send: send, relayForwardsBinary: relayForwardsBinary) }
+    }
+
+    /// A link closed: transfers whose peer is on no other link lose their path.
+    func linkClosed(_ relay: String) {
+        let lost = state.withLock { state -> [AsyncStream<RelayTransferEvent>.Continuation] in
+            state.links[relay] = nil
+            return state.inboxes.values.filter { entry in !state.links.values.contains { $0.peers[entry.peer] != nil } }
+                .map(\.continuation)
+        }
+        for continuation in lost { continuation.yield(.pathLost("the relay connection closed")) }
+    }
+
+    func peerPresent(_ relay: String, nodeID: String, capabilities: [String]) {
+        state.withLock { $0.links[relay]?.peers[nodeID] = capabilities }
+    }
+
+    func peerGone(_ relay: String, nodeID: String) {
+        let lost = state.withLock { state -> [AsyncStream<RelayTransferEvent>.Continuation] in
+            state.links[relay]?.peers[nodeID] = nil
+            guard !state.links.values.contains(where: { $0.peers[nodeID] != nil }) else { return [] }
+            return state.inboxes.values.filter { $0.peer == nodeID }.map(\.continuation)
+        }
+        for continuation in lost { continuation.yield(.pathLost("node \(nodeID) left the relay")) }
+    }
+
+    /// The best route to `nodeID`: a relay where it is present, binary-capable first.
+    func route(to nodeID: String) -> Route? {
+        state.withLock { state in
+            let candidates = state.links.filter { $0.value.peers[nodeID] != nil }.map { relay, link in
+                let binary =
+                    acceptsBinary && link.relayForwardsBinary && (link.peers[nodeID] ?? []).contains(RelayBinaryFrame.capability)
+                return Route(relay: relay, binary: binary, send: link.send)
+            }
+            return candidates.sorted { ($0.binary ? 0 : 1, $0.relay) < ($1.binary ? 0 : 1, $1.relay) }.first
+        }
+    }
+
+    /// Whether `nodeID` can be reached through any relay now.
+    func reaches(_ nodeID: String) -> Bool { route(to: nodeID) != nil }
+
+    // MARK: - Transfers
+
+    /// The events for `requestID`, exchanged with `peer`, until `close(requestID)`.
+    func open(requestID: String, peer: String) -> AsyncStream<RelayTransferEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: RelayTransferEvent.self, bufferingPolicy: .bufferingOldest(4096))
+        let replaced = state.withLock { state in
+            defer { state.inboxes[requestID] = (peer, continuation) }
+            return state.inboxes[requestID]?.continuation
+        }
+        replaced?.finish()
+        return stream
+    }
+
+    func close(requestID: String) {
+        state.withLock { $0.inboxes.removeValue(forKey: requestID) }?.continuation.finish()
+    }
+
+    /// A JSON payload from `sender` that is not a catalog: a new request goes to the
+    /// provider, anything else to its transfer (dropped when none waits for it, or when it
+    /// comes from another node than the transfer's peer).
+    func received(_ payload: [String: JSONValue], from sender: String) {
+        let message: Message
+        do {
+            message = try WireCoding.decodeMessage(try WireCoding.encode(payload))
+        } catch {
+            return
+        }
+        switch message {
+        case .request(let request):
+            requestSink.yield((request, sender))
+        case .transferStart(let value): deliver(.message(message), requestID: value.requestID, from: sender)
+        case .chunk(let value): deliver(.message(message), requestID: value.requestID, from: sender)
+        case .chunkAck(let value): deliver(.message(message), requestID: value.requestID, from: sender)
+        case .complete(let value): deliver(.message(message), requestID: value.requestID, from: sender)
+        case .cancel(let value): deliver(.message(message), requestID: value.requestID, from: sender)
+        case .catalog, .progress, .unknown:
+            break
+        }
+    }
+
+    /// A binary payload from `sender`, for the transfer whose `requestID` its frame names.
+    func receivedBinary(_ payload: ByteBuffer, from sender: String) {
+        guard let requestID = Self.requestID(ofBinaryPayload: payload) else { return }
+        deliver(.binary(payload), requestID: requestID, from: sender)
+    }
+
+    /// The request id a fast-mode chunk frame names (after its 4-byte magic, a length byte
+    /// and the id); nil for anything else.
+    static func requestID(ofBinaryPayload payload: ByteBuffer) -> String? {
+        guard let length = payload.getInteger(at: payload.readerIndex + 4, as: UInt8.self), length > 0,
+            let id = payload.getString(at: payload.readerIndex + 5, length: Int(length))
+        else { return nil }
+        return id
+    }
+
+    private func deliver(_ event: RelayTransferEvent, requestID: String, from sender: String) {
+        let inbox = state.withLock { state -> AsyncStream<RelayTransferEvent>.Continuation? in
+            guard let entry = state.inboxes[requestID], entry.peer == sender else { return nil }
+            return entry.continuation
+        }
+        inbox?.yield(event)
+    }
+
+    func finish() {
+        requestSink.finish()
+        let inboxes = state.withLock { state in
+            defer { state.inboxes = [:] }
+            return state.inboxes.values.map(\.continuation)
+        }
+        for continuation in inboxes { continuation.finish() }
+    }
+}

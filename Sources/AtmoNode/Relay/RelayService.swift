@@ -1,0 +1,61 @@
+import AtmoStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Keeps this node connected to its relays (`MeshConfiguration.relays` and the relays of
+/// `{state}/mesh.json`), one `RelayLink` each, until graceful shutdown. Without a mesh
+/// membership, a relay URL that names a mesh (`.../relay/{mesh_id}`) is joined openly; a
+/// bare relay URL is skipped with a warning that says what to do.
+struct RelayService: Service {
+    let links: [RelayLink]
+
+    /// The links for `configuration`, or an error that says what is wrong with the mesh files.
+    static func links(
+        configuration: NodeConfiguration, identity: NodeIdentity, mesh: MeshState, hub: RelayHub, logger: Logger
+    ) throws -> [RelayLink] {
+        let membership = try RelayIntroduction.fromMembership(
+            stateDirectory: configuration.stateDirectory, identity: identity, nodeName: configuration.nodeName)
+        var seen = Set<String>()
+        var links: [RelayLink] = []
+        for relay in (membership?.relays ?? []) + configuration.mesh.relays {
+            let introduction: RelayIntroduction
+            if let membership {
+                introduction = membership.0
+            } else if let meshID = RelayAddress.meshID(in: relay) {
+                introduction = .open(meshID: meshID, nodeID: identity.nodeID, nodeName: configuration.nodeName)
+            } else {
+                logger.warning(
+                    """
+                    relay \(relay) skipped: this node is in no mesh. Run `atmo mesh create NAME` or \
+                    `atmo mesh join INVITE`, or give a relay URL that names a mesh (.../relay/MESH_ID).
+                    """)
+                continue
+            }
+            guard let url = RelayAddress.webSocketURL(relay, meshID: introduction.meshID) else {
+                logger.warning(
+                    "relay \(relay) skipped: not a ws://, wss://, http:// or https:// URL of mesh \(introduction.meshID)")
+                continue
+            }
+            guard seen.insert(url).inserted else { continue }
+            links.append(RelayLink(url: url, introduction: introduction, mesh: mesh, hub: hub, logger: logger))
+        }
+        return links
+    }
+
+    func run() async throws {
+        guard !links.isEmpty else {
+            // A service that returns would stop the node: wait for the shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
+        // A stopping node just closes its connections: each relay tells the others `peer_left`.
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for link in links {
+                    group.addTask { await link.run() }
+                }
+            }
+        }
+    }
+}
