@@ -86,12 +86,22 @@ public struct RelayJoined: Sendable, Hashable, Codable {
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
-    /// An admission answer.
-    public init(mesh: String, meshID: String, nodeCount: Int64, extra: [String: JSONValue] = [:]) {
+    /// An admission answer; `features` (**Extension**) are what the relay offers beyond the
+    /// notes, such as `binary_direct`.
+    public init(mesh: String, meshID: String, nodeCount: Int64, features: [String] = [], extra: [String: JSONValue] = [:]) {
         self.mesh = mesh
         self.meshID = meshID
         self.nodeCount = nodeCount
         self.extra = extra
+        if !features.isEmpty { self.features = features }
+    }
+
+    /// `features` (**Extension**): what the relay offers beyond the notes, such as
+    /// `binary_direct` (see `RelayBinaryFrame`); empty from older relays. Kept in `extra`,
+    /// so older clients, which ignore unknown fields, are unaffected.
+    public var features: [String] {
+        get { extra["features"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        set { extra["features"] = newValue.isEmpty ? nil : .array(newValue.map(JSONValue.string)) }
     }
 
     public init(from decoder: any Decoder) throws {

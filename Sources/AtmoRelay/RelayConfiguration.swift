@@ -12,6 +12,9 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var maxPeersPerMesh: Int
     /// The largest text frame accepted, in bytes; a larger one closes the connection with 1009.
     public var maxFrameBytes: Int
+    /// The largest binary frame accepted (header included), in bytes; a larger one closes the
+    /// connection with 1009. Binary frames are exempt from the message rate, not from this.
+    public var maxBinaryFrameBytes: Int
     /// The sustained message rate allowed per connection.
     public var messagesPerSecond: Double
     /// How many messages a connection may send in a burst above the sustained rate.
@@ -24,13 +27,14 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// A configuration; every limit has the default of the protocol notes.
     public init(
         firstMessageTimeoutMs: Int64 = 30_000, idleTimeoutMs: Int64 = 120_000, maxPeersPerMesh: Int = 256,
-        maxFrameBytes: Int = 1 << 20, messagesPerSecond: Double = 50, messageBurst: Double = 100,
-        maxTokenLifetimeSeconds: Int64 = 7 * 86_400, tokenClockSkewSeconds: Int64 = 300
+        maxFrameBytes: Int = 1 << 20, maxBinaryFrameBytes: Int = (4 << 20) + 256, messagesPerSecond: Double = 50,
+        messageBurst: Double = 100, maxTokenLifetimeSeconds: Int64 = 7 * 86_400, tokenClockSkewSeconds: Int64 = 300
     ) {
         self.firstMessageTimeoutMs = firstMessageTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs
         self.maxPeersPerMesh = maxPeersPerMesh
         self.maxFrameBytes = maxFrameBytes
+        self.maxBinaryFrameBytes = maxBinaryFrameBytes
         self.messagesPerSecond = messagesPerSecond
         self.messageBurst = messageBurst
         self.maxTokenLifetimeSeconds = maxTokenLifetimeSeconds
@@ -62,7 +66,7 @@ public struct RelayStatistics: Sendable, Hashable {
     public var messagesRelayed: UInt64 = 0
     /// Payload bytes delivered to peers (a broadcast to n peers counts n times).
     public var bytesRelayed: UInt64 = 0
-    /// Messages of a type the relay does not route (dropped).
+    /// Messages of a type the relay does not route, and malformed frames (dropped).
     public var messagesDropped: UInt64 = 0
     /// Connections closed by the relay for breaking a rule, being idle or too slow.
     public var connectionsClosed: UInt64 = 0

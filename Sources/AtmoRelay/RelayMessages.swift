@@ -21,7 +21,9 @@ public enum RelayIncomingMessage: Sendable, Hashable {
     case registerMesh(
         meshID: String, meshPublicKey: Data, founderProof: Data, nodeID: String, name: String, capabilities: [String])
     /// A member joins (`join` or `register` on the wire); a registered mesh needs a token.
-    case join(nodeID: String, token: MeshToken?, capabilities: [String], name: String)
+    /// `tokenProblem` says why the token that was sent could not be read (then `token` is
+    /// nil): a registered mesh answers `TOKEN_INVALID`, not `TOKEN_REQUIRED`.
+    case join(nodeID: String, token: MeshToken?, capabilities: [String], name: String, tokenProblem: String? = nil)
     /// A keep-alive.
     case ping
     /// A payload (raw JSON bytes) for every other peer of the mesh.
@@ -30,6 +32,9 @@ public enum RelayIncomingMessage: Sendable, Hashable {
     case direct(target: String, payload: Data)
     /// Any other message type (including a bare `model_request`), which the relay drops.
     case other(type: String)
+    /// A frame that is not a valid message (not JSON, a known type with bad fields). The
+    /// sender gets an `error` with `code`; before admission the connection is also closed.
+    case malformed(code: RelayErrorCode, message: String)
 }
 
 /// One admitted peer as the others see it (`peer_joined` and the `peers` list).
@@ -82,8 +87,13 @@ public enum RelayAction: Sendable, Hashable {
     /// Close the connection with a WebSocket close code and reason. The relay has already
     /// forgotten it: the later `disconnected` event is ignored.
     case close(ConnectionID, code: RelayCloseCode, reason: String)
-    /// Store the mesh's registration durably, so it survives a restart.
+    /// Store the mesh's registration durably, so it survives a restart. The connection whose
+    /// event produced it (the founder's) should hear nothing more until it is stored; report
+    /// a failure with `registrationNotPersisted`.
     case persistMesh(meshID: String, publicKey: Data)
+    /// Forward the binary frame being handled to the connection, its header naming `from`
+    /// (the sender) instead of the target (see `RelayBinaryFrame`). Queued like `send`.
+    case forwardBinary(ConnectionID, from: String)
 }
 
 /// A WebSocket close code (RFC 6455 §7.4) the relay closes connections with.
@@ -96,10 +106,14 @@ public struct RelayCloseCode: Sendable, Hashable, CustomStringConvertible {
 
     /// 1000: the connection is done (replaced by a newer one of the same node, idle).
     public static let normalClosure = RelayCloseCode(1000)
+    /// 1001: the relay is shutting down.
+    public static let goingAway = RelayCloseCode(1001)
     /// 1008: the client broke a rule (no or bad first message, bad proof or token, flooding).
     public static let policyViolation = RelayCloseCode(1008)
     /// 1009: a frame larger than the configured limit.
     public static let messageTooBig = RelayCloseCode(1009)
+    /// 1011: the relay failed (it could not store a registration).
+    public static let internalError = RelayCloseCode(1011)
     /// 1013: the relay cannot serve the client now (mesh full, too slow to keep up).
     public static let tryAgainLater = RelayCloseCode(1013)
 
@@ -128,6 +142,13 @@ public struct RelayErrorCode: Sendable, Hashable, CustomStringConvertible {
     public static let peerNotFound = RelayErrorCode("PEER_NOT_FOUND")
     /// The mesh has `maxPeersPerMesh` peers already.
     public static let meshFull = RelayErrorCode("MESH_FULL")
+    /// A `register_mesh` lacked a required field.
+    public static let missingFields = RelayErrorCode("MISSING_FIELDS")
+    /// A frame that is not a valid message (not JSON, bad fields, a bad binary header).
+    public static let invalidMessage = RelayErrorCode("INVALID_MESSAGE")
+    /// A binary frame to a peer that did not join with the `binary_direct` capability (or
+    /// from a node whose id is too long for a binary header).
+    public static let binaryNotSupported = RelayErrorCode("BINARY_NOT_SUPPORTED")
 
     public var description: String { rawValue }
 }

@@ -33,9 +33,13 @@ extension RelayState {
     /// `join` on a connection to `/relay/{meshID}`: a registered mesh needs a valid token,
     /// an unregistered one admits anyone.
     mutating func join(
-        _ conn: ConnectionID, meshID: String, token: MeshToken?, candidate: RelayPeerInfo, now: Int64
+        _ conn: ConnectionID, meshID: String, token: MeshToken?, unreadableToken: String?, candidate: RelayPeerInfo,
+        now: Int64
     ) -> [RelayAction] {
         if let meshKey = registeredMeshes[meshID] {
+            if let unreadableToken {
+                return refuse(conn, .tokenInvalid, "Token unreadable: \(unreadableToken)", reason: "unreadable token")
+            }
             guard let token else {
                 return refuse(
                     conn, .tokenRequired, "Mesh \(meshID) requires a token to join", reason: "join without a token")
@@ -90,6 +94,22 @@ extension RelayState {
         rooms[meshID, default: [:]][candidate.nodeID] = conn
         actions.append(.send(conn, .joined(meshID: meshID, nodeCount: others.count + 1)))
         actions.append(.send(conn, .peers(others)))
+        return actions
+    }
+}
+
+extension RelayState {
+    /// Storing the registration of `meshID` (a `persistMesh`) failed. The relay forgets it,
+    /// since it would not survive a restart, and closes the mesh's connections with 1011
+    /// after an `error`, so nobody relies on it; the founder can register again later.
+    public mutating func registrationNotPersisted(meshID: String) -> [RelayAction] {
+        guard registeredMeshes.removeValue(forKey: meshID) != nil else { return [] }
+        let message = "The relay could not store the registration of mesh \(meshID); try again later"
+        var actions: [RelayAction] = []
+        for conn in connections.filter({ $0.value.meshID == meshID }).keys.sorted() where connections[conn] != nil {
+            actions.append(.send(conn, .error(code: .registrationFailed, message: message)))
+            actions += close(conn, code: .internalError, reason: "the relay could not store the registration")
+        }
         return actions
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 extension RelayState {
     /// A text frame of `frameBytes` bytes arrived on `conn` at `now`, decoded as `message`.
     /// Frames over `maxFrameBytes` close the connection with 1009, messages over the rate
-    /// limit with 1008. Before admission only `register_mesh` and `join` are accepted.
+    /// limit with 1008. Before admission only `register_mesh` and `join` are accepted; a
+    /// malformed first message is refused like any other.
     public mutating func received(
         _ message: RelayIncomingMessage, on conn: ConnectionID, frameBytes: Int, now: Int64
     ) -> [RelayAction] {
@@ -41,6 +42,9 @@ extension RelayState {
         case .other:
             counters.messagesDropped += 1
             return []
+        case .malformed(let code, let message):
+            counters.messagesDropped += 1
+            return [.send(conn, .error(code: code, message: message))]
         }
     }
 
@@ -59,10 +63,14 @@ extension RelayState {
                 nodeID: nodeID, name: name, capabilities: capabilities, isFounder: true, joinedAtMs: now)
             return register(
                 conn, meshID: meshID, claimedMeshID: claimedMeshID, key: key, proof: proof, candidate: candidate)
-        case .join(let nodeID, let token, let capabilities, let name):
+        case .join(let nodeID, let token, let capabilities, let name, let tokenProblem):
             let candidate = RelayPeerInfo(
                 nodeID: nodeID, name: name, capabilities: capabilities, isFounder: false, joinedAtMs: now)
-            return join(conn, meshID: meshID, token: token, candidate: candidate, now: now)
+            return join(
+                conn, meshID: meshID, token: token, unreadableToken: tokenProblem, candidate: candidate, now: now)
+        case .malformed(let code, let message):
+            counters.messagesDropped += 1
+            return refuse(conn, code, message, reason: "malformed first message")
         case .ping, .broadcast, .direct, .other:
             return refuse(
                 conn, .notJoined, "The first message must be register_mesh or join",

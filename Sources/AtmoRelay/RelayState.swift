@@ -17,6 +17,9 @@ import Foundation
 ///   `peer_joined`, and sends the newcomer `joined` then `peers`.
 /// - Frames over `maxFrameBytes`, message rates over the token bucket, idle peers and slow
 ///   consumers (`sendQueueFull`) are closed; the others are told `peer_left`.
+/// - Binary `direct` frames (`received(binary:on:frameBytes:now:)`) are forwarded only to
+///   peers that joined with `binary_direct`, outside the message rate but within
+///   `maxBinaryFrameBytes`; a malformed frame is answered with `INVALID_MESSAGE`.
 public struct RelayState: Sendable {
     /// One open connection.
     struct Connection: Sendable {

@@ -89,6 +89,15 @@ public final class StateDatabase: Sendable {
                 table.column("created_at_ms", .integer).notNull()
             }
         }
+        // Meshes registered with `atmo relay`, so registrations survive its restarts
+        // (StateDatabase+RelayMeshes).
+        migrator.registerMigration("v4-relay-mesh") { db in
+            try db.create(table: "relay_mesh") { table in
+                table.primaryKey("mesh_id", .text)
+                table.column("public_key", .blob).notNull()
+                table.column("registered_at", .double).notNull()
+            }
+        }
         return migrator
     }
 

@@ -95,7 +95,7 @@ struct StrictnessTests {
         #"{"type":"model_transfer_chunk","request_id":"r","model_id":"m","chunk_index":\#(index),"total_chunks":\#(total),"chunk_bytes":"\#(base64)"}"#
     }
 
-    @Test(arguments: [WireLimits.maxChunkBytes + 1, WireLimits.maxChunkBytes + 3, 1 << 20])
+    @Test(arguments: [WireLimits.maxTextChunkBytes + 1, WireLimits.maxTextChunkBytes + 3, 1 << 20])
     func oversizeChunkBytes(_ count: Int) {
         let json = Self.chunkJSON(Data(repeating: 1, count: count).base64EncodedString())
         Fixtures.expectRejected(ModelTransferChunk.self, json, code: .tooLarge, field: "chunk_bytes")

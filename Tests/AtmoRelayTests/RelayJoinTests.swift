@@ -52,6 +52,19 @@ import Testing
         #expect(closure(of: 2, in: actions) != nil)
     }
 
+    @Test func unreadableTokenIsInvalidNotMissing() {
+        var harness = RelayHarness()
+        harness.open(1, Fixture.register())
+        let join = RelayIncomingMessage.join(
+            nodeID: "alice", token: nil, capabilities: [], name: "alice", tokenProblem: "token: not base64url")
+        let actions = harness.open(2, join)
+        #expect(errorCodes(to: 2, in: actions) == [.tokenInvalid])
+        #expect(closure(of: 2, in: actions)?.code == .policyViolation)
+        // An open (unregistered) mesh does not look at tokens at all.
+        let open = harness.open(3, join, meshID: "open-mesh")
+        #expect(sent(to: 3, in: open).first == .joined(meshID: "open-mesh", nodeCount: 1))
+    }
+
     @Test func tokenForAnotherNodeIsRefused() {
         var harness = RelayHarness()
         harness.open(1, Fixture.register())

@@ -61,6 +61,24 @@ import Testing
         #expect(harness.relay.registeredKey(of: Fixture.meshID) == nil)
     }
 
+    @Test func registrationThatCannotBeStoredIsForgottenAndItsMeshClosed() {
+        var harness = RelayHarness()
+        harness.meshWithPeers(["alice"])
+        harness.open(9, Fixture.join("carol"), meshID: "open-mesh")
+        let actions = harness.relay.registrationNotPersisted(meshID: Fixture.meshID)
+        #expect(harness.relay.registeredKey(of: Fixture.meshID) == nil)
+        for conn: UInt64 in [1, 2] {
+            #expect(errorCodes(to: conn, in: actions) == [.registrationFailed])
+            #expect(closure(of: conn, in: actions)?.code == .internalError)
+        }
+        #expect(sent(to: 9, in: actions).isEmpty)
+        #expect(harness.relay.statistics.peers == 1)
+        // A second report changes nothing; the founder can register again (and is persisted again).
+        #expect(harness.relay.registrationNotPersisted(meshID: Fixture.meshID).isEmpty)
+        let again = harness.open(3, Fixture.register())
+        #expect(again.contains(.persistMesh(meshID: Fixture.meshID, publicKey: Fixture.founderKey)))
+    }
+
     /// Registrations survive a restart: a stranger still cannot take the mesh over.
     @Test func restartWithPersistedRegistrationRefusesAStranger() {
         var harness = RelayHarness(registeredMeshes: [Fixture.meshID: Fixture.founderKey])

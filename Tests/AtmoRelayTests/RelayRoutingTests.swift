@@ -59,6 +59,31 @@ import Testing
         #expect(harness.relay.statistics.messagesDropped == 1)
     }
 
+    @Test func malformedMessageOfAnAdmittedPeerIsAnErrorNotAClose() {
+        var harness = RelayHarness()
+        harness.meshWithPeers(["alice"])
+        let actions = harness.send(.malformed(code: .invalidMessage, message: "Invalid message: not a JSON object"), on: 2)
+        #expect(actions == [.send(ConnectionID(2), .error(code: .invalidMessage, message: "Invalid message: not a JSON object"))])
+        #expect(harness.relay.statistics.messagesDropped == 1)
+    }
+
+    @Test func malformedFirstMessageIsRefused() {
+        var harness = RelayHarness()
+        let actions = harness.open(1, .malformed(code: .missingFields, message: "register_mesh is missing a field"))
+        #expect(errorCodes(to: 1, in: actions) == [.missingFields])
+        #expect(closure(of: 1, in: actions)?.code == .policyViolation)
+    }
+
+    @Test func malformedMessagesCountAgainstTheRateLimit() {
+        var harness = RelayHarness(configuration: RelayConfiguration(messagesPerSecond: 1, messageBurst: 5))
+        harness.meshWithPeers(["alice"])  // the join took one token
+        for _ in 0..<4 {
+            #expect(closure(of: 2, in: harness.send(.malformed(code: .invalidMessage, message: "bad"), on: 2)) == nil)
+        }
+        let actions = harness.send(.malformed(code: .invalidMessage, message: "bad"), on: 2)
+        #expect(closure(of: 2, in: actions)?.reason.contains("rate limit") == true)
+    }
+
     @Test func joiningTwiceOnOneConnectionIsAnError() {
         var harness = RelayHarness()
         harness.meshWithPeers(["alice"])

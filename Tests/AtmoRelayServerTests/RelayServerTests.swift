@@ -1,1 +1,0 @@
-// Tests of the relay server: built in issue 4.

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Interop of `atmo relay` and `atmo mesh` with an independent Python client (the
+# `websockets` package and `cryptography`'s Ed25519), written from the protocol notes:
+#
+#   1. Python founds a mesh, registers it with its founder_proof, issues tokens; Python
+#      members join, see joined/peers/peer_joined, broadcast, send direct messages, ping,
+#      leave (peer_left); missing, forged, altered, expired, foreign tokens are refused.
+#   2. A token made by `atmo mesh invite` verifies in Python (the mesh key read from
+#      mesh.key) and admits a Python node once a Python founder registered that mesh.
+#   3. `atmo mesh join` reads an invite link made in Python, and the token it saves admits.
+#
+# Usage: Tests/Interop/relay/run.sh [path/to/atmo]   (default .build/debug/atmo)
+# Installs websockets and cryptography with pip if missing. Prints one line per check
+# ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+atmo="${1:-.build/debug/atmo}"
+[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
+work="$(mktemp -d /tmp/atmo-relay-interop.XXXXXX)"
+relay_pid=""
+
+cleanup() {
+    if [[ -n "$relay_pid" ]] && kill -0 "$relay_pid" 2>/dev/null; then
+        kill -TERM "$relay_pid" 2>/dev/null
+        for _ in $(seq 1 50); do
+            kill -0 "$relay_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$relay_pid" 2>/dev/null
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail_early() {
+    echo "FAIL - $*"
+    echo "relay interop: 0 passed, 1 failed"
+    exit 1
+}
+
+# --- prerequisites -------------------------------------------------------------------
+[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
+"$atmo" relay --help 2>/dev/null | grep -q -- "--port-file" || fail_early "$atmo relay has no --port-file option (is the relay built?)"
+if ! python3 -c 'import websockets, cryptography' 2>/dev/null; then
+    echo "installing python websockets and cryptography"
+    python3 -m pip install -q websockets cryptography >/dev/null 2>&1 \
+        || python3 -m pip install -q --break-system-packages websockets cryptography >/dev/null 2>&1
+    python3 -c 'import websockets, cryptography' 2>/dev/null \
+        || fail_early "cannot install the python websockets and cryptography packages with pip"
+fi
+echo "python websockets $(python3 -c 'import websockets; print(websockets.__version__)')," \
+    "cryptography $(python3 -c 'import cryptography; print(cryptography.__version__)'), atmo at $atmo"
+
+# --- the relay, on a port the OS picks -------------------------------------------------
+"$atmo" relay --host 127.0.0.1 --port 0 --port-file "$work/port" --state-dir "$work/relay-state" \
+    >"$work/relay.out" 2>"$work/relay.err" &
+relay_pid=$!
+port=""
+for _ in $(seq 1 600); do
+    [[ -s "$work/port" ]] && port="$(tr -dc '0-9' <"$work/port")"
+    [[ -n "$port" ]] && break
+    kill -0 "$relay_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [[ -z "$port" ]]; then
+    echo "atmo relay stderr:"
+    sed 's/^/   /' "$work/relay.err"
+    fail_early "atmo relay did not write its port to $work/port within 60 s"
+fi
+relay="ws://127.0.0.1:$port"
+echo "atmo relay (pid $relay_pid) listens at $relay"
+
+# --- a mesh founded by atmo, and its invite --------------------------------------------
+swift_state="$work/swift-founder"
+swift_args=()
+if "$atmo" mesh create "interop mesh" --relay "$relay" --state-dir "$swift_state" >"$work/create.out" 2>&1 \
+    && "$atmo" mesh invite --json --expires 30m --state-dir "$swift_state" >"$work/invite.json" 2>"$work/invite.err"; then
+    swift_args=(--swift-state "$swift_state" --swift-invite "$work/invite.json")
+else
+    echo "FAIL - atmo mesh create / invite failed:"
+    sed 's/^/   /' "$work/create.out" "$work/invite.err" 2>/dev/null
+    mesh_failed=1
+fi
+
+# --- the checks -------------------------------------------------------------------------
+python3 "$here/relay_checks.py" --relay "$relay" --atmo "$atmo" --work "$work" "${swift_args[@]}"
+status=$?
+if ! kill -0 "$relay_pid" 2>/dev/null; then
+    echo "FAIL - atmo relay died during the checks; its stderr:"
+    sed 's/^/   /' "$work/relay.err"
+    status=1
+fi
+if [[ $status != 0 ]]; then
+    echo "atmo relay stderr (last 40 lines):"
+    tail -n 40 "$work/relay.err" | sed 's/^/   /'
+fi
+[[ ${mesh_failed:-0} == 0 && $status == 0 ]]
