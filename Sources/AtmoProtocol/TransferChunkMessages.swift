@@ -13,14 +13,15 @@ public struct ModelTransferChunk: Sendable, Hashable, Codable {
     public var chunkIndex: Int64
     /// `total_chunks` = ceil(total_bytes / chunk_size).
     public var totalChunks: Int64
-    /// The decoded bytes (at most `WireLimits.maxChunkBytes`); base64 on the wire.
+    /// The decoded bytes (at most `WireLimits.maxTextChunkBytes`; `compat` chunks are at most
+    /// `WireLimits.maxChunkBytes`); base64 on the wire.
     public var chunkBytes: Data
     /// `chunk_sha256`: lowercase hex of this chunk, when sent.
     public var chunkSHA256: String?
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
-    /// A chunk of at most `WireLimits.maxChunkBytes` bytes.
+    /// A chunk of at most `WireLimits.maxTextChunkBytes` bytes (`WireLimits.maxChunkBytes` in `compat` mode).
     public init(
         requestID: String, modelID: String, chunkIndex: Int64, totalChunks: Int64, chunkBytes: Data,
         chunkSHA256: String?, protocolVersion: String = WireLimits.protocolVersion
@@ -49,10 +50,12 @@ public struct ModelTransferChunk: Sendable, Hashable, Codable {
         extra = try reader.unknownFields()
     }
 
-    /// The base64 `chunk_bytes`, its length bounded before decoding (base64 of 64 KiB is
-    /// 87,384 characters) and after.
+    /// The base64 `chunk_bytes`, its length bounded before decoding (base64 of 256 KiB is
+    /// 349,528 characters) and after. The bound is the `fast_text` chunk size: which mode a
+    /// chunk belongs to is known only to the transfer's receiver, which checks each chunk's
+    /// exact length against the negotiated chunk size.
     static func decodeChunkBytes(_ reader: inout FieldReader) throws -> Data {
-        let limit = WireLimits.maxChunkBytes
+        let limit = WireLimits.maxTextChunkBytes
         guard let encoded = try reader.decode(String.self, "chunk_bytes") else {
             throw reader.fail("chunk_bytes", .missingField, "missing required field")
         }
@@ -90,15 +93,26 @@ public struct ModelTransferChunkAck: Sendable, Hashable, Codable {
     public var chunkIndex: Int64
     /// `status`: `received`.
     public var status: String
+    /// **Extension** `cumulative`: true means every chunk of the range up to and including
+    /// `chunkIndex` is received; nil or false: only chunk `chunkIndex` (the older meaning).
+    public var cumulative: Bool?
+    /// **Extension** `received_bytes`: bytes of the range received in order so far.
+    public var receivedBytes: Int64?
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
-    /// An acknowledgement of chunk `chunkIndex`.
-    public init(requestID: String, chunkIndex: Int64, status: String = "received", protocolVersion: String = WireLimits.protocolVersion) {
+    /// An acknowledgement of chunk `chunkIndex` (or of every chunk up to it, `cumulative`).
+    /// The extension fields are sent only when given.
+    public init(
+        requestID: String, chunkIndex: Int64, status: String = "received", cumulative: Bool? = nil, receivedBytes: Int64? = nil,
+        protocolVersion: String = WireLimits.protocolVersion
+    ) {
         self.protocolVersion = protocolVersion
         self.requestID = requestID
         self.chunkIndex = chunkIndex
         self.status = status
+        self.cumulative = cumulative
+        self.receivedBytes = receivedBytes
         self.extra = [:]
     }
 
@@ -109,6 +123,9 @@ public struct ModelTransferChunkAck: Sendable, Hashable, Codable {
         requestID = try reader.string("request_id")
         chunkIndex = try reader.nonNegativeInt("chunk_index")
         status = try reader.optionalString("status") ?? "received"
+        cumulative = try reader.optionalBool("cumulative")
+        receivedBytes = try reader.optionalInt("received_bytes")
+        if let receivedBytes, receivedBytes < 0 { throw reader.fail("received_bytes", "must not be negative") }
         extra = try reader.unknownFields()
     }
 
@@ -119,6 +136,8 @@ public struct ModelTransferChunkAck: Sendable, Hashable, Codable {
         try writer.write("request_id", requestID)
         try writer.write("chunk_index", chunkIndex)
         try writer.write("status", status)
+        try writer.write("cumulative", cumulative)
+        try writer.write("received_bytes", receivedBytes)
         try writer.finish(extra: extra)
     }
 }

@@ -21,13 +21,27 @@ public struct ModelRequest: Sendable, Hashable, Codable {
     public var resumeFromByte: Int64
     /// `http` or `websocket` (see `TransportKind`); other values are kept as sent.
     public var transport: String
+    /// **Extension** `sha256`: the version (whole-file lowercase hex SHA-256) asked for; a
+    /// provider holding another version cancels with `hash_mismatch`. nil: any version.
+    public var sha256: String?
+    /// **Extension** `end_byte`: the exclusive end of the range asked for; nil: to the end of
+    /// the file.
+    public var endByte: Int64?
+    /// **Extension** `transfer_modes`: the chunked modes the consumer supports, preferred
+    /// first (`TransferMode` wire strings; unknown values are kept as sent). nil or empty:
+    /// `compat` only, as an older consumer means.
+    public var transferModes: [String]?
+    /// **Extension** `max_chunk_bytes`: the largest chunk the consumer accepts (positive).
+    public var maxChunkBytes: Int64?
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
-    /// A request for `modelID`, resuming at `resumeFromByte` (0 = fresh).
+    /// A request for `modelID`, resuming at `resumeFromByte` (0 = fresh). The extension
+    /// fields are sent only when given.
     public init(
         requestID: String, requesterNodeID: String, targetNodeID: String, modelID: String,
-        resumeFromByte: Int64 = 0, transport: TransportKind = .http, protocolVersion: String = WireLimits.protocolVersion
+        resumeFromByte: Int64 = 0, transport: TransportKind = .http, sha256: String? = nil, endByte: Int64? = nil,
+        transferModes: [TransferMode]? = nil, maxChunkBytes: Int64? = nil, protocolVersion: String = WireLimits.protocolVersion
     ) {
         self.protocolVersion = protocolVersion
         self.requestID = requestID
@@ -36,7 +50,17 @@ public struct ModelRequest: Sendable, Hashable, Codable {
         self.modelID = modelID
         self.resumeFromByte = resumeFromByte
         self.transport = transport.rawValue
+        self.sha256 = sha256
+        self.endByte = endByte
+        self.transferModes = transferModes?.map(\.rawValue)
+        self.maxChunkBytes = maxChunkBytes
         self.extra = [:]
+    }
+
+    /// The modes of `transferModes` this version knows, in the consumer's order (unknown
+    /// strings left out). Empty for an older consumer: it speaks `compat` only.
+    public var knownTransferModes: [TransferMode] {
+        (transferModes ?? []).compactMap(TransferMode.init(rawValue:))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -50,6 +74,15 @@ public struct ModelRequest: Sendable, Hashable, Codable {
         resumeFromByte = try reader.optionalInt("resume_from_byte") ?? 0
         guard resumeFromByte >= 0 else { throw reader.fail("resume_from_byte", "must not be negative") }
         transport = try reader.optionalString("transport") ?? TransportKind.http.rawValue
+        sha256 = try reader.optionalSHA256("sha256")
+        endByte = try reader.optionalInt("end_byte")
+        if let endByte, endByte < 0 { throw reader.fail("end_byte", "must not be negative") }
+        transferModes = try reader.optionalStringArray("transfer_modes")
+        if let modes = transferModes, modes.count > TransferMode.maxListedModes {
+            throw reader.fail("transfer_modes", .tooLarge, "more than \(TransferMode.maxListedModes) modes")
+        }
+        maxChunkBytes = try reader.optionalInt("max_chunk_bytes")
+        if let maxChunkBytes, maxChunkBytes <= 0 { throw reader.fail("max_chunk_bytes", "must be positive") }
         extra = try reader.unknownFields()
     }
 
@@ -63,6 +96,10 @@ public struct ModelRequest: Sendable, Hashable, Codable {
         try writer.write("model_id", modelID)
         try writer.write("resume_from_byte", resumeFromByte)
         try writer.write("transport", transport)
+        try writer.write("sha256", sha256)
+        try writer.write("end_byte", endByte)
+        try writer.write("transfer_modes", transferModes)
+        try writer.write("max_chunk_bytes", maxChunkBytes)
         try writer.finish(extra: extra)
     }
 }
@@ -132,14 +169,25 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
     public var metadata: Metadata
     /// `http_range` or `websocket_chunked`.
     public var transferMethod: String
+    /// **Extension** `transfer_mode`: the chunked mode the provider chose (a `TransferMode`
+    /// wire string); nil means `compat`, as from an older provider. See `mode`.
+    public var transferMode: String?
+    /// **Extension** `start_byte`: the first byte sent, the consumer's `resume_from_byte`
+    /// rounded down to a chunk boundary; nil from an older provider.
+    public var startByte: Int64?
+    /// **Extension** `end_byte`: the exclusive end of the bytes sent, the consumer's
+    /// `end_byte` rounded up to a chunk boundary (or the file's end); nil: to the end of the file.
+    public var endByte: Int64?
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
 
-    /// A start message; `totalChunks` is derived from `totalBytes` and `chunkSize`.
+    /// A start message; `totalChunks` is derived from `totalBytes` and `chunkSize`. The
+    /// extension fields are sent only when given.
     public init(
         requestID: String, modelID: String, totalBytes: Int64, chunkSize: Int64 = defaultChunkSize,
-        sha256: String, metadata: Metadata, transferMethod: String = "http_range",
-        protocolVersion: String = WireLimits.protocolVersion, extra: [String: JSONValue] = [:]
+        sha256: String, metadata: Metadata, transferMethod: String = "http_range", transferMode: TransferMode? = nil,
+        startByte: Int64? = nil, endByte: Int64? = nil, protocolVersion: String = WireLimits.protocolVersion,
+        extra: [String: JSONValue] = [:]
     ) {
         self.protocolVersion = protocolVersion
         self.requestID = requestID
@@ -150,7 +198,17 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         self.sha256 = sha256
         self.metadata = metadata
         self.transferMethod = transferMethod
+        self.transferMode = transferMode?.rawValue
+        self.startByte = startByte
+        self.endByte = endByte
         self.extra = extra
+    }
+
+    /// The chunked mode in force: `transferMode`, or `compat` when absent (an older
+    /// provider); nil for a mode this version does not know.
+    public var mode: TransferMode? {
+        guard let transferMode else { return .compat }
+        return TransferMode(rawValue: transferMode)
     }
 
     /// ceil(total_bytes / chunk_size); 0 for a non-positive size or chunk size. Never
@@ -177,6 +235,17 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         sha256 = try reader.sha256("sha256")
         metadata = try reader.decode(Metadata.self, "metadata") ?? Metadata(name: modelID, type: "unknown", format: "", classes: nil)
         transferMethod = try reader.optionalString("transfer_method") ?? "http_range"
+        transferMode = try reader.optionalString("transfer_mode")
+        startByte = try reader.optionalInt("start_byte")
+        endByte = try reader.optionalInt("end_byte")
+        for (name, value) in [("start_byte", startByte), ("end_byte", endByte)] {
+            guard let value else { continue }
+            guard value >= 0 else { throw reader.fail(name, "must not be negative") }
+            guard value <= totalBytes else { throw reader.fail(name, "must not exceed total_bytes (\(totalBytes))") }
+        }
+        if let startByte, let endByte, startByte > endByte {
+            throw reader.fail("end_byte", "must not be less than start_byte (\(startByte))")
+        }
         extra = try reader.unknownFields()
     }
 
@@ -192,6 +261,9 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         try writer.write("sha256", sha256)
         try writer.write("metadata", metadata)
         try writer.write("transfer_method", transferMethod)
+        try writer.write("transfer_mode", transferMode)
+        try writer.write("start_byte", startByte)
+        try writer.write("end_byte", endByte)
         try writer.finish(extra: extra)
     }
 }

@@ -82,6 +82,9 @@ public struct CancelReason: Sendable, Hashable, Codable, CustomStringConvertible
     public static let userCancelled = CancelReason("user_cancelled")
     /// The consumer has no room for the file.
     public static let storageFull = CancelReason("storage_full")
+    /// **Extension**: the peer broke the transfer protocol (a chunk or ack out of range, for
+    /// another request, of the wrong length; a start that does not answer the request).
+    public static let protocolError = CancelReason("protocol_error")
     public var description: String { rawValue }
     public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
     public func encode(to encoder: any Encoder) throws {

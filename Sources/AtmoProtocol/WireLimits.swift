@@ -17,8 +17,12 @@ public enum WireLimits {
     public static let maxFormatLength = 16
     /// Longest free-text string field (names, versions, refs).
     public static let maxStringLength = 4096
-    /// Largest decoded `chunk_bytes` of a compatibility-mode WebSocket chunk.
+    /// Largest decoded `chunk_bytes` of a compatibility-mode (`compat`) WebSocket chunk.
     public static let maxChunkBytes = 64 * 1024
+    /// Largest decoded `chunk_bytes` of any JSON chunk: the `fast_text` chunk size.
+    public static let maxTextChunkBytes = 256 * 1024
+    /// Largest data of a `fast_binary` chunk frame (`FastChunkFrame`).
+    public static let maxBinaryChunkBytes = 4 * 1024 * 1024
     /// The protocol version this implementation speaks.
     public static let protocolVersion = "1.1"
     /// The version assumed for peers that send none.

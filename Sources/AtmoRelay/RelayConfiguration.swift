@@ -15,7 +15,9 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// The largest binary frame accepted (header included), in bytes; a larger one closes the
     /// connection with 1009. Binary frames are exempt from the message rate, not from this.
     public var maxBinaryFrameBytes: Int
-    /// The sustained message rate allowed per connection.
+    /// The sustained message rate allowed per connection. High enough for a compatibility-mode
+    /// transfer (one 64 KiB JSON chunk per message, 1,000 a second is 64 MB/s), low enough
+    /// that one client cannot keep the relay busy with tiny messages.
     public var messagesPerSecond: Double
     /// How many messages a connection may send in a burst above the sustained rate.
     public var messageBurst: Double
@@ -27,8 +29,8 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// A configuration; every limit has the default of the protocol notes.
     public init(
         firstMessageTimeoutMs: Int64 = 30_000, idleTimeoutMs: Int64 = 120_000, maxPeersPerMesh: Int = 256,
-        maxFrameBytes: Int = 1 << 20, maxBinaryFrameBytes: Int = (4 << 20) + 256, messagesPerSecond: Double = 50,
-        messageBurst: Double = 100, maxTokenLifetimeSeconds: Int64 = 7 * 86_400, tokenClockSkewSeconds: Int64 = 300
+        maxFrameBytes: Int = 1 << 20, maxBinaryFrameBytes: Int = (4 << 20) + 256, messagesPerSecond: Double = 1_000,
+        messageBurst: Double = 2_000, maxTokenLifetimeSeconds: Int64 = 7 * 86_400, tokenClockSkewSeconds: Int64 = 300
     ) {
         self.firstMessageTimeoutMs = firstMessageTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs

@@ -150,13 +150,11 @@ final class RelayHub: Sendable {
         deliver(.binary(payload), requestID: requestID, from: sender)
     }
 
-    /// The request id a fast-mode chunk frame names (after its 4-byte magic, a length byte
-    /// and the id); nil for anything else.
+    /// The request id a fast-mode chunk frame names; nil for anything else.
     static func requestID(ofBinaryPayload payload: ByteBuffer) -> String? {
-        guard let length = payload.getInteger(at: payload.readerIndex + 4, as: UInt8.self), length > 0,
-            let id = payload.getString(at: payload.readerIndex + 5, length: Int(length))
-        else { return nil }
-        return id
+        let prefix = min(payload.readableBytes, FastChunkFrame.fixedHeaderBytes + FastChunkFrame.maxRequestIDBytes)
+        guard let bytes = payload.getBytes(at: payload.readerIndex, length: prefix) else { return nil }
+        return try? FastChunkFrame.parseHeader(bytes).requestID
     }
 
     private func deliver(_ event: RelayTransferEvent, requestID: String, from sender: String) {
