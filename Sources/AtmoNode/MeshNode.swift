@@ -105,13 +105,19 @@ public struct MeshNode: Sendable {
         let pullHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: PullEngine.httpConfiguration(configuration.pull))
         let downloadService = DownloadService(
             downloads: downloads, mesh: mesh,
-            engine: PullEngine(http: pullHTTP, database: database, configuration: configuration.pull, logger: logger),
+            engine: PullEngine(
+                http: pullHTTP, database: database, configuration: configuration.pull, logger: logger,
+                channelFactory: relayChannels()),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger)
+        var relayProvider = RelayTransferProvider(
+            hub: relayHub, inventory: inventory, ledger: ledger, nodeID: nodeID, fileReaders: fileReaders, logger: logger)
+        relayProvider.configuration.supportedModes = Set(configuration.mesh.relayTransferModes)
         let relayService = RelayService(
             links: try RelayService.links(
-                configuration: configuration, identity: identity, mesh: mesh, hub: relayHub, logger: logger))
+                configuration: configuration, identity: identity, mesh: mesh, hub: relayHub, logger: logger),
+            provider: relayProvider)
         let stateDirectory = configuration.stateDirectory
         let host = configuration.host
         let isTransient = configuration.isTransient
@@ -169,5 +175,14 @@ public struct MeshNode: Sendable {
         try await meshHTTP.shutdown()
         try await pullHTTP.shutdown()
         try await fileReaders.shutdownGracefully()
+    }
+
+    /// The pull's channels for relayed sources.
+    func relayChannels() -> @Sendable (PullSource) -> (any SourceChannel)? {
+        let (hub, mesh, nodeID, modes) = (relayHub, mesh, nodeID, configuration.mesh.relayTransferModes)
+        return { source in
+            guard source.route == .relay, let provider = source.nodeID else { return nil }
+            return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, modes: modes)
+        }
     }
 }

@@ -43,9 +43,17 @@ public struct NodeConfiguration: Sendable {
     /// `~/.atmo/models`, LlamaFarm and Hugging Face folders where they usually are.
     public static func defaults(environment: [String: String], home: String) -> NodeConfiguration {
         let state = environment["ATMO_HOME"] ?? (home + "/.atmo")
-        return NodeConfiguration(
+        var configuration = NodeConfiguration(
             stateDirectory: state, modelsDirectory: state + "/models",
             scanRoots: ScanRoots.defaults(environment: environment, home: URL(fileURLWithPath: home)))
+        // ATMO_RELAY_MODES=compat (or fast_text, ...): the relayed-transfer modes offered and
+        // served, for benchmarks and for working around a peer's bug.
+        if let modes = environment["ATMO_RELAY_MODES"]?.split(separator: ",").compactMap({ TransferMode(rawValue: String($0)) }),
+            !modes.isEmpty
+        {
+            configuration.mesh.relayTransferModes = modes
+        }
+        return configuration
     }
 
     /// The roots actually scanned: the configured ones plus this node's own store.
@@ -83,6 +91,9 @@ public struct MeshConfiguration: Sendable {
     /// `{state}/mesh.json`): `ws://`/`wss://` (or `http(s)://`) base URLs, or full
     /// `.../relay/{mesh_id}` URLs. Catalogs go through them to peers HTTP cannot reach.
     public var relays: [String] = []
+    /// The chunked-transfer modes this node offers as a consumer and serves as a provider on
+    /// relay routes, best first (`fast_binary` needs a relay and a peer that take binary frames).
+    public var relayTransferModes: [TransferMode] = [.fastBinary, .fastText, .compat]
 
     public init() {}
 }

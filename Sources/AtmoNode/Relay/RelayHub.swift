@@ -1,4 +1,5 @@
 import AtmoProtocol
+import AtmoTransfer
 import Foundation
 import NIOCore
 import Synchronization
@@ -51,12 +52,17 @@ final class RelayHub: Sendable {
     /// New `model_request`s from relay peers, for the provider.
     let requests: AsyncStream<(request: ModelRequest, from: String)>
     private let requestSink: AsyncStream<(request: ModelRequest, from: String)>.Continuation
+    /// A consumer's report on a whole pull (`model_transfer_complete` or `_cancel` for a
+    /// request no transfer waits for), for the provider's ledger.
+    let reports: AsyncStream<TransferReport>
+    private let reportSink: AsyncStream<TransferReport>.Continuation
     /// Whether this node takes binary frames itself (it joins with the `binary_direct` capability).
     let acceptsBinary: Bool
 
     init(acceptsBinary: Bool = true) {
         self.acceptsBinary = acceptsBinary
         (requests, requestSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+        (reports, reportSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
     // MARK: - Links
@@ -101,6 +107,17 @@ final class RelayHub: Sendable {
         }
     }
 
+    /// The best route to `nodeID`, waiting up to `timeout` for one (a relay restarting, a
+    /// link reconnecting); nil when none came.
+    func waitForRoute(to nodeID: String, timeout: Duration) async -> Route? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let route = route(to: nodeID) { return route }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// Whether `nodeID` can be reached through any relay now.
     func reaches(_ nodeID: String) -> Bool { route(to: nodeID) != nil }
 
@@ -137,8 +154,10 @@ final class RelayHub: Sendable {
         case .transferStart(let value): deliver(.message(message), requestID: value.requestID, from: sender)
         case .chunk(let value): deliver(.message(message), requestID: value.requestID, from: sender)
         case .chunkAck(let value): deliver(.message(message), requestID: value.requestID, from: sender)
-        case .complete(let value): deliver(.message(message), requestID: value.requestID, from: sender)
-        case .cancel(let value): deliver(.message(message), requestID: value.requestID, from: sender)
+        case .complete(let value):
+            if !deliver(.message(message), requestID: value.requestID, from: sender) { reportSink.yield(.complete(value)) }
+        case .cancel(let value):
+            if !deliver(.message(message), requestID: value.requestID, from: sender) { reportSink.yield(.cancel(value)) }
         case .catalog, .progress, .unknown:
             break
         }
@@ -152,21 +171,23 @@ final class RelayHub: Sendable {
 
     /// The request id a fast-mode chunk frame names; nil for anything else.
     static func requestID(ofBinaryPayload payload: ByteBuffer) -> String? {
-        let prefix = min(payload.readableBytes, FastChunkFrame.fixedHeaderBytes + FastChunkFrame.maxRequestIDBytes)
-        guard let bytes = payload.getBytes(at: payload.readerIndex, length: prefix) else { return nil }
-        return try? FastChunkFrame.parseHeader(bytes).requestID
+        try? FastChunkFrame.parseHeader(payload.readableBytesView).requestID
     }
 
-    private func deliver(_ event: RelayTransferEvent, requestID: String, from sender: String) {
+    /// Hands `event` to the transfer of `requestID` if one waits for it from `sender`.
+    @discardableResult
+    private func deliver(_ event: RelayTransferEvent, requestID: String, from sender: String) -> Bool {
         let inbox = state.withLock { state -> AsyncStream<RelayTransferEvent>.Continuation? in
             guard let entry = state.inboxes[requestID], entry.peer == sender else { return nil }
             return entry.continuation
         }
         inbox?.yield(event)
+        return inbox != nil
     }
 
     func finish() {
         requestSink.finish()
+        reportSink.finish()
         let inboxes = state.withLock { state in
             defer { state.inboxes = [:] }
             return state.inboxes.values.map(\.continuation)

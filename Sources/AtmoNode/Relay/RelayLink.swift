@@ -25,6 +25,40 @@ struct RelayLink: Sendable {
     /// The largest frame accepted from the relay (a catalog of many models is large).
     static let maxFrameBytes = 4 << 20
 
+    /// How long the TCP connection and the WebSocket upgrade may take.
+    static let handshakeTimeout = Duration.seconds(10)
+
+    enum Attempt {
+        case finished((any Error)?)
+        case handshakeTimedOut
+    }
+
+    /// Waits until `connection` ends, or until `handshakeTimeout` passed without an upgrade.
+    static func finishedOrHandshakeTimeout(_ connection: Task<WebSocketCloseFrame?, any Error>, context: LinkContext) async -> Attempt {
+        let (results, sink) = AsyncStream.makeStream(of: Attempt.self)
+        let waiter = Task {
+            do {
+                _ = try await connection.value
+                sink.yield(.finished(nil))
+            } catch {
+                sink.yield(.finished(error))
+            }
+        }
+        let watchdog = Task {
+            try? await Task.sleep(for: handshakeTimeout)
+            if !context.isUpgraded { sink.yield(.handshakeTimedOut) }
+        }
+        defer {
+            watchdog.cancel()
+            sink.finish()
+        }
+        for await result in results {
+            if case .handshakeTimedOut = result { waiter.cancel() }
+            return result
+        }
+        return .finished(nil)
+    }
+
     /// How one connection ended.
     enum Ending: Sendable {
         /// Never admitted (could not connect, or the relay went away first).
@@ -74,8 +108,9 @@ struct RelayLink: Sendable {
         let context = LinkContext(link: self, sink: sink)
         var configuration = WebSocketClientConfiguration()
         configuration.maxFrameSize = Self.maxFrameBytes
-        do {
+        let connection = Task { [url, logger] in
             try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+                context.upgraded()
                 context.perform(context.session.withLock { $0.connected(now: MeshState.now()) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
@@ -114,8 +149,21 @@ struct RelayLink: Sendable {
                 }
                 try? await outbound.close(.normalClosure, reason: context.outcome.withLock { $0 }?.reason)
             }
-        } catch {
-            context.outcome.withLock { if $0 == nil { $0 = .failed("\(error)") } }
+        }
+        // A relay that accepts the TCP connection but never answers the upgrade (one behind a
+        // load balancer while it restarts) would hold this link forever: past the deadline
+        // the attempt is abandoned (its task is cancelled and left to end on its own).
+        let attempt = await withTaskCancellationHandler {
+            await Self.finishedOrHandshakeTimeout(connection, context: context)
+        } onCancel: {
+            connection.cancel()
+        }
+        switch attempt {
+        case .finished(let error):
+            if let error { context.outcome.withLock { if $0 == nil { $0 = .failed("\(error)") } } }
+        case .handshakeTimedOut:
+            connection.cancel()
+            context.outcome.withLock { if $0 == nil { $0 = .failed("no WebSocket handshake within \(Self.handshakeTimeout)") } }
         }
         sink.finish()
         hub.linkClosed(url)
@@ -134,13 +182,18 @@ struct RelayLink: Sendable {
 }
 
 /// What one connection's tasks share: performing the session's actions.
-private final class LinkContext: Sendable {
+final class LinkContext: Sendable {
     let link: RelayLink
     let session: Mutex<RelayClientSession>
     /// Set once the connection must end, with why.
     let outcome = Mutex<RelayLink.Ending?>(nil)
     let sink: AsyncStream<RelayOutbound>.Continuation
     private let joined = Atomic<Bool>(false)
+    private let upgradedFlag = Atomic<Bool>(false)
+
+    /// The WebSocket upgrade succeeded.
+    func upgraded() { upgradedFlag.store(true, ordering: .relaxed) }
+    var isUpgraded: Bool { upgradedFlag.load(ordering: .relaxed) }
 
     init(link: RelayLink, sink: AsyncStream<RelayOutbound>.Continuation) {
         self.link = link
@@ -189,7 +242,9 @@ private final class LinkContext: Sendable {
                 }
                 link.logger.info(
                     "joined the mesh on a relay", metadata: ["relay": "\(link.url)", "mesh_id": "\(meshID)", "features": "\(features)"])
-                perform(session.withLock { $0.broadcast(RelayLink.payload(of: link.mesh.ownCatalog)) })
+                // A fresh publication (new timestamp), broadcast by every link: peers that
+                // dropped this node while the relay was away take it as news again.
+                link.mesh.update { state, now in state.gossip.republish(now: now) }
             case .peerPresent(let peer, let isNew):
                 link.mesh.relayPeerPresent(nodeID: peer.nodeID, name: peer.name, relay: link.url)
                 link.hub.peerPresent(link.url, nodeID: peer.nodeID, capabilities: peer.capabilities)

@@ -9,6 +9,8 @@ import ServiceLifecycle
 /// bare relay URL is skipped with a warning that says what to do.
 struct RelayService: Service {
     let links: [RelayLink]
+    /// Serves this node's models to the peers that ask through the relays.
+    let provider: RelayTransferProvider
 
     /// The links for `configuration`, or an error that says what is wrong with the mesh files.
     static func links(
@@ -49,9 +51,11 @@ struct RelayService: Service {
             try? await gracefulShutdown()
             return
         }
-        // A stopping node just closes its connections: each relay tells the others `peer_left`.
+        // A stopping node just closes its connections (each relay tells the others
+        // `peer_left`); the transfers in flight end with them.
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
+                group.addTask { await provider.run() }
                 for link in links {
                     group.addTask { await link.run() }
                 }

@@ -1,0 +1,191 @@
+import AtmoProtocol
+import AtmoStore
+import AtmoTransfer
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Serves this node's models to peers that reach it through a relay: each `model_request`
+/// the hub hands over becomes a `websocket_chunked` transfer of the byte range asked for,
+/// driven by a `ChunkSender` (mode negotiated per request: binary frames when both ends and
+/// the relay take them, else JSON chunks). Files are read on the node's file threads;
+/// requests, served bytes and the consumers' reports go to the ledger like HTTP downloads.
+struct RelayTransferProvider: Sendable {
+    let hub: RelayHub
+    let inventory: Inventory
+    let ledger: TransferLedger
+    let nodeID: String
+    let fileReaders: NIOThreadPool
+    let logger: Logger
+    var configuration = ChunkSender.Configuration()
+
+    /// How often a transfer's clock ticks (resend timers are 1 s and up).
+    static let tickInterval = Duration.milliseconds(20)
+
+    /// Serves requests until the hub finishes or the task is cancelled.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await report in hub.reports {
+                    switch report {
+                    case .complete(let complete): ledger.record(complete)
+                    case .cancel(let cancel): ledger.record(cancel)
+                    }
+                }
+            }
+            for await (request, peer) in hub.requests {
+                group.addTask { await serve(request, to: peer) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    func serve(_ request: ModelRequest, to peer: String) async {
+        ledger.requested()
+        guard let route = hub.route(to: peer) else { return }
+        func refuse(_ reason: CancelReason, _ message: String) {
+            let cancel = ModelTransferCancel(
+                requestID: request.requestID, modelID: request.modelID, reason: reason, message: message, cancelledBy: nodeID)
+            _ = route.send(RelayPayload.direct(cancel, to: peer))
+        }
+        guard let item = inventory.item(modelID: request.modelID) else {
+            refuse(.protocolError, "\(request.modelID) is not offered by node \(nodeID)")
+            return
+        }
+        let source = ChunkSource(
+            totalBytes: item.entry.sizeBytes, sha256: item.entry.sha256,
+            metadata: .init(name: item.entry.name, type: item.entry.type, format: item.entry.format, classes: item.entry.classes))
+        switch ChunkSender.open(
+            request: request, source: source, localNodeID: nodeID, pathSupportsBinary: route.binary, configuration: configuration)
+        {
+        case .refused(let cancel):
+            _ = route.send(RelayPayload.direct(cancel, to: peer))
+        case .accepted(let sender, let start):
+            let file: OpenModelFile
+            do {
+                file = try await fileReaders.runIfActive { try OpenModelFile(item) }
+            } catch {
+                refuse(.protocolError, "\(request.modelID) cannot be read on node \(nodeID) now (\(error)); try again shortly")
+                return
+            }
+            let inbox = hub.open(requestID: request.requestID, peer: peer)
+            defer { hub.close(requestID: request.requestID) }
+            guard route.send(RelayPayload.direct(start, to: peer)) else { return }
+            ledger.downloadStarted()
+            var transfer = ProviderTransfer(sender: sender, file: file, route: route, peer: peer, fileReaders: fileReaders)
+            await transfer.run(inbox)
+            ledger.downloadEnded(bytes: transfer.bytesSent)
+            logger.debug(
+                "relayed transfer ended",
+                metadata: [
+                    "model": "\(request.modelID)", "peer": "\(peer)", "mode": "\(sender.mode.rawValue)",
+                    "bytes": "\(transfer.bytesSent)", "state": "\(transfer.sender.state)",
+                ])
+        }
+    }
+}
+
+/// A model file open for one transfer, checked to be the version the inventory hashed.
+final class OpenModelFile: Sendable {
+    let fd: Int32
+    let path: String
+
+    init(_ item: InventoryItem) throws {
+        let fd = try FileIO.open(item.path, flags: O_RDONLY)
+        do {
+            let stat = try FileIO.fstat(fd)
+            guard stat == item.stat else {
+                throw StoreError(.conflict, "\(item.entry.modelID) changed on disk since it was hashed")
+            }
+        } catch {
+            FileIO.close(fd)
+            throw error
+        }
+        self.fd = fd
+        path = item.path
+    }
+
+    deinit { FileIO.close(fd) }
+
+    /// Exactly `length` bytes at `offset` (blocking: call on a file thread).
+    func read(offset: Int64, length: Int64) throws -> Data {
+        var data = Data(count: Int(length))
+        let got = try data.withUnsafeMutableBytes { raw throws(StoreError) in
+            try FileIO.pread(fd, into: raw, offset: offset, path: path)
+        }
+        guard got == Int(length) else { throw StoreError(.corrupt, "\(path) is shorter than its hashed size") }
+        return data
+    }
+}
+
+/// One relayed transfer on the provider's side: the sender's actions performed, its events fed.
+struct ProviderTransfer {
+    var sender: ChunkSender
+    let file: OpenModelFile
+    let route: RelayHub.Route
+    let peer: String
+    let fileReaders: NIOThreadPool
+    private(set) var bytesSent: Int64 = 0
+
+    init(sender: ChunkSender, file: OpenModelFile, route: RelayHub.Route, peer: String, fileReaders: NIOThreadPool) {
+        self.sender = sender
+        self.file = file
+        self.route = route
+        self.peer = peer
+        self.fileReaders = fileReaders
+    }
+
+    mutating func run(_ inbox: AsyncStream<RelayTransferEvent>) async {
+        let events = TickingEvents(inbox, every: RelayTransferProvider.tickInterval)
+        defer { events.stop() }
+        guard await perform(sender.start(now: MeshState.now())) else { return }
+        for await event in events.stream {
+            let now = MeshState.now()
+            let actions: [ChunkSender.Action]
+            switch event {
+            case .tick:
+                events.ticked()
+                actions = sender.tick(now: now)
+            case .relay(.message(.chunkAck(let ack))): actions = sender.receive(ack: ack, now: now)
+            case .relay(.message(.cancel(let cancel))): actions = sender.receive(cancel: cancel)
+            case .relay(.pathLost(let why)): actions = sender.cancel(reason: .networkError, message: why)
+            case .relay: actions = []
+            }
+            guard await perform(actions) else { return }
+        }
+    }
+
+    /// Performs `actions`; false once the transfer is over.
+    private mutating func perform(_ actions: [ChunkSender.Action]) async -> Bool {
+        for action in actions {
+            switch action {
+            case .send(let slice), .resend(let slice):
+                guard let frame = try? await frame(slice) else {
+                    let message = "node cannot read \(sender.modelID) now"
+                    _ = await perform(sender.cancel(reason: .protocolError, message: message))
+                    return false
+                }
+                if route.send(frame) { bytesSent += slice.length }
+            case .cancel(let cancel):
+                _ = route.send(RelayPayload.direct(cancel, to: peer))
+                return false
+            case .finished, .peerCancelled:
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Reads `slice` and frames it for the negotiated mode (hashing included), on a file thread.
+    private func frame(_ slice: ChunkSlice) async throws -> RelayOutbound {
+        let (sender, file, peer) = (self.sender, self.file, self.peer)
+        return try await fileReaders.runIfActive {
+            let data = try file.read(offset: slice.offset, length: slice.length)
+            if sender.mode.usesBinaryFrames {
+                return try RelayPayload.binary(sender.binaryFrame(slice, data: data), to: peer)
+            }
+            return RelayPayload.direct(sender.textChunk(slice, data: data), to: peer)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+extension EndToEnd {
+    /// Pulls between two nodes that cannot reach each other's HTTP endpoint (each advertises
+    /// a dead port): the model travels as chunked transfers through `atmo relay`.
+    @Suite("pull through a relay")
+    struct RelayPull {
+        static let deadEndpoint = "http://127.0.0.1:1"
+
+        static func peer(of progress: ModelTransferProgress) -> String? {
+            if case .string(let url) = progress.extra["peer"] { return url }
+            return nil
+        }
+
+        /// A relay, a founder A offering `model`, a member B; waits until B sees the model
+        /// through the relay. `relayURLForB` lets B reach the relay another way (a proxy).
+        static func meshOverRelay(
+            _ sandbox: AtmoSandbox, relay: RelayProcess, modelsFolder: String, model: String, relayURLForB: String? = nil
+        ) async throws -> (a: ServeProcess, b: ServeProcess) {
+            try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [])
+            let invite = try await sandbox.run(["mesh", "invite", "--state-dir", sandbox.path("a"), "--json"], name: "invite")
+            let link = try #require(
+                (try JSONSerialization.jsonObject(with: Data(invite.stdout.utf8)) as? [String: Any])?["invite"] as? String)
+            let join = try await sandbox.run(
+                ["mesh", "join", link, "--state-dir", sandbox.path("b"), "--relay", relayURLForB ?? relay.url], name: "join")
+            #expect(join.status == 0, "\(join.stderr)")
+            let a = try await sandbox.serve(
+                folders: [modelsFolder], stateDirectory: sandbox.path("a"), name: "a", readyModels: [model],
+                extraArguments: ["--advertise-url", deadEndpoint, "--probe-interval", "0.5"])
+            let b = try await sandbox.serve(
+                folders: [], stateDirectory: sandbox.path("b"), name: "b",
+                extraArguments: ["--advertise-url", deadEndpoint, "--probe-interval", "0.5"])
+            try await b.waitForMesh("\(model) through the relay, A's endpoint known dead") { models in
+                models.first { $0.entry.modelID == model }?.providers.first?.transports == ["relay"]
+            }
+            return (a, b)
+        }
+
+        @Test("atmo pull MODEL fetches through the relay, verified, and says so in its progress")
+        func pullThroughTheRelay() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("a-models")
+                let size: Int64 = 24 * mebibyte
+                let sha = try ModelFixtures.writeSparseModel(at: folder + "/alpha.gguf", size: size, seed: 31)
+                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
+                let (_, b) = try await Self.meshOverRelay(sandbox, relay: relay, modelsFolder: folder, model: "alpha.gguf")
+
+                let pull = try await sandbox.run(["pull", "alpha.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull")
+                #expect(pull.status == 0, "\(pull.stderr)")
+                let output = pull.pullOutput
+                guard let result = output.result else {
+                    Issue.record("no result; last lines: \(pull.lines.suffix(2)) \(pull.stderr.suffix(2000))")
+                    return
+                }
+                #expect(result.sha256 == sha)
+                #expect(output.progress.last.flatMap(Self.peer(of:))?.hasPrefix("relay://") == true)
+                expectMonotonicProgress(output, total: size)
+                #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+                let stats = try #require(await HTTPProbe.get(port: relay.port, path: "/stats"))
+                let relayed = (try JSONSerialization.jsonObject(with: stats.body) as? [String: Any])?["bytes_relayed"] as? Int
+                #expect((relayed ?? 0) >= Int(size), "\(String(decoding: stats.body, as: UTF8.self))")
+            }
+        }
+
+        @Test("killing the relay mid-transfer and restarting it: the pull resumes and verifies")
+        func relayRestartMidTransfer() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("a-models")
+                let size: Int64 = 32 * mebibyte
+                let sha = try ModelFixtures.writeSparseModel(at: folder + "/alpha.gguf", size: size, seed: 32)
+                let relayPort = try HTTPProbe.unusedPort()
+                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"), port: relayPort)
+                // B reaches the relay through a throttling proxy, so the pull is surely mid-way.
+                try await TCPProxy.run(upstreamPort: relayPort, options: .init(bytesPerSecond: 4 << 20)) { proxy in
+                    let (_, b) = try await Self.meshOverRelay(
+                        sandbox, relay: relay, modelsFolder: folder, model: "alpha.gguf",
+                        relayURLForB: "ws://127.0.0.1:\(proxy.port)")
+                    let pull = try sandbox.start(["pull", "alpha.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull")
+                    let before = try await waitForPullProgress(pull, atLeast: 8 * mebibyte)
+                    relay.process.signal(SIGKILL)
+                    _ = await relay.process.waitForExit(timeout: 10)
+                    try await Task.sleep(for: .seconds(1))
+                    _ = try await sandbox.relay(stateDirectory: sandbox.path("relay"), port: relayPort, name: "relay-again")
+
+                    #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
+                    let output = PullOutput(pull)
+                    guard let result = output.result else {
+                        Issue.record("no result; last lines: \(pull.standardOutputLines.suffix(2)) \(pull.standardError.suffix(2000))")
+                        return
+                    }
+                    #expect(result.sha256 == sha)
+                    expectMonotonicProgress(output, total: size)
+                    // It went on from what it had: at most the pieces in flight came again.
+                    #expect(result.bytesTransferred < size + 4 * pieceSize, "fetched \(result.bytesTransferred) after \(before)")
+                    #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+                }
+            }
+        }
+    }
+}
