@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Relay throughput figure of issue 4, in one run: a model pulled through `atmo relay` in each
+# chunked-transfer mode (fast_binary, fast_text, compat), next to a direct HTTP pull of the
+# same file from the same provider; first on loopback, then with DELAY_MS of added delay
+# (tc netem) on the consumer's link, the consumer running in a network namespace.
+#
+# Every pull is `atmo pull` through the consumer's node: transferred, verified, installed.
+# The provider advertises a dead HTTP endpoint, so the consumer's node can only use the relay;
+# the direct figure is `atmo pull --from` the provider's real port.
+# Usage (root): bench/relay.sh [SIZE_MIB] (default 256). DELAY_MS=20 by default.
+# Every process and the namespace started here are removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MIB=${1:-256}
+DELAY_MS=${DELAY_MS:-20}
+ROOT=$(pwd)
+WORK=$(mktemp -d /tmp/atmo-relay-bench.XXXXXX)
+NS=atmo-relay-bench-$$
+HOST_IP=10.231.7.1
+NS_IP=10.231.7.2
+cleanup() {
+    [ -f "$WORK/pids" ] && while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$WORK/pids"
+    ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    sleep 0.3
+    ip netns del "$NS" 2>/dev/null || true
+    ip link del "vrb$$" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need ip || ! need tc || ! need curl; then
+    echo "== installing iproute2, curl"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 curl >/dev/null
+fi
+
+echo "== building atmo (release, .build-release)"
+swift build -c release --product atmo --scratch-path .build-release 2>&1 | tail -1
+ATMO="$ROOT/.build-release/release/atmo"
+
+echo "== network namespace $NS ($NS_IP), ${DELAY_MS} ms netem on its link"
+ip netns add "$NS"
+ip link add "vrb$$" type veth peer name vrb-ns netns "$NS"
+ip addr add "$HOST_IP/24" dev "vrb$$" && ip link set "vrb$$" up
+ip netns exec "$NS" ip addr add "$NS_IP/24" dev vrb-ns
+ip netns exec "$NS" ip link set vrb-ns up
+ip netns exec "$NS" ip link set lo up
+
+echo "== writing a ${SIZE_MIB} MiB random model"
+mkdir -p "$WORK/models"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$WORK/models/bench-model.gguf"
+BYTES=$(stat -c %s "$WORK/models/bench-model.gguf")
+MODEL=bench-model.gguf
+
+waitport() { for _ in $(seq 600); do [ -s "$1" ] && { cat "$1"; return; }; sleep 0.05; done; echo "no port in $1" >&2; exit 1; }
+
+"$ATMO" relay --host 0.0.0.0 --port 0 --port-file "$WORK/relay.port" --state-dir "$WORK/relay" --log-level warning \
+    2> "$WORK/relay.log" &
+echo $! >> "$WORK/pids"
+RELAY_PORT=$(waitport "$WORK/relay.port")
+
+"$ATMO" mesh create bench --relay "ws://$HOST_IP:$RELAY_PORT" --state-dir "$WORK/a" > /dev/null
+INVITE=$("$ATMO" mesh invite --state-dir "$WORK/a" --json | sed -n 's/.*"invite" *: *"\([^"]*\)".*/\1/p')
+"$ATMO" serve --host 0.0.0.0 --port 0 --port-file "$WORK/a.port" --state-dir "$WORK/a" --folder "$WORK/models" \
+    --no-huggingface --no-llamafarm --no-lan --advertise-url http://127.0.0.1:1 --log-level warning 2> "$WORK/a.log" &
+echo $! >> "$WORK/pids"
+A_PORT=$(waitport "$WORK/a.port")
+for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$A_PORT/v1/models" | grep -q "\"$MODEL\"" && break; sleep 0.1; done
+cat "$WORK/models/bench-model.gguf" > /dev/null   # page cache: every run reads from memory
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+mbps() { awk -v bytes="$BYTES" -v s="$1" 'BEGIN { printf "%.1f", bytes / s / 1e6 }'; }
+
+# One relayed pull: a fresh consumer node offering only MODE; prints seconds.
+relayed() { # mode in-namespace(0/1)
+    local mode=$1 inns=$2 dir="$WORK/b-$1-$2" run=()
+    [ "$inns" = 1 ] && run=(ip netns exec "$NS")
+    "$ATMO" mesh join "$INVITE" --state-dir "$dir" > /dev/null
+    ATMO_RELAY_MODES=$mode "${run[@]}" "$ATMO" serve --host 127.0.0.1 --port 0 --port-file "$dir.port" --state-dir "$dir" \
+        --no-huggingface --no-llamafarm --no-lan --advertise-url http://127.0.0.1:1 --log-level warning 2> "$dir.log" &
+    local pid=$!
+    echo $pid >> "$WORK/pids"
+    local port; port=$(waitport "$dir.port")
+    for _ in $(seq 600); do
+        "${run[@]}" curl -sf "http://127.0.0.1:$port/v1/mesh/models" | grep -q "\"relay\"" && break
+        sleep 0.1
+    done
+    local t0 t1; t0=$(now)
+    "${run[@]}" "$ATMO" pull "$MODEL" --state-dir "$dir" > /dev/null 2>> "$dir.log" || { echo "pull failed: $(tail -3 "$dir.log")" >&2; exit 1; }
+    t1=$(now)
+    kill "$pid" 2>/dev/null || true
+    elapsed "$t0" "$t1"
+}
+
+direct() { # in-namespace(0/1)
+    local inns=$1 dir="$WORK/d-$1" run=() host=127.0.0.1
+    [ "$inns" = 1 ] && { run=(ip netns exec "$NS"); host=$HOST_IP; }
+    local t0 t1; t0=$(now)
+    "${run[@]}" "$ATMO" pull "$MODEL" --from "http://$host:$A_PORT" --to "$dir/models" --state-dir "$dir" > /dev/null
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
+
+row() { printf "%-34s %8s s %9s MB/s\n" "$1" "$2" "$(mbps "$2")"; }
+
+echo
+echo "== ${SIZE_MIB} MiB, loopback (consumer in the root namespace)"
+L_HTTP=$(direct 0);            row "direct HTTP (atmo pull --from)" "$L_HTTP"
+L_BIN=$(relayed fast_binary 0); row "relay, fast_binary" "$L_BIN"
+L_TEXT=$(relayed fast_text 0);  row "relay, fast_text" "$L_TEXT"
+L_COMPAT=$(relayed compat 0);   row "relay, compat (older design)" "$L_COMPAT"
+
+ip netns exec "$NS" tc qdisc add dev vrb-ns root netem delay "${DELAY_MS}ms"
+tc qdisc add dev "vrb$$" root netem delay 0ms
+PING=$(ip netns exec "$NS" ping -c 3 -q "$HOST_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+echo
+echo "== ${SIZE_MIB} MiB, consumer behind ${DELAY_MS} ms netem (measured RTT ${PING} ms)"
+D_HTTP=$(direct 1);            row "direct HTTP (atmo pull --from)" "$D_HTTP"
+D_BIN=$(relayed fast_binary 1); row "relay, fast_binary" "$D_BIN"
+D_TEXT=$(relayed fast_text 1);  row "relay, fast_text" "$D_TEXT"
+D_COMPAT=$(relayed compat 1);   row "relay, compat (older design)" "$D_COMPAT"
+
+echo
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "== goals"
+echo "fast_binary vs compat under ${DELAY_MS} ms: $(ratio "$D_COMPAT" "$D_BIN")x faster (goal >= 10x)"
+echo "fast_binary vs direct HTTP on loopback: $(ratio "$L_HTTP" "$L_BIN")x the throughput (goal >= 0.3x)"
