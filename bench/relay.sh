@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Relay throughput figure of issue 4, in one run: a model pulled through `atmo relay` in each
 # chunked-transfer mode (fast_binary, fast_text, compat), next to a direct HTTP pull of the
-# same file from the same provider; first on loopback, then with DELAY_MS of added delay
-# (tc netem) on the consumer's link, the consumer running in a network namespace.
+# same file from the same provider; first on loopback, then with DELAY_MS of added round-trip
+# delay on the consumer's link: tc netem in a network namespace where the kernel has netem,
+# else (containers without the sch_netem module) bench/delay_proxy.py, a TCP proxy that
+# delays every byte by DELAY_MS/2 each way without limiting bandwidth. The figure says which.
 #
 # Every pull is `atmo pull` through the consumer's node: transferred, verified, installed.
 # The provider advertises a dead HTTP endpoint, so the consumer's node can only use the relay;
@@ -38,13 +40,16 @@ echo "== building atmo (release, .build-release)"
 swift build -c release --product atmo --scratch-path .build-release 2>&1 | tail -1
 ATMO="$ROOT/.build-release/release/atmo"
 
-echo "== network namespace $NS ($NS_IP), ${DELAY_MS} ms netem on its link"
-ip netns add "$NS"
-ip link add "vrb$$" type veth peer name vrb-ns netns "$NS"
-ip addr add "$HOST_IP/24" dev "vrb$$" && ip link set "vrb$$" up
-ip netns exec "$NS" ip addr add "$NS_IP/24" dev vrb-ns
-ip netns exec "$NS" ip link set vrb-ns up
-ip netns exec "$NS" ip link set lo up
+DELAY_VIA=proxy
+if ip netns add "$NS" 2>/dev/null; then
+    ip link add "vrb$$" type veth peer name vrb-ns netns "$NS"
+    ip addr add "$HOST_IP/24" dev "vrb$$" && ip link set "vrb$$" up
+    ip netns exec "$NS" ip addr add "$NS_IP/24" dev vrb-ns
+    ip netns exec "$NS" ip link set vrb-ns up
+    ip netns exec "$NS" ip link set lo up
+    ip netns exec "$NS" tc qdisc add dev vrb-ns root netem delay "${DELAY_MS}ms" 2>/dev/null && DELAY_VIA=netem
+fi
+echo "== ${DELAY_MS} ms of delay through: $DELAY_VIA"
 
 echo "== writing a ${SIZE_MIB} MiB random model"
 mkdir -p "$WORK/models"
@@ -59,7 +64,9 @@ waitport() { for _ in $(seq 600); do [ -s "$1" ] && { cat "$1"; return; }; sleep
 echo $! >> "$WORK/pids"
 RELAY_PORT=$(waitport "$WORK/relay.port")
 
-"$ATMO" mesh create bench --relay "ws://$HOST_IP:$RELAY_PORT" --state-dir "$WORK/a" > /dev/null
+RELAY_HOST=127.0.0.1
+[ "$DELAY_VIA" = netem ] && RELAY_HOST=$HOST_IP
+"$ATMO" mesh create bench --relay "ws://$RELAY_HOST:$RELAY_PORT" --state-dir "$WORK/a" > /dev/null
 INVITE=$("$ATMO" mesh invite --state-dir "$WORK/a" --json | sed -n 's/.*"invite" *: *"\([^"]*\)".*/\1/p')
 "$ATMO" serve --host 0.0.0.0 --port 0 --port-file "$WORK/a.port" --state-dir "$WORK/a" --folder "$WORK/models" \
     --no-huggingface --no-llamafarm --no-lan --advertise-url http://127.0.0.1:1 --log-level warning 2> "$WORK/a.log" &
@@ -72,13 +79,23 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 mbps() { awk -v bytes="$BYTES" -v s="$1" 'BEGIN { printf "%.1f", bytes / s / 1e6 }'; }
 
+# A delay proxy in front of 127.0.0.1:PORT; prints its port.
+delayed_port() {
+    python3 "$ROOT/bench/delay_proxy.py" "$WORK/proxy-$1.port" 127.0.0.1 "$1" "$DELAY_MS" > /dev/null 2> "$WORK/proxy-$1.log" &
+    echo $! >> "$WORK/pids"
+    waitport "$WORK/proxy-$1.port"
+}
+
 # One relayed pull: a fresh consumer node offering only MODE; prints seconds.
-relayed() { # mode in-namespace(0/1)
-    local mode=$1 inns=$2 dir="$WORK/b-$1-$2" run=()
-    [ "$inns" = 1 ] && run=(ip netns exec "$NS")
-    "$ATMO" mesh join "$INVITE" --state-dir "$dir" > /dev/null
+relayed() { # mode delayed(0/1)
+    local mode=$1 delayed=$2 dir="$WORK/b-$1-$2" run=() relay="ws://127.0.0.1:$RELAY_PORT"
+    if [ "$delayed" = 1 ]; then
+        if [ "$DELAY_VIA" = netem ]; then run=(ip netns exec "$NS"); relay="ws://$HOST_IP:$RELAY_PORT"
+        else relay="ws://127.0.0.1:$RELAY_DELAYED"; fi
+    fi
+    "$ATMO" mesh join "$INVITE" --relay "$relay" --state-dir "$dir" > /dev/null
     ATMO_RELAY_MODES=$mode "${run[@]}" "$ATMO" serve --host 127.0.0.1 --port 0 --port-file "$dir.port" --state-dir "$dir" \
-        --no-huggingface --no-llamafarm --no-lan --advertise-url http://127.0.0.1:1 --log-level warning 2> "$dir.log" &
+        --no-huggingface --no-llamafarm --no-lan --advertise-url http://127.0.0.1:1 --log-level warning > /dev/null 2> "$dir.log" &
     local pid=$!
     echo $pid >> "$WORK/pids"
     local port; port=$(waitport "$dir.port")
@@ -93,11 +110,14 @@ relayed() { # mode in-namespace(0/1)
     elapsed "$t0" "$t1"
 }
 
-direct() { # in-namespace(0/1)
-    local inns=$1 dir="$WORK/d-$1" run=() host=127.0.0.1
-    [ "$inns" = 1 ] && { run=(ip netns exec "$NS"); host=$HOST_IP; }
+direct() { # delayed(0/1)
+    local delayed=$1 dir="$WORK/d-$1" run=() url="http://127.0.0.1:$A_PORT"
+    if [ "$delayed" = 1 ]; then
+        if [ "$DELAY_VIA" = netem ]; then run=(ip netns exec "$NS"); url="http://$HOST_IP:$A_PORT"
+        else url="http://127.0.0.1:$A_DELAYED"; fi
+    fi
     local t0 t1; t0=$(now)
-    "${run[@]}" "$ATMO" pull "$MODEL" --from "http://$host:$A_PORT" --to "$dir/models" --state-dir "$dir" > /dev/null
+    "${run[@]}" "$ATMO" pull "$MODEL" --from "$url" --to "$dir/models" --state-dir "$dir" > /dev/null
     t1=$(now)
     elapsed "$t0" "$t1"
 }
@@ -111,11 +131,15 @@ L_BIN=$(relayed fast_binary 0); row "relay, fast_binary" "$L_BIN"
 L_TEXT=$(relayed fast_text 0);  row "relay, fast_text" "$L_TEXT"
 L_COMPAT=$(relayed compat 0);   row "relay, compat (older design)" "$L_COMPAT"
 
-ip netns exec "$NS" tc qdisc add dev vrb-ns root netem delay "${DELAY_MS}ms"
-tc qdisc add dev "vrb$$" root netem delay 0ms
-PING=$(ip netns exec "$NS" ping -c 3 -q "$HOST_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+if [ "$DELAY_VIA" = netem ]; then
+    RTT=$(ip netns exec "$NS" ping -c 3 -q "$HOST_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+else
+    RELAY_DELAYED=$(delayed_port "$RELAY_PORT")
+    A_DELAYED=$(delayed_port "$A_PORT")
+    RTT="${DELAY_MS} (added by the proxy)"
+fi
 echo
-echo "== ${SIZE_MIB} MiB, consumer behind ${DELAY_MS} ms netem (measured RTT ${PING} ms)"
+echo "== ${SIZE_MIB} MiB, consumer behind ${DELAY_MS} ms of delay via $DELAY_VIA (RTT ${RTT} ms)"
 D_HTTP=$(direct 1);            row "direct HTTP (atmo pull --from)" "$D_HTTP"
 D_BIN=$(relayed fast_binary 1); row "relay, fast_binary" "$D_BIN"
 D_TEXT=$(relayed fast_text 1);  row "relay, fast_text" "$D_TEXT"

@@ -43,9 +43,10 @@ public struct PeerStats: Sendable, Hashable {
     /// probe of it did not fail.
     public var hasDirectHTTP: Bool { !(httpURL ?? "").isEmpty && !httpFailing }
 
-    /// The ways to reach it, best first: `http`, `websocket`, `relay`.
+    /// The ways to reach it, best first: `http`, `websocket` (its endpoint is at the same
+    /// address, so only while that answers), `relay`.
     public var transports: [String] {
-        (hasDirectHTTP ? ["http"] : []) + (websocket ? ["websocket"] : []) + (relayed ? ["relay"] : [])
+        (hasDirectHTTP ? ["http"] : []) + (hasDirectHTTP && websocket ? ["websocket"] : []) + (relayed ? ["relay"] : [])
     }
 
     /// A request to it succeeded at `now`: r = 0.9 r + 0.1.

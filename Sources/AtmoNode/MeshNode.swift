@@ -5,6 +5,7 @@ import AtmoStore
 import AtmoTransfer
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOPosix
@@ -127,9 +128,17 @@ public struct MeshNode: Sendable {
         let logger = self.logger
         let application = Application(
             router: router,
-            server: .http1(
+            server: .http1WebSocketUpgrade(
                 configuration: .init(
-                    additionalChannelHandlers: [MalformedRequestResponder()], idleTimeout: Self.idleConnectionTimeout)),
+                    http1: .init(additionalChannelHandlers: [MalformedRequestResponder()], idleTimeout: Self.idleConnectionTimeout),
+                    ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes)),
+                shouldUpgrade: { [relayHub, logger] request, _, _ in
+                    // Only the transfer socket upgrades; every other path stays plain HTTP.
+                    guard request.path == HTTPAPI.transferSocketPath else { return .dontUpgrade }
+                    return .upgrade([:]) { inbound, outbound, _ in
+                        try await DirectTransferSocket.serve(inbound: inbound, outbound: outbound, hub: relayHub, logger: logger)
+                    }
+                }),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atmo"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -177,12 +186,19 @@ public struct MeshNode: Sendable {
         try await fileReaders.shutdownGracefully()
     }
 
-    /// The pull's channels for relayed sources.
+    /// The pull's channels for relayed sources and providers' WebSocket endpoints.
     func relayChannels() -> @Sendable (PullSource) -> (any SourceChannel)? {
         let (hub, mesh, nodeID, modes) = (relayHub, mesh, nodeID, configuration.mesh.relayTransferModes)
+        let logger = self.logger
         return { source in
-            guard source.route == .relay, let provider = source.nodeID else { return nil }
-            return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, modes: modes)
+            guard let provider = source.nodeID else { return nil }
+            switch source.route {
+            case .http: return nil
+            case .relay: return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, modes: modes)
+            case .websocket:
+                let direct = DirectSocketLink(url: source.baseURL, nodeID: provider, hub: hub, logger: logger)
+                return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, direct: direct, modes: modes)
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ public enum HTTPAPI {
     /// the node knows, its own and those it learned (`CatalogBundle`); `POST` delivers
     /// catalogs to it (a bare `model_catalog` or a `CatalogBundle`).
     public static let catalogsPath = "/v1/catalogs"
+    /// WebSocket endpoint for chunked transfers straight to this node (**Extension**; the
+    /// node's catalog says `websocket: true`): the `direct` payloads of a relay, unwrapped.
+    public static let transferSocketPath = "/v1/transfers/ws"
 
     /// `GET /health`.
     public struct Health: Sendable, Hashable, Codable {

@@ -5,6 +5,8 @@ public struct PullSource: Sendable, Hashable, CustomStringConvertible {
     public enum Route: String, Sendable, Hashable {
         /// Range requests to its HTTP API at `baseURL`.
         case http
+        /// Chunked transfers over the provider's own WebSocket endpoint (`baseURL`, `ws://`).
+        case websocket
         /// Chunked transfers through a relay both nodes are connected to (`nodeID` names it).
         case relay
     }
@@ -24,6 +26,13 @@ public struct PullSource: Sendable, Hashable, CustomStringConvertible {
         self.baseURL = url
         self.nodeID = nodeID
         route = .http
+    }
+
+    /// The node `nodeID` at its WebSocket endpoint `url` (`ws://HOST:PORT/v1/transfers/ws`).
+    public init(webSocketURL url: String, nodeID: String) {
+        baseURL = url
+        self.nodeID = nodeID
+        route = .websocket
     }
 
     /// The node `nodeID`, reached through a relay.

@@ -75,6 +75,7 @@ final class ProgressBar: @unchecked Sendable {
         case .downloading:
             text += "  \(formatBytes(Int64(max(0, progress.bytesPerSecond))))/s"
             if let eta = progress.etaSeconds, eta.isFinite, eta >= 0 { text += "  ETA \(formatDuration(eta))" }
+            if let route = routeLabel(progress.peer) { text += "  \(route)" }
         case .verifying: text += "  verifying"
         case .installing: text += "  installing"
         case .completed: text += "  done"
@@ -82,6 +83,14 @@ final class ProgressBar: @unchecked Sendable {
         }
         return text
     }
+}
+
+/// How the bytes come, for the progress line: `via relay` for a relayed source, `from HOST:PORT`
+/// for an HTTP one; nil when unknown.
+func routeLabel(_ peer: String) -> String? {
+    if peer.hasPrefix("relay://") { return "via relay" }
+    guard let host = URLComponents(string: peer)?.host else { return nil }
+    return "from \(host)" + (URLComponents(string: peer)?.port.map { ":\($0)" } ?? "")
 }
 
 func formatDuration(_ seconds: Double) -> String {

@@ -101,3 +101,82 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd.RelayPull {
+    @Test("a pull begun over HTTP finishes through the relay when the HTTP path fails, keeping its pieces")
+    func httpPathFailsOverToTheRelay() async throws {
+        try await withAtmoSandbox { sandbox in
+            let folder = sandbox.path("a-models")
+            let size: Int64 = 32 * mebibyte
+            let sha = try ModelFixtures.writeSparseModel(at: folder + "/alpha.gguf", size: size, seed: 33)
+            let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
+            try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [sandbox.path("b")])
+            let portA = try HTTPProbe.unusedPort()
+            // A's HTTP endpoint answers through a throttling proxy, which is cut mid-pull.
+            try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: 4 << 20)) { proxy in
+                _ = try await sandbox.serve(
+                    folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["alpha.gguf"],
+                    extraArguments: ["--advertise-url", proxy.baseURL])
+                let b = try await sandbox.serve(
+                    folders: [], stateDirectory: sandbox.path("b"), name: "b",
+                    extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5"])
+                try await b.waitForMesh("alpha over HTTP, WebSocket and the relay") { models in
+                    models.first { $0.entry.modelID == "alpha.gguf" }?.providers.first?.transports == ["http", "websocket", "relay"]
+                }
+                let pull = try sandbox.start(["pull", "alpha.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull")
+                let before = try await waitForPullProgress(pull, atLeast: 8 * mebibyte)
+                #expect(PullOutput(pull).progress.last.flatMap(Self.peer(of:)) == proxy.baseURL)
+                await proxy.cut()
+
+                #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
+                let output = PullOutput(pull)
+                guard let result = output.result else {
+                    Issue.record("no result; last lines: \(pull.standardOutputLines.suffix(2))")
+                    return
+                }
+                #expect(result.sha256 == sha)
+                #expect(output.progress.last.flatMap(Self.peer(of:))?.hasPrefix("relay://") == true)
+                expectMonotonicProgress(output, total: size)
+                #expect(result.bytesTransferred < size + 5 * pieceSize, "fetched \(result.bytesTransferred) after \(before)")
+                #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+            }
+        }
+    }
+}
+
+extension EndToEnd.RelayPull {
+    @Test("when range requests break, the pull continues over the provider's own WebSocket endpoint")
+    func brokenRangeRequestsFailOverToTheDirectWebSocket() async throws {
+        try await withAtmoSandbox { sandbox in
+            let folder = sandbox.path("a-models")
+            let size: Int64 = 32 * mebibyte
+            let sha = try ModelFixtures.writeSparseModel(at: folder + "/alpha.gguf", size: size, seed: 34)
+            let portA = try HTTPProbe.unusedPort()
+            try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: 4 << 20)) { proxy in
+                // No relay at all: B knows A by --peer, through the proxy.
+                _ = try await sandbox.serve(
+                    folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["alpha.gguf"],
+                    extraArguments: ["--advertise-url", proxy.baseURL])
+                let b = try await sandbox.serve(folders: [], stateDirectory: sandbox.path("b"), name: "b", extraArguments: ["--peer", proxy.baseURL])
+                try await b.waitForMesh("alpha over HTTP and WebSocket") { models in
+                    models.first { $0.entry.modelID == "alpha.gguf" }?.providers.first?.transports == ["http", "websocket"]
+                }
+                let pull = try sandbox.start(["pull", "alpha.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull")
+                let before = try await waitForPullProgress(pull, atLeast: 8 * mebibyte)
+                await proxy.refuseDownloads()
+
+                #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
+                let output = PullOutput(pull)
+                guard let result = output.result else {
+                    Issue.record("no result; last lines: \(pull.standardOutputLines.suffix(2))")
+                    return
+                }
+                #expect(result.sha256 == sha)
+                #expect(output.progress.last.flatMap(Self.peer(of:)) == proxy.baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/v1/transfers/ws")
+                expectMonotonicProgress(output, total: size)
+                #expect(result.bytesTransferred < size + 5 * pieceSize, "fetched \(result.bytesTransferred) after \(before)")
+                #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+            }
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import AtmoProtocol
 import AtmoTransfer
 
@@ -48,23 +49,41 @@ public enum SourcePlanner {
                 .notOffered,
                 "\(modelID) is offered only by nodes this one cannot reach: no HTTP endpoint, and no relay in common (see `atmo peers`)")
         }
-        // Endpoints that answer first (best provider first), then relay routes, then the
-        // endpoints whose last probe failed: a pull whose path fails moves to the next route
-        // and keeps the pieces it has.
+        // Endpoints that answer first (best provider first), then their WebSocket endpoints,
+        // then relay routes, then the endpoints whose last probe failed: a pull whose path
+        // fails moves to the next route and keeps the pieces it has.
         let all = providers.flatMap(routes(to:))
-        let ordered = all.filter { $0.kind == .answering } + all.filter { $0.kind == .relay } + all.filter { $0.kind == .failing }
+        let ordered = [RouteKind.answering, .websocket, .relay, .failing].flatMap { kind in all.filter { $0.kind == kind } }
         return .pull(Plan(sources: ordered.map(\.source), sha256: model.entry.sha256))
     }
 
-    enum RouteKind { case answering, relay, failing }
+    enum RouteKind { case answering, websocket, relay, failing }
+
+    /// The WebSocket transfer endpoint of a node serving HTTP at `http`.
+    public static func webSocketURL(of http: String) -> String? {
+        guard var components = URLComponents(string: http) else { return nil }
+        switch components.scheme?.lowercased() {
+        case "http": components.scheme = "ws"
+        case "https": components.scheme = "wss"
+        default: return nil
+        }
+        let base = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
+        components.path = base + HTTPAPI.transferSocketPath
+        return components.string
+    }
 
     /// The ways to pull from `provider`: its HTTP endpoint (answering, or failing its last
-    /// probe), and the relay when it is reachable through one.
+    /// probe), its WebSocket endpoint when it has one and its HTTP answers, and the relay
+    /// when it is reachable through one.
     static func routes(to provider: MeshAPI.Provider) -> [(kind: RouteKind, source: PullSource)] {
         let transports = provider.effectiveTransports
         var routes: [(kind: RouteKind, source: PullSource)] = []
         if let http = provider.http {
-            routes.append((transports.contains("http") ? .answering : .failing, PullSource(baseURL: http, nodeID: provider.nodeID)))
+            let answering = transports.contains("http")
+            routes.append((answering ? .answering : .failing, PullSource(baseURL: http, nodeID: provider.nodeID)))
+            if answering, transports.contains("websocket"), let url = webSocketURL(of: http) {
+                routes.append((.websocket, PullSource(webSocketURL: url, nodeID: provider.nodeID)))
+            }
         }
         if transports.contains("relay") { routes.append((.relay, PullSource(relayedNodeID: provider.nodeID))) }
         return routes

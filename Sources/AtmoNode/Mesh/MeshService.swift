@@ -31,7 +31,7 @@ struct MeshService: Service {
         let models = configuration.offerToMesh ? inventory.entries.sorted { $0.modelID < $1.modelID } : []
         mesh.update { state, now in
             state.gossip.inventoryChanged(models, now: now)
-                + state.gossip.endpointsChanged(.init(http: endpoint, websocket: false), now: now)
+                + state.gossip.endpointsChanged(.init(http: endpoint, websocket: endpoint != nil), now: now)
                 + state.gossip.start(now: now)
         }
         addConfiguredPeers()

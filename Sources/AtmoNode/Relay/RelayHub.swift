@@ -49,9 +49,9 @@ final class RelayHub: Sendable {
     }
 
     private let state = Mutex(State())
-    /// New `model_request`s from relay peers, for the provider.
-    let requests: AsyncStream<(request: ModelRequest, from: String)>
-    private let requestSink: AsyncStream<(request: ModelRequest, from: String)>.Continuation
+    /// New `model_request`s from peers, with the link they came through, for the provider.
+    let requests: AsyncStream<(request: ModelRequest, from: String, link: String)>
+    private let requestSink: AsyncStream<(request: ModelRequest, from: String, link: String)>.Continuation
     /// A consumer's report on a whole pull (`model_transfer_complete` or `_cancel` for a
     /// request no transfer waits for), for the provider's ledger.
     let reports: AsyncStream<TransferReport>
@@ -95,10 +95,16 @@ final class RelayHub: Sendable {
         for continuation in lost { continuation.yield(.pathLost("node \(nodeID) left the relay")) }
     }
 
-    /// The best route to `nodeID`: a relay where it is present, binary-capable first.
-    func route(to nodeID: String) -> Route? {
+    /// The prefix of the ids of links that are a direct WebSocket to one node (not a relay).
+    static let directLinkPrefix = "direct:"
+
+    /// The best route to `nodeID`: over the link `via` when given, else a relay where it is
+    /// present (direct links are used only when asked for), binary-capable first.
+    func route(to nodeID: String, via: String? = nil) -> Route? {
         state.withLock { state in
-            let candidates = state.links.filter { $0.value.peers[nodeID] != nil }.map { relay, link in
+            let candidates = state.links.filter { id, link in
+                link.peers[nodeID] != nil && (via.map { $0 == id } ?? !id.hasPrefix(Self.directLinkPrefix))
+            }.map { relay, link in
                 let binary =
                     acceptsBinary && link.relayForwardsBinary && (link.peers[nodeID] ?? []).contains(RelayBinaryFrame.capability)
                 return Route(relay: relay, binary: binary, send: link.send)
@@ -107,12 +113,12 @@ final class RelayHub: Sendable {
         }
     }
 
-    /// The best route to `nodeID`, waiting up to `timeout` for one (a relay restarting, a
-    /// link reconnecting); nil when none came.
-    func waitForRoute(to nodeID: String, timeout: Duration) async -> Route? {
+    /// The best route to `nodeID` (over `via` when given), waiting up to `timeout` for one
+    /// (a relay restarting, a link reconnecting); nil when none came.
+    func waitForRoute(to nodeID: String, via: String? = nil, timeout: Duration) async -> Route? {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if let route = route(to: nodeID) { return route }
+            if let route = route(to: nodeID, via: via) { return route }
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
             try? await Task.sleep(for: .milliseconds(100))
         }
@@ -138,10 +144,10 @@ final class RelayHub: Sendable {
         state.withLock { $0.inboxes.removeValue(forKey: requestID) }?.continuation.finish()
     }
 
-    /// A JSON payload from `sender` that is not a catalog: a new request goes to the
-    /// provider, anything else to its transfer (dropped when none waits for it, or when it
+    /// A JSON payload from `sender` (through `link`) that is not a catalog: a new request goes
+    /// to the provider, anything else to its transfer (dropped when none waits for it, or when it
     /// comes from another node than the transfer's peer).
-    func received(_ payload: [String: JSONValue], from sender: String) {
+    func received(_ payload: [String: JSONValue], from sender: String, via link: String) {
         let message: Message
         do {
             message = try WireCoding.decodeMessage(try WireCoding.encode(payload))
@@ -150,7 +156,7 @@ final class RelayHub: Sendable {
         }
         switch message {
         case .request(let request):
-            requestSink.yield((request, sender))
+            requestSink.yield((request, sender, link))
         case .transferStart(let value): deliver(.message(message), requestID: value.requestID, from: sender)
         case .chunk(let value): deliver(.message(message), requestID: value.requestID, from: sender)
         case .chunkAck(let value): deliver(.message(message), requestID: value.requestID, from: sender)

@@ -4,7 +4,8 @@ import Logging
 import ServiceLifecycle
 
 /// Keeps this node connected to its relays (`MeshConfiguration.relays` and the relays of
-/// `{state}/mesh.json`), one `RelayLink` each, until graceful shutdown. Without a mesh
+/// `{state}/mesh.json`), one `RelayLink` each, and serves chunked transfers (through relays
+/// and the node's WebSocket endpoint), until graceful shutdown. Without a mesh
 /// membership, a relay URL that names a mesh (`.../relay/{mesh_id}`) is joined openly; a
 /// bare relay URL is skipped with a warning that says what to do.
 struct RelayService: Service {
@@ -46,13 +47,9 @@ struct RelayService: Service {
     }
 
     func run() async throws {
-        guard !links.isEmpty else {
-            // A service that returns would stop the node: wait for the shutdown instead.
-            try? await gracefulShutdown()
-            return
-        }
         // A stopping node just closes its connections (each relay tells the others
-        // `peer_left`); the transfers in flight end with them.
+        // `peer_left`); the transfers in flight end with them. The provider runs with no
+        // relay too: the node's own WebSocket endpoint hands it requests as well.
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await provider.run() }

@@ -3,16 +3,19 @@ import AtmoTransfer
 import Foundation
 import NIOCore
 
-/// A pull's channel to a node reached through a relay: each piece is one `websocket_chunked`
-/// transfer of exactly its byte range (`model_request` with `resume_from_byte` and
-/// `end_byte`), received by a `ChunkReceiver` that verifies every chunk. The pull's partial
-/// file, piece map and whole-file hash are the same as over HTTP, so a pull may switch
-/// between the two routes mid-way and keep what it has.
+/// A pull's channel to a node reached through a relay, or over the node's own WebSocket
+/// endpoint (`direct`): each piece is one `websocket_chunked` transfer of exactly its byte
+/// range (`model_request` with `resume_from_byte` and `end_byte`), received by a
+/// `ChunkReceiver` that verifies every chunk. The pull's partial file, piece map and
+/// whole-file hash are the same as over HTTP, so a pull may switch between routes mid-way and
+/// keep what it has.
 struct RelaySourceChannel: SourceChannel {
     let nodeID: String
     let hub: RelayHub
     let mesh: MeshState
     let localNodeID: String
+    /// The provider's own WebSocket, when this source is that instead of the relays.
+    var direct: DirectSocketLink? = nil
     /// Modes offered, best first (`fast_binary` only when the route carries binary frames).
     var modes: [TransferMode] = [.fastBinary, .fastText, .compat]
     /// How long a piece may go without a chunk before it fails (and is retried).
@@ -26,14 +29,14 @@ struct RelaySourceChannel: SourceChannel {
     /// How often a transfer's clock ticks (delayed acks wait 5 ms).
     static let tickInterval = Duration.milliseconds(5)
 
-    var address: String { "relay://\(nodeID)" }
+    var address: String { direct?.url ?? "relay://\(nodeID)" }
 
     /// Two pieces at a time: while one ends, the next one's window opens. A compatibility
     /// route (no fast mode offered) is one stream, as the older design expects.
     var maxConcurrentPieces: Int { modes.contains { $0.isFast } ? 2 : 1 }
 
     func entry(modelID: String) async throws(TransferError) -> ModelEntry? {
-        guard hub.reaches(nodeID) else {
+        guard direct != nil || hub.reaches(nodeID) else {
             throw TransferError(.peerUnreachable, "node \(nodeID) is on no relay this node is connected to (see `atmo peers`)")
         }
         return mesh.state.withLock { $0.gossip.catalog(of: nodeID)?.models.first { $0.modelID == modelID } }
@@ -42,20 +45,28 @@ struct RelaySourceChannel: SourceChannel {
     /// Nothing to announce: every piece is its own request.
     func requestTransfer(_ request: ModelRequest) async throws(TransferError) -> ModelTransferStart? { nil }
 
+    /// Tells the provider how the pull ended; the pull is done with this source, so a direct
+    /// socket is closed (after its frames had a moment to leave).
     func report(_ outcome: TransferReport, timeout: TimeAmount?) async {
-        guard let route = hub.route(to: nodeID) else { return }
-        switch outcome {
-        case .complete(let complete): _ = route.send(RelayPayload.direct(complete, to: nodeID))
-        case .cancel(let cancel): _ = route.send(RelayPayload.direct(cancel, to: nodeID))
+        if let route = hub.route(to: nodeID, via: direct?.linkID) {
+            switch outcome {
+            case .complete(let complete): _ = route.send(RelayPayload.direct(complete, to: nodeID))
+            case .cancel(let cancel): _ = route.send(RelayPayload.direct(cancel, to: nodeID))
+            }
+        }
+        if let direct {
+            try? await Task.sleep(for: .milliseconds(200))
+            direct.close()
         }
     }
 
     func fetchPiece(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> ByteBuffer {
+        if let direct { try await direct.open() }
         // A relay that restarts, or a link that reconnects, comes back within seconds: wait
         // for it rather than fail the piece at once.
-        guard let route = await hub.waitForRoute(to: nodeID, timeout: routeWait) else {
+        guard let route = await hub.waitForRoute(to: nodeID, via: direct?.linkID, timeout: direct == nil ? routeWait : .zero) else {
             throw TransferError(
                 .peerUnreachable, "node \(nodeID) has been on no relay this node is connected to for \(routeWait)")
         }

@@ -6,7 +6,8 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Serves this node's models to peers that reach it through a relay: each `model_request`
+/// Serves this node's models to peers that reach it through a relay or its own WebSocket
+/// endpoint: each `model_request`
 /// the hub hands over becomes a `websocket_chunked` transfer of the byte range asked for,
 /// driven by a `ChunkSender` (mode negotiated per request: binary frames when both ends and
 /// the relay take them, else JSON chunks). Files are read on the node's file threads;
@@ -34,16 +35,17 @@ struct RelayTransferProvider: Sendable {
                     }
                 }
             }
-            for await (request, peer) in hub.requests {
-                group.addTask { await serve(request, to: peer) }
+            for await (request, peer, link) in hub.requests {
+                group.addTask { await serve(request, to: peer, via: link) }
             }
             group.cancelAll()
         }
     }
 
-    func serve(_ request: ModelRequest, to peer: String) async {
+    /// Answers `request` from `peer` over the link it came through.
+    func serve(_ request: ModelRequest, to peer: String, via link: String) async {
         ledger.requested()
-        guard let route = hub.route(to: peer) else { return }
+        guard let route = hub.route(to: peer, via: link) else { return }
         func refuse(_ reason: CancelReason, _ message: String) {
             let cancel = ModelTransferCancel(
                 requestID: request.requestID, modelID: request.modelID, reason: reason, message: message, cancelledBy: nodeID)

@@ -25,7 +25,20 @@ final class TCPProxy: Sendable {
     private let forwarded = Atomic<Int64>(0)
     private let flipped = Atomic<Bool>(false)
     private let pacer: Mutex<ContinuousClock.Instant>
-    private let open = Mutex<(channels: [any Channel], stopped: Bool)>(([], false))
+    private let open = Mutex<(channels: [any Channel], stopped: Bool, cut: Bool)>(([], false, false))
+    /// Once set, connections whose first bytes are a download request (`GET` or `HEAD` of
+    /// `/v1/models/download/`) are closed: an HTTP path that breaks downloads but not the rest.
+    private let refusingDownloads = Atomic<Bool>(false)
+
+    /// Closes the open connections and, from now on, every connection that asks for a download.
+    func refuseDownloads() async {
+        refusingDownloads.store(true, ordering: .relaxed)
+        let channels = open.withLock { state in
+            defer { state.channels.removeAll() }
+            return state.channels
+        }
+        for channel in channels { try? await channel.close() }
+    }
 
     /// Bytes forwarded from the server to clients so far (headers included).
     var bytesToClients: Int64 { forwarded.load(ordering: .relaxed) }
@@ -81,10 +94,21 @@ final class TCPProxy: Sendable {
         }
     }
 
-    /// Remembers a connection's channel so `stop` can close it; false once stopped.
+    /// Cuts the path, as a network failure would: every open connection is closed and new
+    /// ones are closed as soon as they are accepted.
+    func cut() async {
+        let channels = open.withLock { state in
+            state.cut = true
+            defer { state.channels.removeAll() }
+            return state.channels
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    /// Remembers a connection's channel so `stop` can close it; false once stopped or cut.
     private func track(_ channel: any Channel) -> Bool {
         open.withLock { state in
-            guard !state.stopped else { return false }
+            guard !state.stopped, !state.cut else { return false }
             state.channels.append(channel)
             return true
         }
@@ -119,7 +143,15 @@ final class TCPProxy: Sendable {
                 try await upstream.executeThenClose { upstreamIn, upstreamOut in
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
-                            for try await buffer in clientIn { try await upstreamOut.write(buffer) }
+                            var first = true
+                            for try await buffer in clientIn {
+                                if first, self.refusingDownloads.load(ordering: .relaxed) {
+                                    let head = buffer.getString(at: buffer.readerIndex, length: min(buffer.readableBytes, 64)) ?? ""
+                                    if head.hasPrefix("GET /v1/models/download/") || head.hasPrefix("HEAD /v1/models/download/") { return }
+                                }
+                                first = false
+                                try await upstreamOut.write(buffer)
+                            }
                         }
                         group.addTask {
                             var tamper = ResponseTamper(flipAt: self.options.flipBodyByte)
