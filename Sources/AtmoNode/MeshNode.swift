@@ -128,7 +128,7 @@ public struct MeshNode: Sendable {
         let logger = self.logger
         let application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
+            server: .guardedWebSocketUpgrade(
                 configuration: .init(
                     http1: .init(additionalChannelHandlers: [MalformedRequestResponder()], idleTimeout: Self.idleConnectionTimeout),
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes)),
