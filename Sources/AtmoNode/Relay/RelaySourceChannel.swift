@@ -22,8 +22,10 @@ struct RelaySourceChannel: SourceChannel {
     var stallTimeout: Duration = .seconds(30)
     /// How long the provider may take to answer a request with its start.
     var startTimeout: Duration = .seconds(15)
-    /// How long a piece waits for a route to the provider (a relay restarting).
-    var routeWait: Duration = .seconds(30)
+    /// How long a piece waits for a route to the provider: long enough for a relay restart
+    /// and the links' reconnect, short enough that a relay gone for good hands the pull to
+    /// the next route soon (each piece tries `maxAttemptsBeforeFailover` times).
+    var routeWait: Duration = .seconds(10)
     var receiverConfiguration = ChunkReceiver.Configuration()
 
     /// How often a transfer's clock ticks (delayed acks wait 5 ms).
