@@ -80,9 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("'\(peer)' is not an http:// or https:// base URL")
         }
         for relay in relays {
-            guard let components = URLComponents(string: relay), components.host != nil,
-                ["ws", "wss", "http", "https"].contains(components.scheme?.lowercased() ?? "")
-            else { throw ValidationError("'\(relay)' is not a ws://, wss://, http:// or https:// relay URL") }
+            if let problem = MeshInvite.relayProblem(relay) { throw ValidationError("--relay: \(problem)") }
         }
     }
 

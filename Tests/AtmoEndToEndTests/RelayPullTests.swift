@@ -39,6 +39,31 @@ extension EndToEnd {
             return (a, b)
         }
 
+        /// Waits for an interrupted `pull` and checks what it must give whatever the route:
+        /// exit 0, the pinned version, progress that never goes back, at most
+        /// `maxRefetchedPieces` fetched again after the interruption, and B's copy equal to A's.
+        /// Returns its output (for the route it ended on), nil when it gave no result.
+        static func expectCompletedPull(
+            _ pull: AtmoProcess, sha: String, size: Int64, progressBefore before: Int64, maxRefetchedPieces: Int64,
+            installed: String, original: String, sourceLocation: SourceLocation = #_sourceLocation
+        ) async -> PullOutput? {
+            #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)", sourceLocation: sourceLocation)
+            let output = PullOutput(pull)
+            guard let result = output.result else {
+                Issue.record(
+                    "no result; last lines: \(pull.standardOutputLines.suffix(2)) \(pull.standardError.suffix(2000))",
+                    sourceLocation: sourceLocation)
+                return nil
+            }
+            #expect(result.sha256 == sha, sourceLocation: sourceLocation)
+            expectMonotonicProgress(output, total: size, sourceLocation: sourceLocation)
+            #expect(
+                result.bytesTransferred < size + maxRefetchedPieces * pieceSize, "fetched \(result.bytesTransferred) after \(before)",
+                sourceLocation: sourceLocation)
+            #expect(filesEqual(installed, original), sourceLocation: sourceLocation)
+            return output
+        }
+
         @Test("atmo pull MODEL fetches through the relay, verified, and says so in its progress")
         func pullThroughTheRelay() async throws {
             try await withAtmoSandbox { sandbox in
@@ -85,17 +110,10 @@ extension EndToEnd {
                     try await Task.sleep(for: .seconds(1))
                     _ = try await sandbox.relay(stateDirectory: sandbox.path("relay"), port: relayPort, name: "relay-again")
 
-                    #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
-                    let output = PullOutput(pull)
-                    guard let result = output.result else {
-                        Issue.record("no result; last lines: \(pull.standardOutputLines.suffix(2)) \(pull.standardError.suffix(2000))")
-                        return
-                    }
-                    #expect(result.sha256 == sha)
-                    expectMonotonicProgress(output, total: size)
-                    // It went on from what it had: at most the pieces in flight came again.
-                    #expect(result.bytesTransferred < size + 4 * pieceSize, "fetched \(result.bytesTransferred) after \(before)")
-                    #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+                    // It goes on from what it had: at most the pieces in flight come again.
+                    _ = await Self.expectCompletedPull(
+                        pull, sha: sha, size: size, progressBefore: before, maxRefetchedPieces: 4,
+                        installed: b.stateDirectory + "/models/alpha.gguf", original: folder + "/alpha.gguf")
                 }
             }
         }
@@ -128,17 +146,10 @@ extension EndToEnd.RelayPull {
                 #expect(PullOutput(pull).progress.last.flatMap(Self.peer(of:)) == proxy.baseURL)
                 await proxy.cut()
 
-                #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
-                let output = PullOutput(pull)
-                guard let result = output.result else {
-                    Issue.record("no result; last lines: \(pull.standardOutputLines.suffix(2))")
-                    return
-                }
-                #expect(result.sha256 == sha)
-                #expect(output.progress.last.flatMap(Self.peer(of:))?.hasPrefix("relay://") == true)
-                expectMonotonicProgress(output, total: size)
-                #expect(result.bytesTransferred < size + 5 * pieceSize, "fetched \(result.bytesTransferred) after \(before)")
-                #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+                let output = await Self.expectCompletedPull(
+                    pull, sha: sha, size: size, progressBefore: before, maxRefetchedPieces: 5,
+                    installed: b.stateDirectory + "/models/alpha.gguf", original: folder + "/alpha.gguf")
+                #expect(output?.progress.last.flatMap(Self.peer(of:))?.hasPrefix("relay://") == true)
             }
         }
     }
@@ -165,17 +176,12 @@ extension EndToEnd.RelayPull {
                 let before = try await waitForPullProgress(pull, atLeast: 8 * mebibyte)
                 await proxy.refuseDownloads()
 
-                #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
-                let output = PullOutput(pull)
-                guard let result = output.result else {
-                    Issue.record("no result; last lines: \(pull.standardOutputLines.suffix(2))")
-                    return
-                }
-                #expect(result.sha256 == sha)
-                #expect(output.progress.last.flatMap(Self.peer(of:)) == proxy.baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/v1/transfers/ws")
-                expectMonotonicProgress(output, total: size)
-                #expect(result.bytesTransferred < size + 5 * pieceSize, "fetched \(result.bytesTransferred) after \(before)")
-                #expect(filesEqual(b.stateDirectory + "/models/alpha.gguf", folder + "/alpha.gguf"))
+                let output = await Self.expectCompletedPull(
+                    pull, sha: sha, size: size, progressBefore: before, maxRefetchedPieces: 5,
+                    installed: b.stateDirectory + "/models/alpha.gguf", original: folder + "/alpha.gguf")
+                #expect(
+                    output?.progress.last.flatMap(Self.peer(of:))
+                        == proxy.baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/v1/transfers/ws")
             }
         }
     }

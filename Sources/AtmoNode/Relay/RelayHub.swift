@@ -190,14 +190,4 @@ final class RelayHub: Sendable {
         inbox?.yield(event)
         return inbox != nil
     }
-
-    func finish() {
-        requestSink.finish()
-        reportSink.finish()
-        let inboxes = state.withLock { state in
-            defer { state.inboxes = [:] }
-            return state.inboxes.values.map(\.continuation)
-        }
-        for continuation in inboxes { continuation.finish() }
-    }
 }

@@ -49,10 +49,7 @@ struct RelayIntroduction: Sendable {
 enum RelayAddress {
     /// The mesh a URL names in its path (`.../relay/{mesh_id}`), if any.
     static func meshID(in url: String) -> String? {
-        guard let components = URLComponents(string: url) else { return nil }
-        let parts = components.path.split(separator: "/")
-        guard parts.count >= 2, parts[parts.count - 2] == "relay" else { return nil }
-        let meshID = String(parts[parts.count - 1])
+        guard let path = URLComponents(string: url)?.path, let meshID = MeshInvite.meshNamed(inRelayPath: path) else { return nil }
         return RelayValidation.isValidMeshID(meshID) ? meshID : nil
     }
 

@@ -74,7 +74,7 @@ final class LinkContext: Sendable {
                 link.hub.peerPresent(link.url, nodeID: peer.nodeID, capabilities: peer.capabilities)
                 // A newcomer learns this node at once (it missed the broadcasts before it joined).
                 if isNew {
-                    perform(session.withLock { $0.direct(RelayLink.payload(of: link.mesh.ownCatalog), to: peer.nodeID) })
+                    perform(session.withLock { $0.direct(RelayPayload.object(link.mesh.ownCatalog), to: peer.nodeID) })
                 }
             case .peerGone(let nodeID):
                 link.hub.peerGone(link.url, nodeID: nodeID)

@@ -132,7 +132,7 @@ struct RelayLink: Sendable {
                     }
                     group.addTask {
                         for await catalog in mesh.ownCatalogs.subscribe() {
-                            context.perform(context.session.withLock { $0.broadcast(Self.payload(of: catalog)) })
+                            context.perform(context.session.withLock { $0.broadcast(RelayPayload.object(catalog)) })
                         }
                     }
                     group.addTask {
@@ -170,13 +170,5 @@ struct RelayLink: Sendable {
         context.perform(context.session.withLock { $0.disconnected() })
         let wasJoined = context.wasJoined
         return context.outcome.withLock { $0 } ?? (wasJoined ? .lost("the relay closed the connection") : .failed("closed before joining"))
-    }
-
-    /// A catalog as a relay payload (a JSON object).
-    static func payload(of catalog: ModelCatalog) -> [String: JSONValue] {
-        guard let data = try? WireCoding.encode(catalog),
-            let object = try? JSONDecoder().decode([String: JSONValue].self, from: data)
-        else { return [:] }
-        return object
     }
 }
