@@ -126,11 +126,14 @@ public struct MeshNode: Sendable {
         let router = Router(context: ProviderRequestContext.self, options: .autoGenerateHeadEndpoints)
         routes.register(on: router)
         let logger = self.logger
+        let slowFileRead = TimeAmount.milliseconds(configuration.slowFileReadMilliseconds)
         let application = Application(
             router: router,
             server: .guardedWebSocketUpgrade(
                 configuration: .init(
-                    http1: .init(additionalChannelHandlers: [MalformedRequestResponder()], idleTimeout: Self.idleConnectionTimeout),
+                    http1: .init(
+                        additionalChannelHandlers: [MalformedRequestResponder(), FileBodyPump(slowReadLimit: slowFileRead)],
+                        idleTimeout: Self.idleConnectionTimeout),
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes)),
                 shouldUpgrade: { [relayHub, logger] request, _, _ in
                     // Only the transfer socket upgrades; every other path stays plain HTTP.

@@ -24,6 +24,11 @@ public struct NodeConfiguration: Sendable {
     /// How long a graceful shutdown (SIGINT/SIGTERM) waits for in-flight downloads before
     /// it cancels them, so a stalled client cannot keep the node from stopping.
     public var shutdownGracePeriodSeconds: Double = 10
+    /// Download bodies are read on the connection's event loop while reads are this fast
+    /// (the page cache); after a slower read, the rest of that body is read on the node's
+    /// file threads. 0 reads every body off the loop (after its first chunk), for disks
+    /// that are always slow.
+    public var slowFileReadMilliseconds: Int64 = 2
     /// Discovery and gossip (docs/MESH.md).
     public var mesh = MeshConfiguration()
     /// How the node's own downloads behave (connections, piece size, timeouts).

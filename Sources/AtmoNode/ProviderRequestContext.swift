@@ -2,12 +2,12 @@ import Hummingbird
 import NIOCore
 
 /// The request context of the node's routes: Hummingbird's basic one plus the connection's
-/// event loop (download streaming paces itself on it, see `FileRangeStreamer`) and the
+/// channel (downloads send their body from its event loop, see `FileBodyPump`) and the
 /// client's address (the local control API answers only this machine).
 struct ProviderRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    /// The loop that owns the connection's channel.
-    let eventLoop: any EventLoop
+    /// The connection.
+    let channel: any Channel
     /// The client's address, when the channel knows it.
     let remoteAddress: SocketAddress?
     /// This end of the connection.
@@ -15,7 +15,7 @@ struct ProviderRequestContext: RequestContext {
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        eventLoop = source.channel.eventLoop
+        channel = source.channel
         remoteAddress = source.channel.remoteAddress
         localAddress = source.channel.localAddress
     }

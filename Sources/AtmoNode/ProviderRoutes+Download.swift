@@ -8,10 +8,10 @@ import NIOPosix
 
 extension ProviderRoutes {
     /// `GET`/`HEAD /v1/models/download/{id}` with single byte ranges, `If-Range` and a strong
-    /// ETag (the SHA-256). See `ByteRangeSelection` for every case. The bytes are streamed
-    /// by `FileRangeStreamer` (read off the event loop, one chunk ahead of the socket), so
-    /// memory stays flat whatever the file's size. `HEAD` gets the same status and headers.
-    func download(_ request: Request, id: String?, includeBody: Bool, eventLoop: any EventLoop) async throws -> Response {
+    /// ETag (the SHA-256). See `ByteRangeSelection` for every case. The body is sent by the
+    /// connection's `FileBodyPump` (chunked reads and writes on its event loop), so memory
+    /// stays flat whatever the file's size. `HEAD` gets the same status and headers.
+    func download(_ request: Request, id: String?, includeBody: Bool, channel: any Channel) async throws -> Response {
         let item = try lookup(id)
         let entry = item.entry
         let size = entry.sizeBytes
@@ -44,16 +44,32 @@ extension ProviderRoutes {
             return Response(status: status, headers: headers, body: ResponseBody())
         }
         let ledger = self.ledger
-        let streamer = FileRangeStreamer(
-            path: item.path, expected: item.stat, offset: offset, length: length, readers: fileReaders, socketLoop: eventLoop,
-            onChange: requestRescan)
+        let readers = fileReaders
+        let (path, expected, onChange) = (item.path, item.stat, requestRescan)
         return Response(
             status: status, headers: headers,
             body: ResponseBody(contentLength: Int(length)) { writer in
+                let fd = try await readers.runIfActive { () throws -> Int32 in
+                    let fd = try AtmoStore.FileIO.open(path, flags: O_RDONLY)
+                    guard (try? AtmoStore.FileIO.fstat(fd)) == expected else {
+                        AtmoStore.FileIO.close(fd)
+                        onChange()
+                        throw StoreError(.busy, "model file changed before being served; response aborted")
+                    }
+                    return fd
+                }
+                defer { AtmoStore.FileIO.close(fd) }
                 ledger.downloadStarted()
                 var sent: Int64 = 0
                 defer { ledger.downloadEnded(bytes: sent) }
-                try await streamer.stream(to: &writer, sent: &sent)
+                do {
+                    sent = try await FileBodyPump.send(
+                        FileBody(fd: fd, path: path, expected: expected, offset: offset, length: length, onChange: onChange),
+                        on: channel, readers: readers)
+                } catch let error as FileBodyError {
+                    sent = error.written
+                    throw error
+                }
                 try await writer.finish(nil)
             })
     }

@@ -30,10 +30,10 @@ struct ProviderRoutes: Sendable {
         router.get("/health") { _, _ in self.health() }
         router.get("/v1/models") { _, _ in JSONResponse.make(HTTPAPI.ModelList(models: self.inventory.entries)) }
         router.get("/v1/models/download/:id") { request, context in
-            try await self.download(request, id: context.parameters.get("id"), includeBody: true, eventLoop: context.eventLoop)
+            try await self.download(request, id: context.parameters.get("id"), includeBody: true, channel: context.channel)
         }
         router.head("/v1/models/download/:id") { request, context in
-            try await self.download(request, id: context.parameters.get("id"), includeBody: false, eventLoop: context.eventLoop)
+            try await self.download(request, id: context.parameters.get("id"), includeBody: false, channel: context.channel)
         }
         router.get("/v1/models/:id") { _, context in
             let item = try self.lookup(context.parameters.get("id"))

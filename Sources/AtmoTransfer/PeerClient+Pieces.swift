@@ -21,6 +21,11 @@ extension PeerClient {
         }
         try checkPieceResponse(response, entry: entry, offset: offset, length: length)
         var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        let clock = ContinuousClock()
+        let started = clock.now
+        var floor = throughputFloor.map {
+            ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0)
+        }
         do {
             for try await chunk in response.body {
                 guard buffer.readableBytes + chunk.readableBytes <= length else {
@@ -29,6 +34,10 @@ extension PeerClient {
                 var chunk = chunk
                 buffer.writeBuffer(&chunk)
                 received(Int64(buffer.readableBytes))
+                if let rate = floor?.shortfall(received: Int64(buffer.readableBytes), now: (clock.now - started).seconds) {
+                    throw TransferError(
+                        .timeout, "\(peer.baseURL) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(throughputFloor?.bytesPerSecond ?? 0)))")
+                }
             }
         } catch {
             throw PeerClient.connectionError(error, peer: peer.baseURL)

@@ -14,6 +14,9 @@ public struct PeerClient: SourceChannel {
     let logger: Logger
     /// Parallel range requests a pull makes to this peer.
     public var maxConcurrentPieces = Int.max
+    /// A piece body slower than this on average over `windowSeconds` is given up as
+    /// trickling (`ThroughputFloor`); nil: no floor.
+    public var throughputFloor: (bytesPerSecond: Double, windowSeconds: Double)? = nil
 
     public var address: String { baseURL }
     /// Bound on the time for a small JSON request.

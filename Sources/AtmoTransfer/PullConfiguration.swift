@@ -4,12 +4,19 @@ public struct PullConfiguration: Sendable {
     public var connections: Int = 4
     /// Bytes per piece (one range request each). Also the resume granularity: a killed pull
     /// re-transfers at most `connections + maxPiecesAhead` pieces.
-    public var pieceSize: Int64 = 4 * 1024 * 1024
-    /// How far ahead of the in-order hash the pieces may run; bounds memory to about
-    /// `maxPiecesAhead * pieceSize`.
+    public var pieceSize: Int64 = 2 * 1024 * 1024
+    /// A piece is held in memory while it downloads: a partial recorded with larger pieces
+    /// than this is not resumed.
+    static let maxPieceSize: Int64 = 64 * 1024 * 1024
+    /// How far ahead of the in-order hash the pieces may run: written pieces wait in memory
+    /// for the hasher, so a pull holds at most `(connections + maxPiecesAhead) * pieceSize`
+    /// of file bytes (20 MiB by default).
     public var maxPiecesAhead: Int = 6
     /// A connection that delivers no byte for this long is stalled: the piece is retried.
     public var stallTimeoutSeconds: Double = 30
+    /// A piece that averages less than this over a stall timeout's time is trickling, and is
+    /// retried like a stalled one (`ThroughputFloor`). 0 turns the rule off.
+    public var minimumBytesPerSecond: Double = 4096
     /// Connecting to a peer gives up after this long.
     public var connectTimeoutSeconds: Double = 10
     /// Attempts per piece before the pull fails.

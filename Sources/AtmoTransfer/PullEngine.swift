@@ -79,7 +79,11 @@ public struct PullEngine: Sendable {
     /// The channel to `source`: its factory's, else HTTP to its base URL.
     func channel(to source: PullSource) -> any SourceChannel {
         if let channel = channelFactory?(source) { return channel }
-        return PeerClient(baseURL: source.baseURL, http: http, logger: logger)
+        var client = PeerClient(baseURL: source.baseURL, http: http, logger: logger)
+        if configuration.minimumBytesPerSecond > 0 {
+            client.throughputFloor = (configuration.minimumBytesPerSecond, configuration.stallTimeoutSeconds)
+        }
+        return client
     }
 
     /// The HTTP client configuration pulls need (stall detection through the read timeout).

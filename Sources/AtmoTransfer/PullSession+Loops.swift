@@ -64,7 +64,8 @@ extension PullSession {
     }
 
     /// Feeds pieces into SHA-256 in file order: from memory when a worker just wrote them,
-    /// from disk for pieces of an earlier run. Returns the hex digest of the whole file.
+    /// from the partial file (a slice at a time) for pieces of an earlier run. Returns the
+    /// hex digest of the whole file.
     func hashLoop() async throws -> String? {
         var hasher = hashState.withLock { $0.hasher }
         while true {
@@ -72,30 +73,38 @@ extension PullSession {
             case .complete:
                 return hasher.finalize().hexString
             case .hash(let index, let buffer):
-                let bytes: ByteBuffer
                 if let buffer {
-                    bytes = buffer
+                    buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 } else {
-                    bytes = try await readPiece(index)
+                    let (offset, length) = coordinator.plan.range(of: index)
+                    var done: Int64 = 0
+                    while done < length {
+                        let count = Int(min(Int64(Self.readBackSlice), length - done))
+                        let slice = try await readBack(offset: offset + done, count: count)
+                        slice.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                        done += Int64(count)
+                    }
                 }
-                bytes.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 hashState.withLock { $0 = HashCheckpoint(hasher: hasher, pieces: index + 1) }
                 coordinator.hashed(index)
             }
         }
     }
 
-    func readPiece(_ index: Int) async throws -> ByteBuffer {
-        let (offset, length) = coordinator.plan.range(of: index)
+    /// Bytes per read when the hasher reads a piece back from the partial file.
+    static let readBackSlice = 1024 * 1024
+
+    /// Reads `count` bytes of the partial file at `offset`.
+    private func readBack(offset: Int64, count: Int) async throws -> ByteBuffer {
         let fd = self.fd
         let path = partialPath
         return try await BlockingIO.run {
-            var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
-            let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Int(length)) { raw throws(StoreError) in
-                try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(length)]), offset: offset, path: path)
+            var filled = ByteBufferAllocator().buffer(capacity: count)
+            let got = try filled.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
+                try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: offset, path: path)
             }
-            guard got == length else { throw StoreError(.corrupt, "\(path) is shorter than recorded; it will be downloaded again") }
-            return buffer
+            guard got == count else { throw StoreError(.corrupt, "\(path) is shorter than recorded; it will be downloaded again") }
+            return filled
         }
     }
 

@@ -58,18 +58,21 @@ final class PullSession: Sendable {
         self.progress = progress
         let store = request.destination
         partialPath = store.partialPath(sha256: entry.sha256)
-        let pieceSize = engine.configuration.pieceSize
-        let pieceCount = Int((entry.sizeBytes + pieceSize - 1) / pieceSize)
 
-        // Resume only from a record that describes this very partial file and piece size.
-        var resumed: Bitfield? = nil
+        // Resume only from a record that describes this very partial file; its pieces keep
+        // the size they were planned with, even if the configured size changed since.
         let record: DownloadRecord?
         do { record = try engine.database.download(sha256: entry.sha256) } catch { throw TransferError.from(error) }
-        if let record, record.partialPath == partialPath, record.pieceSize == pieceSize,
+        var matching: DownloadRecord? = nil
+        if let record, record.partialPath == partialPath, (1...PullConfiguration.maxPieceSize).contains(record.pieceSize),
             let stat = try? FileIO.stat(partialPath), stat.size == entry.sizeBytes
         {
-            resumed = Bitfield(count: pieceCount, bytes: record.trustedPieces(currentBootID: bootID))
+            matching = record
         }
+        let pieceSize = matching?.pieceSize ?? engine.configuration.pieceSize
+        let pieceCount = Int((entry.sizeBytes + pieceSize - 1) / pieceSize)
+        let boot = DownloadRecord.currentBootID
+        let resumed = matching.map { Bitfield(count: pieceCount, bytes: $0.trustedPieces(currentBootID: boot)) }
         var opened: Int32 = -1
         do throws(StoreError) {
             let flags = resumed == nil ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR
@@ -261,7 +264,7 @@ final class PullSession: Sendable {
         let durableBytes = durable?.bytes ?? previous?.durablePieces ?? Bitfield(count: written.count).bytes
         try engine.database.saveDownload(
             DownloadRecord(
-                entry: entry, pieceSize: configuration.pieceSize, partialPath: partialPath, sourceURL: peer.address,
+                entry: entry, pieceSize: coordinator.plan.pieceSize, partialPath: partialPath, sourceURL: peer.address,
                 durablePieces: durableBytes, writtenPieces: written.bytes, bootID: bootID))
     }
 

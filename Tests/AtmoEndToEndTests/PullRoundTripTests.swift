@@ -7,7 +7,7 @@ extension EndToEnd {
     /// `atmo pull` against a real `atmo serve`, then the local commands on the result.
     @Suite("pull, ls, verify, rm")
     struct PullRoundTrip {
-        /// 2 full pieces and a short last one.
+        /// 4 full pieces of 2 MiB and a short last one.
         static let size: Int64 = 9 * mebibyte + 123
 
         @Test("pull installs the same bytes and reports progress then a result as JSON")
@@ -22,7 +22,7 @@ extension EndToEnd {
                 #expect(output.kinds.last == "result")
                 #expect(output.kinds.dropLast().allSatisfy { $0 == "progress" }, "\(output.kinds)")
                 #expect(!output.progress.isEmpty)
-                #expect(output.progress.allSatisfy { $0.modelID == served.modelID && $0.totalChunks == 3 })
+                #expect(output.progress.allSatisfy { $0.modelID == served.modelID && $0.totalChunks == 5 })
                 #expect(Set(output.progress.map(\.requestID)).count == 1, "one request id per pull")
                 expectMonotonicProgress(output, total: Self.size)
                 #expect(output.progress.last.flatMap(PullOutput.phase(of:)) == "completed")

@@ -78,6 +78,25 @@ struct ConcurrentDownloadTests {
 
     /// A client that goes away mid-download ends the download in the ledger (counted bytes
     /// no more than the file) and does not disturb the next client.
+    /// With a 0 ms limit every read after a body's first counts as slow, so the bodies are
+    /// read on the file threads instead of the event loop: same bytes, whole and in ranges.
+    @Test func bodiesReadOffTheEventLoopAreIdentical() async throws {
+        try await withFixtureNode(extra: [("big.gguf", Self.bigSize)], configure: { $0.slowFileReadMilliseconds = 0 }) { node, fixture in
+            let expected = try fixture.bytes("big.gguf")
+            let url = node.baseURL + "/v1/models/download/big.gguf"
+            let bodies = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                for _ in 0..<4 { group.addTask { try await Client.get(url).body } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(bodies.count == 4 && bodies.allSatisfy { $0 == expected })
+            let (first, last) = (1_000_001, Self.bigSize - 2)
+            let ranged = try await Client.get(url, headers: [("Range", "bytes=\(first)-\(last)")])
+            #expect(ranged.status == 206)
+            #expect(ranged.body == Array(expected[first...last]))
+            #expect(node.node.ledger.snapshot.bytesServed == Int64(4 * Self.bigSize + last - first + 1))
+        }
+    }
+
     @Test func abandonedDownloadIsClosed() async throws {
         try await withFixtureNode(extra: [("big.gguf", Self.bigSize)]) { node, fixture in
             let port = node.port

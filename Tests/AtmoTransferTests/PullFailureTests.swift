@@ -87,6 +87,54 @@ struct PullFailureTests {
         #expect(elapsed < .seconds(15), "took \(elapsed)")
     }
 
+    /// A peer that keeps a piece alive with a few bytes now and then (never silent for the
+    /// stall timeout) is below the throughput floor: that attempt is given up and retried.
+    @Test func tricklingPeerIsRetriedLikeAStalledOne() async throws {
+        let (entry, bytes) = Self.model()
+        let trickled = Int64(3 * Self.pieceSize)
+        let peer = FakePeer(entry: entry, bytes: bytes) { request in
+            request.offset == trickled && request.attempt == 0 ? .trickle(bytes: 100, every: 0.2) : .honest
+        }
+        try await withTemporaryDirectory { directory in
+            let store = LocalModelStore(directory: directory.sub("pulled"))
+            try await withFakePeer(peer) { url in
+                try await PullHarness.withEngine(
+                    PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05), database: try StateDatabase()
+                ) { engine in
+                    let result = try await withDeadline(30) {
+                        try await engine.pull(PullHarness.request(entry.modelID, from: url, into: store))
+                    }
+                    #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == bytes)
+                }
+            }
+            // 500 bytes/s against the default floor of 4096: the first attempt was dropped.
+            #expect(peer.log.pieces.filter { $0.offset == trickled }.count == 2)
+        }
+    }
+
+    /// A slow peer above the floor (40 KB/s, a piece taking longer than one window) keeps
+    /// its piece.
+    @Test func slowPeerAboveTheFloorKeepsItsPiece() async throws {
+        let (entry, bytes) = Self.model()
+        let trickled = Int64(3 * Self.pieceSize)
+        let peer = FakePeer(entry: entry, bytes: bytes) { request in
+            request.offset == trickled ? .trickle(bytes: 4 * 1024, every: 0.1) : .honest
+        }
+        let configuration = PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05)
+        try await withTemporaryDirectory { directory in
+            let store = LocalModelStore(directory: directory.sub("pulled"))
+            try await withFakePeer(peer) { url in
+                try await PullHarness.withEngine(configuration, database: try StateDatabase()) { engine in
+                    let result = try await withDeadline(30) {
+                        try await engine.pull(PullHarness.request(entry.modelID, from: url, into: store))
+                    }
+                    #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == bytes)
+                }
+            }
+            #expect(peer.log.pieces.filter { $0.offset == trickled }.count == 1)
+        }
+    }
+
     @Test func peerThatDropsOrStallsOnceIsRetried() async throws {
         let (entry, bytes) = Self.model()
         let dropped = Int64(2 * Self.pieceSize)

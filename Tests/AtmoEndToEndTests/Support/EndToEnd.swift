@@ -77,5 +77,5 @@ func expectMonotonicProgress(_ output: PullOutput, total: Int64, sourceLocation:
 }
 
 /// The piece size of `atmo pull` (PullConfiguration's default): the resume granularity.
-let pieceSize: Int64 = 4 << 20
+let pieceSize: Int64 = 2 << 20
 let mebibyte: Int64 = 1 << 20

@@ -37,6 +37,9 @@ struct FakePeer: Sendable {
         case stallAfter(bytes: Int)
         /// Headers and this many body bytes, then the connection is closed.
         case dropAfter(bytes: Int)
+        /// Headers, then `bytes` bytes every `every` seconds: never silent for a stall
+        /// timeout, but far too slow.
+        case trickle(bytes: Int, every: Double)
         /// No answer at all until the client gives up.
         case hold
         /// This status, with a JSON error body.
@@ -158,6 +161,20 @@ struct FakePeer: Sendable {
                 body: ResponseBody(contentLength: body.count) { writer in
                     try await writer.write(ByteBuffer(data: body.prefix(count)))
                     throw CancellationError()
+                })
+        case .trickle(let count, let every):
+            let body = body
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody(contentLength: body.count) { writer in
+                    var sent = 0
+                    while sent < body.count {
+                        let end = min(body.count, sent + count)
+                        try await writer.write(ByteBuffer(data: body[sent..<end]))
+                        sent = end
+                        try await Task.sleep(for: .seconds(every))
+                    }
+                    try await writer.finish(nil)
                 })
         case .hold:
             try await Task.sleep(for: .seconds(3600))

@@ -1,0 +1,241 @@
+import AtmoStore
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import NIOPosix
+import Synchronization
+
+/// One byte range of an open model file, to be sent as a response body.
+struct FileBody: Sendable {
+    /// Open for reading; owned by the caller, who closes it once `FileBodyPump.send` returns.
+    let fd: Int32
+    let path: String
+    /// What the file was when it was hashed: checked after every read.
+    let expected: AtmoStore.FileIO.Stat
+    let offset: Int64
+    let length: Int64
+    /// Asks for a rescan when the file changed under the response.
+    let onChange: @Sendable () -> Void
+}
+
+/// Sends file bodies from the connection's event loop, the way nginx does with `sendfile off`.
+///
+/// A handler on every HTTP connection, after Hummingbird's HTTP/1 codec. The download route
+/// writes the response head through Hummingbird, then hands the range to this handler and
+/// waits; the handler reads a chunk (`pread`), writes it, and reads the next one as soon as
+/// the channel is writable again, all on the loop. A chunk costs no thread hand-off, so one
+/// core serves a download at loopback speed while the other runs the client. The route then
+/// ends the response through Hummingbird as usual.
+///
+/// Memory: the channel turns unwritable after one chunk (its high-water mark is far below a
+/// chunk), so a download holds about two chunks, and their storage is reused: a buffer the
+/// socket is done with is unshared again, and the next `pread` fills it in place.
+///
+/// A read that is slow (the file is not in the page cache and the disk is working) would
+/// hold up every other connection of that loop; once a read takes longer than
+/// `slowReadLimit` (2 ms by default), the rest of that body is read on the node's file
+/// threads instead.
+///
+/// A file that changes mid-body ends the response early (the client sees a short body,
+/// never a complete body with other bytes), as does a closed connection.
+final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// Bytes per read and per socket write.
+    static let chunkSize = 512 * 1024
+    /// A read on the event loop slower than this moves the body's reads off the loop
+    /// (`NodeConfiguration.slowFileReadMilliseconds`).
+    let slowReadLimit: TimeAmount
+
+    init(slowReadLimit: TimeAmount) {
+        self.slowReadLimit = slowReadLimit
+    }
+
+    /// The body being sent, if any.
+    private struct Sending {
+        let body: FileBody
+        let readers: NIOThreadPool
+        let done: EventLoopPromise<Int64>
+        let ticket: Ticket
+        var position: Int64
+        var written: Int64 = 0
+        var writesInFlight = 0
+        var readsOnLoop = true
+        var readInFlight = false
+        var end: Int64 { body.offset + body.length }
+    }
+
+    private var sending: Sending?
+    /// Up to two buffers of earlier chunks, refilled once the socket released them.
+    private var spares: [ByteBuffer] = []
+
+    /// Sends `body` on `channel` (after its response head) and returns the bytes written;
+    /// throws `FileBodyError` if the file changed, a read failed, the connection closed or
+    /// the task was cancelled part-way (a stalled client then holds nothing up).
+    static func send(_ body: FileBody, on channel: any Channel, readers: NIOThreadPool) async throws -> Int64 {
+        let ticket = Ticket()
+        return try await withTaskCancellationHandler {
+            try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Int64> in
+                let done = channel.eventLoop.makePromise(of: Int64.self)
+                do {
+                    let context = try channel.pipeline.syncOperations.context(handlerType: FileBodyPump.self)
+                    let pump = try channel.pipeline.syncOperations.handler(type: FileBodyPump.self)
+                    let sending = Sending(body: body, readers: readers, done: done, ticket: ticket, position: body.offset)
+                    pump.start(sending, context: context)
+                } catch {
+                    done.fail(FileBodyError(written: 0, underlying: error))
+                }
+                return done.futureResult
+            }.get()
+        } onCancel: {
+            ticket.cancelled.withLock { $0 = true }
+            channel.eventLoop.execute {
+                try? channel.pipeline.syncOperations.handler(type: FileBodyPump.self).stop(ticket)
+            }
+        }
+    }
+
+    /// Names one body, so a cancellation stops that body and no later one; it also tells a
+    /// body whose task was cancelled before it started not to start.
+    final class Ticket: Sendable {
+        let cancelled = Mutex(false)
+    }
+
+    private func start(_ body: Sending, context: ChannelHandlerContext) {
+        guard sending == nil else {
+            body.done.fail(FileBodyError(written: 0, underlying: ChannelError.inappropriateOperationForState))
+            return
+        }
+        guard !body.ticket.cancelled.withLock({ $0 }) else {
+            body.done.fail(FileBodyError(written: 0, underlying: CancellationError()))
+            return
+        }
+        guard body.position < body.end else {
+            body.done.succeed(0)
+            return
+        }
+        sending = body
+        pump(context: context)
+    }
+
+    private func stop(_ ticket: Ticket) {
+        guard let current = sending, current.ticket === ticket else { return }
+        finish(.failure(CancellationError()))
+    }
+
+    /// Reads and writes chunks while the channel takes them.
+    private func pump(context: ChannelHandlerContext) {
+        while var state = sending, !state.readInFlight, state.position < state.end, context.channel.isWritable {
+            let count = Int(min(Int64(Self.chunkSize), state.end - state.position))
+            let at = state.position
+            let body = state.body
+            if state.readsOnLoop {
+                // The older spare: the socket has most likely released it by now.
+                var reuse = spares.isEmpty ? nil : spares.removeFirst()
+                let started = NIODeadline.now()
+                do {
+                    let chunk = try Self.read(body, at: at, count: count, reusing: &reuse)
+                    state.readsOnLoop = NIODeadline.now() - started <= slowReadLimit
+                    sending = state
+                    write(chunk, context: context)
+                } catch {
+                    finish(.failure(error))
+                }
+            } else {
+                state.readInFlight = true
+                sending = state
+                state.readers.runIfActive(eventLoop: context.eventLoop) {
+                    var fresh: ByteBuffer? = nil
+                    return try Self.read(body, at: at, count: count, reusing: &fresh)
+                }.assumeIsolated().whenComplete { result in
+                    guard self.sending != nil else { return }
+                    self.sending?.readInFlight = false
+                    switch result {
+                    case .success(let chunk):
+                        self.write(chunk, context: context)
+                        self.pump(context: context)
+                    case .failure(let error):
+                        self.finish(.failure(error))
+                    }
+                }
+            }
+        }
+    }
+
+    private func write(_ chunk: ByteBuffer, context: ChannelHandlerContext) {
+        guard var state = sending else { return }
+        let count = Int64(chunk.readableBytes)
+        state.position += count
+        state.writesInFlight += 1
+        sending = state
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.body(chunk)), promise: written)
+        if spares.count == 2 { spares.removeFirst() }
+        spares.append(chunk)
+        written.futureResult.assumeIsolated().whenComplete { result in
+            guard self.sending != nil else { return }
+            switch result {
+            case .success:
+                self.sending?.writesInFlight -= 1
+                self.sending?.written += count
+                if let state = self.sending, state.position == state.end, state.writesInFlight == 0 {
+                    self.finish(.success(state.written))
+                }
+            case .failure(let error):
+                self.finish(.failure(error))
+            }
+        }
+    }
+
+    private func finish(_ result: Result<Int64, any Error>) {
+        guard let state = sending else { return }
+        sending = nil
+        spares.removeAll()
+        switch result {
+        case .success(let bytes): state.done.succeed(bytes)
+        case .failure(let error): state.done.fail(FileBodyError(written: state.written, underlying: error))
+        }
+    }
+
+    /// Reads exactly `count` bytes at `position`, then checks the file is still the same.
+    /// The buffer is moved out of `spare` (so this is its only holder besides, perhaps, the
+    /// socket) and filled in place when the socket released it, else into new storage.
+    private static func read(_ body: FileBody, at position: Int64, count: Int, reusing spare: inout ByteBuffer?) throws -> ByteBuffer {
+        var buffer = spare.take() ?? ByteBufferAllocator().buffer(capacity: count)
+        buffer.clear()
+        let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
+            try AtmoStore.FileIO.pread(
+                body.fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: position, path: body.path)
+        }
+        guard got == count, (try? AtmoStore.FileIO.fstat(body.fd)) == body.expected else {
+            body.onChange()
+            throw StoreError(.busy, "model file changed while being served; response aborted")
+        }
+        return buffer
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.fireChannelWritabilityChanged()
+        if context.channel.isWritable { pump(context: context) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.ioOnClosedChannel))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.ioOnClosedChannel))
+    }
+}
+
+/// A file body that stopped part-way: how much of it reached the socket, and why.
+struct FileBodyError: Error, CustomStringConvertible {
+    let written: Int64
+    let underlying: any Error
+    var description: String { "file body stopped after \(written) bytes: \(underlying)" }
+}
