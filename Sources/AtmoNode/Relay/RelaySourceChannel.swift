@@ -33,9 +33,10 @@ struct RelaySourceChannel: SourceChannel {
 
     var address: String { direct?.url ?? "relay://\(nodeID)" }
 
-    /// Two pieces at a time: while one ends, the next one's window opens. A compatibility
-    /// route (no fast mode offered) is one stream, as the older design expects.
-    var maxConcurrentPieces: Int { modes.contains { $0.isFast } ? 2 : 1 }
+    /// Four pieces at a time (8 MiB of 2 MiB pieces in flight): each piece costs a round
+    /// trip to open and one to end, and the others' chunks fill those. A compatibility route
+    /// (no fast mode offered) is one stream, as the older design expects.
+    var maxConcurrentPieces: Int { modes.contains { $0.isFast } ? 4 : 1 }
 
     func entry(modelID: String) async throws(TransferError) -> ModelEntry? {
         guard direct != nil || hub.reaches(nodeID) else {
