@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized)
 struct PullResumeTests {
     /// A pull cancelled part-way keeps its pieces and releases its lock; the next pull
-    /// (here from the real provider) fetches only the rest.
+    /// (here from the real provider, configured with another piece size) fetches only the rest.
     @Test func interruptedPullResumes() async throws {
         try await withTemporaryDirectory { directory in
             let folder = directory.sub("shared")
@@ -65,8 +65,12 @@ struct PullResumeTests {
                 #expect(gated.log.reports.contains { $0.contains("user_cancelled") })
                 #expect(store.installed(modelID: entry.modelID) == nil)
 
+                // The next run is configured with larger pieces: the partial keeps the 64 KiB
+                // pieces it was recorded with, so its 12 pieces still count.
                 let log = ProgressLog()
-                let result = try await PullHarness.withEngine(database: database) { engine in
+                var largerPieces = PullHarness.configuration()
+                largerPieces.pieceSize = 256 * 1024
+                let result = try await PullHarness.withEngine(largerPieces, database: database) { engine in
                     try await engine.pull(PullHarness.request(entry.modelID, from: node.baseURL, into: store), progress: log.record)
                 }
                 #expect(result.resumedBytes == 12 * 64 * 1024)
