@@ -5,8 +5,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case null
     /// `true` or `false`.
     case bool(Bool)
-    /// Any number; integers are written back without a fraction.
+    /// Any number a Double holds exactly (every integer up to 2^53); integers are written
+    /// back without a fraction.
     case number(Double)
+    /// An integer beyond 2^53, kept exact (a Double would round it): a peer's id or counter
+    /// in a field this version does not know goes back out as it came in. Integers beyond
+    /// the range of Int64 are read as the nearest Double.
+    case integer(Int64)
     /// A string.
     case string(String)
     /// An array.
@@ -20,6 +25,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
+        } else if let value = try? container.decode(Int64.self), value.magnitude > Self.exactDoubleLimit {
+            self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
@@ -38,16 +45,28 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .bool(let value): try container.encode(value)
         case .number(let value):
             // Integers stay integers on the wire: a Double would print `3.0` or `1.7e+18`,
-            // which a peer's JSON parser reads back as a float. (Beyond 2^53 the value is
-            // the nearest Double, as JSON parsers of most languages keep it.)
+            // which a peer's JSON parser reads back as a float.
             if value.rounded() == value, abs(value) < 9.2e18 {
                 try container.encode(Int64(value))
             } else {
                 try container.encode(value)
             }
+        case .integer(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// 2^53: every integer up to this is exact as a Double.
+    static let exactDoubleLimit: UInt64 = 1 << 53
+
+    /// The value as a Double, when this is a number (an `integer` rounded).
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let value): return value
+        case .integer(let value): return Double(value)
+        default: return nil
         }
     }
 

@@ -32,8 +32,8 @@ public struct RelayPeer: Sendable, Hashable, Codable {
     /// `joined_at` as Unix seconds: a number (milliseconds when above 10^11) or an ISO 8601
     /// date string; nil otherwise.
     public var joinedAtSeconds: Double? {
+        if let value = joinedAt?.doubleValue { return value > 1e11 ? value / 1000 : value }
         switch joinedAt {
-        case .number(let value)?: return value > 1e11 ? value / 1000 : value
         case .string(let text)?:
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
