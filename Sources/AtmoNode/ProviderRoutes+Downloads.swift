@@ -38,6 +38,13 @@ extension ProviderRoutes {
             }
             let cancelled = self.downloads.cancel(id)
             guard !cancelled.isEmpty else { throw HTTPError(.notFound, message: "No download of \(id) is under way") }
+            // A running pull stops asynchronously (it saves its resume record and tells the
+            // peer): answer with the final statuses once it has, or after `cancelAnswerWait`.
+            let clock = ContinuousClock()
+            let deadline = clock.now + Self.cancelAnswerWait
+            while clock.now < deadline, cancelled.contains(where: { self.downloads.status(of: $0)?.isFinal == false }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             return JSONResponse.make(DownloadAPI.StatusList(downloads: cancelled.compactMap(self.downloads.status(of:))))
         }
         router.get(.init(DownloadAPI.eventsPath)) { _, context in
@@ -68,6 +75,10 @@ extension ProviderRoutes {
                 try await writer.finish(nil)
             })
     }
+
+    /// How long `DELETE` waits for cancelled downloads to stop before it answers with
+    /// statuses that may still say `downloading`.
+    static let cancelAnswerWait: Duration = .seconds(5)
 
     static func requireLocal(_ context: ProviderRequestContext) throws {
         guard context.isLocalClient else {

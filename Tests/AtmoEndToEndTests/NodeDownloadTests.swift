@@ -86,8 +86,11 @@ extension EndToEnd {
                     // A following pull sees the cancel and exits 130.
                     let follower = try sandbox.start(["pull", "beta.gguf", "--state-dir", c.stateDirectory, "--json"], name: "follow")
                     _ = try await waitForPullProgress(follower, atLeast: 4 * mebibyte)
-                    let cancel = try await sandbox.run(["cancel", "beta.gguf", "--state-dir", c.stateDirectory], name: "cancel")
+                    let cancel = try await sandbox.run(["cancel", "beta.gguf", "--state-dir", c.stateDirectory, "--json"], name: "cancel")
                     #expect(cancel.status == 0, "\(cancel.stderr)")
+                    // The answer comes once the download has stopped: its final status.
+                    let answered = try? JSONDecoder().decode(DownloadAPI.StatusList.self, from: Data(cancel.stdout.utf8))
+                    #expect(answered?.downloads.map(\.state) == ["cancelled"], "\(cancel.stdout)")
                     #expect(await follower.waitForExit(timeout: 30) == 130)
                     let status = try await Self.waitForDownload(c, "beta cancelled") { $0.modelID == "beta.gguf" && $0.isFinal }
                     #expect(status.state == "cancelled")
