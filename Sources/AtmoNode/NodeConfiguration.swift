@@ -29,6 +29,9 @@ public struct NodeConfiguration: Sendable {
     /// file threads. 0 reads every body off the loop (after its first chunk), for disks
     /// that are always slow.
     public var slowFileReadMilliseconds: Int64 = 2
+    /// How long a new download waits for a node of the mesh to offer its model before it
+    /// fails; a download queued by an earlier run waits until one does.
+    public var waitForProvidersSeconds: Double = 60
     /// Discovery and gossip (docs/MESH.md).
     public var mesh = MeshConfiguration()
     /// How the node's own downloads behave (connections, piece size, timeouts).

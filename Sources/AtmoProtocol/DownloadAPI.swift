@@ -35,8 +35,9 @@ public enum DownloadAPI {
 
     /// Where one download stands.
     public struct Status: Sendable, Hashable, Codable {
-        /// `queued`, `preparing`, `downloading`, `verifying`, `installing`, `completed`,
-        /// `failed` or `cancelled` (the last three are final).
+        /// `queued`, `preparing`, `waiting` (resumed after a restart, for a node to offer it
+        /// again), `downloading`, `verifying`, `installing`, `completed`, `failed` or
+        /// `cancelled` (the last three are final).
         public var state: String
         public var requestID: String
         public var modelID: String

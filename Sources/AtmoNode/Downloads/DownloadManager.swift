@@ -21,6 +21,8 @@ final class DownloadManager: Sendable {
         var status: DownloadAPI.Status
         var cancelSignal: AsyncStream<Void>.Continuation?
         var cancelledByUser = false
+        /// Queued by an earlier run of the node (read back from the database).
+        var restored = false
     }
 
     private let jobsState = Mutex<[String: Job]>([:])
@@ -69,7 +71,7 @@ final class DownloadManager: Sendable {
         for queued in try database?.queuedDownloads() ?? [] {
             let isNew = jobsState.withLock { jobs -> Bool in
                 guard jobs[queued.requestID] == nil else { return false }
-                jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued))
+                jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued), restored: true)
                 return true
             }
             if isNew { announce(queued) }
@@ -124,6 +126,9 @@ final class DownloadManager: Sendable {
     }
 
     func status(of requestID: String) -> DownloadAPI.Status? { jobsState.withLock { $0[requestID]?.status } }
+
+    /// Whether the download was queued by an earlier run of the node.
+    func wasRestored(_ requestID: String) -> Bool { jobsState.withLock { $0[requestID]?.restored ?? false } }
 
     /// Events from now on, after the current status of every download.
     func subscribe() -> AsyncStream<DownloadEvent> {

@@ -25,7 +25,9 @@ struct DownloadService: Service {
     /// Resume the downloads an earlier run left queued (false for a one-command node).
     var resumesQueue = true
     let logger: Logger
-    /// How long a download waits for some node of the mesh to offer its model.
+    /// How long a new download waits for some node of the mesh to offer its model. One an
+    /// earlier run queued waits until a node offers it (or the user cancels it): its
+    /// providers were on the mesh once and are likely to come back.
     var waitForProvidersSeconds: Double = 60
 
     func run() async throws {
@@ -125,9 +127,11 @@ struct DownloadService: Service {
         }
     }
 
-    /// The sources for `queued`, waiting up to `waitForProvidersSeconds` for the mesh to
-    /// offer it; nil when the download ended (refused, cancelled, already here).
+    /// The sources for `queued`, waiting for the mesh to offer it (see
+    /// `waitForProvidersSeconds`); nil when the download ended (refused, cancelled, already
+    /// here).
     private func waitForPlan(_ queued: QueuedDownload) async -> SourcePlanner.Plan? {
+        let patient = downloads.wasRestored(queued.requestID)
         let deadline = ContinuousClock.now + .milliseconds(Int64(waitForProvidersSeconds * 1000))
         while true {
             let versions = mesh.versions(of: queued.modelID, localSHA256s: localSHA256s(), ownNodeID: nodeID)
@@ -144,7 +148,8 @@ struct DownloadService: Service {
                 }
                 return nil
             case .refuse(let code, let message):
-                if code == .notOffered, ContinuousClock.now < deadline {
+                if code == .notOffered, patient || ContinuousClock.now < deadline {
+                    if patient { downloads.update(queued.requestID) { $0.state = "waiting" } }
                     do { try await Task.sleep(for: .seconds(1)) } catch {
                         if downloads.wasCancelledByUser(queued.requestID) {
                             downloads.finish(queued.requestID, state: "cancelled")
