@@ -111,7 +111,8 @@ public struct MeshNode: Sendable {
                 channelFactory: relayChannels()),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
-            logger: logger, waitForProvidersSeconds: configuration.waitForProvidersSeconds)
+            logger: logger, slots: DownloadSlots(limit: configuration.maxConcurrentDownloads),
+            waitForProvidersSeconds: configuration.waitForProvidersSeconds)
         var relayProvider = RelayTransferProvider(
             hub: relayHub, inventory: inventory, ledger: ledger, nodeID: nodeID, fileReaders: fileReaders, logger: logger)
         relayProvider.configuration.supportedModes = Set(configuration.mesh.relayTransferModes)

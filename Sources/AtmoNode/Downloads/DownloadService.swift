@@ -25,6 +25,8 @@ struct DownloadService: Service {
     /// Resume the downloads an earlier run left queued (false for a one-command node).
     var resumesQueue = true
     let logger: Logger
+    /// Downloads that transfer at once; the others wait (`queued`) for a slot.
+    let slots: DownloadSlots
     /// How long a new download waits for some node of the mesh to offer its model. One an
     /// earlier run queued waits until a node offers it (or the user cancels it): its
     /// providers were on the mesh once and are likely to come back.
@@ -74,6 +76,17 @@ struct DownloadService: Service {
         downloads.update(id) { $0.state = "preparing" }
         guard let plan = await waitForPlan(queued) else { return }
         downloads.pin(id, sha256: plan.sha256)
+        // Only a download with sources takes a slot: one waiting for its providers does not
+        // hold up the others.
+        if slots.snapshot.free == 0 { downloads.update(id) { $0.state = "queued" } }
+        do {
+            try await slots.acquire()
+        } catch {
+            stopped(id)
+            return
+        }
+        defer { slots.release() }
+        downloads.update(id) { $0.state = "preparing" }
         let request = PullRequest(
             modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
             expectedSHA256: plan.sha256, requesterNodeID: nodeID)
@@ -111,12 +124,7 @@ struct DownloadService: Service {
             logger.info("download completed", metadata: ["model": "\(queued.modelID)", "path": "\(result.path)"])
         } catch {
             if error.code == .cancelled {
-                if downloads.wasCancelledByUser(id) {
-                    downloads.finish(id, state: "cancelled")
-                } else {
-                    // The node is stopping: the download stays queued and resumes next start.
-                    downloads.update(id) { $0.state = "queued" }
-                }
+                stopped(id)
                 return
             }
             downloads.finish(id, state: "failed") { status in
@@ -124,6 +132,16 @@ struct DownloadService: Service {
                 status.errorCode = error.code.description
             }
             logger.warning("download failed", metadata: ["model": "\(queued.modelID)", "error": "\(error.message)"])
+        }
+    }
+
+    /// A download stopped before its end: cancelled by its user, or the node is stopping
+    /// (then it stays queued and resumes next start).
+    private func stopped(_ id: String) {
+        if downloads.wasCancelledByUser(id) {
+            downloads.finish(id, state: "cancelled")
+        } else {
+            downloads.update(id) { $0.state = "queued" }
         }
     }
 
@@ -151,11 +169,7 @@ struct DownloadService: Service {
                 if code == .notOffered, patient || ContinuousClock.now < deadline {
                     if patient { downloads.update(queued.requestID) { $0.state = "waiting" } }
                     do { try await Task.sleep(for: .seconds(1)) } catch {
-                        if downloads.wasCancelledByUser(queued.requestID) {
-                            downloads.finish(queued.requestID, state: "cancelled")
-                        } else {
-                            downloads.update(queued.requestID) { $0.state = "queued" }  // the node stops; resumed next start
-                        }
+                        stopped(queued.requestID)
                         return nil
                     }
                     continue
