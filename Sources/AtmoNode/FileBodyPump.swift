@@ -8,11 +8,8 @@ import Synchronization
 
 /// One byte range of an open model file, to be sent as a response body.
 struct FileBody: Sendable {
-    /// Open for reading; owned by the caller, who closes it once `FileBodyPump.send` returns.
-    let fd: Int32
-    let path: String
-    /// What the file was when it was hashed: checked after every read.
-    let expected: AtmoStore.FileIO.Stat
+    /// Checked after every read to still be the file that was hashed.
+    let file: OpenModelFile
     let offset: Int64
     let length: Int64
     /// Asks for a rescan when the file changed under the response.
@@ -38,7 +35,8 @@ struct FileBody: Sendable {
 /// threads instead.
 ///
 /// A file that changes mid-body ends the response early (the client sees a short body,
-/// never a complete body with other bytes), as does a closed connection.
+/// never a complete body with other bytes), as does a closed connection, a cancelled task
+/// (server shutdown) or a client that takes nothing for `stalledClientLimit`.
 final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -47,6 +45,11 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Bytes per read and per socket write.
     static let chunkSize = 512 * 1024
+    /// Chunks one turn of the loop sends before it lets the loop's other connections run.
+    static let chunksPerTurn = 4
+    /// A client that takes no byte for this long is dropped (Hummingbird's idle timeout does
+    /// not apply while a response is being written).
+    static let stalledClientLimit = TimeAmount.seconds(60)
     /// A read on the event loop slower than this moves the body's reads off the loop
     /// (`NodeConfiguration.slowFileReadMilliseconds`).
     let slowReadLimit: TimeAmount
@@ -66,10 +69,13 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         var writesInFlight = 0
         var readsOnLoop = true
         var readInFlight = false
+        var lastProgress = NIODeadline.now()
         var end: Int64 { body.offset + body.length }
     }
 
     private var sending: Sending?
+    /// A `pump` is queued on the loop (after a writability change).
+    private var pumpQueued = false
     /// Up to two buffers of earlier chunks, refilled once the socket released them.
     private var spares: [ByteBuffer] = []
 
@@ -119,7 +125,21 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         sending = body
+        watchForStall(body.ticket, context: context)
         pump(context: context)
+    }
+
+    /// Ends the body if the client has taken nothing for `stalledClientLimit`.
+    private func watchForStall(_ ticket: Ticket, context: ChannelHandlerContext) {
+        context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Self.stalledClientLimit.nanoseconds / 4)) {
+            guard let state = self.sending, state.ticket === ticket else { return }
+            guard NIODeadline.now() - state.lastProgress < Self.stalledClientLimit else {
+                self.finish(.failure(StalledClient(seconds: Self.stalledClientLimit.nanoseconds / 1_000_000_000)))
+                context.close(promise: nil)
+                return
+            }
+            self.watchForStall(ticket, context: context)
+        }
     }
 
     private func stop(_ ticket: Ticket) {
@@ -127,9 +147,16 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         finish(.failure(CancellationError()))
     }
 
-    /// Reads and writes chunks while the channel takes them.
+    /// Reads and writes chunks while the channel takes them, `chunksPerTurn` at most before
+    /// it queues itself behind the loop's other work.
     private func pump(context: ChannelHandlerContext) {
+        var sent = 0
         while var state = sending, !state.readInFlight, state.position < state.end, context.channel.isWritable {
+            guard sent < Self.chunksPerTurn else {
+                queuePump(context: context)
+                return
+            }
+            sent += 1
             let count = Int(min(Int64(Self.chunkSize), state.end - state.position))
             let at = state.position
             let body = state.body
@@ -148,11 +175,12 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 state.readInFlight = true
                 sending = state
+                let ticket = state.ticket
                 state.readers.runIfActive(eventLoop: context.eventLoop) {
                     var fresh: ByteBuffer? = nil
                     return try Self.read(body, at: at, count: count, reusing: &fresh)
                 }.assumeIsolated().whenComplete { result in
-                    guard self.sending != nil else { return }
+                    guard self.sending?.ticket === ticket else { return }
                     self.sending?.readInFlight = false
                     switch result {
                     case .success(let chunk):
@@ -176,12 +204,14 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.body(chunk)), promise: written)
         if spares.count == 2 { spares.removeFirst() }
         spares.append(chunk)
+        let ticket = state.ticket
         written.futureResult.assumeIsolated().whenComplete { result in
-            guard self.sending != nil else { return }
+            guard self.sending?.ticket === ticket else { return }
             switch result {
             case .success:
                 self.sending?.writesInFlight -= 1
                 self.sending?.written += count
+                self.sending?.lastProgress = NIODeadline.now()
                 if let state = self.sending, state.position == state.end, state.writesInFlight == 0 {
                     self.finish(.success(state.written))
                 }
@@ -207,20 +237,32 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     private static func read(_ body: FileBody, at position: Int64, count: Int, reusing spare: inout ByteBuffer?) throws -> ByteBuffer {
         var buffer = spare.take() ?? ByteBufferAllocator().buffer(capacity: count)
         buffer.clear()
+        let file = body.file
         let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
             try AtmoStore.FileIO.pread(
-                body.fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: position, path: body.path)
+                file.fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: position, path: file.path)
         }
-        guard got == count, (try? AtmoStore.FileIO.fstat(body.fd)) == body.expected else {
+        guard got == count, file.isUnchanged else {
             body.onChange()
             throw StoreError(.busy, "model file changed while being served; response aborted")
         }
         return buffer
     }
 
+    /// Writability returns inside NIO's own write loop: pumping from there would let one
+    /// fast client keep the loop to itself, so the pump is queued instead.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         context.fireChannelWritabilityChanged()
-        if context.channel.isWritable { pump(context: context) }
+        if context.channel.isWritable { queuePump(context: context) }
+    }
+
+    private func queuePump(context: ChannelHandlerContext) {
+        guard !pumpQueued, sending != nil else { return }
+        pumpQueued = true
+        context.eventLoop.assumeIsolated().execute {
+            self.pumpQueued = false
+            self.pump(context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -231,6 +273,12 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         finish(.failure(ChannelError.ioOnClosedChannel))
     }
+}
+
+/// The client took no byte of a body for the given time.
+struct StalledClient: Error, CustomStringConvertible {
+    let seconds: Int64
+    var description: String { "the client took nothing for \(seconds) s; connection closed" }
 }
 
 /// A file body that stopped part-way: how much of it reached the socket, and why.

@@ -45,26 +45,23 @@ extension ProviderRoutes {
         }
         let ledger = self.ledger
         let readers = fileReaders
-        let (path, expected, onChange) = (item.path, item.stat, requestRescan)
+        let onChange = requestRescan
         return Response(
             status: status, headers: headers,
             body: ResponseBody(contentLength: Int(length)) { writer in
-                let fd = try await readers.runIfActive { () throws -> Int32 in
-                    let fd = try AtmoStore.FileIO.open(path, flags: O_RDONLY)
-                    guard (try? AtmoStore.FileIO.fstat(fd)) == expected else {
-                        AtmoStore.FileIO.close(fd)
-                        onChange()
-                        throw StoreError(.busy, "model file changed before being served; response aborted")
-                    }
-                    return fd
+                let file: OpenModelFile
+                do {
+                    file = try await readers.runIfActive { try OpenModelFile(item) }
+                } catch let error as StoreError where error.code == .conflict || error.code == .notFound {
+                    onChange()
+                    throw error
                 }
-                defer { AtmoStore.FileIO.close(fd) }
                 ledger.downloadStarted()
                 var sent: Int64 = 0
                 defer { ledger.downloadEnded(bytes: sent) }
                 do {
                     sent = try await FileBodyPump.send(
-                        FileBody(fd: fd, path: path, expected: expected, offset: offset, length: length, onChange: onChange),
+                        FileBody(file: file, offset: offset, length: length, onChange: onChange),
                         on: channel, readers: readers)
                 } catch let error as FileBodyError {
                     sent = error.written

@@ -34,7 +34,10 @@ extension PeerClient {
                 var chunk = chunk
                 buffer.writeBuffer(&chunk)
                 received(Int64(buffer.readableBytes))
-                if let rate = floor?.shortfall(received: Int64(buffer.readableBytes), now: (clock.now - started).seconds) {
+                // The chunk that completes the piece is never held against it.
+                if buffer.readableBytes < length,
+                    let rate = floor?.shortfall(received: Int64(buffer.readableBytes), now: (clock.now - started).seconds)
+                {
                     throw TransferError(
                         .timeout, "\(peer.baseURL) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(throughputFloor?.bytesPerSecond ?? 0)))")
                 }

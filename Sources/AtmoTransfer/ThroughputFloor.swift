@@ -21,7 +21,7 @@ public struct ThroughputFloor: Sendable, Equatable {
     /// ended below the floor, the bytes per second that window managed.
     public mutating func shortfall(received: Int64, now: Double) -> Double? {
         let elapsed = now - windowStart
-        guard elapsed >= windowSeconds, elapsed > 0 else { return nil }
+        guard windowSeconds > 0, elapsed >= windowSeconds else { return nil }
         let rate = Double(received - bytesAtWindowStart) / elapsed
         guard rate >= minimumBytesPerSecond else { return rate }
         windowStart = now

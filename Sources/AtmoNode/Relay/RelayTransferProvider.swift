@@ -88,39 +88,6 @@ struct RelayTransferProvider: Sendable {
     }
 }
 
-/// A model file open for one transfer, checked to be the version the inventory hashed.
-final class OpenModelFile: Sendable {
-    let fd: Int32
-    let path: String
-
-    init(_ item: InventoryItem) throws {
-        let fd = try FileIO.open(item.path, flags: O_RDONLY)
-        do {
-            let stat = try FileIO.fstat(fd)
-            guard stat == item.stat else {
-                throw StoreError(.conflict, "\(item.entry.modelID) changed on disk since it was hashed")
-            }
-        } catch {
-            FileIO.close(fd)
-            throw error
-        }
-        self.fd = fd
-        path = item.path
-    }
-
-    deinit { FileIO.close(fd) }
-
-    /// Exactly `length` bytes at `offset` (blocking: call on a file thread).
-    func read(offset: Int64, length: Int64) throws -> Data {
-        var data = Data(count: Int(length))
-        let got = try data.withUnsafeMutableBytes { raw throws(StoreError) in
-            try FileIO.pread(fd, into: raw, offset: offset, path: path)
-        }
-        guard got == Int(length) else { throw StoreError(.corrupt, "\(path) is shorter than its hashed size") }
-        return data
-    }
-}
-
 /// One relayed transfer on the provider's side: the sender's actions performed, its events fed.
 struct ProviderTransfer {
     var sender: ChunkSender
