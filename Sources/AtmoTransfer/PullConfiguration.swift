@@ -14,9 +14,12 @@ public struct PullConfiguration: Sendable {
     public var maxPiecesAhead: Int = 6
     /// A connection that delivers no byte for this long is stalled: the piece is retried.
     public var stallTimeoutSeconds: Double = 30
-    /// A piece that averages less than this over a stall timeout's time is trickling, and is
-    /// retried like a stalled one (`ThroughputFloor`). 0 turns the rule off.
+    /// A piece that averages less than this over `throughputWindowSeconds` is trickling, and
+    /// is retried like a stalled one (`ThroughputFloor`). 0 turns the rule off.
     public var minimumBytesPerSecond: Double = 4096
+    /// The window of `minimumBytesPerSecond`: long enough that a busy machine's pause is not
+    /// taken for a trickle.
+    public var throughputWindowSeconds: Double = 30
     /// Connecting to a peer gives up after this long.
     public var connectTimeoutSeconds: Double = 10
     /// Attempts per piece before the pull fails.

@@ -81,7 +81,7 @@ public struct PullEngine: Sendable {
         if let channel = channelFactory?(source) { return channel }
         var client = PeerClient(baseURL: source.baseURL, http: http, logger: logger)
         if configuration.minimumBytesPerSecond > 0 {
-            client.throughputFloor = (configuration.minimumBytesPerSecond, configuration.stallTimeoutSeconds)
+            client.throughputFloor = (configuration.minimumBytesPerSecond, configuration.throughputWindowSeconds)
         }
         return client
     }

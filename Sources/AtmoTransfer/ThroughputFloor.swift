@@ -2,7 +2,7 @@
 ///
 /// The stall timeout catches a connection that sends nothing; a peer that sends a few bytes
 /// just before each timeout would hold a piece for ever. Over every window of
-/// `windowSeconds` (the stall timeout), a piece must receive at least
+/// `windowSeconds` (30 s by default), a piece must receive at least
 /// `minimumBytesPerSecond` on average, or it is retried like a stalled one. Pure: the
 /// caller passes the time.
 public struct ThroughputFloor: Sendable, Equatable {

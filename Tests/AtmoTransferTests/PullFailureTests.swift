@@ -87,6 +87,13 @@ struct PullFailureTests {
         #expect(elapsed < .seconds(15), "took \(elapsed)")
     }
 
+    /// The throughput floor judged over 1 s windows (30 s by default).
+    static var floorOfOneSecond: PullConfiguration {
+        var configuration = PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05)
+        configuration.throughputWindowSeconds = 1
+        return configuration
+    }
+
     /// A peer that keeps a piece alive with a few bytes now and then (never silent for the
     /// stall timeout) is below the throughput floor: that attempt is given up and retried.
     @Test func tricklingPeerIsRetriedLikeAStalledOne() async throws {
@@ -98,9 +105,7 @@ struct PullFailureTests {
         try await withTemporaryDirectory { directory in
             let store = LocalModelStore(directory: directory.sub("pulled"))
             try await withFakePeer(peer) { url in
-                try await PullHarness.withEngine(
-                    PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05), database: try StateDatabase()
-                ) { engine in
+                try await PullHarness.withEngine(Self.floorOfOneSecond, database: try StateDatabase()) { engine in
                     let result = try await withDeadline(30) {
                         try await engine.pull(PullHarness.request(entry.modelID, from: url, into: store))
                     }
@@ -120,7 +125,7 @@ struct PullFailureTests {
         let peer = FakePeer(entry: entry, bytes: bytes) { request in
             request.offset == trickled ? .trickle(bytes: 4 * 1024, every: 0.1) : .honest
         }
-        let configuration = PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05)
+        let configuration = Self.floorOfOneSecond
         try await withTemporaryDirectory { directory in
             let store = LocalModelStore(directory: directory.sub("pulled"))
             try await withFakePeer(peer) { url in
