@@ -16,7 +16,9 @@ extension ProviderRoutes {
         let entry = item.entry
         let size = entry.sizeBytes
         let etag = ByteRangeHeaders.etag(sha256: entry.sha256)
-        try await checkUnchanged(item)
+        // Opened (and checked against the hashed version) before the head goes out, so a
+        // changed file is a 409, never a 200 with a missing body.
+        let file = try await openUnchanged(item)
 
         let selection = ByteRangeSelection.select(
             range: request.headers[.range], ifRange: request.headers[.ifRange], etag: etag, size: size)
@@ -49,13 +51,6 @@ extension ProviderRoutes {
         return Response(
             status: status, headers: headers,
             body: ResponseBody(contentLength: Int(length)) { writer in
-                let file: OpenModelFile
-                do {
-                    file = try await readers.runIfActive { try OpenModelFile(item) }
-                } catch let error as StoreError where error.code == .conflict || error.code == .notFound {
-                    onChange()
-                    throw error
-                }
                 ledger.downloadStarted()
                 var sent: Int64 = 0
                 defer { ledger.downloadEnded(bytes: sent) }
@@ -71,12 +66,13 @@ extension ProviderRoutes {
             })
     }
 
-    /// A file that changed since it was hashed must not be served under the old hash:
-    /// answer 409 and rescan, so the next catalog carries the new hash.
-    func checkUnchanged(_ item: InventoryItem) async throws {
-        let path = item.path
-        let current = try? await fileReaders.runIfActive { try AtmoStore.FileIO.stat(path) }
-        guard current == item.stat else {
+    /// Opens the file to serve. One that changed since it was hashed (or went away) must not
+    /// be served under the old hash: answer 409 and rescan, so the next catalog carries the
+    /// new hash.
+    func openUnchanged(_ item: InventoryItem) async throws -> OpenModelFile {
+        do {
+            return try await fileReaders.runIfActive { try OpenModelFile(item) }
+        } catch let error as StoreError where error.code == .conflict || error.code == .notFound {
             requestRescan()
             throw HTTPError(.conflict, message: "Model file changed on this node and is being re-indexed; try again shortly")
         }

@@ -87,45 +87,31 @@ struct PullFailureTests {
         #expect(elapsed < .seconds(15), "took \(elapsed)")
     }
 
-    /// The throughput floor judged over 1 s windows (30 s by default).
-    static var floorOfOneSecond: PullConfiguration {
-        var configuration = PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05)
-        configuration.throughputWindowSeconds = 1
-        return configuration
-    }
-
     /// A peer that keeps a piece alive with a few bytes now and then (never silent for the
     /// stall timeout) is below the throughput floor: that attempt is given up and retried.
     @Test func tricklingPeerIsRetriedLikeAStalledOne() async throws {
-        let (entry, bytes) = Self.model()
-        let trickled = Int64(3 * Self.pieceSize)
-        let peer = FakePeer(entry: entry, bytes: bytes) { request in
-            request.offset == trickled && request.attempt == 0 ? .trickle(bytes: 100, every: 0.2) : .honest
-        }
-        try await withTemporaryDirectory { directory in
-            let store = LocalModelStore(directory: directory.sub("pulled"))
-            try await withFakePeer(peer) { url in
-                try await PullHarness.withEngine(Self.floorOfOneSecond, database: try StateDatabase()) { engine in
-                    let result = try await withDeadline(30) {
-                        try await engine.pull(PullHarness.request(entry.modelID, from: url, into: store))
-                    }
-                    #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == bytes)
-                }
-            }
-            // 500 bytes/s against the default floor of 4096: the first attempt was dropped.
-            #expect(peer.log.pieces.filter { $0.offset == trickled }.count == 2)
-        }
+        let requests = try await Self.pieceRequests { attempt in attempt == 0 ? .trickle(bytes: 100, every: 0.2) : .honest }
+        // 500 bytes/s against the default floor of 4096: the first attempt was dropped.
+        #expect(requests == 2)
     }
 
     /// A slow peer above the floor (40 KB/s, a piece taking longer than one window) keeps
     /// its piece.
     @Test func slowPeerAboveTheFloorKeepsItsPiece() async throws {
+        let requests = try await Self.pieceRequests { _ in .trickle(bytes: 4 * 1024, every: 0.1) }
+        #expect(requests == 1)
+    }
+
+    /// Pulls (with the floor judged over 1 s windows) from a peer that answers piece 3's
+    /// attempts as `answer` says and every other piece honestly; checks the installed bytes
+    /// and returns how often piece 3 was asked for.
+    static func pieceRequests(_ answer: @escaping @Sendable (_ attempt: Int) -> FakePeer.Answer) async throws -> Int {
         let (entry, bytes) = Self.model()
-        let trickled = Int64(3 * Self.pieceSize)
-        let peer = FakePeer(entry: entry, bytes: bytes) { request in
-            request.offset == trickled ? .trickle(bytes: 4 * 1024, every: 0.1) : .honest
-        }
-        let configuration = Self.floorOfOneSecond
+        let watched = Int64(3 * Self.pieceSize)
+        let peer = FakePeer(entry: entry, bytes: bytes) { request in request.offset == watched ? answer(request.attempt) : .honest }
+        var floorOfOneSecond = PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05)
+        floorOfOneSecond.throughputWindowSeconds = 1
+        let configuration = floorOfOneSecond
         try await withTemporaryDirectory { directory in
             let store = LocalModelStore(directory: directory.sub("pulled"))
             try await withFakePeer(peer) { url in
@@ -136,8 +122,8 @@ struct PullFailureTests {
                     #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == bytes)
                 }
             }
-            #expect(peer.log.pieces.filter { $0.offset == trickled }.count == 1)
         }
+        return peer.log.pieces.filter { $0.offset == watched }.count
     }
 
     @Test func peerThatDropsOrStallsOnceIsRetried() async throws {
