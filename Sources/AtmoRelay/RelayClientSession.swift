@@ -159,31 +159,3 @@ public struct RelayClientSession: Sendable {
         phase == .joined && peers[nodeID] != nil ? [.send(.direct(RelayDirect(target: nodeID, payload: payload)))] : []
     }
 }
-
-/// Jittered exponential backoff between reconnects: `base` doubled per failed attempt up to
-/// `cap`, each delay drawn uniformly from its upper half so many nodes that lost one relay
-/// do not come back in step.
-public struct RelayBackoff: Sendable, Hashable {
-    /// The first delay's upper bound, in milliseconds.
-    public var baseMs: Int64 = 500
-    /// The largest delay, in milliseconds.
-    public var capMs: Int64 = 30_000
-    /// The delay after a refusal (bad token, full mesh): the same hello would fail again soon.
-    public var refusedMs: Int64 = 300_000
-    /// Failed attempts in a row.
-    public private(set) var failures = 0
-
-    /// A backoff with the default delays.
-    public init() {}
-
-    /// The delay before the next attempt after a failure (or a lost connection), in milliseconds.
-    public mutating func nextDelay(using random: inout some RandomNumberGenerator) -> Int64 {
-        let exponent = min(failures, 20)
-        failures += 1
-        let ceiling = min(capMs, baseMs << Int64(exponent))
-        return ceiling / 2 + Int64.random(in: 0...(ceiling - ceiling / 2), using: &random)
-    }
-
-    /// A session got admitted: the next failure starts from `base` again.
-    public mutating func succeeded() { failures = 0 }
-}

@@ -10,8 +10,8 @@ import WSClient
 /// itself (`RelayClientSession`), tells the mesh view which peers are there, broadcasts this
 /// node's catalog when it joins and whenever it is published, sends it directly to each peer
 /// that joins later, and merges the catalogs the others broadcast. A lost connection is
-/// retried with jittered backoff (`RelayBackoff`); a refusal (bad token, full mesh) only
-/// after `RelayBackoff.refusedMs`.
+/// retried with jittered backoff (`RelayBackoff`); a refusal (bad token, full mesh, a mesh
+/// the relay does not know yet) too, from about a second up to `RelayBackoff.refusedMs`.
 struct RelayLink: Sendable {
     /// The WebSocket URL, `.../relay/{mesh_id}`.
     let url: String
@@ -24,6 +24,9 @@ struct RelayLink: Sendable {
     static let tickInterval = Duration.seconds(2)
     /// The largest frame accepted from the relay (a catalog of many models is large).
     static let maxFrameBytes = 4 << 20
+
+    /// Refusals in a row logged at info level before they are warnings (about 7 s of them).
+    static let quietRefusals = 3
 
     /// How long the TCP connection and the WebSocket upgrade may take.
     static let handshakeTimeout = Duration.seconds(10)
@@ -90,13 +93,17 @@ struct RelayLink: Sendable {
                 delayMs = backoff.nextDelay(using: &random)
                 logger.info("relay connection lost, reconnecting", metadata: ["relay": "\(url)", "reason": "\(reason)"])
             case .refused(let reason):
-                delayMs = backoff.refusedMs
-                logger.warning(
+                delayMs = backoff.nextRefusedDelay(using: &random)
+                // The first refusals are often a relay that restarted and does not know the
+                // mesh until its founder is back: only a refusal that persists is a warning.
+                let level: Logger.Level = backoff.refusals > Self.quietRefusals ? .warning : .info
+                logger.log(
+                    level: level,
                     """
                     the relay refused this node: \(reason). Check the mesh membership (`atmo mesh status`); \
                     an expired invite needs a new one (`atmo mesh invite` on the founder's node).
                     """,
-                    metadata: ["relay": "\(url)"])
+                    metadata: ["relay": "\(url)", "retry_in_ms": "\(delayMs)"])
             }
             do { try await Task.sleep(for: .milliseconds(delayMs)) } catch { return }
         }
