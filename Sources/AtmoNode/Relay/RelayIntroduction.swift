@@ -27,14 +27,23 @@ struct RelayIntroduction: Sendable {
                     "\(MeshMembership.keyPath(stateDirectory: stateDirectory)) holds the key of mesh \(keys.meshID), "
                         + "but mesh.json names \(membership.meshID); restore the right key or run `atmo mesh leave --force`")
             }
-            let register = RelayRegisterMesh(
-                meshID: keys.meshID, meshPublicKey: keys.publicKey.rawRepresentation,
-                founderProof: try keys.founderProof(meshID: keys.meshID), nodeID: identity.nodeID, name: nodeName,
-                displayName: nodeName, nodePublicKey: identity.publicKey.rawRepresentation, capabilities: capabilities)
+            let register = try founderHello(keys: keys, nodeID: identity.nodeID, nodeName: nodeName)
             return (RelayIntroduction(meshID: keys.meshID, hello: .founder(register)), membership.relays)
         }
         let join = RelayJoin(nodeID: identity.nodeID, token: membership.token, capabilities: capabilities, name: nodeName)
         return (RelayIntroduction(meshID: membership.meshID, hello: .member(join)), membership.relays)
+    }
+
+    /// The founder's `register_mesh`, valid on both relays. The proof is signed with the mesh
+    /// key, and `node_public_key` carries that same key: the older Python relay verifies the
+    /// proof against `node_public_key` whenever it is present (PROTOCOL-NOTES §4), so the
+    /// node's own key there made it answer `REGISTRATION_FAILED`; `atmo relay` always checks
+    /// against `mesh_public_key`. An older Python founder sends the same pair.
+    static func founderHello(keys: MeshKeys, nodeID: String, nodeName: String) throws -> RelayRegisterMesh {
+        let meshKey = keys.publicKey.rawRepresentation
+        return RelayRegisterMesh(
+            meshID: keys.meshID, meshPublicKey: meshKey, founderProof: try keys.founderProof(meshID: keys.meshID),
+            nodeID: nodeID, name: nodeName, displayName: nodeName, nodePublicKey: meshKey, capabilities: capabilities)
     }
 
     /// An open join of the mesh a relay URL names, for a node in no mesh.

@@ -89,10 +89,12 @@ async def mesh_session(relay):
     founder, alice, bob = Node("py-founder"), Node("py-alice"), Node("py-bob")
 
     f = await Peer.open(relay, mesh_id, "founder")
-    await f.send(founder.register(mesh_key))
+    hello = founder.register(mesh_key)
+    hello["node_public_key"] = hello["mesh_public_key"]  # as atmo's founder and an older Python founder send it
+    await f.send(hello)
     registered = await f.expect("mesh_registered")
-    check("a Python founder registers its mesh (mesh_public_key, founder_proof): mesh_registered success=true",
-          registered.get("success") is True, registered)
+    check("a Python founder registers its mesh (mesh_public_key, founder_proof, node_public_key = the mesh key): "
+          "mesh_registered success=true", registered.get("success") is True, registered)
 
     # A token for alice only, capabilities given unsorted: the relay must sort them to verify.
     token = issue_token(mesh_key, mesh_id, alice.node_id, founder.node_id, capabilities=["zeta", "participant"])
@@ -182,6 +184,12 @@ async def mesh_session(relay):
     error, code = await refused(relay, mesh_id, thief.register(mesh_key, proof_key=Ed25519PrivateKey.generate()), "bad-proof")
     check("register_mesh with a founder_proof by another key -> REGISTRATION_FAILED, closed 1008",
           (error or {}).get("code") == "REGISTRATION_FAILED" and code == 1008, (error, code))
+    # The older relay would take this one (it checks the proof against node_public_key when
+    # present); atmo relay always checks against mesh_public_key.
+    self_signed = thief.register(Ed25519PrivateKey.generate(), proof_key=thief.key)
+    error, code = await refused(relay, self_signed["mesh_id"], self_signed, "node-key-proof")
+    check("register_mesh whose founder_proof only node_public_key verifies -> REGISTRATION_FAILED (stricter than "
+          "the older relay)", (error or {}).get("code") == "REGISTRATION_FAILED" and code == 1008, (error, code))
     wrong_key = thief.register(Ed25519PrivateKey.generate(), mesh_id=mesh_id)
     error, _ = await refused(relay, mesh_id, wrong_key, "wrong-key")
     check("register_mesh of a mesh id that is not the key's -> REGISTRATION_FAILED",

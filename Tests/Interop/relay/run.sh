@@ -8,11 +8,15 @@
 #   2. A token made by `atmo mesh invite` verifies in Python (the mesh key read from
 #      mesh.key) and admits a Python node once a Python founder registered that mesh.
 #   3. `atmo mesh join` reads an invite link made in Python, and the token it saves admits.
+#   4. `atmo serve` against a stand-in for the older Python relay (older_relay_standin.py,
+#      its rules from the protocol notes): the founder's register_mesh is valid there, and a
+#      member refused after that relay restarted is back within seconds of the founder.
 #
 # Usage: Tests/Interop/relay/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Installs websockets and cryptography with pip if missing. Prints one line per check
 # ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
 set -uo pipefail
+started=$SECONDS
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 atmo="${1:-.build/debug/atmo}"
@@ -87,6 +91,7 @@ fi
 # --- the checks -------------------------------------------------------------------------
 python3 "$here/relay_checks.py" --relay "$relay" --atmo "$atmo" --work "$work" "${swift_args[@]}"
 status=$?
+python3 "$here/older_relay_checks.py" --atmo "$atmo" --work "$work" || status=1
 if ! kill -0 "$relay_pid" 2>/dev/null; then
     echo "FAIL - atmo relay died during the checks; its stderr:"
     sed 's/^/   /' "$work/relay.err"
@@ -96,4 +101,5 @@ if [[ $status != 0 ]]; then
     echo "atmo relay stderr (last 40 lines):"
     tail -n 40 "$work/relay.err" | sed 's/^/   /'
 fi
+echo "relay interop took $((SECONDS - started)) s"
 [[ ${mesh_failed:-0} == 0 && $status == 0 ]]
