@@ -80,6 +80,36 @@ struct FieldReader {
         return value
     }
 
+    /// A byte count or offset: 0 through `WireLimits.maxFileSizeBytes` (a size no disk holds
+    /// is refused here, before any arithmetic sees it).
+    mutating func byteCount(_ name: String) throws -> Int64 {
+        guard let value = try optionalByteCount(name) else { throw fail(name, .missingField, "missing required field") }
+        return value
+    }
+
+    /// `byteCount`, or nil when absent or null.
+    mutating func optionalByteCount(_ name: String) throws -> Int64? {
+        let key = key(name)
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        let value: Int64
+        if let exact = try? container.decode(Int64.self, forKey: key) {
+            value = exact
+        } else if let number = try? container.decode(Double.self, forKey: key), number.isFinite, number.rounded() == number {
+            // Beyond Int64 (1e30) too: still a number, just an impossible size.
+            guard abs(number) < 9.0e18 else {
+                throw fail(name, .tooLarge, "\(name) of \(number) bytes is more than any disk holds (limit \(WireLimits.maxFileSizeBytes), 1 PiB)")
+            }
+            value = Int64(number)
+        } else {
+            throw fail(name, "expected an integer")
+        }
+        guard value >= 0 else { throw fail(name, "must not be negative") }
+        guard value <= WireLimits.maxFileSizeBytes else {
+            throw fail(name, .tooLarge, "\(name) of \(value) bytes is more than any disk holds (limit \(WireLimits.maxFileSizeBytes), 1 PiB)")
+        }
+        return value
+    }
+
     mutating func optionalDouble(_ name: String) throws -> Double? {
         let key = key(name)
         guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }

@@ -2,7 +2,7 @@
 ///
 /// Decoding is tolerant where peers vary (JSON null for `classes`, `class_count` <= 0,
 /// missing optional fields, unknown `type`/`format` values) and strict where safety needs
-/// it (`model_id` charset, `sha256` form, non-negative size). Fields this version does not
+/// it (`model_id` charset, `sha256` form, a size from 0 to `WireLimits.maxFileSizeBytes`). Fields this version does not
 /// know are kept in `extra` and written back out unchanged.
 public struct ModelEntry: Sendable, Hashable, Codable {
     /// `model_id`, checked by `Validation.isValidModelID`.
@@ -13,7 +13,7 @@ public struct ModelEntry: Sendable, Hashable, Codable {
     public var type: String
     /// `pt`, `gguf`, `tflite`, `onnx`, `safetensors`, `bin`, ... lowercased.
     public var format: String
-    /// `size_bytes`: the whole file's size.
+    /// `size_bytes`: the whole file's size (decoded: 0 through `WireLimits.maxFileSizeBytes`).
     public var sizeBytes: Int64
     /// Lowercase hex SHA-256 of the whole file.
     public var sha256: String
@@ -82,7 +82,7 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         name = try reader.optionalString("name") ?? modelID
         type = (try reader.optionalString("type") ?? "unknown").lowercased()
         format = try reader.format()
-        sizeBytes = try reader.nonNegativeInt("size_bytes")
+        sizeBytes = try reader.byteCount("size_bytes")
         sha256 = try reader.sha256("sha256")
         version = try reader.optionalString("version") ?? ""
         capabilities = try reader.optionalStringArray("capabilities") ?? []

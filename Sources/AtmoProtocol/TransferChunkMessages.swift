@@ -124,8 +124,7 @@ public struct ModelTransferChunkAck: Sendable, Hashable, Codable {
         chunkIndex = try reader.nonNegativeInt("chunk_index")
         status = try reader.optionalString("status") ?? "received"
         cumulative = try reader.optionalBool("cumulative")
-        receivedBytes = try reader.optionalInt("received_bytes")
-        if let receivedBytes, receivedBytes < 0 { throw reader.fail("received_bytes", "must not be negative") }
+        receivedBytes = try reader.optionalByteCount("received_bytes")
         extra = try reader.unknownFields()
     }
 

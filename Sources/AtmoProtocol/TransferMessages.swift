@@ -71,12 +71,10 @@ public struct ModelRequest: Sendable, Hashable, Codable {
         requesterNodeID = try reader.optionalString("requester_node_id") ?? ""
         targetNodeID = try reader.optionalString("target_node_id") ?? ""
         modelID = try reader.modelID()
-        resumeFromByte = try reader.optionalInt("resume_from_byte") ?? 0
-        guard resumeFromByte >= 0 else { throw reader.fail("resume_from_byte", "must not be negative") }
+        resumeFromByte = try reader.optionalByteCount("resume_from_byte") ?? 0
         transport = try reader.optionalString("transport") ?? TransportKind.http.rawValue
         sha256 = try reader.optionalSHA256("sha256")
-        endByte = try reader.optionalInt("end_byte")
-        if let endByte, endByte < 0 { throw reader.fail("end_byte", "must not be negative") }
+        endByte = try reader.optionalByteCount("end_byte")
         transferModes = try reader.optionalStringArray("transfer_modes")
         if let modes = transferModes, modes.count > TransferMode.maxListedModes {
             throw reader.fail("transfer_modes", .tooLarge, "more than \(TransferMode.maxListedModes) modes")
@@ -224,7 +222,7 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         protocolVersion = try reader.optionalString("protocol_version") ?? WireLimits.legacyProtocolVersion
         requestID = try reader.string("request_id")
         modelID = try reader.modelID()
-        totalBytes = try reader.nonNegativeInt("total_bytes")
+        totalBytes = try reader.byteCount("total_bytes")
         chunkSize = try reader.optionalInt("chunk_size") ?? Self.defaultChunkSize
         guard chunkSize > 0 else { throw reader.fail("chunk_size", "must be positive") }
         let expectedChunks = Self.chunkCount(totalBytes: totalBytes, chunkSize: chunkSize)
@@ -236,8 +234,8 @@ public struct ModelTransferStart: Sendable, Hashable, Codable {
         metadata = try reader.decode(Metadata.self, "metadata") ?? Metadata(name: modelID, type: "unknown", format: "", classes: nil)
         transferMethod = try reader.optionalString("transfer_method") ?? "http_range"
         transferMode = try reader.optionalString("transfer_mode")
-        startByte = try reader.optionalInt("start_byte")
-        endByte = try reader.optionalInt("end_byte")
+        startByte = try reader.optionalByteCount("start_byte")
+        endByte = try reader.optionalByteCount("end_byte")
         for (name, value) in [("start_byte", startByte), ("end_byte", endByte)] {
             guard let value else { continue }
             guard value >= 0 else { throw reader.fail(name, "must not be negative") }

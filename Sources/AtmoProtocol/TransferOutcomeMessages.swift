@@ -43,7 +43,7 @@ public struct ModelTransferComplete: Sendable, Hashable, Codable {
         protocolVersion = try reader.optionalString("protocol_version") ?? WireLimits.legacyProtocolVersion
         requestID = try reader.string("request_id")
         modelID = try reader.modelID()
-        totalBytesReceived = try reader.nonNegativeInt("total_bytes_received")
+        totalBytesReceived = try reader.byteCount("total_bytes_received")
         sha256Computed = try reader.optionalString("sha256_computed") ?? ""
         sha256Expected = try reader.optionalString("sha256_expected") ?? ""
         verificationStatus = try reader.optionalString("verification_status") ?? "failed"
@@ -201,8 +201,8 @@ public struct ModelTransferProgress: Sendable, Hashable, Codable {
         protocolVersion = try reader.optionalString("protocol_version") ?? WireLimits.legacyProtocolVersion
         requestID = try reader.string("request_id")
         modelID = try reader.modelID()
-        bytesDownloaded = try reader.nonNegativeInt("bytes_downloaded")
-        totalBytes = try reader.nonNegativeInt("total_bytes")
+        bytesDownloaded = try reader.byteCount("bytes_downloaded")
+        totalBytes = try reader.byteCount("total_bytes")
         progressPercent = min(100, max(0, try reader.optionalDouble("progress_percent") ?? 0))
         transferRateMbps = try reader.optionalDouble("transfer_rate_mbps") ?? 0
         etaSeconds = try reader.optionalDouble("eta_seconds")

@@ -13,6 +13,11 @@ public enum WireLimits {
     public static let maxCatalogsPerBundle = 4096
     /// Bytes of one `/v1/catalogs` body: a whole mesh's catalogs, so larger than one message.
     public static let maxCatalogBundleBytes = 64 * 1024 * 1024
+    /// Largest byte count or offset read from the network (`size_bytes`, `total_bytes`,
+    /// `resume_from_byte`...): 2^50 bytes, 1 PiB, more than any disk a node runs on holds.
+    /// A larger value is refused when it is decoded (a lying or broken peer), so arithmetic
+    /// on sizes (piece counts, `size + piece - 1`) cannot overflow an Int64.
+    public static let maxFileSizeBytes: Int64 = 1 << 50
     /// Longest model file `format` (a file extension such as `safetensors`).
     public static let maxFormatLength = 16
     /// Longest free-text string field (names, versions, refs).

@@ -56,7 +56,7 @@ public struct PiecePlan: Sendable {
         precondition(pieceSize > 0 && maxAhead > 0 && maxAttempts > 0)
         self.totalSize = totalSize
         self.pieceSize = pieceSize
-        self.pieceCount = Int((totalSize + pieceSize - 1) / pieceSize)
+        self.pieceCount = Self.pieceCount(totalSize: totalSize, pieceSize: pieceSize)
         self.maxAhead = maxAhead
         self.maxAttempts = maxAttempts
         self.retryBaseDelay = retryBaseDelay
@@ -70,6 +70,14 @@ public struct PiecePlan: Sendable {
             "hashed pieces must be on disk")
         for index in 0..<hashedPrefix { states[index] = .hashed }
         hashCursor = hashedPrefix
+    }
+
+    /// ceil(totalSize / pieceSize), written so it cannot overflow whatever the size (the
+    /// familiar `(size + piece - 1) / piece` traps near 2^63); 0 for a size <= 0.
+    public static func pieceCount(totalSize: Int64, pieceSize: Int64) -> Int {
+        guard totalSize > 0, pieceSize > 0 else { return 0 }
+        let count = totalSize / pieceSize + (totalSize % pieceSize == 0 ? 0 : 1)
+        return Int(clamping: count)
     }
 
     public func range(of index: Int) -> (offset: Int64, length: Int64) {

@@ -69,8 +69,12 @@ final class PullSession: Sendable {
         {
             matching = record
         }
+        // Decoding bounds every size from the network; an entry built in code is checked too.
+        guard (0...WireLimits.maxFileSizeBytes).contains(entry.sizeBytes) else {
+            throw TransferError(.protocolViolation, "\(entry.modelID) claims \(entry.sizeBytes) bytes, more than any disk holds")
+        }
         let pieceSize = matching?.pieceSize ?? engine.configuration.pieceSize
-        let pieceCount = Int((entry.sizeBytes + pieceSize - 1) / pieceSize)
+        let pieceCount = PiecePlan.pieceCount(totalSize: entry.sizeBytes, pieceSize: pieceSize)
         let boot = DownloadRecord.currentBootID
         let resumed = matching.map { Bitfield(count: pieceCount, bytes: $0.trustedPieces(currentBootID: boot)) }
         var opened: Int32 = -1
