@@ -40,24 +40,18 @@ extension ProviderRoutes {
     /// decides what is new and what to relay).
     func receiveCatalogs(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.maxCatalogPushBytes)
-        let data = Data(buffer: body)
-        let catalogs: [ModelCatalog]
-        let rejected: Int
+        let push: HTTPAPI.CatalogPush
         do {
-            if case .object(let fields) = try WireCoding.decode(JSONValue.self, from: data), fields["catalogs"] != nil {
-                let bundle = try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: data)
-                (catalogs, rejected) = (bundle.catalogs, bundle.rejected.count)
-            } else {
-                (catalogs, rejected) = ([try WireCoding.decode(ModelCatalog.self, from: data)], 0)
-            }
+            // One pass, whichever form: the whole body is never parsed as a JSON tree first.
+            push = try WireCoding.decode(HTTPAPI.CatalogPush.self, from: Data(buffer: body))
         } catch {
             throw HTTPError(.badRequest, message: "Expected a model_catalog or {\"catalogs\":[...]}: \(error)")
         }
         let ownID = nodeID
         mesh.update { state, now in
-            catalogs.filter { $0.nodeID != ownID }.flatMap { state.gossip.receive($0, from: nil, now: now) }
+            push.catalogs.filter { $0.nodeID != ownID }.flatMap { state.gossip.receive($0, from: nil, now: now) }
         }
-        return JSONResponse.make(CatalogReceipt(accepted: catalogs.count, rejected: rejected))
+        return JSONResponse.make(CatalogReceipt(accepted: push.catalogs.count, rejected: push.rejected.count))
     }
 
     func localSHA256s() -> Set<String> {

@@ -127,6 +127,25 @@ public enum HTTPAPI {
         }
     }
 
+    /// The body of `POST /v1/catalogs`: a `CatalogBundle`, or (as older peers send) one bare
+    /// `model_catalog`. Decoded in one pass, whichever it is.
+    public struct CatalogPush: Sendable, Hashable, Decodable {
+        /// The catalogs that decoded.
+        public var catalogs: [ModelCatalog]
+        /// Catalogs of a bundle that were refused, with the reason.
+        public var rejected: [WireError]
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyCodingKey.self)
+            if container.contains(AnyCodingKey("catalogs")) {
+                let bundle = try CatalogBundle(from: decoder)
+                (catalogs, rejected) = (bundle.catalogs, bundle.rejected)
+            } else {
+                (catalogs, rejected) = ([try ModelCatalog(from: decoder)], [])
+            }
+        }
+    }
+
     /// Every 4xx/5xx answer: `{"error": "...", "code": "..."}`.
     public struct ErrorBody: Sendable, Hashable, Codable {
         /// A human-readable message, e.g. `Model not found`.

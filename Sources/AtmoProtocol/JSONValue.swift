@@ -30,11 +30,18 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
+            guard value != JSONDepthGuard.marker else {
+                throw DecodingError.wire(
+                    .tooLarge, decoder.codingPath, "nested more than \(WireLimits.maxJSONDepth) levels deep")
+            }
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            // Not `try?`: a value cut by `JSONDepthGuard` deep inside must fail as such.
+            do {
+                self = .array(try container.decode([JSONValue].self))
+            } catch DecodingError.typeMismatch {
+                self = .object(try container.decode([String: JSONValue].self))
+            }
         }
     }
 

@@ -25,19 +25,30 @@ public enum Message: Sendable, Hashable {
 
 /// Encodes and decodes mesh messages with the bounds of `WireLimits`.
 public enum WireCoding {
+    /// Just the `type` of a message, read before the rest.
+    private struct MessageEnvelope: Decodable {
+        var type: String?
+        enum CodingKeys: String, CodingKey { case type }
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try? container.decodeIfPresent(String.self, forKey: .type)
+        }
+    }
+
     /// Decodes one message. Throws `WireError` for oversized input, malformed JSON, a known
     /// type with invalid fields; returns `.unknown` for types this version does not know.
     public static func decodeMessage(_ data: Data) throws(WireError) -> Message {
         guard data.count <= WireLimits.maxMessageBytes else {
             throw WireError(.tooLarge, "message of \(data.count) bytes exceeds \(WireLimits.maxMessageBytes)")
         }
-        let envelope: [String: JSONValue]
+        let data = JSONDepthGuard.bounded(data)
+        let envelope: MessageEnvelope
         do {
-            envelope = try JSONDecoder().decode([String: JSONValue].self, from: data)
+            envelope = try JSONDecoder().decode(MessageEnvelope.self, from: data)
         } catch {
             throw WireError(.malformedJSON, "not a JSON object")
         }
-        guard let type = envelope["type"]?.stringValue else {
+        guard let type = envelope.type else {
             throw WireError(.missingField, "message has no string field 'type'")
         }
         do {
@@ -50,18 +61,24 @@ public enum WireCoding {
             case ModelTransferComplete.messageType: return .complete(try decode(ModelTransferComplete.self, from: data))
             case ModelTransferCancel.messageType: return .cancel(try decode(ModelTransferCancel.self, from: data))
             case ModelTransferProgress.messageType: return .progress(try decode(ModelTransferProgress.self, from: data))
-            default: return .unknown(type: type, fields: envelope)
+            default: return .unknown(type: type, fields: try decode([String: JSONValue].self, from: data))
             }
         }
     }
 
     /// Decodes one value, mapping decoding failures to a `WireError` that names the field.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(WireError) -> T {
-        guard data.count <= WireLimits.maxMessageBytes else {
-            throw WireError(.tooLarge, "message of \(data.count) bytes exceeds \(WireLimits.maxMessageBytes)")
+    ///
+    /// `limit`: the largest input taken (`WireLimits.maxMessageBytes`; a `/v1/catalogs`
+    /// answer may be up to `WireLimits.maxCatalogBundleBytes`). Values nested deeper than
+    /// `WireLimits.maxJSONDepth` fail only the entry or catalog holding them (`JSONDepthGuard`).
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from data: Data, limit: Int = WireLimits.maxMessageBytes
+    ) throws(WireError) -> T {
+        guard data.count <= limit else {
+            throw WireError(.tooLarge, "message of \(data.count) bytes exceeds \(limit)")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try JSONDecoder().decode(T.self, from: JSONDepthGuard.bounded(data))
         } catch let error as DecodingError {
             throw wireError(error)
         } catch let error as WireError {

@@ -18,6 +18,11 @@ public enum WireLimits {
     /// A larger value is refused when it is decoded (a lying or broken peer), so arithmetic
     /// on sizes (piece counts, `size + piece - 1`) cannot overflow an Int64.
     public static let maxFileSizeBytes: Int64 = 1 << 50
+    /// Deepest nesting of arrays and objects in a message, counted from its top (a
+    /// catalog's entry sits at level 3, or 5 inside a `/v1/catalogs` bundle). A value
+    /// nested deeper is refused with the entry or catalog holding it, never the whole
+    /// message (`JSONDepthGuard`).
+    public static let maxJSONDepth = 64
     /// Longest model file `format` (a file extension such as `safetensors`).
     public static let maxFormatLength = 16
     /// Longest free-text string field (names, versions, refs).
