@@ -1,23 +1,56 @@
 import AtmoMesh
 import AtmoProtocol
+import AtmoTransfer
 import ServiceLifecycle
 
-/// Where one download of a `MeshNode` stands.
+/// Where one download of a `MeshNode` stands: `DownloadAPI.State` with what each state
+/// carries.
 public enum DownloadState: Sendable, Hashable {
-    /// Asked for; waiting for its turn or for a node of the mesh to offer the model.
-    case idle
-    /// Choosing the providers and preparing the partial file.
+    /// Asked for; waiting for a free download slot (at most two transfer at once).
+    case queued
+    /// Queued by an earlier run of the node; waiting for a node of the mesh to offer the
+    /// model again (no deadline: cancel it to give up).
+    case waiting
+    /// Choosing the providers and preparing the partial file (a new download waits here a
+    /// while for a node of the mesh to offer the model).
     case preparing
     /// Bytes are arriving (byte-weighted, never backwards).
     case downloading(bytesDone: Int64, totalBytes: Int64, bytesPerSecond: Double, peer: String?)
-    /// Checking the SHA-256 and installing.
+    /// Checking the SHA-256.
     case verifying
+    /// Verified; moving the model and its metadata into place.
+    case installing
     /// Verified and installed at `path`.
     case completed(path: String)
     /// Ended without the model; `code` is a `TransferError` code (`not_offered`, `hash_mismatch`, ...).
     case failed(reason: String, code: String)
     /// Stopped by `cancel(requestID:)`; the partial file is kept for a later download.
     case cancelled
+    /// A state this version does not know (named as on the wire), from a newer node.
+    case unknown(String)
+
+    /// Before `queued` and `waiting` were told apart, both were `idle`.
+    @available(*, deprecated, message: "use .queued or .waiting")
+    public static var idle: DownloadState { .queued }
+
+    /// The state's name on the wire (`DownloadAPI.State`).
+    public var wireState: DownloadAPI.State {
+        switch self {
+        case .queued: return .queued
+        case .waiting: return .waiting
+        case .preparing: return .preparing
+        case .downloading: return .downloading
+        case .verifying: return .verifying
+        case .installing: return .installing
+        case .completed: return .completed
+        case .failed: return .failed
+        case .cancelled: return .cancelled
+        case .unknown(let name): return DownloadAPI.State(wireName: name)
+        }
+    }
+
+    /// Whether nothing more will happen to the download.
+    public var isFinal: Bool { wireState.isFinal }
 }
 
 /// A change of one download: which request, which model, its new state.
@@ -83,16 +116,23 @@ extension MeshNode {
 }
 
 extension DownloadState {
-    init(_ status: DownloadAPI.Status) {
-        switch status.state {
-        case "preparing": self = .preparing
-        case "downloading":
+    /// The library's view of a status of the queue.
+    public init(_ status: DownloadAPI.Status) {
+        guard let known = status.state.known else {
+            self = .unknown(status.state.wireName)
+            return
+        }
+        switch known {
+        case .queued: self = .queued
+        case .waiting: self = .waiting
+        case .preparing: self = .preparing
+        case .downloading:
             self = .downloading(bytesDone: status.bytesDone, totalBytes: status.totalBytes, bytesPerSecond: status.bytesPerSecond, peer: status.peer)
-        case "verifying", "installing": self = .verifying
-        case "completed": self = .completed(path: status.path ?? "")
-        case "failed": self = .failed(reason: status.error ?? "failed", code: status.errorCode ?? "local_error")
-        case "cancelled": self = .cancelled
-        default: self = .idle
+        case .verifying: self = .verifying
+        case .installing: self = .installing
+        case .completed: self = .completed(path: status.path ?? "")
+        case .failed: self = .failed(reason: status.error ?? "failed", code: status.errorCode ?? TransferError.Code.localError.description)
+        case .cancelled: self = .cancelled
         }
     }
 }

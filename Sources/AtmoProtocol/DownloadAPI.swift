@@ -37,8 +37,8 @@ public enum DownloadAPI {
     public struct Status: Sendable, Hashable, Codable {
         /// `queued`, `preparing`, `waiting` (resumed after a restart, for a node to offer it
         /// again), `downloading`, `verifying`, `installing`, `completed`, `failed` or
-        /// `cancelled` (the last three are final).
-        public var state: String
+        /// `cancelled` (the last three are final); see `State`.
+        public var state: State
         public var requestID: String
         public var modelID: String
         public var sha256: String?
@@ -60,7 +60,7 @@ public enum DownloadAPI {
         public var seconds: Double?
 
         public init(
-            state: String, requestID: String, modelID: String, sha256: String? = nil, bytesDone: Int64 = 0, totalBytes: Int64 = 0,
+            state: State, requestID: String, modelID: String, sha256: String? = nil, bytesDone: Int64 = 0, totalBytes: Int64 = 0,
             bytesPerSecond: Double = 0, etaSeconds: Double? = nil, peer: String? = nil, path: String? = nil, error: String? = nil,
             errorCode: String? = nil
         ) {
@@ -79,7 +79,7 @@ public enum DownloadAPI {
         }
 
         /// Whether nothing more will happen to this download.
-        public var isFinal: Bool { ["completed", "failed", "cancelled"].contains(state) }
+        public var isFinal: Bool { state.isFinal }
 
         enum CodingKeys: String, CodingKey {
             case state, requestID = "request_id", modelID = "model_id", sha256, bytesDone = "bytes_done", totalBytes = "total_bytes"

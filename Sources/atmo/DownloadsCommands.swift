@@ -27,7 +27,7 @@ struct DownloadsCommand: AsyncParsableCommand {
         let rows = list.downloads.map { status in
             let percent = status.totalBytes > 0 ? String(format: "%.0f%%", 100 * Double(status.bytesDone) / Double(status.totalBytes)) : "-"
             return [
-                status.modelID, status.state, percent, status.totalBytes > 0 ? formatBytes(status.totalBytes) : "-", status.peer ?? "-",
+                status.modelID, status.state.columnText, percent, status.totalBytes > 0 ? formatBytes(status.totalBytes) : "-", status.peer ?? "-",
                 status.requestID, status.error ?? status.path ?? "",
             ]
         }

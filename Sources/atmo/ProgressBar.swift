@@ -42,6 +42,15 @@ final class ProgressBar: @unchecked Sendable {
         return clamped
     }
 
+    /// Writes `text` on a line of its own on stderr (over the bar, which the next update
+    /// draws again).
+    func note(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        let clear = isTerminal && drewSomething ? "\r\u{1B}[K" : ""
+        FileHandle.standardError.write(Data((clear + "atmo: " + text + "\n").utf8))
+    }
+
     /// Ends the line so later output starts on a fresh one.
     func finish() {
         lock.lock()

@@ -98,6 +98,8 @@ extension PullCommand {
                         return .some(Failure(message: reason, exitCode: error.exitCode))
                     case .cancelled:
                         return .some(Failure(message: "interrupted: the partial download of \(modelID) is kept; run the pull again to resume it", exitCode: 130))
+                    case .queued, .waiting, .unknown:
+                        if let note = update.state.wireState.note(modelID: modelID) { bar.note(note) }
                     default:
                         continue
                     }

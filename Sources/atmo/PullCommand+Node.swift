@@ -30,9 +30,14 @@ extension PullCommand {
         let lostNode = Shared(false)
         let final: DownloadAPI.Status? = await withTaskGroup(of: DownloadAPI.Status?.self) { group in
             group.addTask {
+                let lastState = Shared<DownloadAPI.State?>(nil)
                 let ended = try? await node.followDownloads { status in
                     guard status.requestID == requestID else { return false }
-                    // Before the entry is known (queued, preparing) there is nothing to show.
+                    if status.state != lastState.value {
+                        lastState.set(status.state)
+                        if let note = status.state.note(modelID: status.modelID) { bar.note(note) }
+                    }
+                    // Before the entry is known (queued, preparing) there is no bar to show.
                     guard status.totalBytes > 0 || status.isFinal else { return false }
                     bar.update(Self.progress(of: status)) { shown in
                         if json && !status.isFinal { printJSON(shown.message) }
@@ -63,7 +68,7 @@ extension PullCommand {
             ).exit(json: json, code: "detached")
         }
         switch final.state {
-        case "completed":
+        case .completed:
             if json {
                 printJSON(
                     PullSummary(
@@ -74,7 +79,7 @@ extension PullCommand {
                 print("\(final.modelID): \(formatBytes(final.totalBytes)) verified and installed at \(final.path ?? "?") (by the node)")
             }
             Foundation.exit(0)
-        case "cancelled":
+        case .cancelled:
             Failure(message: "the download of \(modelID) was cancelled", exitCode: 130).exit(json: json, code: "cancelled")
         default:
             let code = final.errorCode.flatMap(TransferError.Code.init(description:)) ?? .localError
@@ -85,14 +90,7 @@ extension PullCommand {
 
     /// A node's status as a progress report for the bar and `--json` lines.
     static func progress(of status: DownloadAPI.Status) -> PullProgress {
-        let phase: PullProgress.Phase
-        switch status.state {
-        case "downloading": phase = .downloading
-        case "verifying": phase = .verifying
-        case "installing": phase = .installing
-        case "completed": phase = .completed
-        default: phase = .preparing
-        }
+        let phase = status.state.pullPhase
         return PullProgress(
             requestID: status.requestID, modelID: status.modelID, phase: phase, bytesDone: status.bytesDone,
             totalBytes: status.totalBytes, bytesPerSecond: status.bytesPerSecond, etaSeconds: status.etaSeconds, peer: status.peer ?? "")

@@ -46,8 +46,9 @@ struct LibraryAPITests {
                         Issue.record("the download did not complete: \(states)")
                         return
                     }
-                    // The first update is the state when the sequence began (idle or preparing).
-                    #expect(states.first == .idle || states.first == .preparing, "\(states)")
+                    // The first update is the state when the sequence began (queued or preparing).
+                    #expect(states.first == .queued || states.first == .preparing, "\(states)")
+                    #expect(!states.contains(.waiting), "only a download an earlier run queued waits: \(states)")
                     #expect(states.contains { if case .downloading = $0 { true } else { false } })
                     #expect(path == directory.sub("b") + "/models/gamma.gguf")
                     #expect(try ModelFixtures.sha256(of: path) == sha)

@@ -91,7 +91,7 @@ final class DownloadManager: Sendable {
     }
 
     private static func queuedStatus(_ queued: QueuedDownload) -> DownloadAPI.Status {
-        DownloadAPI.Status(state: "queued", requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
+        DownloadAPI.Status(state: .queued, requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
     }
 
     private func announce(_ queued: QueuedDownload) {
@@ -114,7 +114,7 @@ final class DownloadManager: Sendable {
                 signal.yield()
             } else {
                 // Not running yet: it ends here.
-                finish(id, state: "cancelled")
+                finish(id, state: .cancelled)
             }
         }
         return signals.map(\.0)
@@ -165,7 +165,7 @@ final class DownloadManager: Sendable {
     }
 
     /// Ends a download for good (completed, failed, cancelled): it leaves the saved queue.
-    func finish(_ requestID: String, state: String, change: (inout DownloadAPI.Status) -> Void = { _ in }) {
+    func finish(_ requestID: String, state: DownloadAPI.State, change: (inout DownloadAPI.Status) -> Void = { _ in }) {
         update(requestID) { status in
             change(&status)
             status.state = state

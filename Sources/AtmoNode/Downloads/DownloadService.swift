@@ -73,12 +73,12 @@ struct DownloadService: Service {
 
     private func perform(_ queued: QueuedDownload) async {
         let id = queued.requestID
-        downloads.update(id) { $0.state = "preparing" }
+        downloads.update(id) { $0.state = .preparing }
         guard let plan = await waitForPlan(queued) else { return }
         downloads.pin(id, sha256: plan.sha256)
         // Only a download with sources takes a slot: one waiting for its providers does not
         // hold up the others.
-        if slots.snapshot.free == 0 { downloads.update(id) { $0.state = "queued" } }
+        if slots.snapshot.free == 0 { downloads.update(id) { $0.state = .queued } }
         do {
             try await slots.acquire()
         } catch {
@@ -86,7 +86,7 @@ struct DownloadService: Service {
             return
         }
         defer { slots.release() }
-        downloads.update(id) { $0.state = "preparing" }
+        downloads.update(id) { $0.state = .preparing }
         let request = PullRequest(
             modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
             expectedSHA256: plan.sha256, requesterNodeID: nodeID)
@@ -96,7 +96,7 @@ struct DownloadService: Service {
                 request,
                 progress: { progress in
                     self.downloads.update(id) { status in
-                        status.state = progress.phase == .completed ? "installing" : progress.phase.rawValue
+                        status.state = Self.state(of: progress.phase)
                         status.bytesDone = progress.bytesDone
                         status.totalBytes = progress.totalBytes
                         status.bytesPerSecond = progress.bytesPerSecond
@@ -112,7 +112,7 @@ struct DownloadService: Service {
                         mesh.recordOutcome(nodeID: nodeID, success: false)
                     }
                 })
-            downloads.finish(id, state: "completed") { status in
+            downloads.finish(id, state: .completed) { status in
                 status.path = result.path
                 status.bytesDone = result.entry.sizeBytes
                 status.totalBytes = result.entry.sizeBytes
@@ -127,7 +127,7 @@ struct DownloadService: Service {
                 stopped(id)
                 return
             }
-            downloads.finish(id, state: "failed") { status in
+            downloads.finish(id, state: .failed) { status in
                 status.error = error.message
                 status.errorCode = error.code.description
             }
@@ -135,13 +135,24 @@ struct DownloadService: Service {
         }
     }
 
+    /// The queue's state for a phase of the pull. The pull's `completed` is not yet the
+    /// download's: the queue ends it (with the path) once `pull` returns.
+    static func state(of phase: PullProgress.Phase) -> DownloadAPI.State {
+        switch phase {
+        case .preparing: return .preparing
+        case .downloading: return .downloading
+        case .verifying: return .verifying
+        case .installing, .completed: return .installing
+        }
+    }
+
     /// A download stopped before its end: cancelled by its user, or the node is stopping
     /// (then it stays queued and resumes next start).
     private func stopped(_ id: String) {
         if downloads.wasCancelledByUser(id) {
-            downloads.finish(id, state: "cancelled")
+            downloads.finish(id, state: .cancelled)
         } else {
-            downloads.update(id) { $0.state = "queued" }
+            downloads.update(id) { $0.state = .queued }
         }
     }
 
@@ -157,24 +168,24 @@ struct DownloadService: Service {
             case .pull(let plan):
                 return plan
             case .alreadyHere:
-                downloads.finish(queued.requestID, state: "completed")
+                downloads.finish(queued.requestID, state: .completed)
                 return nil
             case .chooseVersion(let message):
-                downloads.finish(queued.requestID, state: "failed") { status in
+                downloads.finish(queued.requestID, state: .failed) { status in
                     status.error = message
                     status.errorCode = TransferError.Code.sourceChanged.description
                 }
                 return nil
             case .refuse(let code, let message):
                 if code == .notOffered, patient || ContinuousClock.now < deadline {
-                    if patient { downloads.update(queued.requestID) { $0.state = "waiting" } }
+                    if patient { downloads.update(queued.requestID) { $0.state = .waiting } }
                     do { try await Task.sleep(for: .seconds(1)) } catch {
                         stopped(queued.requestID)
                         return nil
                     }
                     continue
                 }
-                downloads.finish(queued.requestID, state: "failed") { status in
+                downloads.finish(queued.requestID, state: .failed) { status in
                     status.error = message
                     status.errorCode = code.description
                 }
