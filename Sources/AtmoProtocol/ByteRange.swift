@@ -4,9 +4,11 @@
 /// - no `Range`, a syntactically invalid one, a non-`bytes` unit, or several ranges: the
 ///   whole file with 200 (ignoring a Range header is always allowed, and one body is cheaper
 ///   than multipart for a client that asked for several);
-/// - `a-b`, `a-`, `-n`: one range, the end clamped to the size, 206;
-/// - a range that starts at or past the end (or `-0`, or any range of an empty file): 416
-///   with `Content-Range: bytes */SIZE`;
+/// - `a-b`, `a-`, `-n`: one range, the end clamped to the size, 206; positions have any
+///   number of digits (RFC 9110's `1*DIGIT`), so `bytes=0-9223372036854775807` or a longer
+///   end is the rest of the file, as nginx answers it;
+/// - a range that starts at or past the end (a start beyond Int64 included, or `-0`, or
+///   any range of an empty file): 416 with `Content-Range: bytes */SIZE`;
 /// - `If-Range` that does not match the current strong ETag: the whole file with 200, so a
 ///   changed file is never spliced onto an old partial.
 public enum ByteRangeSelection: Sendable, Hashable {
@@ -54,15 +56,39 @@ public enum ByteRangeSelection: Sendable, Hashable {
         case (true, true):
             return nil
         case (true, false):
-            guard let count = parseDigits(last) else { return nil }
+            guard let count = parsePosition(last) else { return nil }
             return .suffix(count)
         case (false, true):
-            guard let start = parseDigits(first) else { return nil }
+            guard let start = parsePosition(first) else { return nil }
             return .from(start)
         case (false, false):
-            guard let start = parseDigits(first), let end = parseDigits(last), end >= start else { return nil }
+            guard let start = parsePosition(first), let end = parsePosition(last), !isLess(last, than: first) else { return nil }
             return .fromTo(start, end)
         }
+    }
+
+    /// A position or suffix length of a range spec: digits only, any number of them; a value
+    /// beyond Int64 saturates at `Int64.max` (no file is that large, so a start there is
+    /// unsatisfiable and an end or suffix there means "to the end of the file").
+    static func parsePosition<S: StringProtocol>(_ text: S) -> Int64? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        var value: Int64 = 0
+        for digit in text.utf8 {
+            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowedAgain) = times10.addingReportingOverflow(Int64(digit - 48))
+            guard !overflowed, !overflowedAgain else { return .max }
+            value = sum
+        }
+        return value
+    }
+
+    /// Whether the digit string `a` is a smaller number than `b`, exactly (saturated values
+    /// cannot tell two huge positions apart).
+    static func isLess<S: StringProtocol>(_ a: S, than b: S) -> Bool {
+        let a = a.drop { $0 == "0" }
+        let b = b.drop { $0 == "0" }
+        if a.count != b.count { return a.count < b.count }
+        return a.lexicographicallyPrecedes(b)
     }
 
     static func resolve(_ spec: Spec, size: Int64) -> ByteRangeSelection {
