@@ -10,6 +10,9 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var idleTimeoutMs: Int64
     /// The most peers one mesh holds; a node replacing its own older connection still fits.
     public var maxPeersPerMesh: Int
+    /// The most meshes with admitted peers at once; a `register_mesh` or `join` that would
+    /// open one more is refused (`RELAY_FULL`, then 1013). Registrations are not counted.
+    public var maxMeshes: Int
     /// The largest text frame accepted, in bytes; a larger one closes the connection with 1009.
     public var maxFrameBytes: Int
     /// The largest binary frame accepted (header included), in bytes; a larger one closes the
@@ -29,12 +32,13 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// A configuration; every limit has the default of the protocol notes.
     public init(
         firstMessageTimeoutMs: Int64 = 30_000, idleTimeoutMs: Int64 = 120_000, maxPeersPerMesh: Int = 256,
-        maxFrameBytes: Int = 1 << 20, maxBinaryFrameBytes: Int = (4 << 20) + 256, messagesPerSecond: Double = 1_000,
+        maxMeshes: Int = 1_024, maxFrameBytes: Int = 1 << 20, maxBinaryFrameBytes: Int = (4 << 20) + 256, messagesPerSecond: Double = 1_000,
         messageBurst: Double = 2_000, maxTokenLifetimeSeconds: Int64 = 7 * 86_400, tokenClockSkewSeconds: Int64 = 300
     ) {
         self.firstMessageTimeoutMs = firstMessageTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs
         self.maxPeersPerMesh = maxPeersPerMesh
+        self.maxMeshes = maxMeshes
         self.maxFrameBytes = maxFrameBytes
         self.maxBinaryFrameBytes = maxBinaryFrameBytes
         self.messagesPerSecond = messagesPerSecond
@@ -72,6 +76,10 @@ public struct RelayStatistics: Sendable, Hashable {
     public var messagesDropped: UInt64 = 0
     /// Connections closed by the relay for breaking a rule, being idle or too slow.
     public var connectionsClosed: UInt64 = 0
+    /// Bytes waiting in the send queues now (filled in by the server).
+    public var queuedBytes = 0
+    /// The most bytes that waited in the send queues at once (filled in by the server).
+    public var queuedBytesPeak = 0
 
     /// Empty statistics.
     public init() {}

@@ -114,7 +114,7 @@ public struct RelayCloseCode: Sendable, Hashable, CustomStringConvertible {
     public static let messageTooBig = RelayCloseCode(1009)
     /// 1011: the relay failed (it could not store a registration).
     public static let internalError = RelayCloseCode(1011)
-    /// 1013: the relay cannot serve the client now (mesh full, too slow to keep up).
+    /// 1013: the relay cannot serve the client now (mesh or relay full, too slow to keep up).
     public static let tryAgainLater = RelayCloseCode(1013)
 
     public var description: String { String(rawValue) }
@@ -142,6 +142,8 @@ public struct RelayErrorCode: Sendable, Hashable, CustomStringConvertible {
     public static let peerNotFound = RelayErrorCode("PEER_NOT_FOUND")
     /// The mesh has `maxPeersPerMesh` peers already.
     public static let meshFull = RelayErrorCode("MESH_FULL")
+    /// The relay has `maxMeshes` meshes open already: a new one must wait.
+    public static let relayFull = RelayErrorCode("RELAY_FULL")
     /// A `register_mesh` lacked a required field.
     public static let missingFields = RelayErrorCode("MISSING_FIELDS")
     /// A frame that is not a valid message (not JSON, bad fields, a bad binary header).

@@ -66,13 +66,19 @@ extension RelayState {
         return nil
     }
 
-    /// Whether `meshID` can take `nodeID` (a node replacing its own connection always fits).
+    /// Whether `meshID` can take `nodeID` (a node replacing its own connection always fits);
+    /// a mesh with no peer yet needs room for one more mesh on the relay.
     func hasRoom(in meshID: String, for nodeID: String) -> Bool {
-        guard let room = rooms[meshID] else { return configuration.maxPeersPerMesh > 0 }
+        guard let room = rooms[meshID] else { return configuration.maxPeersPerMesh > 0 && rooms.count < configuration.maxMeshes }
         return room[nodeID] != nil || room.count < configuration.maxPeersPerMesh
     }
 
     mutating func refuseFull(_ conn: ConnectionID, meshID: String) -> [RelayAction] {
+        guard rooms[meshID] != nil || configuration.maxPeersPerMesh < 1 else {
+            let limit = configuration.maxMeshes
+            return [.send(conn, .error(code: .relayFull, message: "The relay holds its most meshes (\(limit)); try again later"))]
+                + close(conn, code: .tryAgainLater, reason: "relay full")
+        }
         let limit = configuration.maxPeersPerMesh
         return [.send(conn, .error(code: .meshFull, message: "Mesh \(meshID) is full (\(limit) peers)"))]
             + close(conn, code: .tryAgainLater, reason: "mesh full")

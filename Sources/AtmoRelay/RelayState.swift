@@ -76,6 +76,12 @@ public struct RelayState: Sendable {
         close(conn, code: .tryAgainLater, reason: "send queue full: too slow to keep up, dropped")
     }
 
+    /// The relay's send queues together are at their budget (`RelayQueueBudget`) and this
+    /// connection is among the slowest: it is dropped like a full queue's.
+    public mutating func queueBudgetExceeded(_ conn: ConnectionID) -> [RelayAction] {
+        close(conn, code: .tryAgainLater, reason: "relay memory budget reached: slowest peer dropped")
+    }
+
     /// Time passes: closes connections still silent after `firstMessageTimeoutMs` (1008) and
     /// peers silent for `idleTimeoutMs` (no ping or message). Call every few seconds.
     public mutating func tick(now: Int64) -> [RelayAction] {

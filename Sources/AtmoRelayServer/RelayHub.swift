@@ -33,6 +33,10 @@ final class RelayHub: Sendable {
     let database: StateDatabase
     let logger: Logger
     let startedAt = ContinuousClock.now
+    /// The bytes waiting in every send queue together.
+    let queuedBytes = QueuedBytesGauge()
+    /// The bound on `queuedBytes`, and whom to drop at it.
+    let budget: RelayQueueBudget
     private let state: Mutex<State>
 
     init(
@@ -42,6 +46,7 @@ final class RelayHub: Sendable {
         self.configuration = configuration
         self.database = database
         self.logger = logger
+        budget = RelayQueueBudget(maxQueuedBytes: configuration.maxQueuedBytes)
         let relay = RelayState(registeredMeshes: registeredMeshes, configuration: configuration.relay, verifier: verifier)
         state = Mutex(State(relay: relay))
     }
@@ -58,7 +63,12 @@ final class RelayHub: Sendable {
     }
 
     /// The counters and gauges for `/stats`.
-    var statistics: RelayStatistics { state.withLock { $0.relay.statistics } }
+    var statistics: RelayStatistics {
+        var statistics = state.withLock { $0.relay.statistics }
+        statistics.queuedBytes = queuedBytes.value
+        statistics.queuedBytesPeak = queuedBytes.peak
+        return statistics
+    }
 
     /// How long ago the hub was made.
     var uptime: Duration { ContinuousClock.now - startedAt }
@@ -73,7 +83,7 @@ final class RelayHub: Sendable {
             guard !state.shuttingDown else { return nil }
             state.lastConnection += 1
             let conn = ConnectionID(state.lastConnection)
-            let queue = SendQueue(limits: configuration.sendQueue)
+            let queue = SendQueue(limits: configuration.sendQueue, gauge: queuedBytes)
             state.queues[conn] = queue
             perform(state.relay.connected(conn, meshID: meshID, now: now), in: &state)
             return (conn, queue)
@@ -178,12 +188,12 @@ final class RelayHub: Sendable {
                     }
                     lastEncoded = (message, frame)
                 }
-                if queue.enqueue(frame) == .full { work += dropSlowPeer(conn, queue, in: &state) }
+                work += enqueue(frame, on: conn, queue, in: &state)
             case .forwardBinary(let conn, let from):
                 guard let queue = state.queues[conn], let binary,
                     let frame = RelayFrames.forwarded(binary.frame, payloadOffset: binary.payloadOffset, from: from)
                 else { continue }
-                if queue.enqueue(frame) == .full { work += dropSlowPeer(conn, queue, in: &state) }
+                work += enqueue(frame, on: conn, queue, in: &state)
             case .close(let conn, let code, let reason):
                 logger.debug("closing a connection", metadata: ["connection": "\(conn)", "code": "\(code)", "reason": "\(reason)"])
                 state.queues[conn]?.requestClose(code: code.rawValue, reason: RelayFrames.closeReason(reason))
@@ -193,6 +203,36 @@ final class RelayHub: Sendable {
             }
         }
         return persists
+    }
+
+    /// Queues `frame` for `conn` within the relay's budget: when it would go over, the
+    /// slowest peers `budget` names are dropped first (maybe `conn` itself, then the frame is
+    /// not queued). A full queue drops its own peer. Returns what the drops lead to.
+    private func enqueue(_ frame: OutboundFrame, on conn: ConnectionID, _ queue: SendQueue, in state: inout State) -> [RelayAction] {
+        var actions: [RelayAction] = []
+        let size = frame.data.readableBytes
+        if !budget.fits(size, totalQueued: queuedBytes.value) {
+            let now = ContinuousClock.now
+            let queues = state.queues.map { conn, queue in
+                let backlog = queue.backlog(now: now)
+                return RelayQueueBudget.Queue(conn: conn, queuedBytes: backlog.bytes, stalledMs: backlog.stalled.wholeMilliseconds)
+            }
+            let victims = budget.victims(incoming: size, for: conn, queues: queues, totalQueued: queuedBytes.value)
+            for victim in victims {
+                guard let victimQueue = state.queues[victim] else { continue }
+                logger.notice(
+                    "dropping one of the slowest peers: the relay's send queues are at their budget",
+                    metadata: [
+                        "connection": "\(victim)", "node_id": "\(state.relay.nodeID(of: victim) ?? "-")",
+                        "max_queued_bytes": "\(budget.maxQueuedBytes)",
+                    ])
+                victimQueue.discardPending()
+                actions += state.relay.queueBudgetExceeded(victim)
+            }
+            if victims.contains(conn) { return actions }
+        }
+        if queue.enqueue(frame) == .full { actions += dropSlowPeer(conn, queue, in: &state) }
+        return actions
     }
 
     private func dropSlowPeer(_ conn: ConnectionID, _ queue: SendQueue, in state: inout State) -> [RelayAction] {
@@ -234,5 +274,13 @@ final class RelayHub: Sendable {
         guard fromA == fromB, payloadA.count == payloadB.count else { return false }
         if payloadA.count < 256 { return payloadA == payloadB }
         return payloadA.withUnsafeBytes { a in payloadB.withUnsafeBytes { b in a.baseAddress == b.baseAddress } }
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds.
+    var wholeMilliseconds: Int64 {
+        let parts = components
+        return parts.seconds * 1_000 + parts.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -50,6 +50,9 @@ public struct RelayStatsReport: Sendable, Hashable, Codable {
     public var messagesDropped: UInt64
     /// `connections_closed`: connections the relay closed (rules, idleness, slowness).
     public var connectionsClosed: UInt64
+    /// `queued_bytes`: bytes waiting in the send queues now; `queued_bytes_peak`: the most at once.
+    public var queuedBytes: Int
+    public var queuedBytesPeak: Int
     /// Seconds since the relay started.
     public var uptime: Double
 
@@ -63,6 +66,8 @@ public struct RelayStatsReport: Sendable, Hashable, Codable {
         bytesRelayed = statistics.bytesRelayed
         messagesDropped = statistics.messagesDropped
         connectionsClosed = statistics.connectionsClosed
+        queuedBytes = statistics.queuedBytes
+        queuedBytesPeak = statistics.queuedBytesPeak
         self.uptime = uptime
     }
 
@@ -74,6 +79,8 @@ public struct RelayStatsReport: Sendable, Hashable, Codable {
         case bytesRelayed = "bytes_relayed"
         case messagesDropped = "messages_dropped"
         case connectionsClosed = "connections_closed"
+        case queuedBytes = "queued_bytes"
+        case queuedBytesPeak = "queued_bytes_peak"
     }
 }
 

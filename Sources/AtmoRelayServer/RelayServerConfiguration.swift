@@ -8,6 +8,8 @@ public struct RelayServerConfiguration: Sendable {
     /// The port of the older Python relay, kept as the default.
     public static let defaultPort = 8765
 
+    /// The default budget of all send queues together: 256 MiB (eight full queues).
+    public static let defaultMaxQueuedBytes = 256 << 20
     /// Address to listen on (`0.0.0.0`: every interface).
     public var host: String
     /// Port to listen on; 0 lets the system choose (the bound port is reported on listening).
@@ -19,6 +21,9 @@ public struct RelayServerConfiguration: Sendable {
     /// The bounds of each peer's send queue; a peer whose queue is full is dropped (1013).
     public var sendQueue: SendQueueLimits
     /// How often idle peers and silent new connections are checked (`RelayState.tick`).
+    /// The most bytes all send queues may hold together; at this budget the slowest peers
+    /// are dropped (1013) until a frame fits (`RelayQueueBudget`).
+    public var maxQueuedBytes: Int
     public var tickInterval: Duration
     /// How long a peer the relay closes may take to answer the close (or to read what is
     /// queued before it) before its socket is closed outright.
@@ -52,6 +57,7 @@ public struct RelayServerConfiguration: Sendable {
         self.relay = relay
         self.sendQueue = sendQueue
         self.tickInterval = tickInterval
+        maxQueuedBytes: Int = RelayServerConfiguration.defaultMaxQueuedBytes,
         self.closeTimeout = closeTimeout
         self.httpIdleTimeout = httpIdleTimeout
     }
@@ -59,6 +65,7 @@ public struct RelayServerConfiguration: Sendable {
     /// `{stateDirectory}/relay.sqlite`.
     public var databasePath: String { (stateDirectory as NSString).appendingPathComponent("relay.sqlite") }
 
+        self.maxQueuedBytes = maxQueuedBytes
     /// The largest WebSocket message read at all: the larger of the text and binary limits.
     /// Anything above is closed with 1009 by the WebSocket layer before it is buffered whole.
     var maxMessageBytes: Int { max(relay.maxFrameBytes, relay.maxBinaryFrameBytes) }

@@ -36,8 +36,11 @@ final class SendQueue: Sendable {
     }
 
     private struct State {
+        let gauge: QueuedBytesGauge
         var frames = CircularBuffer<OutboundFrame>()
         var bytes = 0
+        /// When the writer last took a frame, or the first frame came into an empty queue.
+        var lastProgress = ContinuousClock.now
         /// While held, the writer takes nothing (the founder waits for its registration to be stored).
         var held = false
         var closeRequest: (code: UInt16, reason: String)?
@@ -57,6 +60,8 @@ final class SendQueue: Sendable {
             guard !held else { return nil }
             if let frame = frames.popFirst() {
                 bytes -= frame.data.readableBytes
+                gauge.add(-frame.data.readableBytes)
+                lastProgress = .now
                 return .frame(frame)
             }
             if let closeRequest {
@@ -68,15 +73,27 @@ final class SendQueue: Sendable {
 
         mutating func discardPending() {
             frames.removeAll()
+            gauge.add(-bytes)
             bytes = 0
         }
     }
 
     let limits: RelayServerConfiguration.SendQueueLimits
-    private let state = Mutex(State())
+    /// The bytes waiting in every queue of the relay, this one's included.
+    let gauge: QueuedBytesGauge
+    private let state: Mutex<State>
 
-    init(limits: RelayServerConfiguration.SendQueueLimits) {
+    init(limits: RelayServerConfiguration.SendQueueLimits, gauge: QueuedBytesGauge = QueuedBytesGauge()) {
         self.limits = limits
+        self.gauge = gauge
+        state = Mutex(State(gauge: gauge))
+    }
+
+    /// The bytes waiting, and for how long the writer has taken nothing while frames wait.
+    func backlog(now: ContinuousClock.Instant = .now) -> (bytes: Int, stalled: Duration) {
+        state.withLock { state in
+            (state.bytes, state.frames.isEmpty ? .zero : now - state.lastProgress)
+        }
     }
 
     /// Queues `frame` unless the queue is closed or at its bounds (the bytes bound lets a
@@ -87,8 +104,10 @@ final class SendQueue: Sendable {
             let size = frame.data.readableBytes
             guard state.frames.count < limits.maxFrames, state.frames.isEmpty || state.bytes + size <= limits.maxBytes
             else { return (.full, nil) }
+            if state.frames.isEmpty { state.lastProgress = .now }
             state.frames.append(frame)
             state.bytes += size
+            state.gauge.add(size)
             return (.queued, state.held ? nil : state.writerWaiter.take())
         }
         waiter?.resume()
@@ -174,5 +193,25 @@ final class SendQueue: Sendable {
             state.withLock { $0.closeWaiter.take() }?.resume()
         }
         return !Task.isCancelled && state.withLock { $0.closeRequest != nil }
+    }
+}
+
+/// The bytes waiting in all of a relay's send queues together (`RelayQueueBudget` caps it).
+/// Each queue adds what it queues and takes off what its writer takes or it discards.
+final class QueuedBytesGauge: Sendable {
+    private let bytes = Atomic<Int>(0)
+    private let highest = Atomic<Int>(0)
+
+    init() {}
+
+    /// The bytes waiting now.
+    var value: Int { bytes.load(ordering: .relaxed) }
+
+    /// The most bytes that were waiting at once.
+    var peak: Int { highest.load(ordering: .relaxed) }
+
+    func add(_ delta: Int) {
+        let now = bytes.wrappingAdd(delta, ordering: .relaxed).newValue
+        if delta > 0 { highest.max(now, ordering: .relaxed) }
     }
 }
