@@ -82,6 +82,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                // NIOConnectionError: what a refused connection throws (ErrorMapping).
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(

@@ -1,9 +1,10 @@
 import AtmoProtocol
+import AtmoTransfer
 import Foundation
 import Hummingbird
 import NIOCore
 
-/// JSON answers and the one mapping from failures to HTTP statuses.
+/// JSON answers; errors become one through `ErrorMapping` (`JSONErrorMiddleware`).
 enum JSONResponse {
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? WireCoding.encode(value)) ?? Data("{}".utf8)
@@ -21,10 +22,13 @@ enum JSONResponse {
 /// Turns every error and every unmatched route into a JSON error body, so no answer of
 /// this server is an HTML page, an empty 404 or an empty 500:
 /// - `HTTPError` and any other `HTTPResponseError` keep their status (and headers), with
-///   their message (or the reason phrase) as `error`;
-/// - `WireError` is 400 with its code;
+///   their message (or the reason phrase) as `error` (a route chose them);
+/// - a body over its limit is 413 `too_large`;
 /// - a path no route knows is 404, a known path with the wrong method 405 with `Allow`;
-/// - anything else is 500 `internal error` (logged, never echoed: it could name a path).
+/// - any other error gets the status and `code` `ErrorMapping` gives it (a `WireError` 400
+///   with its code, a full disk 507 `storage_full`, shutting down 503, anything unknown
+///   500 `internal_error`); a local failure is logged and answered with advice, never
+///   with its message (it could name a path of this machine).
 ///
 /// It also makes every answer to `HEAD` bodiless (same status and headers) before it is
 /// written, so a `HEAD` never runs a streaming body (SwiftNIO's encoder would drop the
@@ -50,17 +54,17 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 response.headers.append(field)
             }
             return response
-        } catch let error as WireError {
-            return JSONResponse.error(.badRequest, error.message, code: error.code.description)
         } catch is NIOTooManyBytesError {
             return JSONResponse.error(.contentTooLarge, "Request body too large", code: WireError.Code.tooLarge.description)
         } catch let error as any HTTPResponseError {
             return JSONResponse.error(error.status, error.status.reasonPhrase)
-        } catch is CancellationError {
-            return JSONResponse.error(.serviceUnavailable, "Server is shutting down")
         } catch {
+            let mapped = ErrorMapping.map(error)
+            let status = HTTPResponse.Status(code: mapped.httpStatus)
+            guard mapped.isLocal else { return JSONResponse.error(status, mapped.message, code: mapped.wireCode) }
+            if mapped.code == .cancelled { return JSONResponse.error(status, "Server is shutting down", code: mapped.wireCode) }
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return JSONResponse.error(.internalServerError, "internal error")
+            return JSONResponse.error(status, ErrorMapping.advice(for: mapped.code), code: mapped.wireCode)
         }
     }
 

@@ -36,8 +36,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    /// Maps an `errno` from a failed system call on `path` to an actionable error.
+    /// Maps an `errno` from a failed system call on `path` to an actionable error; the
+    /// `errno` stays in `underlying` (a `POSIXError`), for `ErrorMapping` to read.
     public static func posix(_ errno: Int32, _ operation: String, path: String) -> StoreError {
+        var error = describe(errno, operation, path: path)
+        error.underlying = POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+        return error
+    }
+
+    private static func describe(_ errno: Int32, _ operation: String, path: String) -> StoreError {
         switch errno {
         case ENOSPC, EDQUOT:
             return StoreError(.storageFull, "\(operation) \(path): no space left on the device; free some space and pull again (the partial download is kept)")

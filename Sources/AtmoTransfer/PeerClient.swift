@@ -139,8 +139,7 @@ public struct PeerClient: SourceChannel {
                 return TransferError(.peerUnreachable, "\(peer) closed the connection", underlying: error)
             }
         }
-        let text = "\(error)"
-        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") {
+        if ErrorMapping.posixErrno(in: error) == ECONNREFUSED {
             return TransferError(.peerUnreachable, "cannot connect to \(peer): connection refused (is `atmo serve` running there?)", underlying: error)
         }
         return TransferError(.peerUnreachable, "cannot reach \(peer): \(error)", underlying: error)

@@ -1,8 +1,9 @@
 import AtmoProtocol
 import AtmoStore
 
-/// Why a pull failed, with a message that says what to do. `code` maps to the wire's
-/// cancel reasons and to the CLI's exit codes in one place (`cancelReason`, `exitCode`).
+/// Why a pull failed, with a message that says what to do. Its `Code`s name every failure
+/// atmo reports; `ErrorMapping` maps them, in one place, to the wire's cancel reasons, the
+/// CLI's exit codes and HTTP statuses.
 public struct TransferError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Wrapped: String, Sendable {
@@ -18,6 +19,10 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
             case cancelled = "cancelled"
             case peerError = "peer_error"
             case localError = "local_error"
+            case notFound = "not_found"
+            case invalidRequest = "invalid_request"
+            case conflict = "conflict"
+            case internalError = "internal_error"
         }
         let wrapped: Wrapped
         init(wrapped: Wrapped) { self.wrapped = wrapped }
@@ -33,6 +38,14 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(wrapped: .cancelled)
         public static let peerError = Code(wrapped: .peerError)
         public static let localError = Code(wrapped: .localError)
+        /// Nothing of that name here (a model not installed, a file or key that is missing).
+        public static let notFound = Code(wrapped: .notFound)
+        /// Input that cannot be used: a bad flag, argument or request body.
+        public static let invalidRequest = Code(wrapped: .invalidRequest)
+        /// Conflicts with what is already there (a file, a registration, an address in use).
+        public static let conflict = Code(wrapped: .conflict)
+        /// Something unexpected failed.
+        public static let internalError = Code(wrapped: .internalError)
         public var description: String { wrapped.rawValue }
         /// The code named `description` (as a node's download status carries it); nil for
         /// a name this version does not know.
@@ -54,36 +67,19 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// The `reason` of the `model_transfer_cancel` this failure sends.
-    public var cancelReason: CancelReason {
-        switch code {
-        case .hashMismatch: return .hashMismatch
-        case .timeout: return .timeout
-        case .cancelled: return .userCancelled
-        case .storageFull: return .storageFull
-        default: return .networkError
-        }
-    }
+    /// The `reason` of the `model_transfer_cancel` this failure sends (`ErrorMapping`).
+    public var cancelReason: CancelReason { ErrorMapping.map(self).cancelReason }
 
-    /// The process exit status `atmo pull` uses for this failure (documented in README).
-    public var exitCode: Int32 {
-        switch code {
-        case .peerUnreachable, .timeout, .peerError: return 3
-        case .notOffered: return 4
-        case .hashMismatch, .sourceChanged, .protocolViolation: return 5
-        case .storageFull, .permissionDenied, .localError: return 6
-        case .alreadyRunning: return 7
-        case .cancelled: return 130
-        default: return 1
-        }
-    }
+    /// The process exit status `atmo pull` uses for this failure (`ErrorMapping`; the
+    /// README documents them).
+    public var exitCode: Int32 { ErrorMapping.map(self).exitCode }
 
-    /// Lifts a store failure into a transfer failure with the same meaning.
+    /// Lifts a store failure into a transfer failure with the same meaning (`ErrorMapping`).
     static func from(_ error: StoreError) -> TransferError {
-        switch error.code {
-        case .storageFull: return TransferError(.storageFull, error.message, underlying: error)
-        case .permissionDenied: return TransferError(.permissionDenied, error.message, underlying: error)
-        default: return TransferError(.localError, error.message, underlying: error)
-        }
+        let mapped = ErrorMapping.map(error)
+        // A local failure stays one: "not found" or "conflict" in the store is not the
+        // peer's answer.
+        let code = [TransferError.Code.storageFull, .permissionDenied].contains(mapped.code) ? mapped.code : .localError
+        return TransferError(code, error.message, underlying: error)
     }
 }

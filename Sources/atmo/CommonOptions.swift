@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoNode
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import Logging
 
@@ -53,16 +54,32 @@ func absolute(_ path: String) -> String {
     return FileManager.default.currentDirectoryPath + "/" + path
 }
 
-/// Ends the process with a message on stderr and a documented exit status.
+/// Ends the process with a message on stderr and a documented exit status (`ExitStatus`,
+/// the README's table).
 struct Failure: Error, CustomStringConvertible {
     var message: String
     var exitCode: Int32
+    /// The `code` of the `--json` error line when `exit` is given none.
+    var code = "error"
     var description: String { message }
+
+    init(message: String, exitCode: Int32, code: String = "error") {
+        self.message = message
+        self.exitCode = exitCode
+        self.code = code
+    }
+
+    /// The failure `error` is, as `ErrorMapping` maps it (exit status, code, message);
+    /// `context` says what was being done.
+    init(_ error: any Error, context: String? = nil) {
+        let mapped = ErrorMapping.map(error)
+        self.init(message: context.map { "\($0): \(mapped.message)" } ?? mapped.message, exitCode: mapped.exitCode, code: mapped.wireCode)
+    }
 
     /// Prints the message on stderr (and, with `json`, an `error` line with `code` on
     /// stdout first) and exits with `exitCode`.
-    func exit(json: Bool = false, code: String = "error") -> Never {
-        if json { printJSON(ErrorLine(code: code, error: message, exitCode: exitCode)) }
+    func exit(json: Bool = false, code: String? = nil) -> Never {
+        if json { printJSON(ErrorLine(code: code ?? self.code, error: message, exitCode: exitCode)) }
         FileHandle.standardError.write(Data("atmo: \(message)\n".utf8))
         Foundation.exit(exitCode)
     }

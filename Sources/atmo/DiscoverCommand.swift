@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoDiscovery
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -98,7 +99,7 @@ struct DiscoverCommand: AsyncParsableCommand {
                 tasks.cancelAll()
             }
         } catch {
-            Failure(message: "discovery failed: \(error)", exitCode: 1).exit(json: json, code: "discovery_failed")
+            Failure(error, context: "discovery failed").exit(json: json, code: "discovery_failed")
         }
         printNodes(nodes.current.sorted { $0.instanceName < $1.instanceName })
     }
@@ -108,7 +109,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         do {
             return try NodeIdentity.loadOrCreate(directory: directory).nodeID
         } catch {
-            Failure(message: "cannot read the node id in \(directory): \(error); pass --node-id", exitCode: 6).exit(json: json)
+            Failure(error, context: "cannot read the node id in \(directory) (or pass --node-id)").exit(json: json)
         }
     }
 

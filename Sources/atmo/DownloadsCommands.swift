@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtmoProtocol
+import AtmoTransfer
 import Foundation
 
 struct DownloadsCommand: AsyncParsableCommand {
@@ -56,9 +57,9 @@ struct CancelCommand: AsyncParsableCommand {
             let cancelled = try await node.delete(path, as: DownloadAPI.StatusList.self)
             if json { printJSON(cancelled) } else { print("cancelled \(cancelled.downloads.map(\.modelID).joined(separator: ", "))") }
         } catch let error as LocalNodeError where error.status == 404 {
-            Failure(message: error.message, exitCode: 4).exit(json: json, code: "not_found")
+            Failure(message: error.message, exitCode: ExitStatus.notFound).exit(json: json, code: "not_found")
         } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
+            Failure(message: "the local node did not answer: \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "no_node")
         }
     }
 }

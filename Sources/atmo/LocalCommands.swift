@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 
 struct ListCommand: AsyncParsableCommand {
@@ -24,7 +25,7 @@ struct ListCommand: AsyncParsableCommand {
         var configuration = store.nodeConfiguration()
         configuration.scanRoots.extraFolders += folders.map { URL(fileURLWithPath: absolute($0)) }
         let database: StateDatabase
-        do { database = try StateDatabase(path: configuration.databasePath) } catch { Failure(message: "\(error)", exitCode: 6).exit() }
+        do { database = try StateDatabase(path: configuration.databasePath) } catch { Failure(error).exit() }
         let files = ModelScanner(roots: configuration.effectiveScanRoots).scan()
         var rows: [ListedModel] = []
         for file in files {
@@ -90,21 +91,22 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let local = target.store(store)
         guard let model = local.installed(modelID: modelID) else {
-            fail("\(modelID) is not installed in \(local.directory) (see `atmo ls`)", code: "not_installed", exitCode: 4)
+            fail("\(modelID) is not installed in \(local.directory) (see `atmo ls`)", code: "not_installed", exitCode: ExitStatus.notFound)
         }
         let path = local.filePath(of: model)
         let actual: String
         do {
             actual = try FileHasher.sha256(path: path)
         } catch {
-            fail("cannot read \(path): \(error)", code: "io_error", exitCode: 6)
+            let failure = Failure(error, context: "cannot read \(path)")
+            fail(failure.message, code: "io_error", exitCode: failure.exitCode)
         }
         let ok = actual == model.sha256
         if json {
             printJSON(VerifyResult(modelID: modelID, path: path, ok: ok, sha256: actual, expectedSHA256: model.sha256))
         }
         guard ok else {
-            Failure(message: "\(modelID) is corrupt: SHA-256 \(actual), expected \(model.sha256); pull it again", exitCode: 5).exit()
+            Failure(message: "\(modelID) is corrupt: SHA-256 \(actual), expected \(model.sha256); pull it again", exitCode: ExitStatus.verification).exit()
         }
         if !json { print("\(modelID): OK (sha256 \(actual))") }
     }
@@ -146,9 +148,8 @@ struct RemoveCommand: AsyncParsableCommand {
         do {
             try local.remove(modelID: modelID)
         } catch {
-            let notFound = error.code == .notFound
-            Failure(message: error.message, exitCode: notFound ? 4 : 6)
-                .exit(json: json, code: notFound ? "not_installed" : error.code.description)
+            let failure = Failure(error)
+            failure.exit(json: json, code: error.code == .notFound ? "not_installed" : error.code.description)
         }
         if json {
             printJSON(["type": "remove_result", "model_id": modelID])

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import AtmoNode
 import AtmoProtocol
+import AtmoTransfer
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -25,7 +26,7 @@ struct LocalNodeClient {
         guard let node = await find(stateDirectory: stateDirectory) else {
             Failure(
                 message: "no node is running on \(stateDirectory): start one with `atmo serve`\(alternative)",
-                exitCode: 3
+                exitCode: ExitStatus.unreachable
             ).exit(json: json, code: "no_node")
         }
         return node
@@ -36,7 +37,7 @@ struct LocalNodeClient {
         do {
             return try await get(path, query: query, as: T.self)
         } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
+            Failure(message: "the local node did not answer: \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "no_node")
         }
     }
 
@@ -44,7 +45,7 @@ struct LocalNodeClient {
         var components = URLComponents(string: file.baseURL + path)
         let items = query.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
         if !items.isEmpty { components?.queryItems = items }
-        guard let url = components?.string else { throw Failure(message: "bad local URL for \(path)", exitCode: 1) }
+        guard let url = components?.string else { throw Failure(message: "bad local URL for \(path)", exitCode: ExitStatus.failure) }
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         configuration.connectionPool.retryConnectionEstablishment = false

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 
 /// `atmo mesh invite`: a signed, expiring invite link, on the founder's node.
@@ -53,7 +54,7 @@ struct MeshInviteCommand: AsyncParsableCommand {
         } catch let error as MeshSetupError {
             MeshCLI.fail(error, json: json)
         } catch {
-            Failure(message: "cannot write the invite: \(error)", exitCode: 1).exit(json: json)
+            Failure(error, context: "cannot write the invite").exit(json: json)
         }
         if json {
             printJSON(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 
 /// `atmo mesh status` (and plain `atmo mesh`): the membership of this node.
@@ -20,7 +21,7 @@ struct MeshStatusCommand: AsyncParsableCommand {
         do {
             membership = try MeshMembership.load(stateDirectory: state)
         } catch {
-            Failure(message: "\(error)", exitCode: 6).exit(json: json, code: "\(error.code)")
+            Failure(error).exit(json: json, code: "\(error.code)")
         }
         let now = MeshCLI.now()
         let nodeID = MeshCLI.existingNodeID(stateDirectory: state)

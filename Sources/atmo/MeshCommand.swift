@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 
 /// `atmo mesh`: found a mesh, invite nodes to it, join one, show or leave the membership.
@@ -33,14 +34,14 @@ enum MeshCLI {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
     /// Ends the process for a refusal: exit 6 for state that cannot be read or written, 64
-    /// for everything else; with `json`, an error line with the error's code first.
+    /// for everything else (`ErrorMapping`); with `json`, an error line with the error's code first.
     static func fail(_ error: MeshSetupError, json: Bool = false) -> Never {
-        Failure(message: error.message, exitCode: error.code == .storage ? 6 : 64).exit(json: json, code: "\(error.code)")
+        Failure(error).exit(json: json, code: "\(error.code)")
     }
 
     /// Ends the process for bad input (exit 64).
     static func usage(_ message: String, json: Bool = false, code: String = "invalid_input") -> Never {
-        Failure(message: message, exitCode: 64).exit(json: json, code: code)
+        Failure(message: message, exitCode: ExitStatus.usage).exit(json: json, code: code)
     }
 
     /// This node's id, creating its key on first use (as `atmo serve` would).
@@ -48,7 +49,7 @@ enum MeshCLI {
         do {
             return try NodeIdentity.loadOrCreate(directory: stateDirectory).nodeID
         } catch {
-            Failure(message: "\(error)", exitCode: 6).exit(json: json, code: "storage_error")
+            Failure(error).exit(json: json, code: "storage_error")
         }
     }
 

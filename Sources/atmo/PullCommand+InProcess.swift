@@ -28,12 +28,12 @@ extension PullCommand {
         do {
             node = try MeshNode(configuration: configuration, logger: logger)
         } catch {
-            Failure(message: "\(error)", exitCode: 6).exit(json: json)
+            Failure(error).exit(json: json)
         }
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
         let outcome: Failure? = await withTaskGroup(of: Failure??.self) { tasks in
             tasks.addTask {
-                do { try await group.run() } catch { return Failure(message: "the node stopped: \(error)", exitCode: 1) }
+                do { try await group.run() } catch { return Failure(error, context: "the node stopped") }
                 return nil
             }
             tasks.addTask { await .some(self.downloadInProcess(node)) }
@@ -42,7 +42,7 @@ extension PullCommand {
             await tasks.waitForAll()
             return first ?? nil
         }
-        if let outcome { outcome.exit(json: json, code: outcome.exitCode == 4 ? "not_offered" : "pull_failed") }
+        if let outcome { outcome.exit(json: json) }
         Foundation.exit(0)
     }
 
@@ -58,16 +58,16 @@ extension PullCommand {
         switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
         case .pull: break
         case .alreadyHere: return nil
-        case .chooseVersion(let message): return Failure(message: message, exitCode: 64)
+        case .chooseVersion(let message): return Failure(message: message, exitCode: ExitStatus.usage, code: "ambiguous_version")
         case .refuse(let code, let message):
             let hint = " (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"
-            return Failure(message: message + hint, exitCode: TransferError(code, message).exitCode)
+            return Failure(message: message + hint, exitCode: ErrorMapping.exitCode(for: code), code: code.description)
         }
         let requestID: String
         do {
             requestID = try node.download(modelID: modelID, sha256: expectedSHA256, preferredNode: peer)
         } catch {
-            return Failure(message: "\(error)", exitCode: 64)
+            return Failure(error)
         }
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         defer { bar.finish() }
@@ -94,17 +94,17 @@ extension PullCommand {
                         }
                         return .some(nil)
                     case .failed(let reason, let code):
-                        let error = TransferError(TransferError.Code(description: code) ?? .localError, reason)
-                        return .some(Failure(message: reason, exitCode: error.exitCode))
+                        let known = TransferError.Code(description: code) ?? .localError
+                        return .some(Failure(message: reason, exitCode: ErrorMapping.exitCode(for: known), code: known.description))
                     case .cancelled:
-                        return .some(Failure(message: "interrupted: the partial download of \(modelID) is kept; run the pull again to resume it", exitCode: 130))
+                        return .some(Failure(message: "interrupted: the partial download of \(modelID) is kept; run the pull again to resume it", exitCode: ExitStatus.interrupted, code: "cancelled"))
                     case .queued, .waiting, .unknown:
                         if let note = update.state.wireState.note(modelID: modelID) { bar.note(note) }
                     default:
                         continue
                     }
                 }
-                return .some(Failure(message: "the node stopped before the download ended", exitCode: 1))
+                return .some(Failure(message: "the node stopped before the download ended", exitCode: ExitStatus.failure))
             }
             tasks.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {

@@ -17,7 +17,7 @@ extension PullCommand {
                 DownloadAPI.path, DownloadAPI.Start(modelID: modelID, sha256: expectedSHA256, from: peer), as: DownloadAPI.Started.self
             ).requestID
         } catch {
-            Failure(message: "the local node refused the download: \(error)", exitCode: 1).exit(json: json, code: "node_refused")
+            Failure(error, context: "the local node refused the download").exit(json: json, code: "node_refused")
         }
         if detach {
             if json { printJSON(DownloadAPI.Started(requestID: requestID)) } else {
@@ -58,13 +58,13 @@ extension PullCommand {
         bar.finish()
         if final == nil, lostNode.value {
             Failure(
-                message: "lost the connection to the node; it may still be downloading \(modelID) (see `atmo downloads`)", exitCode: 3
+                message: "lost the connection to the node; it may still be downloading \(modelID) (see `atmo downloads`)", exitCode: ExitStatus.unreachable
             ).exit(json: json, code: "no_node")
         }
         guard let final else {
             Failure(
                 message: "detached: the node keeps downloading \(modelID); `atmo pull \(modelID)` follows it again, "
-                    + "`atmo cancel \(modelID)` stops it", exitCode: 130
+                    + "`atmo cancel \(modelID)` stops it", exitCode: ExitStatus.interrupted
             ).exit(json: json, code: "detached")
         }
         switch final.state {
@@ -80,11 +80,10 @@ extension PullCommand {
             }
             Foundation.exit(0)
         case .cancelled:
-            Failure(message: "the download of \(modelID) was cancelled", exitCode: 130).exit(json: json, code: "cancelled")
+            Failure(message: "the download of \(modelID) was cancelled", exitCode: ExitStatus.interrupted).exit(json: json, code: "cancelled")
         default:
             let code = final.errorCode.flatMap(TransferError.Code.init(description:)) ?? .localError
-            let error = TransferError(code, final.error ?? "the download failed")
-            Failure(message: error.message, exitCode: error.exitCode).exit(json: json, code: code.description)
+            Failure(message: final.error ?? "the download failed", exitCode: ErrorMapping.exitCode(for: code)).exit(json: json, code: code.description)
         }
     }
 

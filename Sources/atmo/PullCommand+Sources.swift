@@ -13,7 +13,7 @@ extension PullCommand {
         } catch let error as LocalNodeError where error.status == 404 {
             versions = []
         } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: 3).exit(json: json, code: "no_node")
+            Failure(message: "the local node did not answer: \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "no_node")
         }
         switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
         case .pull(let plan):
@@ -22,9 +22,9 @@ extension PullCommand {
             print("\(modelID) is already on this node, and no other node offers it (see `atmo ls`)")
             Foundation.exit(0)
         case .chooseVersion(let message):
-            Failure(message: message, exitCode: 64).exit(json: json, code: "ambiguous_version")
+            Failure(message: message, exitCode: ExitStatus.usage).exit(json: json, code: "ambiguous_version")
         case .refuse(let code, let message):
-            Failure(message: message, exitCode: TransferError(code, message).exitCode).exit(json: json, code: code.description)
+            Failure(message: message, exitCode: ErrorMapping.exitCode(for: code)).exit(json: json, code: code.description)
         }
     }
 }

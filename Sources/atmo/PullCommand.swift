@@ -78,7 +78,7 @@ struct PullCommand: AsyncParsableCommand {
         let viaURL = peer?.contains("://") ?? false
         if !viaURL {
             guard destination == nil else {
-                Failure(message: "--to works with --from URL (a pull by id installs into the node's models folder)", exitCode: 64).exit(json: json)
+                Failure(message: "--to works with --from URL (a pull by id installs into the node's models folder)", exitCode: ExitStatus.usage).exit(json: json)
             }
             if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
                 _ = await meshPlan(node)  // refuses at once what the mesh cannot give
@@ -94,7 +94,7 @@ struct PullCommand: AsyncParsableCommand {
             database = try StateDatabase(path: configuration.databasePath)
             identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
         } catch {
-            Failure(message: "\(error)", exitCode: 6).exit()
+            Failure(error).exit(json: json)
         }
         // From here on: a pull from one URL, in this process.
         let request = PullRequest(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtmoRelay
 import AtmoRelayServer
+import AtmoTransfer
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -101,7 +102,7 @@ struct RelayCommand: AsyncParsableCommand {
         } catch {
             Failure(
                 message: "cannot open the relay's state in \(configuration.stateDirectory): \(error); choose a folder you can write with --state-dir",
-                exitCode: 6
+                exitCode: ExitStatus.localStorage
             ).exit()
         }
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -109,7 +110,7 @@ struct RelayCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             let explanation = ServeCommand.explain(error, host: host, port: port)
-            Failure(message: explanation.replacingOccurrences(of: "the node stopped", with: "the relay stopped"), exitCode: 1)
+            Failure(message: explanation.replacingOccurrences(of: "the node stopped", with: "the relay stopped"), exitCode: ServeCommand.exitCode(error))
                 .exit()
         }
     }

@@ -2,6 +2,8 @@ import ArgumentParser
 import AtmoNode
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
+import NIOCore
 import Foundation
 
 struct ServeCommand: AsyncParsableCommand {
@@ -91,10 +93,12 @@ struct ServeCommand: AsyncParsableCommand {
             if let file = try NodeConfigFile.load(path: configPath) {
                 file.apply(to: &configuration)
             } else if config != nil {
-                Failure(message: "\(configPath) does not exist", exitCode: 64).exit()
+                Failure(message: "\(configPath) does not exist", exitCode: ExitStatus.usage).exit()
             }
         } catch {
-            Failure(message: "\(error)", exitCode: 64).exit()
+            let failure = Failure(error)
+            // A file that is there but not valid is bad usage; one that cannot be read is local.
+            Failure(message: "\(error)", exitCode: failure.exitCode == ExitStatus.localStorage ? failure.exitCode : ExitStatus.usage).exit()
         }
         configuration.mesh.peers += peers
         configuration.mesh.relays += relays
@@ -113,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             node = try MeshNode(configuration: configuration, logger: logger)
         } catch {
-            Failure(message: "cannot start the node: \(error)", exitCode: 6).exit()
+            Failure(error, context: "cannot start the node").exit()
         }
         let portFile = self.portFile.map(absolute)
         do {
@@ -123,24 +127,31 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         } catch {
-            Failure(message: Self.explain(error, host: host, port: port), exitCode: 1).exit()
+            Failure(message: Self.explain(error, host: host, port: port), exitCode: Self.exitCode(error)).exit()
         }
     }
 
     /// A sentence for the failures people hit when starting a server (the port is taken, a
-    /// privileged port, an address that is not this machine's); the raw error otherwise.
+    /// privileged port, an address that is not this machine's), told by the `errno` of the
+    /// socket call that failed; `ErrorMapping`'s message otherwise.
     static func explain(_ error: any Error, host: String, port: Int) -> String {
-        let text = "\(error)"
-        guard text.contains("bind(") else { return "the node stopped: \(error)" }
-        if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98)") {
-            return "port \(port) is in use; choose another with --port (0 picks a free one)"
+        switch socketErrno(error) {
+        case EADDRINUSE: return "port \(port) is in use; choose another with --port (0 picks a free one)"
+        case EACCES: return "not allowed to listen on port \(port) (ports below 1024 need privileges); choose another with --port"
+        case EADDRNOTAVAIL: return "\(host) is not an address of this machine; choose another with --host (0.0.0.0 listens on all)"
+        default: return "the node stopped: \(ErrorMapping.map(error).message)"
         }
-        if text.contains("Permission denied") || text.contains("errno: 13)") {
-            return "not allowed to listen on port \(port) (ports below 1024 need privileges); choose another with --port"
-        }
-        if text.contains("Cannot assign requested address") || text.contains("errno: 99)") {
-            return "\(host) is not an address of this machine; choose another with --host (0.0.0.0 listens on all)"
-        }
-        return "the node stopped: \(error)"
+    }
+
+    /// The exit status for a server that stopped: 1 when it could not listen, else the
+    /// failure's own (`ErrorMapping`).
+    static func exitCode(_ error: any Error) -> Int32 {
+        socketErrno(error) == nil ? ErrorMapping.map(error).exitCode : ExitStatus.failure
+    }
+
+    /// The `errno` of a failed socket call (NIO's `IOError`) in `error`'s chain: files
+    /// fail as `StoreError`s, so this is the bind (or listen) of the server.
+    private static func socketErrno(_ error: any Error) -> Int32? {
+        ErrorMapping.causes(of: error).lazy.compactMap { ($0 as? IOError)?.errnoCode }.first
     }
 }

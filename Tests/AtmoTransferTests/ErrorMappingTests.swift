@@ -1,0 +1,149 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoStore
+import AtmoTesting
+import Foundation
+import NIOCore
+import Testing
+
+@testable import AtmoTransfer
+
+/// `ErrorMapping`: one table from a failure to the exit status (README), the HTTP status and
+/// the cancel reason, read from error values (codes, errno), never from message text.
+struct ErrorMappingTests {
+    /// Each code as docs/ARCHITECTURE.md ("Errors") and the README's exit codes say.
+    static let table: [(TransferError.Code, exit: Int32, http: Int, reason: CancelReason)] = [
+        (.peerUnreachable, 3, 502, .networkError),
+        (.timeout, 3, 504, .timeout),
+        (.peerError, 3, 502, .networkError),
+        (.notOffered, 4, 404, .networkError),
+        (.notFound, 4, 404, .networkError),
+        (.hashMismatch, 5, 502, .hashMismatch),
+        (.sourceChanged, 5, 409, .networkError),
+        (.protocolViolation, 5, 502, .networkError),
+        (.storageFull, 6, 507, .storageFull),
+        (.permissionDenied, 6, 500, .networkError),
+        (.localError, 6, 500, .networkError),
+        (.alreadyRunning, 7, 409, .networkError),
+        (.invalidRequest, 64, 400, .networkError),
+        (.cancelled, 130, 503, .userCancelled),
+        (.conflict, 1, 409, .networkError),
+        (.internalError, 1, 500, .networkError),
+    ]
+
+    @Test func everyCodeMapsAsDocumented() {
+        for (code, exit, http, reason) in Self.table {
+            let mapped = ErrorMapping.map(TransferError(code, "it failed"))
+            #expect(mapped.code == code)
+            #expect(mapped.exitCode == exit, "\(code)")
+            #expect(mapped.httpStatus == http, "\(code)")
+            #expect(mapped.cancelReason == reason, "\(code)")
+            #expect(mapped.wireCode == code.description)
+            #expect(mapped.message == "it failed")
+            #expect(TransferError(code, "x").exitCode == exit)
+            #expect(TransferError(code, "x").cancelReason == reason)
+            #expect(TransferError.Code(description: code.description) == code)
+        }
+        // The README's statuses, and nothing else.
+        #expect(Set(Self.table.map(\.exit)) == [1, 3, 4, 5, 6, 7, 64, 130])
+        #expect(ExitStatus.success == 0)
+    }
+
+    /// ENOSPC from the system call, two wrappers down, under messages that never say so.
+    @Test func aPosixENOSPCDeepInTheChainIsStorageFull() {
+        let posix = NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))
+        let store = StoreError(.io, "write failed", underlying: posix)
+        let failure = TransferError(.localError, "the pull failed", underlying: store)
+        let mapped = ErrorMapping.map(failure)
+        #expect(mapped.code == .storageFull)
+        #expect(mapped.exitCode == 6)
+        #expect(mapped.wireCode == "storage_full")
+        #expect(mapped.cancelReason == .storageFull)
+        #expect(mapped.httpStatus == 507)
+        #expect(mapped.message == "the pull failed")
+        #expect(ErrorMapping.posixErrno(in: failure) == ENOSPC)
+        #expect(TransferError.from(store).code == .storageFull)
+
+        // The same errno as NIO's IOError, Foundation's POSIXError, and a CocoaError around one.
+        let nio = StoreError(.database, "cannot save", underlying: IOError(errnoCode: ENOSPC, reason: "pwrite"))
+        #expect(ErrorMapping.map(nio).code == .storageFull)
+        let foundation = TransferError(.localError, "x", underlying: POSIXError(.ENOSPC))
+        #expect(ErrorMapping.map(foundation).exitCode == 6)
+        let cocoa = CocoaError(.fileWriteUnknown, userInfo: [NSUnderlyingErrorKey: POSIXError(.EDQUOT)])
+        #expect(ErrorMapping.map(cocoa).code == .storageFull)
+        // StoreError.posix keeps its errno for the mapping.
+        let posixStore = StoreError.posix(ENOSPC, "write", path: "/tmp/x")
+        #expect(ErrorMapping.posixErrno(in: posixStore) == ENOSPC)
+    }
+
+    @Test(arguments: [EACCES, EPERM, EROFS])
+    func aRefusedWriteIsPermissionDenied(_ code: Int32) {
+        let failure = TransferError(.localError, "cannot write", underlying: StoreError(.io, "open failed", underlying: POSIXError(POSIXErrorCode(rawValue: code)!)))
+        let mapped = ErrorMapping.map(failure)
+        #expect(mapped.code == .permissionDenied)
+        #expect(mapped.exitCode == 6)
+    }
+
+    /// Text is not a value: a message that says "No space left on device" maps to nothing.
+    @Test func messageTextIsNeverRead() {
+        struct Lying: Error, CustomStringConvertible {
+            var description: String { "No space left on device (ENOSPC, errno 28); Connection refused" }
+        }
+        let mapped = ErrorMapping.map(Lying())
+        #expect(mapped.code == .internalError)
+        #expect(mapped.exitCode == 1)
+        #expect(ErrorMapping.map(StoreError(.io, "No space left on device")).code == .localError)
+        #expect(ErrorMapping.map(TransferError(.peerError, "Connection refused")).code == .peerError)
+    }
+
+    /// A specific code is never replaced by an errno behind it; only a generic one is.
+    @Test func aSpecificCodeWins() {
+        let mismatch = TransferError(.hashMismatch, "bad", underlying: POSIXError(.ENOSPC))
+        #expect(ErrorMapping.map(mismatch).code == .hashMismatch)
+        let refused = TransferError(.peerError, "no answer", underlying: IOError(errnoCode: ECONNREFUSED, reason: "connect"))
+        #expect(ErrorMapping.map(refused).code == .peerUnreachable)
+        // A local failure is not turned into a network one, nor the other way round.
+        #expect(ErrorMapping.map(TransferError(.localError, "x", underlying: POSIXError(.ECONNREFUSED))).code == .localError)
+        #expect(ErrorMapping.map(TransferError(.peerError, "x", underlying: POSIXError(.ENOSPC))).code == .peerError)
+    }
+
+    @Test func theOtherErrorsOfAtmo() {
+        let wire = ErrorMapping.map(WireError(.invalidSHA256, "sha256: not 64 hex digits"))
+        #expect(wire.exitCode == 64 && wire.httpStatus == 400)
+        #expect(wire.wireCode == "invalid_sha256")
+        #expect(ErrorMapping.map(CancellationError()).exitCode == 130)
+        #expect(ErrorMapping.map(StoreError(.notFound, "not installed")).exitCode == 4)
+        #expect(ErrorMapping.map(StoreError(.storageFull, "full")).exitCode == 6)
+        #expect(ErrorMapping.map(StoreError(.corrupt, "bad key")).exitCode == 6)
+        let usage = ErrorMapping.map(MeshSetupError(.notFounder, "only the founder"))
+        #expect(usage.exitCode == 64 && usage.wireCode == "not_founder")
+        let storage = ErrorMapping.map(MeshSetupError(StoreError.posix(EROFS, "write", path: "/ro/mesh.json")))
+        #expect(storage.exitCode == 6 && storage.code == .permissionDenied)
+        #expect(ErrorMapping.map(HTTPClientError.connectTimeout).code == .timeout)
+        #expect(ErrorMapping.map(HTTPClientError.remoteConnectionClosed).exitCode == 3)
+    }
+
+    /// A real refused connection (nothing listens on the port): AsyncHTTPClient's error is
+    /// recognised by its errno, and the pull says so.
+    @Test func aRefusedConnectionIsUnreachableByItsErrno() async throws {
+        let port = try HTTPProbe.unusedPort()
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        let error: (any Error)? = try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+            do {
+                _ = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/health"), timeout: .seconds(10))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let refused = try #require(error)
+        #expect(ErrorMapping.posixErrno(in: refused) == ECONNREFUSED, "\(refused)")
+        #expect(ErrorMapping.map(refused).code == .peerUnreachable)
+        let failure = PeerClient.connectionError(refused, peer: "http://127.0.0.1:\(port)")
+        #expect(failure.code == .peerUnreachable)
+        #expect(failure.message.contains("connection refused"), "\(failure.message)")
+        #expect(failure.exitCode == 3)
+    }
+}
