@@ -7,9 +7,9 @@ import Foundation
 public struct RelayServerConfiguration: Sendable {
     /// The port of the older Python relay, kept as the default.
     public static let defaultPort = 8765
-
     /// The default budget of all send queues together: 256 MiB (eight full queues).
     public static let defaultMaxQueuedBytes = 256 << 20
+
     /// Address to listen on (`0.0.0.0`: every interface).
     public var host: String
     /// Port to listen on; 0 lets the system choose (the bound port is reported on listening).
@@ -20,10 +20,10 @@ public struct RelayServerConfiguration: Sendable {
     public var relay: RelayConfiguration
     /// The bounds of each peer's send queue; a peer whose queue is full is dropped (1013).
     public var sendQueue: SendQueueLimits
-    /// How often idle peers and silent new connections are checked (`RelayState.tick`).
     /// The most bytes all send queues may hold together; at this budget the slowest peers
     /// are dropped (1013) until a frame fits (`RelayQueueBudget`).
     public var maxQueuedBytes: Int
+    /// How often idle peers and silent new connections are checked (`RelayState.tick`).
     public var tickInterval: Duration
     /// How long a peer the relay closes may take to answer the close (or to read what is
     /// queued before it) before its socket is closed outright.
@@ -49,6 +49,7 @@ public struct RelayServerConfiguration: Sendable {
     public init(
         host: String = "0.0.0.0", port: Int = RelayServerConfiguration.defaultPort, stateDirectory: String,
         relay: RelayConfiguration = RelayConfiguration(), sendQueue: SendQueueLimits = SendQueueLimits(),
+        maxQueuedBytes: Int = RelayServerConfiguration.defaultMaxQueuedBytes,
         tickInterval: Duration = .seconds(5), closeTimeout: Duration = .seconds(10), httpIdleTimeout: Duration = .seconds(75)
     ) {
         self.host = host
@@ -56,8 +57,8 @@ public struct RelayServerConfiguration: Sendable {
         self.stateDirectory = stateDirectory
         self.relay = relay
         self.sendQueue = sendQueue
+        self.maxQueuedBytes = maxQueuedBytes
         self.tickInterval = tickInterval
-        maxQueuedBytes: Int = RelayServerConfiguration.defaultMaxQueuedBytes,
         self.closeTimeout = closeTimeout
         self.httpIdleTimeout = httpIdleTimeout
     }
@@ -65,7 +66,6 @@ public struct RelayServerConfiguration: Sendable {
     /// `{stateDirectory}/relay.sqlite`.
     public var databasePath: String { (stateDirectory as NSString).appendingPathComponent("relay.sqlite") }
 
-        self.maxQueuedBytes = maxQueuedBytes
     /// The largest WebSocket message read at all: the larger of the text and binary limits.
     /// Anything above is closed with 1009 by the WebSocket layer before it is buffered whole.
     var maxMessageBytes: Int { max(relay.maxFrameBytes, relay.maxBinaryFrameBytes) }

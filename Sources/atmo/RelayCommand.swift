@@ -36,7 +36,6 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-peers-per-mesh"), help: "Most peers one mesh may have connected at once.")
     var maxPeersPerMesh = RelayConfiguration().maxPeersPerMesh
 
-    @Option(name: .customLong("max-frame-bytes"), help: "Largest text frame accepted, in bytes (larger: closed with 1009).")
     @Option(name: .customLong("max-meshes"), help: "Most meshes with peers connected at once (one more is refused: RELAY_FULL, 1013).")
     var maxMeshes = RelayConfiguration().maxMeshes
 
@@ -45,6 +44,7 @@ struct RelayCommand: AsyncParsableCommand {
         help: "Most bytes the send queues of all peers may hold together; at this budget the slowest peers are dropped (1013).")
     var maxQueuedBytes = RelayServerConfiguration.defaultMaxQueuedBytes
 
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest text frame accepted, in bytes (larger: closed with 1009).")
     var maxFrameBytes = RelayConfiguration().maxFrameBytes
 
     @Option(
@@ -66,11 +66,11 @@ struct RelayCommand: AsyncParsableCommand {
         guard (1024...(64 << 20)).contains(maxBinaryFrameBytes) else {
             throw ValidationError("--max-binary-frame-bytes must be 1024-\(64 << 20) (1 KiB to 64 MiB)")
         }
-        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
         guard maxMeshes >= 1 else { throw ValidationError("--max-meshes must be at least 1") }
         guard maxQueuedBytes >= max(maxFrameBytes, maxBinaryFrameBytes) else {
             throw ValidationError("--max-queued-bytes must hold at least one frame of the largest kind (\(max(maxFrameBytes, maxBinaryFrameBytes)) bytes)")
         }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
     }
@@ -85,9 +85,9 @@ struct RelayCommand: AsyncParsableCommand {
         var configuration = RelayServerConfiguration(
             host: host, port: port, stateDirectory: stateDirectory.map(absolute) ?? Self.defaultStateDirectory(environment))
         configuration.relay.maxPeersPerMesh = maxPeersPerMesh
-        configuration.relay.maxFrameBytes = maxFrameBytes
         configuration.relay.maxMeshes = maxMeshes
         configuration.maxQueuedBytes = maxQueuedBytes
+        configuration.relay.maxFrameBytes = maxFrameBytes
         configuration.relay.maxBinaryFrameBytes = maxBinaryFrameBytes
         configuration.sendQueue.maxBytes = max(configuration.sendQueue.maxBytes, 2 * maxBinaryFrameBytes)
 
