@@ -64,7 +64,8 @@ public struct RelayServer: Service {
         let router = Router(context: BasicRequestContext.self)
         RelayRoutes.register(on: router, hub: hub)
         let webSocket = WebSocketServerConfiguration(
-            maxFrameSize: configuration.maxMessageBytes, autoPing: .disabled, closeTimeout: configuration.closeTimeout)
+            maxFrameSize: configuration.maxMessageBytes, autoPing: .disabled, closeTimeout: configuration.closeTimeout,
+            validateUTF8: true)  // a text frame that is not UTF-8 closes with 1007 (RFC 6455 §8.1)
         let application = Application(
             router: router,
             server: .http1WebSocketUpgrade(
@@ -97,6 +98,10 @@ public struct RelayServer: Service {
         guard let meshID = RelayRoutes.meshID(ofPath: request.path) else {
             logger.debug("refused a WebSocket upgrade", metadata: ["path": "\(request.path ?? "")"])
             return .dontUpgrade
+        }
+        // Queued on the channel's event loop ahead of the upgrade's own steps: in place before the 101.
+        channel.pipeline.addHandler(UnmaskedFrameGuard(), position: .first).whenFailure { error in
+            logger.debug("cannot guard a WebSocket against unmasked frames", metadata: ["error": "\(error)"])
         }
         return .upgrade([:]) { inbound, outbound, _ in
             try await hub.serve(meshID: meshID, inbound: inbound, outbound: outbound, channel: channel)
