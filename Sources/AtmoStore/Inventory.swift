@@ -64,11 +64,18 @@ public final class Inventory: Sendable {
 
     /// Rescans every root, publishes what is known at once, then hashes what is new or
     /// changed, publishing each file as soon as its hash is known. Cancellable between files.
+    ///
+    /// Installs of the node's own store that a crash cut short are finished first (see
+    /// `LocalModelStore.finishInterruptedInstalls`): a pulled file without its sidecar is
+    /// not a model of the store, and is not offered.
     public func refresh() async throws {
         let scanner = self.scanner
         let database = self.database
         let (files, cache) = try await BlockingIO.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)]) in
-            (scanner.scan(), try database.allCachedHashes())
+            if let pulled = scanner.roots.pulledModels {
+                LocalModelStore(directory: pulled.path).finishInterruptedInstalls()
+            }
+            return (scanner.scan(), try database.allCachedHashes())
         }
         var ready: [String: InventoryItem] = [:]
         var toHash: [ScannedFile] = []

@@ -40,6 +40,9 @@ public struct LocalModelStore: Sendable {
     public func sidecarPath(modelID: String) -> String { directory + "/" + modelID + ".json" }
     public func partialPath(sha256: String) -> String { partialDirectory + "/" + sha256 + ".part" }
     public func lockPath(sha256: String) -> String { partialDirectory + "/" + sha256 + ".lock" }
+    /// The sidecar of an install under way, written (and fsynced) before the model moves.
+    public func stagedSidecarPath(sha256: String) -> String { partialDirectory + "/" + sha256 + ".install.json" }
+    func installLockPath(modelID: String) -> String { partialDirectory + "/" + modelID + ".install.lock" }
 
     /// Creates the folders; fails with a clear error when they cannot be written.
     public func prepare() throws(StoreError) {
@@ -47,23 +50,6 @@ public struct LocalModelStore: Sendable {
         try FileIO.makeDirectory(partialDirectory)
         guard access(directory, W_OK) == 0 else {
             throw StoreError.posix(errno, "write to", path: directory)
-        }
-    }
-
-    /// Moves a verified partial file into place atomically (fsync file, rename, write the
-    /// sidecar atomically, fsync the folder). The previous copy, if any, stays intact until
-    /// the rename replaces it in one step.
-    ///
-    /// Installs of one model id are serialised (a lock file under `.atmo-partial/`), so two
-    /// versions installed at once can never leave one version's file under the other's
-    /// sidecar. Blocking: call through `BlockingIO.run`.
-    public func install(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
-        let fd = try FileIO.open(partialPath, flags: O_RDWR)
-        defer { FileIO.close(fd) }
-        try FileIO.fsync(fd, path: partialPath)
-        try FileIO.makeDirectory(partialDirectory)
-        return try FileIO.withLock(partialDirectory + "/" + entry.modelID + ".install.lock") { () throws(StoreError) -> String in
-            try place(partialPath: partialPath, entry: entry, downloadedFrom: downloadedFrom)
         }
     }
 
@@ -82,24 +68,6 @@ public struct LocalModelStore: Sendable {
         if let owner = installed().first(where: { $0.modelID != entry.modelID && filePath(of: $0) == directory + "/" + sidecarName }) {
             throw StoreError(.conflict, "\(entry.modelID)'s metadata file would overwrite the installed model \(owner.modelID); pull it with --to DIR")
         }
-    }
-
-    private func place(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
-        try checkNoNameClash(entry)
-        let destination = modelPath(for: entry)
-        try FileIO.rename(partialPath, destination)
-        let sidecar = InstalledModel(
-            modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
-            sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef,
-            downloadedFrom: downloadedFrom, downloadedAt: ISO8601DateFormatter().string(from: Date()),
-            fileName: entry.fileName)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do { data = try encoder.encode(sidecar) } catch { throw StoreError(.io, "cannot encode metadata: \(error)") }
-        try FileIO.writeAtomically(data, to: sidecarPath(modelID: entry.modelID))
-        try FileIO.fsyncDirectory(directory)
-        return destination
     }
 
     /// Every model in the store with a readable sidecar, sorted by id.

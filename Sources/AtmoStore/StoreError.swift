@@ -47,7 +47,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     private static func describe(_ errno: Int32, _ operation: String, path: String) -> StoreError {
         switch errno {
         case ENOSPC, EDQUOT:
-            return StoreError(.storageFull, "\(operation) \(path): no space left on the device; free some space and pull again (the partial download is kept)")
+            return StoreError(.storageFull, "\(operation) \(path): no space left on the device")
         case EACCES, EPERM, EROFS:
             return StoreError(.permissionDenied, "\(operation) \(path): permission denied; choose a folder you can write (--to DIR) or fix its permissions")
         case ENOENT:

@@ -155,7 +155,8 @@ public struct PullEngine: Sendable {
                 if let done = Self.installedResult(entry, in: store) { return done }
                 lockFD = try Self.lock(entry, in: store)
                 // Another pull of the same artefact may have finished between the check above
-                // and taking the lock.
+                // and taking the lock, or a crash may have cut its install short.
+                store.finishInterruptedInstalls(sha256: entry.sha256)
                 if let done = Self.installedResult(entry, in: store) { return done }
             }
 

@@ -91,7 +91,11 @@ final class PullSession: Sendable {
             // holds nothing yet, and on a full disk it would only take space).
             if opened >= 0 { FileIO.close(opened) }
             if resumed == nil { unlink(partialPath) }
-            throw TransferError.from(error)
+            var failure = TransferError.from(error)
+            if failure.code == .storageFull {
+                failure.message += "; \(entry.modelID) needs \(entry.sizeBytes) bytes there: free some space and pull again"
+            }
+            throw failure
         }
         fd = opened
         // The hash so far is usable only if every piece in it is still among the pieces on disk.
@@ -119,6 +123,7 @@ final class PullSession: Sendable {
 
     /// Transfers, verifies and installs. Returns the bytes fetched over the network.
     func run() async throws(TransferError) -> Int64 {
+        var installing = false
         do {
             // The pieces taken over from an earlier run count as durable only once fsynced
             // (a killed process leaves them in the page cache, not yet on the disk).
@@ -130,6 +135,7 @@ final class PullSession: Sendable {
             try await announce()
             report(.downloading, bytes: startBytes)
             let digest = try await transfer()
+            installing = true
             return try await finish(digest: digest)
         } catch {
             var failure = Self.transferError(error)
@@ -137,6 +143,9 @@ final class PullSession: Sendable {
             // down, a wait ended): report it as what it is.
             if Task.isCancelled && failure.code != .hashMismatch && failure.code != .cancelled {
                 failure = Self.transferError(CancellationError())
+            }
+            if failure.code == .storageFull && !installing {
+                failure.message += "; free some space and pull again: the partial download is kept and the next pull resumes it"
             }
             await abandon(failure)
             throw failure
@@ -214,7 +223,16 @@ final class PullSession: Sendable {
                 Self.discardOtherVersions(of: verified, in: store, database: database)
             }
         } catch {
-            throw Self.transferError(error)
+            // `install` moved nothing (or moved it back): the verified partial and its
+            // record stay, so the next pull installs it without fetching it again.
+            var failure = Self.transferError(error)
+            if (try? FileIO.stat(partial)) != nil {
+                failure.message =
+                    "cannot install \(verified.modelID) into \(store.directory): \(failure.message); "
+                    + (failure.code == .storageFull ? "free some space and pull again: " : "")
+                    + "the verified download is kept and the next pull installs it without downloading it again"
+            }
+            throw failure
         }
         await peer.report(.complete(complete), timeout: nil)
         report(.completed, bytes: entry.sizeBytes)

@@ -1,0 +1,131 @@
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+@testable import AtmoStore
+
+/// The installed state is all or nothing (model and sidecar), on a full disk and after a
+/// crash at any step of `LocalModelStore.install`.
+struct InstallAtomicityTests {
+    func entry(sha256: String, size: Int64) -> ModelEntry {
+        ModelEntry(
+            modelID: "yolo", name: "YOLO", type: "vision", format: "pt", sizeBytes: size, sha256: sha256, version: "1",
+            source: "test", sourceRef: "local")
+    }
+
+    func files(in folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+    }
+
+    /// The sidecar that step 1 of `install` stages.
+    func stage(_ entry: ModelEntry, in store: LocalModelStore) throws {
+        let model = InstalledModel(
+            modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
+            sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef, downloadedFrom: "x",
+            downloadedAt: "2026-01-01T00:00:00Z", fileName: entry.fileName)
+        try FileIO.writeAtomically(try JSONEncoder().encode(model), to: store.stagedSidecarPath(sha256: entry.sha256))
+    }
+
+    @Test(
+        "a full disk at install moves nothing: the partial stays, no model without its sidecar",
+        .enabled(if: TmpfsMount.isAvailable, "needs root on Linux to mount a tmpfs (a real full disk)"))
+    func fullDiskKeepsThePartial() async throws {
+        try await withTemporaryDirectory { root in
+            try await TmpfsMount.with(at: root.sub("disk"), bytes: 1 << 20) { disk in
+                let store = LocalModelStore(directory: disk.path)
+                try store.prepare()
+                // The partial takes every page of the disk: the sidecar cannot be written.
+                let sha = try ModelFixtures.writeModel(at: root.sub("model.pt"), size: 1 << 20, seed: 5)
+                let partial = store.partialPath(sha256: sha)
+                try FileManager.default.copyItem(atPath: root.sub("model.pt"), toPath: partial)
+                let entry = entry(sha256: sha, size: 1 << 20)
+
+                let failure = #expect(throws: StoreError.self) {
+                    try store.install(partialPath: partial, entry: entry, downloadedFrom: "x")
+                }
+                #expect(failure?.code == .storageFull, "\(String(describing: failure))")
+                #expect(try ModelFixtures.sha256(of: partial) == sha, "the verified partial must stay where it was")
+                #expect(!FileManager.default.fileExists(atPath: store.modelPath(for: entry)), "no model without its sidecar")
+                #expect(store.installed().isEmpty)
+                #expect(files(in: store.directory) == [".atmo-partial"])
+                #expect(files(in: store.partialDirectory) == ["\(sha).part", "yolo.install.lock"])
+
+                // With room, the same partial installs.
+                try disk.resize(bytes: 2 << 20)
+                let path = try store.install(partialPath: partial, entry: entry, downloadedFrom: "x")
+                #expect(try ModelFixtures.sha256(of: path) == sha)
+                #expect(store.installed(modelID: "yolo")?.sha256 == sha)
+                #expect(!FileManager.default.fileExists(atPath: partial))
+                #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: sha)))
+            }
+        }
+    }
+
+    @Test("a crash after staging the sidecar, before the model moved: the staged sidecar is dropped")
+    func crashBeforeTheModelMoved() throws {
+        try withTemporaryDirectorySync { root in
+            let store = LocalModelStore(directory: root + "/models")
+            try store.prepare()
+            let sha = String(repeating: "a", count: 64)
+            let partial = store.partialPath(sha256: sha)
+            try Data(count: 4096).write(to: URL(fileURLWithPath: partial))
+            let entry = entry(sha256: sha, size: 4096)
+            try stage(entry, in: store)
+
+            #expect(store.finishInterruptedInstalls().isEmpty)
+            #expect(FileManager.default.fileExists(atPath: partial), "the partial stays for the next pull")
+            #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: sha)))
+            #expect(store.installed().isEmpty)
+            // Installing afterwards works as usual.
+            _ = try store.install(partialPath: partial, entry: entry, downloadedFrom: "x")
+            #expect(store.installed(modelID: "yolo")?.sha256 == sha)
+        }
+    }
+
+    @Test("a crash after the model moved, before its sidecar: the install is finished")
+    func crashAfterTheModelMoved() throws {
+        try withTemporaryDirectorySync { root in
+            let store = LocalModelStore(directory: root + "/models")
+            try store.prepare()
+            let sha = String(repeating: "b", count: 64)
+            let entry = entry(sha256: sha, size: 4096)
+            try stage(entry, in: store)
+            try Data(count: 4096).write(to: URL(fileURLWithPath: store.modelPath(for: entry)))
+            #expect(store.installed().isEmpty, "a file without its sidecar is not installed")
+
+            #expect(store.finishInterruptedInstalls(sha256: sha) == ["yolo"])
+            #expect(store.installed(modelID: "yolo")?.sha256 == sha)
+            #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: sha)))
+            #expect(store.finishInterruptedInstalls().isEmpty, "nothing left to finish")
+        }
+    }
+
+    @Test("a staged sidecar whose model is neither partial nor in place (or another size) is dropped")
+    func staleStagedSidecar() throws {
+        try withTemporaryDirectorySync { root in
+            let store = LocalModelStore(directory: root + "/models")
+            try store.prepare()
+            let sha = String(repeating: "c", count: 64)
+            let entry = entry(sha256: sha, size: 4096)
+            try stage(entry, in: store)
+            try Data(count: 100).write(to: URL(fileURLWithPath: store.modelPath(for: entry)))
+            // Another version's staged sidecar is not this pull's business.
+            #expect(store.finishInterruptedInstalls(sha256: String(repeating: "d", count: 64)).isEmpty)
+            #expect(FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: sha)))
+            #expect(store.finishInterruptedInstalls().isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: sha)))
+            #expect(store.installed().isEmpty)
+            // Garbage under the staged name and temporaries of dead processes go too.
+            let garbage = store.stagedSidecarPath(sha256: String(repeating: "e", count: 64))
+            try Data("{".utf8).write(to: URL(fileURLWithPath: garbage))
+            let deadTemporary = store.partialDirectory + "/.x.install.json.tmp-\(Int32.max)-7"
+            let ownTemporary = store.partialDirectory + "/.y.install.json.tmp-\(getpid())-7"
+            for path in [deadTemporary, ownTemporary] { try Data().write(to: URL(fileURLWithPath: path)) }
+            store.finishInterruptedInstalls()
+            #expect(!FileManager.default.fileExists(atPath: garbage))
+            #expect(!FileManager.default.fileExists(atPath: deadTemporary))
+            #expect(FileManager.default.fileExists(atPath: ownTemporary), "a live process's temporary is left alone")
+        }
+    }
+}
