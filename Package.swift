@@ -69,6 +69,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // NIOThreadPool: the bounded pool blocking file work runs on (BlockingIO).
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(

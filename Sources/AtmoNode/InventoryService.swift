@@ -8,12 +8,15 @@ import Synchronization
 public final class InventoryService: Service, Sendable {
     let inventory: Inventory
     let interval: Duration
+    /// Where the scans' blocking work runs (hashing included).
+    let blockingIO: BlockingIO
     let logger: Logger
     private let rescanRequested = Mutex(false)
 
-    public init(inventory: Inventory, interval: Duration, logger: Logger) {
+    public init(inventory: Inventory, interval: Duration, blockingIO: BlockingIO = .shared, logger: Logger) {
         self.inventory = inventory
         self.interval = interval
+        self.blockingIO = blockingIO
         self.logger = logger
     }
 
@@ -29,7 +32,7 @@ public final class InventoryService: Service, Sendable {
                     let started = clock.now
                     self.rescanRequested.withLock { $0 = false }
                     do {
-                        try await self.inventory.refresh()
+                        try await self.inventory.refresh(using: self.blockingIO)
                     } catch is CancellationError {
                         return
                     } catch {

@@ -86,13 +86,15 @@ public struct MeshNode: Sendable {
         guard !started.exchange(true) else {
             throw StoreError(.conflict, "this MeshNode has run already; create a new one to run again")
         }
-        let inventoryService = InventoryService(
-            inventory: inventory, interval: .milliseconds(Int64(configuration.rescanIntervalSeconds * 1000)), logger: logger)
-        let boundPort = Shared<Int>(configuration.port)
-        // Downloads read files on their own threads, so a long hash or a slow disk elsewhere
-        // in the process never holds up the bytes of a transfer.
+        // One bounded pool for the node's blocking file work (serving reads, hashing, pulls,
+        // SQLite); a hash takes one of its threads at a time and stops when cancelled.
         let fileReaders = NIOThreadPool(numberOfThreads: Self.fileReaderThreads)
         fileReaders.start()
+        let blockingIO = BlockingIO(threadPool: fileReaders)
+        let inventoryService = InventoryService(
+            inventory: inventory, interval: .milliseconds(Int64(configuration.rescanIntervalSeconds * 1000)), blockingIO: blockingIO,
+            logger: logger)
+        let boundPort = Shared<Int>(configuration.port)
         let routes = ProviderRoutes(
             inventory: inventory, ledger: ledger, mesh: mesh, downloads: downloads, nodeID: nodeID, nodeName: configuration.nodeName,
             boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
@@ -107,7 +109,7 @@ public struct MeshNode: Sendable {
         let downloadService = DownloadService(
             downloads: downloads, mesh: mesh,
             engine: PullEngine(
-                http: pullHTTP, database: database, configuration: configuration.pull, logger: logger,
+                http: pullHTTP, database: database, configuration: configuration.pull, logger: logger, blockingIO: blockingIO,
                 channelFactory: relayChannels()),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,

@@ -10,8 +10,9 @@ package enum FileHasher {
     package static let bufferSize = 4 * 1024 * 1024
 
     /// Lowercase hex SHA-256 of the first `length` bytes of the file (all of it when nil).
-    /// Blocking: call through `BlockingIO.run`. Checks `Task.isCancelled` between reads
-    /// only if `isCancelled` is supplied.
+    /// Blocking: call through `BlockingIO.run` and pass its `CancellationFlag` as
+    /// `isCancelled`, which is checked before every read (`Task.isCancelled` means nothing
+    /// on a pool thread); throws `CancellationError` once it is set.
     package static func sha256(path: String, length: Int64? = nil, isCancelled: @Sendable () -> Bool = { false }) throws -> String {
         var hasher = SHA256()
         try update(&hasher, path: path, from: 0, length: length, isCancelled: isCancelled)

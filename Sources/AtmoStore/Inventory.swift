@@ -63,15 +63,16 @@ public final class Inventory: Sendable {
     public var hasListed: Bool { state.withLock { $0.hasListed } }
 
     /// Rescans every root, publishes what is known at once, then hashes what is new or
-    /// changed, publishing each file as soon as its hash is known. Cancellable between files.
+    /// changed, publishing each file as soon as its hash is known. Blocking work runs on
+    /// `io`'s pool; cancellation stops a hash within one 4 MiB read.
     ///
     /// Installs of the node's own store that a crash cut short are finished first (see
     /// `LocalModelStore.finishInterruptedInstalls`): a pulled file without its sidecar is
     /// not a model of the store, and is not offered.
-    public func refresh() async throws {
+    public func refresh(using io: BlockingIO = .shared) async throws {
         let scanner = self.scanner
         let database = self.database
-        let (files, cache) = try await BlockingIO.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)]) in
+        let (files, cache) = try await io.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)]) in
             if let pulled = scanner.roots.pulledModels {
                 LocalModelStore(directory: pulled.path).finishInterruptedInstalls()
             }
@@ -96,12 +97,12 @@ public final class Inventory: Sendable {
             }
         }
         publish(ready, pending: toHash.count)
-        try await BlockingIO.run { try database.forgetHashes(except: Set(files.map(\.path))) }
+        try await io.run { try database.forgetHashes(except: Set(files.map(\.path))) }
 
         for file in toHash + toVerify {
             try Task.checkCancellation()
             do {
-                let sha256 = try await hash(file)
+                let sha256 = try await hash(file, using: io)
                 if let known = file.knownSHA256, known != sha256 {
                     logger.error(
                         "blob content does not match its name; withdrawing it",
@@ -127,10 +128,10 @@ public final class Inventory: Sendable {
     }
 
     /// Hashes one file and remembers the result, unless it changed while being hashed.
-    private func hash(_ file: ScannedFile) async throws -> String {
+    private func hash(_ file: ScannedFile, using io: BlockingIO) async throws -> String {
         let database = self.database
-        return try await BlockingIO.run {
-            let sha256 = try FileHasher.sha256(path: file.path, isCancelled: { Task.isCancelled })
+        return try await io.run { cancellation in
+            let sha256 = try FileHasher.sha256(path: file.path, isCancelled: { cancellation.isCancelled })
             let after = try FileIO.stat(file.path)
             guard after == file.stat else {
                 throw StoreError(.busy, "\(file.path) changed while it was being hashed; it will be hashed on the next scan")

@@ -59,21 +59,34 @@ public struct PullEngine: Sendable {
     let database: StateDatabase
     let configuration: PullConfiguration
     let logger: Logger
+    /// Where the pull's blocking work runs: opening and reserving the partial, writes,
+    /// fsyncs, read-backs for the hash, the resume record (SQLite), the install.
+    let blockingIO: BlockingIO
     /// The channel to a source that is not plain HTTP (`PullSource.route` `.relay`); nil
     /// when this engine can only pull over HTTP.
     let channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)?
 
     /// An engine pulling over `http`, and through `channelFactory` for the sources it supplies
-    /// a channel for (relayed ones).
+    /// a channel for (relayed ones). Its file and database work runs on `blockingIO`'s pool.
     public init(
         http: HTTPClient, database: StateDatabase, configuration: PullConfiguration = PullConfiguration(), logger: Logger,
-        channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)? = nil
+        blockingIO: BlockingIO = .shared, channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)? = nil
     ) {
         self.http = http
         self.database = database
         self.configuration = configuration
         self.logger = logger
+        self.blockingIO = blockingIO
         self.channelFactory = channelFactory
+    }
+
+    /// Runs blocking work on the engine's pool, its errors as `TransferError`s.
+    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws(TransferError) -> T {
+        do {
+            return try await blockingIO.run(work)
+        } catch {
+            throw PullSession.transferError(error)
+        }
     }
 
     /// The channel to `source`: its factory's, else HTTP to its base URL.
@@ -152,20 +165,27 @@ public struct PullEngine: Sendable {
 
             // The first accepted entry pins the artefact: check the store, take its lock.
             if lockFD == nil {
-                if let done = Self.installedResult(entry, in: store) { return done }
-                lockFD = try Self.lock(entry, in: store)
-                // Another pull of the same artefact may have finished between the check above
-                // and taking the lock, or a crash may have cut its install short.
-                store.finishInterruptedInstalls(sha256: entry.sha256)
-                if let done = Self.installedResult(entry, in: store) { return done }
+                if let done = try await blocking({ Self.installedResult(entry, in: store) }) { return done }
+                let (lock, done) = try await blocking { () throws -> (Int32, PullResult?) in
+                    let lock = try Self.lock(entry, in: store)
+                    // Another pull of the same artefact may have finished between the check
+                    // above and taking the lock, or a crash may have cut its install short.
+                    store.finishInterruptedInstalls(sha256: entry.sha256)
+                    return (lock, Self.installedResult(entry, in: store))
+                }
+                lockFD = lock
+                if let done { return done }
             }
 
-            let session = try PullSession(
-                engine: self, request: request, entry: entry, source: source, peer: peer, requestID: requestID, checkpoint: checkpoint,
-                earlierRunBytes: earlierRunBytes,
-                maxAttempts: selection.hasUntriedSources
-                    ? min(configuration.maxAttemptsPerPiece, configuration.maxAttemptsBeforeFailover) : configuration.maxAttemptsPerPiece,
-                progress: relay.report)
+            let maxAttempts =
+                selection.hasUntriedSources
+                ? min(configuration.maxAttemptsPerPiece, configuration.maxAttemptsBeforeFailover) : configuration.maxAttemptsPerPiece
+            // Opens (and for a new partial, reserves) the file and reads the resume record.
+            let session = try await blocking { [self, checkpoint, earlierRunBytes, requestID] () throws -> PullSession in
+                try PullSession(
+                    engine: self, request: request, entry: entry, source: source, peer: peer, requestID: requestID,
+                    checkpoint: checkpoint, earlierRunBytes: earlierRunBytes, maxAttempts: maxAttempts, progress: relay.report)
+            }
             earlierRunBytes = session.earlierRunBytes
             do {
                 let fetched = try await session.run()

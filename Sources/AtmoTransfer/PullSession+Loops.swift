@@ -46,7 +46,7 @@ extension PullSession {
     func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
         let fd = self.fd
         let path = partialPath
-        try await BlockingIO.run {
+        try await engine.blockingIO.run {
             try buffer.withUnsafeReadableBytes { bytes throws(StoreError) in
                 try FileIO.pwrite(fd, bytes, offset: offset, path: path)
             }
@@ -58,7 +58,7 @@ extension PullSession {
         let database = engine.database
         let sha256 = entry.sha256
         let path = partialPath
-        try await BlockingIO.run {
+        try await engine.blockingIO.run {
             try database.updateDownloadPieces(sha256: sha256, written: written, durable: nil, partialPath: path)
         }
     }
@@ -98,7 +98,7 @@ extension PullSession {
     private func readBack(offset: Int64, count: Int) async throws -> ByteBuffer {
         let fd = self.fd
         let path = partialPath
-        return try await BlockingIO.run {
+        return try await engine.blockingIO.run {
             var filled = ByteBufferAllocator().buffer(capacity: count)
             let got = try filled.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
                 try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: offset, path: path)
@@ -140,7 +140,7 @@ extension PullSession {
         let database = engine.database
         let sha256 = entry.sha256
         do {
-            try await BlockingIO.run {
+            try await engine.blockingIO.run {
                 try FileIO.fsync(fd, path: path)
                 try database.updateDownloadPieces(sha256: sha256, written: written, durable: written, partialPath: path)
             }

@@ -127,11 +127,11 @@ final class PullSession: Sendable {
         do {
             // The pieces taken over from an earlier run count as durable only once fsynced
             // (a killed process leaves them in the page cache, not yet on the disk).
-            if startBytes > 0 {
-                let (fd, path) = (self.fd, partialPath)
-                try await BlockingIO.run { try FileIO.fsync(fd, path: path) }
+            let synced = coordinator.plan.writtenPieces
+            try await engine.blocking { [self, startBytes] in
+                if startBytes > 0 { try FileIO.fsync(fd, path: partialPath) }
+                try saveRecord(durable: synced)
             }
-            try saveRecord(durable: coordinator.plan.writtenPieces)
             try await announce()
             report(.downloading, bytes: startBytes)
             let digest = try await transfer()
@@ -201,7 +201,7 @@ final class PullSession: Sendable {
             storagePath: entry.fileName)
         guard digest == entry.sha256 else {
             // Nothing here can be trusted: which piece was bad is unknown without piece hashes.
-            discardPartial()
+            _ = try? await engine.blocking { [self] in discardPartial() }
             await peer.report(.complete(complete), timeout: nil)
             let resumedNote =
                 earlierRunBytes > 0
@@ -213,8 +213,7 @@ final class PullSession: Sendable {
         report(.installing, bytes: entry.sizeBytes)
         let (store, verified, partial, source, database) = (request.destination, entry, partialPath, peer.address, engine.database)
         do {
-            // fsync and renames: off the cooperative pool.
-            try await BlockingIO.run {
+            try await engine.blockingIO.run {
                 let installed = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
                 // Verified while streaming: the inventory need not hash it again to offer it.
                 try database.rememberHash(path: installed, stat: try FileIO.stat(installed), sha256: verified.sha256)
@@ -261,9 +260,13 @@ final class PullSession: Sendable {
     private func abandon(_ failure: TransferError) async {
         if failure.code != .hashMismatch {
             // Pieces are durable only if the fsync worked; otherwise keep the durable set
-            // saved before (the written set is still right within this boot).
-            let synced = (try? FileIO.fsync(fd, path: partialPath)) != nil
-            try? saveRecord(durable: synced ? coordinator.plan.writtenPieces : nil)
+            // saved before (the written set is still right within this boot). Runs to the
+            // end even when the pull was cancelled.
+            let written = coordinator.plan.writtenPieces
+            _ = try? await engine.blocking { [self] in
+                let synced = (try? FileIO.fsync(fd, path: partialPath)) != nil
+                try? saveRecord(durable: synced ? written : nil)
+            }
         }
         let cancel = ModelTransferCancel(
             requestID: requestID, modelID: entry.modelID, reason: failure.cancelReason, message: failure.message,
