@@ -27,12 +27,12 @@ extension GossipNetworkSimulator {
                 traffic.bytes += encodedSize(of: catalog)
                 if !alive[peer] || !running[peer] {
                     inFlight.append(Envelope(from: peer, to: index, payload: .pushFailed(catalog)))
-                } else if !random.chance(configuration.loss) {
+                } else if !(!lossless && random.chance(configuration.loss)) {
                     inFlight.append(Envelope(from: index, to: peer, payload: .push(catalog)))
                 }
             case .pull(let peer):
                 traffic.messages += 1
-                if !alive[peer] || !running[peer] || random.chance(configuration.loss) {
+                if !alive[peer] || !running[peer] || (!lossless && random.chance(configuration.loss)) {
                     inFlight.append(Envelope(from: peer, to: index, payload: .pullFailed))
                 } else {
                     inFlight.append(Envelope(from: index, to: peer, payload: .pullRequest))
@@ -57,7 +57,7 @@ extension GossipNetworkSimulator {
             traffic.messages += 1
             traffic.bytes += bytes
             lastPullAnswer = (catalogs.count, bytes)
-            if random.chance(configuration.loss) {
+            if (!lossless && random.chance(configuration.loss)) {
                 inFlight.append(Envelope(from: node, to: envelope.from, payload: .pullFailed))
             } else {
                 inFlight.append(Envelope(from: node, to: envelope.from, payload: .pullResponse(catalogs)))

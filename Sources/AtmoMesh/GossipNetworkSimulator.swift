@@ -87,9 +87,15 @@ package struct GossipNetworkSimulator {
     /// Relay decisions taken twice for the same (origin, timestamp) by one node: must stay 0.
     package internal(set) var duplicateRelays = 0
     var trainedSerial = 1
+    /// While true, no message is lost (a scenario about ordering, not loss).
+    var lossless = false
 
     /// The index of the spare node that `joinNewNode` starts.
     package var joinerIndex: Int { configuration.nodeCount }
+    /// Nodes outside the mesh that `staticPeersJoin` starts with configured peers only.
+    package var staticNodes: Range<Int> { (configuration.nodeCount + 1)..<nodes.count }
+    /// How many `staticNodes` there are.
+    static let staticNodeCount = 6
 
     /// Builds the nodes (each with a few realistic models) and gives each mesh node
     /// `initialViewSize` random peers. Nothing runs yet.
@@ -102,6 +108,14 @@ package struct GossipNetworkSimulator {
         for index in 0..<total {
             var id = SimulatedCatalogs.nodeID(index: index, using: &random)
             while !seen.insert(id).inserted { id = SimulatedCatalogs.nodeID(index: index, using: &random) }
+            ids.append(id)
+        }
+        // The static-peer nodes draw from their own generator, so the mesh's figures do not
+        // depend on them.
+        var staticRandom = SplitMix64(seed: configuration.seed ^ 0x5747_4154_4943)
+        for index in total..<(total + Self.staticNodeCount) {
+            var id = SimulatedCatalogs.nodeID(index: index, using: &staticRandom)
+            while !seen.insert(id).inserted { id = SimulatedCatalogs.nodeID(index: index, using: &staticRandom) }
             ids.append(id)
         }
         let indexByID = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
@@ -117,6 +131,15 @@ package struct GossipNetworkSimulator {
                     configuration: configuration.gossip, random: SplitMix64(seed: random.next()),
                     peerAddress: peerAddress))
         }
+        for index in total..<ids.count {
+            nodes.append(
+                GossipState(
+                    nodeID: ids[index], nodeName: "static-\(index - total)",
+                    transferEndpoints: .init(http: "http://10.255.255.\(index - total):14750"),
+                    models: SimulatedCatalogs.models(node: index, shared: shared, using: &staticRandom),
+                    configuration: configuration.gossip, random: SplitMix64(seed: staticRandom.next()),
+                    peerAddress: peerAddress))
+        }
         let meshSize = configuration.nodeCount
         for index in 0..<meshSize {
             var view = Set<Int>()
@@ -128,8 +151,8 @@ package struct GossipNetworkSimulator {
             }
         }
         nodeIDs = ids
-        alive = Array(repeating: true, count: total)
-        running = Array(repeating: false, count: total)
+        alive = Array(repeating: true, count: ids.count)
+        running = Array(repeating: false, count: ids.count)
         self.random = random
     }
 

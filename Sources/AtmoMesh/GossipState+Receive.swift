@@ -5,10 +5,22 @@ extension GossipState {
 
     /// A peer pushed `catalog` (`POST /v1/catalogs`). Accepted when newer than anything
     /// known of its origin, then relayed once; `sender` (when known) is not relayed to.
+    ///
+    /// A catalog that came straight from its origin (`gossip_hops` 0) is answered with this
+    /// node's own catalog, unless the origin was sent it after that catalog was made: a
+    /// newcomer (or a node that restarted) introduces itself this way, and would otherwise
+    /// not get this node's catalog before its next periodic publication when this node is
+    /// not the one it pulls from. The answer goes as a last hop (`hopLimit - 1`): like a
+    /// pull answer it is for the origin, not news for the mesh, so it is not relayed.
     public mutating func receive(_ catalog: ModelCatalog, from sender: Peer?, now: Int64) -> [GossipAction<Peer>] {
         guard let (stored, record, admitted) = admit(catalog, now: now) else { return [] }
         var actions = admitted
         let hops = min(catalog.gossipHops ?? 0, configuration.hopLimit)
+        if started, hops == 0, let origin = peerAddress(stored), view.contains(origin),
+            (ownCatalogHolders[origin] ?? .min) < stored.timestamp
+        {
+            actions += pushOwnCatalog(to: [origin], hops: configuration.hopLimit - 1, now: now)
+        }
         if hops + 1 < configuration.hopLimit {
             var excluded: [Peer] = []
             if let sender { excluded.append(sender) }
@@ -26,8 +38,10 @@ extension GossipState {
     /// The answer to this node's pull (`GET /v1/catalogs` of `peer`): every catalog newer
     /// than what is known is accepted, none is relayed (they are not news to the mesh).
     /// When it answers the join pull, the node then pushes its own catalog to `fanout`
-    /// peers of its now larger view (other than `peer`): at start it may have known a
-    /// single peer, and one lost push would have hidden it until its next publish.
+    /// peers of its now larger view that do not hold it yet: at start it may have known a
+    /// single peer, and one lost push would have hidden it until its next publish. `peer`
+    /// is one of them when its answer lacks this node's current catalog (a node that
+    /// learned of `peer` from `peer`'s own push never sent it its catalog).
     public mutating func receivePull(_ catalogs: [ModelCatalog], from peer: Peer, now: Int64) -> [GossipAction<Peer>] {
         var completesJoin = false
         if case .inFlight(let asked, _) = pullProgress, asked == peer {
@@ -36,11 +50,18 @@ extension GossipState {
         }
         var actions: [GossipAction<Peer>] = []
         for catalog in catalogs.prefix(configuration.maxCatalogs) {
+            if catalog.nodeID == ownCatalog.nodeID {
+                if started, catalog.timestamp >= ownCatalog.timestamp, view.contains(peer) { ownCatalogHolders[peer] = now }
+                continue
+            }
             if let (_, _, admitted) = admit(catalog, now: now) { actions += admitted }
         }
         if completesJoin {
-            let copy = ownCatalog.withGossipHops(0)
-            actions += view.sample(configuration.fanout, excluding: [peer], using: &random).map { .push(copy, to: $0) }
+            var targets: [Peer] = []
+            if view.contains(peer), ownCatalogHolders[peer] == nil { targets.append(peer) }
+            let holders = Array(Set(ownCatalogHolders.keys).union([peer]))
+            targets += view.sample(configuration.fanout - targets.count, excluding: holders, using: &random)
+            actions += pushOwnCatalog(to: targets, now: now)
         }
         return actions + startPullIfWanted()
     }
@@ -133,7 +154,7 @@ extension GossipState {
             return []
         }
         guard started else { return [] }
-        return [.push(ownCatalog.withGossipHops(0), to: peer)] + startPullIfWanted(preferring: peer)
+        return pushOwnCatalog(to: [peer], now: now) + startPullIfWanted(preferring: peer)
     }
 
     /// The push of `catalog` to `peer` failed (connection refused, timeout, an error
@@ -145,6 +166,7 @@ extension GossipState {
         var excluded = [peer]
         if let origin = peerAddress(catalog) { excluded.append(origin) }
         if let substitute = view.sample(1, excluding: excluded, using: &random).first {
+            if catalog.nodeID == ownCatalog.nodeID, catalog.timestamp == ownCatalog.timestamp { ownCatalogHolders[substitute] = now }
             actions.append(.push(catalog, to: substitute))
         }
         return actions
@@ -154,6 +176,7 @@ extension GossipState {
     /// the view, and a pull in flight to it counts as failed.
     public mutating func peerUnreachable(_ peer: Peer, now: Int64) -> [GossipAction<Peer>] {
         view.remove(peer)
+        ownCatalogHolders[peer] = nil
         return pullFailed(from: peer, now: now)
     }
 
@@ -167,6 +190,7 @@ extension GossipState {
         }
         if let peer {
             view.remove(peer)
+            ownCatalogHolders[peer] = nil
             actions += pullFailed(from: peer, now: now)
         }
         return actions

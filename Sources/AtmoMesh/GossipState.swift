@@ -54,6 +54,10 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     var started = false
     var lastPublishMs: Int64 = 0
     var pullProgress = PullProgress.notNeeded
+    /// Peers known to hold this node's current catalog, with when (this node's clock) they
+    /// were sent it or showed it in a pull answer. Emptied by each publication; only
+    /// peers of the view. What decides who still needs the catalog, instead of guessing.
+    var ownCatalogHolders: [Peer: Int64] = [:]
 
     /// A node offering `models`, not yet started.
     ///
@@ -135,8 +139,21 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
         ownCatalog.timestamp = max(now, ownCatalog.timestamp + 1)
         lastPublishMs = now
         statistics.published += 1
-        let copy = ownCatalog.withGossipHops(0)
-        return view.sample(configuration.fanout, excluding: [], using: &random).map { .push(copy, to: $0) }
+        ownCatalogHolders = [:]
+        return pushOwnCatalog(to: view.sample(configuration.fanout, excluding: [], using: &random), now: now)
+    }
+
+    /// Pushes of the current own catalog to `peers`, remembered as holding it. `hops`:
+    /// 0 for news to spread; an answer to one node goes as a last hop (`hopLimit - 1`),
+    /// which the receiver learns but does not relay.
+    mutating func pushOwnCatalog(to peers: [Peer], hops: Int = 0, now: Int64) -> [GossipAction<Peer>] {
+        let copy = ownCatalog.withGossipHops(hops)
+        for peer in peers { ownCatalogHolders[peer] = now }
+        if ownCatalogHolders.count > 2 * configuration.maxPeers {
+            // Peers the view replaced since; what is left is at most the view.
+            ownCatalogHolders = ownCatalogHolders.filter { view.contains($0.key) }
+        }
+        return peers.map { .push(copy, to: $0) }
     }
 
     // MARK: - Expiry

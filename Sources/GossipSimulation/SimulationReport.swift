@@ -27,6 +27,10 @@ enum SimulationReport {
         row("refresh: KB/s per node") {
             String(format: "%.2f", $0.refresh.bytesPerNodePerInterval / 1024 / $0.publishIntervalSeconds)
         }
+        row("static peers: pairs known") { "\($0.staticJoin.pairs - $0.staticJoin.missing.count) of \($0.staticJoin.pairs)" }
+        row("static peers: rounds (s) to all") { r in
+            r.staticJoin.secondsUntilAllKnown.map { "\(r.staticJoin.roundsUntilAllKnown!) (\(String(format: "%.1f", $0)))" } ?? "never"
+        }
         let labelWidth = rows.map(\.0.count).max() ?? 0
         let columnWidth = max(14, rows.flatMap(\.1).map(\.count).max() ?? 0)
         return rows.map { label, values in

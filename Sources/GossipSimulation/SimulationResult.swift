@@ -12,6 +12,7 @@ struct SimulationResult {
     var afterDeaths: GossipNetworkSimulator.WaveReport
     var join: GossipNetworkSimulator.JoinReport
     var refresh: GossipNetworkSimulator.RefreshReport
+    var staticJoin: GossipNetworkSimulator.StaticJoinReport
     var publishIntervalSeconds: Double
 
     /// Runs every scenario on a mesh of `nodes`. `warm`: start-up gossip runs, so views
@@ -33,9 +34,10 @@ struct SimulationResult {
         let afterDeaths = simulator.newModelWave()
         let join = simulator.joinNewNode()
         let refresh = simulator.refreshCost(sampleOrigins: 20)
+        let staticJoin = simulator.staticPeersJoin()
         return SimulationResult(
             nodes: nodes, warm: warm, initialView: view, startup: startup, firstWave: firstWave, killed: killed,
-            afterDeaths: afterDeaths, join: join, refresh: refresh,
+            afterDeaths: afterDeaths, join: join, refresh: refresh, staticJoin: staticJoin,
             publishIntervalSeconds: Double(gossip.publishIntervalMs) / 1000)
     }
 }
