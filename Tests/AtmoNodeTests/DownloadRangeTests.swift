@@ -65,7 +65,7 @@ struct DownloadRangeTests {
         }
     }
 
-    @Test(arguments: ["bytes=\(size)-", "bytes=\(size)-\(size + 10)", "bytes=20000-", "bytes=-0"])
+    @Test(arguments: ["bytes=\(size)-", "bytes=\(size)-\(size + 10)", "bytes=20000-", "bytes=-0", "bytes=99999999999999999999-"])
     func unsatisfiableRangeGives416(range: String) async throws {
         try await withFixtureNode { node, _ in
             let answer = try await RawHTTP.get(port: node.port, Self.path, headers: ["Range: \(range)"])
@@ -82,7 +82,7 @@ struct DownloadRangeTests {
     /// Invalid syntax, other units and several ranges: the whole file with 200.
     @Test(arguments: [
         "bytes=abc", "bytes=5-2", "items=0-1", "bytes=0-1,5-6", "bytes=0-1, 3-4", "bytes=", "bytes=-", "bytes=--1",
-        "bytes=1-2-3", "bytes=+1-2", "bytes=99999999999999999999-", "bytes=\u{00e9}-1", "bytes=0x10-",
+        "bytes=1-2-3", "bytes=+1-2", "bytes=\u{00e9}-1", "bytes=0x10-",
     ])
     func invalidOrMultipleRangesGiveTheWholeFile(range: String) async throws {
         try await withFixtureNode { node, fixture in
