@@ -8,6 +8,7 @@ import PackageDescription
 //   AtmoDiscovery LAN discovery: DNS-SD over multicast DNS on SwiftNIO UDP
 //   AtmoRelay     the relay's pure logic: admission, routing, flow-control decisions
 //   AtmoTransfer  the pulling engine (AsyncHTTPClient)
+//   AtmoHTTPServer  the server channel of both servers and its guards (Hummingbird, NIO)
 //   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle),
 //                 including its relay client (WSClient)
 //   AtmoRelayServer  `atmo relay`: the WebSocket relay around AtmoRelay (HummingbirdWebSocket)
@@ -88,9 +89,25 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The HTTP/1.1 + WebSocket server channel of both servers, with its guards
+        // (connections per address, time to the first request head, request head rules).
+        .target(
+            name: "AtmoHTTPServer",
+            dependencies: [
+                "AtmoProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ]
+        ),
         .target(
             name: "AtmoNode",
             dependencies: [
+                "AtmoHTTPServer",
                 "AtmoProtocol",
                 "AtmoStore",
                 "AtmoMesh",
@@ -114,6 +131,7 @@ let package = Package(
         .target(
             name: "AtmoRelayServer",
             dependencies: [
+                "AtmoHTTPServer",
                 "AtmoProtocol",
                 "AtmoRelay",
                 "AtmoStore",
@@ -172,6 +190,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
+        .testTarget(
+            name: "AtmoHTTPServerTests",
+            dependencies: ["AtmoHTTPServer", .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .testTarget(name: "AtmoMeshTests", dependencies: ["AtmoMesh", "AtmoProtocol"]),
         .testTarget(
             name: "AtmoRelayTests",

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AtmoHTTPServer
 import AtmoMesh
 import AtmoProtocol
 import AtmoStore
@@ -53,10 +54,6 @@ public struct MeshNode: Sendable {
     /// Threads reading model files for downloads (each download has at most one read in
     /// flight, so this bounds disk parallelism, not the number of downloads).
     static let fileReaderThreads = 8
-    /// A connection with no request in progress (including one trickling a request head) is
-    /// closed after this long, so idle or slowloris connections do not pile up.
-    static let idleConnectionTimeout = TimeAmount.seconds(75)
-
     /// How long a cancelled node's graceful shutdown may take before its tasks are cancelled.
     static let cancellationShutdownBound = Duration.seconds(1)
 
@@ -134,10 +131,10 @@ public struct MeshNode: Sendable {
             router: router,
             server: .guardedWebSocketUpgrade(
                 configuration: .init(
-                    http1: .init(
-                        additionalChannelHandlers: [MalformedRequestResponder(), FileBodyPump(slowReadLimit: slowFileRead)],
-                        idleTimeout: Self.idleConnectionTimeout),
+                    http1: .init(additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead)]),
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes)),
+                limits: configuration.connections,
+                maxRequestBodyBytes: max(ProviderRoutes.maxControlBodyBytes, ProviderRoutes.maxCatalogPushBytes),
                 shouldUpgrade: { [relayHub, logger] request, _, _ in
                     // Only the transfer socket upgrades; every other path stays plain HTTP.
                     guard request.path == HTTPAPI.transferSocketPath else { return .dontUpgrade }

@@ -1,3 +1,4 @@
+import AtmoHTTPServer
 import AtmoMesh
 import AtmoProtocol
 import AtmoStore
@@ -35,6 +36,9 @@ public struct NodeConfiguration: Sendable {
     /// How long a new download waits for a node of the mesh to offer its model before it
     /// fails; a download queued by an earlier run waits until one does.
     public var waitForProvidersSeconds: Double = 60
+    /// Time to the first request head, idle time, connections per client address of the
+    /// HTTP server (docs/PROTOCOL.md, "Connection limits").
+    public var connections = HTTPConnectionLimits()
     /// Discovery and gossip (docs/MESH.md).
     public var mesh = MeshConfiguration()
     /// How the node's own downloads behave (connections, piece size, timeouts).

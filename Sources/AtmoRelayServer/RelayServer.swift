@@ -1,3 +1,4 @@
+import AtmoHTTPServer
 import AtmoProtocol
 import AtmoRelay
 import AtmoStore
@@ -68,8 +69,8 @@ public struct RelayServer: Service {
             validateUTF8: true)  // a text frame that is not UTF-8 closes with 1007 (RFC 6455 §8.1)
         let application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(http1: .init(idleTimeout: TimeAmount(configuration.httpIdleTimeout)), ws: webSocket),
+            server: .guardedWebSocketUpgrade(
+                configuration: .init(ws: webSocket), limits: configuration.connections, maxRequestBodyBytes: Self.maxRequestBodyBytes,
                 shouldUpgrade: { [hub, logger] request, channel, _ in Self.upgrade(request, channel: channel, hub: hub, logger: logger) }),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atmo-relay"),
             onServerRunning: { [logger, hub, onListening] channel in
@@ -107,6 +108,10 @@ public struct RelayServer: Service {
             try await hub.serve(meshID: meshID, inbound: inbound, outbound: outbound, channel: channel)
         }
     }
+
+    /// The relay's routes read no request body; a larger announced one with
+    /// `Expect: 100-continue` is refused (413) before it is sent.
+    static let maxRequestBodyBytes = 64 * 1024
 
     /// How long a cancelled relay's graceful shutdown may take before its tasks are cancelled.
     static let cancellationShutdownBound = Duration.seconds(2)
@@ -152,9 +157,3 @@ struct RelayMaintenance: Service, CustomStringConvertible {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let parts = duration.components
-        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
-    }
-}

@@ -1,3 +1,4 @@
+import AtmoHTTPServer
 import AtmoRelay
 import Foundation
 
@@ -28,8 +29,15 @@ public struct RelayServerConfiguration: Sendable {
     /// How long a peer the relay closes may take to answer the close (or to read what is
     /// queued before it) before its socket is closed outright.
     public var closeTimeout: Duration
-    /// Plain HTTP connections (`/health`, `/stats`) idle this long are closed.
-    public var httpIdleTimeout: Duration
+    /// Time to the first request head, idle time and connections per client address
+    /// (docs/PROTOCOL.md, "Connection limits").
+    public var connections = HTTPConnectionLimits()
+    /// Plain HTTP connections (`/health`, `/stats`) idle this long are closed
+    /// (`connections.idleTimeout`).
+    public var httpIdleTimeout: Duration {
+        get { connections.idleTimeout }
+        set { connections.idleTimeout = newValue }
+    }
 
     /// The bounds of one peer's send queue: frames waiting for its socket.
     public struct SendQueueLimits: Sendable, Hashable {
