@@ -20,9 +20,19 @@ public struct PeerStats: Sendable, Hashable {
     public var lastSeenMs: Int64
     /// Whether it is connected to a relay this node is connected to (reachable through it).
     public var relayed = false
-    /// Whether its last `/health` probe failed: its endpoint is not reachable from here
-    /// (behind a NAT, or down), so a pull goes another way first.
-    public var httpFailing = false
+    /// What the probes of its HTTP endpoint said: not probed yet, answering, or failing (not
+    /// reachable from here: behind a NAT, or down; a pull goes another way first).
+    public var httpReachability = HTTPReachability.unknown
+
+    /// What is known of a peer's HTTP endpoint, from this node.
+    public enum HTTPReachability: String, Sendable, Hashable {
+        /// Not probed yet (or its address just changed).
+        case unknown
+        /// Its last `/health` probe answered.
+        case answering
+        /// Its last `/health` probe failed.
+        case failing
+    }
 
     /// A peer; `reliability` starts at 1.
     public init(
@@ -39,9 +49,20 @@ public struct PeerStats: Sendable, Hashable {
         self.lastSeenMs = lastSeenMs
     }
 
-    /// Whether a direct HTTP download from it is possible: it has an endpoint, and the last
-    /// probe of it did not fail.
-    public var hasDirectHTTP: Bool { !(httpURL ?? "").isEmpty && !httpFailing }
+    /// Whether its last probe failed.
+    public var httpFailing: Bool { httpReachability == .failing }
+
+    /// Whether a direct HTTP download from it is worth trying first: it has an endpoint that
+    /// answered its last probe, or one not probed yet when no relay offers a route to it (a
+    /// peer met through a relay is often behind a NAT: its endpoint counts once it answers).
+    public var hasDirectHTTP: Bool {
+        guard !(httpURL ?? "").isEmpty else { return false }
+        switch httpReachability {
+        case .answering: return true
+        case .unknown: return !relayed
+        case .failing: return false
+        }
+    }
 
     /// The ways to reach it, best first: `http`, `websocket` (its endpoint is at the same
     /// address, so only while that answers), `relay`.
@@ -63,7 +84,7 @@ public struct PeerStats: Sendable, Hashable {
     /// A health probe answered at `now` after `latencyMs`, reporting `activeTransfers`.
     /// Counts as a success.
     public mutating func recordProbe(latencyMs: Double, activeTransfers: Int?, now: Int64) {
-        httpFailing = false
+        httpReachability = .answering
         self.latencyMs = max(0, latencyMs)
         if let activeTransfers { self.activeTransfers = max(0, activeTransfers) }
         recordSuccess(now: now)

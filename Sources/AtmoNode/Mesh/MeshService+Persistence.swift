@@ -23,27 +23,23 @@ extension MeshService {
             logger.warning("could not read the saved peers: \(error)")
             return
         }
-        let ownID = identity.nodeID
-        mesh.update { state, now in
-            var actions: [GossipAction<String>] = []
-            for record in records where record.nodeID != ownID && state.peers[record.nodeID] == nil {
-                let stats = PeerStats(
+        let restored = records.map { record in
+            (
+                stats: PeerStats(
                     nodeID: record.nodeID, nodeName: record.nodeName, httpURL: record.httpURL, websocket: record.websocket,
                     latencyMs: record.latencyMs, activeTransfers: record.activeTransfers, reliability: record.reliability,
-                    lastSeenMs: record.lastSeenMs)
-                state.peers[record.nodeID] = MeshState.Peer(stats: stats, origin: PeerOrigin(record.source))
-                if let url = record.httpURL { actions += state.gossip.peerDiscovered(url, now: now) }
-            }
-            state.version &+= 1
-            return actions
+                    lastSeenMs: record.lastSeenMs),
+                origin: PeerOrigin(record.source)
+            )
         }
+        mesh.updatePeers { peers, _ in peers.restored(restored) }
     }
 
     /// Saves what is known of every peer (called after each probe round).
     func savePeers() async {
         guard let database else { return }
         let records = mesh.state.withLock { state in
-            state.peers.values.map { peer in
+            state.peers.peers.values.map { peer in
                 PeerRecord(
                     nodeID: peer.stats.nodeID, nodeName: peer.stats.nodeName, httpURL: peer.stats.httpURL, websocket: peer.stats.websocket,
                     latencyMs: peer.stats.latencyMs, activeTransfers: peer.stats.activeTransfers, reliability: peer.stats.reliability,

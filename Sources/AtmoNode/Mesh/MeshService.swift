@@ -41,6 +41,7 @@ struct MeshService: Service {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.performActions() }
                 group.addTask { await self.every(self.configuration.tickInterval) { self.tick() } }
+                group.addTask { await self.probeOnRequest() }
                 group.addTask {
                     await self.probePeers()
                     await self.every(self.configuration.probeInterval) {
@@ -144,24 +145,12 @@ struct MeshService: Service {
         if let bundle = try await client.fetchCatalogs(from: peer) { return bundle.catalogs }
         let (health, _) = try await client.probe(peer)
         let models = try await client.fetchModels(from: peer)
-        let nodeID = health.nodeID.isEmpty ? peer : health.nodeID
+        let nodeID = health.nodeID.isEmpty ? mesh.announcedNodeID(at: peer) ?? peer : health.nodeID
         return [
             ModelCatalog(
                 nodeID: nodeID, nodeName: health.nodeName.isEmpty ? nodeID : health.nodeName, timestamp: MeshState.now(),
                 models: models, transferEndpoints: .init(http: peer), protocolVersion: health.protocolVersion)
         ]
-    }
-
-    private func addConfiguredPeers() {
-        let urls = configuration.peers.map(MeshClient.trimmed)
-        mesh.update { state, now in
-            var actions: [GossipAction<String>] = []
-            for url in urls where !state.peers.values.contains(where: { $0.stats.httpURL == url }) {
-                state.pendingURLs[url] = .configured
-            }
-            for url in urls { actions += state.gossip.peerDiscovered(url, now: now) }
-            return actions
-        }
     }
 
     private func runLANDiscovery(port: Int) async {
@@ -178,26 +167,6 @@ struct MeshService: Service {
             logger.warning(
                 "LAN discovery is off: \(error). Peers still come from --peer and from gossip.",
                 metadata: ["error": "\(error)"])
-        }
-    }
-
-    func lanEvent(_ event: DiscoveryEvent) {
-        switch event {
-        case .found(let service):
-            guard service.nodeID != identity.nodeID, let url = Self.url(of: service) else { return }
-            mesh.update { state, now in
-                if !state.peers.values.contains(where: { $0.stats.httpURL == url }) { state.pendingURLs[url] = .lan }
-                return state.gossip.peerDiscovered(url, now: now)
-            }
-        case .lost(let instanceName):
-            mesh.update { state, now in
-                guard let peer = state.peers.values.first(where: { $0.stats.nodeName == instanceName && $0.origin == .lan }) else {
-                    return []
-                }
-                state.peers[peer.stats.nodeID] = nil
-                state.version &+= 1
-                return state.gossip.nodeDeparted(nodeID: peer.stats.nodeID, peer: peer.stats.httpURL, now: now)
-            }
         }
     }
 

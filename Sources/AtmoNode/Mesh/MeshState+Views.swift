@@ -33,34 +33,20 @@ extension MeshState {
     /// The peers known, by name then id.
     func peerList() -> [MeshAPI.Peer] {
         state.withLock { state in
-            var list = state.peers.values.map { peer in
+            var list = state.peers.peers.values.map { peer in
                 MeshAPI.Peer(
                     nodeID: peer.stats.nodeID, nodeName: peer.stats.nodeName, http: peer.stats.httpURL, origin: peer.origin.rawValue,
                     latencyMs: peer.stats.latencyMs, activeTransfers: peer.stats.activeTransfers, reliability: peer.stats.reliability,
                     lastSeen: peer.stats.lastSeenMs, modelCount: state.catalog.models(offeredBy: peer.stats.nodeID).count,
                     transports: peer.stats.transports)
             }
-            for (url, origin) in state.pendingURLs {
+            for (url, pending) in state.peers.pending {
                 list.append(
                     MeshAPI.Peer(
-                        nodeID: "", nodeName: "", http: url, origin: origin.rawValue, latencyMs: nil, activeTransfers: nil,
+                        nodeID: "", nodeName: "", http: url, origin: pending.origin.rawValue, latencyMs: nil, activeTransfers: nil,
                         reliability: 1, lastSeen: 0, modelCount: 0))
             }
             return list.sorted { ($0.nodeName, $0.nodeID, $0.http ?? "") < ($1.nodeName, $1.nodeID, $1.http ?? "") }
-        }
-    }
-
-    /// A transfer from a peer succeeded or failed: its reliability moves (EMA of the notes).
-    func recordOutcome(nodeID: String, success: Bool) {
-        update { state, now in
-            guard state.peers[nodeID] != nil else { return [] }
-            if success {
-                state.peers[nodeID]?.stats.recordSuccess(now: now)
-            } else {
-                state.peers[nodeID]?.stats.recordFailure()
-            }
-            state.version &+= 1
-            return []
         }
     }
 
