@@ -11,6 +11,10 @@
 # the direct figure is `atmo pull --from` the provider's real port.
 # Usage (root): bench/relay.sh [SIZE_MIB] (default 256). DELAY_MS=20 by default;
 # SKIP_DELAY=1 measures loopback only (for large sizes: compat under delay runs at ~4 MB/s).
+# Also the time from a relay-only pull's start to its first byte (issue 9, item 13), for the
+# consumer node of BEFORE (default /tmp/atmo-before, the code before the fix) and of this
+# build, in the same run; FIRST_BYTE_ONLY=1 measures only that. ATMO_BIN=PATH uses that
+# binary instead of building a release one.
 # Every process and the namespace started here are removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,9 +41,14 @@ if ! need ip || ! need tc || ! need curl; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 curl >/dev/null
 fi
 
-echo "== building atmo (release, .build-release)"
-swift build -c release --product atmo --scratch-path .build-release 2>&1 | tail -1
-ATMO="$ROOT/.build-release/release/atmo"
+if [ -n "${ATMO_BIN:-}" ]; then
+    ATMO=$ATMO_BIN   # e.g. a debug build, to compare first bytes with the debug BEFORE alike
+    echo "== atmo: $ATMO"
+else
+    echo "== building atmo (release, .build-release)"
+    swift build -c release --product atmo --scratch-path .build-release 2>&1 | tail -1
+    ATMO="$ROOT/.build-release/release/atmo"
+fi
 
 DELAY_VIA=proxy
 if ip netns add "$NS" 2>/dev/null; then
@@ -148,6 +157,57 @@ direct_node() {
 }
 
 row() { printf "%-34s %8s s %9s MB/s\n" "$1" "$2" "$(mbps "$2")"; }
+
+# Seconds from `atmo pull MODEL` (through a fresh consumer node running BINARY that knows A
+# only through the relay, A's HTTP endpoint refusing connections) to the first byte: the
+# node's /v1/downloads polled every 10 ms until bytes_done > 0 (the pull reports its bytes
+# every 200 ms, so the figure is that fine). The pull is then stopped.
+first_byte() { # binary run-number
+    local bin=$1 dir="$WORK/fb-$2" relay="ws://127.0.0.1:$RELAY_PORT"
+    "$bin" mesh join "$INVITE" --relay "$relay" --state-dir "$dir" > /dev/null
+    "$bin" serve --host 127.0.0.1 --port 0 --port-file "$dir.port" --state-dir "$dir" --no-huggingface --no-llamafarm \
+        --no-lan --advertise-url http://127.0.0.1:1 --log-level warning > /dev/null 2> "$dir.log" &
+    local pid=$!
+    echo $pid >> "$WORK/pids"
+    local port; port=$(waitport "$dir.port")
+    for _ in $(seq 600); do
+        curl -sf "http://127.0.0.1:$port/v1/mesh/models" | grep -q "\"relay\"" && break
+        sleep 0.1
+    done
+    python3 - "$bin" "$MODEL" "$dir" "$port" <<'PY'
+import json, subprocess, sys, time, urllib.request
+binary, model, state, port = sys.argv[1:5]
+start = time.monotonic()
+pull = subprocess.Popen([binary, "pull", model, "--state-dir", state, "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+seconds = None
+while time.monotonic() - start < 60 and seconds is None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/downloads", timeout=2) as answer:
+            body = json.load(answer)
+        entries = body.get("downloads", body) if isinstance(body, dict) else body
+        if any(e.get("bytes_done", 0) > 0 for e in entries if isinstance(e, dict)):
+            seconds = time.monotonic() - start
+    except Exception:
+        pass
+    time.sleep(0.01)
+pull.kill()
+print(f"{seconds:.2f}" if seconds is not None else "none")
+PY
+    kill "$pid" 2>/dev/null || true
+}
+
+first_bytes() { # binary label
+    local runs=() i
+    for i in 1 2 3; do runs+=("$(first_byte "$1" "$2-$i")"); done
+    printf "%-34s %s s (runs: %s)\n" "$2" "$(printf "%s\n" "${runs[@]}" | sort -n | sed -n 2p)" "${runs[*]}"
+}
+
+echo
+echo "== relay-only pull: time from pull start to first byte (median of 3; A's HTTP endpoint refuses)"
+BEFORE=${BEFORE:-/tmp/atmo-before}
+if [ -x "$BEFORE" ]; then first_bytes "$BEFORE" "before ($BEFORE)"; else echo "before: no binary at $BEFORE (set BEFORE=)"; fi
+first_bytes "$ATMO" "after (this build)"
+[ "${FIRST_BYTE_ONLY:-0}" = 1 ] && exit 0
 
 echo
 echo "== ${SIZE_MIB} MiB, loopback (consumer in the root namespace)"

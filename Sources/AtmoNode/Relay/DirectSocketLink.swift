@@ -17,11 +17,16 @@ final class DirectSocketLink: Sendable {
     /// The hub's id of this link.
     let linkID: String
     private let connection = Mutex<Task<Void, Never>?>(nil)
+    /// The number of the current connection attempt, and why the last attempt that ended
+    /// ended (its number, the error): a refused or failed connect fails `open` at once.
+    private let attempts = Attempts()
     /// Set when opening failed: later pieces of the same pull fail at once instead of waiting again.
     private let openFailed = Atomic<Bool>(false)
 
     /// How long connecting and the upgrade may take.
     static let openTimeout = Duration.seconds(5)
+    /// How often `open` looks whether the socket opened or its attempt ended.
+    static let openPollInterval = Duration.milliseconds(10)
 
     init(url: String, nodeID: String, hub: RelayHub, logger: Logger) {
         self.url = url
@@ -33,22 +38,45 @@ final class DirectSocketLink: Sendable {
 
     deinit { connection.withLock { $0?.cancel() } }
 
-    /// Connects if not connected; throws when the provider's socket does not open in time.
+    /// Connects if not connected; throws when the provider's socket does not open in time,
+    /// or at once when connecting fails (refused, unreachable, upgrade refused).
     func open() async throws(TransferError) {
         guard !openFailed.load(ordering: .relaxed) else {
             throw TransferError(.peerUnreachable, "\(url) did not open a WebSocket")
         }
-        connection.withLock { task in
-            guard task == nil else { return }
-            task = Task { [url, nodeID, hub, linkID, logger] in
-                await Self.run(url: url, nodeID: nodeID, hub: hub, linkID: linkID, logger: logger)
+        let attempt = connection.withLock { task -> Int in
+            guard task == nil else { return attempts.state.withLock { $0.current } }
+            let attempt = attempts.state.withLock { state in
+                state.current += 1
+                return state.current
             }
+            task = Task { [url, nodeID, hub, linkID, logger, attempts] in
+                let reason = await Self.run(url: url, nodeID: nodeID, hub: hub, linkID: linkID, logger: logger)
+                attempts.state.withLock { $0.ended = (attempt, reason) }
+            }
+            return attempt
         }
-        guard await hub.waitForRoute(to: nodeID, via: linkID, timeout: Self.openTimeout) != nil else {
-            openFailed.store(true, ordering: .relaxed)
-            close()
-            throw TransferError(.peerUnreachable, "\(url) did not open a WebSocket within \(Self.openTimeout)")
+        let deadline = ContinuousClock.now + Self.openTimeout
+        while hub.route(to: nodeID, via: linkID) == nil {
+            if let ended = attempts.state.withLock({ $0.ended }), ended.attempt == attempt {
+                fail()
+                throw TransferError(.peerUnreachable, "\(url) did not open a WebSocket: \(ended.reason)")
+            }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else {
+                fail()
+                throw TransferError(.peerUnreachable, "\(url) did not open a WebSocket within \(Self.openTimeout)")
+            }
+            try? await Task.sleep(for: Self.openPollInterval)
         }
+    }
+
+    final class Attempts: Sendable {
+        let state = Mutex<(current: Int, ended: (attempt: Int, reason: String)?)>((0, nil))
+    }
+
+    private func fail() {
+        openFailed.store(true, ordering: .relaxed)
+        close()
     }
 
     /// Closes the socket (the next `open` connects again).
@@ -60,7 +88,8 @@ final class DirectSocketLink: Sendable {
         hub.linkClosed(linkID)
     }
 
-    private static func run(url: String, nodeID: String, hub: RelayHub, linkID: String, logger: Logger) async {
+    /// Connects and carries the frames until the socket closes; returns why it ended.
+    private static func run(url: String, nodeID: String, hub: RelayHub, linkID: String, logger: Logger) async -> String {
         let (outgoing, sink) = AsyncStream.makeStream(of: RelayOutbound.self, bufferingPolicy: .bufferingOldest(1024))
         var configuration = WebSocketClientConfiguration()
         configuration.maxFrameSize = DirectSocketFrames.maxFrameBytes
@@ -90,8 +119,12 @@ final class DirectSocketLink: Sendable {
             }
         } catch {
             logger.debug("direct transfer socket ended", metadata: ["url": "\(url)", "error": "\(error)"])
+            sink.finish()
+            hub.linkClosed(linkID)
+            return "\(error)"
         }
         sink.finish()
         hub.linkClosed(linkID)
+        return "the socket closed"
     }
 }
