@@ -115,10 +115,10 @@ public struct PeerClient: SourceChannel {
 
     static func statusError(_ status: HTTPResponseStatus, body: Data, what: String) -> TransferError {
         let detail = (try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: body))?.error ?? status.reasonPhrase
-        switch status.code {
-        case 404: return TransferError(.notOffered, "the peer does not offer it (\(detail))")
-        case 409: return TransferError(.sourceChanged, "the peer's copy changed (\(detail)); pull again once it has re-indexed")
-        default: return TransferError(.peerError, "the peer answered \(status.code) to \(what): \(detail)")
+        switch ErrorMapping.peerCode(forHTTPStatus: Int(status.code)) {
+        case .notOffered: return TransferError(.notOffered, "the peer does not offer it (\(detail))")
+        case .sourceChanged: return TransferError(.sourceChanged, "the peer's copy changed (\(detail)); pull again once it has re-indexed")
+        case let code: return TransferError(code, "the peer answered \(status.code) to \(what): \(detail)")
         }
     }
 

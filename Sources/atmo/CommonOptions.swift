@@ -72,6 +72,14 @@ struct Failure: Error, CustomStringConvertible {
     /// The failure `error` is, as `ErrorMapping` maps it (exit status, code, message);
     /// `context` says what was being done.
     init(_ error: any Error, context: String? = nil) {
+        if let answer = error as? LocalNodeError {
+            // The local node's own answer: its code (or status) says what failed there.
+            let code = answer.mapped
+            self.init(
+                message: context.map { "\($0): \(answer.message)" } ?? answer.message, exitCode: ErrorMapping.exitCode(for: code),
+                code: answer.code ?? code.description)
+            return
+        }
         let mapped = ErrorMapping.map(error)
         self.init(message: context.map { "\($0): \(mapped.message)" } ?? mapped.message, exitCode: mapped.exitCode, code: mapped.wireCode)
     }

@@ -53,8 +53,7 @@ struct LocalNodeClient {
             let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(15))
             let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
             guard response.status == .ok else {
-                let message = (try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: body)))?.error ?? "\(response.status)"
-                throw LocalNodeError(status: Int(response.status.code), message: message)
+                throw LocalNodeError(status: Int(response.status.code), body: Data(buffer: body))
             }
             return try WireCoding.decode(T.self, from: Data(buffer: body))
         }
@@ -65,5 +64,22 @@ struct LocalNodeClient {
 struct LocalNodeError: Error, CustomStringConvertible {
     var status: Int
     var message: String
+    /// The answer's `code`, if it had one.
+    var code: String?
     var description: String { message }
+
+    init(status: Int, message: String, code: String? = nil) {
+        self.status = status
+        self.message = message
+        self.code = code
+    }
+
+    /// The error of an answer with `status` and a JSON error body (or none).
+    init(status: Int, body: Data) {
+        let parsed = try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: body)
+        self.init(status: status, message: parsed?.error ?? "HTTP \(status)", code: parsed?.code)
+    }
+
+    /// What the answer means (`ErrorMapping`): the exit status of a command it ends.
+    var mapped: TransferError.Code { ErrorMapping.code(ofLocalAnswer: status, wireCode: code) }
 }

@@ -118,8 +118,7 @@ extension LocalNodeClient {
             let response = try await http.execute(request, timeout: .seconds(15))
             let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
             guard (200..<300).contains(response.status.code) else {
-                let message = (try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: bytes)))?.error ?? "\(response.status)"
-                throw LocalNodeError(status: Int(response.status.code), message: message)
+                throw LocalNodeError(status: Int(response.status.code), body: Data(buffer: bytes))
             }
             return try WireCoding.decode(T.self, from: Data(buffer: bytes))
         }

@@ -123,6 +123,29 @@ struct ErrorMappingTests {
         #expect(ErrorMapping.map(HTTPClientError.remoteConnectionClosed).exitCode == 3)
     }
 
+    /// A peer's answers read back: never this node's own failure.
+    @Test func whatAPeersAnswerMeans() {
+        #expect(ErrorMapping.peerCode(forHTTPStatus: 404) == .notOffered)
+        #expect(ErrorMapping.peerCode(forHTTPStatus: 409) == .sourceChanged)
+        #expect(ErrorMapping.peerCode(forHTTPStatus: 507) == .peerError)
+        #expect(ErrorMapping.peerCode(forCancel: .hashMismatch) == .sourceChanged)
+        #expect(ErrorMapping.peerCode(forCancel: .timeout) == .timeout)
+        #expect(ErrorMapping.peerCode(forCancel: .networkError) == .peerUnreachable)
+        #expect(ErrorMapping.peerCode(forCancel: .storageFull) == .peerError)
+        #expect(ErrorMapping.peerCode(forCancel: CancelReason("from_a_newer_peer")) == .peerError)
+        // The local node's answers, as `atmo` commands read them: the body's code first.
+        #expect(ErrorMapping.code(ofLocalAnswer: 507, wireCode: "storage_full") == .storageFull)
+        #expect(ErrorMapping.code(ofLocalAnswer: 500, wireCode: "storage_full") == .storageFull)
+        #expect(ErrorMapping.code(ofLocalAnswer: 400, wireCode: "invalid_model_id") == .invalidRequest)
+        #expect(ErrorMapping.code(ofLocalAnswer: 404, wireCode: nil) == .notFound)
+        #expect(ErrorMapping.code(ofLocalAnswer: 500, wireCode: "internal_error") == .internalError)
+        // Every status the table gives reads back to a code with the same exit status.
+        for (code, exit, http, _) in Self.table where code != .cancelled {
+            let back = ErrorMapping.code(ofLocalAnswer: http, wireCode: nil)
+            #expect(ErrorMapping.exitCode(for: back) == exit || [502, 504, 500, 409].contains(http), "\(code)")
+        }
+    }
+
     /// A real refused connection (nothing listens on the port): AsyncHTTPClient's error is
     /// recognised by its errno, and the pull says so.
     @Test func aRefusedConnectionIsUnreachableByItsErrno() async throws {

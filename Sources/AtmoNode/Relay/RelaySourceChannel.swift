@@ -222,12 +222,6 @@ struct PieceReception {
     static func error(for cancel: ModelTransferCancel, peer: String, sent: Bool) -> TransferError {
         let who = sent ? "cancelled the relayed piece from node \(peer)" : "node \(peer) cancelled the relayed piece"
         let message = "\(who): \(cancel.reason) (\(cancel.message))"
-        switch cancel.reason {
-        case .hashMismatch: return TransferError(.sourceChanged, message)
-        case .timeout: return TransferError(.timeout, message)
-        case .networkError: return TransferError(.peerUnreachable, message)
-        case .userCancelled: return TransferError(.peerError, message)
-        default: return TransferError(.peerError, message)
-        }
+        return TransferError(ErrorMapping.peerCode(forCancel: cancel.reason), message)
     }
 }

@@ -1,0 +1,42 @@
+import AtmoProtocol
+
+/// The other direction: what a peer's answer means for this node's pull. A peer's failure is
+/// never this node's (its full disk is not ours), so these codes are the peer kinds.
+extension ErrorMapping {
+    /// The code of a peer's HTTP error answer to a pull's request.
+    public static func peerCode(forHTTPStatus status: Int) -> TransferError.Code {
+        switch status {
+        case 404: return .notOffered
+        case 409: return .sourceChanged
+        default: return .peerError
+        }
+    }
+
+    /// The code of a piece the peer cancelled (or that this node cancelled) with `reason`.
+    /// A `hash_mismatch` means the peer's copy is not the pinned artefact any more; a
+    /// reason this version does not know is the peer's failure.
+    public static func peerCode(forCancel reason: CancelReason) -> TransferError.Code {
+        switch reason {
+        case .hashMismatch: return .sourceChanged
+        case .timeout: return .timeout
+        case .networkError: return .peerUnreachable
+        default: return .peerError
+        }
+    }
+}
+
+extension ErrorMapping {
+    /// The code of an error answer of this machine's own node (`atmo` commands asking it):
+    /// its body's `code` when it names one, else its status read back through the table.
+    public static func code(ofLocalAnswer status: Int, wireCode: String?) -> TransferError.Code {
+        if let code = wireCode.flatMap(TransferError.Code.init(description:)) { return code }
+        switch status {
+        case 400..<404, 405..<409, 410..<500: return .invalidRequest
+        case 404: return .notFound
+        case 409: return .conflict
+        case 503: return .peerUnreachable  // the node is shutting down
+        case 507: return .storageFull
+        default: return .internalError
+        }
+    }
+}
