@@ -3,6 +3,8 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Streams a file through SHA-256 with one bounded buffer (4 MiB), whatever the file size.
@@ -25,7 +27,11 @@ package enum FileHasher {
     ) throws {
         let fd = try FileIO.open(path, flags: O_RDONLY)
         defer { FileIO.close(fd) }
+        #if canImport(Glibc)
         posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        #elseif canImport(Darwin)
+        _ = fcntl(fd, F_RDAHEAD, 1)
+        #endif
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
         defer { buffer.deallocate() }
         var position = offset

@@ -2,14 +2,53 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+private typealias SystemStat = Glibc.stat
 #elseif canImport(Darwin)
 import Darwin
+private typealias SystemStat = Darwin.stat
 #endif
 
+// The C library's calls under names that `FileIO`'s own methods do not shadow (at file
+// scope, `open` is the C function on every platform).
+private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { open(path, flags, mode) }
+private func systemFstat(_ fd: Int32, _ info: inout SystemStat) -> Int32 { fstat(fd, &info) }
+private func systemPread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int {
+    pread(fd, buffer, count, offset)
+}
+private func systemPwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: off_t) -> Int {
+    pwrite(fd, buffer, count, offset)
+}
+private func systemFsync(_ fd: Int32) -> Int32 { fsync(fd) }
+private func systemRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
+private func systemClose(_ fd: Int32) { _ = close(fd) }
+
+/// The last-modification time of a stat result, in nanoseconds since 1970.
+private func modificationNanos(_ info: SystemStat) -> Int64 {
+    #if canImport(Darwin)
+    let time = info.st_mtimespec
+    #else
+    let time = info.st_mtim
+    #endif
+    return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+}
+
+/// Reserves `size` bytes for `fd`: 0 on success, else an errno.
+private func preallocate(_ fd: Int32, size: Int64) -> Int32 {
+    #if canImport(Darwin)
+    // Darwin has no posix_fallocate: F_PREALLOCATE reserves the blocks past the end of the
+    // file (the caller then sets the size with ftruncate).
+    var store = fstore_t(
+        fst_flags: UInt32(F_ALLOCATEALL), fst_posmode: Int32(F_PEOFPOSMODE), fst_offset: 0, fst_length: off_t(size),
+        fst_bytesalloc: 0)
+    return fcntl(fd, F_PREALLOCATE, &store) == -1 ? errno : 0
+    #else
+    return posix_fallocate(fd, 0, off_t(size))
+    #endif
+}
+
 /// Thin wrappers around the POSIX calls the store needs, each turning `errno` into a
-/// `StoreError`. Everything here blocks: call it from `BlockingIO.run`, never from an
-/// event loop.
-private typealias SystemStat = Glibc.stat
+/// `StoreError`. Everything here blocks: call it through `BlockingIO`, never from an
+/// event loop or the cooperative pool.
 
 package enum FileIO {
     /// Identity and freshness of a file, as the hash cache keys it.
@@ -22,7 +61,7 @@ package enum FileIO {
         fileprivate init(_ info: SystemStat) {
             self.init(
                 size: Int64(info.st_size),
-                modificationTimeNanos: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                modificationTimeNanos: modificationNanos(info),
                 inode: UInt64(info.st_ino),
                 device: UInt64(info.st_dev))
         }
@@ -43,12 +82,12 @@ package enum FileIO {
 
     package static func fstat(_ fd: Int32) throws(StoreError) -> Stat {
         var info = SystemStat()
-        guard Glibc.fstat(fd, &info) == 0 else { throw StoreError.posix(errno, "stat", path: "descriptor \(fd)") }
+        guard systemFstat(fd, &info) == 0 else { throw StoreError.posix(errno, "stat", path: "descriptor \(fd)") }
         return Stat(info)
     }
 
     package static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        let fd = systemOpen(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StoreError.posix(errno, "open", path: path) }
         return fd
     }
@@ -57,7 +96,7 @@ package enum FileIO {
     package static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String) throws(StoreError) -> Int {
         var done = 0
         while done < buffer.count {
-            let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            let n = systemPread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw StoreError.posix(errno, "read", path: path)
@@ -72,7 +111,7 @@ package enum FileIO {
     package static func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws(StoreError) {
         var done = 0
         while done < buffer.count {
-            let n = Glibc.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            let n = systemPwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw StoreError.posix(errno, "write", path: path)
@@ -82,28 +121,28 @@ package enum FileIO {
     }
 
     package static func fsync(_ fd: Int32, path: String) throws(StoreError) {
-        guard Glibc.fsync(fd) == 0 else { throw StoreError.posix(errno, "fsync", path: path) }
+        guard systemFsync(fd) == 0 else { throw StoreError.posix(errno, "fsync", path: path) }
     }
 
     /// fsyncs a directory so a rename inside it survives a crash.
     package static func fsyncDirectory(_ path: String) throws(StoreError) {
         let fd = try open(path, flags: O_RDONLY | O_DIRECTORY)
-        defer { Glibc.close(fd) }
+        defer { systemClose(fd) }
         try fsync(fd, path: path)
     }
 
     /// Reserves `size` bytes so a full disk is found before the transfer, not at 99%.
     package static func reserve(_ fd: Int32, size: Int64, path: String) throws(StoreError) {
         guard size > 0 else { return }
-        let result = posix_fallocate(fd, 0, off_t(size))
+        let result = preallocate(fd, size: size)
         // Some filesystems (tmpfs on old kernels, overlay) lack fallocate: not an error.
-        if result != 0 && result != EOPNOTSUPP && result != EINVAL {
+        if result != 0 && result != EOPNOTSUPP && result != EINVAL && result != ENOTSUP {
             throw StoreError.posix(result, "reserve space for", path: path)
         }
     }
 
     package static func rename(_ from: String, _ to: String) throws(StoreError) {
-        guard Glibc.rename(from, to) == 0 else { throw StoreError.posix(errno, "rename", path: to) }
+        guard systemRename(from, to) == 0 else { throw StoreError.posix(errno, "rename", path: to) }
     }
 
     package static func makeDirectory(_ path: String) throws(StoreError) {
@@ -126,9 +165,9 @@ package enum FileIO {
             }
             if let failure { throw failure }
             try fsync(fd, path: temporary)
-            Glibc.close(fd)
+            systemClose(fd)
         } catch {
-            Glibc.close(fd)
+            systemClose(fd)
             unlink(temporary)
             throw error
         }
@@ -153,9 +192,9 @@ package enum FileIO {
             }
             if let failure { throw failure }
             try fsync(fd, path: temporary)
-            Glibc.close(fd)
+            systemClose(fd)
         } catch {
-            Glibc.close(fd)
+            systemClose(fd)
             throw error
         }
         if link(temporary, path) != 0 {
@@ -179,7 +218,7 @@ package enum FileIO {
     /// waiting for another holder to finish. For short critical sections only.
     package static func withLock<T>(_ path: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         let fd = try open(path, flags: O_RDWR | O_CREAT)
-        defer { Glibc.close(fd) }
+        defer { systemClose(fd) }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw StoreError.posix(errno, "lock", path: path) }
         }
@@ -198,21 +237,21 @@ package enum FileIO {
             let fd = try open(path, flags: O_RDWR | O_CREAT)
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let code = errno
-                Glibc.close(fd)
+                systemClose(fd)
                 if code == EWOULDBLOCK { return nil }
                 throw StoreError.posix(code, "lock", path: path)
             }
             let locked: Stat
             do { locked = try fstat(fd) } catch {
-                Glibc.close(fd)
+                systemClose(fd)
                 throw error
             }
             if let current = try? stat(path), current.inode == locked.inode, current.device == locked.device {
                 return fd
             }
-            Glibc.close(fd)
+            systemClose(fd)
         }
     }
 
-    package static func close(_ fd: Int32) { Glibc.close(fd) }
+    package static func close(_ fd: Int32) { systemClose(fd) }
 }

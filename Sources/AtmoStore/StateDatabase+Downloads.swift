@@ -38,12 +38,8 @@ public struct DownloadRecord: Sendable, Equatable {
         bootID == currentBootID ? writtenPieces : durablePieces
     }
 
-    /// This machine's boot id (Linux); a fixed string elsewhere, which makes every resume
-    /// trust only the written set after a crash of the process, as on Linux.
-    public static var currentBootID: String {
-        let text = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "unknown-boot"
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// This machine's boot id (see `BootID`: `/proc` on Linux, sysctl on Darwin).
+    public static var currentBootID: String { BootID.current }
 }
 
 extension StateDatabase {
