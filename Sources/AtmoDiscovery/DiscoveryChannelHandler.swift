@@ -116,9 +116,12 @@ final class DiscoveryChannelHandler: ChannelDuplexHandler {
                 logger.debug("discovery event", metadata: ["event": "\(event)"])
                 onEvent(event)
             case .nameConflict(let record):
-                logger.warning(
-                    "another responder advertises our instance name with a different SRV record",
+                logger.info(
+                    "another responder claims our instance name; probing for it again",
                     metadata: ["name": "\(record.name)", "record": "\(record.data)"])
+            case .renamed(let old, let new):
+                logger.warning(
+                    "instance name '\(old)' is taken on the LAN: advertising as '\(new)'", metadata: ["name": "\(new)"])
             }
         }
         rearmTimer(context: context)

@@ -17,10 +17,9 @@ extension DiscoveryStateMachine {
             case .srv, .txt:
                 guard record.name.parent == settings.serviceType, record.name.labels.count > 0 else { continue }
                 if record.name == own {
-                    if record.type == .srv, record.ttl > 0, record.data != ownRecords?.service.data,
-                        conflictsReported.insert(record.data).inserted
-                    {
-                        actions.append(.nameConflict(record))
+                    if record.ttl > 0, conflicts(record) {
+                        actions += nameTaken(by: record, now: now)
+                        return actions
                     }
                     continue
                 }

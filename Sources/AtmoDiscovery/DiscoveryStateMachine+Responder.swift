@@ -10,7 +10,7 @@ extension DiscoveryStateMachine {
     }
 
     var ownRecords: OwnRecords? {
-        guard let advertised = settings.advertised, let instance = ownInstanceName else { return nil }
+        guard let advertised, let instance = ownInstanceName else { return nil }
         let hostTTL = settings.hostRecordTTL
         let otherTTL = settings.otherRecordTTL
         let location = DNSServiceLocation(priority: 0, weight: 0, port: advertised.port, target: advertised.hostName)
@@ -52,7 +52,7 @@ extension DiscoveryStateMachine {
     /// (RFC 6763 §12). A legacy query gets its id and questions back, TTLs of at most
     /// 10 s and no cache-flush bits (§6.7).
     func response(to query: DNSMessage, legacyUnicast: Bool) -> DNSMessage? {
-        guard let own = ownRecords, let instance = ownInstanceName, let hostName = settings.advertised?.hostName else {
+        guard nameState == .owned, let own = ownRecords, let instance = ownInstanceName, let hostName = advertised?.hostName else {
             return nil
         }
         var answers: [DNSResourceRecord] = []

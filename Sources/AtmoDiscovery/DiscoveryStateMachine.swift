@@ -5,6 +5,8 @@ struct AdvertisedInstance: Hashable, Sendable {
     var port: UInt16
     var txt: [[UInt8]]
     var addresses: [IPv4Address]
+    /// Whether `hostName` was derived from the instance name (it follows a rename).
+    var hostNameFollowsInstance = false
 }
 
 /// The timings and limits of discovery. The defaults follow RFC 6762.
@@ -12,7 +14,12 @@ struct DiscoverySettings: Sendable {
     var serviceType: DNSName
     var advertised: AdvertisedInstance?
     var browse = true
-    /// Unsolicited announcements on start (§8.3: at least two).
+    /// Probe queries for our instance name before announcing it (§8.1: three; 0 announces
+    /// at once without probing).
+    var probeCount = 3
+    /// The gap between probes, and after the last one before the name is ours (§8.1).
+    var probeInterval: Duration = .milliseconds(250)
+    /// Unsolicited announcements once the name is ours (§8.3: at least two).
     var announcementCount = 3
     /// The gap after the first announcement; each later gap doubles (§8.3).
     var firstAnnouncementInterval: Duration = .seconds(1)
@@ -39,8 +46,11 @@ enum DiscoveryAction: Hashable, Sendable {
     case send(DNSMessage, Destination)
     /// Tell the user.
     case report(DiscoveryEvent)
-    /// Another responder claims our instance name with a different SRV record.
+    /// Another responder claims our instance name with a different record: we probe again
+    /// (and rename if it still holds it).
     case nameConflict(DNSResourceRecord)
+    /// Our instance name was taken (§9): we now probe for and advertise `to`.
+    case renamed(from: String, to: String)
 
     enum Destination: Hashable, Sendable { case multicast, querier }
 }
@@ -49,9 +59,11 @@ enum DiscoveryAction: Hashable, Sendable {
 /// events in (`start`, `receive`, `tick`, `stop`), actions out; no clock, no sockets.
 /// The driver calls `tick` at `nextDeadline`.
 ///
-/// Name conflicts are handled minimally: there is no probing (§8.1) and no renaming (§9);
-/// a different SRV record for our instance name is reported once per distinct record as
-/// `.nameConflict` and we keep answering. Our own records coming back to us (multicast
+/// Our instance name is probed before it is announced (§8.1: three queries 250 ms apart,
+/// with our SRV and TXT as proposed records); a response that claims it with other data
+/// makes us rename (§9: "NAME (2)", "NAME (3)"...) and probe again, and simultaneous
+/// probes are settled by comparing the proposed records (§8.2). A conflict found after
+/// announcing sends us back to probing. Our own records coming back to us (multicast
 /// loopback) are never cached nor reported: an instance with our instance name is ours.
 struct DiscoveryStateMachine {
     typealias Instant = ContinuousClock.Instant
@@ -69,9 +81,18 @@ struct DiscoveryStateMachine {
     }
 
     let settings: DiscoverySettings
+    /// The instance we advertise: `settings.advertised`, renamed after conflicts.
+    var advertised: AdvertisedInstance?
+    /// Probing for the name, or holding it (see DiscoveryStateMachine+Probing.swift).
+    var nameState = NameState.probing(sent: 0)
+    var nextProbe: Instant?
+    /// How many times the name was taken (the next name is "NAME (renames + 2)").
+    var renames = 0
+    /// When recent conflicts happened (§9: after 15 in 10 s, probe at most every 5 s).
+    var recentConflicts: [Instant] = []
     private var phase = Phase.idle
-    private(set) var announcementsSent = 0
-    private(set) var nextAnnouncement: Instant?
+    var announcementsSent = 0
+    var nextAnnouncement: Instant?
     private(set) var nextBrowseQuery: Instant?
     private(set) var browseInterval: Duration
     var cache: DiscoveryCache
@@ -79,33 +100,34 @@ struct DiscoveryStateMachine {
     var reported: [DNSName: DiscoveredService] = [:]
     /// Instances seen via PTR whose SRV, TXT or address is still missing.
     var resolving: [DNSName: ResolveState] = [:]
-    var conflictsReported: Set<DNSRecordData> = []
 
     init(settings: DiscoverySettings) {
         self.settings = settings
+        self.advertised = settings.advertised
         self.browseInterval = settings.firstQueryInterval
         self.cache = DiscoveryCache(capacity: settings.cacheCapacity)
     }
 
     /// Our full instance name, when advertising.
     var ownInstanceName: DNSName? {
-        settings.advertised.map { settings.serviceType.prepending($0.instanceLabel) }
+        advertised.map { settings.serviceType.prepending($0.instanceLabel) }
     }
 
     /// When `tick` must be called next; nil when nothing is scheduled.
     var nextDeadline: Instant? {
         guard phase == .running else { return nil }
-        let candidates = [nextAnnouncement, nextBrowseQuery, cache.nextDeadline] + resolving.values.map(\.nextQuery)
+        let candidates = [nextProbe, nextAnnouncement, nextBrowseQuery, cache.nextDeadline] + resolving.values.map(\.nextQuery)
         return candidates.compactMap { $0 }.min()
     }
 
-    /// Starts: the first announcement and the first browse query go out at once.
+    /// Starts: the first probe (or, without probing, the first announcement) and the first
+    /// browse query go out at once.
     mutating func start(now: Instant) -> [DiscoveryAction] {
         guard phase == .idle else { return [] }
         phase = .running
         var actions: [DiscoveryAction] = []
-        if settings.advertised != nil {
-            nextAnnouncement = now
+        if advertised != nil {
+            startProbing(at: now)
         }
         if settings.browse {
             nextBrowseQuery = now
@@ -117,7 +139,7 @@ struct DiscoveryStateMachine {
     /// Stops: a goodbye (every record of ours with TTL 0, §10.1) if we advertised.
     mutating func stop(now: Instant) -> [DiscoveryAction] {
         defer { phase = .stopped }
-        guard phase == .running, let goodbye = goodbyeMessage() else { return [] }
+        guard phase == .running, nameState == .owned, let goodbye = goodbyeMessage() else { return [] }
         return [.send(goodbye, .multicast)]
     }
 
@@ -130,6 +152,7 @@ struct DiscoveryStateMachine {
             actions += reconcile(now: now)
             return actions
         }
+        if case .probing = nameState { return receiveProbe(message, now: now) }
         let legacy = sourcePort != Self.mdnsPort
         guard let response = response(to: message, legacyUnicast: legacy) else { return [] }
         return [.send(response, legacy ? .querier : .multicast)]
@@ -139,7 +162,7 @@ struct DiscoveryStateMachine {
     /// missing records, expiries (and the `lost` events they cause).
     mutating func tick(now: Instant) -> [DiscoveryAction] {
         guard phase == .running else { return [] }
-        var actions: [DiscoveryAction] = []
+        var actions = probeIfDue(now: now)
         if let due = nextAnnouncement, due <= now, let announcement = announcementMessage() {
             actions.append(.send(announcement, .multicast))
             announcementsSent += 1

@@ -15,13 +15,14 @@ import ServiceLifecycle
 /// While `run()` runs it browses for the service type (queries 1 s, 2 s, 4 s... apart, up
 /// to an hour), keeps a cache of the instances it hears of with their TTLs, resolves each
 /// one's SRV, TXT and A/AAAA records, and reports `DiscoveryEvent`s. With an
-/// `advertisement` it also announces that instance (three unsolicited responses at 0, 1
-/// and 3 s), answers queries for it and for `_services._dns-sd._udp.local.`, and says
+/// `advertisement` it also claims that instance name (three probes 250 ms apart, RFC 6762
+/// §8.1; when another responder holds the name it advertises "NAME (2)", "NAME (3)"...
+/// instead, §9, and logs it), announces it (three unsolicited responses, 1 s and 2 s
+/// apart), answers queries for it and for `_services._dns-sd._udp.local.`, and says
 /// goodbye (TTL 0) when it stops.
 ///
 /// Our own instance is never reported: every record with our instance name is ignored
-/// (another responder using it with a different SRV record is logged as a conflict; there
-/// is no probing or renaming). Several processes on one machine can run discovery at once
+/// (or, with other data than ours, is a conflict). Several processes on one machine can run discovery at once
 /// (the port is shared with SO_REUSEADDR and SO_REUSEPORT, as other mDNS stacks do).
 ///
 /// ```swift
@@ -180,7 +181,8 @@ extension LANDiscovery.Configuration {
             }
             settings.advertised = AdvertisedInstance(
                 instanceLabel: label, hostName: host, port: UInt16(advertisement.port),
-                txt: try TXTCoding.encode(advertisement.txt), addresses: addresses)
+                txt: try TXTCoding.encode(advertisement.txt), addresses: addresses,
+                hostNameFollowsInstance: advertisement.hostName == nil)
         }
         return settings
     }

@@ -125,9 +125,9 @@ struct DiscoveryBrowserTests {
         #expect(twoAddresses.events == [.found(expected)])
     }
 
-    @Test func neverReportsItsOwnInstanceButReportsConflictsOnce() {
-        var machine = Fixture.started()
-        let announcement = machine.tick(now: Fixture.at(1)).announcements
+    @Test func neverReportsItsOwnInstanceAndProbesAgainOnAConflict() {
+        var machine = Fixture.started(probing: true)
+        let announcement = machine.run(until: Fixture.at(1)).flatMap(\.1).announcements
         #expect(announcement.count == 1)
         #expect(machine.receive(announcement[0], sourcePort: 5353, now: Fixture.at(1)).isEmpty)
         #expect(!machine.cache.entries.keys.contains { $0.name == Fixture.serviceType.prepending("node-a") })
@@ -139,7 +139,11 @@ struct DiscoveryBrowserTests {
             return
         }
         #expect(record.serviceLocation?.port == 1234)
-        #expect(machine.receive(Fixture.response(impostor), sourcePort: 5353, now: Fixture.at(3)).isEmpty)
+        // Back to probing (RFC 6762 §9): the impostor still holds the name, so we rename.
+        #expect(machine.nameState == .probing(sent: 0))
+        let again = machine.receive(Fixture.response(impostor), sourcePort: 5353, now: Fixture.at(3))
+        #expect(again == [.renamed(from: "node-a", to: "node-a (2)")])
+        #expect(machine.ownInstanceName == Fixture.serviceType.prepending("node-a (2)"))
     }
 
     @Test func includesFreshKnownAnswersInBrowseQueries() {

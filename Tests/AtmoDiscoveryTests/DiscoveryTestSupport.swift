@@ -14,15 +14,18 @@ enum Fixture {
         instanceLabel: "node-a", hostName: DNSName("atmo-node-a.local."), port: 8080,
         txt: [Array("node_id=aaaa".utf8), Array("protocol_version=1.1".utf8)], addresses: [IPv4Address("192.0.2.10")!])
 
-    static func settings(advertising: Bool = true, browse: Bool = true) -> DiscoverySettings {
+    /// Settings; without `probing` the name is ours at once (the responder and browser tests
+    /// start announced; DiscoveryProbingTests cover probing).
+    static func settings(advertising: Bool = true, browse: Bool = true, probing: Bool = false) -> DiscoverySettings {
         var settings = DiscoverySettings(serviceType: serviceType)
         settings.advertised = advertising ? ours : nil
         settings.browse = browse
+        settings.probeCount = probing ? 3 : 0
         return settings
     }
 
-    static func started(advertising: Bool = true, browse: Bool = true) -> DiscoveryStateMachine {
-        var machine = DiscoveryStateMachine(settings: settings(advertising: advertising, browse: browse))
+    static func started(advertising: Bool = true, browse: Bool = true, probing: Bool = false) -> DiscoveryStateMachine {
+        var machine = DiscoveryStateMachine(settings: settings(advertising: advertising, browse: browse, probing: probing))
         _ = machine.start(now: t0)
         return machine
     }

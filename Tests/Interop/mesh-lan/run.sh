@@ -4,11 +4,16 @@
 #
 #   1. every node's `atmo models` lists the models of all three (no --peer anywhere);
 #   2. `atmo pull ID` on C fetches A's model by id alone, byte for byte;
-#   3. A stops (SIGTERM): its models leave B's view.
+#   3. a fourth node started with B's name comes up on the LAN as "node-b (2)" (RFC 6762
+#      probing), and it and B list each other's models;
+#   4. an older Python node (python-zeroconf, a /health without node_id) is listed under the
+#      node id of its TXT record, not its URL;
+#   5. A stops (SIGTERM): its models leave B's view.
 #
 # Usage: Tests/Interop/mesh-lan/run.sh [path/to/atmo]  (default .build/debug/atmo). Root.
 # Prints SKIPPED and exits 0 when namespaces cannot be made; exits 1 when a check fails.
 set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 atmo="${1:-.build/debug/atmo}"
 [[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
 namespace="atmo-lan-$$-$RANDOM"
@@ -74,14 +79,71 @@ else
     fail "pull by id on c: $(tail -3 "$work/pull.out")"
 fi
 
-kill -TERM "$pid_a"
-gone=0
-for _ in $(seq 100); do
-    out="$(in_namespace "$atmo" models --state-dir "$work/b/state" --json 2>/dev/null)"
-    if ! grep -q '"model-a.gguf"' <<< "$out"; then gone=1; break; fi
+# A node with B's name: it must probe, find "node-b" taken, and advertise "node-b (2)".
+mkdir -p "$work/d/models"
+head -c $((1024 * 1024 + 5)) /dev/urandom > "$work/d/models/model-d.gguf"
+ip netns exec "$namespace" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/d/port" --name "node-b" \
+    --folder "$work/d/models" --no-huggingface --no-llamafarm --state-dir "$work/d/state" --log-level warning \
+    2> "$work/d/log" &
+pids+=($!)
+both=0
+for _ in $(seq 150); do
+    out_b="$(in_namespace "$atmo" models --state-dir "$work/b/state" --json 2>/dev/null)"
+    out_d="$(in_namespace "$atmo" models --state-dir "$work/d/state" --json 2>/dev/null)"
+    if grep -q '"model-d.gguf"' <<< "$out_b" && grep -q '"model-b.gguf"' <<< "$out_d"; then both=1; break; fi
     sleep 0.2
 done
-if [[ $gone == 1 ]]; then ok "a stopped: its model left b's view"; else fail "model-a.gguf still listed by b after a stopped"; fi
+if [[ $both == 1 ]]; then ok "two nodes named node-b list each other's models"; else
+    fail "b and its namesake do not see each other: $(tail -3 "$work/d/log")"
+fi
+if grep -q "advertising as 'node-b (2)'" "$work/d/log"; then ok "the second node-b advertises as 'node-b (2)'"; else
+    fail "the second node-b did not rename itself: $(tail -3 "$work/d/log")"
+fi
+if grep -qi "conflict\|is taken" "$work/b/log"; then fail "b logged a conflict: $(grep -i 'conflict\|is taken' "$work/b/log" | head -2)"; else
+    ok "b kept its name without a conflict"
+fi
+
+# An older Python node: its /health names no node; its TXT record does.
+if in_namespace python3 -c 'import zeroconf' 2>/dev/null; then
+    ip netns exec "$namespace" python3 "$here/older_node.py" py-older-0001 older-python "$work/older.ready" "$work/older.stop" \
+        > "$work/older.log" 2>&1 &
+    pids+=($!)
+    listed=0
+    for _ in $(seq 150); do
+        if in_namespace "$atmo" peers --state-dir "$work/c/state" --json 2>/dev/null | python3 -c '
+import json, sys
+peers = json.load(sys.stdin)
+peers = peers.get("peers", peers) if isinstance(peers, dict) else peers
+sys.exit(0 if any(p.get("node_id") == "py-older-0001" and p.get("http", "").startswith("http://127.0.0.1:") for p in peers) else 1)'
+        then listed=1; break; fi
+        sleep 0.2
+    done
+    if [[ $listed == 1 ]]; then ok "the older Python node is listed under its TXT node_id"; else
+        fail "the older node is not listed under py-older-0001: $(in_namespace "$atmo" peers --state-dir "$work/c/state" 2>&1 | head -8)"
+    fi
+    touch "$work/older.stop"
+else
+    echo "(python zeroconf missing: the older-node check is skipped; the zeroconf suite installs it)"
+fi
+
+kill -TERM "$pid_a"
+gone=0
+# (c offers model-a.gguf too since it pulled it: a must leave its providers.)
+a_provides() {
+    in_namespace "$atmo" models --state-dir "$work/b/state" --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    models = json.load(sys.stdin)["models"]
+except Exception:
+    sys.exit(3)  # no answer: not known to be gone
+sys.exit(0 if any(p.get("node_name") == "node-a" for m in models for p in m.get("providers", [])) else 1)'
+}
+for _ in $(seq 100); do
+    a_provides
+    if [[ $? == 1 ]]; then gone=1; break; fi
+    sleep 0.2
+done
+if [[ $gone == 1 ]]; then ok "a stopped: it left b's view"; else fail "b still lists node-a as a provider after a stopped"; fi
 
 echo "mesh-lan: $passed passed, $failed failed"
 [[ $failed == 0 ]]

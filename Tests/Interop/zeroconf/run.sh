@@ -6,6 +6,8 @@
 #      with the right SRV port, TXT and address; and sees its goodbye on SIGTERM.
 #   2. `atmo discover --json` finds a service zeroconf registers, with its TXT; and
 #      `atmo discover --watch` reports it lost when zeroconf unregisters it.
+#   3. zeroconf registers a name first; `atmo discover --advertise` of the same name probes,
+#      finds it taken and comes up as "NAME (2)" (RFC 6762 §8.1, §9); zeroconf resolves both.
 #
 # Usage: Tests/Interop/zeroconf/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Run as root (network namespaces). Prints SKIPPED and exits 0 if namespaces cannot be made;
@@ -196,11 +198,62 @@ PY
 fi
 wait "$register_pid" 2>/dev/null
 
-# --- 3. (opt-in) the in-process Swift test, which needs multicast on lo ----------------
+# --- 3. a name zeroconf holds: atmo renames itself "NAME (2)" --------------------------
+same="shared-name-$$"
+held_port=47125
+our_port=47126
+echo "# 3. zeroconf registers $same first; atmo discover --advertise $same must come up as '$same (2)'"
+ip netns exec "$namespace" python3 "$here/register_service.py" "$same" "$held_port" "$work/ready3" "$work/stop3" \
+    >"$work/register3.out" 2>&1 &
+register3_pid=$!
+pids+=("$register3_pid")
+for _ in $(seq 1 150); do
+    [[ -e "$work/ready3" ]] && break
+    kill -0 "$register3_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [[ ! -e "$work/ready3" ]]; then
+    fail "zeroconf could not register $same:"
+    sed 's/^/   /' "$work/register3.out"
+else
+    ip netns exec "$namespace" "$atmo" discover --advertise "$same" --port "$our_port" --node-id "node-$$-same" \
+        --timeout 0 >"$work/advertise3.out" 2>"$work/advertise3.err" &
+    same_pid=$!
+    pids+=("$same_pid")
+    in_namespace python3 "$here/resolve_both.py" "$same" "$held_port" "$same (2)" "$our_port" >"$work/resolve3.out" 2>&1
+    resolve_status=$?
+    failed_before=$failed
+    while read -r line; do
+        case "$line" in
+            "ok - "*) ok "${line#ok - }" ;;
+            "FAIL - "*) fail "${line#FAIL - }" ;;
+            *) echo "   $line" ;;
+        esac
+    done <"$work/resolve3.out"
+    if [[ $resolve_status != 0 && $failed == "$failed_before" ]]; then
+        fail "resolve_both.py failed with status $resolve_status (output above)"
+    fi
+    if grep -q "advertising as '$same (2)'" "$work/advertise3.err"; then
+        ok "atmo said its name was taken and advertises as '$same (2)'"
+    else
+        fail "atmo did not say it renamed itself; stderr:"
+        sed 's/^/   /' "$work/advertise3.err"
+    fi
+    if grep -qi "NonUniqueName\|conflict" "$work/register3.out"; then
+        fail "zeroconf saw a conflict: $(cat "$work/register3.out")"
+    else
+        ok "zeroconf kept its name without a conflict"
+    fi
+    kill -TERM "$same_pid" 2>/dev/null
+    touch "$work/stop3"
+    wait "$register3_pid" 2>/dev/null
+fi
+
+# --- 4. (opt-in) the in-process Swift test, which needs multicast on lo ----------------
 # ATMO_DISCOVERY_SWIFT_TEST=1 also runs LANDiscoveryLoopbackTests (built beforehand with
 # `swift build --build-tests`) in the namespace, where it is not skipped.
 if [[ "${ATMO_DISCOVERY_SWIFT_TEST:-0}" == 1 ]]; then
-    echo "# 3. swift test --filter LANDiscoveryLoopbackTests inside the namespace"
+    echo "# 4. swift test --filter LANDiscoveryLoopbackTests inside the namespace"
     in_namespace swift test --skip-build --filter LANDiscoveryLoopbackTests >"$work/swift-test.out" 2>&1
     swift_status=$?
     grep -E '✔|✘|skipped' "$work/swift-test.out" | sed 's/^/   /'
