@@ -31,6 +31,16 @@ public struct GossipConfiguration: Sendable, Hashable {
     public var maxCatalogs: Int
     /// Most model entries held across all learned catalogs.
     public var maxModelsHeld: Int
+    /// Most bytes of learned catalogs held in all (their `wireSize`, about their compact
+    /// JSON): 64 MiB, tens of thousands of realistic catalogs. Over it, catalogs of origins
+    /// this node does not talk to directly go first, the largest first.
+    public var maxLearnedBytes: Int
+    /// Largest catalog of one origin taken (its `wireSize`): 4 MiB, about 10,000 entries.
+    public var maxBytesPerOrigin: Int
+    /// Most bytes held of catalogs one sender delivered (the address that pushed them, or
+    /// the peer pulled from): 16 MiB, a quarter of `maxLearnedBytes`, so one host cannot
+    /// fill the memory by inventing origins.
+    public var maxBytesPerSender: Int
     /// Most peers in the view; peers learned from catalogs beyond it are not added.
     public var maxPeers: Int
     /// When the join pull failed with every known peer, how long to wait before asking
@@ -42,6 +52,7 @@ public struct GossipConfiguration: Sendable, Hashable {
         fanout: Int = 6, hopLimit: Int = 8, publishIntervalMs: Int64 = 300_000, ttlSeconds: Int64 = 300,
         ttlBoundsSeconds: ClosedRange<Int64> = 30...3600, maxClockSkewMs: Int64 = 600_000,
         duplicateMemoryMs: Int64 = 600_000, maxCatalogs: Int = 4096, maxModelsHeld: Int = 200_000,
+        maxLearnedBytes: Int = 64 << 20, maxBytesPerOrigin: Int = 4 << 20, maxBytesPerSender: Int = 16 << 20,
         maxPeers: Int = 1024, pullRetryMs: Int64 = 5_000
     ) {
         self.fanout = max(1, fanout)
@@ -53,6 +64,9 @@ public struct GossipConfiguration: Sendable, Hashable {
         self.duplicateMemoryMs = max(0, duplicateMemoryMs)
         self.maxCatalogs = max(1, maxCatalogs)
         self.maxModelsHeld = max(1, maxModelsHeld)
+        self.maxLearnedBytes = max(1, maxLearnedBytes)
+        self.maxBytesPerOrigin = max(1, min(maxBytesPerOrigin, self.maxLearnedBytes))
+        self.maxBytesPerSender = max(self.maxBytesPerOrigin, min(maxBytesPerSender, self.maxLearnedBytes))
         self.maxPeers = max(1, maxPeers)
         self.pullRetryMs = max(0, pullRetryMs)
     }
@@ -95,8 +109,11 @@ public struct GossipStatistics: Sendable, Hashable {
     public var refused = 0
     /// Catalogs relayed (each one counted once, whatever the fanout).
     public var relayed = 0
-    /// Held catalogs dropped to stay within `maxCatalogs` / `maxModelsHeld`.
+    /// Held catalogs dropped to stay within `maxCatalogs` / `maxModelsHeld` / the byte budgets.
     public var evicted = 0
+    /// Catalogs refused for their size: larger than `maxBytesPerOrigin`, or no room left
+    /// within the byte budgets without dropping a catalog of a direct peer.
+    public var refusedForSize = 0
     /// Pushes of this node's own catalog (each publish counted once).
     public var published = 0
 

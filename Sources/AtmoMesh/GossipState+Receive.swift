@@ -12,8 +12,14 @@ extension GossipState {
     /// not get this node's catalog before its next periodic publication when this node is
     /// not the one it pulls from. The answer goes as a last hop (`hopLimit - 1`): like a
     /// pull answer it is for the origin, not news for the mesh, so it is not relayed.
-    public mutating func receive(_ catalog: ModelCatalog, from sender: Peer?, now: Int64) -> [GossipAction<Peer>] {
-        guard let (stored, record, admitted) = admit(catalog, now: now) else { return [] }
+    ///
+    /// `senderKey` names who delivered it for the per-sender byte budget (the node passes
+    /// the pushing client's address); nil: `sender`, or one shared "unknown" sender.
+    public mutating func receive(
+        _ catalog: ModelCatalog, from sender: Peer?, senderKey: String? = nil, now: Int64
+    ) -> [GossipAction<Peer>] {
+        let key = senderKey ?? sender.map { "\($0)" } ?? Self.unknownSender
+        guard let (stored, record, admitted) = admit(catalog, sender: key, now: now) else { return [] }
         var actions = admitted
         let hops = min(catalog.gossipHops ?? 0, configuration.hopLimit)
         if started, hops == 0, let origin = peerAddress(stored), view.contains(origin),
@@ -54,7 +60,7 @@ extension GossipState {
                 if started, catalog.timestamp >= ownCatalog.timestamp, view.contains(peer) { ownCatalogHolders[peer] = now }
                 continue
             }
-            if let (_, _, admitted) = admit(catalog, now: now) { actions += admitted }
+            if let (_, _, admitted) = admit(catalog, sender: "\(peer)", now: now) { actions += admitted }
         }
         if completesJoin {
             var targets: [Peer] = []
@@ -78,7 +84,7 @@ extension GossipState {
     /// bounds. Returns the stored copy (without `gossip_hops`), its record and the actions
     /// (`learned`, and `forgot` for catalogs evicted to make room); nil when refused.
     mutating func admit(
-        _ catalog: ModelCatalog, now: Int64
+        _ catalog: ModelCatalog, sender: String, now: Int64
     ) -> (ModelCatalog, OriginRecord, [GossipAction<Peer>])? {
         let origin = catalog.nodeID
         guard origin != ownCatalog.nodeID, catalog.timestamp <= now + configuration.maxClockSkewMs,
@@ -91,14 +97,30 @@ extension GossipState {
             statistics.duplicates += 1
             return nil
         }
-        dropCatalog(of: origin)
         let stored = catalog.withGossipHops(nil)
+        let bytes = stored.wireSize
+        // The byte budgets (docs/MESH.md, "Memory"): room is made before anything changes,
+        // or the catalog is refused and what is held stays as it was.
+        guard let victims = budgetVictims(for: stored, bytes: bytes, sender: sender) else {
+            statistics.refused += 1
+            statistics.refusedForSize += 1
+            return nil
+        }
+        var evicted: [GossipAction<Peer>] = []
+        for victim in victims {
+            dropCatalog(of: victim)
+            statistics.evicted += 1
+            evicted.append(.forgot(nodeID: victim))
+        }
+        dropCatalog(of: origin)
         let expiresAt = now + configuration.lifetimeMs(of: stored)
         let record = OriginRecord(
             timestamp: stored.timestamp, catalog: stored, expiresAtMs: expiresAt,
-            forgetAtMs: expiresAt + configuration.duplicateMemoryMs)
+            forgetAtMs: expiresAt + configuration.duplicateMemoryMs, bytes: bytes, sender: sender)
         records[origin] = record
         heldModelCount += stored.models.count
+        heldBytes += bytes
+        bytesBySender[sender, default: 0] += bytes
         nextDeadlineMs = min(nextDeadlineMs, expiresAt)
         statistics.accepted += 1
         if let peer = peerAddress(stored), peer != ownPeer {
@@ -107,7 +129,7 @@ extension GossipState {
                 peer, source: .learned(originNodeID: origin), capacity: configuration.maxPeers,
                 replaceProbability: replaceProbability, using: &random)
         }
-        return (stored, record, [.learned(stored)] + evictToFit(keeping: origin))
+        return (stored, record, evicted + [.learned(stored)] + evictToFit(keeping: origin))
     }
 
     /// Drops catalogs (earliest expiry first; bare timestamps before catalogs) until the

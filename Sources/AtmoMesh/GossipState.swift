@@ -27,6 +27,10 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
         var expiresAtMs: Int64
         /// When even the timestamp is forgotten.
         var forgetAtMs: Int64
+        /// The catalog's `wireSize` while held (0 once dropped).
+        var bytes = 0
+        /// Who delivered the held catalog (`GossipState.senderKey`).
+        var sender = ""
     }
 
     enum PullProgress: Sendable {
@@ -49,6 +53,9 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     var view = PeerView<Peer>()
     var records: [String: OriginRecord] = [:]
     var heldModelCount = 0
+    /// `wireSize` of every held catalog, in all and by sender (docs/MESH.md, "Memory").
+    public internal(set) var heldBytes = 0
+    var bytesBySender: [String: Int] = [:]
     /// No record expires or is forgotten before this time (skips needless scans).
     var nextDeadlineMs = Int64.max
     var started = false
@@ -183,9 +190,13 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
 
     /// Turns the record of `origin` into a bare timestamp and removes the peer learned from it.
     mutating func dropCatalog(of origin: String) {
-        guard let catalog = records[origin]?.catalog else { return }
+        guard let record = records[origin], let catalog = record.catalog else { return }
         records[origin]?.catalog = nil
+        records[origin]?.bytes = 0
         heldModelCount -= catalog.models.count
+        heldBytes -= record.bytes
+        let senderBytes = (bytesBySender[record.sender] ?? 0) - record.bytes
+        bytesBySender[record.sender] = senderBytes > 0 ? senderBytes : nil
         if let peer = peerAddress(catalog), view.source(of: peer) == .learned(originNodeID: origin) {
             view.remove(peer)
         }

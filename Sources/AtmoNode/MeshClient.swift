@@ -25,7 +25,7 @@ struct MeshClient: Sendable {
         let (status, body) = try await request(.GET, baseURL, HTTPAPI.catalogsPath, limit: WireLimits.maxCatalogBundleBytes)
         if status == .notFound || status == .methodNotAllowed { return nil }
         guard status == .ok else { throw MeshRequestError(peer: baseURL, message: "GET \(HTTPAPI.catalogsPath) answered \(status.code)") }
-        return try decode(HTTPAPI.CatalogBundle.self, body, from: baseURL)
+        return try decode(HTTPAPI.CatalogBundle.self, body, from: baseURL, limit: WireLimits.maxCatalogBundleBytes)
     }
 
     /// The models of an older peer that has no `/v1/catalogs`.
@@ -56,9 +56,11 @@ struct MeshClient: Sendable {
         return (try decode(HTTPAPI.Health.self, body, from: baseURL), roundTrip)
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ body: Data, from baseURL: String) throws -> T {
+    private func decode<T: Decodable>(
+        _ type: T.Type, _ body: Data, from baseURL: String, limit: Int = WireLimits.maxMessageBytes
+    ) throws -> T {
         do {
-            return try WireCoding.decode(T.self, from: body)
+            return try WireCoding.decode(T.self, from: body, limit: limit)
         } catch {
             throw MeshRequestError(peer: baseURL, message: "sent an invalid answer: \(error)")
         }

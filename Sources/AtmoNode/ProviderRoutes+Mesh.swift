@@ -2,6 +2,7 @@ import AtmoMesh
 import AtmoProtocol
 import Foundation
 import Hummingbird
+import NIOCore
 
 extension ProviderRoutes {
     /// Largest `POST /v1/catalogs` body taken (gossip pushes carry one catalog or a few).
@@ -9,10 +10,10 @@ extension ProviderRoutes {
 
     func registerMesh(on router: Router<ProviderRequestContext>) {
         router.get(.init(HTTPAPI.catalogsPath)) { _, _ in
-            JSONResponse.make(HTTPAPI.CatalogBundle(catalogs: self.mesh.catalogsForPull()))
+            Self.streamedBundle(self.mesh.catalogsForPull())
         }
-        router.post(.init(HTTPAPI.catalogsPath)) { request, _ in
-            try await self.receiveCatalogs(request)
+        router.post(.init(HTTPAPI.catalogsPath)) { request, context in
+            try await self.receiveCatalogs(request, from: context.remoteAddress)
         }
         router.get(.init(MeshAPI.modelsPath)) { request, _ in
             let query = MeshQuery(
@@ -37,8 +38,9 @@ extension ProviderRoutes {
 
     /// A gossip push: a `CatalogBundle` or a bare `model_catalog`. Refused catalogs are
     /// counted in the answer; the accepted ones go through the gossip state machine (which
-    /// decides what is new and what to relay).
-    func receiveCatalogs(_ request: Request) async throws -> Response {
+    /// decides what is new, what to relay and what fits the byte budgets; the client's
+    /// address is the sender whose share of the budget they count against).
+    func receiveCatalogs(_ request: Request, from client: SocketAddress?) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.maxCatalogPushBytes)
         let push: HTTPAPI.CatalogPush
         do {
@@ -48,10 +50,34 @@ extension ProviderRoutes {
             throw HTTPError(.badRequest, message: "Expected a model_catalog or {\"catalogs\":[...]}: \(error)")
         }
         let ownID = nodeID
+        let sender = client?.ipAddress ?? "unknown"
         mesh.update { state, now in
-            push.catalogs.filter { $0.nodeID != ownID }.flatMap { state.gossip.receive($0, from: nil, now: now) }
+            push.catalogs.filter { $0.nodeID != ownID }.flatMap { state.gossip.receive($0, from: nil, senderKey: sender, now: now) }
         }
         return JSONResponse.make(CatalogReceipt(accepted: push.catalogs.count, rejected: push.rejected.count))
+    }
+
+    /// `GET /v1/catalogs` written one catalog at a time, so answering never builds a copy
+    /// of everything the node holds (up to `GossipConfiguration.maxLearnedBytes`) in memory.
+    static func streamedBundle(_ catalogs: [ModelCatalog]) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                var buffer = ByteBuffer(string: #"{"catalogs":["#)
+                for (index, catalog) in catalogs.enumerated() {
+                    if index > 0 { buffer.writeString(",") }
+                    buffer.writeBytes(try WireCoding.encode(catalog))
+                    if buffer.readableBytes >= 64 * 1024 {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
+                }
+                buffer.writeString("]}")
+                try await writer.write(buffer)
+                try await writer.finish(nil)
+            })
     }
 
     func localSHA256s() -> Set<String> {

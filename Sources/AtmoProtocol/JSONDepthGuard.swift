@@ -21,20 +21,35 @@ enum JSONDepthGuard {
     static func bounded(_ data: Data, maxDepth: Int = WireLimits.maxJSONDepth) -> Data {
         guard firstTooDeep(data, maxDepth: maxDepth) != nil else { return data }
         return data.withUnsafeBytes { raw -> Data in
-            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return data }
+            let bytes = UnsafeBufferPointer(start: base, count: raw.count)
             var output = Data(capacity: bytes.count)
-            var scanner = Scanner()
+            var copied = 0
+            var depth = 0
             var index = 0
             while index < bytes.count {
-                let byte = bytes[index]
-                if scanner.step(byte) == .opened, scanner.depth > maxDepth {
-                    output.append(contentsOf: encodedMarker)
-                    index = skipContainer(bytes, from: index + 1, scanner: &scanner)
+                switch bytes[index] {
+                case quote:
+                    index = endOfString(bytes, from: index + 1)
                     continue
+                case openBrace, openBracket:
+                    depth += 1
+                    if depth > maxDepth {
+                        output.append(UnsafeBufferPointer(rebasing: bytes[copied..<index]))
+                        output.append(contentsOf: encodedMarker)
+                        index = endOfContainer(bytes, from: index + 1)
+                        copied = index
+                        depth -= 1
+                        continue
+                    }
+                case closeBrace, closeBracket:
+                    depth -= 1
+                default:
+                    break
                 }
-                output.append(byte)
                 index += 1
             }
+            output.append(UnsafeBufferPointer(rebasing: bytes[copied..<bytes.count]))
             return output
         }
     }
@@ -42,58 +57,72 @@ enum JSONDepthGuard {
     /// Where the first container deeper than `maxDepth` opens; nil when none does.
     static func firstTooDeep(_ data: Data, maxDepth: Int) -> Int? {
         data.withUnsafeBytes { raw -> Int? in
-            var scanner = Scanner()
-            for (index, byte) in raw.enumerated() where scanner.step(byte) == .opened && scanner.depth > maxDepth {
-                return index
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+            let bytes = UnsafeBufferPointer(start: base, count: raw.count)
+            var depth = 0
+            var index = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case quote:
+                    index = endOfString(bytes, from: index + 1)
+                    continue
+                case openBrace, openBracket:
+                    depth += 1
+                    if depth > maxDepth { return index }
+                case closeBrace, closeBracket:
+                    depth -= 1
+                default:
+                    break
+                }
+                index += 1
             }
             return nil
         }
     }
 
-    /// Skips the rest of the container just opened (the scanner is inside it) and returns
-    /// the index after its closing bracket (or the end of a truncated text).
-    private static func skipContainer(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, scanner: inout Scanner) -> Int {
-        let outside = scanner.depth - 1
+    private static let quote = UInt8(ascii: "\"")
+    private static let backslash = UInt8(ascii: "\\")
+    private static let openBrace = UInt8(ascii: "{")
+    private static let openBracket = UInt8(ascii: "[")
+    private static let closeBrace = UInt8(ascii: "}")
+    private static let closeBracket = UInt8(ascii: "]")
+
+    /// The index after the closing quote of the string whose content starts at `start`
+    /// (the end of the text when it is not closed). Runs of text are skipped with `memchr`,
+    /// so long strings cost little even in a debug build.
+    static func endOfString(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return bytes.count }
         var index = start
         while index < bytes.count {
-            _ = scanner.step(bytes[index])
-            index += 1
-            if scanner.depth == outside { return index }
+            guard let found = memchr(base + index, Int32(quote), bytes.count - index) else { return bytes.count }
+            let position = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while position - backslashes - 1 >= index, bytes[position - backslashes - 1] == backslash { backslashes += 1 }
+            if backslashes % 2 == 0 { return position + 1 }
+            index = position + 1
         }
-        return index
+        return bytes.count
     }
 
-    /// The lexical state of a JSON text: inside a string or not, and the nesting depth.
-    struct Scanner {
-        enum Change { case none, opened, closed }
-        var depth = 0
-        var inString = false
-        var escaped = false
-
-        mutating func step(_ byte: UInt8) -> Change {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                return .none
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-                return .none
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
+    /// The index after the bracket closing the container whose content starts at `start`.
+    static func endOfContainer(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var depth = 1
+        var index = start
+        while index < bytes.count {
+            switch bytes[index] {
+            case quote:
+                index = endOfString(bytes, from: index + 1)
+                continue
+            case openBrace, openBracket:
                 depth += 1
-                return .opened
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            case closeBrace, closeBracket:
                 depth -= 1
-                return .closed
+                if depth == 0 { return index + 1 }
             default:
-                return .none
+                break
             }
+            index += 1
         }
+        return bytes.count
     }
 }

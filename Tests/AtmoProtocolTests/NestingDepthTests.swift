@@ -56,6 +56,10 @@ struct NestingDepthTests {
         let text = #"{"s":"[[[[\"{{{{","t":[1]}"#
         #expect(JSONDepthGuard.firstTooDeep(Fixtures.data(text), maxDepth: 2) == nil)
         #expect(JSONDepthGuard.firstTooDeep(Fixtures.data(text), maxDepth: 1) != nil)
+        // An escaped backslash before a quote ends the string; an escaped quote does not.
+        #expect(JSONDepthGuard.firstTooDeep(Fixtures.data(#"{"s":"x\\","t":[[1]]}"#), maxDepth: 2) != nil)
+        #expect(JSONDepthGuard.firstTooDeep(Fixtures.data(#"{"s":"x\\","t":[[1]]}"#), maxDepth: 3) == nil)
+        #expect(JSONDepthGuard.firstTooDeep(Fixtures.data(#"{"s":"x\"[[[","t":1}"#), maxDepth: 1) == nil)
         let cut = JSONDepthGuard.bounded(Fixtures.data(#"{"a":[[1,[2]],3]}"#), maxDepth: 2)
         #expect(String(decoding: cut, as: UTF8.self) == #"{"a":["\u0000atmo:nested-too-deep\u0000",3]}"#)
     }
