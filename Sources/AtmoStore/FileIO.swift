@@ -149,7 +149,11 @@ package enum FileIO {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw StoreError(.permissionDenied, "cannot create folder \(path): \(error.localizedDescription)", underlying: error)
+            // The errno behind FileManager's error says what failed (EACCES, ENOSPC, ENOTDIR...).
+            if let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, cause.domain == NSPOSIXErrorDomain {
+                throw StoreError.posix(Int32(truncatingIfNeeded: cause.code), "create folder", path: path)
+            }
+            throw StoreError(.io, "cannot create folder \(path): \(error)", underlying: error)
         }
     }
 

@@ -43,7 +43,7 @@ extension PullCommand {
             return first ?? nil
         }
         if let outcome { outcome.exit(json: json) }
-        Foundation.exit(0)
+        Foundation.exit(ExitStatus.success)
     }
 
     /// Waits for the model to show up in the mesh, downloads it, shows its progress.

@@ -23,7 +23,7 @@ extension PullCommand {
             if json { printJSON(DownloadAPI.Started(requestID: requestID)) } else {
                 print("downloading \(modelID) in the node (request \(requestID)); `atmo downloads` shows it, `atmo cancel \(modelID)` stops it")
             }
-            Foundation.exit(0)
+            Foundation.exit(ExitStatus.success)
         }
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let json = self.json
@@ -78,7 +78,7 @@ extension PullCommand {
             } else {
                 print("\(final.modelID): \(formatBytes(final.totalBytes)) verified and installed at \(final.path ?? "?") (by the node)")
             }
-            Foundation.exit(0)
+            Foundation.exit(ExitStatus.success)
         case .cancelled:
             Failure(message: "the download of \(modelID) was cancelled", exitCode: ExitStatus.interrupted).exit(json: json, code: "cancelled")
         default:

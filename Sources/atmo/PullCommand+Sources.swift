@@ -20,7 +20,7 @@ extension PullCommand {
             return plan
         case .alreadyHere:
             print("\(modelID) is already on this node, and no other node offers it (see `atmo ls`)")
-            Foundation.exit(0)
+            Foundation.exit(ExitStatus.success)
         case .chooseVersion(let message):
             Failure(message: message, exitCode: ExitStatus.usage).exit(json: json, code: "ambiguous_version")
         case .refuse(let code, let message):

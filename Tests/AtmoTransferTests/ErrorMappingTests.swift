@@ -123,6 +123,21 @@ struct ErrorMappingTests {
         #expect(ErrorMapping.map(HTTPClientError.remoteConnectionClosed).exitCode == 3)
     }
 
+    /// A real failed system call: a folder asked for under a regular file. FileManager's
+    /// error carries the errno (ENOTDIR), and it decides the code, not a guess.
+    @Test func aFolderThatCannotBeCreatedSaysWhy() throws {
+        let directory = try TemporaryDirectory(prefix: "atmo-errors")
+        defer { directory.remove() }
+        let file = directory.sub("plain-file")
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let error = #expect(throws: StoreError.self) { try FileIO.makeDirectory(file + "/models") }
+        let thrown = try #require(error)
+        #expect(ErrorMapping.posixErrno(in: thrown) == ENOTDIR)
+        #expect(thrown.code != .permissionDenied, "\(thrown)")
+        #expect(ErrorMapping.map(thrown).code == .localError)
+        #expect(ErrorMapping.map(thrown).exitCode == 6)
+    }
+
     /// A peer's answers read back: never this node's own failure.
     @Test func whatAPeersAnswerMeans() {
         #expect(ErrorMapping.peerCode(forHTTPStatus: 404) == .notOffered)
