@@ -33,7 +33,8 @@ extension PeerTable {
                 pending[url] = nil
                 if peers[nodeID] == nil, peers.count < capacity {
                     var peer = Peer(
-                        stats: PeerStats(nodeID: nodeID, nodeName: health.nodeName.isEmpty ? held.nodeName ?? "" : health.nodeName, httpURL: url),
+                        stats: PeerStats(
+                            nodeID: nodeID, nodeName: health.nodeName.isEmpty ? held.nodeName ?? "" : health.nodeName, httpURL: url),
                         origin: held.origin)
                     peer.lanInstanceName = held.instanceName
                     peers[nodeID] = peer

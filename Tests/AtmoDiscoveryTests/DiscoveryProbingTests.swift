@@ -25,7 +25,9 @@ struct DiscoveryProbingTests {
         #expect(probe?.questions == [DNSQuestion(name: Self.instance, type: .any)])
         #expect(probe?.authorities.map(\.type) == [.srv, .txt])
         // Not ours yet: neither answered nor said goodbye to.
-        #expect(machine.receive(Fixture.query([DNSQuestion(name: Fixture.serviceType, type: .ptr)]), sourcePort: 5353, now: Fixture.at(0.1)).isEmpty)
+        #expect(
+            machine.receive(Fixture.query([DNSQuestion(name: Fixture.serviceType, type: .ptr)]), sourcePort: 5353, now: Fixture.at(0.1))
+                .isEmpty)
         let log = machine.run(until: Fixture.at(10))
         let probes = log.filter { !$0.1.queries.isEmpty }.map { Fixture.offset($0.0) }
         let announcements = log.filter { !$0.1.announcements.isEmpty }.map { Fixture.offset($0.0) }
@@ -36,7 +38,8 @@ struct DiscoveryProbingTests {
 
     @Test func aResponseClaimingTheNameWhileProbingMakesItNAME2ThenNAME3() {
         var machine = Fixture.started(browse: false, probing: true)
-        let taken = machine.receive(Fixture.response(Fixture.peerRecords(name: "node-a", port: 1234)), sourcePort: 5353, now: Fixture.at(0.1))
+        let taken = machine.receive(
+            Fixture.response(Fixture.peerRecords(name: "node-a", port: 1234)), sourcePort: 5353, now: Fixture.at(0.1))
         #expect(taken == [.renamed(from: "node-a", to: "node-a (2)")])
         let probe = machine.tick(now: Fixture.at(0.1)).queries
         #expect(probe.first?.questions.first?.name == Fixture.serviceType.prepending("node-a (2)"))

@@ -154,7 +154,8 @@ struct PeerTableTests {
         var stats = PeerStats(nodeID: "b", nodeName: "bee", httpURL: Self.url, latencyMs: 5, reliability: 0.5)
         stats.httpReachability = .failing
         stats.relayed = true
-        #expect(peers.restored([(stats, .lan), (PeerStats(nodeID: "self", nodeName: "me", httpURL: nil), .gossip)]) == [.gossipWith(Self.url)])
+        #expect(
+            peers.restored([(stats, .lan), (PeerStats(nodeID: "self", nodeName: "me", httpURL: nil), .gossip)]) == [.gossipWith(Self.url)])
         #expect(peers["b"]?.stats.httpReachability == .unknown && peers["b"]?.stats.relayed == false)
         #expect(peers["self"] == nil)
         _ = peers.outcome(nodeID: "b", success: false, now: Self.now)

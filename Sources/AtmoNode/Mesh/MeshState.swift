@@ -36,7 +36,8 @@ final class MeshState: Sendable {
     private let probeSink: AsyncStream<String>.Continuation
 
     init(gossip: GossipState<String>, catalog: MeshCatalog) {
-        state = Mutex(State(gossip: gossip, catalog: catalog, peers: PeerTable(ownNodeID: gossip.ownCatalog.nodeID, capacity: Self.maxPeers)))
+        let peers = PeerTable(ownNodeID: gossip.ownCatalog.nodeID, capacity: Self.maxPeers)
+        state = Mutex(State(gossip: gossip, catalog: catalog, peers: peers))
         (actions, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         (probeRequests, probeSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(Self.maxPeers))
     }
