@@ -250,6 +250,9 @@ final class PullSession: Sendable {
             let lockPath = store.lockPath(sha256: record.entry.sha256)
             guard let fd = try? FileIO.tryLock(lockPath) else { continue }
             unlink(record.partialPath)
+            // A sidecar staged by a crashed install of that version goes with its partial:
+            // finished later, it would describe this version's file.
+            unlink(store.stagedSidecarPath(sha256: record.entry.sha256))
             try? database.deleteDownload(sha256: record.entry.sha256)
             unlink(lockPath)
             FileIO.close(fd)

@@ -53,4 +53,45 @@ struct PullInstallFullDiskTests {
             }
         }
     }
+
+    /// A crashed install of another version leaves a staged sidecar; installing this version
+    /// retires it with that version's partial, so no later scan can finish it over this one.
+    @Test func installingRetiresAnotherVersionsStagedSidecar() async throws {
+        try await withTemporaryDirectory { directory in
+            let folder = directory.sub("shared")
+            let size = 256 * 1024
+            try ModelFixtures.writeModel(at: folder + "/evolving.gguf", size: size, seed: 43, header: .gguf)
+            let store = LocalModelStore(directory: directory.sub("pulled"))
+            try store.prepare()
+            let database = try StateDatabase()
+            try await withMeshNode(stateDirectory: directory.sub("provider"), folders: [folder]) { node in
+                let current = try PullHarness.onlyEntry(of: node)
+                // The older version of the same id, same size: verified, and its install cut
+                // short after the sidecar was staged (partial, record and staged sidecar remain).
+                var old = current
+                old.sha256 = String(repeating: "0", count: 64)
+                old.version = "old"
+                let oldPartial = store.partialPath(sha256: old.sha256)
+                try Data(count: size).write(to: URL(fileURLWithPath: oldPartial))
+                try database.saveDownload(
+                    DownloadRecord(
+                        entry: old, pieceSize: 64 * 1024, partialPath: oldPartial, sourceURL: "http://127.0.0.1:1",
+                        durablePieces: [], writtenPieces: [], bootID: DownloadRecord.currentBootID))
+                let staged: [String: Any] = [
+                    "model_id": old.modelID, "name": old.name, "type": old.type, "format": old.format, "size_bytes": size,
+                    "sha256": old.sha256, "version": "old", "downloaded_from": "x", "downloaded_at": "2026-01-01T00:00:00Z",
+                    "file_name": old.fileName,
+                ]
+                try JSONSerialization.data(withJSONObject: staged).write(to: URL(fileURLWithPath: store.stagedSidecarPath(sha256: old.sha256)))
+
+                _ = try await PullHarness.withEngine(database: database) { engine in
+                    try await engine.pull(PullHarness.request(current.modelID, from: node.baseURL, into: store))
+                }
+                #expect(!FileManager.default.fileExists(atPath: oldPartial))
+                #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: old.sha256)))
+                #expect(store.finishInterruptedInstalls().isEmpty)
+                #expect(store.installed(modelID: current.modelID)?.sha256 == current.sha256)
+            }
+        }
+    }
 }
