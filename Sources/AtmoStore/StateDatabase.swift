@@ -27,7 +27,7 @@ public final class StateDatabase: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.database, "cannot open the state database \(path): \(error)", underlying: error)
+            throw StoreError.database(error, "cannot open the state database \(path)")
         }
     }
 
@@ -105,7 +105,7 @@ public final class StateDatabase: Sendable {
         do {
             return try queue.read(body)
         } catch {
-            throw StoreError(.database, "state database read failed: \(error)", underlying: error)
+            throw StoreError.database(error, "state database read failed")
         }
     }
 
@@ -113,7 +113,7 @@ public final class StateDatabase: Sendable {
         do {
             return try queue.write(body)
         } catch {
-            throw StoreError(.database, "state database write failed: \(error)", underlying: error)
+            throw StoreError.database(error, "state database write failed")
         }
     }
 }

@@ -1,11 +1,12 @@
 import AsyncHTTPClient
 import AtmoProtocol
-import AtmoStore
 import AtmoTesting
 import Foundation
+import GRDB
 import NIOCore
 import Testing
 
+@testable import AtmoStore
 @testable import AtmoTransfer
 
 /// `ErrorMapping`: one table from a failure to the exit status (README), the HTTP status and
@@ -136,6 +137,28 @@ struct ErrorMappingTests {
         #expect(thrown.code != .permissionDenied, "\(thrown)")
         #expect(ErrorMapping.map(thrown).code == .localError)
         #expect(ErrorMapping.map(thrown).exitCode == 6)
+    }
+
+    /// A real SQLITE_FULL (the database's page limit reached) is storage_full, by SQLite's
+    /// result code.
+    @Test func aFullStateDatabaseIsStorageFull() throws {
+        let database = try StateDatabase()
+        try database.queue.write { db in try db.execute(sql: "PRAGMA max_page_count = \(try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1)") }
+        var thrown: StoreError?
+        for index in 0..<10_000 where thrown == nil {
+            do {
+                try database.saveQueuedDownload(
+                    QueuedDownload(
+                        requestID: "request-\(index)", modelID: String(repeating: "m", count: 200), sha256: nil, preferredNode: nil,
+                        createdAtMs: Int64(index)))
+            } catch {
+                thrown = error
+            }
+        }
+        let error = try #require(thrown)
+        #expect(error.code == .storageFull, "\(error)")
+        #expect(ErrorMapping.map(error).exitCode == 6)
+        #expect(TransferError.from(error).code == .storageFull)
     }
 
     /// A peer's answers read back: never this node's own failure.
