@@ -7,7 +7,7 @@ public struct GossipConfiguration: Sendable, Hashable {
     /// Push gossip that relays each catalog once reaches the fraction x = 1 - e^(-f·x)
     /// of the mesh in one wave, where f is the fanout times the delivery rate, whatever
     /// the mesh's size: fanout 3 reaches ~91 % with 5 % loss, 5 ~99 %, 6 ~99.7 % (see
-    /// docs/MESH.md). Default 6, the smallest that kept every simulated wave >= 99 %.
+    /// docs/MESH.md). Default 6, the smallest whose simulated waves reach 99 % as a rule.
     public var fanout: Int
     /// Most links a catalog crosses: the origin sends it with `gossip_hops` 0, each relay
     /// adds one, and a copy is not relayed when the count would reach this limit.
