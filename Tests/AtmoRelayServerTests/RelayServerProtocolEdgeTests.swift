@@ -1,5 +1,6 @@
 import AtmoRelayServer
 import Foundation
+import ServiceLifecycle
 import Testing
 
 /// The HTTP edges of issue 9 on the relay (items 3, 6, 7, 10), on raw sockets.
@@ -112,6 +113,34 @@ import Testing
             #expect(refused.isEmpty || refused.hasPrefix("HTTP/1.1 503"))
             #expect(!refused.contains("200 OK"))
             #expect(afterClose.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test func aGracefulShutdownClosesAConnectionStillSendingItsFirstHead() async throws {
+        let directory = try TestDirectory()
+        defer { directory.remove() }
+        // closeTimeout 5 s: the relay's shutdown is cut after 15 s.
+        let configuration = RelayServerConfiguration(host: "127.0.0.1", port: 0, stateDirectory: directory.path, closeTimeout: .seconds(5))
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let server = try RelayServer(configuration: configuration, logger: testLogger) { port in portContinuation.yield(port) }
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            guard let port = await ports.first(where: { _ in true }) else { throw RelayTestError("the relay did not listen") }
+            let socket = try await RawSocket.blocking {
+                let socket = try RawSocket(port: port, timeout: 30)
+                socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                return socket
+            }
+            // The relay has the connection once it answered another one.
+            let health = try await RawSocket.exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(health.hasPrefix("HTTP/1.1 200"))
+            let start = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            _ = try await RawSocket.blocking { try socket.readUntilClosed() }
+            try await tasks.waitForAll()
+            // Closed by the shutdown itself, not by its cut after 15 s.
+            #expect(ContinuousClock.now - start < .seconds(10))
         }
     }
 }

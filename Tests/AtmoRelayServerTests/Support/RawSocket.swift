@@ -6,8 +6,8 @@ import Glibc
 
 /// A blocking TCP client for requests whose exact bytes matter (odd heads, half heads,
 /// sockets that send nothing). Every call is bounded by the socket's deadline; the work runs
-/// on a thread of its own, never on the cooperative pool.
-final class RawSocket {
+/// on a thread of its own, never on the cooperative pool; one thread at a time uses a socket.
+final class RawSocket: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
