@@ -96,18 +96,18 @@ struct FieldReader {
             value = exact
         } else if let number = try? container.decode(Double.self, forKey: key), number.isFinite, number.rounded() == number {
             // Beyond Int64 (1e30) too: still a number, just an impossible size.
-            guard abs(number) < 9.0e18 else {
-                throw fail(name, .tooLarge, "\(name) of \(number) bytes is more than any disk holds (limit \(WireLimits.maxFileSizeBytes), 1 PiB)")
-            }
+            guard abs(number) < 9.0e18 else { throw impossibleSize(name, "\(number)") }
             value = Int64(number)
         } else {
             throw fail(name, "expected an integer")
         }
         guard value >= 0 else { throw fail(name, "must not be negative") }
-        guard value <= WireLimits.maxFileSizeBytes else {
-            throw fail(name, .tooLarge, "\(name) of \(value) bytes is more than any disk holds (limit \(WireLimits.maxFileSizeBytes), 1 PiB)")
-        }
+        guard value <= WireLimits.maxFileSizeBytes else { throw impossibleSize(name, "\(value)") }
         return value
+    }
+
+    private func impossibleSize(_ name: String, _ value: String) -> DecodingError {
+        fail(name, .tooLarge, "\(name) of \(value) bytes is more than any disk holds (limit \(WireLimits.maxFileSizeBytes), 1 PiB)")
     }
 
     mutating func optionalDouble(_ name: String) throws -> Double? {

@@ -12,7 +12,8 @@ struct GossipMemoryTests {
     /// does not gossip back to it).
     static func catalog(_ origin: String, kilobytes: Int, timestamp: Int64) -> String {
         let pad = String(repeating: "x", count: kilobytes * 1024)
-        return #"{"type":"model_catalog","node_id":"\#(origin)","timestamp":\#(timestamp),"ttl_seconds":300,"models":[{"model_id":"m-\#(origin)","name":"n","type":"llm","format":"gguf","size_bytes":1000,"sha256":"\#(String(repeating: "ab", count: 32))","metadata":{"pad":"\#(pad)"}}]}"#
+        return
+            #"{"type":"model_catalog","node_id":"\#(origin)","timestamp":\#(timestamp),"ttl_seconds":300,"models":[{"model_id":"m-\#(origin)","name":"n","type":"llm","format":"gguf","size_bytes":1000,"sha256":"\#(String(repeating: "ab", count: 32))","metadata":{"pad":"\#(pad)"}}]}"#
     }
 
     @Test func floodOfLargeCatalogsStaysWithinTheBudget() async throws {

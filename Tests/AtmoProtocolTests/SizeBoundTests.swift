@@ -27,11 +27,13 @@ struct SizeBoundTests {
     }
 
     @Test func transferMessagesBoundTheirByteCounts() {
-        let start = #"{"type":"model_transfer_start","request_id":"r","model_id":"m","total_bytes":9223372036854775807,"sha256":"\#(Fixtures.sha)"}"#
+        let start =
+            #"{"type":"model_transfer_start","request_id":"r","model_id":"m","total_bytes":9223372036854775807,"sha256":"\#(Fixtures.sha)"}"#
         #expect(Fixtures.wireError(ModelTransferStart.self, start)?.code == .tooLarge)
         let request = #"{"type":"model_request","request_id":"r","model_id":"m","resume_from_byte":9223372036854775000}"#
         #expect(Fixtures.wireError(ModelRequest.self, request)?.code == .tooLarge)
-        let fine = #"{"type":"model_transfer_start","request_id":"r","model_id":"m","total_bytes":1125899906842624,"sha256":"\#(Fixtures.sha)"}"#
+        let fine =
+            #"{"type":"model_transfer_start","request_id":"r","model_id":"m","total_bytes":1125899906842624,"sha256":"\#(Fixtures.sha)"}"#
         #expect(throws: Never.self) { try Fixtures.decode(ModelTransferStart.self, fine) }
     }
 }
