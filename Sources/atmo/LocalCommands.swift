@@ -106,7 +106,10 @@ struct VerifyCommand: AsyncParsableCommand {
             printJSON(VerifyResult(modelID: modelID, path: path, ok: ok, sha256: actual, expectedSHA256: model.sha256))
         }
         guard ok else {
-            Failure(message: "\(modelID) is corrupt: SHA-256 \(actual), expected \(model.sha256); pull it again", exitCode: ExitStatus.verification).exit()
+            Failure(
+                message: "\(modelID) is corrupt: SHA-256 \(actual), expected \(model.sha256); pull it again",
+                exitCode: ExitStatus.verification
+            ).exit()
         }
         if !json { print("\(modelID): OK (sha256 \(actual))") }
     }

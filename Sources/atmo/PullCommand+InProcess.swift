@@ -97,7 +97,10 @@ extension PullCommand {
                         let known = TransferError.Code(description: code) ?? .localError
                         return .some(Failure(message: reason, exitCode: ErrorMapping.exitCode(for: known), code: known.description))
                     case .cancelled:
-                        return .some(Failure(message: "interrupted: the partial download of \(modelID) is kept; run the pull again to resume it", exitCode: ExitStatus.interrupted, code: "cancelled"))
+                        return .some(
+                            Failure(
+                                message: "interrupted: the partial download of \(modelID) is kept; run the pull again to resume it",
+                                exitCode: ExitStatus.interrupted, code: "cancelled"))
                     case .queued, .waiting, .unknown:
                         if let note = update.state.wireState.note(modelID: modelID) { bar.note(note) }
                     default:

@@ -58,7 +58,8 @@ extension PullCommand {
         bar.finish()
         if final == nil, lostNode.value {
             Failure(
-                message: "lost the connection to the node; it may still be downloading \(modelID) (see `atmo downloads`)", exitCode: ExitStatus.unreachable
+                message: "lost the connection to the node; it may still be downloading \(modelID) (see `atmo downloads`)",
+                exitCode: ExitStatus.unreachable
             ).exit(json: json, code: "no_node")
         }
         guard let final else {
@@ -80,10 +81,12 @@ extension PullCommand {
             }
             Foundation.exit(ExitStatus.success)
         case .cancelled:
-            Failure(message: "the download of \(modelID) was cancelled", exitCode: ExitStatus.interrupted).exit(json: json, code: "cancelled")
+            Failure(message: "the download of \(modelID) was cancelled", exitCode: ExitStatus.interrupted)
+                .exit(json: json, code: "cancelled")
         default:
             let code = final.errorCode.flatMap(TransferError.Code.init(description:)) ?? .localError
-            Failure(message: final.error ?? "the download failed", exitCode: ErrorMapping.exitCode(for: code)).exit(json: json, code: code.description)
+            Failure(message: final.error ?? "the download failed", exitCode: ErrorMapping.exitCode(for: code))
+                .exit(json: json, code: code.description)
         }
     }
 

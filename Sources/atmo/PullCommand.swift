@@ -78,7 +78,9 @@ struct PullCommand: AsyncParsableCommand {
         let viaURL = peer?.contains("://") ?? false
         if !viaURL {
             guard destination == nil else {
-                Failure(message: "--to works with --from URL (a pull by id installs into the node's models folder)", exitCode: ExitStatus.usage).exit(json: json)
+                Failure(
+                    message: "--to works with --from URL (a pull by id installs into the node's models folder)", exitCode: ExitStatus.usage
+                ).exit(json: json)
             }
             if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
                 _ = await meshPlan(node)  // refuses at once what the mesh cannot give

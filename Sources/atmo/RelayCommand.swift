@@ -110,8 +110,8 @@ struct RelayCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             let explanation = ServeCommand.explain(error, host: host, port: port)
-            Failure(message: explanation.replacingOccurrences(of: "the node stopped", with: "the relay stopped"), exitCode: ServeCommand.exitCode(error))
-                .exit()
+            let message = explanation.replacingOccurrences(of: "the node stopped", with: "the relay stopped")
+            Failure(message: message, exitCode: ServeCommand.exitCode(error)).exit()
         }
     }
 

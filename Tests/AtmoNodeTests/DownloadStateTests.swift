@@ -22,7 +22,8 @@ struct DownloadStateTests {
                 try database.saveQueuedDownload(
                     QueuedDownload(requestID: "restored-1", modelID: "delta.gguf", sha256: nil, preferredNode: nil, createdAtMs: 1))
             }
-            var configuration = NodeConfiguration(stateDirectory: state, modelsDirectory: state + "/models", scanRoots: ScanRoots(extraFolders: []))
+            var configuration = NodeConfiguration(
+                stateDirectory: state, modelsDirectory: state + "/models", scanRoots: ScanRoots(extraFolders: []))
             configuration.host = "127.0.0.1"
             configuration.port = 0
             configuration.mesh.lanDiscovery = false
@@ -84,7 +85,8 @@ struct DownloadStateTests {
                 failed,
             ]
             let entry = ModelEntry(
-                modelID: "delta.gguf", name: "delta", type: "llm", format: "gguf", sizeBytes: 1000, sha256: String(repeating: "ab", count: 32))
+                modelID: "delta.gguf", name: "delta", type: "llm", format: "gguf", sizeBytes: 1000,
+                sha256: String(repeating: "ab", count: 32))
             let provider = MeshAPI.Provider(nodeID: "peer-1", nodeName: "peer", http: "http://127.0.0.1:9", transports: ["http"])
             let node = try await ScriptedLocalNode(stateDirectory: state) { method, path in
                 switch (method, path) {

@@ -6,7 +6,9 @@ import Testing
 /// `DownloadAPI.State`: one type owns the wire name of each state of a node's download.
 struct DownloadStateTests {
     /// The names docs/PROTOCOL.md §6 gives, in the order a download goes through them.
-    static let documented = ["queued", "preparing", "waiting", "downloading", "verifying", "installing", "completed", "failed", "cancelled"]
+    static let documented = [
+        "queued", "preparing", "waiting", "downloading", "verifying", "installing", "completed", "failed", "cancelled",
+    ]
 
     @Test func everyStateHasItsDocumentedWireName() {
         #expect(DownloadAPI.State.allKnown.map(\.wireName) == Self.documented)
@@ -31,7 +33,8 @@ struct DownloadStateTests {
 
     /// A state a newer node sends is kept by name: not an error, not final, and sent on as it came.
     @Test func aNewerNodesStateDecodesAsUnknown() throws {
-        let json = #"{"state":"paused_for_battery","request_id":"r2","model_id":"m.gguf","bytes_done":5,"total_bytes":10,"bytes_per_second":0}"#
+        let json =
+            #"{"state":"paused_for_battery","request_id":"r2","model_id":"m.gguf","bytes_done":5,"total_bytes":10,"bytes_per_second":0}"#
         let status = try WireCoding.decode(DownloadAPI.Status.self, from: Data(json.utf8))
         #expect(!status.state.isKnown)
         #expect(status.state.wireName == "paused_for_battery")

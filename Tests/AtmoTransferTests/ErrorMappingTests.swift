@@ -79,7 +79,9 @@ struct ErrorMappingTests {
 
     @Test(arguments: [EACCES, EPERM, EROFS])
     func aRefusedWriteIsPermissionDenied(_ code: Int32) {
-        let failure = TransferError(.localError, "cannot write", underlying: StoreError(.io, "open failed", underlying: POSIXError(POSIXErrorCode(rawValue: code)!)))
+        let failure = TransferError(
+            .localError, "cannot write", underlying: StoreError(.io, "open failed", underlying: POSIXError(POSIXErrorCode(rawValue: code)!))
+        )
         let mapped = ErrorMapping.map(failure)
         #expect(mapped.code == .permissionDenied)
         #expect(mapped.exitCode == 6)
@@ -143,7 +145,9 @@ struct ErrorMappingTests {
     /// result code.
     @Test func aFullStateDatabaseIsStorageFull() throws {
         let database = try StateDatabase()
-        try database.queue.write { db in try db.execute(sql: "PRAGMA max_page_count = \(try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1)") }
+        try database.queue.write { db in
+            try db.execute(sql: "PRAGMA max_page_count = \(try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1)")
+        }
         var thrown: StoreError?
         for index in 0..<10_000 where thrown == nil {
             do {

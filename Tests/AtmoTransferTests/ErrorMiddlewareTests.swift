@@ -20,7 +20,8 @@ struct ErrorMiddlewareTests {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware<BasicRequestContext>(allowedMethods: { _ in [] }))
         router.get("/full") { _, _ -> Response in
-            throw TransferError(.localError, "saving /secret/state/atmo.sqlite failed", underlying: StoreError.posix(ENOSPC, "write", path: "/secret/x"))
+            throw TransferError(
+                .localError, "saving /secret/state/atmo.sqlite failed", underlying: StoreError.posix(ENOSPC, "write", path: "/secret/x"))
         }
         router.get("/readonly") { _, _ -> Response in throw StoreError(.io, "open /secret/y", underlying: POSIXError(.EROFS)) }
         router.get("/wire") { _, _ -> Response in throw WireError(.invalidSHA256, "sha256: not 64 hex digits") }

@@ -21,7 +21,9 @@ final class ScriptedLocalNode: Sendable {
 
         /// `text/event-stream` with one `download` event per status, then the end of the stream.
         static func downloadEvents(_ statuses: [DownloadAPI.Status]) -> Answer {
-            let text = statuses.map { "event: download\ndata: \(String(decoding: (try? WireCoding.encode($0)) ?? Data(), as: UTF8.self))\n\n" }
+            let text = statuses.map {
+                "event: download\ndata: \(String(decoding: (try? WireCoding.encode($0)) ?? Data(), as: UTF8.self))\n\n"
+            }
             return Answer(contentType: "text/event-stream", body: Data(text.joined().utf8))
         }
     }
