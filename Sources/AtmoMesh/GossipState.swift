@@ -13,6 +13,10 @@ import AtmoProtocol
 ///   gossip cannot loop or storm.
 /// - A node that starts asks one peer for everything it knows (`GossipAction.pull`).
 /// - Learned catalogs expire after their `ttl_seconds` (clamped), checked on `tick`.
+/// - What it holds is bounded in count and in bytes: in all, per origin and per sender,
+///   strangers' catalogs going before those of direct peers (`GossipState+Budget.swift`).
+/// - A node knows who holds its current catalog: a peer it pulled from gets it unless its
+///   answer showed it, and a catalog straight from its origin is answered with it.
 ///
 /// `Peer` is how the node addresses another node (a URL, a node id, an index in a
 /// simulation); `peerAddress` derives it from a catalog's origin, which is how peers are
