@@ -101,8 +101,13 @@ public struct RelayServer: Service {
             return .dontUpgrade
         }
         // Queued on the channel's event loop ahead of the upgrade's own steps: in place before the 101.
-        channel.pipeline.addHandler(UnmaskedFrameGuard(), position: .first).whenFailure { error in
-            logger.debug("cannot guard a WebSocket against unmasked frames", metadata: ["error": "\(error)"])
+        // The handler is made on the loop itself: it is not Sendable.
+        channel.eventLoop.execute {
+            do {
+                try channel.pipeline.syncOperations.addHandler(UnmaskedFrameGuard(), position: .first)
+            } catch {
+                logger.debug("cannot guard a WebSocket against unmasked frames", metadata: ["error": "\(error)"])
+            }
         }
         return .upgrade([:]) { inbound, outbound, _ in
             try await hub.serve(meshID: meshID, inbound: inbound, outbound: outbound, channel: channel)
