@@ -29,7 +29,7 @@ public struct MeshNode: Sendable {
     public let ledger = TransferLedger()
     let mesh: MeshState
     /// Where relay links and relayed transfers meet.
-    let relayHub = RelayHub()
+    let transferHub = TransferHub()
     let downloads: DownloadManager
     /// Set by the first `run`: a node's streams and queue serve one run only.
     let started = Shared(false)
@@ -56,23 +56,6 @@ public struct MeshNode: Sendable {
     static let fileReaderThreads = 8
     /// How long a cancelled node's graceful shutdown may take before its tasks are cancelled.
     static let cancellationShutdownBound = Duration.seconds(1)
-
-    /// Runs `group`, turning cancellation of the caller's task into a graceful shutdown that
-    /// is cut after `cancellationShutdownBound`. Cancelling a Hummingbird server outright can
-    /// drop a connection it has accepted but not yet served, and NIO traps on that
-    /// (apple/swift-nio#3481); a graceful shutdown closes the listening socket first.
-    private static func runShieldedFromCancellation(_ group: ServiceGroup) async throws {
-        let running = Task { try await group.run() }
-        try await withTaskCancellationHandler {
-            try await running.value
-        } onCancel: {
-            Task {
-                await group.triggerGracefulShutdown()
-                try? await Task.sleep(for: cancellationShutdownBound)
-                running.cancel()
-            }
-        }
-    }
 
     /// Runs until cancelled or signalled. `onReady` gets the bound port once the server
     /// accepts connections (port 0 in the configuration means "any free port").
@@ -113,11 +96,11 @@ public struct MeshNode: Sendable {
             logger: logger, slots: DownloadSlots(limit: configuration.maxConcurrentDownloads),
             waitForProvidersSeconds: configuration.waitForProvidersSeconds)
         var relayProvider = RelayTransferProvider(
-            hub: relayHub, inventory: inventory, ledger: ledger, nodeID: nodeID, fileReaders: fileReaders, logger: logger)
+            hub: transferHub, inventory: inventory, ledger: ledger, nodeID: nodeID, fileReaders: fileReaders, logger: logger)
         relayProvider.configuration.supportedModes = Set(configuration.mesh.relayTransferModes)
         let relayService = RelayService(
             links: try RelayService.links(
-                configuration: configuration, identity: identity, mesh: mesh, hub: relayHub, logger: logger),
+                configuration: configuration, identity: identity, mesh: mesh, hub: transferHub, logger: logger),
             provider: relayProvider)
         let stateDirectory = configuration.stateDirectory
         let host = configuration.host
@@ -135,11 +118,11 @@ public struct MeshNode: Sendable {
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes)),
                 limits: configuration.connections,
                 maxRequestBodyBytes: max(ProviderRoutes.maxControlBodyBytes, ProviderRoutes.maxCatalogPushBytes),
-                shouldUpgrade: { [relayHub, logger] request, _, _ in
+                shouldUpgrade: { [transferHub, logger] request, _, _ in
                     // Only the transfer socket upgrades; every other path stays plain HTTP.
                     guard request.path == HTTPAPI.transferSocketPath else { return .dontUpgrade }
                     return .upgrade([:]) { inbound, outbound, _ in
-                        try await DirectTransferSocket.serve(inbound: inbound, outbound: outbound, hub: relayHub, logger: logger)
+                        try await DirectTransferSocket.serve(inbound: inbound, outbound: outbound, hub: transferHub, logger: logger)
                     }
                 }),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atmo"),
@@ -177,7 +160,7 @@ public struct MeshNode: Sendable {
         await meshService.restorePeers()
         defer { nodeFile.value?.remove(stateDirectory: stateDirectory) }
         do {
-            try await Self.runShieldedFromCancellation(ServiceGroup(configuration: groupConfiguration))
+            try await ServiceGroup(configuration: groupConfiguration).runShieldedFromCancellation(cutAfter: Self.cancellationShutdownBound)
         } catch {
             try? await meshHTTP.shutdown()
             try? await pullHTTP.shutdown()
@@ -191,7 +174,7 @@ public struct MeshNode: Sendable {
 
     /// The pull's channels for relayed sources and providers' WebSocket endpoints.
     func relayChannels() -> @Sendable (PullSource) -> (any SourceChannel)? {
-        let (hub, mesh, nodeID, modes) = (relayHub, mesh, nodeID, configuration.mesh.relayTransferModes)
+        let (hub, mesh, nodeID, modes) = (transferHub, mesh, nodeID, configuration.mesh.relayTransferModes)
         let logger = self.logger
         return { source in
             guard let provider = source.nodeID else { return nil }

@@ -25,8 +25,11 @@ struct ProviderRoutes: Sendable {
     /// bytes, so anything near this is refused with 413 before it is buffered.
     static let maxControlBodyBytes = 64 * 1024
 
+    /// The routes registered below, read back from the router for 404-or-405 answers.
+    let routeTable = RouteTable()
+
     func register(on router: Router<ProviderRequestContext>) {
-        router.add(middleware: JSONErrorMiddleware(allowedMethods: Self.allowedMethods(path:)))
+        router.add(middleware: JSONErrorMiddleware(allowedMethods: routeTable.allowedMethods(path:)))
         router.get("/health") { _, _ in self.health() }
         router.get("/v1/models") { _, _ in JSONResponse.make(HTTPAPI.ModelList(models: self.inventory.entries)) }
         router.get("/v1/models/download/:id") { request, context in
@@ -47,37 +50,7 @@ struct ProviderRoutes: Sendable {
         }
         registerMesh(on: router)
         registerDownloads(on: router)
-    }
-
-    /// The routes above as path patterns (`:` is one path segment) with their methods, so an
-    /// unmatched request can be told apart as 404 (unknown path) or 405 (wrong method).
-    static let routeTable: [(pattern: [String], methods: [HTTPRequest.Method])] = [
-        (["health"], [.get, .head]),
-        (["v1", "models"], [.get, .head]),
-        (["v1", "models", ":"], [.get, .head]),
-        (["v1", "models", "download", ":"], [.get, .head]),
-        (["v1", "transfers"], [.post]),
-        (["v1", "transfers", "reports"], [.post]),
-        (["v1", "catalogs"], [.get, .head, .post]),
-        (["v1", "mesh", "models"], [.get, .head]),
-        (["v1", "mesh", "models", ":"], [.get, .head]),
-        (["v1", "mesh", "peers"], [.get, .head]),
-        (["v1", "downloads"], [.get, .head, .post]),
-        (["v1", "downloads", ":"], [.delete]),
-        (["v1", "downloads", "events"], [.get, .head, .delete]),
-    ]
-
-    /// The methods some route accepts for `path`; empty when no route matches it.
-    static func allowedMethods(path: String) -> [HTTPRequest.Method] {
-        let segments = path.split(separator: "/")
-        var methods: [HTTPRequest.Method] = []
-        for route in routeTable where route.pattern.count == segments.count {
-            let matches = zip(route.pattern, segments).allSatisfy { pattern, segment in pattern == ":" || pattern == segment }
-            if matches {
-                for method in route.methods where !methods.contains(method) { methods.append(method) }
-            }
-        }
-        return methods
+        routeTable.load(from: router)
     }
 
     func health() -> Response {

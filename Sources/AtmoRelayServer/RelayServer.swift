@@ -87,7 +87,7 @@ public struct RelayServer: Service {
             services: [.init(service: application), .init(service: RelayMaintenance(hub: hub, interval: configuration.tickInterval))],
             logger: logger)
         group.maximumGracefulShutdownDuration = configuration.closeTimeout + .seconds(10)
-        try await Self.runShieldedFromCancellation(ServiceGroup(configuration: group))
+        try await ServiceGroup(configuration: group).runShieldedFromCancellation(cutAfter: Self.cancellationShutdownBound)
     }
 
     /// Whether a WebSocket upgrade request is accepted: only `/relay/{mesh_id}` with a valid
@@ -120,21 +120,6 @@ public struct RelayServer: Service {
 
     /// How long a cancelled relay's graceful shutdown may take before its tasks are cancelled.
     static let cancellationShutdownBound = Duration.seconds(2)
-
-    /// Runs `group`, turning cancellation of the caller's task into a graceful shutdown cut
-    /// after `cancellationShutdownBound` (see the type's documentation for why).
-    private static func runShieldedFromCancellation(_ group: ServiceGroup) async throws {
-        let running = Task { try await group.run() }
-        try await withTaskCancellationHandler {
-            try await running.value
-        } onCancel: {
-            Task {
-                await group.triggerGracefulShutdown()
-                try? await Task.sleep(for: cancellationShutdownBound)
-                running.cancel()
-            }
-        }
-    }
 }
 
 extension RelayServer: CustomStringConvertible {

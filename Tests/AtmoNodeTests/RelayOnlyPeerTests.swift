@@ -56,7 +56,7 @@ struct RelayOnlyPeerTests {
     @Test func aDirectSocketWhoseConnectionIsRefusedFailsAtOnce() async throws {
         let port = try HTTPProbe.unusedPort()  // bound, then closed: connecting is refused
         let link = DirectSocketLink(
-            url: "ws://127.0.0.1:\(port)/v1/transfers/ws", nodeID: "b", hub: RelayHub(), logger: Logger(label: "test"))
+            url: "ws://127.0.0.1:\(port)/v1/transfers/ws", nodeID: "b", hub: TransferHub(), logger: Logger(label: "test"))
         let started = ContinuousClock.now
         await #expect(throws: TransferError.self) { try await link.open() }
         let waited = ContinuousClock.now - started

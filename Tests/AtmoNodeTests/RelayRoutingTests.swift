@@ -7,7 +7,7 @@ import Testing
 
 @testable import AtmoNode
 
-/// Which way a pull goes (`SourcePlanner`) and which relay frames carry it (`RelayHub`).
+/// Which way a pull goes (`SourcePlanner`) and which relay frames carry it (`TransferHub`).
 @Suite("relay routing")
 struct RelayRoutingTests {
     static let entry = ModelEntry(
@@ -45,7 +45,7 @@ struct RelayRoutingTests {
     }
 
     @Test func binaryOnlyWhenTheRelayAndThePeerTakeIt() {
-        let hub = RelayHub()
+        let hub = TransferHub()
         let sent = Mutex<[String]>([])
         hub.linkJoined("ws://old-relay", relayForwardsBinary: false) { _ in
             sent.withLock { $0.append("old") }
@@ -64,7 +64,7 @@ struct RelayRoutingTests {
     }
 
     @Test func transferMessagesReachTheirTransferOnlyFromItsPeer() async {
-        let hub = RelayHub()
+        let hub = TransferHub()
         hub.linkJoined("ws://relay", relayForwardsBinary: true) { _ in true }
         hub.peerPresent("ws://relay", nodeID: "n1", capabilities: [])
         let inbox = hub.open(requestID: "r1", peer: "n1")

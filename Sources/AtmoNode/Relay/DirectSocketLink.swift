@@ -12,7 +12,7 @@ import WSClient
 final class DirectSocketLink: Sendable {
     let url: String
     let nodeID: String
-    let hub: RelayHub
+    let hub: TransferHub
     let logger: Logger
     /// The hub's id of this link.
     let linkID: String
@@ -28,12 +28,12 @@ final class DirectSocketLink: Sendable {
     /// How often `open` looks whether the socket opened or its attempt ended.
     static let openPollInterval = Duration.milliseconds(10)
 
-    init(url: String, nodeID: String, hub: RelayHub, logger: Logger) {
+    init(url: String, nodeID: String, hub: TransferHub, logger: Logger) {
         self.url = url
         self.nodeID = nodeID
         self.hub = hub
         self.logger = logger
-        linkID = RelayHub.directLinkPrefix + "out-" + UUID().uuidString.lowercased()
+        linkID = TransferHub.directLinkPrefix + "out-" + UUID().uuidString.lowercased()
     }
 
     deinit { connection.withLock { $0?.cancel() } }
@@ -89,7 +89,7 @@ final class DirectSocketLink: Sendable {
     }
 
     /// Connects and carries the frames until the socket closes; returns why it ended.
-    private static func run(url: String, nodeID: String, hub: RelayHub, linkID: String, logger: Logger) async -> String {
+    private static func run(url: String, nodeID: String, hub: TransferHub, linkID: String, logger: Logger) async -> String {
         let (outgoing, sink) = AsyncStream.makeStream(of: RelayOutbound.self, bufferingPolicy: .bufferingOldest(1024))
         var configuration = WebSocketClientConfiguration()
         configuration.maxFrameSize = DirectSocketFrames.maxFrameBytes

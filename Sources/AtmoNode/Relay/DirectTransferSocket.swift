@@ -12,9 +12,9 @@ import NIOCore
 enum DirectTransferSocket {
     /// Serves one accepted connection until either side closes it.
     static func serve(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, hub: RelayHub, logger: Logger
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, hub: TransferHub, logger: Logger
     ) async throws {
-        let linkID = RelayHub.directLinkPrefix + "in-" + UUID().uuidString.lowercased()
+        let linkID = TransferHub.directLinkPrefix + "in-" + UUID().uuidString.lowercased()
         let (outgoing, sink) = AsyncStream.makeStream(of: RelayOutbound.self, bufferingPolicy: .bufferingOldest(1024))
         defer {
             sink.finish()

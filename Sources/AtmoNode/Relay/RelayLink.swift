@@ -17,7 +17,7 @@ struct RelayLink: Sendable {
     let url: String
     let introduction: RelayIntroduction
     let mesh: MeshState
-    let hub: RelayHub
+    let hub: TransferHub
     let logger: Logger
 
     /// How often the session's clock ticks (pings, silence detection).

@@ -15,7 +15,7 @@ struct RelayService: Service {
 
     /// The links for `configuration`, or an error that says what is wrong with the mesh files.
     static func links(
-        configuration: NodeConfiguration, identity: NodeIdentity, mesh: MeshState, hub: RelayHub, logger: Logger
+        configuration: NodeConfiguration, identity: NodeIdentity, mesh: MeshState, hub: TransferHub, logger: Logger
     ) throws -> [RelayLink] {
         let membership = try RelayIntroduction.fromMembership(
             stateDirectory: configuration.stateDirectory, identity: identity, nodeName: configuration.nodeName)

@@ -11,7 +11,7 @@ import NIOCore
 /// keep what it has.
 struct RelaySourceChannel: SourceChannel {
     let nodeID: String
-    let hub: RelayHub
+    let hub: TransferHub
     let mesh: MeshState
     let localNodeID: String
     /// The provider's own WebSocket, when this source is that instead of the relays.
@@ -110,7 +110,7 @@ struct RelaySourceChannel: SourceChannel {
 /// the bytes.
 struct PieceReception {
     let request: ModelRequest
-    let route: RelayHub.Route
+    let route: TransferHub.Route
     let peer: String
     let length: Int64
     let received: @Sendable (Int64) -> Void
@@ -121,7 +121,7 @@ struct PieceReception {
     private(set) var result: ByteBuffer?
 
     init(
-        request: ModelRequest, route: RelayHub.Route, peer: String, length: Int64, received: @escaping @Sendable (Int64) -> Void,
+        request: ModelRequest, route: TransferHub.Route, peer: String, length: Int64, received: @escaping @Sendable (Int64) -> Void,
         configuration: ChunkReceiver.Configuration
     ) {
         self.request = request

@@ -13,7 +13,7 @@ import NIOPosix
 /// the relay take them, else JSON chunks). Files are read on the node's file threads;
 /// requests, served bytes and the consumers' reports go to the ledger like HTTP downloads.
 struct RelayTransferProvider: Sendable {
-    let hub: RelayHub
+    let hub: TransferHub
     let inventory: Inventory
     let ledger: TransferLedger
     let nodeID: String
@@ -92,12 +92,12 @@ struct RelayTransferProvider: Sendable {
 struct ProviderTransfer {
     var sender: ChunkSender
     let file: OpenModelFile
-    let route: RelayHub.Route
+    let route: TransferHub.Route
     let peer: String
     let fileReaders: NIOThreadPool
     private(set) var bytesSent: Int64 = 0
 
-    init(sender: ChunkSender, file: OpenModelFile, route: RelayHub.Route, peer: String, fileReaders: NIOThreadPool) {
+    init(sender: ChunkSender, file: OpenModelFile, route: TransferHub.Route, peer: String, fileReaders: NIOThreadPool) {
         self.sender = sender
         self.file = file
         self.route = route

@@ -25,7 +25,7 @@ enum RelayTransferEvent: Sendable {
 /// (and whether both ends take binary frames), sending a payload to a peer, and handing the
 /// transfer messages that arrive to the transfer they belong to (by `request_id`) or, for a
 /// new `model_request`, to the provider.
-final class RelayHub: Sendable {
+final class TransferHub: Sendable {
     /// One relay link as the hub sees it.
     struct Link: Sendable {
         /// Queues a frame on the link; false when the link is gone or overloaded.
