@@ -12,6 +12,10 @@ import Foundation
 enum JSONDepthGuard {
     /// The string that stands for a cut-off value. Decoding it as a `JSONValue` throws.
     static let marker = "\u{0}atmo:nested-too-deep\u{0}"
+    /// Set to `true` in a decoder's `userInfo` to keep a marker as a plain string instead of
+    /// failing: a relay frame carries a catalog in its envelope, and the cut-off entry must
+    /// fail only later, when the catalog itself is decoded (`RelayCoding`).
+    static let keepMarkers = CodingUserInfoKey(rawValue: "atmo.keep-depth-markers")!
     /// `marker` as JSON text, with its quotes.
     static let encodedMarker = Array(#""\u0000atmo:nested-too-deep\u0000""#.utf8)
 

@@ -30,7 +30,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
-            guard value != JSONDepthGuard.marker else {
+            guard value != JSONDepthGuard.marker || decoder.userInfo[JSONDepthGuard.keepMarkers] as? Bool == true else {
                 throw DecodingError.wire(
                     .tooLarge, decoder.codingPath, "nested more than \(WireLimits.maxJSONDepth) levels deep")
             }

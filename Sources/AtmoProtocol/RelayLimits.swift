@@ -7,6 +7,10 @@ public enum RelayLimits {
     public static let maxFrameBytes = WireLimits.maxMessageBytes + 64 * 1024
     /// Largest serialized mesh token (JSON or its base64url form, including an invite link).
     public static let maxTokenBytes = 16 * 1024
+    /// Levels a relay envelope adds above the mesh message it carries (`message` → `payload`,
+    /// with room for a direct envelope's extensions): frames nest at most
+    /// `WireLimits.maxJSONDepth` plus this before their deepest values are cut.
+    public static let envelopeDepth = 4
     /// Longest `mesh_id`: it names the relay path `/relay/{mesh_id}`.
     public static let maxMeshIDLength = 128
     /// Longest node id (the bound of `Validation.isValidNodeID`).

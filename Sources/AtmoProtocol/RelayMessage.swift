@@ -62,9 +62,13 @@ public enum RelayCoding {
         guard data.count <= RelayLimits.maxFrameBytes else {
             throw WireError(.tooLarge, "frame of \(data.count) bytes exceeds \(RelayLimits.maxFrameBytes)")
         }
+        // Nesting is cut a few levels below the message bound (the envelope adds levels), and
+        // the cut stays in the payload as a marker, so a catalog with one over-deep entry still
+        // crosses the relay and only that entry is refused when the catalog is decoded.
+        let data = JSONDepthGuard.bounded(data, maxDepth: WireLimits.maxJSONDepth + RelayLimits.envelopeDepth)
         let envelope: [String: JSONValue]
         do {
-            envelope = try JSONDecoder().decode([String: JSONValue].self, from: data)
+            envelope = try decoder.decode([String: JSONValue].self, from: data)
         } catch {
             throw WireError(.malformedJSON, "not a JSON object")
         }
@@ -119,11 +123,18 @@ public enum RelayCoding {
         String(decoding: try encode(message), as: UTF8.self)
     }
 
+    /// A decoder that keeps `JSONDepthGuard`'s markers as strings (see `decode`).
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.userInfo[JSONDepthGuard.keepMarkers] = true
+        return decoder
+    }
+
     /// Like `WireCoding.decode`, under the frame bound (already checked) instead of the
     /// message bound: a frame carries a whole mesh message plus its envelope.
     private static func value<T: Decodable>(_ data: Data) throws(WireError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try decoder.decode(T.self, from: data)
         } catch let error as DecodingError {
             throw WireCoding.wireError(error)
         } catch {

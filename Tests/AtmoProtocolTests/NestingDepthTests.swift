@@ -69,3 +69,36 @@ struct NestingDepthTests {
         #expect(Fixtures.messageError(Fixtures.data(text))?.code == .tooLarge)
     }
 }
+
+/// The same bound for a catalog that crosses a relay: the frame decodes, and decoding its
+/// payload as a catalog refuses only the deep entry (the frame itself used to fail past
+/// Foundation's 512 levels, losing the whole catalog).
+struct RelayNestingDepthTests {
+    @Test(arguments: [600, 100_000])
+    func deepEntryInARelayedCatalogCostsOnlyThatEntry(depth: Int) throws {
+        let models = [
+            NestingDepthTests.entry("first"), NestingDepthTests.entry("deep", metadata: NestingDepthTests.nested(depth)),
+            NestingDepthTests.entry("last"),
+        ]
+        let catalog = #"{"type":"model_catalog","node_id":"n1","timestamp":1,"models":[\#(models.joined(separator: ","))]}"#
+        let frame = #"{"type":"message","from":"n1","payload":\#(catalog)}"#
+        guard case .message(let delivery) = try RelayCoding.decode(frame) else {
+            Issue.record("not a delivery")
+            return
+        }
+        let decoded = try WireCoding.decode(ModelCatalog.self, from: try WireCoding.encode(delivery.payload))
+        #expect(decoded.models.map(\.modelID) == ["first", "last"])
+        #expect(decoded.rejectedModels.map(\.code) == [.tooLarge])
+    }
+
+    @Test func aFrameWithinTheBoundIsUnchanged() throws {
+        let catalog = #"{"type":"model_catalog","node_id":"n1","timestamp":1,"models":[\#(NestingDepthTests.entry("only", metadata: NestingDepthTests.nested(40)))]}"#
+        let frame = #"{"type":"broadcast","payload":\#(catalog)}"#
+        guard case .broadcast(let broadcast) = try RelayCoding.decode(frame) else {
+            Issue.record("not a broadcast")
+            return
+        }
+        let decoded = try WireCoding.decode(ModelCatalog.self, from: try WireCoding.encode(broadcast.payload))
+        #expect(decoded.models.map(\.modelID) == ["only"])
+    }
+}

@@ -19,14 +19,15 @@ extension MeshState {
 
     /// A `model_catalog` that the relay delivered from `sender`. Only the sender's own
     /// catalog is taken (the relay vouches for who sent it, not for whom it describes); it
-    /// then goes on through HTTP gossip like any other.
+    /// then goes on through HTTP gossip like any other. It counts against the budget of that
+    /// sender (the relay vouches for its node id), not one budget shared by every relayed peer.
     /// Returns false when the catalog was refused.
     @discardableResult
     func receiveOverRelay(_ catalog: ModelCatalog, from sender: String) -> Bool {
         guard catalog.nodeID == sender else { return false }
         update { state, now in
             state.perform(state.peers.receivedOverRelay(from: sender, nodeName: catalog.nodeName, now: now), now: now)
-                + state.gossip.receive(catalog, from: nil, now: now)
+                + state.gossip.receive(catalog, from: nil, senderKey: "relay:" + sender, now: now)
         }
         return true
     }
