@@ -102,6 +102,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -203,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "AtmoRelayServerTests",
             dependencies: [
-                "AtmoRelayServer", "AtmoRelay", "AtmoProtocol", "AtmoStore",
+                "AtmoRelayServer", "AtmoRelay", "AtmoProtocol", "AtmoStore", "AtmoTesting",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -115,12 +115,14 @@ public struct MeshNode: Sendable {
             server: .guardedWebSocketUpgrade(
                 configuration: .init(
                     http1: .init(additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead)]),
-                    ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes)),
+                    // A text frame that is not UTF-8 closes with 1007 (RFC 6455 §8.1).
+                    ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes, validateUTF8: true)),
                 limits: configuration.connections,
                 maxRequestBodyBytes: max(ProviderRoutes.maxControlBodyBytes, ProviderRoutes.maxCatalogPushBytes),
-                shouldUpgrade: { [transferHub, logger] request, _, _ in
+                shouldUpgrade: { [transferHub, logger] request, channel, _ in
                     // Only the transfer socket upgrades; every other path stays plain HTTP.
                     guard request.path == HTTPAPI.transferSocketPath else { return .dontUpgrade }
+                    UnmaskedFrameGuard.install(on: channel, logger: logger)
                     return .upgrade([:]) { inbound, outbound, _ in
                         try await DirectTransferSocket.serve(inbound: inbound, outbound: outbound, hub: transferHub, logger: logger)
                     }

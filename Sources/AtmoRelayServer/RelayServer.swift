@@ -100,15 +100,7 @@ public struct RelayServer: Service {
             logger.debug("refused a WebSocket upgrade", metadata: ["path": "\(request.path ?? "")"])
             return .dontUpgrade
         }
-        // Queued on the channel's event loop ahead of the upgrade's own steps: in place before the 101.
-        // The handler is made on the loop itself: it is not Sendable.
-        channel.eventLoop.execute {
-            do {
-                try channel.pipeline.syncOperations.addHandler(UnmaskedFrameGuard(), position: .first)
-            } catch {
-                logger.debug("cannot guard a WebSocket against unmasked frames", metadata: ["error": "\(error)"])
-            }
-        }
+        UnmaskedFrameGuard.install(on: channel, logger: logger)
         return .upgrade([:]) { inbound, outbound, _ in
             try await hub.serve(meshID: meshID, inbound: inbound, outbound: outbound, channel: channel)
         }

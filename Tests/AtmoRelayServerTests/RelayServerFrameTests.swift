@@ -1,5 +1,6 @@
 import AtmoProtocol
 import AtmoRelayServer
+import AtmoTesting
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOWebSocket
 
@@ -6,7 +7,8 @@ import NIOWebSocket
 /// unmasks what it reads, and hummingbird-websocket hands the relay data frames without
 /// saying whether they were masked, so the check sits in the channel pipeline.
 ///
-/// This handler goes at the head of the pipeline when the relay accepts an upgrade. It
+/// This handler goes at the head of the pipeline when a server accepts an upgrade (`install`:
+/// the relay's `/relay/{mesh_id}`, the node's `/v1/transfers/ws`). It
 /// watches the response: a `101` means the WebSocket is up, and before the first bytes
 /// after it are handed on, it places `UnmaskedFrameCloser` right after NIO's frame decoder
 /// and steps aside. Any other response: the upgrade did not happen, it steps aside at once.
@@ -22,6 +24,19 @@ package final class UnmaskedFrameGuard: ChannelDuplexHandler, RemovableChannelHa
     private var phase = Phase.waitingForResponse
 
     package init() {}
+
+    /// Puts a guard at the head of `channel`'s pipeline, from a `shouldUpgrade` callback: it
+    /// is queued on the channel's event loop ahead of the upgrade's own steps, so it is in
+    /// place before the `101` goes out. The handler is made on the loop (it is not Sendable).
+    package static func install(on channel: any Channel, logger: Logger) {
+        channel.eventLoop.execute {
+            do {
+                try channel.pipeline.syncOperations.addHandler(UnmaskedFrameGuard(), position: .first)
+            } catch {
+                logger.debug("cannot guard a WebSocket against unmasked frames", metadata: ["error": "\(error)"])
+            }
+        }
+    }
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if phase == .waitingForResponse, case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes >= 12 {

@@ -9,20 +9,20 @@ import Darwin
 /// A WebSocket client over a plain blocking TCP socket, for frames no real client would send
 /// (unmasked, invalid UTF-8). Every call runs on a thread of its own and is bounded by a
 /// deadline; the socket is closed by `close()` or when the value goes away.
-final class RawWebSocket: @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public final class RawWebSocket: @unchecked Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// A frame from the server.
-    struct Frame: Sendable {
-        var opcode: UInt8
-        var payload: [UInt8]
+    public struct Frame: Sendable {
+        public var opcode: UInt8
+        public var payload: [UInt8]
         /// The code of a close frame.
-        var closeCode: UInt16? {
+        public var closeCode: UInt16? {
             opcode == 0x8 && payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
         }
-        var text: String { String(decoding: payload, as: UTF8.self) }
+        public var text: String { String(decoding: payload, as: UTF8.self) }
     }
 
     private let fd: Int32
@@ -35,7 +35,7 @@ final class RawWebSocket: @unchecked Sendable {
     deinit { close() }
 
     /// Connects to `127.0.0.1:port` and upgrades `path`; throws unless the answer is `101`.
-    static func connect(port: Int, path: String, timeout: Double = 10) async throws -> RawWebSocket {
+    public static func connect(port: Int, path: String, timeout: Double = 10) async throws -> RawWebSocket {
         try await blocking {
             let fd = socket(AF_INET, socketStream, 0)
             guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
@@ -77,7 +77,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Sends one frame with FIN set; masked (as a client must) unless `masked` is false.
-    func send(opcode: UInt8, _ payload: [UInt8], masked: Bool = true) async throws {
+    public func send(opcode: UInt8, _ payload: [UInt8], masked: Bool = true) async throws {
         var frame: [UInt8] = [0x80 | opcode]
         let maskBit: UInt8 = masked ? 0x80 : 0
         switch payload.count {
@@ -97,13 +97,13 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Sends a text frame of `text`.
-    func send(text: String, masked: Bool = true) async throws {
+    public func send(text: String, masked: Bool = true) async throws {
         try await send(opcode: 0x1, Array(text.utf8), masked: masked)
     }
 
     /// Reads frames until a close frame or the end of the connection (nil then), within
     /// `timeout`; returns the frames before it too.
-    func readUntilClosed(timeout: Double = 15) async throws -> (frames: [Frame], close: Frame?) {
+    public func readUntilClosed(timeout: Double = 15) async throws -> (frames: [Frame], close: Frame?) {
         try await Self.blocking {
             let deadline = Date().addingTimeInterval(timeout)
             var frames: [Frame] = []
@@ -116,11 +116,11 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Reads the next frame; nil at the end of the connection.
-    func nextFrame(timeout: Double = 15) async throws -> Frame? {
+    public func nextFrame(timeout: Double = 15) async throws -> Frame? {
         try await Self.blocking { try self.readFrame(until: Date().addingTimeInterval(timeout)) }
     }
 
-    func close() {
+    public func close() {
         lock.lock()
         defer { lock.unlock() }
         guard !closed else { return }
