@@ -3,7 +3,6 @@ import AtmoStore
 import Foundation
 import Hummingbird
 import NIOPosix
-import Synchronization
 
 /// The provider's HTTP API (docs/PROTOCOL.md §3): health, catalog, one entry, downloads,
 /// transfer requests and reports.
@@ -131,25 +130,6 @@ extension ProviderRoutes {
         guard let modelID = fields["model_id"] else { throw WireError(.missingField, "model_id is missing") }
         try Validation.checkModelID(modelID.stringValue ?? "")
         return try WireCoding.decode(ModelRequest.self, from: data)
-    }
-}
-
-/// A value set once the server runs (its port, its node file) and read elsewhere.
-final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-    init(_ value: Value) { storage = Mutex(value) }
-    var value: Value {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
-    }
-
-    /// Sets `newValue` and returns the value before, in one step.
-    func exchange(_ newValue: Value) -> Value {
-        storage.withLock { value in
-            let old = value
-            value = newValue
-            return old
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AtmoNode
 import AtmoProtocol
 import AtmoTransfer
 import Foundation
@@ -34,7 +35,7 @@ extension PullCommand {
                 let ended = try? await node.followDownloads { status in
                     guard status.requestID == requestID else { return false }
                     if status.state != lastState.value {
-                        lastState.set(status.state)
+                        lastState.value = status.state
                         if let note = status.state.note(modelID: status.modelID) { bar.note(note) }
                     }
                     // Before the entry is known (queued, preparing) there is no bar to show.
@@ -44,7 +45,7 @@ extension PullCommand {
                     }
                     return status.isFinal
                 }
-                if ended == nil, !Task.isCancelled { lostNode.set(true) }
+                if ended == nil, !Task.isCancelled { lostNode.value = true }
                 return ended
             }
             group.addTask {
@@ -152,12 +153,4 @@ extension LocalNodeClient {
             return nil
         }
     }
-}
-
-/// A flag set by one task and read by another.
-final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-    init(_ value: Value) { storage = Mutex(value) }
-    var value: Value { storage.withLock { $0 } }
-    func set(_ value: Value) { storage.withLock { $0 = value } }
 }
