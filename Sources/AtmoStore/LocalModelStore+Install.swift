@@ -23,8 +23,15 @@ import Darwin
 /// A crash leaves a staged sidecar behind, which `finishInterruptedInstalls` (run by a pull
 /// of that version and by every inventory scan) resolves: if the partial is still there,
 /// step 2 never happened and the staged sidecar is dropped (the next pull re-hashes the
-/// partial and installs it without fetching); if the partial is gone and the model file has
-/// the staged size, step 2 happened and the install is finished (step 3).
+/// partial and installs it without fetching); if the partial is gone and the model file is
+/// the partial's file (the device and inode the staged sidecar recorded; the size, for a
+/// sidecar staged before that was recorded), step 2 happened and the install is finished
+/// (step 3). Another version's file of the same size under that name is never taken for it.
+///
+/// One case is not all or nothing: should step 3 fail after step 2 replaced a previous
+/// version's file of the same name, the new file goes back to being a partial and the
+/// previous version is gone (its sidecar names a file that is not there, so the scanner
+/// skips it). A rename within one folder that needs no space practically never fails.
 extension LocalModelStore {
     /// Moves a verified partial file into place with its sidecar (see above). The previous
     /// copy, if any, stays intact until the rename replaces it in one step. On failure the
@@ -46,11 +53,13 @@ extension LocalModelStore {
     private func place(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
         try checkNoNameClash(entry)
         let destination = modelPath(for: entry)
-        let sidecar = InstalledModel(
+        let partial = try FileIO.stat(partialPath)
+        var sidecar = InstalledModel(
             modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
             sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef,
             downloadedFrom: downloadedFrom, downloadedAt: ISO8601DateFormatter().string(from: Date()),
             fileName: entry.fileName)
+        sidecar.fileIdentity = Self.identity(of: partial)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data: Data
@@ -113,7 +122,9 @@ extension LocalModelStore {
             // Finished (or resolved) by someone else meanwhile.
             guard (try? FileIO.stat(staged)) != nil else { return false }
             let moved = (try? FileIO.stat(partialPath(sha256: sha256))) == nil
-            if moved, let file = try? FileIO.stat(filePath(of: model)), file.size == model.sizeBytes {
+            if moved, let file = try? FileIO.stat(filePath(of: model)), file.size == model.sizeBytes,
+                model.fileIdentity == nil || model.fileIdentity == Self.identity(of: file)
+            {
                 try FileIO.rename(staged, sidecarPath(modelID: model.modelID))
                 try FileIO.fsyncDirectory(directory)
                 try FileIO.fsyncDirectory(partialDirectory)
@@ -124,6 +135,9 @@ extension LocalModelStore {
         }
         return outcome == true ? model.modelID : nil
     }
+
+    /// `device:inode`: a file keeps it across a rename within its file system.
+    static func identity(of file: FileIO.Stat) -> String { "\(file.device):\(file.inode)" }
 
     /// `.{name}.tmp-{pid}-{random}` (see `FileIO.temporaryName`) left by a process that died
     /// while writing it.

@@ -17,11 +17,14 @@ public struct InstalledModel: Sendable, Hashable, Codable {
     public var downloadedAt: String
     /// The model file's name inside the store folder.
     public var fileName: String?
+    /// `device:inode` of the model file as installed: how a crashed install tells its own file
+    /// in place from another version's file of the same size (`finishInterruptedInstalls`).
+    public var fileIdentity: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case modelID = "model_id", name, type, format, sizeBytes = "size_bytes", sha256, version, source
         case sourceRef = "source_ref", downloadedFrom = "downloaded_from", downloadedAt = "downloaded_at"
-        case fileName = "file_name"
+        case fileName = "file_name", fileIdentity = "file_identity"
     }
 }
 

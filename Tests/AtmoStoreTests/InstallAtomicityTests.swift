@@ -19,11 +19,12 @@ struct InstallAtomicityTests {
     }
 
     /// The sidecar that step 1 of `install` stages.
-    func stage(_ entry: ModelEntry, in store: LocalModelStore) throws {
-        let model = InstalledModel(
+    func stage(_ entry: ModelEntry, in store: LocalModelStore, identity: String? = nil) throws {
+        var model = InstalledModel(
             modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
             sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef, downloadedFrom: "x",
             downloadedAt: "2026-01-01T00:00:00Z", fileName: entry.fileName)
+        model.fileIdentity = identity
         try FileIO.writeAtomically(try JSONEncoder().encode(model), to: store.stagedSidecarPath(sha256: entry.sha256))
     }
 
@@ -98,6 +99,45 @@ struct InstallAtomicityTests {
             #expect(store.installed(modelID: "yolo")?.sha256 == sha)
             #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: sha)))
             #expect(store.finishInterruptedInstalls().isEmpty, "nothing left to finish")
+        }
+    }
+
+    @Test("a crash after the model moved: the staged identity finds the partial's file in place")
+    func crashAfterTheModelMovedWithItsIdentity() throws {
+        try withTemporaryDirectorySync { root in
+            let store = LocalModelStore(directory: root + "/models")
+            try store.prepare()
+            let sha = String(repeating: "b", count: 64)
+            let entry = entry(sha256: sha, size: 4096)
+            let partial = store.partialPath(sha256: sha)
+            try Data(count: 4096).write(to: URL(fileURLWithPath: partial))
+            try stage(entry, in: store, identity: LocalModelStore.identity(of: try FileIO.stat(partial)))
+            try FileIO.rename(partial, store.modelPath(for: entry))  // step 2, then the crash
+
+            #expect(store.finishInterruptedInstalls(sha256: sha) == ["yolo"])
+            #expect(store.installed(modelID: "yolo")?.sha256 == sha)
+        }
+    }
+
+    @Test("a staged sidecar is not finished over another version's file of the same size")
+    func anotherVersionOfTheSameSizeIsNotTakenForTheStagedOne() throws {
+        try withTemporaryDirectorySync { root in
+            let store = LocalModelStore(directory: root + "/models")
+            try store.prepare()
+            let old = entry(sha256: String(repeating: "a", count: 64), size: 4096)
+            let new = entry(sha256: String(repeating: "b", count: 64), size: 4096)
+            // The old version installed; the new one staged, then its partial lost before step 2.
+            let oldPartial = store.partialPath(sha256: old.sha256)
+            try Data(repeating: 1, count: 4096).write(to: URL(fileURLWithPath: oldPartial))
+            _ = try store.install(partialPath: oldPartial, entry: old, downloadedFrom: "x")
+            let newPartial = store.partialPath(sha256: new.sha256)
+            try Data(repeating: 2, count: 4096).write(to: URL(fileURLWithPath: newPartial))
+            try stage(new, in: store, identity: LocalModelStore.identity(of: try FileIO.stat(newPartial)))
+            unlink(newPartial)
+
+            #expect(store.finishInterruptedInstalls().isEmpty)
+            #expect(store.installed(modelID: "yolo")?.sha256 == old.sha256, "the old version's sidecar stays")
+            #expect(!FileManager.default.fileExists(atPath: store.stagedSidecarPath(sha256: new.sha256)))
         }
     }
 
