@@ -160,6 +160,7 @@ let package = Package(
                 "AtmoTransfer",
                 "AtmoNode",
                 "AtmoRelayServer",
+                "AtmoHTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -194,7 +195,11 @@ let package = Package(
         .testTarget(name: "AtmoProtocolTests", dependencies: ["AtmoProtocol"]),
         .testTarget(
             name: "AtmoHTTPServerTests",
-            dependencies: ["AtmoHTTPServer", .product(name: "NIOHTTP1", package: "swift-nio")]
+            dependencies: [
+                "AtmoHTTPServer", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "AtmoMeshTests", dependencies: ["AtmoMesh", "AtmoProtocol"]),
         .testTarget(

@@ -21,6 +21,8 @@ struct RelayCommand: AsyncParsableCommand {
             status 0): new connections are refused and every peer is closed with 1001.
             """)
 
+    @OptionGroup var connections: ConnectionOptions
+
     @Option(help: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only).")
     var host = "0.0.0.0"
 
@@ -84,6 +86,7 @@ struct RelayCommand: AsyncParsableCommand {
 
         var configuration = RelayServerConfiguration(
             host: host, port: port, stateDirectory: stateDirectory.map(absolute) ?? Self.defaultStateDirectory(environment))
+        configuration.connections = connections.applied(to: configuration.connections)
         configuration.relay.maxPeersPerMesh = maxPeersPerMesh
         configuration.relay.maxMeshes = maxMeshes
         configuration.maxQueuedBytes = maxQueuedBytes

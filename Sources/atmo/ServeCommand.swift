@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var connections: ConnectionOptions
 
     @Option(help: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only).")
     var host = "0.0.0.0"
@@ -107,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.mesh.probeInterval = .milliseconds(Int64(probeInterval * 1000))
         configuration.host = host
         configuration.port = port
+        configuration.connections = connections.applied(to: configuration.connections)
         configuration.rescanIntervalSeconds = max(0.5, rescanInterval)
         if let name { configuration.nodeName = name }
         configuration.scanRoots.extraFolders += folders.map { URL(fileURLWithPath: absolute($0)) }
