@@ -17,7 +17,10 @@ extension PeerTable {
 
     /// The probe of `url` answered with `health` after `latencyMs`. A pending address is
     /// tied to the node that answers (or, when its `/health` names none, to the node id its
-    /// discovery announced); the answering peer's endpoint is proven.
+    /// discovery announced): a new peer, or one already known (learned from gossip under
+    /// another address), which then takes the address's origin when that says more (a
+    /// configured address makes it configured, and is kept to try again when it goes). The
+    /// answering peer's endpoint is proven. A full table keeps the address pending.
     package mutating func probeSucceeded(_ url: String, health: Health, latencyMs: Double, now: Int64) -> [Action] {
         probeFailures[url] = nil
         if !health.nodeID.isEmpty, health.nodeID == ownNodeID {
@@ -28,17 +31,17 @@ extension PeerTable {
         var actions: [Action] = []
         if let held = pending[url] {
             let nodeID = health.nodeID.isEmpty ? held.nodeID ?? "" : health.nodeID
-            if !nodeID.isEmpty, nodeID != ownNodeID {
+            if !nodeID.isEmpty, nodeID != ownNodeID, peers[nodeID] != nil || peers.count < capacity {
                 // Now it is known who answers there.
                 pending[url] = nil
-                if peers[nodeID] == nil, peers.count < capacity {
-                    var peer = Peer(
+                var peer =
+                    peers[nodeID]
+                    ?? Peer(
                         stats: PeerStats(
                             nodeID: nodeID, nodeName: health.nodeName.isEmpty ? held.nodeName ?? "" : health.nodeName, httpURL: url),
                         origin: held.origin)
-                    peer.lanInstanceName = held.instanceName
-                    peers[nodeID] = peer
-                }
+                peer.adopt(held, at: url)
+                peers[nodeID] = peer
                 revision &+= 1
                 actions.append(.gossipWith(url))
             }
@@ -62,10 +65,7 @@ extension PeerTable {
         revision &+= 1
         // Still reachable through a relay: its endpoint is just not reachable from here.
         guard failures >= failedProbesBeforeDeparture, peer.relays.isEmpty else { return [] }
-        if peer.origin == .configured {
-            // Keep the configured address to try again; forget its models.
-            pending[url] = Pending(origin: .configured)
-        }
+        // Gone: its models are forgotten; a configured one's addresses stay pending (`remove`).
         return remove(nodeID)
     }
 

@@ -44,11 +44,10 @@ extension PeerTable {
             peers[nodeID] = peer
         } else {
             guard peers.count < capacity else { return [] }
-            let held = httpURL.flatMap { pending.removeValue(forKey: $0) }
             var peer = Peer(
                 stats: PeerStats(nodeID: nodeID, nodeName: nodeName, httpURL: httpURL, websocket: websocket, lastSeenMs: now),
-                origin: held?.origin ?? .gossip)
-            peer.lanInstanceName = held?.instanceName
+                origin: .gossip)
+            if let httpURL, let held = pending.removeValue(forKey: httpURL) { peer.adopt(held, at: httpURL) }
             peers[nodeID] = peer
         }
         revision &+= 1
@@ -66,7 +65,7 @@ extension PeerTable {
     }
 
     /// The DNS-SD instance `instanceName` said goodbye (or expired): the LAN peer it was
-    /// goes, with its models, unless a relay still has it.
+    /// goes, with its models, unless a relay still has it (a configured one stays pending).
     package mutating func lanLost(instanceName: String) -> [Action] {
         let match =
             peers.values.first { $0.lanInstanceName == instanceName }
@@ -98,7 +97,8 @@ extension PeerTable {
     }
 
     /// `nodeID` left `relay` (or the connection to `relay` closed). On no relay any more, it
-    /// stays only when its HTTP endpoint answered its last probe; else it is gone.
+    /// stays only when its HTTP endpoint answered its last probe; else it is gone (a
+    /// configured one stays pending).
     package mutating func relayGone(nodeID: String, relay: String, now: Int64) -> [Action] {
         guard var peer = peers[nodeID], peer.relays.remove(relay) != nil else { return [] }
         peer.stats.relayed = !peer.relays.isEmpty

@@ -21,7 +21,10 @@ public enum PeerOrigin: String, Sendable, Codable {
 /// The rules, in one place:
 /// - A peer present on a relay stays while it is there, whatever its HTTP endpoint does.
 /// - Otherwise a peer whose endpoint fails `failedProbesBeforeDeparture` probes in a row
-///   is gone (`.departed`); a configured one goes back to `pending`, to be tried again.
+///   is gone (`.departed`).
+/// - A configured peer that goes (for any reason) leaves its configured addresses in
+///   `pending`, to be tried again; a configured address that answers with a node already
+///   known makes that peer configured.
 /// - A peer that leaves its last relay stays only if its endpoint answered its last probe.
 /// - A peer known only from gossip goes with its catalog (`forgotten`).
 /// - A LAN peer goes when its DNS-SD instance says goodbye (unless a relay still has it).
@@ -38,8 +41,25 @@ package struct PeerTable: Sendable {
         package var relays: Set<String> = []
         /// Its DNS-SD instance name, when it was found on the LAN.
         package var lanInstanceName: String?
+        /// The configured addresses (`--peer`, `config.json`) that answered as this node: put
+        /// back in `pending` when it goes. It may serve elsewhere (`stats.httpURL`, from its
+        /// catalog), e.g. configured as `localhost` while it advertises its host name.
+        package var configuredURLs: Set<String> = []
         /// A probe of its (unproven) endpoint was asked for.
         var probeAsked = false
+
+        /// `held`, an address that turned out to be this peer: the peer takes its origin
+        /// when that says more (configured over all, LAN over gossip), remembers it when it
+        /// is configured, and takes its DNS-SD instance name.
+        mutating func adopt(_ held: Pending, at url: String) {
+            if held.origin == .configured {
+                configuredURLs.insert(url)
+                origin = .configured
+            } else if held.origin == .lan, origin == .gossip {
+                origin = .lan
+            }
+            if let instanceName = held.instanceName { lanInstanceName = instanceName }
+        }
     }
 
     /// An address from the configuration or discovery, not yet tied to a node id.
@@ -109,10 +129,15 @@ package struct PeerTable: Sendable {
         Set(peers.values.compactMap(\.stats.httpURL).filter { !$0.isEmpty }).union(pending.keys).sorted()
     }
 
-    /// Removes `nodeID`: it departed.
+    /// Removes `nodeID`: it departed. A configured peer's addresses go back to `pending`, to
+    /// be tried again (a restored one's configured address is its endpoint).
     mutating func remove(_ nodeID: String) -> [Action] {
         guard let peer = peers.removeValue(forKey: nodeID) else { return [] }
         revision &+= 1
+        if peer.origin == .configured {
+            let urls = peer.configuredURLs.isEmpty ? [peer.stats.httpURL].compactMap { $0 } : Array(peer.configuredURLs)
+            for url in urls where !url.isEmpty { pending[url] = Pending(origin: .configured) }
+        }
         if probeFailures.count > capacity * 2 {
             // Forget the failure counts of addresses nobody serves at any more.
             let known = Set(peers.values.compactMap(\.stats.httpURL)).union(pending.keys)
