@@ -9,8 +9,11 @@ extension DiscoveryStateMachine {
         var serviceTypeEnumeration: DNSResourceRecord
     }
 
-    var ownRecords: OwnRecords? {
-        guard let advertised, let instance = ownInstanceName else { return nil }
+    var ownRecords: OwnRecords? { advertised.map(records(of:)) }
+
+    /// The records of `advertised` (ours now, or as we last announced it).
+    func records(of advertised: AdvertisedInstance) -> OwnRecords {
+        let instance = settings.serviceType.prepending(advertised.instanceLabel)
         let hostTTL = settings.hostRecordTTL
         let otherTTL = settings.otherRecordTTL
         let location = DNSServiceLocation(priority: 0, weight: 0, port: advertised.port, target: advertised.hostName)
@@ -34,11 +37,17 @@ extension DiscoveryStateMachine {
             answers: [own.pointer, own.service, own.text] + own.addresses + [own.serviceTypeEnumeration])
     }
 
-    /// The goodbye sent on stop (§10.1): our instance's records with TTL 0. The service
-    /// type enumeration record is left alone: another instance on this host may share it.
+    /// The goodbye sent on stop (§10.1): the records we last put on the wire (`announced`)
+    /// with TTL 0, whether the name is still ours or being probed for again after a
+    /// conflict. When that name has since gone to another host (we renamed), its PTR is
+    /// left out: the PTR to that name is now the other host's too, and its goodbye would
+    /// remove it from every cache. The service type enumeration record is left alone:
+    /// another instance on this host may share it.
     func goodbyeMessage() -> DNSMessage? {
-        guard let own = ownRecords else { return nil }
-        let records = ([own.pointer, own.service, own.text] + own.addresses).map { record in
+        guard let announced else { return nil }
+        let own = records(of: announced)
+        let nameStillOurs = announced.instanceLabel == advertised?.instanceLabel
+        let records = ((nameStillOurs ? [own.pointer] : []) + [own.service, own.text] + own.addresses).map { record in
             var record = record
             record.ttl = 0
             return record

@@ -92,6 +92,10 @@ struct DiscoveryStateMachine {
     var recentConflicts: [Instant] = []
     private var phase = Phase.idle
     var announcementsSent = 0
+    /// The instance whose records we last sent as ours (announced or answered with), as
+    /// sent: what the goodbye on `stop` withdraws, even when a conflict has since sent us
+    /// back to probing (peers cache those records for up to 75 minutes).
+    var announced: AdvertisedInstance?
     var nextAnnouncement: Instant?
     private(set) var nextBrowseQuery: Instant?
     private(set) var browseInterval: Duration
@@ -136,10 +140,11 @@ struct DiscoveryStateMachine {
         return actions
     }
 
-    /// Stops: a goodbye (every record of ours with TTL 0, §10.1) if we advertised.
+    /// Stops: a goodbye (the records we announced, with TTL 0, §10.1) if anything was
+    /// announced, even when a conflict has sent us back to probing since.
     mutating func stop(now: Instant) -> [DiscoveryAction] {
         defer { phase = .stopped }
-        guard phase == .running, nameState == .owned, let goodbye = goodbyeMessage() else { return [] }
+        guard phase == .running, let goodbye = goodbyeMessage() else { return [] }
         return [.send(goodbye, .multicast)]
     }
 
@@ -155,6 +160,7 @@ struct DiscoveryStateMachine {
         if case .probing = nameState { return receiveProbe(message, now: now) }
         let legacy = sourcePort != Self.mdnsPort
         guard let response = response(to: message, legacyUnicast: legacy) else { return [] }
+        announced = advertised
         return [.send(response, legacy ? .querier : .multicast)]
     }
 
@@ -165,6 +171,7 @@ struct DiscoveryStateMachine {
         var actions = probeIfDue(now: now)
         if let due = nextAnnouncement, due <= now, let announcement = announcementMessage() {
             actions.append(.send(announcement, .multicast))
+            announced = advertised
             announcementsSent += 1
             nextAnnouncement =
                 announcementsSent < settings.announcementCount

@@ -111,4 +111,48 @@ struct DiscoveryProbingTests {
         _ = machine.receive(Fixture.response(Fixture.peerRecords(name: "node-a", port: 1234)), sourcePort: 5353, now: Fixture.at(0.1))
         #expect(machine.advertised?.hostName == DNSName("atmo-node-a-2.local."))
     }
+
+    // MARK: - Goodbye after a conflict (issue 14)
+
+    /// Probed for "node-a", took it and announced it once (at 0.75 s).
+    static func announced() -> DiscoveryStateMachine {
+        var machine = Fixture.started(browse: false, probing: true)
+        #expect(machine.run(until: Fixture.at(1)).flatMap(\.1).announcements.count == 1)
+        #expect(machine.nameState == .owned)
+        return machine
+    }
+
+    @Test func aNameProbedForAgainAfterAConflictIsStillSaidGoodbyeTo() {
+        var machine = Self.announced()
+        let conflict = machine.receive(
+            Fixture.response(Fixture.peerRecords(name: "node-a", port: 1234)), sourcePort: 5353, now: Fixture.at(1))
+        #expect(conflict.count == 1)
+        #expect(machine.nameState == .probing(sent: 0))
+        let goodbye = machine.stop(now: Fixture.at(1.1)).sentMessages
+        #expect(goodbye.count == 1)
+        #expect(goodbye.first?.answers.map(\.type) == [.ptr, .srv, .txt, .a])
+        #expect(goodbye.first?.answers.allSatisfy { $0.ttl == 0 } == true)
+        #expect(goodbye.first?.answers.first?.data == .ptr(Self.instance))
+        #expect(
+            goodbye.first?.answers[1].data == .srv(DNSServiceLocation(priority: 0, weight: 0, port: 8080, target: Fixture.ours.hostName)))
+    }
+
+    @Test func aNameLostAfterItWasAnnouncedGetsAGoodbyeForItsOwnRecordsButNotThePTR() {
+        var machine = Self.announced()
+        let rival = Fixture.response(Fixture.peerRecords(name: "node-a", port: 1234))
+        _ = machine.receive(rival, sourcePort: 5353, now: Fixture.at(1))
+        #expect(machine.receive(rival, sourcePort: 5353, now: Fixture.at(1.1)) == [.renamed(from: "node-a", to: "node-a (2)")])
+        let goodbye = machine.stop(now: Fixture.at(1.2)).sentMessages
+        #expect(goodbye.count == 1)
+        // "node-a" is the other host's now: the PTR to it is theirs too.
+        #expect(goodbye.first?.answers.map(\.type) == [.srv, .txt, .a])
+        #expect(goodbye.first?.answers.allSatisfy { $0.name == Self.instance || $0.name == Fixture.ours.hostName } == true)
+        #expect(goodbye.first?.answers.allSatisfy { $0.ttl == 0 } == true)
+    }
+
+    @Test func aNameNeverAnnouncedGetsNoGoodbye() {
+        var machine = Fixture.started(browse: false, probing: true)
+        _ = machine.tick(now: Fixture.at(0.25))
+        #expect(machine.stop(now: Fixture.at(0.3)).isEmpty)
+    }
 }
