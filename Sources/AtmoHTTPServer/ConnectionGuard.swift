@@ -59,6 +59,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         activate(context: context)
+        // A refused connection is already closing (its inactive event may have gone by):
+        // the handlers after this one never see it active.
+        if case .ending = state { return }
         context.fireChannelActive()
     }
 

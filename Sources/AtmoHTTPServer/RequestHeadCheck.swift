@@ -33,7 +33,8 @@ package struct RequestHeadError: Error, Sendable, Hashable {
 ///   answered as HTTP/1.1 (RFC 9110 §7.8);
 /// - a WebSocket upgrade on the connection's first request (the only one that may upgrade)
 ///   is a bodiless HTTP/1.1 GET with one `Sec-WebSocket-Key`, the base64 of 16 bytes, else
-///   400, and `Sec-WebSocket-Version: 13`, else 426 (RFC 6455 §4.2.1).
+///   400, and `Sec-WebSocket-Version: 13`, else 426 (RFC 6455 §4.2.1); its `Upgrade` fields
+///   (`h2c, websocket`, or several) become one `Upgrade: websocket`.
 package enum RequestHeadCheck {
     package enum Verdict: Equatable, Sendable {
         /// Route this head (the same, or without its `Upgrade`); `sendContinue` when the client
@@ -67,8 +68,11 @@ package enum RequestHeadCheck {
         if !upgrades.isEmpty {
             if !upgrades.contains("websocket") {
                 head.headers.remove(name: "Upgrade")
-            } else if isFirst, let refusal = checkWebSocket(head, isHTTP11: isHTTP11, hasBody: hasBody) {
-                return .refuse(refusal)
+            } else if isFirst {
+                if let refusal = checkWebSocket(head, isHTTP11: isHTTP11, hasBody: hasBody) { return .refuse(refusal) }
+                // The upgrade handlers after the gate read the field themselves (NIO splits it,
+                // hummingbird-websocket compares it whole): they get exactly what was decided.
+                head.headers.replaceOrAdd(name: "Upgrade", value: "websocket")
             }
         }
         let expectations = tokens(head.headers, "Expect")

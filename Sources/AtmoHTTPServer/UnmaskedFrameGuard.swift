@@ -11,7 +11,8 @@ import NIOWebSocket
 /// the relay's `/relay/{mesh_id}`, the node's `/v1/transfers/ws`). It
 /// watches the response: a `101` means the WebSocket is up, and before the first bytes
 /// after it are handed on, it places `UnmaskedFrameCloser` right after NIO's frame decoder
-/// and steps aside. Any other response: the upgrade did not happen, it steps aside at once.
+/// and steps aside. NIO adds that decoder only once the `101` is written (later when the
+/// client does not read): bytes that come before are held until it is there. Any other response: the upgrade did not happen, it steps aside at once.
 /// (Frames a client sends before it has the `101`, against RFC 6455 §4.1, are read with the
 /// request and not checked.)
 package final class UnmaskedFrameGuard: ChannelDuplexHandler, RemovableChannelHandler {
@@ -22,6 +23,8 @@ package final class UnmaskedFrameGuard: ChannelDuplexHandler, RemovableChannelHa
 
     private enum Phase { case waitingForResponse, upgraded, done }
     private var phase = Phase.waitingForResponse
+    /// What the client sent after the `101` before NIO's frame decoder was in place.
+    private var held: [NIOAny] = []
 
     package init() {}
 
@@ -42,6 +45,15 @@ package final class UnmaskedFrameGuard: ChannelDuplexHandler, RemovableChannelHa
         if phase == .waitingForResponse, case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes >= 12 {
             if buffer.readableBytesView.starts(with: "HTTP/1.1 101".utf8) {
                 phase = .upgraded
+                // NIO adds the frame decoder once this write completes (in callbacks on the
+                // same future); bytes held until then are checked right after them.
+                let promise = promise ?? context.eventLoop.makePromise()
+                promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+                    // After NIO's own callbacks on this write, which add the decoder.
+                    context.eventLoop.assumeIsolated().execute { self.placeCloserAndRelease(context: context, readComplete: true) }
+                }
+                context.write(data, promise: promise)
+                return
             } else {
                 phase = .done
                 context.write(data, promise: promise)
@@ -57,12 +69,30 @@ package final class UnmaskedFrameGuard: ChannelDuplexHandler, RemovableChannelHa
             context.fireChannelRead(data)
             return
         }
-        phase = .done
+        // Until the decoder is there, frames are held: handed on now, they would reach the
+        // decoder later (from NIO's upgrade buffer) with nothing behind it to check them.
+        held.append(data)
+        placeCloserAndRelease(context: context, readComplete: false)
+    }
+
+    package func channelInactive(context: ChannelHandlerContext) {
+        held.removeAll()
+        context.fireChannelInactive()
+    }
+
+    /// Once NIO's frame decoder is in the pipeline: puts `UnmaskedFrameCloser` right after it,
+    /// hands on what was held and steps aside. Before that, does nothing (the bytes stay held).
+    private func placeCloserAndRelease(context: ChannelHandlerContext, readComplete: Bool) {
+        guard phase == .upgraded, context.channel.isActive else { return }
         let pipeline = context.pipeline.syncOperations
-        if let decoder = try? pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self) {
-            try? pipeline.addHandler(UnmaskedFrameCloser(), position: .after(decoder.handler))
-        }
-        context.fireChannelRead(data)
+        guard let decoder = try? pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self),
+            (try? pipeline.addHandler(UnmaskedFrameCloser(), position: .after(decoder.handler))) != nil
+        else { return }
+        phase = .done
+        let released = held
+        held.removeAll()
+        for data in released { context.fireChannelRead(data) }
+        if readComplete, !released.isEmpty { context.fireChannelReadComplete() }
         pipeline.removeHandler(context: context, promise: nil)
     }
 }

@@ -48,6 +48,21 @@ struct RequestHeadCheckTests {
         #expect(!RequestHeadCheck.isWebSocketUpgrade(passed))
     }
 
+    @Test func aWebSocketUpgradeAmongOthersBecomesOneUpgradeField() {
+        for upgrades in [["websocket, h2c"], ["h2c, WebSocket"], ["h2c", "websocket"]] {
+            let head = Self.head(
+                .GET,
+                [("Host", "x"), ("Connection", "Upgrade")] + upgrades.map { ("Upgrade", $0) } + [
+                    ("Sec-WebSocket-Key", Self.key), ("Sec-WebSocket-Version", "13"),
+                ])
+            guard case .pass(let passed, false) = Self.check(head) else {
+                Issue.record("a WebSocket upgrade among \(upgrades) was refused")
+                continue
+            }
+            #expect(passed.headers["Upgrade"] == ["websocket"], "\(upgrades)")
+        }
+    }
+
     static func webSocket(key: String? = key, version: String? = "13", method: HTTPMethod = .GET, extra: [(String, String)] = [])
         -> HTTPRequestHead
     {

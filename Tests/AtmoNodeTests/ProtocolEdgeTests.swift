@@ -181,4 +181,27 @@ struct ProtocolEdgeTests {
             #expect(head.headers.first { $0.name == "sec-websocket-accept" }?.value == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
         }
     }
+
+    /// `Upgrade` naming websocket among other protocols, in one field or several: the upgrade
+    /// happens (before, NIO found no upgrader for the raw `websocket, h2c` and the client got
+    /// nothing until the idle close).
+    @Test(arguments: [["Upgrade: websocket, h2c"], ["Upgrade: h2c, WebSocket"], ["Upgrade: h2c", "Upgrade: websocket"]])
+    func aWebSocketUpgradeAmongOthersSwitches(upgrade: [String]) async throws {
+        try await withFixtureNode { node, _ in
+            let head = try await RawHTTP.blocking {
+                let connection = try RawHTTP.Connection(port: node.port, timeout: 10)
+                defer { connection.close() }
+                try connection.write(
+                    RawHTTP.request(
+                        "GET", "/v1/transfers/ws",
+                        headers: ["Connection: Upgrade"] + upgrade + [
+                            "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                        ],
+                        keepAlive: true))
+                return try connection.readHead()
+            }
+            #expect(head.status == 101)
+            #expect(head.headers.first { $0.name == "upgrade" }?.value.lowercased() == "websocket")
+        }
+    }
 }

@@ -61,6 +61,22 @@ import Testing
         }
     }
 
+    /// `Upgrade` naming websocket among other protocols, in one field or several: the upgrade
+    /// happens (before, NIO found no upgrader for the raw `websocket, h2c`: no answer at all).
+    @Test(arguments: ["Upgrade: websocket, h2c\r\n", "Upgrade: h2c, WebSocket\r\n", "Upgrade: h2c\r\nUpgrade: websocket\r\n"])
+    func aWebSocketUpgradeAmongOthersSwitches(upgrade: String) async throws {
+        try await withRelay { relay in
+            let head = try await RawSocket.blocking {
+                let socket = try RawSocket(port: relay.port, timeout: 10)
+                socket.send(
+                    "GET /relay/mesh-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n\(upgrade)"
+                        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: \(Self.key)\r\n\r\n")
+                return try socket.read(until: "\r\n\r\n")
+            }
+            #expect(head.hasPrefix("HTTP/1.1 101"))
+        }
+    }
+
     @Test func aMalformedChunkedBodyIs400() async throws {
         try await withRelay { relay in
             let answer = try await RawSocket.exchange(
