@@ -226,8 +226,9 @@ final class RelayHub: Sendable {
                         "connection": "\(victim)", "node_id": "\(state.relay.nodeID(of: victim) ?? "-")",
                         "max_queued_bytes": "\(budget.maxQueuedBytes)",
                     ])
-                victimQueue.discardPending()
-                actions += state.relay.queueBudgetExceeded(victim)
+                let dropped = state.relay.queueBudgetExceeded(victim)
+                Self.closeAtOnce(victim, victimQueue, as: dropped)
+                actions += dropped
             }
             if victims.contains(conn) { return actions }
         }
@@ -238,8 +239,24 @@ final class RelayHub: Sendable {
     private func dropSlowPeer(_ conn: ConnectionID, _ queue: SendQueue, in state: inout State) -> [RelayAction] {
         logger.notice(
             "dropping a peer that does not keep up", metadata: ["connection": "\(conn)", "node_id": "\(state.relay.nodeID(of: conn) ?? "-")"])
-        queue.discardPending()
-        return state.relay.sendQueueFull(conn)
+        let dropped = state.relay.sendQueueFull(conn)
+        Self.closeAtOnce(conn, queue, as: dropped)
+        return dropped
+    }
+
+    /// Asks a dropped peer's queue to close right away, its backlog discarded, with the close
+    /// `actions` name for it: the queue refuses frames from then on, so the sends still
+    /// waiting in the same `perform` pass cannot queue onto it again (its `close` action,
+    /// carried out later, changes nothing more).
+    private static func closeAtOnce(_ conn: ConnectionID, _ queue: SendQueue, as actions: [RelayAction]) {
+        var code = RelayCloseCode.tryAgainLater.rawValue
+        var reason = ""
+        for case .close(let closed, let closeCode, let closeReason) in actions where closed == conn {
+            code = closeCode.rawValue
+            reason = closeReason
+            break
+        }
+        queue.requestClose(code: code, reason: RelayFrames.closeReason(reason), discardPending: true)
     }
 
     /// Stores registrations durably (on the blocking-I/O queue), then lets their founders
