@@ -2,6 +2,7 @@ import AtmoProtocol
 import AtmoTransfer
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// JSON answers; errors become one through `ErrorMapping` (`JSONErrorMiddleware`).
@@ -27,8 +28,9 @@ enum JSONResponse {
 /// - a path no route knows is 404, a known path with the wrong method 405 with `Allow`;
 /// - any other error gets the status and `code` `ErrorMapping` gives it (a `WireError` 400
 ///   with its code, a full disk 507 `storage_full`, shutting down 503, anything unknown
-///   500 `internal_error`); a local failure is logged and answered with advice, never
-///   with its message (it could name a path of this machine).
+///   500 `internal_error`); a local failure (`MappedError.isLocal`: a store's, a system
+///   call's, an unknown error, whatever its status, ENOENT's 404 too) is logged and answered
+///   with advice, never with its message (it could name a path of this machine).
 ///
 /// It also makes every answer to `HEAD` bodiless (same status and headers) before it is
 /// written, so a `HEAD` never runs a streaming body (SwiftNIO's encoder would drop the
@@ -63,7 +65,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let status = HTTPResponse.Status(code: mapped.httpStatus)
             guard mapped.isLocal else { return JSONResponse.error(status, mapped.message, code: mapped.wireCode) }
             if mapped.code == .cancelled { return JSONResponse.error(status, "Server is shutting down", code: mapped.wireCode) }
-            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            // Local (a store's, a system call's): the message stays in the log.
+            let level: Logger.Level = mapped.httpStatus >= 500 ? .error : .debug
+            context.logger.log(level: level, "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return JSONResponse.error(status, ErrorMapping.advice(for: mapped.code), code: mapped.wireCode)
         }
     }

@@ -100,6 +100,20 @@ struct ErrorMappingTests {
     }
 
     /// A specific code is never replaced by an errno behind it; only a generic one is.
+    /// Whether a message may go to a client depends on where the error came from, not on
+    /// its status: a store's or a system call's failure is 404 for ENOENT and still local.
+    @Test func localityIsByOriginNotByStatus() {
+        let missing = ErrorMapping.map(StoreError.posix(ENOENT, "open", path: "/secret/models/z.gguf"))
+        #expect(missing.httpStatus == 404)
+        #expect(missing.isLocal)
+        #expect(ErrorMapping.map(TransferError(.notFound, "reading /secret/z failed", underlying: POSIXError(.ENOENT))).isLocal)
+        #expect(ErrorMapping.map(POSIXError(.ENOENT)).isLocal)
+        #expect(!ErrorMapping.map(TransferError(.notOffered, "no node offers m")).isLocal)
+        #expect(!ErrorMapping.map(TransferError(.peerUnreachable, "peer p: refused", underlying: POSIXError(.ECONNREFUSED))).isLocal)
+        #expect(!ErrorMapping.map(WireError(.invalidSHA256, "sha256: not 64 hex digits")).isLocal)
+        #expect(ErrorMapping.map(TransferError(.localError, "saving failed")).isLocal)
+    }
+
     @Test func aSpecificCodeWins() {
         let mismatch = TransferError(.hashMismatch, "bad", underlying: POSIXError(.ENOSPC))
         #expect(ErrorMapping.map(mismatch).code == .hashMismatch)

@@ -27,12 +27,21 @@ struct ErrorMiddlewareTests {
         router.get("/wire") { _, _ -> Response in throw WireError(.invalidSHA256, "sha256: not 64 hex digits") }
         router.get("/unexpected") { _, _ -> Response in throw Unexpected() }
         router.get("/stopping") { _, _ -> Response in throw CancellationError() }
+        router.get("/gone") { _, _ -> Response in throw StoreError.posix(ENOENT, "open", path: "/secret/models/z.gguf") }
+        router.get("/gone-behind") { _, _ -> Response in
+            throw TransferError(.notFound, "reading /secret/models/z.gguf failed", underlying: POSIXError(.ENOENT))
+        }
+        router.get("/gone-system") { _, _ -> Response in
+            throw NSError(domain: NSPOSIXErrorDomain, code: Int(ENOENT), userInfo: [NSFilePathErrorKey: "/secret/models/z.gguf"])
+        }
         return router
     }
 
     @Test(arguments: [
         ("/full", 507, "storage_full"), ("/readonly", 500, "permission_denied"), ("/wire", 400, "invalid_sha256"),
         ("/unexpected", 500, "internal_error"), ("/stopping", 503, "cancelled"),
+        // ENOENT is 404, and the message behind it still names a path of the node.
+        ("/gone", 404, "not_found"), ("/gone-behind", 404, "not_found"), ("/gone-system", 404, "not_found"),
     ])
     func answersByTheMapping(path: String, status: Int, code: String) async throws {
         try await Self.withServer { baseURL in

@@ -15,10 +15,23 @@ public struct MappedError: Sendable, CustomStringConvertible {
     public var exitCode: Int32 { ErrorMapping.exitCode(for: code) }
     public var httpStatus: Int { ErrorMapping.httpStatus(for: code) }
     public var cancelReason: CancelReason { ErrorMapping.cancelReason(for: code) }
-    /// Whether `message` may go to another machine: local failures can name paths of this
-    /// one, so an HTTP answer gives `ErrorMapping.advice(for:)` instead.
-    public var isLocal: Bool { httpStatus >= 500 && httpStatus != 502 && httpStatus != 504 }
+    /// Whether `message` must stay on this machine: a failure of this machine's files,
+    /// database or system calls can name its paths, so an HTTP answer gives
+    /// `ErrorMapping.advice(for:)` instead. Decided by where the error came from (a
+    /// `StoreError`, an `errno` in its chain, an error of no known kind), whatever its status:
+    /// a store's `not_found` is 404 and local all the same.
+    public var isLocal: Bool
     public var description: String { message }
+
+    /// A mapped error; `isLocal` by default for a status of this server's own failure
+    /// (5xx other than 502 and 504, which are a peer's).
+    public init(code: TransferError.Code, wireCode: String, message: String, isLocal: Bool? = nil) {
+        self.code = code
+        self.wireCode = wireCode
+        self.message = message
+        let status = ErrorMapping.httpStatus(for: code)
+        self.isLocal = isLocal ?? (status >= 500 && status != 502 && status != 504)
+    }
 }
 
 /// The one place a thrown error is mapped (docs/ARCHITECTURE.md, "Errors"). It looks at
@@ -33,14 +46,20 @@ public struct MappedError: Sendable, CustomStringConvertible {
 /// - Anything else is `internal_error`, unless an `errno` behind it says more.
 public enum ErrorMapping {
     public static func map(_ error: any Error) -> MappedError {
-        let errnoCode = posixErrno(in: error).flatMap(code(forErrno:))
+        let errnoValue = posixErrno(in: error)
+        let errnoCode = errnoValue.flatMap(code(forErrno:))
         switch error {
         case let error as TransferError:
             let code = refined(error.code, by: errnoCode)
-            return MappedError(code: code, wireCode: code.description, message: error.message)
+            // A local system call failed behind it: its message may name a local path (a
+            // connection's errno is a peer's failure, and its message names the peer).
+            let isPeers = errnoCode == .peerUnreachable || errnoCode == .timeout
+            let isLocal = errnoValue != nil && !isPeers ? true : nil
+            return MappedError(code: code, wireCode: code.description, message: error.message, isLocal: isLocal)
         case let error as StoreError:
+            // The store's messages name its files and folders.
             let code = refined(code(of: error), by: errnoCode)
-            return MappedError(code: code, wireCode: code.description, message: error.message)
+            return MappedError(code: code, wireCode: code.description, message: error.message, isLocal: true)
         case let error as WireError:
             return MappedError(code: .invalidRequest, wireCode: error.code.description, message: error.message)
         case let error as MeshSetupError:
@@ -53,8 +72,9 @@ public enum ErrorMapping {
         case is CancellationError:
             return MappedError(code: .cancelled, wireCode: TransferError.Code.cancelled.description, message: advice(for: .cancelled))
         default:
+            // Its description is not ours to vouch for (a system error's names a path).
             let code = errnoCode ?? code(ofNetworkError: error) ?? .internalError
-            return MappedError(code: code, wireCode: code.description, message: "\(advice(for: code)) (\(error))")
+            return MappedError(code: code, wireCode: code.description, message: "\(advice(for: code)) (\(error))", isLocal: true)
         }
     }
 
