@@ -31,11 +31,12 @@ public struct GossipConfiguration: Sendable, Hashable {
     public var maxCatalogs: Int
     /// Most model entries held across all learned catalogs.
     public var maxModelsHeld: Int
-    /// Most bytes of learned catalogs held in all (their `wireSize`, about their compact
-    /// JSON): 64 MiB, tens of thousands of realistic catalogs. Over it, catalogs of origins
+    /// Most bytes of learned catalogs held in all (their `heldSize`: their compact JSON
+    /// plus a charge per string, container and element, at least the memory they hold):
+    /// 64 MiB, tens of thousands of realistic catalogs. Over it, catalogs of origins
     /// this node does not talk to directly go first, the largest first.
     public var maxLearnedBytes: Int
-    /// Largest catalog of one origin taken (its `wireSize`): 4 MiB, about 10,000 entries.
+    /// Largest catalog of one origin taken (its `heldSize`): 4 MiB, about 5,000 typical entries.
     public var maxBytesPerOrigin: Int
     /// Most bytes held of catalogs one sender delivered (the address that pushed them, or
     /// the peer pulled from): 16 MiB, a quarter of `maxLearnedBytes`, so one host cannot
@@ -43,6 +44,12 @@ public struct GossipConfiguration: Sendable, Hashable {
     public var maxBytesPerSender: Int
     /// Most peers in the view; peers learned from catalogs beyond it are not added.
     public var maxPeers: Int
+    /// Least time between two sends of this node's current catalog to one address as the
+    /// answer to a catalog straight from its origin (an introduction), in milliseconds. An
+    /// origin that restarts sooner than this after it was sent the catalog is not answered
+    /// (it gets it from its join pull or the next publication); a host that makes up
+    /// origins claiming some node's address gets at most one push to that node per interval.
+    public var introductionAnswerIntervalMs: Int64
     /// When the join pull failed with every known peer, how long to wait before asking
     /// them again, in milliseconds.
     public var pullRetryMs: Int64
@@ -53,7 +60,7 @@ public struct GossipConfiguration: Sendable, Hashable {
         ttlBoundsSeconds: ClosedRange<Int64> = 30...3600, maxClockSkewMs: Int64 = 600_000,
         duplicateMemoryMs: Int64 = 600_000, maxCatalogs: Int = 4096, maxModelsHeld: Int = 200_000,
         maxLearnedBytes: Int = 64 << 20, maxBytesPerOrigin: Int = 4 << 20, maxBytesPerSender: Int = 16 << 20,
-        maxPeers: Int = 1024, pullRetryMs: Int64 = 5_000
+        maxPeers: Int = 1024, pullRetryMs: Int64 = 5_000, introductionAnswerIntervalMs: Int64 = 15_000
     ) {
         self.fanout = max(1, fanout)
         self.hopLimit = max(1, hopLimit)
@@ -69,6 +76,7 @@ public struct GossipConfiguration: Sendable, Hashable {
         self.maxBytesPerSender = max(self.maxBytesPerOrigin, min(maxBytesPerSender, self.maxLearnedBytes))
         self.maxPeers = max(1, maxPeers)
         self.pullRetryMs = max(0, pullRetryMs)
+        self.introductionAnswerIntervalMs = max(0, introductionAnswerIntervalMs)
     }
 
     /// The lifetime, in milliseconds, granted to `catalog` when received: its `ttl_seconds`

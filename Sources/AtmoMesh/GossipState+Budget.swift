@@ -4,6 +4,10 @@ extension GossipState {
     /// The sender of catalogs whose deliverer is not known (they share one budget).
     static var unknownSender: String { "unknown" }
 
+    /// The sender of the catalogs in the answer to this node's pull of `peer`: apart from
+    /// what `peer` pushes, which its address names.
+    static func pullSender(_ peer: Peer) -> String { "pull:\(peer)" }
+
     /// Bytes held of catalogs `sender` delivered.
     public func heldBytes(deliveredBy sender: String) -> Int { bytesBySender[sender] ?? 0 }
 
@@ -18,21 +22,23 @@ extension GossipState {
     /// by `sender`) fits the byte budgets; nil when it cannot fit and is refused:
     ///
     /// - larger than `maxBytesPerOrigin`;
-    /// - the sender's own catalogs are dropped first to keep it within `maxBytesPerSender`,
-    ///   then any to keep the total within `maxLearnedBytes`;
+    /// - the sender's own catalogs are dropped first to keep it within `maxBytesPerSender`
+    ///   (when `capsSender`), then any to keep the total within `maxLearnedBytes`;
     /// - origins this node does not talk to directly go first, then the largest, then the
     ///   one closest to expiry. A catalog of an origin that is not direct never makes a
     ///   direct origin's catalog go: it is refused instead.
     ///
     /// The held catalog of the same origin (which it replaces) counts as freed.
-    func budgetVictims(for catalog: ModelCatalog, bytes: Int, sender: String) -> [String]? {
+    func budgetVictims(for catalog: ModelCatalog, bytes: Int, sender: String, capsSender: Bool = true) -> [String]? {
         guard bytes <= configuration.maxBytesPerOrigin else { return nil }
         let origin = catalog.nodeID
         let replaced = records[origin].flatMap { $0.catalog == nil ? nil : $0 }
         var totalExcess = heldBytes - (replaced?.bytes ?? 0) + bytes - configuration.maxLearnedBytes
         var senderExcess =
-            heldBytes(deliveredBy: sender) - (replaced?.sender == sender ? replaced?.bytes ?? 0 : 0) + bytes
-            - configuration.maxBytesPerSender
+            capsSender
+            ? heldBytes(deliveredBy: sender) - (replaced?.sender == sender ? replaced?.bytes ?? 0 : 0) + bytes
+                - configuration.maxBytesPerSender
+            : 0
         guard totalExcess > 0 || senderExcess > 0 else { return [] }
 
         let newIsDirect = isDirect(catalog)

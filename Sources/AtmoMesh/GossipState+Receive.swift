@@ -7,11 +7,15 @@ extension GossipState {
     /// known of its origin, then relayed once; `sender` (when known) is not relayed to.
     ///
     /// A catalog that came straight from its origin (`gossip_hops` 0) is answered with this
-    /// node's own catalog, unless the origin was sent it after that catalog was made: a
-    /// newcomer (or a node that restarted) introduces itself this way, and would otherwise
-    /// not get this node's catalog before its next periodic publication when this node is
-    /// not the one it pulls from. The answer goes as a last hop (`hopLimit - 1`): like a
-    /// pull answer it is for the origin, not news for the mesh, so it is not relayed.
+    /// node's own catalog, unless the origin's address was sent (or showed) this node's
+    /// current catalog less than `introductionAnswerIntervalMs` ago: a newcomer (or a node
+    /// that restarted) introduces itself this way, and would otherwise not get this node's
+    /// catalog before its next periodic publication when this node is not the one it pulls
+    /// from. Only this node's clock decides (the origin's may be off by minutes), and the
+    /// address is the one the catalog claims: the interval is what keeps hosts that invent
+    /// origins claiming another node's address from making this node push to it at will.
+    /// The answer goes as a last hop (`hopLimit - 1`): like a pull answer it is for the
+    /// origin, not news for the mesh, so it is not relayed.
     ///
     /// `senderKey` names who delivered it for the per-sender byte budget (the node passes
     /// the pushing client's address); nil: `sender`, or one shared "unknown" sender.
@@ -23,7 +27,7 @@ extension GossipState {
         var actions = admitted
         let hops = min(catalog.gossipHops ?? 0, configuration.hopLimit)
         if started, hops == 0, let origin = peerAddress(stored), view.contains(origin),
-            (ownCatalogHolders[origin] ?? .min) < stored.timestamp
+            !holdsOwnCatalog(origin, within: configuration.introductionAnswerIntervalMs, now: now)
         {
             actions += pushOwnCatalog(to: [origin], hops: configuration.hopLimit - 1, now: now)
         }
@@ -48,6 +52,10 @@ extension GossipState {
     /// single peer, and one lost push would have hidden it until its next publish. `peer`
     /// is one of them when its answer lacks this node's current catalog (a node that
     /// learned of `peer` from `peer`'s own push never sent it its catalog).
+    ///
+    /// The answer was asked for and may carry the whole mesh: it is held within the total
+    /// and per-origin budgets, not within `maxBytesPerSender` (which bounds what one host
+    /// can push unasked).
     public mutating func receivePull(_ catalogs: [ModelCatalog], from peer: Peer, now: Int64) -> [GossipAction<Peer>] {
         var completesJoin = false
         if case .inFlight(let asked, _) = pullProgress, asked == peer {
@@ -60,7 +68,9 @@ extension GossipState {
                 if started, catalog.timestamp >= ownCatalog.timestamp, view.contains(peer) { ownCatalogHolders[peer] = now }
                 continue
             }
-            if let (_, _, admitted) = admit(catalog, sender: "\(peer)", now: now) { actions += admitted }
+            if let (_, _, admitted) = admit(catalog, sender: Self.pullSender(peer), capsSender: false, now: now) {
+                actions += admitted
+            }
         }
         if completesJoin {
             var targets: [Peer] = []
@@ -83,8 +93,9 @@ extension GossipState {
     /// Accepts `catalog` if it is news: records it, learns its origin as a peer, keeps the
     /// bounds. Returns the stored copy (without `gossip_hops`), its record and the actions
     /// (`learned`, and `forgot` for catalogs evicted to make room); nil when refused.
+    /// `capsSender`: whether `maxBytesPerSender` applies (not to the answer of a pull).
     mutating func admit(
-        _ catalog: ModelCatalog, sender: String, now: Int64
+        _ catalog: ModelCatalog, sender: String, capsSender: Bool = true, now: Int64
     ) -> (ModelCatalog, OriginRecord, [GossipAction<Peer>])? {
         let origin = catalog.nodeID
         guard origin != ownCatalog.nodeID, catalog.timestamp <= now + configuration.maxClockSkewMs,
@@ -98,10 +109,10 @@ extension GossipState {
             return nil
         }
         let stored = catalog.withGossipHops(nil)
-        let bytes = stored.wireSize
+        let bytes = stored.heldSize
         // The byte budgets (docs/MESH.md, "Memory"): room is made before anything changes,
         // or the catalog is refused and what is held stays as it was.
-        guard let victims = budgetVictims(for: stored, bytes: bytes, sender: sender) else {
+        guard let victims = budgetVictims(for: stored, bytes: bytes, sender: sender, capsSender: capsSender) else {
             statistics.refused += 1
             statistics.refusedForSize += 1
             return nil

@@ -31,7 +31,7 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
         var expiresAtMs: Int64
         /// When even the timestamp is forgotten.
         var forgetAtMs: Int64
-        /// The catalog's `wireSize` while held (0 once dropped).
+        /// The catalog's `heldSize` while held (0 once dropped).
         var bytes = 0
         /// Who delivered the held catalog (`GossipState.senderKey`).
         var sender = ""
@@ -57,7 +57,7 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     var view = PeerView<Peer>()
     var records: [String: OriginRecord] = [:]
     var heldModelCount = 0
-    /// `wireSize` of every held catalog, in all and by sender (docs/MESH.md, "Memory").
+    /// `heldSize` of every held catalog, in all and by sender (docs/MESH.md, "Memory").
     public internal(set) var heldBytes = 0
     var bytesBySender: [String: Int] = [:]
     /// No record expires or is forgotten before this time (skips needless scans).
@@ -165,6 +165,13 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
             ownCatalogHolders = ownCatalogHolders.filter { view.contains($0.key) }
         }
         return peers.map { .push(copy, to: $0) }
+    }
+
+    /// Whether `peer` was sent (or showed in a pull answer) this node's current catalog
+    /// less than `intervalMs` ago, by this node's clock.
+    func holdsOwnCatalog(_ peer: Peer, within intervalMs: Int64, now: Int64) -> Bool {
+        guard let since = ownCatalogHolders[peer] else { return false }
+        return now - since < intervalMs
     }
 
     // MARK: - Expiry

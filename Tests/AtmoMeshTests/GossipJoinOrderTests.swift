@@ -135,8 +135,8 @@ struct GossipJoinOrderTests {
         }
     }
 
-    /// Introductions are answered once: a node does not answer the same origin twice for
-    /// one catalog of its own, and the pull follow-up skips peers that hold it.
+    /// Introductions are answered once: a node does not answer the same origin twice within
+    /// `introductionAnswerIntervalMs`, and the pull follow-up skips peers that hold it.
     @Test func answersAreNotRepeated() {
         var node = MeshFixtures.node("self")
         _ = node.start(now: t0)
@@ -154,9 +154,10 @@ struct GossipJoinOrderTests {
         // A relayed copy (hops > 0) is no introduction.
         let relayed = node.receive(MeshFixtures.catalog("z", at: t0, hops: 1), from: "peer-x", now: t0 + 8)
         #expect(!relayed.pushes.contains { $0.peer == "peer-z" })
-        // x publishes anew after it was sent this node's catalog: it is answered again
-        // (it may have restarted and lost it).
-        let restarted = node.receive(MeshFixtures.catalog("x", at: t0 + 20, hops: 0), from: nil, now: t0 + 21)
+        // x publishes anew once `introductionAnswerIntervalMs` has passed since it was sent
+        // this node's catalog: it is answered again (it may have restarted and lost it).
+        let later = t0 + 1 + GossipConfiguration().introductionAnswerIntervalMs
+        let restarted = node.receive(MeshFixtures.catalog("x", at: later, hops: 0), from: nil, now: later)
         #expect(restarted.pushes.filter { $0.catalog.nodeID == "self" }.map(\.peer) == ["peer-x"])
     }
 }

@@ -1,7 +1,7 @@
 import AtmoMesh
 
 extension MeshState {
-    /// Bytes of the catalogs learned by gossip that are held now (their `wireSize`), as the
+    /// Bytes of the catalogs learned by gossip that are held now (their `heldSize`), as the
     /// gossip byte budgets count them (`GossipConfiguration.maxLearnedBytes`).
     var learnedCatalogBytes: Int { state.withLock { $0.gossip.heldBytes } }
 }
