@@ -37,22 +37,8 @@ public final class RawWebSocket: @unchecked Sendable {
     /// Connects to `127.0.0.1:port` and upgrades `path`; throws unless the answer is `101`.
     public static func connect(port: Int, path: String, timeout: Double = 10) async throws -> RawWebSocket {
         try await blocking {
-            let fd = socket(AF_INET, socketStream, 0)
-            guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+            let fd = try LoopbackSocket.connect(port: port, readTimeout: 1, writeTimeout: 1)
             let socket = RawWebSocket(fd: fd)
-            var time = timeval(tv_sec: 1, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    posixConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard result == 0 else { throw Failure(description: "connect: errno \(errno)") }
             let request = """
                 GET \(path) HTTP/1.1\r
                 Host: 127.0.0.1:\(port)\r
@@ -194,10 +180,6 @@ public final class RawWebSocket: @unchecked Sendable {
 }
 
 // The C calls under names the class's own methods do not shadow.
-private func posixConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
-    connect(fd, address, length)
-}
-
 private func posixClose(_ fd: Int32) {
     _ = close(fd)
 }
@@ -209,9 +191,3 @@ private func posixSend(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) ->
     send(fd, bytes, count, 0)
     #endif
 }
-
-#if canImport(Glibc)
-private let socketStream = Int32(SOCK_STREAM.rawValue)
-#else
-private let socketStream = SOCK_STREAM
-#endif

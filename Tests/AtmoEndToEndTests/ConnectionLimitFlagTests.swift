@@ -55,19 +55,7 @@ private final class SilentSocket: Sendable {
     let fd: Int32
 
     init(port: Int) throws {
-        #if canImport(Glibc)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { throw CocoaError(.fileReadUnknown) }
+        fd = try LoopbackSocket.connect(port: port)
     }
 
     /// Whether the server closed the connection (end of stream or reset, after any answer it
@@ -84,11 +72,5 @@ private final class SilentSocket: Sendable {
         return false
     }
 
-    func close() {
-        #if canImport(Glibc)
-        _ = Glibc.close(fd)
-        #else
-        _ = Darwin.close(fd)
-        #endif
-    }
+    func close() { LoopbackSocket.close(fd) }
 }

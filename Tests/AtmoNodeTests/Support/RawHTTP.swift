@@ -1,3 +1,4 @@
+import AtmoTesting
 import Foundation
 
 #if canImport(Glibc)
@@ -101,25 +102,7 @@ enum RawHTTP {
 
         init(port: Int, timeout: Double) throws {
             deadline = Date().addingTimeInterval(timeout)
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-            var time = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard result == 0 else {
-                let code = errno
-                Glibc.close(fd)
-                throw Failure(description: "connect: errno \(code)")
-            }
+            fd = try LoopbackSocket.connect(port: port, readTimeout: 2, writeTimeout: 2)
         }
 
         func close() { Glibc.close(fd) }

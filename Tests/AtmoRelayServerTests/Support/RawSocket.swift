@@ -1,3 +1,4 @@
+import AtmoTesting
 import Foundation
 
 #if canImport(Glibc)
@@ -18,22 +19,7 @@ final class RawSocket: @unchecked Sendable {
     /// Connects to `127.0.0.1:port`; every later call fails after `timeout` seconds from now.
     init(port: Int, timeout: Double = 20) throws {
         deadline = Date().addingTimeInterval(timeout)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        var time = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw Failure(description: "connect: errno \(code)")
-        }
+        fd = try LoopbackSocket.connect(port: port, readTimeout: 0.2)
     }
 
     deinit { Glibc.close(fd) }
