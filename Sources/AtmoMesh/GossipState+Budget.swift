@@ -29,7 +29,13 @@ extension GossipState {
     ///   direct origin's catalog go: it is refused instead.
     ///
     /// The held catalog of the same origin (which it replaces) counts as freed.
-    func budgetVictims(for catalog: ModelCatalog, bytes: Int, sender: String, capsSender: Bool = true) -> [String]? {
+    ///
+    /// The order for the total is computed once and reused until used up (`evictionOrder`):
+    /// a bundle of thousands of catalogs over the budget costs a few sorts, not one sort of
+    /// every held catalog per catalog. Catalogs admitted since join at the next computation.
+    mutating func budgetVictims(
+        for catalog: ModelCatalog, bytes: Int, sender: String, capsSender: Bool = true
+    ) -> [String]? {
         guard bytes <= configuration.maxBytesPerOrigin else { return nil }
         let origin = catalog.nodeID
         let replaced = records[origin].flatMap { $0.catalog == nil ? nil : $0 }
@@ -42,31 +48,80 @@ extension GossipState {
         guard totalExcess > 0 || senderExcess > 0 else { return [] }
 
         let newIsDirect = isDirect(catalog)
-        var candidates: [(origin: String, direct: Bool, bytes: Int, expiresAtMs: Int64, sender: String)] = []
-        for (other, record) in records where other != origin {
-            guard let held = record.catalog else { continue }
-            let direct = isDirect(held)
-            if direct && !newIsDirect { continue }
-            candidates.append((other, direct, record.bytes, record.expiresAtMs, record.sender))
-        }
-        candidates.sort { a, b in
-            if a.direct != b.direct { return !a.direct }
-            if a.bytes != b.bytes { return a.bytes > b.bytes }
-            if a.expiresAtMs != b.expiresAtMs { return a.expiresAtMs < b.expiresAtMs }
-            return a.origin < b.origin
-        }
         var victims: [String] = []
         var taken = Set<String>()
-        for candidate in candidates where senderExcess > 0 && candidate.sender == sender {
-            victims.append(candidate.origin)
-            taken.insert(candidate.origin)
-            senderExcess -= candidate.bytes
-            totalExcess -= candidate.bytes
+        if senderExcess > 0 {
+            // The sender's own catalogs, in the eviction order.
+            var own: [EvictionCandidate] = []
+            for (other, record) in records where other != origin && record.sender == sender {
+                guard let held = record.catalog else { continue }
+                let direct = isDirect(held)
+                if direct && !newIsDirect { continue }
+                own.append(EvictionCandidate(origin: other, direct: direct, bytes: record.bytes, expiresAtMs: record.expiresAtMs))
+            }
+            own.sort { $0.goesBefore($1) }
+            for candidate in own where senderExcess > 0 {
+                victims.append(candidate.origin)
+                taken.insert(candidate.origin)
+                senderExcess -= candidate.bytes
+                totalExcess -= candidate.bytes
+            }
+            if senderExcess > 0 { return nil }
         }
-        for candidate in candidates where totalExcess > 0 && !taken.contains(candidate.origin) {
-            victims.append(candidate.origin)
-            totalExcess -= candidate.bytes
+        // The total, from the reused order (the next victim last); each origin is checked
+        // again when its turn comes (still held, still allowed to go).
+        while let last = evictionOrder.last, records[last]?.catalog == nil { evictionOrder.removeLast() }
+        var index = evictionOrder.count - 1
+        var rebuilt = false
+        while totalExcess > 0 {
+            if index < 0 {
+                if rebuilt { break }
+                rebuildEvictionOrder()
+                rebuilt = true
+                index = evictionOrder.count - 1
+                continue
+            }
+            let other = evictionOrder[index]
+            index -= 1
+            guard other != origin, !taken.contains(other), let record = records[other], let held = record.catalog else {
+                continue
+            }
+            if !newIsDirect && isDirect(held) { continue }
+            victims.append(other)
+            taken.insert(other)
+            totalExcess -= record.bytes
         }
-        return totalExcess > 0 || senderExcess > 0 ? nil : victims
+        return totalExcess > 0 ? nil : victims
+    }
+
+    /// Every held catalog in the order they go to make room, the first to go last:
+    /// origins not direct first, then the largest, then the one closest to expiry.
+    mutating func rebuildEvictionOrder() {
+        var candidates: [EvictionCandidate] = []
+        candidates.reserveCapacity(records.count)
+        for (other, record) in records {
+            guard let held = record.catalog else { continue }
+            candidates.append(
+                EvictionCandidate(origin: other, direct: isDirect(held), bytes: record.bytes, expiresAtMs: record.expiresAtMs))
+        }
+        candidates.sort { $1.goesBefore($0) }
+        evictionOrder = candidates.map(\.origin)
+        evictionOrderBuilds += 1
+    }
+}
+
+/// A held catalog as the byte budgets weigh it for eviction.
+struct EvictionCandidate {
+    var origin: String
+    var direct: Bool
+    var bytes: Int
+    var expiresAtMs: Int64
+
+    /// Whether this one is dropped before `other`.
+    func goesBefore(_ other: EvictionCandidate) -> Bool {
+        if direct != other.direct { return !direct }
+        if bytes != other.bytes { return bytes > other.bytes }
+        if expiresAtMs != other.expiresAtMs { return expiresAtMs < other.expiresAtMs }
+        return origin < other.origin
     }
 }

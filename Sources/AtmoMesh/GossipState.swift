@@ -60,6 +60,11 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     /// `heldSize` of every held catalog, in all and by sender (docs/MESH.md, "Memory").
     public internal(set) var heldBytes = 0
     var bytesBySender: [String: Int] = [:]
+    /// Held origins in the order they go when the total byte budget needs room, the next
+    /// last (`GossipState+Budget.swift`); computed when used up, checked as it is used.
+    var evictionOrder: [String] = []
+    /// How often `evictionOrder` was computed (for tests).
+    var evictionOrderBuilds = 0
     /// No record expires or is forgotten before this time (skips needless scans).
     var nextDeadlineMs = Int64.max
     var started = false

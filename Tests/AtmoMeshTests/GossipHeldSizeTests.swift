@@ -72,3 +72,25 @@ struct GossipHeldSizeTests {
         #expect(node.heldBytes <= 1 << 20)
     }
 }
+
+/// Making room costs a few sorts per bundle, not one sort of every held catalog per
+/// admitted catalog (the work ran under the node's lock). No I/O, no timing: the count of
+/// computed eviction orders is what is checked.
+struct GossipEvictionCostTests {
+    let t0 = MeshFixtures.start
+
+    @Test func aBundleOverTheBudgetSortsAFewTimes() {
+        var node = MeshFixtures.node(
+            configuration: GossipConfiguration(maxLearnedBytes: 1 << 20, maxBytesPerOrigin: 64 << 10, maxBytesPerSender: 1 << 20))
+        _ = node.start(now: t0)
+        let bundle = (0..<2000).map { GossipBudgetTests.catalog("b-\($0)", kilobytes: 4, at: t0) }
+        let actions = node.receivePull(bundle, from: "peer-p", now: t0 + 1)
+        #expect(actions.learned.count == 2000)
+        #expect(node.heldBytes <= 1 << 20)
+        #expect(node.heldCatalogCount > 150, "held \(node.heldCatalogCount)")
+        // About one computation per budget's worth of catalogs (here ~200 of them).
+        #expect(node.evictionOrderBuilds <= 20, "computed \(node.evictionOrderBuilds) times")
+        // The latest are the ones held (every older one went first, equal in size).
+        #expect(node.catalog(of: "b-1999") != nil)
+    }
+}
