@@ -57,11 +57,11 @@ struct RelayOnlyPeerTests {
         let port = try HTTPProbe.unusedPort()  // bound, then closed: connecting is refused
         let link = DirectSocketLink(
             url: "ws://127.0.0.1:\(port)/v1/transfers/ws", nodeID: "b", hub: TransferHub(), logger: Logger(label: "test"))
-        let started = ContinuousClock.now
-        await #expect(throws: TransferError.self) { try await link.open() }
-        let waited = ContinuousClock.now - started
-        // A correctness bound, not a speed test: the open timeout (5 s) was not waited for.
-        #expect(waited < DirectSocketLink.openTimeout / 2, "open() waited \(waited)")
+        // It fails for the refused connect, not at the open timeout (5 s): the error names
+        // the connect's failure instead of the timeout. (No wall-clock bound: a busy machine
+        // may take seconds to schedule even a refused connect.)
+        let error = await #expect(throws: TransferError.self) { try await link.open() }
+        #expect(error?.message.contains("within") == false, "\(String(describing: error))")
         // A later piece of the same pull fails at once too.
         await #expect(throws: TransferError.self) { try await link.open() }
     }
