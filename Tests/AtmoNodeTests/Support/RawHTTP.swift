@@ -105,7 +105,15 @@ enum RawHTTP {
             fd = try LoopbackSocket.connect(port: port, readTimeout: 2, writeTimeout: 2)
         }
 
-        func close() { Glibc.close(fd) }
+        private var closed = false
+
+        /// Closes the socket once; later calls do nothing (closing a descriptor twice could
+        /// close another test's socket that reused its number, and NIO traps on that).
+        func close() {
+            guard !closed else { return }
+            closed = true
+            Glibc.close(fd)
+        }
 
         private func checkDeadline() throws {
             guard Date() < deadline else { throw Failure(description: "raw HTTP exchange timed out") }
