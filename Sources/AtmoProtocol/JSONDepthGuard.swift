@@ -23,14 +23,16 @@ enum JSONDepthGuard {
     /// each array or object opening below `maxDepth` is replaced by the marker. Malformed
     /// input is returned as it is (or cut the same way): the decoder reports it.
     static func bounded(_ data: Data, maxDepth: Int = WireLimits.maxJSONDepth) -> Data {
-        guard firstTooDeep(data, maxDepth: maxDepth) != nil else { return data }
+        guard let first = firstTooDeep(data, maxDepth: maxDepth) else { return data }
         return data.withUnsafeBytes { raw -> Data in
             guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return data }
             let bytes = UnsafeBufferPointer(start: base, count: raw.count)
             var output = Data(capacity: bytes.count)
             var copied = 0
-            var depth = 0
-            var index = 0
+            // The scan above found the prefix within bounds: carry on from its first cut,
+            // where the enclosing depth is `maxDepth` (not re-reading the prefix).
+            var depth = maxDepth
+            var index = first
             while index < bytes.count {
                 switch bytes[index] {
                 case quote:
