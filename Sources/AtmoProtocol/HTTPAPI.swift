@@ -20,6 +20,11 @@ public enum HTTPAPI {
     /// WebSocket endpoint for chunked transfers straight to this node (**Extension**; the
     /// node's catalog says `websocket: true`): the `direct` payloads of a relay, unwrapped.
     public static let transferSocketPath = "/v1/transfers/ws"
+    /// **Extension** (docs/PROTOCOL.md, "Piece manifests"): `GET /v1/pieces/{sha256}` answers
+    /// the file's `PieceManifest` bytes (`application/octet-stream`);
+    /// `GET /v1/pieces/{sha256}/have` answers the pieces this node holds (`PieceAvailability`),
+    /// for a file it is still pulling as for one it has whole.
+    public static let piecesPrefix = "/v1/pieces/"
 
     /// `GET /health`.
     public struct Health: Sendable, Hashable, Codable {

@@ -35,6 +35,12 @@ public struct ModelEntry: Sendable, Hashable, Codable {
     public var sourceRef: String
     /// Free-form `metadata` (numbers, strings, nested objects).
     public var metadata: [String: JSONValue]
+    /// **Extension** `piece_size`: the piece size of the file's manifest (`PieceManifest`);
+    /// nil when the provider serves none. Set together with `piecesSHA256`.
+    public var pieceSize: Int64?
+    /// **Extension** `pieces_sha256`: SHA-256 of the manifest's bytes (the concatenated
+    /// piece digests served at `GET /v1/pieces/{sha256}`).
+    public var piecesSHA256: String?
     /// Fields this version does not know, kept for re-gossip.
     public var extra: [String: JSONValue]
 
@@ -43,7 +49,7 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         modelID: String, name: String, type: String, format: String, sizeBytes: Int64, sha256: String,
         version: String = "", capabilities: [String] = [], baseModel: String? = nil, classes: [String]? = nil,
         classCount: Int64? = nil, contextLength: Int64? = nil, source: String = "imported", sourceRef: String = "local",
-        metadata: [String: JSONValue] = [:], extra: [String: JSONValue] = [:]
+        metadata: [String: JSONValue] = [:], pieceSize: Int64? = nil, piecesSHA256: String? = nil, extra: [String: JSONValue] = [:]
     ) {
         self.modelID = modelID
         self.name = name
@@ -60,7 +66,15 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         self.source = source
         self.sourceRef = sourceRef
         self.metadata = metadata
+        self.pieceSize = pieceSize
+        self.piecesSHA256 = piecesSHA256
         self.extra = extra
+    }
+
+    /// The manifest this entry names, when it names a valid one: piece size and digest.
+    public var manifestReference: (pieceSize: Int64, sha256: String)? {
+        guard let pieceSize, let piecesSHA256 else { return nil }
+        return (pieceSize, piecesSHA256)
     }
 
     /// The model type as a closed set; values this version does not know read as `.unknown`.
@@ -93,6 +107,17 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         source = try reader.optionalString("source") ?? "imported"
         sourceRef = try reader.optionalString("source_ref") ?? ""
         metadata = try reader.object("metadata") ?? [:]
+        // An extension a peer got wrong costs the extension, never the entry: older peers
+        // never send these, and the whole-file hash is what a pull trusts in the end.
+        let pieceSize = try? reader.optionalByteCount("piece_size")
+        let piecesSHA256 = try? reader.optionalSHA256("pieces_sha256")
+        if let pieceSize, PieceManifest.isValidPieceSize(pieceSize), let piecesSHA256 {
+            self.pieceSize = pieceSize
+            self.piecesSHA256 = piecesSHA256
+        } else {
+            self.pieceSize = nil
+            self.piecesSHA256 = nil
+        }
         extra = try reader.unknownFields()
     }
 
@@ -113,6 +138,10 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         try writer.write("source", source)
         try writer.write("source_ref", sourceRef)
         try writer.write("metadata", metadata)
+        if let pieceSize, let piecesSHA256 {
+            try writer.write("piece_size", pieceSize)
+            try writer.write("pieces_sha256", piecesSHA256)
+        }
         try writer.finish(extra: extra)
     }
 }
