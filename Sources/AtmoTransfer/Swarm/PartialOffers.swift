@@ -1,0 +1,88 @@
+import AtmoProtocol
+import Synchronization
+
+/// The files this node is pulling now and the pieces of each it holds, verified against the
+/// file's piece manifest: what it can serve to other nodes before its own pull completes.
+///
+/// The pull engine writes it (a pull with a manifest begins an offer, marks each verified
+/// piece, ends the offer when it installs or stops); the provider's routes, the relay
+/// provider and the catalog read it. Only verified pieces are ever marked, so a reader that
+/// serves the bytes of held pieces never serves wrong or unverified bytes.
+public final class PartialOffers: Sendable {
+    /// One file being pulled.
+    public struct Offer: Sendable {
+        /// The catalog entry being assembled (with `pieceSize` and `piecesSHA256`).
+        public var entry: ModelEntry
+        public var manifest: PieceManifest
+        /// The partial file: held pieces are at their offsets, the rest is not to be read.
+        public var partialPath: String
+        /// The pieces written and verified.
+        public var held: Bitfield
+
+        /// Whether every piece that bytes `[offset, offset + length)` touch is held.
+        public func holds(offset: Int64, length: Int64) -> Bool {
+            guard length > 0 else { return true }
+            guard offset >= 0, offset < entry.sizeBytes, length <= entry.sizeBytes - offset else { return false }
+            let first = Int(offset / manifest.pieceSize)
+            let last = Int((offset + length - 1) / manifest.pieceSize)
+            return (first...last).allSatisfy { held[$0] }
+        }
+
+        public var availability: PieceAvailability {
+            PieceAvailability(
+                sha256: entry.sha256, pieceSize: manifest.pieceSize, pieceCount: manifest.pieceCount,
+                complete: held.setCount == held.count, have: held.bytes)
+        }
+    }
+
+    private struct State {
+        var offers: [String: Offer] = [:]
+        var generation: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// A pull of `entry` started (or resumed) with `held` pieces already verified.
+    public func begin(entry: ModelEntry, manifest: PieceManifest, partialPath: String, held: Bitfield) {
+        state.withLock { state in
+            state.offers[entry.sha256] = Offer(entry: entry, manifest: manifest, partialPath: partialPath, held: held)
+            state.generation &+= 1
+        }
+    }
+
+    /// Piece `index` of `sha256` is written and verified.
+    public func pieceVerified(sha256: String, index: Int) {
+        state.withLock { state in
+            guard let offer = state.offers[sha256], index >= 0, index < offer.held.count else { return }
+            state.offers[sha256]?.held[index] = true
+        }
+    }
+
+    /// The pull of `sha256` ended: installed (the inventory offers it from now on) or stopped.
+    public func end(sha256: String) {
+        state.withLock { state in
+            if state.offers.removeValue(forKey: sha256) != nil { state.generation &+= 1 }
+        }
+    }
+
+    public func offer(sha256: String) -> Offer? {
+        state.withLock { $0.offers[sha256.lowercased()] }
+    }
+
+    /// The offer of model `modelID` (any version being pulled; the first by hash if several).
+    public func offer(modelID: String) -> Offer? {
+        state.withLock { state in
+            state.offers.values.filter { $0.entry.modelID == modelID }.min { $0.entry.sha256 < $1.entry.sha256 }
+        }
+    }
+
+    /// The entries being pulled, sorted by id then hash.
+    public var entries: [ModelEntry] {
+        state.withLock { $0.offers.values.map(\.entry) }.sorted { ($0.modelID, $0.sha256) < ($1.modelID, $1.sha256) }
+    }
+
+    /// Changes when an offer begins or ends (not per piece): when to republish the catalog.
+    public var generation: UInt64 { state.withLock { $0.generation } }
+}
