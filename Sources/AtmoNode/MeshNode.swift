@@ -27,6 +27,8 @@ public struct MeshNode: Sendable {
     public let database: StateDatabase
     public let inventory: Inventory
     public let ledger = TransferLedger()
+    /// The files this node is pulling, offered piece by piece while they arrive.
+    public let partialOffers = PartialOffers()
     let mesh: MeshState
     /// Where relay links and relayed transfers meet.
     let transferHub = TransferHub()
@@ -76,8 +78,8 @@ public struct MeshNode: Sendable {
             logger: logger)
         let boundPort = Shared<Int>(configuration.port)
         let routes = ProviderRoutes(
-            inventory: inventory, ledger: ledger, mesh: mesh, downloads: downloads, nodeID: nodeID, nodeName: configuration.nodeName,
-            boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
+            inventory: inventory, ledger: ledger, mesh: mesh, downloads: downloads, partialOffers: partialOffers, nodeID: nodeID,
+            nodeName: configuration.nodeName, boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(10))
         httpConfiguration.connectionPool.retryConnectionEstablishment = false

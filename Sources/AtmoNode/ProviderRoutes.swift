@@ -1,5 +1,6 @@
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import Hummingbird
 import NIOPosix
@@ -11,6 +12,8 @@ struct ProviderRoutes: Sendable {
     let ledger: TransferLedger
     let mesh: MeshState
     let downloads: DownloadManager
+    /// The files this node is pulling: their verified pieces are served too.
+    let partialOffers: PartialOffers
     let nodeID: String
     let nodeName: String
     /// The bound port, known once the server runs.
