@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// The node's durable local state in one SQLite file (`{state}/atmo.sqlite`): the hash
-/// cache of the inventory and the resume state of downloads. WAL mode, so readers never
-/// wait for the writer, and every write is one transaction.
+/// cache of the inventory (with the piece manifests of hashed files) and the resume state
+/// of downloads. WAL mode, so readers never wait for the writer, and every write is one
+/// transaction.
 public final class StateDatabase: Sendable {
     let queue: DatabaseQueue
     public let path: String
@@ -96,6 +97,18 @@ public final class StateDatabase: Sendable {
                 table.primaryKey("mesh_id", .text)
                 table.column("public_key", .blob).notNull()
                 table.column("registered_at", .double).notNull()
+            }
+        }
+        // Piece manifests of hashed files, computed in the same read as their SHA-256
+        // (StateDatabase+Manifests).
+        migrator.registerMigration("v5-piece-manifest") { db in
+            try db.create(table: "piece_manifest") { table in
+                table.primaryKey("sha256", .text)
+                table.column("file_size", .integer).notNull()
+                table.column("piece_size", .integer).notNull()
+                table.column("manifest_sha256", .text).notNull()
+                table.column("digests", .blob).notNull()
+                table.column("stored_at", .double).notNull()
             }
         }
         return migrator
