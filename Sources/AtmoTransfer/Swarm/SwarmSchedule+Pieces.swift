@@ -1,0 +1,178 @@
+extension SwarmSchedule {
+    /// The next piece to ask of `id`, if any (see the type's doc for the order).
+    public mutating func nextRequest(for id: PeerID, now: Double) -> Request {
+        guard let peer = peers[id], !peer.dropped, !isComplete else { return .done }
+        guard peer.inFlight.count < depth(of: peer) else { return .wait(until: nil) }
+        if now < peer.backOffUntil { return .wait(until: peer.backOffUntil) }
+        if let piece = rarestUnrequested(for: id) ?? endgamePiece(for: id, now: now) {
+            request(piece, from: id, now: now)
+            return .fetch(piece: piece)
+        }
+        // Nothing this peer holds is needed now. A partial holder may get more; a complete
+        // one may be needed again if a fetch elsewhere fails.
+        return .wait(until: nil)
+    }
+
+    /// Piece `piece` arrived whole from `id`; `valid` is the manifest's verdict (always
+    /// true for a pull without one). A valid piece is held and its other fetches are
+    /// cancelled; an invalid one is blamed on the peer and fetched again elsewhere.
+    public mutating func pieceArrived(_ piece: Int, from id: PeerID, valid: Bool, now: Double) -> [Action] {
+        guard var peer = peers[id] else { return [] }
+        peer.inFlight.remove(piece)
+        requesters[piece]?[id] = nil
+        var actions: [Action] = []
+        guard valid else {
+            peer.badPieces += 1
+            peer.refused.insert(piece)
+            peers[id] = peer
+            if requesters[piece]?.isEmpty ?? true { release(piece, from: id) }
+            if peer.badPieces >= configuration.badPiecesToDrop {
+                actions += drop(id, reason: .badPieces(peer.badPieces))
+            }
+            return actions
+        }
+        peer.failuresInARow = 0
+        peers[id] = peer
+        // A duplicate that lost the endgame race: the piece is held already.
+        guard states[piece] == .inFlight else { return actions }
+        states[piece] = .held
+        heldCount += 1
+        for other in (requesters[piece] ?? [:]).keys.sorted() {
+            peers[other]?.inFlight.remove(piece)
+            actions.append(.cancel(piece: piece, peer: other))
+        }
+        requesters[piece] = nil
+        return actions
+    }
+
+    /// A fetch of `piece` from `id` failed.
+    public mutating func pieceFailed(_ piece: Int, from id: PeerID, _ failure: Failure, now: Double) -> [Action] {
+        guard var peer = peers[id], peer.inFlight.contains(piece) else { return [] }
+        peer.inFlight.remove(piece)
+        switch failure {
+        case .cancelled:
+            break
+        case .notHeld:
+            if var have = peer.have, have[piece] {
+                have[piece] = false
+                holders[piece] -= 1
+                peer.have = have
+            } else if peer.have == nil {
+                // It claimed the whole file and lacks a piece: it is partial after all.
+                var have = Bitfield(count: pieceCount)
+                for index in 0..<pieceCount where index != piece { have[index] = true }
+                completePeers -= 1
+                count(have, by: 1)
+                peer.have = have
+            }
+        case .retriable:
+            peer.failuresInARow += 1
+            let doublings = min(peer.failuresInARow - 1, 5)
+            peer.backOffUntil = now + configuration.retryBaseDelay * Double(1 << doublings)
+        case .unusable:
+            break
+        }
+        peers[id] = peer
+        requesters[piece]?[id] = nil
+        if requesters[piece]?.isEmpty ?? true { release(piece, from: id) }
+        switch failure {
+        case .unusable:
+            return drop(id, reason: .unusable)
+        case .retriable:
+            let others = activePeers.filter { $0 != id }.count
+            let limit = others > 0 ? configuration.failuresToDrop : configuration.failuresToDropLast
+            if peer.failuresInARow >= limit { return drop(id, reason: .failures(peer.failuresInARow)) }
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// Missing pieces that no active peer can give: it holds none of them, or sent them bad.
+    /// Non-zero while nothing is in flight means the pull cannot finish with these peers.
+    public var unavailablePieces: [Int] {
+        let active = peers.values.filter { !$0.dropped }
+        return (0..<pieceCount).filter { index in
+            states[index] == .missing && !active.contains { $0.holds(index) && !$0.refused.contains(index) }
+        }
+    }
+
+    /// Whether any fetch is outstanding.
+    public var hasFetchesInFlight: Bool { !requesters.isEmpty }
+
+    // MARK: - Hashing in file order
+
+    /// The next piece for the in-order whole-file hash.
+    public func nextHashStep() -> HashStep {
+        guard hashCursor < pieceCount else { return .complete }
+        return states[hashCursor] == .held ? .hash(piece: hashCursor) : .wait
+    }
+
+    public mutating func pieceHashed(_ piece: Int) {
+        precondition(piece == hashCursor && states[piece] == .held, "piece \(piece) hashed out of order (cursor \(hashCursor))")
+        states[piece] = .hashed
+        hashCursor += 1
+    }
+
+    // MARK: - Choosing
+
+    /// The rarest missing piece nobody is fetching that `id` holds and did not send bad.
+    func rarestUnrequested(for id: PeerID) -> Int? {
+        guard unrequested > 0, let peer = peers[id] else { return nil }
+        let inFileOrder = peers.values.allSatisfy { $0.dropped || $0.have == nil }
+        var best: Int? = nil
+        var bestAvailability = Int.max
+        var bestTie = UInt64.max
+        for index in 0..<pieceCount where states[index] == .missing {
+            guard peer.holds(index), !peer.refused.contains(index) else { continue }
+            if inFileOrder { return index }
+            let availability = availability(index)
+            let tie = Self.mix(UInt64(index) ^ configuration.salt)
+            if availability < bestAvailability || (availability == bestAvailability && tie < bestTie) {
+                (best, bestAvailability, bestTie) = (index, availability, tie)
+            }
+        }
+        return best
+    }
+
+    /// In the endgame (every missing piece is being fetched), a piece in flight elsewhere
+    /// that `id` may fetch too: the one asked longest ago, with fewer than `endgameCopies`
+    /// fetchers. The first copy to arrive wins; the other is cancelled.
+    func endgamePiece(for id: PeerID, now: Double) -> Int? {
+        guard unrequested == 0, let peer = peers[id] else { return nil }
+        var best: (piece: Int, since: Double)? = nil
+        for (piece, fetchers) in requesters where fetchers[id] == nil && fetchers.count < configuration.endgameCopies {
+            guard peer.holds(piece), !peer.refused.contains(piece), let since = fetchers.values.min() else { continue }
+            if best.map({ since < $0.since || (since == $0.since && piece < $0.piece) }) ?? true { best = (piece, since) }
+        }
+        return best?.piece
+    }
+
+    mutating func request(_ piece: Int, from id: PeerID, now: Double) {
+        if states[piece] == .missing {
+            states[piece] = .inFlight
+            unrequested -= 1
+        }
+        requesters[piece, default: [:]][id] = now
+        peers[id]?.inFlight.insert(piece)
+    }
+
+    /// A piece nobody fetches any more goes back to missing.
+    mutating func release(_ piece: Int, from id: PeerID) {
+        requesters[piece]?[id] = nil
+        guard requesters[piece]?.isEmpty ?? true else { return }
+        requesters[piece] = nil
+        if states[piece] == .inFlight {
+            states[piece] = .missing
+            unrequested += 1
+        }
+    }
+
+    /// SplitMix64's finalizer: a cheap, well-spread order for ties.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
