@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "AtmoRelayServer", targets: ["AtmoRelayServer"]),
         .executable(name: "atmo", targets: ["atmo"]),
         .executable(name: "atmo-gossip-sim", targets: ["GossipSimulation"]),
+        .executable(name: "atmo-swarm-sim", targets: ["SwarmSimulation"]),
         .executable(name: "atmo-example", targets: ["MeshBrowser"]),
     ],
     dependencies: [
@@ -62,6 +63,11 @@ let package = Package(
         .executableTarget(
             name: "GossipSimulation",
             dependencies: ["AtmoMesh", "AtmoProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The swarm simulation of issue 10: the real AtmoTransfer SwarmSchedule per node, thousands of nodes, no sockets.
+        .executableTarget(
+            name: "SwarmSimulation",
+            dependencies: ["AtmoTransfer", "AtmoProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "AtmoStore",
@@ -202,6 +208,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AtmoMeshTests", dependencies: ["AtmoMesh", "AtmoProtocol"]),
+        .testTarget(name: "SwarmSimulationTests", dependencies: ["SwarmSimulation", "AtmoTransfer", "AtmoProtocol"]),
         .testTarget(
             name: "AtmoRelayTests",
             dependencies: ["AtmoRelay", "AtmoProtocol", "AtmoStore", .product(name: "Crypto", package: "swift-crypto")]

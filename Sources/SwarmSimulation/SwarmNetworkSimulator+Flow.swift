@@ -1,0 +1,127 @@
+import AtmoTransfer
+
+extension SwarmNetworkSimulator {
+    /// Moves one step of bytes over every transfer that has started, and reports the
+    /// pieces that arrived to their receiver's schedule.
+    func flow() {
+        for node in 0..<nodeCount {
+            uploads[node] = 0
+            downloads[node] = 0
+        }
+        for node in seeds..<nodeCount {
+            for transfer in inbound[node] where transfer.startAt <= now {
+                uploads[Int(transfer.from)] += 1
+                downloads[node] += 1
+            }
+        }
+        let step = scenario.step
+        var arrived: [Transfer] = []
+        for node in seeds..<nodeCount where !inbound[node].isEmpty {
+            let downShare = downloads[node] > 0 ? downloadCapacity[node] / Double(downloads[node]) : 0
+            arrived.removeAll(keepingCapacity: true)
+            var index = 0
+            while index < inbound[node].count {
+                var transfer = inbound[node][index]
+                guard transfer.startAt <= now else {
+                    index += 1
+                    continue
+                }
+                let from = Int(transfer.from)
+                let rate = min(uploadCapacity[from] / Double(uploads[from]), downShare)
+                let moved = min(transfer.remaining, rate * step)
+                transfer.remaining -= moved
+                transfer.moved += moved
+                sent[from] += moved
+                receivedBySlot[node][Int(transfer.slot)] += moved
+                if transfer.remaining <= 0.5 {
+                    arrived.append(transfer)
+                    inbound[node].swapAt(index, inbound[node].count - 1)
+                    inbound[node].removeLast()
+                } else {
+                    inbound[node][index] = transfer
+                    index += 1
+                }
+            }
+            for transfer in arrived { pieceArrived(transfer, at: node, time: now + step) }
+        }
+    }
+
+    /// A whole piece reached `node`: the schedule holds it and may cancel other copies.
+    func pieceArrived(_ transfer: Transfer, at node: Int, time: Double) {
+        let consumer = node - seeds
+        let heldBefore = schedules[consumer].heldCount
+        let actions = schedules[consumer].pieceArrived(Int(transfer.piece), from: Int(transfer.from), valid: true, now: time)
+        if schedules[consumer].heldCount > heldBefore {
+            heldLog[node].append((time, transfer.piece))
+            if schedules[consumer].isComplete { heldAt[node] = time }
+        }
+        apply(actions, at: node)
+        markPending(node, slot: Int(transfer.slot))
+        // In the endgame any peer may take a copy of a piece in flight: ask them all.
+        if schedules[consumer].unrequested == 0 { askAll[node] = true }
+    }
+
+    /// Ends the transfers a schedule cancelled or whose peer it dropped.
+    func apply(_ actions: [SwarmSchedule.Action], at node: Int) {
+        for action in actions {
+            switch action {
+            case .cancel(let piece, let peer):
+                removeTransfers(to: node) { Int($0.from) == peer && Int($0.piece) == piece }
+            case .drop(let peer, _):
+                drops += 1
+                removeTransfers(to: node) { Int($0.from) == peer }
+                askAll[node] = true
+            }
+        }
+    }
+
+    func removeTransfers(to node: Int, where matches: (Transfer) -> Bool) {
+        inbound[node].removeAll { transfer in
+            guard matches(transfer) else { return false }
+            wastedBytes += transfer.moved
+            return true
+        }
+    }
+
+    /// Asks each schedule for work for the peers that may have some: every peer at its
+    /// start, after a drop or a back-off, in the endgame; else only those whose fetch ended
+    /// or whose pieces were seen since the last pass.
+    func askForWork() {
+        for node in seeds..<nodeCount where now >= startTime[node] {
+            let consumer = node - seeds
+            if schedules[consumer].isComplete {
+                pending[node].removeAll()
+                continue
+            }
+            let all = askAll[node] || now >= wake[node]
+            guard all || !pending[node].isEmpty else { continue }
+            if all {
+                askAll[node] = false
+                wake[node] = .infinity
+                for slot in neighbors[node].indices { ask(node, slot: slot) }
+            } else {
+                for slot in pending[node] { ask(node, slot: Int(slot)) }
+            }
+            for slot in pending[node] { pendingFlag[node][Int(slot)] = false }
+            pending[node].removeAll(keepingCapacity: true)
+        }
+    }
+
+    func ask(_ node: Int, slot: Int) {
+        let consumer = node - seeds
+        let peer = neighbors[node][slot]
+        while true {
+            switch schedules[consumer].nextRequest(for: peer, now: now) {
+            case .fetch(let piece):
+                let length = Double(schedules[consumer].range(of: piece).length)
+                inbound[node].append(
+                    Transfer(from: Int32(peer), slot: Int32(slot), piece: Int32(piece), remaining: length, startAt: now + scenario.latency))
+            case .wait(let until):
+                if let until { wake[node] = min(wake[node], until) }
+                return
+            case .done:
+                return
+            }
+        }
+    }
+}
