@@ -17,6 +17,12 @@ public struct InventoryItem: Sendable, Equatable {
 /// is unchanged (size, mtime, inode, device), from the blob name for Hugging Face LFS
 /// blobs (verified by a background hash after all unknown files are hashed, and withdrawn
 /// if it does not match), or by hashing it here, off the request path.
+///
+/// The piece manifest of a file (docs/PROTOCOL.md, "Piece manifests") comes from the same
+/// read as its first hash, or from the verifying read of an LFS blob; files hashed before
+/// manifests existed get theirs in the background once new files are hashed. An entry
+/// names its manifest (`piece_size`, `pieces_sha256`) once the manifest is stored; the
+/// digests stay in the database (`manifest(sha256:using:)` reads them).
 public final class Inventory: Sendable {
     struct State {
         var items: [String: InventoryItem] = [:]
@@ -32,7 +38,9 @@ public final class Inventory: Sendable {
     let scanner: ModelScanner
     let database: StateDatabase
     let logger: Logger
-    private let state = Mutex(State())
+    let state = Mutex(State())
+    /// The last manifests read for the pieces route (see Inventory+Manifests).
+    let recentManifests = Mutex(RecentManifests())
 
     public init(roots: ScanRoots, database: StateDatabase, logger: Logger) {
         self.scanner = ModelScanner(roots: roots)
@@ -72,15 +80,17 @@ public final class Inventory: Sendable {
     public func refresh(using io: BlockingIO = .shared) async throws {
         let scanner = self.scanner
         let database = self.database
-        let (files, cache) = try await io.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)]) in
+        let (files, cache, stored) = try await io.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)], [String: ManifestReference]) in
             if let pulled = scanner.roots.pulledModels {
                 LocalModelStore(directory: pulled.path).finishInterruptedInstalls()
             }
-            return (scanner.scan(), try database.allCachedHashes())
+            return (scanner.scan(), try database.allCachedHashes(), try database.manifestReferences())
         }
+        var manifests = stored
         var ready: [String: InventoryItem] = [:]
         var toHash: [ScannedFile] = []
         var toVerify: [ScannedFile] = []
+        var toManifest: [ScannedFile] = []
         for file in files {
             let stat = file.stat
             if let cached = cache[file.path], cached.stat == stat {
@@ -88,21 +98,30 @@ public final class Inventory: Sendable {
                     logger.error("blob content does not match its name; not offering it", metadata: ["path": "\(file.path)"])
                     continue
                 }
-                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: cached.sha256), path: file.path, stat: stat)
+                let manifest = manifests[cached.sha256]
+                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: cached.sha256, manifest: manifest), path: file.path, stat: stat)
+                if manifest == nil { toManifest.append(file) }
             } else if let known = file.knownSHA256 {
-                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: known), path: file.path, stat: stat)
+                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: known, manifest: manifests[known]), path: file.path, stat: stat)
                 toVerify.append(file)
             } else {
                 toHash.append(file)
             }
         }
         publish(ready, pending: toHash.count)
-        try await io.run { try database.forgetHashes(except: Set(files.map(\.path))) }
+        try await io.run {
+            try database.forgetHashes(except: Set(files.map(\.path)))
+            try database.forgetUnusedManifests()
+        }
 
+        // New files first (not advertised until hashed), then LFS blobs to verify (already
+        // advertised), then manifests of files hashed before manifests existed.
         for file in toHash + toVerify {
             try Task.checkCancellation()
+            let counted = file.knownSHA256 == nil
             do {
-                let sha256 = try await hash(file, using: io)
+                let (sha256, manifest) = try await hash(file, using: io)
+                manifests[sha256] = manifest
                 if let known = file.knownSHA256, known != sha256 {
                     logger.error(
                         "blob content does not match its name; withdrawing it",
@@ -110,34 +129,37 @@ public final class Inventory: Sendable {
                     update { $0.items[file.modelID] = nil }
                     continue
                 }
-                let item = InventoryItem(entry: file.entry(sha256: sha256), path: file.path, stat: file.stat)
+                let item = InventoryItem(entry: file.entry(sha256: sha256, manifest: manifest), path: file.path, stat: file.stat)
                 update { state in
                     state.items[file.modelID] = item
-                    if file.knownSHA256 == nil { state.pendingHashes = max(0, state.pendingHashes - 1) }
+                    if counted { state.pendingHashes = max(0, state.pendingHashes - 1) }
                 }
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 logger.warning("cannot hash model file; skipping it", metadata: ["path": "\(file.path)", "error": "\(error)"])
                 update { state in
-                    if file.knownSHA256 == nil { state.pendingHashes = max(0, state.pendingHashes - 1) }
+                    if counted { state.pendingHashes = max(0, state.pendingHashes - 1) }
                 }
             }
         }
+        try await addManifests(to: toManifest, known: &manifests, using: io)
         state.withLock { $0.completedScans += 1 }
     }
 
-    /// Hashes one file and remembers the result, unless it changed while being hashed.
-    private func hash(_ file: ScannedFile, using io: BlockingIO) async throws -> String {
+    /// Hashes one file with its manifest and remembers both, unless the file changed while
+    /// being read.
+    func hash(_ file: ScannedFile, using io: BlockingIO) async throws -> (sha256: String, manifest: ManifestReference) {
         let database = self.database
         return try await io.run { cancellation in
-            let sha256 = try FileHasher.sha256(path: file.path, isCancelled: { cancellation.isCancelled })
+            let (sha256, manifest) = try FileHasher.hashWithManifest(path: file.path, isCancelled: { cancellation.isCancelled })
             let after = try FileIO.stat(file.path)
             guard after == file.stat else {
                 throw StoreError(.busy, "\(file.path) changed while it was being hashed; it will be hashed on the next scan")
             }
+            try database.rememberManifest(sha256: sha256, manifest)
             try database.rememberHash(path: file.path, stat: after, sha256: sha256)
-            return sha256
+            return (sha256, ManifestReference(manifest))
         }
     }
 
@@ -149,7 +171,7 @@ public final class Inventory: Sendable {
         }
     }
 
-    private func update(_ body: (inout State) -> Void) {
+    func update(_ body: (inout State) -> Void) {
         state.withLock { state in
             let before = state.items
             body(&state)
@@ -163,11 +185,14 @@ extension ScannedFile {
         FileIO.Stat(size: sizeBytes, modificationTimeNanos: modificationTimeNanos, inode: inode, device: device)
     }
 
-    func entry(sha256: String) -> ModelEntry {
+    /// The catalog entry of this file with content `sha256`, naming its piece manifest when
+    /// one is known.
+    func entry(sha256: String, manifest: ManifestReference? = nil) -> ModelEntry {
         ModelEntry(
             modelID: modelID, name: name, type: type, format: format, sizeBytes: sizeBytes, sha256: sha256,
             version: version, capabilities: Self.capabilities(type: type), source: source, sourceRef: sourceRef,
-            metadata: metadata.mapValues { JSONValue.string($0) })
+            metadata: metadata.mapValues { JSONValue.string($0) }, pieceSize: manifest?.pieceSize,
+            piecesSHA256: manifest?.sha256)
     }
 
     static func capabilities(type: String) -> [String] {

@@ -7,8 +7,6 @@ extension PieceManifest {
     /// SHA-256 of the manifest's wire bytes, lowercase hex: an entry's `pieces_sha256`.
     package var manifestSHA256: String { SHA256.hash(data: digests).hexString }
 
-    /// The reference a catalog entry carries for this manifest.
-    package var reference: (pieceSize: Int64, sha256: String) { (pieceSize, manifestSHA256) }
 
     /// True when `digest` is the SHA-256 this manifest lists for piece `index` (false for
     /// an index out of range).
@@ -49,5 +47,22 @@ extension PieceManifest {
             throw WireError(.invalidValue, "\(entry.modelID): piece_size \(reference.pieceSize) or size_bytes \(entry.sizeBytes) cannot have a manifest")
         }
         return manifest
+    }
+}
+
+/// What a catalog entry says of a manifest (`piece_size`, `pieces_sha256`), without its
+/// digests: what the inventory keeps per file.
+package struct ManifestReference: Sendable, Hashable {
+    package var pieceSize: Int64
+    /// SHA-256 of the manifest's bytes, lowercase hex.
+    package var sha256: String
+
+    package init(pieceSize: Int64, sha256: String) {
+        self.pieceSize = pieceSize
+        self.sha256 = sha256
+    }
+
+    package init(_ manifest: PieceManifest) {
+        self.init(pieceSize: manifest.pieceSize, sha256: manifest.manifestSHA256)
     }
 }

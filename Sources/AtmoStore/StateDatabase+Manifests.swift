@@ -29,13 +29,13 @@ extension StateDatabase {
 
     /// The piece size and manifest SHA-256 of every stored manifest, keyed by the file's
     /// SHA-256: what catalog entries carry, in one query that leaves the digests on disk.
-    package func manifestReferences() throws(StoreError) -> [String: (pieceSize: Int64, sha256: String)] {
+    package func manifestReferences() throws(StoreError) -> [String: ManifestReference] {
         let rows = try read { db in
             try Row.fetchAll(db, sql: "SELECT sha256, piece_size, manifest_sha256 FROM piece_manifest")
                 .map { row -> (String, Int64, String) in (row["sha256"], row["piece_size"], row["manifest_sha256"]) }
         }
-        var result: [String: (pieceSize: Int64, sha256: String)] = [:]
-        for (sha256, pieceSize, manifestSHA256) in rows { result[sha256] = (pieceSize, manifestSHA256) }
+        var result: [String: ManifestReference] = [:]
+        for (sha256, pieceSize, manifestSHA256) in rows { result[sha256] = ManifestReference(pieceSize: pieceSize, sha256: manifestSHA256) }
         return result
     }
 

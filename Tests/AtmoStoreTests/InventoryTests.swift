@@ -65,6 +65,9 @@ struct InventoryTests {
         // file would put the real hash back.
         let marker = String(repeating: "f", count: 64)
         try database.rememberHash(path: item.path, stat: item.stat, sha256: marker)
+        // With a manifest under the marker too: a cached hash without one is read again
+        // once, for its manifest (Inventory+Manifests).
+        try database.rememberManifest(sha256: marker, try #require(try database.manifest(sha256: item.entry.sha256)))
         let generation = inventory.generation
         try await inventory.refresh()
         #expect(inventory.item(modelID: "tiny.gguf")?.entry.sha256 == marker)
