@@ -99,7 +99,7 @@ extension GossipState {
     ) -> (ModelCatalog, OriginRecord, [GossipAction<Peer>])? {
         let origin = catalog.nodeID
         guard origin != ownCatalog.nodeID, catalog.timestamp <= now + configuration.maxClockSkewMs,
-            catalog.models.count <= configuration.maxModelsHeld
+            catalog.entryCount <= configuration.maxModelsHeld
         else {
             statistics.refused += 1
             return nil
@@ -129,7 +129,7 @@ extension GossipState {
             timestamp: stored.timestamp, catalog: stored, expiresAtMs: expiresAt,
             forgetAtMs: expiresAt + configuration.duplicateMemoryMs, bytes: bytes, sender: sender)
         records[origin] = record
-        heldModelCount += stored.models.count
+        heldModelCount += stored.entryCount
         heldBytes += bytes
         bytesBySender[sender, default: 0] += bytes
         nextDeadlineMs = min(nextDeadlineMs, expiresAt)

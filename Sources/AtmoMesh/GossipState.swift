@@ -116,10 +116,14 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     }
 
     /// The node's inventory changed: publish the new catalog (before `start`, only remember
-    /// it). Publishes nothing when `models` equals what was published.
-    public mutating func inventoryChanged(_ models: [ModelEntry], now: Int64) -> [GossipAction<Peer>] {
-        guard models != ownCatalog.models else { return [] }
+    /// it). Publishes nothing when `models` and `partialModels` (the files being pulled,
+    /// `partial_models`) equal what was published.
+    public mutating func inventoryChanged(
+        _ models: [ModelEntry], partialModels: [ModelEntry] = [], now: Int64
+    ) -> [GossipAction<Peer>] {
+        guard models != ownCatalog.models || partialModels != ownCatalog.partialModels else { return [] }
         ownCatalog.models = models
+        ownCatalog.partialModels = partialModels
         return started ? publish(now: now) : []
     }
 
@@ -209,7 +213,7 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
         guard let record = records[origin], let catalog = record.catalog else { return }
         records[origin]?.catalog = nil
         records[origin]?.bytes = 0
-        heldModelCount -= catalog.models.count
+        heldModelCount -= catalog.entryCount
         heldBytes -= record.bytes
         let senderBytes = (bytesBySender[record.sender] ?? 0) - record.bytes
         bytesBySender[record.sender] = senderBytes > 0 ? senderBytes : nil

@@ -55,7 +55,8 @@ extension MeshCatalog {
         return merged { keys.contains(MeshModel.Key(modelID: $0.modelID, sha256: $0.sha256)) }
     }
 
-    /// The models `nodeID` offers, sorted by id then hash (each with all its providers).
+    /// The models `nodeID` offers whole, sorted by id then hash (each with all its
+    /// providers); what it is still pulling is not counted.
     public func models(offeredBy nodeID: String) -> [MeshModel] {
         guard let offer = offers[nodeID] else { return [] }
         let keys = Set(offer.entries.map { MeshModel.Key(modelID: $0.modelID, sha256: $0.sha256) })

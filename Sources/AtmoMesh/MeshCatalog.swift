@@ -8,6 +8,10 @@ import AtmoProtocol
 ///   hashes under one id are two versions, never mixed.
 /// - A node's entries disappear when it has not re-announced them within its TTL
 ///   (clamped like gossip does), or at once with `remove(nodeID:)`.
+/// - A node's `partial_models` (files it is pulling, each naming its piece manifest) make
+///   it a provider with `partial` set; a model offered only by partial holders is still a
+///   model of the mesh (pullable from the swarm), with `MeshModel.isComplete` false. A
+///   partial entry of an artefact the node also offers whole is left out.
 ///
 /// Pure value type: the node applies catalogs (for example `GossipAction.learned`) and
 /// calls `expire(now:)` on its gossip tick.
@@ -19,6 +23,8 @@ public struct MeshCatalog: Sendable {
         var timestamp: Int64
         var expiresAtMs: Int64
         var entries: [ModelEntry]
+        /// The files it is pulling (its `partial_models`, with a piece manifest each).
+        var partialEntries: [ModelEntry] = []
     }
 
     /// Bounds applied to `ttl_seconds` when computing expiry.
@@ -43,8 +49,18 @@ public struct MeshCatalog: Sendable {
         let lifetime = GossipConfiguration.lifetimeMs(ttlSeconds: catalog.ttlSeconds, bounds: ttlBoundsSeconds)
         offers[catalog.nodeID] = NodeOffer(
             nodeName: catalog.nodeName, endpoints: catalog.transferEndpoints, timestamp: catalog.timestamp,
-            expiresAtMs: now + lifetime, entries: entries)
+            expiresAtMs: now + lifetime, entries: entries, partialEntries: Self.partialEntries(of: catalog, besides: entries))
         return true
+    }
+
+    /// The partial entries of `catalog` that count: each naming a piece manifest, one per
+    /// (`model_id`, `sha256`), none of an artefact among the node's complete `entries`.
+    static func partialEntries(of catalog: ModelCatalog, besides entries: [ModelEntry]) -> [ModelEntry] {
+        guard !catalog.partialModels.isEmpty else { return [] }
+        var seen = Set(entries.map(MeshModel.Key.init(entry:)))
+        return catalog.partialModels.prefix(WireLimits.maxPartialModelsPerCatalog).filter { entry in
+            entry.manifestReference != nil && seen.insert(MeshModel.Key(entry: entry)).inserted
+        }
     }
 
     /// Forgets every entry of `nodeID` (it said goodbye, or stopped answering probes).
@@ -71,11 +87,17 @@ public struct MeshCatalog: Sendable {
 
     /// The models whose entries (as announced by at least one node) satisfy `include`,
     /// merged per (`model_id`, `sha256`) and sorted; providers sorted by node id.
+    /// The entry shown is the first complete provider's (by node id), else the first
+    /// partial holder's.
     func merged(where include: (ModelEntry) -> Bool) -> [MeshModel] {
-        var grouped: [MeshModel.Key: [(nodeID: String, entry: ModelEntry)]] = [:]
+        typealias Announcement = (nodeID: String, entry: ModelEntry, partial: Bool)
+        var grouped: [MeshModel.Key: [Announcement]] = [:]
         for (nodeID, offer) in offers {
             for entry in offer.entries where include(entry) {
-                grouped[MeshModel.Key(modelID: entry.modelID, sha256: entry.sha256), default: []].append((nodeID, entry))
+                grouped[MeshModel.Key(entry: entry), default: []].append((nodeID, entry, false))
+            }
+            for entry in offer.partialEntries where include(entry) {
+                grouped[MeshModel.Key(entry: entry), default: []].append((nodeID, entry, true))
             }
         }
         return grouped.map { key, announcements in
@@ -84,9 +106,10 @@ public struct MeshCatalog: Sendable {
                 guard let offer = offers[announcement.nodeID] else { return nil }
                 return MeshModel.Provider(
                     nodeID: announcement.nodeID, nodeName: offer.nodeName, endpoints: offer.endpoints,
-                    sizeBytes: announcement.entry.sizeBytes, announcedAt: offer.timestamp)
+                    sizeBytes: announcement.entry.sizeBytes, announcedAt: offer.timestamp, partial: announcement.partial)
             }
-            return MeshModel(key: key, entry: sorted[0].entry, providers: providers)
+            let shown = sorted.first { !$0.partial } ?? sorted[0]
+            return MeshModel(key: key, entry: shown.entry, providers: providers)
         }.sorted { $0.key < $1.key }
     }
 }
@@ -104,6 +127,11 @@ public struct MeshModel: Sendable, Hashable, Identifiable {
         public init(modelID: String, sha256: String) {
             self.modelID = modelID
             self.sha256 = sha256
+        }
+
+        /// The key of `entry`'s artefact.
+        public init(entry: ModelEntry) {
+            self.init(modelID: entry.modelID, sha256: entry.sha256)
         }
 
         public static func < (lhs: Key, rhs: Key) -> Bool {
@@ -124,14 +152,21 @@ public struct MeshModel: Sendable, Hashable, Identifiable {
         public var sizeBytes: Int64
         /// `timestamp` of the catalog that announced it (ms).
         public var announcedAt: Int64
+        /// Whether the node is still pulling it (listed in its `partial_models`): it serves
+        /// the pieces it holds, which its `/v1/pieces/{sha256}/have` tells.
+        public var partial: Bool = false
     }
 
     /// Id and hash.
     public var key: Key
     /// The entry as announced by the first provider (by node id): name, type, format...
     public var entry: ModelEntry
-    /// The nodes offering it, by node id.
+    /// The nodes offering it, by node id (partial holders among them).
     public var providers: [Provider]
 
     public var id: Key { key }
+
+    /// Whether at least one node holds it whole; false when only partial holders offer it
+    /// (it can still be pulled from them, piece by piece).
+    public var isComplete: Bool { providers.contains { !$0.partial } }
 }

@@ -19,10 +19,14 @@ public enum MeshAPI {
         /// How this node can reach it, best first: `http` (its endpoint answers), `websocket`,
         /// `relay`. Nil from older nodes: then `http` when it has an endpoint.
         public var transports: [String]?
+        /// **Extension** `partial`: true when the node is still pulling the file and serves
+        /// the pieces it holds (its catalog's `partial_models`); omitted (nil) for a node
+        /// that holds it whole, so older readers see nothing new.
+        public var partial: Bool?
 
         public init(
             nodeID: String, nodeName: String, http: String?, latencyMs: Double? = nil, reliability: Double? = nil,
-            activeTransfers: Int? = nil, transports: [String]? = nil
+            activeTransfers: Int? = nil, transports: [String]? = nil, partial: Bool? = nil
         ) {
             self.nodeID = nodeID
             self.nodeName = nodeName
@@ -31,14 +35,18 @@ public enum MeshAPI {
             self.reliability = reliability
             self.activeTransfers = activeTransfers
             self.transports = transports
+            self.partial = partial == true ? true : nil
         }
+
+        /// Whether the node holds only some pieces of the file (`partial` true).
+        public var isPartial: Bool { partial == true }
 
         /// `transports`, or for an older node `http` when it has an endpoint.
         public var effectiveTransports: [String] { transports ?? (http == nil ? [] : ["http"]) }
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", http, latencyMs = "latency_ms", reliability
-            case activeTransfers = "active_transfers", transports
+            case activeTransfers = "active_transfers", transports, partial
         }
     }
 

@@ -22,8 +22,11 @@ extension ModelCatalog {
         size += HeldSizeCharge.text(nodeName, held) + (transferEndpoints.http.map { HeldSizeCharge.text($0, held) } ?? 0)
         size += Self.size(of: transferEndpoints.extra, held: held) + Self.size(of: extra, held: held)
         for entry in models { size += entry.size(held: held) + 1 }
+        if !partialModels.isEmpty { size += 20 }  // "partial_models":[]
+        for entry in partialModels { size += entry.size(held: held) + 1 }
         if held {
-            size += HeldSizeCharge.array(models.count) + HeldSizeCharge.array(rejectedModels.count)
+            size += HeldSizeCharge.array(models.count) + HeldSizeCharge.array(partialModels.count)
+            size += HeldSizeCharge.array(rejectedModels.count)
             // Entries refused at decoding are kept as errors (code and message).
             for error in rejectedModels { size += HeldSizeCharge.text(error.message, true) + 16 }
         }
@@ -69,6 +72,10 @@ extension ModelEntry {
         for text in classes ?? [] { size += HeldSizeCharge.text(text, held) + 1 }
         if held { size += HeldSizeCharge.array(capabilities.count) + HeldSizeCharge.array(classes?.count ?? 0) }
         size += ModelCatalog.size(of: metadata, held: held) + ModelCatalog.size(of: extra, held: held)
+        if let piecesSHA256 {
+            // `,"piece_size":N,"pieces_sha256":"..."` (every partial entry carries them).
+            size += 32 + 20 + HeldSizeCharge.text(piecesSHA256, held)
+        }
         return size
     }
 }

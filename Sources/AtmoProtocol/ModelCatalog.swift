@@ -49,6 +49,10 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
     public var timestamp: Int64
     /// The models offered.
     public var models: [ModelEntry]
+    /// **Extension** `partial_models`: the files this node is pulling now, each naming its
+    /// piece manifest, served piece by piece (`ModelCatalog+Partial.swift`). Never in
+    /// `models`; omitted from the JSON when empty.
+    public var partialModels: [ModelEntry]
     /// `transfer_endpoints`: how to reach the node for transfers.
     public var transferEndpoints: TransferEndpoints
     /// `ttl_seconds`: entries expire when not re-announced within this time.
@@ -56,12 +60,13 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
     /// Entries of the received catalog that were refused (bad id, hash, size...) and left
-    /// out of `models`, with the reason of each. Never encoded; empty for catalogs built here.
+    /// out of `models` or `partial_models`, with the reason of each. Never encoded; empty
+    /// for catalogs built here.
     public var rejectedModels: [WireError] = []
 
     /// A catalog of this node, speaking `WireLimits.protocolVersion`.
     public init(
-        nodeID: String, nodeName: String, timestamp: Int64, models: [ModelEntry],
+        nodeID: String, nodeName: String, timestamp: Int64, models: [ModelEntry], partialModels: [ModelEntry] = [],
         transferEndpoints: TransferEndpoints, ttlSeconds: Int64 = 300,
         protocolVersion: String = WireLimits.protocolVersion, extra: [String: JSONValue] = [:]
     ) {
@@ -70,6 +75,7 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         self.nodeName = nodeName
         self.timestamp = timestamp
         self.models = models
+        self.partialModels = partialModels
         self.transferEndpoints = transferEndpoints
         self.ttlSeconds = ttlSeconds
         self.extra = extra
@@ -85,7 +91,9 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         timestamp = try reader.optionalTruncatedInt("timestamp") ?? 0
         let decoded = try reader.lossyArray(ModelEntry.self, "models", limit: WireLimits.maxModelsPerCatalog)
         models = decoded?.values ?? []
-        rejectedModels = decoded?.rejected ?? []
+        let partial = Self.decodePartialModels(&reader)
+        partialModels = partial.values
+        rejectedModels = (decoded?.rejected ?? []) + partial.rejected
         transferEndpoints = try reader.decode(TransferEndpoints.self, "transfer_endpoints") ?? TransferEndpoints(http: nil)
         ttlSeconds = max(1, try reader.optionalInt("ttl_seconds") ?? 300)
         extra = try reader.unknownFields()
@@ -99,6 +107,7 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         try writer.write("node_name", nodeName)
         try writer.write("timestamp", timestamp)
         try writer.write("models", models)
+        try writer.write(Self.partialModelsField, partialModels.isEmpty ? nil : partialModels)
         try writer.write("transfer_endpoints", transferEndpoints)
         try writer.write("ttl_seconds", ttlSeconds)
         try writer.finish(extra: extra)

@@ -7,6 +7,9 @@ public enum WireLimits {
     public static let maxMessageBytes = 8 * 1024 * 1024
     /// Most model entries in one catalog.
     public static let maxModelsPerCatalog = 10_000
+    /// Most entries in one catalog's `partial_models` (the files a node is pulling at once);
+    /// beyond it the extension is dropped, not the catalog.
+    public static let maxPartialModelsPerCatalog = 256
     /// Most elements in a string array such as `classes` or `capabilities`.
     public static let maxArrayElements = 10_000
     /// Catalogs in one `GET`/`POST /v1/catalogs` body (the mesh view of one node).
