@@ -65,12 +65,16 @@ public struct PullEngine: Sendable {
     /// The channel to a source that is not plain HTTP (`PullSource.route` `.relay`); nil
     /// when this engine can only pull over HTTP.
     let channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)?
+    /// Where a pull with a piece manifest offers its verified pieces while it runs (the
+    /// node's provider serves them); nil: nowhere.
+    public var partialOffers: PartialOffers?
 
     /// An engine pulling over `http`, and through `channelFactory` for the sources it supplies
     /// a channel for (relayed ones). Its file and database work runs on `blockingIO`'s pool.
     public init(
         http: HTTPClient, database: StateDatabase, configuration: PullConfiguration = PullConfiguration(), logger: Logger,
-        blockingIO: BlockingIO = .shared, channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)? = nil
+        blockingIO: BlockingIO = .shared, channelFactory: (@Sendable (PullSource) -> (any SourceChannel)?)? = nil,
+        partialOffers: PartialOffers? = nil
     ) {
         self.http = http
         self.database = database
@@ -78,6 +82,7 @@ public struct PullEngine: Sendable {
         self.logger = logger
         self.blockingIO = blockingIO
         self.channelFactory = channelFactory
+        self.partialOffers = partialOffers
     }
 
     /// Runs blocking work on the engine's pool, its errors as `TransferError`s.
@@ -136,6 +141,7 @@ public struct PullEngine: Sendable {
         // The artefact's lock, once the first source's entry pinned it; dies with the process.
         var lockFD: Int32? = nil
         defer { if let lockFD { FileIO.close(lockFD) } }
+        var swarmTried = false
 
         while true {
             if Task.isCancelled { throw PullSession.transferError(CancellationError()) }
@@ -177,13 +183,29 @@ public struct PullEngine: Sendable {
                 if let done { return done }
             }
 
+            // An entry naming a piece manifest is pulled from every source at once, each
+            // piece verified; without a manifest anywhere, one source at a time.
+            var plain = entry
+            if entry.manifestReference != nil {
+                if !swarmTried {
+                    swarmTried = true
+                    if let result = try await swarmPull(
+                        request, entry: entry, first: source, firstChannel: peer, others: selection.untriedSources, requestID: requestID,
+                        progress: relay.report, onSourceOutcome: onSourceOutcome)
+                    {
+                        return result
+                    }
+                }
+                // Its pieces are not verified: the resume record must not say they were.
+                (plain.pieceSize, plain.piecesSHA256) = (nil, nil)
+            }
             let maxAttempts =
                 selection.hasUntriedSources
                 ? min(configuration.maxAttemptsPerPiece, configuration.maxAttemptsBeforeFailover) : configuration.maxAttemptsPerPiece
             // Opens (and for a new partial, reserves) the file and reads the resume record.
-            let session = try await blocking { [self, checkpoint, earlierRunBytes, requestID] () throws -> PullSession in
+            let session = try await blocking { [self, checkpoint, earlierRunBytes, requestID, plain] () throws -> PullSession in
                 try PullSession(
-                    engine: self, request: request, entry: entry, source: source, peer: peer, requestID: requestID,
+                    engine: self, request: request, entry: plain, source: source, peer: peer, requestID: requestID,
                     checkpoint: checkpoint, earlierRunBytes: earlierRunBytes, maxAttempts: maxAttempts, progress: relay.report)
             }
             earlierRunBytes = session.earlierRunBytes

@@ -75,6 +75,9 @@ struct SourceSelection: Sendable {
         self.expectedSHA256 = expectedSHA256?.lowercased()
     }
 
+    /// The sources not tried yet, best first.
+    var untriedSources: [PullSource] { Array(sources[nextIndex...]) }
+
     /// Whether a source after the current one is left to fail over to.
     var hasUntriedSources: Bool { nextIndex < sources.count }
 

@@ -93,9 +93,10 @@ struct SwarmScheduleTests {
         var schedule = Self.schedule(pieces: 3)
         schedule.addPeer(1, have: nil, channelLimit: 4, now: 0)
         #expect(Self.drain(&schedule, 1, now: 0) == [0, 1])
-        schedule.addPeer(2, have: nil, channelLimit: 4, now: 1)
-        #expect(schedule.nextRequest(for: 2, now: 1) == .fetch(piece: 2))
-        // Everything is asked for: peer 2 may fetch the piece asked longest ago too.
+        schedule.addPeer(2, have: nil, channelLimit: 4, now: 0.5)
+        #expect(schedule.nextRequest(for: 2, now: 0.5) == .fetch(piece: 2))
+        // Everything is asked for: peer 2 may fetch the piece asked longest ago too, once it is late.
+        #expect(schedule.nextRequest(for: 2, now: 0.5) == .wait(until: 1))
         #expect(schedule.nextRequest(for: 2, now: 1) == .fetch(piece: 0))
         #expect(schedule.pieceArrived(0, from: 2, valid: true, now: 2) == [.cancel(piece: 0, peer: 1)])
         #expect(schedule.nextRequest(for: 2, now: 2) == .fetch(piece: 1))
@@ -103,6 +104,8 @@ struct SwarmScheduleTests {
         schedule.addPeer(3, have: nil, channelLimit: 4, now: 2)
         #expect(schedule.nextRequest(for: 3, now: 2) == .fetch(piece: 2))
         #expect(schedule.nextRequest(for: 3, now: 2) == .wait(until: nil))
+        // Measured peers: a piece is late at twice what its fetcher's rate predicts.
+        #expect(schedule.lateness(of: 2, fetchers: [2]) == 1.0)
         // A late duplicate changes nothing.
         #expect(schedule.pieceArrived(1, from: 1, valid: true, now: 3) == [.cancel(piece: 1, peer: 2)])
         #expect(schedule.pieceArrived(1, from: 2, valid: true, now: 3).isEmpty)

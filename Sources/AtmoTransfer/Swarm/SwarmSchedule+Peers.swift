@@ -28,11 +28,19 @@ extension SwarmSchedule {
         peers[id] = peer
     }
 
-    /// The peer is gone (its channel closed for good): its fetches are over, its pieces no
-    /// longer count.
-    public mutating func removePeer(_ id: PeerID) -> [Action] {
+    /// The peer is out of the pull (`reason` nil: gone without blame, as when its channel
+    /// closed for good): its fetches are over, its pieces no longer count.
+    public mutating func removePeer(_ id: PeerID, reason: DropReason? = nil) -> [Action] {
         guard peers[id]?.dropped == false else { return [] }
-        return drop(id, reason: nil)
+        return drop(id, reason: reason)
+    }
+
+    /// A piece found good outside any fetch (an earlier run's, verified again from disk).
+    public mutating func markHeld(_ piece: Int) {
+        guard piece >= 0, piece < pieceCount, states[piece] == .missing else { return }
+        states[piece] = .held
+        heldCount += 1
+        unrequested -= 1
     }
 
     /// Bytes arrived from `peer` (any piece, as they stream in): what its rate is measured on.

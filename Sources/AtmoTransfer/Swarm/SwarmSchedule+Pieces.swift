@@ -4,13 +4,18 @@ extension SwarmSchedule {
         guard let peer = peers[id], !peer.dropped, !isComplete else { return .done }
         guard peer.inFlight.count < depth(of: peer) else { return .wait(until: nil) }
         if now < peer.backOffUntil { return .wait(until: peer.backOffUntil) }
-        if let piece = rarestUnrequested(for: id) ?? endgamePiece(for: id, now: now) {
+        if let piece = rarestUnrequested(for: id) {
             request(piece, from: id, now: now)
             return .fetch(piece: piece)
         }
-        // Nothing this peer holds is needed now. A partial holder may get more; a complete
-        // one may be needed again if a fetch elsewhere fails.
-        return .wait(until: nil)
+        let endgame = endgamePiece(for: id, now: now)
+        if let piece = endgame.piece {
+            request(piece, from: id, now: now)
+            return .fetch(piece: piece)
+        }
+        // Nothing this peer holds is needed now (until a piece in flight is late). A partial
+        // holder may get more; a complete one may be needed again if a fetch elsewhere fails.
+        return .wait(until: endgame.lateAt)
     }
 
     /// Piece `piece` arrived whole from `id`; `valid` is the manifest's verdict (always
@@ -97,6 +102,8 @@ extension SwarmSchedule {
         }
     }
 
+    var activePeerCount: Int { peers.values.lazy.filter { !$0.dropped }.count }
+
     /// Whether any fetch is outstanding.
     public var hasFetchesInFlight: Bool { !requesters.isEmpty }
 
@@ -136,16 +143,36 @@ extension SwarmSchedule {
     }
 
     /// In the endgame (every missing piece is being fetched), a piece in flight elsewhere
-    /// that `id` may fetch too: the one asked longest ago, with fewer than `endgameCopies`
-    /// fetchers. The first copy to arrive wins; the other is cancelled.
-    func endgamePiece(for id: PeerID, now: Double) -> Int? {
-        guard unrequested == 0, let peer = peers[id] else { return nil }
+    /// that `id` may fetch too, with fewer than `endgameCopies` fetchers, once it is late:
+    /// in flight for `endgameAfterSeconds` and twice what its fetcher's rate predicts. The
+    /// one asked longest ago goes first; the first copy to arrive wins and the other is
+    /// cancelled. A peer measured slower than the fetcher does not duplicate (it would lose
+    /// the race). Returns the piece, or when the next one becomes late.
+    func endgamePiece(for id: PeerID, now: Double) -> (piece: Int?, lateAt: Double?) {
+        guard unrequested == 0, let peer = peers[id] else { return (nil, nil) }
         var best: (piece: Int, since: Double)? = nil
+        var nextLate: Double? = nil
         for (piece, fetchers) in requesters where fetchers[id] == nil && fetchers.count < configuration.endgameCopies {
             guard peer.holds(piece), !peer.refused.contains(piece), let since = fetchers.values.min() else { continue }
+            if let rate = peer.rate, fetchers.keys.contains(where: { (peers[$0]?.rate ?? 0) > rate }) { continue }
+            let late = since + lateness(of: piece, fetchers: fetchers.keys)
+            guard late <= now else {
+                nextLate = min(nextLate ?? late, late)
+                continue
+            }
             if best.map({ since < $0.since || (since == $0.since && piece < $0.piece) }) ?? true { best = (piece, since) }
         }
-        return best?.piece
+        return (best?.piece, best == nil ? nextLate : nil)
+    }
+
+    /// How long a piece may be in flight before a second peer is asked for it.
+    func lateness(of piece: Int, fetchers: some Sequence<PeerID>) -> Double {
+        let length = Double(range(of: piece).length)
+        let expected = fetchers.compactMap { id -> Double? in
+            guard let fetcher = peers[id], let rate = fetcher.rate, rate > 0 else { return nil }
+            return length * Double(max(1, fetcher.inFlight.count)) / rate
+        }.min() ?? 0
+        return max(configuration.endgameAfterSeconds, 2 * expected)
     }
 
     mutating func request(_ piece: Int, from id: PeerID, now: Double) {

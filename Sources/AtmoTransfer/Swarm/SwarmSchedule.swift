@@ -97,6 +97,9 @@ public struct SwarmSchedule: Sendable {
         public var slowAfterSeconds = 5.0
         /// How many peers may be asked for one piece in the endgame.
         public var endgameCopies = 2
+        /// A piece in flight is duplicated in the endgame only after this long (and twice
+        /// the time its fetcher's rate predicts).
+        public var endgameAfterSeconds = 1.0
         /// Salt of the tie order among equally rare pieces (random per node).
         public var salt: UInt64 = 0
 

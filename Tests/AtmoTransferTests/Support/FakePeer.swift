@@ -7,6 +7,8 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
+@testable import AtmoTransfer
+
 /// A misbehaving provider for tests: serves one catalog entry and the bytes of one file,
 /// and answers each piece request the way `behaviour` says (honest, lying, stalling...).
 /// Runs in-process on a free loopback port.
@@ -74,6 +76,11 @@ struct FakePeer: Sendable {
     let behaviour: @Sendable (PieceRequest) -> Answer
     /// Answers `GET /v1/models/{any id}` with `entry` (a peer that mixes up its models).
     var answersAnyID = false
+    /// The piece manifest it serves at `/v1/pieces/{sha256}` (nil: an older peer, 404).
+    var manifest: [UInt8]? = nil
+    /// A node still pulling the model: it holds only these pieces (of `entry.pieceSize`),
+    /// does not list the model, answers `/have`, and refuses other ranges with 416 not_held.
+    var partial: (have: Bitfield, pieceSize: Int64)? = nil
     let log = Log()
 
     init(entry: ModelEntry, bytes: Data, behaviour: @escaping @Sendable (PieceRequest) -> Answer = { _ in .honest }) {
@@ -90,8 +97,10 @@ struct FakePeer: Sendable {
         router.get("/v1/models") { _, _ in
             Self.json(try WireCoding.encode(HTTPAPI.ModelList(models: [entry])))
         }
+        addSwarmRoutes(to: router)
+        let partial = self.partial
         router.get("/v1/models/:id") { _, context in
-            guard answersAnyID || context.parameters.get("id") == entry.modelID else {
+            guard partial == nil, answersAnyID || context.parameters.get("id") == entry.modelID else {
                 return Self.json(#"{"error":"Model not found"}"#, status: .notFound)
             }
             return Self.json(try WireCoding.encode(entry))
@@ -126,6 +135,7 @@ struct FakePeer: Sendable {
             (offset, length) = (first, min(last, size - 1) - first + 1)
         }
         let piece = log.nextPiece(offset: offset, length: length, header: header)
+        if let refusal = notHeldRefusal(offset: offset, length: length) { return refusal }
         var headers = HTTPFields()
         headers[.acceptRanges] = "bytes"
         headers[.eTag] = ByteRangeHeaders.etag(sha256: entry.sha256)

@@ -1,0 +1,113 @@
+import AtmoProtocol
+import AtmoStore
+import Foundation
+
+extension PullEngine {
+    /// The most peers one swarm pull talks to at once.
+    static let maxSwarmPeers = 16
+
+    /// A pull of `entry`, which names a piece manifest, from `first` (whose look-up pinned
+    /// it) and every other source that holds it, whole or in part, at once. Returns nil when
+    /// no source serves a manifest that checks out: the caller then goes on one source at a
+    /// time, trusting the whole-file hash alone.
+    func swarmPull(
+        _ request: PullRequest, entry: ModelEntry, first: PullSource, firstChannel: any SourceChannel, others: [PullSource],
+        requestID: String, progress: @escaping @Sendable (PullProgress) -> Void,
+        onSourceOutcome: @escaping @Sendable (PullSource, SourceOutcome) -> Void
+    ) async throws(TransferError) -> PullResult? {
+        let started = ContinuousClock.now
+        let joined = await lookUp(others, for: entry)
+        var peers = [SwarmPeer(id: 0, source: first, channel: firstChannel, have: nil)]
+        for (index, candidate) in joined.prefix(Self.maxSwarmPeers - 1).enumerated() {
+            peers.append(SwarmPeer(id: index + 1, source: candidate.source, channel: candidate.channel, have: candidate.have))
+        }
+        guard let manifest = await fetchManifest(for: entry, from: peers) else { return nil }
+        logger.info(
+            "pulling from the swarm",
+            metadata: ["model": "\(entry.modelID)", "peers": "\(peers.count)", "pieces": "\(manifest.pieceCount)"])
+        let session = try await blocking { [self, peers] () throws -> SwarmSession in
+            try SwarmSession(
+                engine: self, request: request, entry: entry, manifest: manifest, peers: peers, requestID: requestID, progress: progress)
+        }
+        do {
+            let (path, fetched) = try await session.run()
+            reportOutcomes(of: session, success: true, seconds: (ContinuousClock.now - started).seconds, onSourceOutcome)
+            let database = self.database
+            _ = try? await blocking { try database.rememberManifest(sha256: entry.sha256, manifest) }
+            return PullResult(
+                entry: entry, path: path, bytesTransferred: fetched, resumedBytes: session.startBytes, alreadyInstalled: false,
+                seconds: (ContinuousClock.now - started).seconds)
+        } catch {
+            reportOutcomes(of: session, success: false, seconds: (ContinuousClock.now - started).seconds, onSourceOutcome)
+            throw error
+        }
+    }
+
+    /// Asks `sources` at once whether they hold `entry`: whole (their entry matches) or in
+    /// part (they answer which pieces they hold). One route per node: the first, the best.
+    private func lookUp(_ sources: [PullSource], for entry: ModelEntry) async -> [(source: PullSource, channel: any SourceChannel, have: Bitfield?)] {
+        var seenNodes = Set<String>()
+        let unique = sources.filter { source in source.nodeID.map { seenNodes.insert($0).inserted } ?? true }
+        let pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: entry.pieceSize ?? 1)
+        return await withTaskGroup(of: (Int, (source: PullSource, channel: any SourceChannel, have: Bitfield?)?).self) { group in
+            for (index, source) in unique.enumerated() {
+                group.addTask { [self] in
+                    let channel = channel(to: source)
+                    if let offered = try? await channel.entry(modelID: entry.modelID) {
+                        guard offered.sha256 == entry.sha256, offered.sizeBytes == entry.sizeBytes else { return (index, nil) }
+                        return (index, (source, channel, nil))
+                    }
+                    // Not offered whole: maybe held in part, by a node pulling it now.
+                    guard let client = channel as? PeerClient, let availability = try? await client.availability(sha256: entry.sha256),
+                        availability.pieceSize == entry.pieceSize, availability.pieceCount == pieceCount, let bytes = availability.haveBytes
+                    else { return (index, nil) }
+                    let have = Bitfield(count: pieceCount, bytes: bytes)
+                    return (index, (source, channel, have.setCount == pieceCount ? nil : have))
+                }
+            }
+            var found: [(Int, (source: PullSource, channel: any SourceChannel, have: Bitfield?))] = []
+            for await (index, result) in group { if let result { found.append((index, result)) } }
+            return found.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// The manifest `entry` names, from the first peer whose copy checks out.
+    private func fetchManifest(for entry: ModelEntry, from peers: [SwarmPeer]) async -> PieceManifest? {
+        for peer in peers {
+            guard let client = peer.channel as? PeerClient else { continue }
+            do {
+                if let manifest = try await client.manifest(for: entry) { return manifest }
+            } catch {
+                logger.info("no usable piece manifest from this peer", metadata: ["peer": "\(peer.source)", "error": "\(error)"])
+            }
+        }
+        return nil
+    }
+
+    /// Tells the caller how each peer did: those that delivered kept pieces succeeded (when
+    /// the pull did), those dropped for bad pieces or failures failed (a slow peer is not an
+    /// unreliable one).
+    private func reportOutcomes(
+        of session: SwarmSession, success: Bool, seconds: Double, _ onSourceOutcome: @Sendable (PullSource, SourceOutcome) -> Void
+    ) {
+        let (delivered, dropped, errors) = (session.coordinator.delivered, session.coordinator.dropped, session.coordinator.lastErrors)
+        for peer in session.peers {
+            if let reason = dropped[peer.id], !reason.isSlow {
+                let error =
+                    errors[peer.id]
+                    ?? TransferError(
+                        reason == .unusable ? .sourceChanged : .protocolViolation, "\(peer.source): \(SwarmSession.describe(reason))")
+                onSourceOutcome(peer.source, .failure(error))
+            } else if success, let bytes = delivered[peer.id], bytes > 0 {
+                onSourceOutcome(peer.source, .success(bytes: bytes, seconds: seconds))
+            }
+        }
+    }
+}
+
+extension SwarmSchedule.DropReason {
+    var isSlow: Bool {
+        if case .slow = self { return true }
+        return false
+    }
+}

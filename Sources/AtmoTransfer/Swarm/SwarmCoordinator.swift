@@ -1,0 +1,265 @@
+import AtmoProtocol
+import NIOCore
+import Synchronization
+
+/// Shares one `SwarmSchedule` between the fetch workers of every peer, the in-order hasher
+/// and the ticker of a swarm pull, and performs the schedule's cancellations: a `Mutex`
+/// guards the schedule; a task that must wait parks a continuation that any change (or
+/// cancellation) resumes. Every time passed to the schedule is seconds since `origin`.
+final class SwarmCoordinator: Sendable {
+    struct State {
+        var schedule: SwarmSchedule
+        /// Whole pieces kept for the hasher, by index (only near the hash cursor).
+        var buffers: [Int: ByteBuffer] = [:]
+        /// Bytes received so far of fetches in flight, for smooth progress.
+        var inFlightBytes: [FetchKey: Int64] = [:]
+        /// How to cancel each running fetch (a lost endgame copy, a dropped peer's work).
+        var fetches: [FetchKey: @Sendable () -> Void] = [:]
+        /// Pieces whose verified copy is being written: only the first valid copy writes.
+        var claimed: Set<Int> = []
+        /// Drops and their reasons, for the caller's peer records and the final error.
+        var dropped: [SwarmSchedule.PeerID: SwarmSchedule.DropReason] = [:]
+        /// The last error of each peer, for the final error.
+        var lastErrors: [SwarmSchedule.PeerID: TransferError] = [:]
+        /// Bytes each peer delivered in pieces that were kept.
+        var delivered: [SwarmSchedule.PeerID: Int64] = [:]
+        var failure: TransferError?
+        var version: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var nextWaiterID: UInt64 = 0
+    }
+
+    struct FetchKey: Hashable, Sendable {
+        var peer: SwarmSchedule.PeerID
+        var piece: Int
+    }
+
+    enum Work {
+        case fetch(piece: Int)
+        case done
+    }
+
+    private let state: Mutex<State>
+    let origin = ContinuousClock.now
+    /// How many pieces past the hash cursor may wait in memory for the hasher.
+    let keepAhead: Int
+
+    init(schedule: SwarmSchedule, keepAhead: Int) {
+        state = Mutex(State(schedule: schedule))
+        self.keepAhead = keepAhead
+    }
+
+    var now: Double { (ContinuousClock.now - origin).seconds }
+
+    /// Wakes every waiter (a back-off ended).
+    private func wakeAll() { changing { _ in } }
+
+    var schedule: SwarmSchedule { state.withLock { $0.schedule } }
+
+    /// The next piece for one of `peer`'s workers; waits while there is none for it now.
+    func nextWork(for peer: SwarmSchedule.PeerID) async throws -> Work {
+        while true {
+            let now = self.now
+            let (request, version) = try state.withLock { state throws -> (SwarmSchedule.Request, UInt64) in
+                if let failure = state.failure { throw failure }
+                return (state.schedule.nextRequest(for: peer, now: now), state.version)
+            }
+            switch request {
+            case .fetch(let piece): return .fetch(piece: piece)
+            case .done: return .done
+            case .wait(let until): try await waitForChange(after: version, until: until.map { max(0, $0 - now) })
+            }
+        }
+    }
+
+    /// Registers how to cancel the fetch of `key`, so a cancel action can reach it.
+    func started(_ key: FetchKey, cancel: @escaping @Sendable () -> Void) {
+        let cancelNow = state.withLock { state -> Bool in
+            guard state.failure == nil, state.schedule.requesters[key.piece]?[key.peer] != nil else { return true }
+            state.fetches[key] = cancel
+            state.inFlightBytes[key] = 0
+            return false
+        }
+        if cancelNow { cancel() }
+    }
+
+    /// Whether the caller may write its verified copy of `piece`: true for the first copy
+    /// only, while the piece is still wanted. Two copies never write the same bytes at once.
+    func claim(_ piece: Int) -> Bool {
+        state.withLock { state in
+            guard state.failure == nil, state.schedule.states[piece] == .inFlight, !state.claimed.contains(piece) else { return false }
+            state.claimed.insert(piece)
+            return true
+        }
+    }
+
+    func received(_ key: FetchKey, bytesSoFar: Int64) {
+        state.withLock { state in
+            let before = state.inFlightBytes[key] ?? 0
+            guard bytesSoFar > before else { return }
+            state.inFlightBytes[key] = bytesSoFar
+            state.schedule.received(key.peer, bytes: bytesSoFar - before)
+        }
+    }
+
+    /// The piece arrived whole; `valid` is the manifest's verdict. `buffer` (its bytes, when
+    /// they are in one buffer) may be kept for the hasher.
+    func arrived(_ key: FetchKey, valid: Bool, buffer: ByteBuffer?) {
+        changing { state in
+            state.fetches[key] = nil
+            state.inFlightBytes[key] = nil
+            state.claimed.remove(key.piece)
+            let wasNeeded = state.schedule.states[key.piece] == .inFlight
+            let actions = state.schedule.pieceArrived(key.piece, from: key.peer, valid: valid, now: now)
+            if valid && wasNeeded {
+                state.delivered[key.peer, default: 0] += state.schedule.range(of: key.piece).length
+                if let buffer, key.piece < state.schedule.hashCursor + keepAhead { state.buffers[key.piece] = buffer }
+            }
+            perform(actions, in: &state)
+        }
+    }
+
+    /// The fetch failed (or was cancelled); `error` is kept as the peer's last.
+    func failed(_ key: FetchKey, _ failure: SwarmSchedule.Failure, error: TransferError? = nil) {
+        changing { state in
+            if let error { state.lastErrors[key.peer] = error }
+            state.fetches[key] = nil
+            state.inFlightBytes[key] = nil
+            perform(state.schedule.pieceFailed(key.piece, from: key.peer, failure, now: now), in: &state)
+        }
+    }
+
+    func updateHave(_ peer: SwarmSchedule.PeerID, _ have: Bitfield) {
+        changing { $0.schedule.updateHave(peer, have: have) }
+    }
+
+    /// Rates and slow peers, about once a second.
+    func tick() {
+        changing { state in perform(state.schedule.tick(now: now), in: &state) }
+    }
+
+    /// A peer that is out of this pull (`reason` nil: gone without blame).
+    func removePeer(_ peer: SwarmSchedule.PeerID, reason: SwarmSchedule.DropReason?) {
+        changing { state in perform(state.schedule.removePeer(peer, reason: reason), in: &state) }
+    }
+
+    /// Pieces found good on disk (an earlier run's, verified again).
+    func markHeld(_ pieces: [Int]) {
+        changing { state in
+            for piece in pieces { state.schedule.markHeld(piece) }
+        }
+    }
+
+    var lastErrors: [SwarmSchedule.PeerID: TransferError] { state.withLock { $0.lastErrors } }
+
+    /// Fails the pull at once (a full disk, a local error, no peer left).
+    func fail(_ error: TransferError) {
+        changing { state in
+            if state.failure == nil { state.failure = error }
+            for cancel in state.fetches.values { cancel() }
+        }
+    }
+
+    var failure: TransferError? { state.withLock { $0.failure } }
+
+    var dropped: [SwarmSchedule.PeerID: SwarmSchedule.DropReason] { state.withLock { $0.dropped } }
+
+    var delivered: [SwarmSchedule.PeerID: Int64] { state.withLock { $0.delivered } }
+
+    /// Why the pull is stuck, if it is: pieces no active peer can give while nothing is in
+    /// flight. Nil while it can go on.
+    var stuckPieces: [Int]? {
+        state.withLock { state in
+            guard !state.schedule.isComplete, !state.schedule.hasFetchesInFlight else { return nil }
+            let missing = state.schedule.unavailablePieces
+            return missing.isEmpty ? nil : missing
+        }
+    }
+
+    /// The next piece in file order for the whole-file hash, waiting until it is held.
+    func nextHashWork() async throws -> (piece: Int, buffer: ByteBuffer?)? {
+        while true {
+            let (step, buffer, version) = try state.withLock { state throws -> (SwarmSchedule.HashStep, ByteBuffer?, UInt64) in
+                if let failure = state.failure { throw failure }
+                let step = state.schedule.nextHashStep()
+                var buffer: ByteBuffer? = nil
+                if case .hash(let piece) = step { buffer = state.buffers.removeValue(forKey: piece) }
+                return (step, buffer, state.version)
+            }
+            switch step {
+            case .hash(let piece): return (piece, buffer)
+            case .complete: return nil
+            case .wait: try await waitForChange(after: version, until: nil)
+            }
+        }
+    }
+
+    func hashed(_ piece: Int) {
+        changing { $0.schedule.pieceHashed(piece) }
+    }
+
+    /// Bytes held plus bytes arriving, for progress.
+    var progressBytes: Int64 {
+        state.withLock { state in state.schedule.heldBytes + state.inFlightBytes.values.reduce(0, +) }
+    }
+
+    private func perform(_ actions: [SwarmSchedule.Action], in state: inout State) {
+        for action in actions {
+            switch action {
+            case .cancel(let piece, let peer):
+                let key = FetchKey(peer: peer, piece: piece)
+                state.fetches.removeValue(forKey: key)?()
+                state.inFlightBytes[key] = nil
+            case .drop(let peer, let reason):
+                state.dropped[peer] = reason
+                for key in state.fetches.keys where key.peer == peer {
+                    state.fetches.removeValue(forKey: key)?()
+                    state.inFlightBytes[key] = nil
+                }
+            }
+        }
+    }
+
+    private func changing<T>(_ body: (inout State) throws -> T) rethrows -> T {
+        let (result, waiters) = try state.withLock { state throws -> (T, [CheckedContinuation<Void, any Error>]) in
+            let result = try body(&state)
+            state.version &+= 1
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            return (result, waiters)
+        }
+        for waiter in waiters { waiter.resume() }
+        return result
+    }
+
+    /// Waits for any change after `version`, or `until` seconds at most.
+    private func waitForChange(after version: UInt64, until seconds: Double?) async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID &+= 1
+            return state.nextWaiterID
+        }
+        // A back-off ends on its own: a timer counts as a change (waking every waiter is
+        // cheap, and a waiter that parks after it fired sees the new version).
+        let timer = seconds.map { delay in
+            Task { [weak self] in
+                try await Task.sleep(for: .seconds(delay))
+                self?.wakeAll()
+            }
+        }
+        defer { timer?.cancel() }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.version != version || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(throwing: CancellationError())
+        }
+        try Task.checkCancellation()
+    }
+}

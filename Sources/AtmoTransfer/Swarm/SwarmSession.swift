@@ -1,0 +1,203 @@
+import AtmoProtocol
+import AtmoStore
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+
+/// One source of a swarm pull, as the session sees it.
+struct SwarmPeer: Sendable {
+    let id: SwarmSchedule.PeerID
+    let source: PullSource
+    let channel: any SourceChannel
+    /// The pieces it holds when the pull starts; nil: the whole file.
+    let have: Bitfield?
+    /// A partial holder reached over HTTP: its pieces are asked again every second.
+    var refreshesHave: Bool { have != nil && channel is PeerClient }
+}
+
+/// One pull fed by every source at once (`SwarmSchedule` decides which piece from which),
+/// each piece checked against the file's `PieceManifest` before it is written, and the
+/// whole-file SHA-256 of the catalog checked before the install, as the final authority.
+/// Verified pieces are offered to other nodes through `PartialOffers` while the pull runs.
+final class SwarmSession: Sendable {
+    let engine: PullEngine
+    let request: PullRequest
+    let entry: ModelEntry
+    let manifest: PieceManifest
+    let peers: [SwarmPeer]
+    let partial: PartialDownload
+    let coordinator: SwarmCoordinator
+    let requestID: String
+    let progress: @Sendable (PullProgress) -> Void
+    /// Pieces of an earlier run that this one did not fetch.
+    let resumedPieces: Bitfield
+    let startBytes: Int64
+
+    var configuration: PullConfiguration { engine.configuration }
+    var logger: Logger { engine.logger }
+
+    /// Opens the partial and decides which of an earlier run's pieces count: those of a run
+    /// that verified them against this very manifest; the others are verified again from
+    /// the disk (`verifyResumed`). Blocking.
+    init(
+        engine: PullEngine, request: PullRequest, entry: ModelEntry, manifest: PieceManifest, peers: [SwarmPeer], requestID: String,
+        progress: @escaping @Sendable (PullProgress) -> Void
+    ) throws(TransferError) {
+        self.engine = engine
+        self.request = request
+        self.entry = entry
+        self.manifest = manifest
+        self.peers = peers
+        self.requestID = requestID
+        self.progress = progress
+        partial = try PartialDownload(engine: engine, store: request.destination, entry: entry, pieceSize: manifest.pieceSize)
+        resumedPieces = partial.resumed ?? Bitfield(count: manifest.pieceCount)
+        let configuration = engine.configuration
+        var scheduleConfiguration = SwarmSchedule.Configuration()
+        scheduleConfiguration.maxRequestsPerPeer = max(1, configuration.connections)
+        scheduleConfiguration.retryBaseDelay = configuration.retryBaseDelaySeconds
+        scheduleConfiguration.salt = UInt64.random(in: .min ... .max)
+        // Pieces verified by an earlier run against this manifest are held at once; the
+        // rest of what is on disk waits for `verifyResumed`.
+        let trusted = Self.wasVerified(partial.record, manifest: manifest, entry: entry) ? resumedPieces : nil
+        var schedule = SwarmSchedule(
+            totalSize: entry.sizeBytes, pieceSize: manifest.pieceSize, held: trusted, verified: true, configuration: scheduleConfiguration)
+        for peer in peers { schedule.addPeer(peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces, now: 0) }
+        // Whole pieces wait in memory for the hasher only when they are small.
+        coordinator = SwarmCoordinator(schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? configuration.maxPiecesAhead : 0)
+        startBytes = schedule.heldBytes
+    }
+
+    /// Whether `record` was written by a swarm pull of this manifest (its pieces were
+    /// verified before they were written).
+    static func wasVerified(_ record: DownloadRecord?, manifest: PieceManifest, entry: ModelEntry) -> Bool {
+        guard let record, let reference = record.entry.manifestReference else { return false }
+        return reference.pieceSize == manifest.pieceSize && reference.sha256 == entry.piecesSHA256 && record.pieceSize == manifest.pieceSize
+    }
+
+    /// Transfers, verifies and installs. Returns the installed path and the bytes fetched.
+    func run() async throws(TransferError) -> (path: String, fetched: Int64) {
+        let offers = engine.partialOffers
+        defer { offers?.end(sha256: entry.sha256) }
+        var installing = false
+        do {
+            try await verifyResumed()
+            let held = coordinator.schedule.heldPieces
+            try await engine.blocking { [self] in
+                if held.setCount > 0 { try FileIO.fsync(partial.fd, path: partial.path) }
+                try partial.saveRecord(written: held, durable: held, source: sourceSummary)
+            }
+            offers?.begin(entry: entry, manifest: manifest, partialPath: partial.path, held: held)
+            report(.downloading, bytes: coordinator.schedule.heldBytes)
+            let digest = try await transfer()
+            installing = true
+            return (try await finish(digest: digest), fetchedBytes)
+        } catch {
+            var failure = PullSession.transferError(error)
+            if Task.isCancelled && failure.code != .hashMismatch && failure.code != .cancelled {
+                failure = PullSession.transferError(CancellationError())
+            }
+            if failure.code == .storageFull && !installing {
+                failure.message += "; free some space and pull again: the partial download is kept and the next pull resumes it"
+            }
+            await abandon(failure)
+            throw failure
+        }
+    }
+
+    /// Bytes fetched by this run and kept.
+    var fetchedBytes: Int64 { coordinator.delivered.values.reduce(0, +) }
+
+    /// The peers, for records and progress: `3 peers (http://a, http://b, node c through a relay)`.
+    var sourceSummary: String {
+        let names = peers.prefix(3).map(\.source.baseURL).joined(separator: ", ")
+        return peers.count == 1 ? names : "\(peers.count) peers (\(names)\(peers.count > 3 ? ", ..." : ""))"
+    }
+
+    /// Runs every peer's workers, the in-order hasher, the ticker and the have refreshes
+    /// until the hash is complete.
+    private func transfer() async throws -> String {
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            for peer in peers {
+                group.addTask {
+                    await self.serve(peer)
+                    return nil
+                }
+                if peer.refreshesHave {
+                    group.addTask {
+                        await self.refreshHave(of: peer)
+                        return nil
+                    }
+                }
+            }
+            group.addTask { try await self.hashLoop() }
+            group.addTask {
+                await self.tickLoop()
+                return nil
+            }
+            var digest: String? = nil
+            while let result = try await group.next() {
+                if let result {
+                    digest = result
+                    group.cancelAll()
+                }
+            }
+            guard let digest else { throw coordinator.failure ?? CancellationError() }
+            return digest
+        }
+    }
+
+    /// Checks the digest, installs atomically, tells the peers.
+    private func finish(digest: String) async throws(TransferError) -> String {
+        report(.verifying, bytes: entry.sizeBytes)
+        let complete = ModelTransferComplete(
+            requestID: requestID, modelID: entry.modelID, totalBytesReceived: entry.sizeBytes, sha256Computed: digest,
+            sha256Expected: entry.sha256, verificationStatus: digest == entry.sha256 ? "success" : "failed",
+            storagePath: entry.fileName)
+        guard digest == entry.sha256 else {
+            // Every piece matched the manifest and the whole does not match the catalog: the
+            // manifest itself was wrong. Nothing of it can be trusted.
+            _ = try? await engine.blocking { [self] in partial.discard() }
+            await reportToPeers(.complete(complete))
+            throw TransferError(
+                .hashMismatch,
+                "\(entry.modelID) has SHA-256 \(digest), expected \(entry.sha256), although every piece matched the piece manifest the peers sent: the manifest was wrong; nothing was installed and the partial was discarded, pull again")
+        }
+        report(.installing, bytes: entry.sizeBytes)
+        let path = try await partial.install(downloadedFrom: sourceSummary)
+        await reportToPeers(.complete(complete))
+        report(.completed, bytes: entry.sizeBytes)
+        return path
+    }
+
+    /// Keeps what can be resumed and tells the peers why the transfer stopped.
+    private func abandon(_ failure: TransferError) async {
+        if failure.code != .hashMismatch {
+            let held = coordinator.schedule.heldPieces
+            _ = try? await engine.blocking { [self] in
+                let synced = (try? FileIO.fsync(partial.fd, path: partial.path)) != nil
+                try? partial.saveRecord(written: held, durable: synced ? held : nil, source: sourceSummary)
+            }
+        }
+        let cancel = ModelTransferCancel(
+            requestID: requestID, modelID: entry.modelID, reason: failure.cancelReason, message: failure.message,
+            cancelledBy: request.requesterNodeID)
+        await Task { [self] in await reportToPeers(.cancel(cancel), timeout: .seconds(2)) }.value
+    }
+
+    private func reportToPeers(_ outcome: TransferReport, timeout: TimeAmount? = .seconds(5)) async {
+        await withTaskGroup(of: Void.self) { group in
+            for peer in peers { group.addTask { await peer.channel.report(outcome, timeout: timeout) } }
+        }
+    }
+
+    func report(_ phase: PullProgress.Phase, bytes: Int64, rate: Double = 0, eta: Double? = nil) {
+        let schedule = coordinator.schedule
+        progress(
+            PullProgress(
+                requestID: requestID, modelID: entry.modelID, phase: phase, bytesDone: bytes, totalBytes: entry.sizeBytes,
+                resumedBytes: startBytes, bytesPerSecond: rate, etaSeconds: eta, piecesDone: schedule.heldCount,
+                pieceCount: schedule.pieceCount, peer: sourceSummary, source: peers.first?.source))
+    }
+}
