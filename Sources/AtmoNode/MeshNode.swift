@@ -85,8 +85,9 @@ public struct MeshNode: Sendable {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         let meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let meshService = MeshService(
-            mesh: mesh, inventory: inventory, database: database, client: MeshClient(http: meshHTTP), configuration: configuration.mesh,
-            identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host, logger: logger)
+            mesh: mesh, inventory: inventory, partialOffers: partialOffers, database: database, client: MeshClient(http: meshHTTP),
+            configuration: configuration.mesh, identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host,
+            logger: logger)
         let pullHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: PullEngine.httpConfiguration(configuration.pull))
         let downloadService = DownloadService(
             downloads: downloads, mesh: mesh,

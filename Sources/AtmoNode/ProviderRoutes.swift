@@ -51,6 +51,7 @@ struct ProviderRoutes: Sendable {
             try await self.transferReport(request, context: context)
         }
         registerMesh(on: router)
+        registerPieces(on: router)
         registerDownloads(on: router)
         routeTable.load(from: router)
     }

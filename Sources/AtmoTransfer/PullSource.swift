@@ -19,6 +19,10 @@ public struct PullSource: Sendable, Hashable, CustomStringConvertible {
     public var baseURL: String
     /// How the pull reaches it.
     public var route: Route
+    /// Whether the provider is still pulling the file itself (a partial holder): it serves
+    /// the pieces it holds and answers `not_held` for the others. Not part of the source's
+    /// identity (`==`, `hash`), which is its route.
+    public var partial: Bool = false
 
     public init(baseURL: String, nodeID: String? = nil) {
         var url = baseURL
@@ -40,6 +44,16 @@ public struct PullSource: Sendable, Hashable, CustomStringConvertible {
         baseURL = "relay://" + nodeID
         self.nodeID = nodeID
         route = .relay
+    }
+
+    public static func == (lhs: PullSource, rhs: PullSource) -> Bool {
+        lhs.nodeID == rhs.nodeID && lhs.baseURL == rhs.baseURL && lhs.route == rhs.route
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(nodeID)
+        hasher.combine(baseURL)
+        hasher.combine(route)
     }
 
     /// The URL, and the node id when known: `http://10.0.0.2:14750 (node 0a1b...)`, or

@@ -18,7 +18,7 @@ struct Atmo: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, PullCommand.self, ModelsCommand.self, PeersCommand.self, DownloadsCommand.self, CancelCommand.self,
             DiscoverCommand.self, ListCommand.self,
-            VerifyCommand.self, RemoveCommand.self, MeshCommand.self, RelayCommand.self,
+            VerifyCommand.self, RemoveCommand.self, MeshCommand.self, RelayCommand.self, HashCommand.self,
         ]
     )
 

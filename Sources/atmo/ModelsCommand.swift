@@ -88,8 +88,11 @@ struct ModelsCommand: AsyncParsableCommand {
         }
         let rows = list.models.map { model in
             let entry = model.entry
+            // Nodes still pulling it serve the pieces they hold: counted, marked "partial".
+            let partial = model.providers.filter(\.isPartial).count
+            let peers = String(model.providers.count) + (partial == 0 ? "" : " (\(partial) partial)")
             return [
-                entry.modelID, entry.name, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), String(model.providers.count),
+                entry.modelID, entry.name, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), peers,
                 model.installed ? "yes" : "",
             ]
         }

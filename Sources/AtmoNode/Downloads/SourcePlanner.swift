@@ -4,8 +4,9 @@ import AtmoTransfer
 
 /// Turns the mesh's versions of a model into the sources of a pull: one version (the one
 /// asked for, or the only one offered), its providers' direct HTTP endpoints best first,
-/// then their relay routes, optionally only one node. Pure, shared by the node's queue and
-/// `atmo pull`.
+/// then their relay routes, optionally only one node. Partial holders (nodes still pulling
+/// it) are sources too, marked `partial`, each after the complete providers' routes of the
+/// same kind. Pure, shared by the node's queue and `atmo pull`.
 public enum SourcePlanner {
     public struct Plan: Sendable, Equatable {
         public var sources: [PullSource]
@@ -51,9 +52,12 @@ public enum SourcePlanner {
         }
         // Endpoints that answer first (best provider first), then their WebSocket endpoints,
         // then relay routes, then the endpoints whose last probe failed: a pull whose path
-        // fails moves to the next route and keeps the pieces it has.
+        // fails moves to the next route and keeps the pieces it has. Within each kind, the
+        // nodes holding the file whole come before the partial holders.
         let all = providers.flatMap(routes(to:))
-        let ordered = [RouteKind.answering, .websocket, .relay, .failing].flatMap { kind in all.filter { $0.kind == kind } }
+        let ordered = [RouteKind.answering, .websocket, .relay, .failing].flatMap { kind in
+            all.filter { $0.kind == kind && !$0.source.partial } + all.filter { $0.kind == kind && $0.source.partial }
+        }
         return .pull(Plan(sources: ordered.map(\.source), sha256: model.entry.sha256))
     }
 
@@ -74,8 +78,16 @@ public enum SourcePlanner {
 
     /// The ways to pull from `provider`: its HTTP endpoint (answering, or failing its last
     /// probe), its WebSocket endpoint when it has one and its HTTP answers, and the relay
-    /// when it is reachable through one.
+    /// when it is reachable through one; marked `partial` for a partial holder.
     static func routes(to provider: MeshAPI.Provider) -> [(kind: RouteKind, source: PullSource)] {
+        routes(toWhole: provider).map { route in
+            var source = route.source
+            source.partial = provider.isPartial
+            return (route.kind, source)
+        }
+    }
+
+    private static func routes(toWhole provider: MeshAPI.Provider) -> [(kind: RouteKind, source: PullSource)] {
         let transports = provider.effectiveTransports
         var routes: [(kind: RouteKind, source: PullSource)] = []
         if let http = provider.http {

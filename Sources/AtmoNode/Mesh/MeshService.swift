@@ -3,6 +3,7 @@ import AtmoDiscovery
 import AtmoMesh
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -14,6 +15,8 @@ import ServiceLifecycle
 struct MeshService: Service {
     let mesh: MeshState
     let inventory: Inventory
+    /// The files this node is pulling: published as the catalog's `partial_models`.
+    let partialOffers: PartialOffers
     /// Where peer measurements are kept across restarts (nil: not kept).
     let database: StateDatabase?
     let client: MeshClient
@@ -28,9 +31,9 @@ struct MeshService: Service {
         let port = try await waitForPort()
         let endpoint: String? =
             configuration.offerToMesh ? configuration.advertisedURL ?? Self.defaultAdvertisedURL(host: host, port: port) : nil
-        let models = configuration.offerToMesh ? inventory.entries.sorted { $0.modelID < $1.modelID } : []
+        let (models, partialModels) = ownEntries()
         mesh.update { state, now in
-            state.gossip.inventoryChanged(models, now: now)
+            state.gossip.inventoryChanged(models, partialModels: partialModels, now: now)
                 + state.gossip.endpointsChanged(.init(http: endpoint, websocket: endpoint != nil), now: now)
                 + state.gossip.start(now: now)
         }
@@ -89,10 +92,22 @@ struct MeshService: Service {
     }
 
     private func tick() {
-        let models = configuration.offerToMesh ? inventory.entries.sorted { $0.modelID < $1.modelID } : []
+        let (models, partialModels) = ownEntries()
         mesh.update { state, now in
-            state.gossip.inventoryChanged(models, now: now) + state.gossip.tick(now: now)
+            state.gossip.inventoryChanged(models, partialModels: partialModels, now: now) + state.gossip.tick(now: now)
         }
+    }
+
+    /// What this node's catalog offers: the inventory's models, and the files being pulled
+    /// (`partial_models`, republished when an offer begins or ends, never per piece). A file
+    /// both installed and still offered as partial (the pull's end and the rescan cross) is
+    /// listed whole only. Nothing when the node does not offer to the mesh.
+    private func ownEntries() -> (models: [ModelEntry], partialModels: [ModelEntry]) {
+        guard configuration.offerToMesh else { return ([], []) }
+        let models = inventory.entries.sorted { $0.modelID < $1.modelID }
+        let whole = Set(models.map(\.sha256))
+        let partial = partialOffers.entries.filter { !whole.contains($0.sha256) && $0.manifestReference != nil }
+        return (models, Array(partial.prefix(WireLimits.maxPartialModelsPerCatalog)))
     }
 
     private func performActions() async {

@@ -56,10 +56,14 @@ extension MeshState {
         return state.withLock { $0.gossip.catalogsForPull(now: now) }
     }
 
+    /// The providers of `model` but this node, the nodes holding it whole first, then the
+    /// partial holders (flagged `partial`), each group ranked by `PeerRanking`.
     static func rankedProviders(
         of model: MeshModel, in state: State, excluding ownNodeID: String, preference: PeerRanking.Preference = .automatic
     ) -> [MeshAPI.Provider] {
-        let candidates = model.providers.filter { $0.nodeID != ownNodeID }.map { provider in
+        let others = model.providers.filter { $0.nodeID != ownNodeID }
+        let partial = Set(others.filter(\.partial).map(\.nodeID))
+        let candidates = others.map { provider in
             var stats =
                 state.peers[provider.nodeID]?.stats
                 ?? PeerStats(nodeID: provider.nodeID, nodeName: provider.nodeName, httpURL: provider.endpoints.http)
@@ -67,11 +71,13 @@ extension MeshState {
             if let http = provider.endpoints.http { stats.httpURL = MeshClient.trimmed(http) }
             return stats
         }
-        return PeerRanking.ordered(candidates, preference: preference).map { stats in
+        let ranked = PeerRanking.ordered(candidates, preference: preference).map { stats in
             MeshAPI.Provider(
                 nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
-                reliability: stats.reliability, activeTransfers: stats.activeTransfers, transports: stats.transports)
+                reliability: stats.reliability, activeTransfers: stats.activeTransfers, transports: stats.transports,
+                partial: partial.contains(stats.nodeID))
         }
+        return ranked.filter { !$0.isPartial } + ranked.filter(\.isPartial)
     }
 }
 
