@@ -15,7 +15,8 @@ struct PullCommand: AsyncParsableCommand {
             Without --from, asks the node running on this state folder (`atmo serve`) which peers \
             offer MODEL_ID, tries them best first (direct HTTP, then latency, reliability, load) \
             and moves to the next one when a peer fails, keeping the bytes already verified. \
-            --from URL pulls from that peer only; --from NODE (an id or name from `atmo peers`) \
+            --from URL pulls from that peer only (repeat it to pull from several URLs at once, \
+            piece by piece); --from NODE (an id or name from `atmo peers`) \
             from that node of the mesh only. \
             Fetches MODEL_ID into the models folder (or --to DIR) as \
             {model_id}.{format} plus {model_id}.json. Interrupted pulls (Ctrl-C, kill, reboot) \
@@ -32,8 +33,11 @@ struct PullCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("from"),
-        help: "Only this peer: a base URL (http://192.168.1.20:\(HTTPAPI.defaultPort)) or a node id or name of the mesh.")
-    var peer: String?
+        help: "Only this peer: a base URL (http://192.168.1.20:\(HTTPAPI.defaultPort)), repeatable, or a node id or name of the mesh.")
+    var peers: [String] = []
+
+    /// The one `--from` (a node id or name, or the first URL).
+    var peer: String? { peers.first }
 
     @Option(name: .customLong("to"), help: "Install into this folder instead of the node's models folder.")
     var destination: String?
@@ -61,8 +65,11 @@ struct PullCommand: AsyncParsableCommand {
         }
         guard connections >= 1 && connections <= 64 else { throw ValidationError("--connections must be 1-64") }
         guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
-        if let peer, peer.contains("://"), !Validation.isValidHTTPEndpoint(peer) {
+        for peer in peers where peer.contains("://") && !Validation.isValidHTTPEndpoint(peer) {
             throw ValidationError("--from takes a URL such as http://HOST:\(HTTPAPI.defaultPort), or a node id or name")
+        }
+        if peers.count > 1 && !peers.allSatisfy({ $0.contains("://") }) {
+            throw ValidationError("several --from must all be URLs; a node id or name of the mesh goes alone")
         }
         if let expectedSHA256, !Validation.isValidSHA256(expectedSHA256.lowercased()) {
             throw ValidationError("--sha256 takes 64 hex digits")
@@ -100,7 +107,7 @@ struct PullCommand: AsyncParsableCommand {
         }
         // From here on: a pull from one URL, in this process.
         let request = PullRequest(
-            modelID: modelID, sources: [PullSource(baseURL: peer ?? "")],
+            modelID: modelID, sources: peers.map { PullSource(baseURL: $0) },
             destination: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory),
             expectedSHA256: expectedSHA256, requesterNodeID: identity.nodeID)
         let json = self.json
@@ -144,7 +151,7 @@ struct PullCommand: AsyncParsableCommand {
     /// and the command that resumes it.
     func interruptedMessage(lastProgress: PullProgress?, pieceSize: Int64) -> String {
         var command = "atmo pull \(modelID)"
-        if let peer { command += " --from \(peer)" }
+        for peer in peers { command += " --from \(peer)" }
         if let stateDirectory = store.stateDirectory { command += " --state-dir \(stateDirectory)" }
         if let modelsDirectory = store.modelsDirectory { command += " --models-dir \(modelsDirectory)" }
         if let destination { command += " --to \(destination)" }
