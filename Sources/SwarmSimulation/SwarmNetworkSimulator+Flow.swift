@@ -2,8 +2,24 @@ import AtmoTransfer
 
 extension SwarmNetworkSimulator {
     /// Moves one step of bytes over every transfer that has started, and reports the
-    /// pieces that arrived to their receiver's schedule.
+    /// pieces that arrived to their receiver's schedule. (The arrays are moved into locals
+    /// for the pass: a class's stored arrays cost an exclusivity check per access.)
     func flow() {
+        var inbound = self.inbound
+        self.inbound = []
+        var uploads = self.uploads
+        var downloads = self.downloads
+        var sent = self.sent
+        var received = self.receivedBySlot
+        self.receivedBySlot = []
+        defer {
+            self.inbound = inbound
+            self.uploads = uploads
+            self.downloads = downloads
+            self.sent = sent
+            self.receivedBySlot = received
+        }
+        let now = self.now
         for node in 0..<nodeCount {
             uploads[node] = 0
             downloads[node] = 0
@@ -15,13 +31,14 @@ extension SwarmNetworkSimulator {
             }
         }
         let step = scenario.step
-        var arrived: [Transfer] = []
+        arrivals.removeAll(keepingCapacity: true)
         for node in seeds..<nodeCount where !inbound[node].isEmpty {
             let downShare = downloads[node] > 0 ? downloadCapacity[node] / Double(downloads[node]) : 0
-            arrived.removeAll(keepingCapacity: true)
+            var transfers = inbound[node]
+            inbound[node] = []
             var index = 0
-            while index < inbound[node].count {
-                var transfer = inbound[node][index]
+            while index < transfers.count {
+                var transfer = transfers[index]
                 guard transfer.startAt <= now else {
                     index += 1
                     continue
@@ -32,18 +49,25 @@ extension SwarmNetworkSimulator {
                 transfer.remaining -= moved
                 transfer.moved += moved
                 sent[from] += moved
-                receivedBySlot[node][Int(transfer.slot)] += moved
+                received[node][Int(transfer.slot)] += moved
                 if transfer.remaining <= 0.5 {
-                    arrived.append(transfer)
-                    inbound[node].swapAt(index, inbound[node].count - 1)
-                    inbound[node].removeLast()
+                    arrivals.append((node, transfer))
+                    transfers.swapAt(index, transfers.count - 1)
+                    transfers.removeLast()
                 } else {
-                    inbound[node][index] = transfer
+                    transfers[index] = transfer
                     index += 1
                 }
             }
-            for transfer in arrived { pieceArrived(transfer, at: node, time: now + step) }
+            inbound[node] = transfers
         }
+    }
+
+    /// Reports the pieces of the last `flow()` that arrived.
+    func deliverArrivals() {
+        let time = now
+        for (node, transfer) in arrivals { pieceArrived(transfer, at: node, time: time) }
+        arrivals.removeAll(keepingCapacity: true)
     }
 
     /// A whole piece reached `node`: the schedule holds it and may cancel other copies.

@@ -65,6 +65,8 @@ final class SwarmNetworkSimulator {
     var heldAt: [Double?]
     var verifiedAt: [Double?]
     var verifiedCount = 0
+    /// Pieces that arrived in the last step, with their receiver.
+    var arrivals: [(node: Int, transfer: Transfer)] = []
     var wastedBytes = 0.0
     var drops = 0
     var now = 0.0
@@ -124,6 +126,7 @@ final class SwarmNetworkSimulator {
             askForWork()
             flow()
             now = Double(stepIndex + 1) * scenario.step
+            deliverArrivals()
             hashInOrder()
             if now >= nextLook {
                 lookAtPeers()
