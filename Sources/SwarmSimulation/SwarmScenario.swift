@@ -21,8 +21,8 @@ struct SwarmScenario: Sendable {
     /// Peers each node knows (a random graph of about this degree; 0: everyone knows
     /// everyone, as on a LAN whose catalog lists every node).
     var neighbors = 0
-    /// Seconds between two looks at a partial peer's pieces (its `/have` answer).
-    var haveInterval = 0.5
+    /// Seconds between two looks at a partial peer's pieces (its `/have` answer; the pull engine asks every second).
+    var haveInterval = 1.0
     /// Seconds before a piece a node verified shows in what it answers to others.
     var haveDelay = 0.05
     /// Seconds from a request to its first byte.
