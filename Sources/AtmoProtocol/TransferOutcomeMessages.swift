@@ -85,6 +85,11 @@ public struct CancelReason: Sendable, Hashable, Codable, CustomStringConvertible
     /// **Extension**: the peer broke the transfer protocol (a chunk or ack out of range, for
     /// another request, of the wrong length; a start that does not answer the request).
     public static let protocolError = CancelReason("protocol_error")
+    /// **Extension**: the provider is still pulling the file and does not hold every piece
+    /// the requested range touches yet (`docs/PROTOCOL.md`, "Serving while downloading").
+    /// Not a failure of the peer: ask it again once its `/have` lists the pieces, or ask
+    /// another peer. A peer that predates it keeps the string as an unknown reason.
+    public static let notHeld = CancelReason("not_held")
     public var description: String { rawValue }
     public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
     public func encode(to encoder: any Encoder) throws {

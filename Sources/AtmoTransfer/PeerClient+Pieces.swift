@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AtmoProtocol
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 
 extension PeerClient {
     /// GETs one piece with `Range` and `If-Range`, checking that the answer is exactly the
@@ -18,6 +19,11 @@ extension PeerClient {
             response = try await http.execute(request, timeout: .hours(6), logger: logger)
         } catch {
             throw PeerClient.connectionError(error, peer: peer.baseURL)
+        }
+        if response.status.code == 416,
+            let refusal = await notHeldRefusal(response, entry: entry, offset: offset, length: length)
+        {
+            throw refusal
         }
         try checkPieceResponse(response, entry: entry, offset: offset, length: length)
         var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
@@ -49,6 +55,23 @@ extension PeerClient {
             throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(buffer.readableBytes) of \(length) bytes")
         }
         return buffer
+    }
+
+    /// The largest 416 body read for its `code` (a JSON error is a few hundred bytes).
+    static let maxRefusalBodyBytes = 4096
+
+    /// `.notHeld` when a 416's JSON body has `code` `not_held`: the peer is still pulling the
+    /// file and does not hold every piece of the range yet (docs/PROTOCOL.md, "Serving while
+    /// downloading"). Nil for any other 416 (a range out of the file: the protocol's fault).
+    func notHeldRefusal(
+        _ response: HTTPClientResponse, entry: ModelEntry, offset: Int64, length: Int64
+    ) async -> TransferError? {
+        guard let body = try? await response.body.collect(upTo: Self.maxRefusalBodyBytes),
+            let answer = try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: body)),
+            answer.code == TransferError.Code.notHeld.description
+        else { return nil }
+        let range = "bytes \(offset)-\(offset + length - 1)"
+        return TransferError(.notHeld, "\(baseURL) does not hold \(range) of \(entry.modelID) yet: \(answer.error.prefix(200))")
     }
 
     func checkPieceResponse(_ response: HTTPClientResponse, entry: ModelEntry, offset: Int64, length: Int64) throws(TransferError) {

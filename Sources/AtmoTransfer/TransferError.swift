@@ -23,6 +23,7 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
             case invalidRequest = "invalid_request"
             case conflict = "conflict"
             case internalError = "internal_error"
+            case notHeld = "not_held"
         }
         let wrapped: Wrapped
         init(wrapped: Wrapped) { self.wrapped = wrapped }
@@ -46,6 +47,10 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code(wrapped: .conflict)
         /// Something unexpected failed.
         public static let internalError = Code(wrapped: .internalError)
+        /// The peer is still pulling the file and does not hold that range yet (an HTTP 416
+        /// whose body's `code` is `not_held`, or a `model_transfer_cancel` with reason
+        /// `not_held`): not a failure of the peer, ask it again later or ask another.
+        public static let notHeld = Code(wrapped: .notHeld)
         public var description: String { wrapped.rawValue }
         /// The code named `description` (as a node's download status carries it); nil for
         /// a name this version does not know.

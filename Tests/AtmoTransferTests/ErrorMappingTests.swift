@@ -30,6 +30,7 @@ struct ErrorMappingTests {
         (.cancelled, 130, 503, .userCancelled),
         (.conflict, 1, 409, .networkError),
         (.internalError, 1, 500, .networkError),
+        (.notHeld, 3, 416, .networkError),
     ]
 
     @Test func everyCodeMapsAsDocumented() {
@@ -195,8 +196,10 @@ struct ErrorMappingTests {
         #expect(ErrorMapping.code(ofLocalAnswer: 400, wireCode: "invalid_model_id") == .invalidRequest)
         #expect(ErrorMapping.code(ofLocalAnswer: 404, wireCode: nil) == .notFound)
         #expect(ErrorMapping.code(ofLocalAnswer: 500, wireCode: "internal_error") == .internalError)
-        // Every status the table gives reads back to a code with the same exit status.
-        for (code, exit, http, _) in Self.table where code != .cancelled {
+        // Every status the table gives reads back to a code with the same exit status
+        // (`not_held`'s 416 always carries its code: a bare 416 is a bad range).
+        #expect(ErrorMapping.code(ofLocalAnswer: 416, wireCode: "not_held") == .notHeld)
+        for (code, exit, http, _) in Self.table where code != .cancelled && code != .notHeld {
             let back = ErrorMapping.code(ofLocalAnswer: http, wireCode: nil)
             #expect(ErrorMapping.exitCode(for: back) == exit || [502, 504, 500, 409].contains(http), "\(code)")
         }

@@ -14,12 +14,14 @@ extension ErrorMapping {
 
     /// The code of a piece the peer cancelled (or that this node cancelled) with `reason`.
     /// A `hash_mismatch` means the peer's copy is not the pinned artefact any more; a
-    /// reason this version does not know is the peer's failure.
+    /// `not_held`, that the peer is still pulling the file and lacks a piece of the range
+    /// (not a failure); a reason this version does not know is the peer's failure.
     public static func peerCode(forCancel reason: CancelReason) -> TransferError.Code {
         switch reason {
         case .hashMismatch: return .sourceChanged
         case .timeout: return .timeout
         case .networkError: return .peerUnreachable
+        case .notHeld: return .notHeld
         default: return .peerError
         }
     }

@@ -26,7 +26,7 @@ extension ErrorMapping {
     /// The exit status of `atmo` for a failure of this code.
     public static func exitCode(for code: TransferError.Code) -> Int32 {
         switch code {
-        case .peerUnreachable, .timeout, .peerError: return ExitStatus.unreachable
+        case .peerUnreachable, .timeout, .peerError, .notHeld: return ExitStatus.unreachable
         case .notOffered, .notFound: return ExitStatus.notFound
         case .hashMismatch, .sourceChanged, .protocolViolation: return ExitStatus.verification
         case .storageFull, .permissionDenied, .localError: return ExitStatus.localStorage
@@ -46,6 +46,7 @@ extension ErrorMapping {
         case .peerUnreachable, .peerError, .hashMismatch, .protocolViolation: return 502
         case .cancelled: return 503
         case .timeout: return 504
+        case .notHeld: return 416
         case .storageFull: return 507
         default: return 500
         }
@@ -83,6 +84,7 @@ extension ErrorMapping {
         case .cancelled: return "interrupted"
         case .invalidRequest: return "the request cannot be used as given"
         case .conflict: return "this conflicts with what is already there"
+        case .notHeld: return "the peer is still downloading this file and does not hold that part yet; ask it later, or another peer"
         default: return "internal error"
         }
     }
