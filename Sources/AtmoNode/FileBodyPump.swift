@@ -6,10 +6,11 @@ import NIOHTTPTypes
 import NIOPosix
 import Synchronization
 
-/// One byte range of an open model file, to be sent as a response body.
+/// One byte range of an open model file (or of verified pieces of a partial one), to be
+/// sent as a response body.
 struct FileBody: Sendable {
-    /// Checked after every read to still be the file that was hashed.
-    let file: OpenModelFile
+    /// Checked after every read to still be the file that was hashed (`ServedFile.isUnchanged`).
+    let file: any ServedFile
     let offset: Int64
     let length: Int64
     /// Asks for a rescan when the file changed under the response.

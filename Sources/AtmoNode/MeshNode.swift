@@ -99,7 +99,8 @@ public struct MeshNode: Sendable {
             logger: logger, slots: DownloadSlots(limit: configuration.maxConcurrentDownloads),
             waitForProvidersSeconds: configuration.waitForProvidersSeconds)
         var relayProvider = RelayTransferProvider(
-            hub: transferHub, inventory: inventory, ledger: ledger, nodeID: nodeID, fileReaders: fileReaders, logger: logger)
+            hub: transferHub, inventory: inventory, partialOffers: partialOffers, ledger: ledger, nodeID: nodeID,
+            fileReaders: fileReaders, logger: logger)
         relayProvider.configuration.supportedModes = Set(configuration.mesh.relayTransferModes)
         let relayService = RelayService(
             links: try RelayService.links(

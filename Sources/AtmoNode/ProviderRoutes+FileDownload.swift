@@ -12,6 +12,10 @@ extension ProviderRoutes {
     /// connection's `FileBodyPump` (chunked reads and writes on its event loop), so memory
     /// stays flat whatever the file's size. `HEAD` gets the same status and headers.
     func download(_ request: Request, id: String?, includeBody: Bool, channel: any Channel) async throws -> Response {
+        // A file this node is still pulling: its verified pieces (ProviderRoutes+Partial).
+        if let offer = partialOffer(for: request, id: id) {
+            return try await downloadPartial(request, offer: offer, includeBody: includeBody, channel: channel)
+        }
         let item = try lookup(id)
         let entry = item.entry
         let size = entry.sizeBytes
@@ -39,25 +43,31 @@ extension ProviderRoutes {
         default:
             (status, offset, length) = (.ok, 0, size)
         }
+        let body = FileBody(file: file, offset: offset, length: length, onChange: requestRescan)
+        return fileResponse(status: status, headers: headers, entry: entry, body: body, includeBody: includeBody, channel: channel)
+    }
+
+    /// The answer that sends `body` (its head only for `HEAD`), counted by the ledger.
+    func fileResponse(
+        status: HTTPResponse.Status, headers: HTTPFields, entry: ModelEntry, body: FileBody, includeBody: Bool, channel: any Channel
+    ) -> Response {
+        var headers = headers
         headers[.contentType] = "application/octet-stream"
         headers[.contentDisposition] = "attachment; filename=\"\(entry.fileName)\""
-        headers[.contentLength] = String(length)
+        headers[.contentLength] = String(body.length)
         guard includeBody else {
             return Response(status: status, headers: headers, body: ResponseBody())
         }
         let ledger = self.ledger
         let readers = fileReaders
-        let onChange = requestRescan
         return Response(
             status: status, headers: headers,
-            body: ResponseBody(contentLength: Int(length)) { writer in
+            body: ResponseBody(contentLength: Int(body.length)) { writer in
                 ledger.downloadStarted()
                 var sent: Int64 = 0
                 defer { ledger.downloadEnded(bytes: sent) }
                 do {
-                    sent = try await FileBodyPump.send(
-                        FileBody(file: file, offset: offset, length: length, onChange: onChange),
-                        on: channel, readers: readers)
+                    sent = try await FileBodyPump.send(body, on: channel, readers: readers)
                 } catch let error as FileBodyError {
                     sent = error.written
                     throw error

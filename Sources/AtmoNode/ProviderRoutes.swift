@@ -52,6 +52,7 @@ struct ProviderRoutes: Sendable {
         }
         registerMesh(on: router)
         registerPieces(on: router)
+        registerPartial(on: router)
         registerDownloads(on: router)
         routeTable.load(from: router)
     }

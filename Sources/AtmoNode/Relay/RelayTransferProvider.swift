@@ -12,9 +12,13 @@ import NIOPosix
 /// driven by a `ChunkSender` (mode negotiated per request: binary frames when both ends and
 /// the relay take them, else JSON chunks). Files are read on the node's file threads;
 /// requests, served bytes and the consumers' reports go to the ledger like HTTP downloads.
+/// A file this node is still pulling is served too, range by range, from its verified
+/// pieces (`RelayTransferProvider+Partial`).
 struct RelayTransferProvider: Sendable {
     let hub: TransferHub
     let inventory: Inventory
+    /// The files this node is pulling.
+    let partialOffers: PartialOffers
     let ledger: TransferLedger
     let nodeID: String
     let fileReaders: NIOThreadPool
@@ -51,22 +55,23 @@ struct RelayTransferProvider: Sendable {
                 requestID: request.requestID, modelID: request.modelID, reason: reason, message: message, cancelledBy: nodeID)
             _ = route.send(RelayPayload.direct(cancel, to: peer))
         }
-        guard let item = inventory.item(modelID: request.modelID) else {
+        guard let holding = holding(for: request) else {
             refuse(.protocolError, "\(request.modelID) is not offered by node \(nodeID)")
             return
         }
-        let source = ChunkSource(
-            totalBytes: item.entry.sizeBytes, sha256: item.entry.sha256,
-            metadata: .init(name: item.entry.name, type: item.entry.type, format: item.entry.format, classes: item.entry.classes))
         switch ChunkSender.open(
-            request: request, source: source, localNodeID: nodeID, pathSupportsBinary: route.binary, configuration: configuration)
+            request: holding.fitted(request), source: holding.source, localNodeID: nodeID, pathSupportsBinary: route.binary,
+            configuration: configuration)
         {
         case .refused(let cancel):
             _ = route.send(RelayPayload.direct(cancel, to: peer))
         case .accepted(let sender, let start):
-            let file: OpenModelFile
+            let file: any ServedFile
             do {
-                file = try await fileReaders.runIfActive { try OpenModelFile(item) }
+                file = try await open(holding, range: sender.range)
+            } catch let refusal as PartialRefusal {
+                refuse(.notHeld, refusal.message)
+                return
             } catch {
                 refuse(.protocolError, "\(request.modelID) cannot be read on node \(nodeID) now (\(error)); try again shortly")
                 return
@@ -91,13 +96,13 @@ struct RelayTransferProvider: Sendable {
 /// One relayed transfer on the provider's side: the sender's actions performed, its events fed.
 struct ProviderTransfer {
     var sender: ChunkSender
-    let file: OpenModelFile
+    let file: any ServedFile
     let route: TransferHub.Route
     let peer: String
     let fileReaders: NIOThreadPool
     private(set) var bytesSent: Int64 = 0
 
-    init(sender: ChunkSender, file: OpenModelFile, route: TransferHub.Route, peer: String, fileReaders: NIOThreadPool) {
+    init(sender: ChunkSender, file: any ServedFile, route: TransferHub.Route, peer: String, fileReaders: NIOThreadPool) {
         self.sender = sender
         self.file = file
         self.route = route
@@ -130,7 +135,14 @@ struct ProviderTransfer {
         for action in actions {
             switch action {
             case .send(let slice), .resend(let slice):
-                guard let frame = try? await frame(slice) else {
+                let frame: RelayOutbound
+                do {
+                    frame = try await self.frame(slice)
+                } catch let refusal as PartialRefusal {
+                    // The pull of a partial file ended while it was served.
+                    _ = await perform(sender.cancel(reason: .notHeld, message: refusal.message))
+                    return false
+                } catch {
                     let message = "node cannot read \(sender.modelID) now"
                     _ = await perform(sender.cancel(reason: .protocolError, message: message))
                     return false
