@@ -14,6 +14,12 @@
 # Usage: bench/first-hash.sh [SIZE_MIB] (default 2048). PAIRS=5 by default. ATMO_BIN=PATH
 # uses that binary instead of a release build in .build-release.
 set -euo pipefail
+# Both commands run in a session of their own whose scheduling group gets nice -15 (Linux
+# autogroups: a plain `nice` only orders processes within one session), so other work on
+# the machine does not take the second core from either; PRIORITY=0 leaves it alone.
+if [ -z "${FIRST_HASH_SESSION:-}" ] && [ "${PRIORITY:-1}" != 0 ] && [ -w /proc/self/autogroup ]; then
+    FIRST_HASH_SESSION=1 exec setsid bash -c 'echo -15 > /proc/self/autogroup; exec "$0" "$@"' "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 SIZE_MIB=${1:-2048}
 PAIRS=${PAIRS:-5}
@@ -66,7 +72,7 @@ median() { sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1)
 mo=$(median "$WORK/o"); ma=$(median "$WORK/a"); mp=$(median "$WORK/p")
 gib=$(awk -v m="$SIZE_MIB" 'BEGIN { printf "%.3f", m / 1024 }')
 echo
-echo "median over $PAIRS pairs, $gib GiB on tmpfs, $(nproc) cores, load after: $(cut -d' ' -f1-3 /proc/loadavg):"
+echo "median over $PAIRS pairs, $gib GiB on tmpfs, $(nproc) cores, load after: $(cut -d' ' -f1-3 /proc/loadavg), $(cat /proc/self/autogroup 2>/dev/null || echo 'no autogroup'):"
 printf "  openssl dgst -sha256     %8ss  %6.2f GB/s\n" "$mo" "$(awk -v s="$mo" -v m="$SIZE_MIB" 'BEGIN { print m * 1048576 / s / 1e9 }')"
 printf "  atmo hash (+ manifest)   %8ss  %6.2f GB/s\n" "$ma" "$(awk -v s="$ma" -v m="$SIZE_MIB" 'BEGIN { print m * 1048576 / s / 1e9 }')"
 printf "  atmo hash --plain        %8ss  %6.2f GB/s\n" "$mp" "$(awk -v s="$mp" -v m="$SIZE_MIB" 'BEGIN { print m * 1048576 / s / 1e9 }')"

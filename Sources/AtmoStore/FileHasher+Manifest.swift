@@ -9,20 +9,21 @@ import Darwin
 #endif
 
 extension FileHasher {
-    /// Buffers in flight between the reader and the piece thread: the reader fills one while
-    /// the piece thread hashes another and a third waits, so neither waits on the other
-    /// when both run at the same speed. Memory: `manifestSlotCount * bufferSize` (12 MiB).
-    static let manifestSlotCount = 3
+    /// Buffers in flight between the reader and the two hashing threads: the reader fills
+    /// some while both hash others, so no thread waits on another when they run at the same
+    /// speed. Memory: `manifestSlotCount * bufferSize` (16 MiB).
+    static let manifestSlotCount = 4
 
     /// The whole-file SHA-256 (lowercase hex) and the piece manifest of a file, from ONE
-    /// read of it: the calling thread preads 4 MiB buffers and feeds the whole-file hash,
-    /// while a second thread computes the piece digests of the same buffers, so the two
-    /// hashes run on two cores and a file takes about as long as one SHA-256 pass.
+    /// read of it: the calling thread preads 4 MiB buffers, one thread feeds them to the
+    /// whole-file hash and another computes the piece digests of the same buffers, so the
+    /// two hashes (and the reads) share two cores and a file takes about as long as one
+    /// SHA-256 pass (`HashPipeline`; bench/first-hash.sh).
     ///
     /// `pieceSize` nil chooses `PieceManifest.pieceSize(forFileSize:)` from the file's size
     /// when opened. Blocking: call through `BlockingIO.run` and pass its flag as
-    /// `isCancelled`, checked before every read (throws `CancellationError`); the piece
-    /// thread has stopped when this returns or throws.
+    /// `isCancelled`, checked before every read (throws `CancellationError`); the hashing
+    /// threads have stopped when this returns or throws.
     package static func hashWithManifest(
         path: String, pieceSize: Int64? = nil, isCancelled: @Sendable () -> Bool = { false }
     ) throws -> (sha256: String, manifest: PieceManifest) {
@@ -71,118 +72,32 @@ extension FileHasher {
         return (whole, pieces)
     }
 
-    /// The reader (this thread) hashes the whole file; a `PieceThread` hashes pieces.
+    /// This thread reads; a `HashPipeline`'s two threads hash the same buffers, one the
+    /// whole file, one the pieces.
     private static func hashPipelined(
         fd: Int32, path: String, pieceSize: Int64, expectedSize: Int64, isCancelled: () -> Bool
     ) throws -> (SHA256, PieceDigester) {
-        let pieces = PieceThread(
-            digester: PieceDigester(pieceSize: pieceSize, expectedSize: expectedSize),
-            slotCount: manifestSlotCount, slotSize: bufferSize)
-        pieces.start()
-        var whole = SHA256()
+        let pipeline = HashPipeline(
+            pieces: PieceDigester(pieceSize: pieceSize, expectedSize: expectedSize), slotCount: manifestSlotCount,
+            slotSize: bufferSize)
+        pipeline.start()
         var position: Int64 = 0
         do {
             while true {
                 if isCancelled() { throw CancellationError() }
-                let slot = pieces.takeFreeSlot()
-                let buffer = pieces.slots[slot]
-                let got = try FileIO.pread(fd, into: buffer, offset: position, path: path)
-                if got == 0 { break }
-                pieces.submit(slot: slot, count: got)
-                // The piece thread reads the same bytes meanwhile; the slot is not refilled
-                // before this thread takes it again, after this update.
-                whole.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+                let slot = pipeline.takeFreeSlot()
+                let got = try FileIO.pread(fd, into: pipeline.slots[slot], offset: position, path: path)
+                if got == 0 {
+                    pipeline.giveBack(slot: slot)
+                    break
+                }
+                pipeline.submit(slot: slot, count: got)
                 position += Int64(got)
             }
         } catch {
-            _ = pieces.finish(abort: true)
+            _ = pipeline.finish(abort: true)
             throw error
         }
-        return (whole, pieces.finish(abort: false))
-    }
-}
-
-/// The second thread of `hashWithManifest`: takes filled buffers in order, feeds their
-/// bytes to a `PieceDigester`, and gives each buffer back. The state between the two
-/// threads is guarded by one `NSCondition` (a thread, not a task, waits on it: this runs
-/// on pool threads and a thread of its own, never the cooperative pool).
-private final class PieceThread: @unchecked Sendable {
-    let slots: [UnsafeMutableRawBufferPointer]
-    private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var freeSlots: [Int]
-    private var queued: [(slot: Int, count: Int)] = []
-    private var ended = false
-    private var aborted = false
-    private var done = false
-    /// Touched by the piece thread only until `done`, then by the reader.
-    private var digester: PieceDigester
-
-    init(digester: PieceDigester, slotCount: Int, slotSize: Int) {
-        self.digester = digester
-        slots = (0..<slotCount).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: slotSize, alignment: 4096) }
-        freeSlots = Array(0..<slotCount)
-        queued.reserveCapacity(slotCount)
-    }
-
-    deinit {
-        for slot in slots { slot.deallocate() }
-    }
-
-    func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "atmo-piece-hash"
-        thread.start()
-    }
-
-    /// A buffer the reader may fill; waits while the piece thread holds all of them.
-    func takeFreeSlot() -> Int {
-        condition.lock()
-        defer { condition.unlock() }
-        while freeSlots.isEmpty { condition.wait() }
-        return freeSlots.removeFirst()
-    }
-
-    /// Hands the first `count` bytes of a filled buffer to the piece thread.
-    func submit(slot: Int, count: Int) {
-        condition.lock()
-        queued.append((slot, count))
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Ends the stream (or drops what is queued, when `abort`), waits for the piece thread
-    /// to stop, and returns its digester.
-    func finish(abort: Bool) -> PieceDigester {
-        condition.lock()
-        defer { condition.unlock() }
-        ended = true
-        aborted = abort
-        condition.broadcast()
-        while !done { condition.wait() }
-        return digester
-    }
-
-    private func run() {
-        while let item = next() {
-            digester.update(UnsafeRawBufferPointer(rebasing: slots[item.slot][0..<item.count]))
-            condition.lock()
-            freeSlots.append(item.slot)
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
-    /// The next filled buffer, or nil (and `done`) once the stream ended or was aborted.
-    private func next() -> (slot: Int, count: Int)? {
-        condition.lock()
-        defer { condition.unlock() }
-        while queued.isEmpty && !ended { condition.wait() }
-        if aborted || queued.isEmpty {
-            done = true
-            condition.broadcast()
-            return nil
-        }
-        return queued.removeFirst()
+        return pipeline.finish(abort: false)
     }
 }
