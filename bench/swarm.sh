@@ -7,8 +7,8 @@
 #           one mesh over loopback, beside one consumer alone: time until all have verified and
 #           installed (goal <= 1.5x), bytes the seed sent (goal <= 1.5x the file)
 #   flip    a provider whose proxy flips one byte of one download answer, plus an honest one:
-#           download bytes over the wire minus the file size (goal: at most one piece), beside
-#           the same pull with no flip; and `atmo pull --from` the flipping provider alone
+#           bytes over the wire beyond those of the same pull with no flip (goal: at most one
+#           piece); and `atmo pull --from` the flipping provider alone, pulled until it succeeds
 #   single  `atmo pull --from URL` (verified, installed) vs `curl -o` of the same file from the
 #           same provider, onto tmpfs, pairs interleaved (goal <= 1.25x), and the pull's peak
 #           RSS (goal < 64 MiB)
@@ -155,21 +155,23 @@ figure_three() {
     local file bytes p1 p2 p3 one all t_one t_three
     file=$(model_file "$SIZE_MIB"); bytes=$(stat -c %s "$file")
     echo "== three: ${SIZE_MIB} MiB, 3 providers each capped at $(mbps "$RATE" 1) MB/s"
-    p1=$(provider p1 "$(dirname "$file")" "$RATE")
-    p2=$(provider p2 "$(dirname "$file")" "$RATE")
-    p3=$(provider p3 "$(dirname "$file")" "$RATE")
+    # Reference: one capped provider (stopped after, with its consumer: a node that holds the
+    # file would be an uncapped source of the next pull).
+    p1=$(provider p0 "$(dirname "$file")" "$RATE")
     one=$(consumer three-ref "http://127.0.0.1:$p1")
     wait_providers "$one" 1
     t_one=$(pull_via three-ref "$file")
-    local b1_before b2_before b3_before
-    b1_before=$(proxy_stat p1 download_body_bytes); b2_before=$(proxy_stat p2 download_body_bytes)
-    b3_before=$(proxy_stat p3 download_body_bytes)
+    stop_phase
+    p1=$(provider p1 "$(dirname "$file")" "$RATE")
+    p2=$(provider p2 "$(dirname "$file")" "$RATE")
+    p3=$(provider p3 "$(dirname "$file")" "$RATE")
     all=$(consumer three "http://127.0.0.1:$p1" "http://127.0.0.1:$p2" "http://127.0.0.1:$p3")
     wait_providers "$all" 3
     t_three=$(pull_via three "$file")
     local s1 s2 s3
-    s1=$(( $(proxy_stat p1 download_body_bytes) - b1_before )); s2=$(( $(proxy_stat p2 download_body_bytes) - b2_before ))
-    s3=$(( $(proxy_stat p3 download_body_bytes) - b3_before ))
+    s1=$(proxy_stat p1 download_body_bytes); s2=$(proxy_stat p2 download_body_bytes); s3=$(proxy_stat p3 download_body_bytes)
+    local d1 d2 d3
+    d1=$(proxy_stat p1 bytes_down); d2=$(proxy_stat p2 bytes_down); d3=$(proxy_stat p3 bytes_down)
     stop_phase
     local r_one r_three
     r_one=$(mbps "$bytes" "$t_one"); r_three=$(mbps "$bytes" "$t_three")
@@ -177,7 +179,8 @@ figure_three() {
     printf '%-46s %8s s %8s s\n' "pull time (through a consumer node)" "$t_one" "$t_three"
     printf '%-46s %5s MB/s %5s MB/s\n' "rate (R = $(mbps "$RATE" 1) MB/s per provider)" "$r_one" "$r_three"
     printf '%-46s %9sR %9sR   goal >= 2.7R\n' "rate / R" "$(ratio "$r_one" "$(mbps "$RATE" 1)")" "$(ratio "$r_three" "$(mbps "$RATE" 1)")"
-    printf '%-46s %s\n' "3 sources: download bytes sent by p1 / p2 / p3" "$s1 / $s2 / $s3 (file $bytes)"
+    printf '%-46s %s\n' "3 sources: download bodies from p1 / p2 / p3" "$s1 / $s2 / $s3 (file $bytes)"
+    printf '%-46s %s\n' "3 sources: all bytes sent by p1 / p2 / p3" "$d1 / $d2 / $d3"
     echo
 }
 
@@ -192,7 +195,7 @@ figure_fanout() {
     local alone; alone=$(consumer alone "http://127.0.0.1:$seed")
     wait_providers "$alone" 1
     t_one=$(pull_via alone "$file")
-    seed_one=$(proxy_stat seed-ref download_body_bytes)
+    seed_one=$(proxy_stat seed-ref bytes_down)
     stop_phase
 
     seed=$(provider seed "$(dirname "$file")" "$RATE")
@@ -213,7 +216,7 @@ figure_fanout() {
         done
         [ "$peers" -ge "$CONSUMERS" ] || echo "   (warning: the consumer on port $port knows $peers peers, not $CONSUMERS)"
     done
-    local seed_before; seed_before=$(proxy_stat seed download_body_bytes)
+    local seed_before; seed_before=$(proxy_stat seed bytes_down)
     # All pulls at once; a Python driver starts them, and prints each one's seconds.
     local states=()
     for i in $(seq "$CONSUMERS"); do states+=("$WORK/c$i/state"); done
@@ -240,7 +243,7 @@ while len(done) < len(pulls):
 for i in range(len(pulls)):
     print(f"{done[i]:.2f}")
 PY
-    local seed_all; seed_all=$(( $(proxy_stat seed download_body_bytes) - seed_before ))
+    local seed_all; seed_all=$(( $(proxy_stat seed bytes_down) - seed_before ))
     for i in $(seq "$CONSUMERS"); do
         cmp -s "$WORK/c$i/state/models/$MODEL" "$file" || { echo "FAIL: the bytes c$i installed differ" >&2; exit 1; }
     done
@@ -248,7 +251,7 @@ PY
     local t_all; t_all=$(sort -g "$WORK/fanout.times" | tail -1)
     printf '%-46s %10s %10s\n' "" "1 alone" "$CONSUMERS together"
     printf '%-46s %8s s %8s s   ratio %s, goal <= 1.5\n' "time until all have verified and installed" "$t_one" "$t_all" "$(ratio "$t_all" "$t_one")"
-    printf '%-46s %10s %10s   ratio %s, goal <= 1.5 (without a swarm: %s)\n' "download bytes the seed sent / file size" \
+    printf '%-46s %10s %10s   ratio %s, goal <= 1.5 (without a swarm: %s)\n' "bytes the seed sent / file size" \
         "$(ratio "$seed_one" "$bytes")" "$(ratio "$seed_all" "$bytes")" "$(ratio "$seed_all" "$bytes")" "$CONSUMERS"
     echo "   each consumer's seconds: $(tr '\n' ' ' < "$WORK/fanout.times")"
     echo
@@ -267,7 +270,7 @@ flip_run() { # tag flip(0/1) file
     node=$(consumer "$tag" "http://127.0.0.1:$honest" "http://127.0.0.1:$corrupt")
     wait_providers "$node" 2
     t=$(pull_via "$tag" "$file")
-    sent=$(( $(proxy_stat "$tag-honest" download_body_bytes) + $(proxy_stat "$tag-corrupt" download_body_bytes) ))
+    sent=$(( $(proxy_stat "$tag-honest" bytes_down) + $(proxy_stat "$tag-corrupt" bytes_down) ))
     local flipped; flipped=$(json "d['flipped']" < "$WORK/$tag-corrupt/stats")
     stop_phase
     echo "$t $((sent - bytes)) $flipped"
@@ -294,18 +297,22 @@ figure_flip() {
             > "$dir.out.$attempts" 2>&1 && break
     done
     t1=$(now)
-    local alone_sent; alone_sent=$(proxy_stat flip-alone-p download_body_bytes)
+    local alone_sent; alone_sent=$(proxy_stat flip-alone-p bytes_down)
     local alone_flip; alone_flip=$(json "d['flipped']" < "$WORK/flip-alone-p/stats")
     cmp -s "$dir/models/$MODEL" "$file" && alone_ok=yes || alone_ok=no
     stop_phase
+    local clean_extra flip_extra
+    clean_extra=$(echo "$clean" | cut -d' ' -f2); flip_extra=$(echo "$flipped" | cut -d' ' -f2)
     printf '%-46s %12s %12s %12s\n' "" "no flip" "1 flip" "1 flip, alone"
     printf '%-46s %10s s %10s s %10s s\n' "pull time" "$(echo "$clean" | cut -d' ' -f1)" "$(echo "$flipped" | cut -d' ' -f1)" "$(elapsed "$t0" "$t1")"
-    printf '%-46s %12s %12s %12s   goal: at most one piece\n' "download bytes over the wire - file size" \
-        "$(echo "$clean" | cut -d' ' -f2)" "$(echo "$flipped" | cut -d' ' -f2)" "$((alone_sent - bytes))"
+    printf '%-46s %12s %12s %12s\n' "bytes the providers sent - file size" "$clean_extra" "$flip_extra" "$((alone_sent - bytes))"
+    printf '%-46s %12s %12s %12s   goal: at most one piece (%s)\n' "re-sent: that minus the no-flip run's" "-" \
+        "$((flip_extra - clean_extra))" "$((alone_sent - bytes - clean_extra))" "$piece"
     printf '%-46s %12s %12s %12s\n' "pulls run / installed bytes right" "1 / yes" "1 / yes" "$attempts / $alone_ok"
     echo "   flipped (with an honest provider): $(echo "$flipped" | cut -d' ' -f3-)"
     echo "   flipped (alone): $alone_flip"
-    echo "   piece size: $piece bytes (from the catalog entry); 'None' above: the flipping provider served no download"
+    echo "   (bytes: everything the providers' proxies sent, catalogs and gossip included, which the no-flip run measures;"
+    echo "   piece size from the catalog entry; 'None' above: the flip offset was never reached on the flipping provider)"
     echo
 }
 

@@ -15,12 +15,14 @@ Usage:
 The first line of stdout is the port the proxy listens on. --stats FILE is written (JSON,
 atomically) on SIGUSR1, SIGTERM and SIGINT: bytes down (target -> client), bytes up, the
 connections, and with HTTP parsing on (--http or --flip-download) the body bytes of
-`GET /v1/models/download/...` answers and which answer was corrupted. SIGTERM/SIGINT then exit.
+`GET /v1/models/download/...` answers, the bytes of WebSocket connections after their 101,
+and which answer was corrupted. SIGTERM/SIGINT then exit.
 
---flip-download N: the N-th answer (1-based, counted over every connection in the order their
-headers pass) to a GET /v1/models/download/... with status 200 or 206 and a body longer than
-K bytes gets the byte at body offset K (default: the middle of that body) inverted. Exactly
-one byte in total is flipped.
+--flip-download N: exactly one byte in total is inverted, in the N-th answer (1-based, over
+every connection, in the order they reach their offset) that passes its flip offset: the
+body of a GET /v1/models/download/... answered 200 or 206 at body offset K (--flip-offset;
+default: the middle of that body), or a WebSocket connection (the direct transfer route,
+after its 101) at byte K of what follows the 101 (default: 1 MiB + 4097, inside a frame).
 """
 import argparse
 import asyncio
@@ -62,6 +64,8 @@ class Stats:
         self.connections = 0
         self.download_body_bytes = 0
         self.download_answers = 0
+        self.upgrades = 0
+        self.upgraded_bytes = 0
         self.flipped = None  # {"request": ..., "range": ..., "body_offset": ..., "body_length": ...}
 
     def as_dict(self):
@@ -71,6 +75,8 @@ class Stats:
             "connections": self.connections,
             "download_answers": self.download_answers,
             "download_body_bytes": self.download_body_bytes,
+            "websocket_upgrades": self.upgrades,
+            "websocket_bytes": self.upgraded_bytes,
             "flipped": self.flipped,
         }
 
@@ -98,7 +104,7 @@ class Framer:
         n = len(data)
         while i < n:
             if self.state == "raw":
-                out += data[i:]
+                out += self.body(data[i:])
                 break
             if self.state == "head":
                 end = (self.head + data[i:]).find(b"\r\n\r\n")
@@ -175,7 +181,7 @@ class Framer:
         self.context = self.on_head(first, fields) if self.on_head else None
         status = int(first[1]) if self.is_response and len(first) > 1 and first[1].isdigit() else 0
         if self.is_response and status == 101:
-            self.state = "raw"
+            self.state = "raw"  # the context stays: the rest of the connection is its body
             return
         no_body = self.is_response and (status < 200 or status in (204, 304) or
                                         (self.context or {}).get("head_request", False))
@@ -205,7 +211,7 @@ class Proxy:
         self.bucket = Bucket(args.rate)
         self.stats = Stats()
         self.parse = args.http or args.flip_download > 0
-        self.download_answers_seen = 0
+        self.candidates_seen = 0
 
     def target(self):
         if self.args.target_port_file:
@@ -237,33 +243,45 @@ class Proxy:
             def response_head(first, fields):
                 method, path, range_ = requests.pop(0) if requests else (b"", b"", "")
                 status = int(first[1]) if len(first) > 1 and first[1].isdigit() else 0
-                context = {"head_request": method == b"HEAD"}
-                if method == b"GET" and path.startswith(DOWNLOAD_PREFIX) and status in (200, 206):
+                context = {"head_request": method == b"HEAD", "request": path.decode("latin-1"), "range": range_}
+                if status == 101:
+                    # A WebSocket (direct transfer route): its frames are the body.
+                    self.stats.upgrades += 1
+                    context["upgraded"] = True
+                    context["flip_at"] = self.args.flip_offset if self.args.flip_offset >= 0 else (1 << 20) + 4097
+                elif method == b"GET" and path.startswith(DOWNLOAD_PREFIX) and status in (200, 206):
                     self.stats.download_answers += 1
                     length = int(fields.get(b"content-length", b"-1"))
                     context["download"] = True
                     context["length"] = length
-                    wanted = self.args.flip_download
                     offset = self.args.flip_offset if self.args.flip_offset >= 0 else length // 2
-                    if wanted > 0 and self.stats.flipped is None and length > offset:
-                        self.download_answers_seen += 1
-                        if self.download_answers_seen == wanted:
-                            context["flip_at"] = offset
-                            self.stats.flipped = {"request": path.decode("latin-1"), "range": range_,
-                                                  "body_offset": offset, "body_length": length}
+                    if length > offset:
+                        context["flip_at"] = offset
                 return context
 
             def response_body(context, data, offset):
-                if not context.get("download"):
+                if context.get("download"):
+                    self.stats.download_body_bytes += len(data)
+                elif context.get("upgraded"):
+                    self.stats.upgraded_bytes += len(data)
+                else:
                     return data
-                self.stats.download_body_bytes += len(data)
                 at = context.get("flip_at")
-                if at is not None and offset <= at < offset + len(data):
-                    changed = bytearray(data)
-                    changed[at - offset] ^= 0xFF
-                    context.pop("flip_at")
-                    return bytes(changed)
-                return data
+                if at is None or not offset <= at < offset + len(data):
+                    return data
+                # This answer passes its flip offset now: it is the next candidate.
+                context.pop("flip_at")
+                wanted = self.args.flip_download
+                if wanted <= 0 or self.stats.flipped is not None:
+                    return data
+                self.candidates_seen += 1
+                if self.candidates_seen != wanted:
+                    return data
+                self.stats.flipped = {"request": context["request"], "range": context["range"], "offset": at,
+                                      "websocket": bool(context.get("upgraded")), "body_length": context.get("length")}
+                changed = bytearray(data)
+                changed[at - offset] ^= 0xFF
+                return bytes(changed)
 
             up_framer.on_head = request_head
             down_framer.on_head = response_head
