@@ -15,6 +15,9 @@ public struct PullRequest: Sendable {
     public var expectedSHA256: String?
     /// This node's id, sent as `requester_node_id`.
     public var requesterNodeID: String
+    /// Sources as they are known now (the node's mesh view), asked every few seconds while a
+    /// swarm pull runs: nodes that start holding the model join it. Nil: `sources` only.
+    public var discoverSources: (@Sendable () async -> [PullSource])? = nil
 
     public init(
         modelID: String, sources: [PullSource], destination: LocalModelStore, expectedSHA256: String? = nil, requesterNodeID: String

@@ -143,4 +143,27 @@ struct SwarmPullTests {
             #expect(PullHarness.partials(in: store).isEmpty && store.installed().isEmpty)
         }
     }
+
+    @Test func aHolderFoundWhileThePullRunsJoinsIt() async throws {
+        let model = FakePeer.swarmModel()
+        let first = FakePeer.seed(model) { _ in .slow(seconds: 0.5) }
+        let later = FakePeer.seed(model)
+        try await withTemporaryDirectory { directory in
+            let store = LocalModelStore(directory: directory.sub("pulled"))
+            let outcome = try await withFakePeers([first, later]) { urls in
+                var request = PullHarness.request(model.0.modelID, from: [PullSource(baseURL: urls[0], nodeID: "first")], into: store)
+                let joining = PullSource(baseURL: urls[1], nodeID: "later")
+                request.discoverSources = { [PullSource(baseURL: urls[0], nodeID: "first"), joining] }
+                return try await PullHarness.withEngine(database: try StateDatabase()) { engine in
+                    try await withDeadline(60) { [request] in await PullHarness.pull(engine, request) }
+                }
+            }
+            let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
+            // 41 pieces at 0.5 s, at most four at a time, from the first alone would take 5 s; the one
+            // found after 2 s served the rest.
+            #expect(!later.log.pieces.isEmpty)
+            #expect(first.log.pieces.count < 41)
+        }
+    }
 }

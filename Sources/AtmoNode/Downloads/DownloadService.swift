@@ -87,10 +87,19 @@ struct DownloadService: Service {
         }
         defer { slots.release() }
         downloads.update(id) { $0.state = .preparing }
-        let request = PullRequest(
+        var request = PullRequest(
             modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
             expectedSHA256: plan.sha256, requesterNodeID: nodeID)
         let mesh = self.mesh
+        // A swarm pull takes in nodes that start holding the model while it runs.
+        let (localSHA256s, ownNodeID) = (self.localSHA256s, nodeID)
+        request.discoverSources = {
+            let versions = mesh.versions(of: queued.modelID, localSHA256s: localSHA256s(), ownNodeID: ownNodeID)
+            let replanned = SourcePlanner.plan(
+                modelID: queued.modelID, versions: versions, sha256: plan.sha256, preferredNode: queued.preferredNode)
+            guard case .pull(let current) = replanned else { return [] }
+            return current.sources
+        }
         do throws(TransferError) {
             let result = try await engine.pull(
                 request,

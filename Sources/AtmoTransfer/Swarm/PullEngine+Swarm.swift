@@ -45,7 +45,7 @@ extension PullEngine {
 
     /// Asks `sources` at once whether they hold `entry`: whole (their entry matches) or in
     /// part (they answer which pieces they hold). One route per node: the first, the best.
-    private func lookUp(_ sources: [PullSource], for entry: ModelEntry) async -> [(source: PullSource, channel: any SourceChannel, have: Bitfield?)] {
+    func lookUp(_ sources: [PullSource], for entry: ModelEntry) async -> [(source: PullSource, channel: any SourceChannel, have: Bitfield?)] {
         var seenNodes = Set<String>()
         let unique = sources.filter { source in source.nodeID.map { seenNodes.insert($0).inserted } ?? true }
         let pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: entry.pieceSize ?? 1)

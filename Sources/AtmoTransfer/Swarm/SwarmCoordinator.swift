@@ -129,6 +129,11 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
+    /// A peer joins the pull while it runs.
+    func addPeer(_ peer: SwarmSchedule.PeerID, have: Bitfield?, channelLimit: Int) {
+        changing { $0.schedule.addPeer(peer, have: have, channelLimit: channelLimit, now: now) }
+    }
+
     func updateHave(_ peer: SwarmSchedule.PeerID, _ have: Bitfield) {
         changing { $0.schedule.updateHave(peer, have: have) }
     }

@@ -199,7 +199,8 @@ extension SwarmSession {
                 // still get them, so wait a while before giving up when there are any.
                 if let pieces = coordinator.stuckPieces {
                     stuckSince = stuckSince ?? now
-                    let patience: Duration = peers.contains { $0.have != nil } ? .seconds(configuration.stallTimeoutSeconds) : .zero
+                    let waitsForHolders = request.discoverSources != nil || peers.contains { $0.have != nil }
+                    let patience: Duration = waitsForHolders ? .seconds(configuration.stallTimeoutSeconds) : .zero
                     if now - stuckSince! >= patience {
                         coordinator.fail(noSourceLeft(missing: pieces))
                         return
@@ -260,6 +261,47 @@ extension SwarmSession {
         case .failures(let count): return "failed \(count) times in a row"
         case .unusable: return "cannot serve this model"
         case .slow(let rate, let best): return "far slower than the others (\(Int(rate)) bytes/s against \(Int(best)))"
+        }
+    }
+}
+
+extension SwarmSession {
+    /// How often the caller's sources are asked again for nodes that joined the swarm.
+    static let discoveryInterval = Duration.seconds(2)
+
+    /// Every `discoveryInterval`: sources not in the pull yet that hold the file, whole or in
+    /// part, join it (up to `PullEngine.maxSwarmPeers`); each runs its workers here.
+    func discoverPeers(_ discover: @escaping @Sendable () async -> [PullSource]) async {
+        await withTaskGroup(of: Void.self) { group in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.discoveryInterval)
+                if Task.isCancelled || coordinator.schedule.isComplete { break }
+                let known = peers
+                guard known.count < PullEngine.maxSwarmPeers else { continue }
+                let knownNodes = Set(known.compactMap(\.source.nodeID))
+                let knownURLs = Set(known.map(\.source.baseURL))
+                let fresh = await discover().filter { source in
+                    !knownURLs.contains(source.baseURL) && !(source.nodeID.map(knownNodes.contains) ?? false)
+                }
+                guard !fresh.isEmpty else { continue }
+                let found = await engine.lookUp(fresh, for: entry)
+                let joined = peerList.withLock { list -> [SwarmPeer] in
+                    var joined: [SwarmPeer] = []
+                    for candidate in found where list.count < PullEngine.maxSwarmPeers {
+                        let peer = SwarmPeer(id: list.count, source: candidate.source, channel: candidate.channel, have: candidate.have)
+                        list.append(peer)
+                        joined.append(peer)
+                    }
+                    return joined
+                }
+                for peer in joined {
+                    logger.info("a peer joined the swarm", metadata: ["peer": "\(peer.source)", "partial": "\(peer.have != nil)"])
+                    coordinator.addPeer(peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces)
+                    group.addTask { await self.serve(peer) }
+                    if peer.refreshesHave { group.addTask { await self.refreshHave(of: peer) } }
+                }
+            }
+            group.cancelAll()
         }
     }
 }

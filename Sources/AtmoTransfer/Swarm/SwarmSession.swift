@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// One source of a swarm pull, as the session sees it.
 struct SwarmPeer: Sendable {
@@ -25,7 +26,8 @@ final class SwarmSession: Sendable {
     let request: PullRequest
     let entry: ModelEntry
     let manifest: PieceManifest
-    let peers: [SwarmPeer]
+    /// The peers taking part, growing as new holders are found (`discoverPeers`).
+    let peerList: Mutex<[SwarmPeer]>
     let partial: PartialDownload
     let coordinator: SwarmCoordinator
     let requestID: String
@@ -48,7 +50,7 @@ final class SwarmSession: Sendable {
         self.request = request
         self.entry = entry
         self.manifest = manifest
-        self.peers = peers
+        peerList = Mutex(peers)
         self.requestID = requestID
         self.progress = progress
         partial = try PartialDownload(engine: engine, store: request.destination, entry: entry, pieceSize: manifest.pieceSize)
@@ -68,6 +70,8 @@ final class SwarmSession: Sendable {
         coordinator = SwarmCoordinator(schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? configuration.maxPiecesAhead : 0)
         startBytes = schedule.heldBytes
     }
+
+    var peers: [SwarmPeer] { peerList.withLock { $0 } }
 
     /// Whether `record` was written by a swarm pull of this manifest (its pieces were
     /// verified before they were written).
@@ -135,6 +139,12 @@ final class SwarmSession: Sendable {
             group.addTask {
                 await self.tickLoop()
                 return nil
+            }
+            if let discover = request.discoverSources {
+                group.addTask {
+                    await self.discoverPeers(discover)
+                    return nil
+                }
             }
             var digest: String? = nil
             while let result = try await group.next() {
