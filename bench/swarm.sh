@@ -7,8 +7,9 @@
 #           one mesh over loopback, beside one consumer alone: time until all have verified and
 #           installed (goal <= 1.5x), bytes the seed sent (goal <= 1.5x the file)
 #   flip    a provider whose proxy flips one byte of one download answer, plus an honest one:
-#           bytes over the wire beyond those of the same pull with no flip (goal: at most one
-#           piece); and `atmo pull --from` the flipping provider alone, pulled until it succeeds
+#           model bytes over the wire minus the file size (goal: at most one piece), beside the
+#           same pull with no flip; and `atmo pull --from` the flipping provider alone, pulled
+#           until it succeeds (3 times at most)
 #   single  `atmo pull --from URL` (verified, installed) vs `curl -o` of the same file from the
 #           same provider, onto tmpfs, pairs interleaved (goal <= 1.25x), and the pull's peak
 #           RSS (goal < 64 MiB)
@@ -271,9 +272,12 @@ flip_run() { # tag flip(0/1) file
     wait_providers "$node" 2
     t=$(pull_via "$tag" "$file")
     sent=$(( $(proxy_stat "$tag-honest" bytes_down) + $(proxy_stat "$tag-corrupt" bytes_down) ))
+    local payload
+    payload=$(( $(json "d['download_body_bytes'] + d['websocket_bytes']" < "$WORK/$tag-corrupt/stats") ))
+    payload=$(( payload + $(proxy_stat "$tag-honest" download_body_bytes) + $(proxy_stat "$tag-honest" websocket_bytes) ))
     local flipped; flipped=$(json "d['flipped']" < "$WORK/$tag-corrupt/stats")
     stop_phase
-    echo "$t $((sent - bytes)) $flipped"
+    echo "$t $((sent - bytes)) $((payload - bytes)) $flipped"
 }
 
 figure_flip() {
@@ -297,22 +301,24 @@ figure_flip() {
             > "$dir.out.$attempts" 2>&1 && break
     done
     t1=$(now)
-    local alone_sent; alone_sent=$(proxy_stat flip-alone-p bytes_down)
+    local alone_sent alone_payload; alone_sent=$(proxy_stat flip-alone-p bytes_down)
+    alone_payload=$(json "d['download_body_bytes'] + d['websocket_bytes']" < "$WORK/flip-alone-p/stats")
     local alone_flip; alone_flip=$(json "d['flipped']" < "$WORK/flip-alone-p/stats")
     cmp -s "$dir/models/$MODEL" "$file" && alone_ok=yes || alone_ok=no
     stop_phase
-    local clean_extra flip_extra
+    local clean_extra flip_extra clean_payload flip_payload
     clean_extra=$(echo "$clean" | cut -d' ' -f2); flip_extra=$(echo "$flipped" | cut -d' ' -f2)
+    clean_payload=$(echo "$clean" | cut -d' ' -f3); flip_payload=$(echo "$flipped" | cut -d' ' -f3)
     printf '%-46s %12s %12s %12s\n' "" "no flip" "1 flip" "1 flip, alone"
     printf '%-46s %10s s %10s s %10s s\n' "pull time" "$(echo "$clean" | cut -d' ' -f1)" "$(echo "$flipped" | cut -d' ' -f1)" "$(elapsed "$t0" "$t1")"
-    printf '%-46s %12s %12s %12s\n' "bytes the providers sent - file size" "$clean_extra" "$flip_extra" "$((alone_sent - bytes))"
-    printf '%-46s %12s %12s %12s   goal: at most one piece (%s)\n' "re-sent: that minus the no-flip run's" "-" \
-        "$((flip_extra - clean_extra))" "$((alone_sent - bytes - clean_extra))" "$piece"
+    printf '%-46s %12s %12s %12s\n' "all bytes the providers sent - file size" "$clean_extra" "$flip_extra" "$((alone_sent - bytes))"
+    printf '%-46s %12s %12s %12s   goal: at most one piece (%s)\n' "re-sent: model bytes sent - file size" "$clean_payload" \
+        "$flip_payload" "$((alone_payload - bytes))" "$piece"
     printf '%-46s %12s %12s %12s\n' "pulls run / installed bytes right" "1 / yes" "1 / yes" "$attempts / $alone_ok"
-    echo "   flipped (with an honest provider): $(echo "$flipped" | cut -d' ' -f3-)"
+    echo "   flipped (with an honest provider): $(echo "$flipped" | cut -d' ' -f4-)"
     echo "   flipped (alone): $alone_flip"
-    echo "   (bytes: everything the providers' proxies sent, catalogs and gossip included, which the no-flip run measures;"
-    echo "   piece size from the catalog entry; 'None' above: the flip offset was never reached on the flipping provider)"
+    echo "   (all bytes: catalogs, gossip, probes included; model bytes: download answers' bodies and direct WebSocket"
+    echo "   connections; piece size from the catalog entry; 'None': the flip offset was never reached on that provider)"
     echo
 }
 
