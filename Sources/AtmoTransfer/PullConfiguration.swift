@@ -30,6 +30,10 @@ public struct PullConfiguration: Sendable {
     /// First retry delay; doubles per attempt, up to 32 times this (8 s by default), so the
     /// default budget rides out a provider restart of about 20 s.
     public var retryBaseDelaySeconds: Double = 0.25
+    /// Whether an entry that names a piece manifest is pulled as a swarm (every source at
+    /// once, each piece verified); false pulls one source at a time, trusting the whole-file
+    /// hash alone, as for a provider without manifests.
+    public var usesPieceManifests = true
     /// Written pieces are fsynced and recorded for resume at least this often (bytes).
     public var syncEveryBytes: Int64 = 64 * 1024 * 1024
 

@@ -190,7 +190,7 @@ public struct PullEngine: Sendable {
             // piece verified; without a manifest anywhere, one source at a time.
             var plain = entry
             if entry.manifestReference != nil {
-                if !swarmTried {
+                if !swarmTried && configuration.usesPieceManifests {
                     swarmTried = true
                     if let result = try await swarmPull(
                         request, entry: entry, first: source, firstChannel: peer, others: selection.untriedSources, requestID: requestID,

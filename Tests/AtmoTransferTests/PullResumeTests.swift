@@ -70,6 +70,9 @@ struct PullResumeTests {
                 let log = ProgressLog()
                 var largerPieces = PullHarness.configuration()
                 largerPieces.pieceSize = 256 * 1024
+                // One source at a time, as from a provider without manifests (the swarm's
+                // pieces are the manifest's, see SwarmPullTests).
+                largerPieces.usesPieceManifests = false
                 let result = try await PullHarness.withEngine(largerPieces, database: database) { engine in
                     try await engine.pull(PullHarness.request(entry.modelID, from: node.baseURL, into: store), progress: log.record)
                 }

@@ -157,6 +157,9 @@ final class SwarmCoordinator: Sendable {
 
     var lastErrors: [SwarmSchedule.PeerID: TransferError] { state.withLock { $0.lastErrors } }
 
+    /// The pieces held now (written and verified).
+    var heldPieces: Bitfield { state.withLock { $0.schedule.heldPieces } }
+
     /// Fails the pull at once (a full disk, a local error, no peer left).
     func fail(_ error: TransferError) {
         changing { state in

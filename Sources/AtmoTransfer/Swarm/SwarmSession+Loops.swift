@@ -47,7 +47,16 @@ extension SwarmSession {
             case .success(let buffer):
                 // Verified and written (`buffer` for the hasher when it is one block), or
                 // another copy was first.
-                if let buffer { coordinator.arrived(key, valid: true, buffer: buffer.readableBytes == 0 ? nil : buffer) }
+                guard let buffer else { continue }
+                coordinator.arrived(key, valid: true, buffer: buffer.readableBytes == 0 ? nil : buffer)
+                // The piece's bit in `written_pieces` (no fsync): a killed process loses
+                // only the pieces in flight, as long as the machine did not reboot.
+                do {
+                    try await partial.recordWritten(coordinator.heldPieces)
+                } catch {
+                    coordinator.fail(PullSession.transferError(error))
+                    return
+                }
             case .failure(let error):
                 handle(error, of: key, from: peer)
             }
