@@ -126,6 +126,41 @@ struct PartialServingTests {
         }
     }
 
+    /// A pull that ends while a range of its file streams: the body stops short (the client
+    /// can tell), it never goes on reading a file that is no longer the offer's.
+    @Test func anOfferEndingMidBodyEndsTheResponseShort() async throws {
+        let size = 24 << 20
+        try await withFixtureNode { node, fixture in
+            let path = fixture.directory.sub("big.part")
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.truncate(atOffset: UInt64(size))
+            try handle.close()
+            let sha256 = String(repeating: "d", count: 64)
+            let entry = ModelEntry(
+                modelID: "big.gguf", name: "big", type: "llm", format: "gguf", sizeBytes: Int64(size), sha256: sha256,
+                pieceSize: 1 << 20, piecesSHA256: String(repeating: "e", count: 64))
+            let manifest = try #require(
+                PieceManifest(fileSize: Int64(size), pieceSize: 1 << 20, digests: [UInt8](repeating: 0, count: 24 * 32)))
+            let held = Bitfield(count: 24, bytes: [0xff, 0xff, 0xff])
+            let offers = node.node.partialOffers
+            offers.begin(entry: entry, manifest: manifest, partialPath: path, held: held)
+            let port = node.port
+            let received = try await RawHTTP.blocking { () throws -> Int in
+                let connection = try RawHTTP.Connection(port: port, timeout: 30)
+                defer { connection.close() }
+                try connection.write(RawHTTP.request("GET", "/v1/models/download/big.gguf", headers: ["Range: bytes=0-"]))
+                let head = try connection.readHead()
+                #expect(head.status == 206)
+                var total = try connection.readBytes(64 * 1024).count
+                offers.end(sha256: sha256)
+                total += try connection.readUntilClosed().count
+                return total
+            }
+            #expect(received < size)
+        }
+    }
+
     /// `If-Range` naming another version: this node has no whole file to send instead, so 409.
     @Test func ifRangeOfAnotherVersionIs409() async throws {
         try await withPartialNode(held: [0, 1, 3]) { node, _, _ in
