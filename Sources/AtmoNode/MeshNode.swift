@@ -93,7 +93,7 @@ public struct MeshNode: Sendable {
             downloads: downloads, mesh: mesh,
             engine: PullEngine(
                 http: pullHTTP, database: database, configuration: configuration.pull, logger: logger, blockingIO: blockingIO,
-                channelFactory: relayChannels()),
+                channelFactory: relayChannels(), partialOffers: partialOffers),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger, slots: DownloadSlots(limit: configuration.maxConcurrentDownloads),
