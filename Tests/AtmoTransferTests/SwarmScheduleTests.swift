@@ -230,4 +230,27 @@ struct SwarmScheduleTests {
         #expect(schedule.nextRequest(for: 7, now: 3) == .done)
         #expect(schedule.heldBytes == schedule.totalSize)
     }
+
+    @Test func theOnlyHolderOfABadPieceIsAskedAgainAndDroppedAtTheSecond() {
+        var schedule = Self.schedule(pieces: 4)
+        schedule.addPeer(1, have: nil, channelLimit: 1, now: 0)
+        #expect(schedule.nextRequest(for: 1, now: 0) == .fetch(piece: 0))
+        #expect(schedule.pieceArrived(0, from: 1, valid: false, now: 1).isEmpty)
+        // Nobody else holds piece 0: a byte flipped in transit costs one piece, not the pull.
+        #expect(schedule.nextRequest(for: 1, now: 1) == .fetch(piece: 0))
+        #expect(schedule.pieceArrived(0, from: 1, valid: false, now: 2) == [.drop(peer: 1, reason: .badPieces(2))])
+        #expect(schedule.unavailablePieces == [0, 1, 2, 3])
+    }
+
+    @Test func aPeerWithAnotherRouteIsDroppedAfterThreeFailuresEvenWhenAlone() {
+        var schedule = Self.schedule(pieces: 4)
+        schedule.addPeer(1, have: nil, channelLimit: 1, hasFallback: true, now: 0)
+        var actions: [SwarmSchedule.Action] = []
+        for attempt in 0..<3 {
+            let now = Double(attempt) * 100
+            guard case .fetch(let piece) = schedule.nextRequest(for: 1, now: now) else { return }
+            actions += schedule.pieceFailed(piece, from: 1, .retriable, now: now)
+        }
+        #expect(actions == [.drop(peer: 1, reason: .failures(3))])
+    }
 }

@@ -16,10 +16,16 @@ extension PullEngine {
         onSourceOutcome: @escaping @Sendable (PullSource, SourceOutcome) -> Void
     ) async throws(TransferError) -> PullResult? {
         let started = ContinuousClock.now
-        let joined = await lookUp(others, for: entry)
-        var peers = [SwarmPeer(id: 0, source: first, channel: firstChannel, have: nil)]
+        // The first source's node is in already: its other routes are its fall-backs.
+        let sameNode = { (source: PullSource) in first.nodeID != nil && source.nodeID == first.nodeID }
+        let joined = await lookUp(others.filter { !sameNode($0) }, for: entry)
+        var firstPeer = SwarmPeer(id: 0, source: first, channel: firstChannel, have: nil)
+        firstPeer.alternates = others.filter(sameNode)
+        var peers = [firstPeer]
         for (index, candidate) in joined.prefix(Self.maxSwarmPeers - 1).enumerated() {
-            peers.append(SwarmPeer(id: index + 1, source: candidate.source, channel: candidate.channel, have: candidate.have))
+            var peer = SwarmPeer(id: index + 1, source: candidate.source, channel: candidate.channel, have: candidate.have)
+            peer.alternates = candidate.alternates
+            peers.append(peer)
         }
         guard let manifest = await fetchManifest(for: entry, from: peers) else { return nil }
         logger.info(
@@ -43,29 +49,41 @@ extension PullEngine {
         }
     }
 
+    /// A source that holds the file, with its node's other routes.
+    struct Candidate: Sendable {
+        var source: PullSource
+        var channel: any SourceChannel
+        var have: Bitfield?
+        var alternates: [PullSource]
+    }
+
     /// Asks `sources` at once whether they hold `entry`: whole (their entry matches) or in
-    /// part (they answer which pieces they hold). One route per node: the first, the best.
-    func lookUp(_ sources: [PullSource], for entry: ModelEntry) async -> [(source: PullSource, channel: any SourceChannel, have: Bitfield?)] {
+    /// part (they answer which pieces they hold). One route per node is asked, the first
+    /// (the best); the node's other routes come with it as fall-backs.
+    func lookUp(_ sources: [PullSource], for entry: ModelEntry) async -> [Candidate] {
         var seenNodes = Set<String>()
         let unique = sources.filter { source in source.nodeID.map { seenNodes.insert($0).inserted } ?? true }
+        let routes: @Sendable (PullSource) -> [PullSource] = { source in
+            sources.filter { $0 != source && source.nodeID != nil && $0.nodeID == source.nodeID }
+        }
         let pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: entry.pieceSize ?? 1)
-        return await withTaskGroup(of: (Int, (source: PullSource, channel: any SourceChannel, have: Bitfield?)?).self) { group in
+        return await withTaskGroup(of: (Int, Candidate?).self) { group in
             for (index, source) in unique.enumerated() {
                 group.addTask { [self] in
                     let channel = channel(to: source)
                     if let offered = try? await channel.entry(modelID: entry.modelID) {
                         guard offered.sha256 == entry.sha256, offered.sizeBytes == entry.sizeBytes else { return (index, nil) }
-                        return (index, (source, channel, nil))
+                        return (index, Candidate(source: source, channel: channel, have: nil, alternates: routes(source)))
                     }
                     // Not offered whole: maybe held in part, by a node pulling it now.
                     guard let client = channel as? PeerClient, let availability = try? await client.availability(sha256: entry.sha256),
                         availability.pieceSize == entry.pieceSize, availability.pieceCount == pieceCount, let bytes = availability.haveBytes
                     else { return (index, nil) }
                     let have = Bitfield(count: pieceCount, bytes: bytes)
-                    return (index, (source, channel, have.setCount == pieceCount ? nil : have))
+                    return (index, Candidate(source: source, channel: channel, have: have.setCount == pieceCount ? nil : have, alternates: []))
                 }
             }
-            var found: [(Int, (source: PullSource, channel: any SourceChannel, have: Bitfield?))] = []
+            var found: [(Int, Candidate)] = []
             for await (index, result) in group { if let result { found.append((index, result)) } }
             return found.sorted { $0.0 < $1.0 }.map(\.1)
         }

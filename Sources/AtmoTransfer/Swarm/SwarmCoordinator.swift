@@ -130,8 +130,8 @@ final class SwarmCoordinator: Sendable {
     }
 
     /// A peer joins the pull while it runs.
-    func addPeer(_ peer: SwarmSchedule.PeerID, have: Bitfield?, channelLimit: Int) {
-        changing { $0.schedule.addPeer(peer, have: have, channelLimit: channelLimit, now: now) }
+    func addPeer(_ peer: SwarmSchedule.PeerID, have: Bitfield?, channelLimit: Int, hasFallback: Bool = false) {
+        changing { $0.schedule.addPeer(peer, have: have, channelLimit: channelLimit, hasFallback: hasFallback, now: now) }
     }
 
     func updateHave(_ peer: SwarmSchedule.PeerID, _ have: Bitfield) {
@@ -171,6 +171,9 @@ final class SwarmCoordinator: Sendable {
     var failure: TransferError? { state.withLock { $0.failure } }
 
     var dropped: [SwarmSchedule.PeerID: SwarmSchedule.DropReason] { state.withLock { $0.dropped } }
+
+    /// Whether the peer is out of the pull (dropped with a reason, or removed without one).
+    func isRemoved(_ peer: SwarmSchedule.PeerID) -> Bool { state.withLock { $0.schedule.isDropped(peer) } }
 
     var delivered: [SwarmSchedule.PeerID: Int64] { state.withLock { $0.delivered } }
 

@@ -1,10 +1,12 @@
 extension SwarmSchedule {
     /// A peer joins the pull. `have` nil: it holds the whole file. `channelLimit`: the most
     /// fetches its channel carries at once.
-    public mutating func addPeer(_ id: PeerID, have: Bitfield?, channelLimit: Int, now: Double) {
+    /// `hasFallback`: the engine has another route to the same node, so failures drop this
+    /// one as soon as if other peers were left.
+    public mutating func addPeer(_ id: PeerID, have: Bitfield?, channelLimit: Int, hasFallback: Bool = false, now: Double) {
         guard peers[id] == nil else { return }
         let have = have.flatMap { $0.count == pieceCount ? $0 : nil }
-        peers[id] = Peer(have: have, channelLimit: max(1, channelLimit), sampleStart: now)
+        peers[id] = Peer(have: have, channelLimit: max(1, channelLimit), hasFallback: hasFallback, sampleStart: now)
         count(have, by: 1)
     }
 
@@ -83,7 +85,7 @@ extension SwarmSchedule {
         if others.values.contains(where: { $0.have == nil }) { return true }
         for index in 0..<pieceCount where states[index] == .missing || states[index] == .inFlight {
             guard peers[id]?.holds(index) == true else { continue }
-            if !others.values.contains(where: { $0.holds(index) && !$0.refused.contains(index) }) { return false }
+            if !others.values.contains(where: { $0.holds(index) }) { return false }
         }
         return true
     }

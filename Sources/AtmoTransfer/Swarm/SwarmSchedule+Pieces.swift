@@ -85,7 +85,7 @@ extension SwarmSchedule {
             return drop(id, reason: .unusable)
         case .retriable:
             let others = activePeers.filter { $0 != id }.count
-            let limit = others > 0 ? configuration.failuresToDrop : configuration.failuresToDropLast
+            let limit = others > 0 || peer.hasFallback ? configuration.failuresToDrop : configuration.failuresToDropLast
             if peer.failuresInARow >= limit { return drop(id, reason: .failures(peer.failuresInARow)) }
             return []
         default:
@@ -93,12 +93,17 @@ extension SwarmSchedule {
         }
     }
 
-    /// Missing pieces that no active peer can give: it holds none of them, or sent them bad.
+    /// Whether an active peer other than `id` holds `piece` and did not send it bad.
+    func anotherHolds(_ piece: Int, besides id: PeerID) -> Bool {
+        peers.contains { $0.key != id && !$0.value.dropped && $0.value.holds(piece) && !$0.value.refused.contains(piece) }
+    }
+
+    /// Missing pieces that no active peer holds.
     /// Non-zero while nothing is in flight means the pull cannot finish with these peers.
     public var unavailablePieces: [Int] {
         let active = peers.values.filter { !$0.dropped }
         return (0..<pieceCount).filter { index in
-            states[index] == .missing && !active.contains { $0.holds(index) && !$0.refused.contains(index) }
+            states[index] == .missing && !active.contains { $0.holds(index) }
         }
     }
 
@@ -131,7 +136,7 @@ extension SwarmSchedule {
         var bestAvailability = Int.max
         var bestTie = UInt64.max
         for index in 0..<pieceCount where states[index] == .missing {
-            guard peer.holds(index), !peer.refused.contains(index) else { continue }
+            guard peer.holds(index), !peer.refused.contains(index) || !anotherHolds(index, besides: id) else { continue }
             if inFileOrder { return index }
             let availability = availability(index)
             let tie = Self.mix(UInt64(index) ^ configuration.salt)

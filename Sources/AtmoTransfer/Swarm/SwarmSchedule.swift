@@ -115,8 +115,10 @@ public struct SwarmSchedule: Sendable {
         var failuresInARow = 0
         var backOffUntil = 0.0
         var dropped = false
-        /// Pieces never to ask of it again (it sent them bad).
+        /// Pieces not to ask of it again while another peer holds them (it sent them bad).
         var refused: Set<Int> = []
+        /// Whether the engine has another route to the same node when this one is dropped.
+        var hasFallback = false
         /// Bytes per second, smoothed; nil until measured.
         var rate: Double?
         var bytesSinceSample: Int64 = 0

@@ -29,6 +29,22 @@ extension SwarmSession {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<workers { group.addTask { await self.work(for: peer) } }
         }
+        // Dropped for failures (or as unusable) with another route to the same node left:
+        // that route takes over, keeping every piece held.
+        guard !Task.isCancelled, let next = peer.alternates.first, let reason = coordinator.dropped[peer.id],
+            reason == .unusable || { if case .failures = reason { return true } else { return false } }()
+        else { return }
+        let channel = engine.channel(to: next)
+        let replacement = peerList.withLock { list -> SwarmPeer in
+            var replacement = SwarmPeer(id: list.count, source: next, channel: channel, have: peer.have)
+            replacement.alternates = Array(peer.alternates.dropFirst())
+            list.append(replacement)
+            return replacement
+        }
+        logger.info("a route failed; the pull goes on over the next", metadata: ["from": "\(peer.source)", "to": "\(next)"])
+        coordinator.addPeer(
+            replacement.id, have: replacement.have, channelLimit: channel.maxConcurrentPieces, hasFallback: !replacement.alternates.isEmpty)
+        await serve(replacement)
     }
 
     /// A worker: takes pieces for `peer` until it has no more work.
@@ -297,7 +313,8 @@ extension SwarmSession {
                 let joined = peerList.withLock { list -> [SwarmPeer] in
                     var joined: [SwarmPeer] = []
                     for candidate in found where list.count < PullEngine.maxSwarmPeers {
-                        let peer = SwarmPeer(id: list.count, source: candidate.source, channel: candidate.channel, have: candidate.have)
+                        var peer = SwarmPeer(id: list.count, source: candidate.source, channel: candidate.channel, have: candidate.have)
+                        peer.alternates = candidate.alternates
                         list.append(peer)
                         joined.append(peer)
                     }
@@ -305,7 +322,8 @@ extension SwarmSession {
                 }
                 for peer in joined {
                     logger.info("a peer joined the swarm", metadata: ["peer": "\(peer.source)", "partial": "\(peer.have != nil)"])
-                    coordinator.addPeer(peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces)
+                    coordinator.addPeer(
+                        peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces, hasFallback: !peer.alternates.isEmpty)
                     group.addTask { await self.serve(peer) }
                     if peer.refreshesHave { group.addTask { await self.refreshHave(of: peer) } }
                 }

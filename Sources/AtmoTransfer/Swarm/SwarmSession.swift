@@ -13,6 +13,9 @@ struct SwarmPeer: Sendable {
     let channel: any SourceChannel
     /// The pieces it holds when the pull starts; nil: the whole file.
     let have: Bitfield?
+    /// The node's other routes, best first: when this one is dropped for failures, the next
+    /// takes over (the mesh's fail-over from HTTP to WebSocket to relay).
+    var alternates: [PullSource] = []
     /// A partial holder reached over HTTP: its pieces are asked again every second.
     var refreshesHave: Bool { have != nil && channel is PeerClient }
 }
@@ -65,7 +68,10 @@ final class SwarmSession: Sendable {
         let trusted = Self.wasVerified(partial.record, manifest: manifest, entry: entry) ? resumedPieces : nil
         var schedule = SwarmSchedule(
             totalSize: entry.sizeBytes, pieceSize: manifest.pieceSize, held: trusted, verified: true, configuration: scheduleConfiguration)
-        for peer in peers { schedule.addPeer(peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces, now: 0) }
+        for peer in peers {
+            schedule.addPeer(
+                peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces, hasFallback: !peer.alternates.isEmpty, now: 0)
+        }
         // Whole pieces wait in memory for the hasher only when they are small.
         coordinator = SwarmCoordinator(schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? configuration.maxPiecesAhead : 0)
         startBytes = schedule.heldBytes
@@ -113,10 +119,14 @@ final class SwarmSession: Sendable {
     /// Bytes fetched by this run and kept.
     var fetchedBytes: Int64 { coordinator.delivered.values.reduce(0, +) }
 
-    /// The peers, for records and progress: `3 peers (http://a, http://b, node c through a relay)`.
+    /// The peers taking part now, for records and progress: a URL when there is one,
+    /// `3 peers (http://a, http://b, relay://c)` when there are several.
     var sourceSummary: String {
-        let names = peers.prefix(3).map(\.source.baseURL).joined(separator: ", ")
-        return peers.count == 1 ? names : "\(peers.count) peers (\(names)\(peers.count > 3 ? ", ..." : ""))"
+        let dropped = coordinator.dropped
+        let active = peers.filter { dropped[$0.id] == nil && !coordinator.isRemoved($0.id) }
+        let shown = active.isEmpty ? Array(peers.suffix(1)) : active
+        let names = shown.prefix(3).map(\.source.baseURL).joined(separator: ", ")
+        return shown.count == 1 ? names : "\(shown.count) peers (\(names)\(shown.count > 3 ? ", ..." : ""))"
     }
 
     /// Runs every peer's workers, the in-order hasher, the ticker and the have refreshes
