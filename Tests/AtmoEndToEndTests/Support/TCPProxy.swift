@@ -17,6 +17,9 @@ final class TCPProxy: Sendable {
         /// Flip the bits of this byte (counted from the start of the body) of the first
         /// `206 Partial Content` answer; nil: forward faithfully.
         var flipBodyByte: Int?
+        /// Pose as a node from before piece manifests (see `PieceManifestHider`): requests
+        /// for `/v1/pieces/` get a 404, `piece_size`/`pieces_sha256` vanish from JSON answers.
+        var hidePieceManifests = false
     }
 
     let port: Int
@@ -150,6 +153,8 @@ final class TCPProxy: Sendable {
                                     if head.hasPrefix("GET /v1/models/download/") || head.hasPrefix("HEAD /v1/models/download/") { return }
                                 }
                                 first = false
+                                var buffer = buffer
+                                if self.options.hidePieceManifests { PieceManifestHider.rewriteRequests(&buffer) }
                                 try await upstreamOut.write(buffer)
                             }
                         }
@@ -161,6 +166,7 @@ final class TCPProxy: Sendable {
                                 tamper.process(&buffer) {
                                     self.flipped.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
                                 }
+                                if self.options.hidePieceManifests { PieceManifestHider.blankManifestFields(&buffer) }
                                 self.forwarded.add(Int64(buffer.readableBytes), ordering: .relaxed)
                                 try await clientOut.write(buffer)
                             }
