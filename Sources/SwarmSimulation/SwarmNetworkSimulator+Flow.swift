@@ -74,7 +74,7 @@ extension SwarmNetworkSimulator {
     func pieceArrived(_ transfer: Transfer, at node: Int, time: Double) {
         let consumer = node - seeds
         let heldBefore = schedules[consumer].heldCount
-        let actions = schedules[consumer].pieceArrived(Int(transfer.piece), from: Int(transfer.from), valid: true, now: time)
+        let actions = schedules[consumer].pieceArrived(Int(transfer.piece), from: scheduleID(of: transfer), valid: true, now: time)
         if schedules[consumer].heldCount > heldBefore {
             heldLog[node].append((time, transfer.piece))
             if schedules[consumer].isComplete { heldAt[node] = time }
@@ -90,10 +90,10 @@ extension SwarmNetworkSimulator {
         for action in actions {
             switch action {
             case .cancel(let piece, let peer):
-                removeTransfers(to: node) { Int($0.from) == peer && Int($0.piece) == piece }
+                removeTransfers(to: node) { self.scheduleID(of: $0) == peer && Int($0.piece) == piece }
             case .drop(let peer, _):
                 drops += 1
-                removeTransfers(to: node) { Int($0.from) == peer }
+                removeTransfers(to: node) { self.scheduleID(of: $0) == peer }
                 askAll[node] = true
             }
         }
@@ -122,7 +122,7 @@ extension SwarmNetworkSimulator {
             if all {
                 askAll[node] = false
                 wake[node] = .infinity
-                for slot in neighbors[node].indices { ask(node, slot: slot) }
+                for slot in 0..<neighbors[node].count * routes { ask(node, slot: slot) }
             } else {
                 for slot in pending[node] { ask(node, slot: Int(slot)) }
             }
@@ -133,9 +133,9 @@ extension SwarmNetworkSimulator {
 
     func ask(_ node: Int, slot: Int) {
         let consumer = node - seeds
-        let peer = neighbors[node][slot]
+        let (peer, id) = peer(of: node, slot: slot)
         while true {
-            switch schedules[consumer].nextRequest(for: peer, now: now) {
+            switch schedules[consumer].nextRequest(for: id, now: now) {
             case .fetch(let piece):
                 let length = Double(schedules[consumer].range(of: piece).length)
                 inbound[node].append(

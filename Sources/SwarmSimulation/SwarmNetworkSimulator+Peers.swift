@@ -45,9 +45,11 @@ extension SwarmNetworkSimulator {
         for node in seeds..<nodeCount where now >= startTime[node] {
             let consumer = node - seeds
             guard !schedules[consumer].isComplete else { continue }
-            for (slot, peer) in neighbors[node].enumerated() where !isSeed(peer) && seenVersion[node][slot] != publishedVersion[peer] {
+            for slot in 0..<neighbors[node].count * routes {
+                let (peer, id) = peer(of: node, slot: slot)
+                guard !isSeed(peer), seenVersion[node][slot] != publishedVersion[peer] else { continue }
                 seenVersion[node][slot] = publishedVersion[peer]
-                schedules[consumer].updateHave(peer, have: published[peer])
+                schedules[consumer].updateHave(id, have: published[peer])
                 markPending(node, slot: slot)
             }
         }
@@ -59,8 +61,8 @@ extension SwarmNetworkSimulator {
         for node in seeds..<nodeCount where now >= startTime[node] {
             let consumer = node - seeds
             guard !schedules[consumer].isComplete else { continue }
-            for (slot, peer) in neighbors[node].enumerated() where receivedBySlot[node][slot] > 0 {
-                schedules[consumer].received(peer, bytes: Int64(receivedBySlot[node][slot]))
+            for slot in 0..<neighbors[node].count * routes where receivedBySlot[node][slot] > 0 {
+                schedules[consumer].received(peer(of: node, slot: slot).id, bytes: Int64(receivedBySlot[node][slot]))
                 receivedBySlot[node][slot] = 0
             }
             apply(schedules[consumer].tick(now: now), at: node)

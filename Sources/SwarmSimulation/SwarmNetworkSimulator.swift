@@ -21,7 +21,8 @@ import AtmoTransfer
 final class SwarmNetworkSimulator {
     struct Transfer {
         var from: Int32
-        /// Where `from` is in the receiver's `neighbors` list.
+        /// The schedule peer (route) of `from` at the receiver: `neighbors[receiver][slot / routes]`
+        /// is `from`, its schedule id is `from * routes + slot % routes`.
         var slot: Int32
         var piece: Int32
         var remaining: Double
@@ -34,6 +35,7 @@ final class SwarmNetworkSimulator {
     let pieceCount: Int
     let seeds: Int
     let nodeCount: Int
+    let routes: Int
     /// One per consumer: `schedules[node - seeds]`.
     var schedules: [SwarmSchedule]
     /// Whom each node knows (seeds included); symmetric.
@@ -77,6 +79,8 @@ final class SwarmNetworkSimulator {
         pieceCount = scenario.pieceCount
         seeds = scenario.seeds
         nodeCount = scenario.seeds + scenario.consumers
+        routes = max(1, scenario.routes)
+        let routes = self.routes
         var random = SplitMix64(seed: scenario.randomSeed)
         neighbors = Self.graph(nodes: nodeCount, degree: scenario.neighbors, random: &random)
         let consumers = scenario.consumers
@@ -86,14 +90,14 @@ final class SwarmNetworkSimulator {
         uploads = Array(repeating: 0, count: nodeCount)
         downloads = Array(repeating: 0, count: nodeCount)
         sent = Array(repeating: 0, count: nodeCount)
-        receivedBySlot = neighbors.map { Array(repeating: 0, count: $0.count) }
+        receivedBySlot = neighbors.map { Array(repeating: 0, count: $0.count * routes) }
         heldLog = Array(repeating: [], count: nodeCount)
         published = Array(repeating: Bitfield(count: pieceCount), count: nodeCount)
         publishedCursor = Array(repeating: 0, count: nodeCount)
         publishedVersion = Array(repeating: 0, count: nodeCount)
-        seenVersion = neighbors.map { Array(repeating: 0, count: $0.count) }
+        seenVersion = neighbors.map { Array(repeating: 0, count: $0.count * routes) }
         pending = Array(repeating: [], count: nodeCount)
-        pendingFlag = neighbors.map { Array(repeating: false, count: $0.count) }
+        pendingFlag = neighbors.map { Array(repeating: false, count: $0.count * routes) }
         askAll = Array(repeating: true, count: nodeCount)
         wake = Array(repeating: .infinity, count: nodeCount)
         startTime = (0..<nodeCount).map { _ in scenario.startSpread > 0 ? Double.random(in: 0..<scenario.startSpread, using: &random) : 0 }
@@ -108,9 +112,11 @@ final class SwarmNetworkSimulator {
             var schedule = SwarmSchedule(
                 totalSize: scenario.fileSize, pieceSize: pieceSize, verified: true, configuration: configuration)
             for peer in neighbors[node] {
-                schedule.addPeer(
-                    peer, have: peer < scenario.seeds ? nil : Bitfield(count: pieceCount), channelLimit: scenario.channelLimit,
-                    now: startTime[node])
+                for route in 0..<routes {
+                    schedule.addPeer(
+                        peer * routes + route, have: peer < scenario.seeds ? nil : Bitfield(count: pieceCount),
+                        channelLimit: scenario.channelLimit, now: startTime[node])
+                }
             }
             schedules.append(schedule)
         }
@@ -163,7 +169,16 @@ final class SwarmNetworkSimulator {
 
     func isSeed(_ node: Int) -> Bool { node < seeds }
 
-    /// A neighbor's schedule should be asked for work at the next pass.
+    /// The node behind slot `slot` of `node`, and its id in `node`'s schedule.
+    func peer(of node: Int, slot: Int) -> (node: Int, id: Int) {
+        let peer = neighbors[node][slot / routes]
+        return (peer, peer * routes + slot % routes)
+    }
+
+    /// The schedule id of the route a transfer came over.
+    func scheduleID(of transfer: Transfer) -> Int { Int(transfer.from) * routes + Int(transfer.slot) % routes }
+
+    /// A neighbor's route should be asked for work at the next pass.
     func markPending(_ node: Int, slot: Int) {
         guard !pendingFlag[node][slot] else { return }
         pendingFlag[node][slot] = true

@@ -45,7 +45,7 @@ enum SwarmReport {
             + "seed(s); node up/down \(format(scenario.upload / mb)) / \(format(scenario.download / mb)) MB/s, seed up "
             + "\(format(scenario.seedUpload / mb)) MB/s; \(graph); pieces \(formatBytes(Double(scenario.chosenPieceSize))) "
             + "(\(scenario.pieceCount)); have seen every \(format(scenario.haveInterval)) s + \(format(scenario.haveDelay)) s; "
-            + "latency \(format(scenario.latency * 1000)) ms; hash \(scenario.hashRate > 0 ? format(scenario.hashRate / mb) + " MB/s" : "instant"); "
+            + "\(scenario.channelLimit) fetches per route, \(scenario.routes) route(s) per peer; latency \(format(scenario.latency * 1000)) ms; hash \(scenario.hashRate > 0 ? format(scenario.hashRate / mb) + " MB/s" : "instant"); "
             + "step \(format(scenario.step * 1000)) ms; seed \(scenario.randomSeed)"
     }
 

@@ -60,6 +60,9 @@ struct SwarmSimulationCommand: ParsableCommand {
     @Option(name: .customLong("channel-limit"), help: "Fetches at once per peer.")
     var channelLimit: Int?
 
+    @Option(name: .long, help: "Routes to each peer, each a peer of the schedule (the engine: 2, HTTP and WebSocket).")
+    var routes: Int?
+
     @Option(name: .long, help: "Random seed of the first run.")
     var seed: UInt64 = 42
 
@@ -101,6 +104,7 @@ struct SwarmSimulationCommand: ParsableCommand {
         if let stepMs { s.step = stepMs / 1000 }
         if let startSpread { s.startSpread = startSpread }
         if let channelLimit { s.channelLimit = max(1, channelLimit) }
+        if let routes { s.routes = max(1, routes) }
         return s
     }
 
