@@ -79,6 +79,7 @@ extension EndToEnd {
                     #expect(result.resumedBytes > 0 && result.resumedBytes < size, "\(result)")
                     #expect(result.resumedBytes % piece == 0, "whole verified pieces are resumed: \(result)")
                     #expect(result.bytesTransferred == size - result.resumedBytes, "\(result)")
+                    #expect(output.progress.first?.bytesDownloaded == result.resumedBytes, "the first report starts at the resumed bytes")
                     let total = counters.map(\.bytesToClients).reduce(0, +)
                     print(
                         "SwarmEndToEnd kill -9: bytes per provider before the kill \(sentBeforeKill), in the resume \(counters.map(\.bytesToClients)); "
