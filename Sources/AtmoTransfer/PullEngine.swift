@@ -188,20 +188,21 @@ public struct PullEngine: Sendable {
 
             // An entry naming a piece manifest is pulled from every source at once, each
             // piece verified; without a manifest anywhere, one source at a time.
-            var plain = entry
-            if entry.manifestReference != nil {
-                if !swarmTried && configuration.usesPieceManifests {
-                    swarmTried = true
-                    if let result = try await swarmPull(
-                        request, entry: entry, first: source, firstChannel: peer, others: selection.untriedSources, requestID: requestID,
-                        progress: relay.report, onSourceOutcome: onSourceOutcome)
-                    {
-                        return result
-                    }
+            // (An entry without one, from an older provider, may still be swarmed when
+            // another source names a manifest for the same file.)
+            if !swarmTried && configuration.usesPieceManifests && (entry.manifestReference != nil || selection.hasUntriedSources) {
+                swarmTried = true
+                if let result = try await swarmPull(
+                    request, entry: entry, first: source, firstChannel: peer, others: selection.untriedSources, requestID: requestID,
+                    progress: relay.report, onSourceOutcome: onSourceOutcome)
+                {
+                    return result
                 }
-                // Its pieces are not verified: the resume record must not say they were.
-                (plain.pieceSize, plain.piecesSHA256) = (nil, nil)
             }
+            // Pulled one source at a time, its pieces are not verified: the resume record must
+            // not say they were.
+            var plain = entry
+            (plain.pieceSize, plain.piecesSHA256) = (nil, nil)
             let maxAttempts =
                 selection.hasUntriedSources
                 ? min(configuration.maxAttemptsPerPiece, configuration.maxAttemptsBeforeFailover) : configuration.maxAttemptsPerPiece

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import AtmoTesting
 import Foundation
 import Testing
@@ -7,11 +8,31 @@ extension EndToEnd {
     /// exactly the artefact whose hash was checked.
     @Suite("integrity: tampering and changing sources")
     struct Integrity {
-        @Test("a man in the middle flips one body byte: exit 5 hash_mismatch, nothing installed, partial discarded")
+        @Test("a man in the middle flips one body byte: that piece fails its digest and comes again, the rest is kept")
+        func flippedByteCostsOnePiece() async throws {
+            try await withAtmoSandbox { sandbox in
+                let size = 9 * mebibyte + 77
+                let served = try await ServedModel.start(in: sandbox, size: size, seed: 32)
+                try await TCPProxy.run(upstreamPort: served.server.port, options: .init(flipBodyByte: 12345)) { proxy in
+                    let pull = try await sandbox.run(served.pullArguments(from: proxy.baseURL), name: "pull-tampered")
+                    #expect(proxy.hasFlipped, "the proxy saw no 206 body to tamper with")
+                    #expect(pull.status == 0, "\(pull.stderr)")
+                    #expect(pull.stderr.contains("failed verification"), "\(pull.stderr)")
+                    // One piece (1 MiB for this size) came twice; HTTP heads and JSON are small.
+                    let piece = PieceManifest.pieceSize(forFileSize: size)
+                    #expect(proxy.bytesToClients <= size + piece + 256 * 1024, "\(proxy.bytesToClients) bytes for a file of \(size)")
+                }
+                #expect(filesEqual(served.installedPath, served.source))
+                #expect(served.partialFiles.isEmpty)
+            }
+        }
+
+        @Test("from a provider without piece manifests, a flipped byte: exit 5 hash_mismatch, nothing installed, partial discarded")
         func flippedByteIsRejected() async throws {
             try await withAtmoSandbox { sandbox in
                 let served = try await ServedModel.start(in: sandbox, size: 9 * mebibyte + 77, seed: 31)
-                try await TCPProxy.run(upstreamPort: served.server.port, options: .init(flipBodyByte: 12345)) { proxy in
+                let options = TCPProxy.Options(flipBodyByte: 12345, hidePieceManifests: true)
+                try await TCPProxy.run(upstreamPort: served.server.port, options: options) { proxy in
                     let pull = try await sandbox.run(served.pullArguments(from: proxy.baseURL), name: "pull-tampered")
                     #expect(proxy.hasFlipped, "the proxy saw no 206 body to tamper with")
                     #expect(pull.status == 5, "\(pull.stderr)")

@@ -22,7 +22,9 @@ extension EndToEnd {
                 #expect(output.kinds.last == "result")
                 #expect(output.kinds.dropLast().allSatisfy { $0 == "progress" }, "\(output.kinds)")
                 #expect(!output.progress.isEmpty)
-                #expect(output.progress.allSatisfy { $0.modelID == served.modelID && $0.totalChunks == 5 })
+                // Pieces are the provider's manifest's: 1 MiB for this size.
+                let pieces = PieceManifest.pieceCount(fileSize: Self.size, pieceSize: PieceManifest.pieceSize(forFileSize: Self.size))
+                #expect(output.progress.allSatisfy { $0.modelID == served.modelID && $0.totalChunks == pieces })
                 #expect(Set(output.progress.map(\.requestID)).count == 1, "one request id per pull")
                 expectMonotonicProgress(output, total: Self.size)
                 #expect(output.progress.last.flatMap(PullOutput.phase(of:)) == "completed")

@@ -21,6 +21,13 @@ extension PullEngine {
         let joined = await lookUp(others.filter { !sameNode($0) }, for: entry)
         var firstPeer = SwarmPeer(id: 0, source: first, channel: firstChannel, have: nil)
         firstPeer.alternates = others.filter(sameNode)
+        // An older first source names no manifest: another source's entry for the same file may.
+        var named = entry
+        if named.manifestReference == nil {
+            guard let other = joined.compactMap(\.entry).first(where: { $0.manifestReference != nil }) else { return nil }
+            (named.pieceSize, named.piecesSHA256) = (other.pieceSize, other.piecesSHA256)
+        }
+        let entry = named
         var peers = [firstPeer]
         for (index, candidate) in joined.prefix(Self.maxSwarmPeers - 1).enumerated() {
             var peer = SwarmPeer(id: index + 1, source: candidate.source, channel: candidate.channel, have: candidate.have)
@@ -55,6 +62,8 @@ extension PullEngine {
         var channel: any SourceChannel
         var have: Bitfield?
         var alternates: [PullSource]
+        /// Its entry, when it offers the file whole.
+        var entry: ModelEntry? = nil
     }
 
     /// Asks `sources` at once whether they hold `entry`: whole (their entry matches) or in
@@ -73,10 +82,10 @@ extension PullEngine {
                     let channel = channel(to: source)
                     if let offered = try? await channel.entry(modelID: entry.modelID) {
                         guard offered.sha256 == entry.sha256, offered.sizeBytes == entry.sizeBytes else { return (index, nil) }
-                        return (index, Candidate(source: source, channel: channel, have: nil, alternates: routes(source)))
+                        return (index, Candidate(source: source, channel: channel, have: nil, alternates: routes(source), entry: offered))
                     }
                     // Not offered whole: maybe held in part, by a node pulling it now.
-                    guard let client = channel as? PeerClient, let availability = try? await client.availability(sha256: entry.sha256),
+                    guard entry.pieceSize != nil, let client = channel as? PeerClient, let availability = try? await client.availability(sha256: entry.sha256),
                         availability.pieceSize == entry.pieceSize, availability.pieceCount == pieceCount, let bytes = availability.haveBytes
                     else { return (index, nil) }
                     let have = Bitfield(count: pieceCount, bytes: bytes)
