@@ -155,52 +155,6 @@ extension SwarmSession {
         return blocks.count == 1 ? blocks[0] : ByteBuffer()
     }
 
-    /// Checks the pieces an earlier run left on disk that were not verified against this
-    /// manifest (a run without one, or with other pieces): each is read back and hashed;
-    /// those that match are held, the others fetched again.
-    func verifyResumed() async throws {
-        let schedule = coordinator.schedule
-        let toCheck = (0..<manifest.pieceCount).filter { resumedPieces[$0] && schedule.states[$0] == .missing }
-        guard !toCheck.isEmpty else { return }
-        report(.verifying, bytes: 0)
-        let (manifest, partial) = (self.manifest, self.partial)
-        let good = try await engine.blockingIO.run { cancellation -> [Int] in
-            var good: [Int] = []
-            for piece in toCheck {
-                if cancellation.isCancelled { throw CancellationError() }
-                let (offset, length) = manifest.range(of: piece)
-                var hasher = SHA256()
-                try FileHasher.update(&hasher, path: partial.path, from: offset, length: length, isCancelled: { cancellation.isCancelled })
-                if Array(hasher.finalize()) == Array(manifest.digest(of: piece)) { good.append(piece) }
-            }
-            return good
-        }
-        coordinator.markHeld(good)
-        logger.info("verified the pieces of an earlier run", metadata: ["kept": "\(good.count)", "checked": "\(toCheck.count)"])
-    }
-
-    /// Feeds pieces into the whole-file SHA-256 in file order (from memory when a worker
-    /// just verified them, else read back from the partial). Returns the hex digest.
-    func hashLoop() async throws -> String? {
-        var hasher = SHA256()
-        while let (piece, buffer) = try await coordinator.nextHashWork() {
-            if let buffer {
-                buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            } else {
-                let (offset, length) = manifest.range(of: piece)
-                var done: Int64 = 0
-                while done < length {
-                    let count = Int(min(Int64(PullSession.readBackSlice), length - done))
-                    let slice = try await partial.readBack(offset: offset + done, count: count)
-                    slice.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                    done += Int64(count)
-                }
-            }
-            coordinator.hashed(piece)
-        }
-        return hasher.finalize().hexString
-    }
-
     /// Every 200 ms: progress; every second: rates and slow peers, and whether the pull is
     /// stuck; every 2 s or `syncEveryBytes`: held pieces made durable.
     func tickLoop() async {
@@ -247,20 +201,6 @@ extension SwarmSession {
         }
     }
 
-    /// Asks a partial holder for its pieces every second while the pull runs.
-    func refreshHave(of peer: SwarmPeer) async {
-        guard let client = peer.channel as? PeerClient else { return }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            if Task.isCancelled || coordinator.schedule.isDropped(peer.id) { return }
-            guard let availability = try? await client.availability(sha256: entry.sha256),
-                availability.pieceSize == manifest.pieceSize, availability.pieceCount == manifest.pieceCount,
-                let bytes = availability.haveBytes
-            else { continue }
-            coordinator.updateHave(peer.id, Bitfield(count: manifest.pieceCount, bytes: bytes))
-        }
-    }
-
     /// The pull's failure when no peer left can give the missing pieces: every peer's story.
     func noSourceLeft(missing: [Int]) -> TransferError {
         let dropped = coordinator.dropped
@@ -286,49 +226,6 @@ extension SwarmSession {
         case .failures(let count): return "failed \(count) times in a row"
         case .unusable: return "cannot serve this model"
         case .slow(let rate, let best): return "far slower than the others (\(Int(rate)) bytes/s against \(Int(best)))"
-        }
-    }
-}
-
-extension SwarmSession {
-    /// How often the caller's sources are asked again for nodes that joined the swarm.
-    static let discoveryInterval = Duration.seconds(2)
-
-    /// Every `discoveryInterval`: sources not in the pull yet that hold the file, whole or in
-    /// part, join it (up to `PullEngine.maxSwarmPeers`); each runs its workers here.
-    func discoverPeers(_ discover: @escaping @Sendable () async -> [PullSource]) async {
-        await withTaskGroup(of: Void.self) { group in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.discoveryInterval)
-                if Task.isCancelled || coordinator.schedule.isComplete { break }
-                let known = peers
-                guard known.count < PullEngine.maxSwarmPeers else { continue }
-                let knownNodes = Set(known.compactMap(\.source.nodeID))
-                let knownURLs = Set(known.map(\.source.baseURL))
-                let fresh = await discover().filter { source in
-                    !knownURLs.contains(source.baseURL) && !(source.nodeID.map(knownNodes.contains) ?? false)
-                }
-                guard !fresh.isEmpty else { continue }
-                let found = await engine.lookUp(fresh, for: entry)
-                let joined = peerList.withLock { list -> [SwarmPeer] in
-                    var joined: [SwarmPeer] = []
-                    for candidate in found where list.count < PullEngine.maxSwarmPeers {
-                        var peer = SwarmPeer(id: list.count, source: candidate.source, channel: candidate.channel, have: candidate.have)
-                        peer.alternates = candidate.alternates
-                        list.append(peer)
-                        joined.append(peer)
-                    }
-                    return joined
-                }
-                for peer in joined {
-                    logger.info("a peer joined the swarm", metadata: ["peer": "\(peer.source)", "partial": "\(peer.have != nil)"])
-                    coordinator.addPeer(
-                        peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces, hasFallback: !peer.alternates.isEmpty)
-                    group.addTask { await self.serve(peer) }
-                    if peer.refreshesHave { group.addTask { await self.refreshHave(of: peer) } }
-                }
-            }
-            group.cancelAll()
         }
     }
 }
