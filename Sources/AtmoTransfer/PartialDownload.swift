@@ -146,10 +146,18 @@ final class PartialDownload: Sendable {
     /// resume state. Returns the installed path. On failure nothing moved: the verified
     /// partial and its record stay, and the next pull installs it without fetching.
     func install(downloadedFrom source: String) async throws(TransferError) -> String {
-        let (store, verified, partial, database) = (store, entry, path, engine.database)
+        try await Self.install(partialPath: path, entry: entry, store: store, downloadedFrom: source, engine: engine)
+    }
+
+    /// Installs the verified partial at `partialPath` (see `install(downloadedFrom:)`).
+    static func install(
+        partialPath: String, entry: ModelEntry, store: LocalModelStore, downloadedFrom source: String, engine: PullEngine
+    ) async throws(TransferError) -> String {
+        let (verified, partial, database) = (entry, partialPath, engine.database)
         do {
             return try await engine.blockingIO.run {
                 let installed = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
+                // Verified while streaming: the inventory need not hash it again to offer it.
                 try database.rememberHash(path: installed, stat: try FileIO.stat(installed), sha256: verified.sha256)
                 try database.deleteDownload(sha256: verified.sha256)
                 unlink(store.lockPath(sha256: verified.sha256))
@@ -157,6 +165,8 @@ final class PartialDownload: Sendable {
                 return installed
             }
         } catch {
+            // Nothing moved (or it moved back): the verified partial and its record stay, so
+            // the next pull installs it without fetching it again.
             var failure = PullSession.transferError(error)
             if (try? FileIO.stat(partial)) != nil {
                 failure.message =

@@ -211,28 +211,9 @@ final class PullSession: Sendable {
                 "\(entry.modelID) from \(peer.address) has SHA-256 \(digest), expected \(entry.sha256)\(resumedNote); nothing was installed and the partial was discarded, pull again")
         }
         report(.installing, bytes: entry.sizeBytes)
-        let (store, verified, partial, source, database) = (request.destination, entry, partialPath, peer.address, engine.database)
-        do {
-            try await engine.blockingIO.run {
-                let installed = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
-                // Verified while streaming: the inventory need not hash it again to offer it.
-                try database.rememberHash(path: installed, stat: try FileIO.stat(installed), sha256: verified.sha256)
-                try database.deleteDownload(sha256: verified.sha256)
-                unlink(store.lockPath(sha256: verified.sha256))
-                Self.discardOtherVersions(of: verified, in: store, database: database)
-            }
-        } catch {
-            // `install` moved nothing (or moved it back): the verified partial and its
-            // record stay, so the next pull installs it without fetching it again.
-            var failure = Self.transferError(error)
-            if (try? FileIO.stat(partial)) != nil {
-                failure.message =
-                    "cannot install \(verified.modelID) into \(store.directory): \(failure.message); "
-                    + (failure.code == .storageFull ? "free some space and pull again: " : "")
-                    + "the verified download is kept and the next pull installs it without downloading it again"
-            }
-            throw failure
-        }
+        // Installs, remembers the hash, forgets the resume state; on failure nothing moved.
+        _ = try await PartialDownload.install(
+            partialPath: partialPath, entry: entry, store: request.destination, downloadedFrom: peer.address, engine: engine)
         await peer.report(.complete(complete), timeout: nil)
         report(.completed, bytes: entry.sizeBytes)
         return entry.sizeBytes - startBytes
