@@ -47,11 +47,7 @@ extension EndToEnd.SwarmEndToEnd {
         }
     }
 
-    @Test(
-        "a provider from before manifests listed first: the swarm still takes the manifest and pieces of the newer one",
-        .disabled(
-            "bug: PullEngine.pull decides swarm or not from the first answering source's entry alone; an older first source (no piece_size/pieces_sha256) makes the whole pull single-source, the newer one never asked"
-        ))
+    @Test("a provider from before manifests listed first: the swarm still takes the manifest and pieces of the newer one")
     func olderProviderFirst() async throws {
         try await withAtmoSandbox { sandbox in
             let model = try await SwarmModel.offer(in: sandbox, id: "swarm-older-first.gguf", size: Self.olderSize, seed: 45, copies: 2)

@@ -8,6 +8,22 @@ extension EndToEnd.SwarmEndToEnd {
     /// the pieces it has verified at once; C pulls from A and from B while B is still at it.
     @Test("a node still downloading serves its verified pieces to a third node, then offers the whole file")
     func partialHolderServesAThirdNode() async throws {
+        try await Self.pullBesidePartialHolder(partialFirst: false)
+    }
+
+    @Test(
+        "the same with the partial holder as the first --from: it is still asked for pieces",
+        .disabled(
+            "bug: PullEngine.pull takes the entry from the first source; a partial holder answers 404 for it, counts as tried, and is left out of the swarm's other sources: C takes the whole file from A, B never asked"
+        ))
+    func partialHolderListedFirst() async throws {
+        try await Self.pullBesidePartialHolder(partialFirst: true)
+    }
+
+    /// B pulls from A through its node; once B holds 3 MiB, C pulls from A and B
+    /// (`partialFirst`: B's URL first). C must install the right bytes having had at least
+    /// a piece from B while B was partial; B then completes and offers the file whole.
+    static func pullBesidePartialHolder(partialFirst: Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         try await withAtmoSandbox { sandbox in
             let size = 16 * mebibyte
             let piece = PieceManifest.pieceSize(forFileSize: size)
@@ -29,19 +45,21 @@ extension EndToEnd.SwarmEndToEnd {
                     $0.contains { $0.entry.modelID == id && $0.entry.manifestReference != nil }
                 }
                 let started = try await sandbox.run(["pull", id, "--state-dir", b.stateDirectory, "--detach", "--json"], name: "b-pull")
-                #expect(started.status == 0, "\(started.stderr)")
+                #expect(started.status == 0, "\(started.stderr)", sourceLocation: sourceLocation)
                 let requestID = try JSONDecoder().decode(DownloadAPI.Started.self, from: Data(started.stdout.utf8)).requestID
                 _ = try await EndToEnd.NodeDownloads.waitForDownload(b, "B at 3 MiB") {
                     $0.requestID == requestID && $0.bytesDone >= 3 * mebibyte
                 }
 
                 // Partial, B does not list the file among the models it offers whole.
-                #expect(await b.catalog()?.contains { $0.modelID == id } == false)
+                #expect(await b.catalog()?.contains { $0.modelID == id } == false, sourceLocation: sourceLocation)
 
                 try await withProxies([(b.port, TCPProxy.Options())]) { proxiesB in
                     let consumer = sandbox.path("c")
                     let pull = try sandbox.start(
-                        ["pull", id, "--from", proxiesA[1].baseURL, "--from", proxiesB[0].baseURL, "--state-dir", consumer, "--json"],
+                        ["pull", id]
+                            + (partialFirst ? [proxiesB[0].baseURL, proxiesA[1].baseURL] : [proxiesA[1].baseURL, proxiesB[0].baseURL])
+                            .flatMap { ["--from", $0] } + ["--state-dir", consumer, "--json"],
                         name: "c-pull")
                     // What B's proxy had sent C at a moment B was seen still downloading
                     // (the count is read first, B's state after: B was partial when it was sent).
@@ -54,24 +72,25 @@ extension EndToEnd.SwarmEndToEnd {
                         try await Task.sleep(for: .milliseconds(50))
                     }
                     print(
-                        "SwarmEndToEnd partial holder: B sent C \(sentWhilePartial) while downloading (\(proxiesB[0].bytesToClients) in all), "
+                        "SwarmEndToEnd partial holder\(partialFirst ? " listed first" : ""): B sent C \(sentWhilePartial) while downloading (\(proxiesB[0].bytesToClients) in all), "
                             + "A sent C \(proxiesA[1].bytesToClients), A had sent B \(proxiesA[0].bytesToClients)")
-                    #expect(await pull.waitForExit(timeout: 10) == 0, "\(pull.standardError)")
-                    #expect(PullOutput(pull).result?.sha256 == sha256, "\(pull.standardOutputLines.suffix(1))")
-                    #expect(filesEqual(consumer + "/models/" + id, offered))
+                    #expect(await pull.waitForExit(timeout: 10) == 0, "\(pull.standardError)", sourceLocation: sourceLocation)
+                    #expect(
+                        PullOutput(pull).result?.sha256 == sha256, "\(pull.standardOutputLines.suffix(1))", sourceLocation: sourceLocation)
+                    #expect(filesEqual(consumer + "/models/" + id, offered), sourceLocation: sourceLocation)
                     #expect(
                         sentWhilePartial >= piece,
-                        "B sent C \(sentWhilePartial) bytes while downloading, \(proxiesB[0].bytesToClients) in all; A sent C \(proxiesA[1].bytesToClients)"
-                    )
+                        "B sent C \(sentWhilePartial) bytes while downloading, \(proxiesB[0].bytesToClients) in all; A sent C \(proxiesA[1].bytesToClients)",
+                        sourceLocation: sourceLocation)
                 }
 
                 let done = try await EndToEnd.NodeDownloads.waitForDownload(b, timeout: 60, "B completed") {
                     $0.requestID == requestID && $0.isFinal
                 }
-                #expect(done.state == "completed", "\(done)")
+                #expect(done.state == "completed", "\(done)", sourceLocation: sourceLocation)
                 // Complete, B offers the file whole in its catalog.
                 try await b.waitUntilReady(listing: [id], sha256: [id: sha256], timeout: 30)
-                #expect(filesEqual(b.stateDirectory + "/models/" + id, offered))
+                #expect(filesEqual(b.stateDirectory + "/models/" + id, offered), sourceLocation: sourceLocation)
             }
         }
     }
