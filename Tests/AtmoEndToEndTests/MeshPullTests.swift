@@ -79,6 +79,9 @@ extension EndToEnd {
                         let restarted = try await sandbox.serve(folders: [], stateDirectory: c.stateDirectory, name: "c-again")
                         let remembered = try #require(await restarted.meshPeers()?.first { $0.nodeID == victimID }, "peers not restored")
                         #expect(remembered.reliability <= reliability, "\(remembered)")
+                        // The nodes go before the proxies: a node probing a proxy as it closes
+                        // can catch it accepting a connection it never serves, which NIO traps on.
+                        await sandbox.stopAll()
                     }
                 }
             }
