@@ -31,9 +31,10 @@ struct SwarmScenario: Sendable {
     var hashRate = 1.2e9
     /// Fetches one peer's channel carries at once (HTTP connections to it).
     var channelLimit = 4
-    /// Routes to each peer the schedule sees as peers of their own: the pull engine adds a
-    /// provider's HTTP endpoint and its direct WebSocket as two (2), sharing its upload.
-    var routes = 2
+    /// Routes to each peer that the schedule sees as peers of their own, sharing the peer's
+    /// upload. The pull engine uses one route per node at a time (the others are its
+    /// fail-over), so 1; 2 is how it was before (HTTP and direct WebSocket at once).
+    var routes = 1
     /// Simulated seconds per step of the flow model.
     var step = 0.002
     /// Consumers start at random times spread over this many seconds (0: all together).

@@ -60,7 +60,7 @@ struct SwarmSimulationCommand: ParsableCommand {
     @Option(name: .customLong("channel-limit"), help: "Fetches at once per peer.")
     var channelLimit: Int?
 
-    @Option(name: .long, help: "Routes to each peer, each a peer of the schedule (the engine: 2, HTTP and WebSocket).")
+    @Option(name: .long, help: "Routes to each peer used at once, each a peer of the schedule (the engine: 1).")
     var routes: Int?
 
     @Option(name: .long, help: "Random seed of the first run.")
