@@ -28,7 +28,8 @@ extension SwarmNetworkSimulator {
     }
 
     /// Every consumer looks at what its partial neighbors hold (their `/have` answers): a
-    /// piece shows `haveDelay` after it arrived. Only answers that changed are passed on.
+    /// piece shows `haveDelay` after it arrived, and only to a node that has known its
+    /// peers as sources for `discoveryDelay`. Only answers that changed are passed on.
     func lookAtPeers() {
         let visibleUntil = now - scenario.haveDelay
         for node in seeds..<nodeCount {
@@ -42,7 +43,7 @@ extension SwarmNetworkSimulator {
             publishedCursor[node] = cursor
             publishedVersion[node] += 1
         }
-        for node in seeds..<nodeCount where now >= startTime[node] {
+        for node in seeds..<nodeCount where now >= startTime[node] + scenario.discoveryDelay {
             let consumer = node - seeds
             guard !schedules[consumer].isComplete else { continue }
             for slot in 0..<neighbors[node].count * routes {

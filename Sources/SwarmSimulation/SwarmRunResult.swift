@@ -44,7 +44,8 @@ enum SwarmReport {
         return "\(scenario.name): \(formatBytes(Double(scenario.fileSize))) to \(scenario.consumers) nodes from \(scenario.seeds) "
             + "seed(s); node up/down \(format(scenario.upload / mb)) / \(format(scenario.download / mb)) MB/s, seed up "
             + "\(format(scenario.seedUpload / mb)) MB/s; \(graph); pieces \(formatBytes(Double(scenario.chosenPieceSize))) "
-            + "(\(scenario.pieceCount)); have seen every \(format(scenario.haveInterval)) s + \(format(scenario.haveDelay)) s; "
+            + "(\(scenario.pieceCount)); pullers known after \(format(scenario.discoveryDelay)) s, have seen every "
+            + "\(format(scenario.haveInterval)) s + \(format(scenario.haveDelay)) s; "
             + "\(scenario.channelLimit) fetches per route, \(scenario.routes) route(s) per peer; latency \(format(scenario.latency * 1000)) ms; hash \(scenario.hashRate > 0 ? format(scenario.hashRate / mb) + " MB/s" : "instant"); "
             + "step \(format(scenario.step * 1000)) ms; seed \(scenario.randomSeed)"
     }

@@ -23,6 +23,11 @@ struct SwarmScenario: Sendable {
     var neighbors = 0
     /// Seconds between two looks at a partial peer's pieces (its `/have` answer; the pull engine asks every second).
     var haveInterval = 1.0
+    /// Seconds from a node's start until it knows the other nodes pulling the file as
+    /// sources (seeds are known at once). The engine: the puller's catalog names the file on
+    /// its next tick (every second), its peers' next look for sources comes within 2 s:
+    /// about 1.5 s on average.
+    var discoveryDelay = 1.5
     /// Seconds before a piece a node verified shows in what it answers to others.
     var haveDelay = 0.05
     /// Seconds from a request to its first byte.

@@ -42,6 +42,9 @@ struct SwarmSimulationCommand: ParsableCommand {
     @Option(name: .customLong("have-interval"), help: "Seconds between looks at a partial peer's pieces.")
     var haveInterval: Double?
 
+    @Option(name: .customLong("discovery-delay"), help: "Seconds from a node's start until it knows the other pullers as sources.")
+    var discoveryDelay: Double?
+
     @Option(name: .customLong("have-delay"), help: "Seconds before a verified piece shows to others.")
     var haveDelay: Double?
 
@@ -99,6 +102,7 @@ struct SwarmSimulationCommand: ParsableCommand {
         if let neighbors { s.neighbors = neighbors }
         if let haveInterval { s.haveInterval = haveInterval }
         if let haveDelay { s.haveDelay = haveDelay }
+        if let discoveryDelay { s.discoveryDelay = max(0, discoveryDelay) }
         if let latencyMs { s.latency = latencyMs / 1000 }
         if let hash { s.hashRate = hash * mb }
         if let stepMs { s.step = stepMs / 1000 }
