@@ -193,7 +193,8 @@ public struct PullEngine: Sendable {
             if !swarmTried && configuration.usesPieceManifests && (entry.manifestReference != nil || selection.hasUntriedSources) {
                 swarmTried = true
                 if let result = try await swarmPull(
-                    request, entry: entry, first: source, firstChannel: peer, others: selection.untriedSources, requestID: requestID,
+                    request, entry: entry, first: source, firstChannel: peer,
+                    others: selection.untriedSources + selection.notOfferingSources, requestID: requestID,
                     progress: relay.report, onSourceOutcome: onSourceOutcome)
                 {
                     return result

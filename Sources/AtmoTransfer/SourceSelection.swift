@@ -78,6 +78,12 @@ struct SourceSelection: Sendable {
     /// The sources not tried yet, best first.
     var untriedSources: [PullSource] { Array(sources[nextIndex...]) }
 
+    /// The sources that answered they do not offer the model: a node still pulling it does
+    /// not list it, yet may hold pieces of it.
+    var notOfferingSources: [PullSource] {
+        attempts.filter { $0.error.code == .notOffered }.map(\.source)
+    }
+
     /// Whether a source after the current one is left to fail over to.
     var hasUntriedSources: Bool { nextIndex < sources.count }
 

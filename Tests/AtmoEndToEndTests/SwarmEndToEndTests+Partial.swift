@@ -11,11 +11,7 @@ extension EndToEnd.SwarmEndToEnd {
         try await Self.pullBesidePartialHolder(partialFirst: false)
     }
 
-    @Test(
-        "the same with the partial holder as the first --from: it is still asked for pieces",
-        .disabled(
-            "bug: PullEngine.pull takes the entry from the first source; a partial holder answers 404 for it, counts as tried, and is left out of the swarm's other sources: C takes the whole file from A, B never asked"
-        ))
+    @Test("the same with the partial holder as the first --from: it is still asked for pieces")
     func partialHolderListedFirst() async throws {
         try await Self.pullBesidePartialHolder(partialFirst: true)
     }
