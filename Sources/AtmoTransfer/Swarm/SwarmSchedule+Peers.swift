@@ -118,7 +118,7 @@ extension SwarmSchedule {
     func depth(of peer: Peer) -> Int {
         let cap = min(configuration.maxRequestsPerPeer, peer.channelLimit)
         guard let rate = peer.rate else { return max(1, min(configuration.initialRequestsPerPeer, cap)) }
-        let wanted = (rate * configuration.queueSeconds / Double(pieceSize)).rounded(.up)
+        let wanted = (rate * configuration.queueSeconds / Double(pieceSize)).rounded()
         return max(1, min(cap, Int(min(wanted, 1e6))))
     }
 }

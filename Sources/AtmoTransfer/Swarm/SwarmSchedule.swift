@@ -16,7 +16,8 @@ import AtmoProtocol
 /// file (one seed or several: the in-order hash then runs alongside the transfer), and in
 /// an order salted per node once partial holders take part, so that nodes starting
 /// together ask the seed for different pieces and can trade them (BitTorrent's rarest
-/// first with random ties).
+/// first with random ties), a window of `tieWindow` pieces at a time so that the in-order
+/// whole-file hash is not all left to the end.
 public struct SwarmSchedule: Sendable {
     public typealias PeerID = Int
 
@@ -81,8 +82,10 @@ public struct SwarmSchedule: Sendable {
         /// The queue of a peer whose rate is not measured yet.
         public var initialRequestsPerPeer = 2
         /// A peer's queue holds about this much of its transfer time: depth is
-        /// `rate * queueSeconds / pieceSize`, so faster peers get more requests at once.
-        public var queueSeconds = 1.0
+        /// `rate * queueSeconds / pieceSize` (rounded, at least 1), so faster peers get more
+        /// requests at once, and a slow one (a capped seed shared by many) only one: what is
+        /// asked of it waits there while other holders may turn up.
+        public var queueSeconds = 0.5
         /// Bad pieces after which a peer is no longer asked for anything in this pull.
         public var badPiecesToDrop = 2
         /// Failures in a row after which a peer is dropped while another peer is left...
@@ -102,6 +105,10 @@ public struct SwarmSchedule: Sendable {
         public var endgameAfterSeconds = 1.0
         /// Salt of the tie order among equally rare pieces (random per node).
         public var salt: UInt64 = 0
+        /// Equally rare pieces are taken a window of this many at a time, in file order, in
+        /// the salted order within a window: enough pieces for the nodes of a swarm to differ,
+        /// few enough that the whole-file hash, which needs them in order, keeps up.
+        public var tieWindow = 64
 
         public init() {}
     }

@@ -2,6 +2,10 @@ import AtmoProtocol
 import Foundation
 
 extension SwarmSession {
+    /// How often a partial holder is asked which pieces it holds (a small JSON answer; the
+    /// sooner a piece is known, the sooner others take it from there instead of the seed).
+    static let haveInterval = Duration.milliseconds(500)
+
     /// How often the caller's sources are asked again for nodes that joined the swarm.
     static let discoveryInterval = Duration.seconds(2)
 
@@ -43,12 +47,12 @@ extension SwarmSession {
         }
     }
 
-    /// Asks a partial holder for its pieces every second while the pull runs.
+    /// Asks a partial holder for its pieces every `haveInterval` while the pull runs.
     func refreshHave(of peer: SwarmPeer) async {
         guard let client = peer.channel as? PeerClient else { return }
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            if Task.isCancelled || coordinator.schedule.isDropped(peer.id) { return }
+            try? await Task.sleep(for: Self.haveInterval)
+            if Task.isCancelled || coordinator.isRemoved(peer.id) { return }
             guard let availability = try? await client.availability(sha256: entry.sha256),
                 availability.pieceSize == manifest.pieceSize, availability.pieceCount == manifest.pieceCount,
                 let bytes = availability.haveBytes

@@ -16,7 +16,7 @@ struct SwarmPeer: Sendable {
     /// The node's other routes, best first: when this one is dropped for failures, the next
     /// takes over (the mesh's fail-over from HTTP to WebSocket to relay).
     var alternates: [PullSource] = []
-    /// A partial holder reached over HTTP: its pieces are asked again every second.
+    /// A partial holder reached over HTTP: its pieces are asked again every `haveInterval`.
     var refreshesHave: Bool { have != nil && channel is PeerClient }
 }
 
