@@ -139,10 +139,7 @@ extension SwarmSchedule {
             guard peer.holds(index), !peer.refused.contains(index) || !anotherHolds(index, besides: id) else { continue }
             if inFileOrder { return index }
             let availability = availability(index)
-            // Ties: the window nearer the file's start first (the in-order hash keeps up),
-            // within it an order salted per node (nodes starting together spread out).
-            let window = UInt64(index / max(1, configuration.tieWindow))
-            let tie = window << 40 | (Self.mix(UInt64(index) ^ configuration.salt) >> 24)
+            let tie = Self.mix(UInt64(index) ^ configuration.salt)
             if availability < bestAvailability || (availability == bestAvailability && tie < bestTie) {
                 (best, bestAvailability, bestTie) = (index, availability, tie)
             }
