@@ -132,7 +132,7 @@ struct PartialServingTests {
         let size = 24 << 20
         try await withFixtureNode { node, fixture in
             let path = fixture.directory.sub("big.part")
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle.truncate(atOffset: UInt64(size))
             try handle.close()
