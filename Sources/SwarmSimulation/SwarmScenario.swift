@@ -21,8 +21,9 @@ struct SwarmScenario: Sendable {
     /// Peers each node knows (a random graph of about this degree; 0: everyone knows
     /// everyone, as on a LAN whose catalog lists every node).
     var neighbors = 0
-    /// Seconds between two looks at a partial peer's pieces (its `/have` answer; the pull engine asks every second).
-    var haveInterval = 1.0
+    /// Seconds between two looks at a partial peer's pieces (its `/have` answer; the pull
+    /// engine asks every 0.5 s, `SwarmSession.haveInterval`).
+    var haveInterval = 0.5
     /// Seconds from a node's start until it knows the other nodes pulling the file as
     /// sources (seeds are known at once). The engine: the puller's catalog names the file on
     /// its next tick (every second), its peers' next look for sources comes within 2 s:
