@@ -1,11 +1,10 @@
 import AtmoProtocol
 import NIOCore
-import Synchronization
 
 /// Shares one `SwarmSchedule` between the fetch workers of every peer, the in-order hasher
-/// and the ticker of a swarm pull, and performs the schedule's cancellations: a `Mutex`
-/// guards the schedule; a task that must wait parks a continuation that any change (or
-/// cancellation) resumes. Every time passed to the schedule is seconds since `origin`.
+/// and the ticker of a swarm pull, and performs the schedule's cancellations. `ObservedState`
+/// guards the schedule; a task that must wait does so until it changes (or it is
+/// cancelled). Every time passed to the schedule is seconds since `origin`.
 final class SwarmCoordinator: Sendable {
     struct State {
         var schedule: SwarmSchedule
@@ -24,9 +23,6 @@ final class SwarmCoordinator: Sendable {
         /// Bytes each peer delivered in pieces that were kept.
         var delivered: [SwarmSchedule.PeerID: Int64] = [:]
         var failure: TransferError?
-        var version: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
-        var nextWaiterID: UInt64 = 0
     }
 
     struct FetchKey: Hashable, Sendable {
@@ -39,20 +35,20 @@ final class SwarmCoordinator: Sendable {
         case done
     }
 
-    private let state: Mutex<State>
+    private let state: ObservedState<State>
     let origin = ContinuousClock.now
     /// How many pieces past the hash cursor may wait in memory for the hasher.
     let keepAhead: Int
 
     init(schedule: SwarmSchedule, keepAhead: Int) {
-        state = Mutex(State(schedule: schedule))
+        state = ObservedState(State(schedule: schedule))
         self.keepAhead = keepAhead
     }
 
     var now: Double { (ContinuousClock.now - origin).seconds }
 
     /// Wakes every waiter (a back-off ended).
-    private func wakeAll() { changing { _ in } }
+    private func wakeAll() { state.change { _ in } }
 
     var schedule: SwarmSchedule { state.withLock { $0.schedule } }
 
@@ -60,9 +56,9 @@ final class SwarmCoordinator: Sendable {
     func nextWork(for peer: SwarmSchedule.PeerID) async throws -> Work {
         while true {
             let now = self.now
-            let (request, version) = try state.withLock { state throws -> (SwarmSchedule.Request, UInt64) in
+            let (request, version) = try state.observe { state throws -> SwarmSchedule.Request in
                 if let failure = state.failure { throw failure }
-                return (state.schedule.nextRequest(for: peer, now: now), state.version)
+                return state.schedule.nextRequest(for: peer, now: now)
             }
             switch request {
             case .fetch(let piece): return .fetch(piece: piece)
@@ -105,7 +101,7 @@ final class SwarmCoordinator: Sendable {
     /// The piece arrived whole; `valid` is the manifest's verdict. `buffer` (its bytes, when
     /// they are in one buffer) may be kept for the hasher.
     func arrived(_ key: FetchKey, valid: Bool, buffer: ByteBuffer?) {
-        changing { state in
+        state.change { state in
             state.fetches[key] = nil
             state.inFlightBytes[key] = nil
             state.claimed.remove(key.piece)
@@ -121,7 +117,7 @@ final class SwarmCoordinator: Sendable {
 
     /// The fetch failed (or was cancelled); `error` is kept as the peer's last.
     func failed(_ key: FetchKey, _ failure: SwarmSchedule.Failure, error: TransferError? = nil) {
-        changing { state in
+        state.change { state in
             if let error { state.lastErrors[key.peer] = error }
             state.fetches[key] = nil
             state.inFlightBytes[key] = nil
@@ -131,26 +127,26 @@ final class SwarmCoordinator: Sendable {
 
     /// A peer joins the pull while it runs.
     func addPeer(_ peer: SwarmSchedule.PeerID, have: Bitfield?, channelLimit: Int, hasFallback: Bool = false) {
-        changing { $0.schedule.addPeer(peer, have: have, channelLimit: channelLimit, hasFallback: hasFallback, now: now) }
+        state.change { $0.schedule.addPeer(peer, have: have, channelLimit: channelLimit, hasFallback: hasFallback, now: now) }
     }
 
     func updateHave(_ peer: SwarmSchedule.PeerID, _ have: Bitfield) {
-        changing { $0.schedule.updateHave(peer, have: have) }
+        state.change { $0.schedule.updateHave(peer, have: have) }
     }
 
     /// Rates and slow peers, about once a second.
     func tick() {
-        changing { state in perform(state.schedule.tick(now: now), in: &state) }
+        state.change { state in perform(state.schedule.tick(now: now), in: &state) }
     }
 
     /// A peer that is out of this pull (`reason` nil: gone without blame).
     func removePeer(_ peer: SwarmSchedule.PeerID, reason: SwarmSchedule.DropReason?) {
-        changing { state in perform(state.schedule.removePeer(peer, reason: reason), in: &state) }
+        state.change { state in perform(state.schedule.removePeer(peer, reason: reason), in: &state) }
     }
 
     /// Pieces found good on disk (an earlier run's, verified again).
     func markHeld(_ pieces: [Int]) {
-        changing { state in
+        state.change { state in
             for piece in pieces { state.schedule.markHeld(piece) }
         }
     }
@@ -162,7 +158,7 @@ final class SwarmCoordinator: Sendable {
 
     /// Fails the pull at once (a full disk, a local error, no peer left).
     func fail(_ error: TransferError) {
-        changing { state in
+        state.change { state in
             if state.failure == nil { state.failure = error }
             for cancel in state.fetches.values { cancel() }
         }
@@ -190,12 +186,12 @@ final class SwarmCoordinator: Sendable {
     /// The next piece in file order for the whole-file hash, waiting until it is held.
     func nextHashWork() async throws -> (piece: Int, buffer: ByteBuffer?)? {
         while true {
-            let (step, buffer, version) = try state.withLock { state throws -> (SwarmSchedule.HashStep, ByteBuffer?, UInt64) in
+            let ((step, buffer), version) = try state.observe { state throws -> (SwarmSchedule.HashStep, ByteBuffer?) in
                 if let failure = state.failure { throw failure }
                 let step = state.schedule.nextHashStep()
                 var buffer: ByteBuffer? = nil
                 if case .hash(let piece) = step { buffer = state.buffers.removeValue(forKey: piece) }
-                return (step, buffer, state.version)
+                return (step, buffer)
             }
             switch step {
             case .hash(let piece): return (piece, buffer)
@@ -206,7 +202,7 @@ final class SwarmCoordinator: Sendable {
     }
 
     func hashed(_ piece: Int) {
-        changing { $0.schedule.pieceHashed(piece) }
+        state.change { $0.schedule.pieceHashed(piece) }
     }
 
     /// Bytes held plus bytes arriving, for progress.
@@ -231,24 +227,8 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
-    private func changing<T>(_ body: (inout State) throws -> T) rethrows -> T {
-        let (result, waiters) = try state.withLock { state throws -> (T, [CheckedContinuation<Void, any Error>]) in
-            let result = try body(&state)
-            state.version &+= 1
-            let waiters = Array(state.waiters.values)
-            state.waiters.removeAll()
-            return (result, waiters)
-        }
-        for waiter in waiters { waiter.resume() }
-        return result
-    }
-
     /// Waits for any change after `version`, or `until` seconds at most.
     private func waitForChange(after version: UInt64, until seconds: Double?) async throws {
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiterID &+= 1
-            return state.nextWaiterID
-        }
         // A back-off ends on its own: a timer counts as a change (waking every waiter is
         // cheap, and a waiter that parks after it fired sees the new version).
         let timer = seconds.map { delay in
@@ -258,19 +238,6 @@ final class SwarmCoordinator: Sendable {
             }
         }
         defer { timer?.cancel() }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.version != version || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume(throwing: CancellationError())
-        }
-        try Task.checkCancellation()
+        try await state.waitForChange(after: version)
     }
 }
