@@ -195,14 +195,11 @@ final class PullSession: Sendable {
     /// Checks the digest, installs atomically, forgets the resume state, tells the peer.
     private func finish(digest: String) async throws(TransferError) -> Int64 {
         report(.verifying, bytes: entry.sizeBytes)
-        let complete = ModelTransferComplete(
-            requestID: requestID, modelID: entry.modelID, totalBytesReceived: entry.sizeBytes, sha256Computed: digest,
-            sha256Expected: entry.sha256, verificationStatus: digest == entry.sha256 ? "success" : "failed",
-            storagePath: entry.fileName)
+        let complete = TransferReport.verified(requestID: requestID, entry: entry, digest: digest)
         guard digest == entry.sha256 else {
             // Nothing here can be trusted: which piece was bad is unknown without piece hashes.
             _ = try? await engine.blocking { [self] in discardPartial() }
-            await peer.report(.complete(complete), timeout: nil)
+            await peer.report(complete, timeout: nil)
             let resumedNote =
                 earlierRunBytes > 0
                 ? " (\(earlierRunBytes) bytes came from an earlier run's partial file, which may have been damaged on disk)" : ""
@@ -214,7 +211,7 @@ final class PullSession: Sendable {
         // Installs, remembers the hash, forgets the resume state; on failure nothing moved.
         _ = try await PartialDownload.install(
             partialPath: partialPath, entry: entry, store: request.destination, downloadedFrom: peer.address, engine: engine)
-        await peer.report(.complete(complete), timeout: nil)
+        await peer.report(complete, timeout: nil)
         report(.completed, bytes: entry.sizeBytes)
         return entry.sizeBytes - startBytes
     }
@@ -252,13 +249,11 @@ final class PullSession: Sendable {
                 try? saveRecord(durable: synced ? written : nil)
             }
         }
-        let cancel = ModelTransferCancel(
-            requestID: requestID, modelID: entry.modelID, reason: failure.cancelReason, message: failure.message,
-            cancelledBy: request.requesterNodeID)
+        let cancel = TransferReport.stopped(requestID: requestID, entry: entry, failure: failure, by: request.requesterNodeID)
         // A cancelled task cannot make requests, but the peer should still hear why the
         // transfer stopped: send from a task that is not cancelled, awaited and bounded.
         let peer = self.peer
-        await Task { await peer.report(.cancel(cancel), timeout: .seconds(2)) }.value
+        await Task { await peer.report(cancel, timeout: .seconds(2)) }.value
     }
 
     func discardPartial() {

@@ -171,22 +171,19 @@ final class SwarmSession: Sendable {
     /// Checks the digest, installs atomically, tells the peers.
     private func finish(digest: String) async throws(TransferError) -> String {
         report(.verifying, bytes: entry.sizeBytes)
-        let complete = ModelTransferComplete(
-            requestID: requestID, modelID: entry.modelID, totalBytesReceived: entry.sizeBytes, sha256Computed: digest,
-            sha256Expected: entry.sha256, verificationStatus: digest == entry.sha256 ? "success" : "failed",
-            storagePath: entry.fileName)
+        let complete = TransferReport.verified(requestID: requestID, entry: entry, digest: digest)
         guard digest == entry.sha256 else {
             // Every piece matched the manifest and the whole does not match the catalog: the
             // manifest itself was wrong. Nothing of it can be trusted.
             _ = try? await engine.blocking { [self] in partial.discard() }
-            await reportToPeers(.complete(complete))
+            await reportToPeers(complete)
             throw TransferError(
                 .hashMismatch,
                 "\(entry.modelID) has SHA-256 \(digest), expected \(entry.sha256), although every piece matched the piece manifest the peers sent: the manifest was wrong; nothing was installed and the partial was discarded, pull again")
         }
         report(.installing, bytes: entry.sizeBytes)
         let path = try await partial.install(downloadedFrom: sourceSummary)
-        await reportToPeers(.complete(complete))
+        await reportToPeers(complete)
         report(.completed, bytes: entry.sizeBytes)
         return path
     }
@@ -200,10 +197,8 @@ final class SwarmSession: Sendable {
                 try? partial.saveRecord(written: held, durable: synced ? held : nil, source: sourceSummary)
             }
         }
-        let cancel = ModelTransferCancel(
-            requestID: requestID, modelID: entry.modelID, reason: failure.cancelReason, message: failure.message,
-            cancelledBy: request.requesterNodeID)
-        await Task { [self] in await reportToPeers(.cancel(cancel), timeout: .seconds(2)) }.value
+        let cancel = TransferReport.stopped(requestID: requestID, entry: entry, failure: failure, by: request.requesterNodeID)
+        await Task { [self] in await reportToPeers(cancel, timeout: .seconds(2)) }.value
     }
 
     private func reportToPeers(_ outcome: TransferReport, timeout: TimeAmount? = .seconds(5)) async {
