@@ -95,6 +95,9 @@ extension SwarmNetworkSimulator {
                 drops += 1
                 removeTransfers(to: node) { self.scheduleID(of: $0) == peer }
                 askAll[node] = true
+            case .doubtManifest:
+                // Every simulated copy is good: two bad copies of one piece cannot happen.
+                break
             }
         }
     }

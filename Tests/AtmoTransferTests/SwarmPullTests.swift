@@ -166,4 +166,31 @@ struct SwarmPullTests {
             #expect(first.log.pieces.count < 41)
         }
     }
+
+    @Test func aManifestThatTwoPeersContradictIsDroppedAndThePullGoesOnWithoutIt() async throws {
+        let model = FakePeer.swarmModel()
+        // The first source serves the right bytes but names (and serves) a manifest of other bytes.
+        var forged = model.1
+        for index in stride(from: 0, to: forged.count, by: Int(Self.pieceSize)) { forged[index] ^= 0x55 }
+        var digests: [UInt8] = []
+        var offset = 0
+        while offset < forged.count {
+            let end = min(forged.count, offset + Int(Self.pieceSize))
+            digests += Array(SHA256.hash(data: forged[offset..<end]))
+            offset = end
+        }
+        var lyingEntry = model.0
+        lyingEntry.piecesSHA256 = SHA256.hash(data: digests).hexString
+        var namer = FakePeer(entry: lyingEntry, bytes: model.1)
+        namer.manifest = digests
+        let honest = [FakePeer.seed(model), FakePeer.seed(model)]
+        let outcomes = OutcomeLog()
+        try await withTemporaryDirectory { directory in
+            let outcome = try await Self.pull(model.0, from: [namer] + honest, outcomes: outcomes, in: directory)
+            let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
+            // Nobody was blamed for the manifest's lie.
+            #expect(!outcomes.all.contains { if case .failure = $0.outcome { return true } else { return false } })
+        }
+    }
 }

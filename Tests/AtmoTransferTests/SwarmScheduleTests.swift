@@ -253,4 +253,15 @@ struct SwarmScheduleTests {
         }
         #expect(actions == [.drop(peer: 1, reason: .failures(3))])
     }
+
+    @Test func badCopiesOfOnePieceFromTwoPeersDoubtTheManifestAndBlameNobody() {
+        var schedule = Self.schedule(pieces: 4)
+        schedule.addPeer(1, have: nil, channelLimit: 1, now: 0)
+        schedule.addPeer(2, have: nil, channelLimit: 1, now: 0)
+        #expect(schedule.nextRequest(for: 1, now: 0) == .fetch(piece: 0))
+        #expect(schedule.pieceArrived(0, from: 1, valid: false, now: 1).isEmpty)
+        #expect(schedule.nextRequest(for: 2, now: 1) == .fetch(piece: 0))
+        #expect(schedule.pieceArrived(0, from: 2, valid: false, now: 2) == [.doubtManifest(piece: 0)])
+        #expect(schedule.activePeers == [1, 2])
+    }
 }

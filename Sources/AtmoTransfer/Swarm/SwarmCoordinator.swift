@@ -23,6 +23,8 @@ final class SwarmCoordinator: Sendable {
         /// Bytes each peer delivered in pieces that were kept.
         var delivered: [SwarmSchedule.PeerID: Int64] = [:]
         var failure: TransferError?
+        /// Set when two peers' copies of one piece failed the manifest (`doubtManifest`).
+        var manifestDoubted = false
     }
 
     struct FetchKey: Hashable, Sendable {
@@ -166,6 +168,9 @@ final class SwarmCoordinator: Sendable {
 
     var failure: TransferError? { state.withLock { $0.failure } }
 
+    /// Whether the manifest was doubted (see `SwarmSchedule.Action.doubtManifest`).
+    var manifestDoubted: Bool { state.withLock { $0.manifestDoubted } }
+
     var dropped: [SwarmSchedule.PeerID: SwarmSchedule.DropReason] { state.withLock { $0.dropped } }
 
     /// Whether the peer is out of the pull (dropped with a reason, or removed without one).
@@ -217,6 +222,15 @@ final class SwarmCoordinator: Sendable {
                 let key = FetchKey(peer: peer, piece: piece)
                 state.fetches.removeValue(forKey: key)?()
                 state.inFlightBytes[key] = nil
+            case .doubtManifest(let piece):
+                state.manifestDoubted = true
+                if state.failure == nil {
+                    state.failure = TransferError(
+                        .protocolViolation,
+                        "two peers sent copies of piece \(piece) that fail the piece manifest: the manifest is doubted; the pull goes on without it")
+                }
+                for cancel in state.fetches.values { cancel() }
+                state.fetches.removeAll()
             case .drop(let peer, let reason):
                 state.dropped[peer] = reason
                 for key in state.fetches.keys where key.peer == peer {

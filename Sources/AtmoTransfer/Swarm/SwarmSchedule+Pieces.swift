@@ -31,6 +31,8 @@ extension SwarmSchedule {
             peer.refused.insert(piece)
             peers[id] = peer
             if requesters[piece]?.isEmpty ?? true { release(piece, from: id) }
+            badCopies[piece, default: []].insert(id)
+            if badCopies[piece]!.count >= 2 { return [.doubtManifest(piece: piece)] }
             if peer.badPieces >= configuration.badPiecesToDrop {
                 actions += drop(id, reason: .badPieces(peer.badPieces))
             }

@@ -190,7 +190,10 @@ final class SwarmSession: Sendable {
 
     /// Keeps what can be resumed and tells the peers why the transfer stopped.
     private func abandon(_ failure: TransferError) async {
-        if failure.code != .hashMismatch {
+        if coordinator.manifestDoubted {
+            // Its pieces were checked against a manifest nobody should trust.
+            _ = try? await engine.blocking { [self] in partial.discard() }
+        } else if failure.code != .hashMismatch {
             let held = coordinator.schedule.heldPieces
             _ = try? await engine.blocking { [self] in
                 let synced = (try? FileIO.fsync(partial.fd, path: partial.path)) != nil
