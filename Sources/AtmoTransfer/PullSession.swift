@@ -138,18 +138,24 @@ final class PullSession: Sendable {
             installing = true
             return try await finish(digest: digest)
         } catch {
-            var failure = Self.transferError(error)
-            // A cancelled pull fails in whatever its tasks were doing (a connection torn
-            // down, a wait ended): report it as what it is.
-            if Task.isCancelled && failure.code != .hashMismatch && failure.code != .cancelled {
-                failure = Self.transferError(CancellationError())
-            }
-            if failure.code == .storageFull && !installing {
-                failure.message += "; free some space and pull again: the partial download is kept and the next pull resumes it"
-            }
+            let failure = Self.runFailure(error, installing: installing)
             await abandon(failure)
             throw failure
         }
+    }
+
+    /// What a session's run failed with, as the pull reports it: a cancelled pull fails in
+    /// whatever its tasks were doing (a connection torn down, a wait ended), so it says
+    /// `cancelled`; a full disk before the install says the partial is kept.
+    static func runFailure(_ error: any Error, installing: Bool) -> TransferError {
+        var failure = transferError(error)
+        if Task.isCancelled && failure.code != .hashMismatch && failure.code != .cancelled {
+            failure = transferError(CancellationError())
+        }
+        if failure.code == .storageFull && !installing {
+            failure.message += "; free some space and pull again: the partial download is kept and the next pull resumes it"
+        }
+        return failure
     }
 
     /// Sends `model_request`, and checks the provider's `model_transfer_start` (when it

@@ -32,7 +32,10 @@ extension SwarmSchedule {
             peers[id] = peer
             if requesters[piece]?.isEmpty ?? true { release(piece, from: id) }
             badCopies[piece, default: []].insert(id)
-            if badCopies[piece]!.count >= 2 { return [.doubtManifest(piece: piece)] }
+            // Doubt the manifest, not the peers, when two of them disagree with it on one
+            // piece, or when two sent bad pieces and nobody a good one yet.
+            let senders = badCopies.values.reduce(into: Set<PeerID>()) { $0.formUnion($1) }
+            if badCopies[piece]!.count >= 2 || (senders.count >= 2 && goodArrivals == 0) { return [.doubtManifest(piece: piece)] }
             if peer.badPieces >= configuration.badPiecesToDrop {
                 actions += drop(id, reason: .badPieces(peer.badPieces))
             }
@@ -40,6 +43,7 @@ extension SwarmSchedule {
         }
         peer.failuresInARow = 0
         peers[id] = peer
+        goodArrivals += 1
         // A duplicate that lost the endgame race: the piece is held already.
         guard states[piece] == .inFlight else { return actions }
         states[piece] = .held

@@ -69,9 +69,9 @@ public struct SwarmSchedule: Sendable {
         /// Stop every worker of `peer` and cancel its fetches; the pieces went back to
         /// missing. Tell whoever keeps peer records (reliability falls for bad pieces).
         case drop(peer: PeerID, reason: DropReason)
-        /// Two different peers sent copies of `piece` that fail the manifest: more likely the
-        /// manifest is wrong (whoever named it lied) than both peers. Stop the swarm, trust
-        /// none of its pieces, blame nobody.
+        /// Two different peers sent copies of `piece` that fail the manifest, or two sent bad
+        /// pieces before anyone sent a good one: more likely the manifest is wrong (whoever
+        /// named it lied) than the peers. Stop the swarm, trust none of its pieces, blame nobody.
         case doubtManifest(piece: Int)
     }
 
@@ -149,6 +149,8 @@ public struct SwarmSchedule: Sendable {
     var peers: [PeerID: Peer] = [:]
     /// The peers that sent a bad copy of each piece.
     var badCopies: [Int: Set<PeerID>] = [:]
+    /// Copies that matched the manifest in this run.
+    var goodArrivals = 0
     /// Who is fetching each piece in flight (more than one only in the endgame), and since when.
     var requesters: [Int: [PeerID: Double]] = [:]
     /// Pieces missing and asked of nobody.

@@ -104,13 +104,7 @@ final class SwarmSession: Sendable {
             installing = true
             return (try await finish(digest: digest), fetchedBytes)
         } catch {
-            var failure = PullSession.transferError(error)
-            if Task.isCancelled && failure.code != .hashMismatch && failure.code != .cancelled {
-                failure = PullSession.transferError(CancellationError())
-            }
-            if failure.code == .storageFull && !installing {
-                failure.message += "; free some space and pull again: the partial download is kept and the next pull resumes it"
-            }
+            let failure = PullSession.runFailure(error, installing: installing)
             await abandon(failure)
             throw failure
         }
