@@ -55,11 +55,14 @@ struct RelayOnlyPeerTests {
 
     @Test func aDirectSocketWhoseConnectionIsRefusedFailsAtOnce() async throws {
         let port = try HTTPProbe.unusedPort()  // bound, then closed: connecting is refused
+        // An open timeout far longer than a refused connect takes even on a loaded machine
+        // (CI once took over 5 s, the default, to schedule it).
         let link = DirectSocketLink(
-            url: "ws://127.0.0.1:\(port)/v1/transfers/ws", nodeID: "b", hub: TransferHub(), logger: Logger(label: "test"))
-        // It fails for the refused connect, not at the open timeout (5 s): the error names
-        // the connect's failure instead of the timeout. (No wall-clock bound: a busy machine
-        // may take seconds to schedule even a refused connect.)
+            url: "ws://127.0.0.1:\(port)/v1/transfers/ws", nodeID: "b", hub: TransferHub(), logger: Logger(label: "test"),
+            openTimeout: .seconds(120))
+        // It fails for the refused connect, not at the open timeout: the error names the
+        // connect's failure instead of the timeout. (No wall-clock bound: a busy machine may
+        // take seconds to schedule even a refused connect.)
         let error = await #expect(throws: TransferError.self) { try await link.open() }
         #expect(error?.message.contains("within") == false, "\(String(describing: error))")
         // A later piece of the same pull fails at once too.

@@ -23,13 +23,18 @@ final class DirectSocketLink: Sendable {
     /// Set when opening failed: later pieces of the same pull fail at once instead of waiting again.
     private let openFailed = Atomic<Bool>(false)
 
+    /// How long connecting and the upgrade may take, by default.
+    static let defaultOpenTimeout = Duration.seconds(5)
     /// How long connecting and the upgrade may take.
-    static let openTimeout = Duration.seconds(5)
+    let openTimeout: Duration
     /// How often `open` looks whether the socket opened or its attempt ended.
     static let openPollInterval = Duration.milliseconds(10)
 
-    init(url: String, nodeID: String, hub: TransferHub, logger: Logger) {
+    init(
+        url: String, nodeID: String, hub: TransferHub, logger: Logger, openTimeout: Duration = DirectSocketLink.defaultOpenTimeout
+    ) {
         self.url = url
+        self.openTimeout = openTimeout
         self.nodeID = nodeID
         self.hub = hub
         self.logger = logger
@@ -56,7 +61,7 @@ final class DirectSocketLink: Sendable {
             }
             return attempt
         }
-        let deadline = ContinuousClock.now + Self.openTimeout
+        let deadline = ContinuousClock.now + openTimeout
         while hub.route(to: nodeID, via: linkID) == nil {
             if let ended = attempts.state.withLock({ $0.ended }), ended.attempt == attempt {
                 fail()
@@ -64,7 +69,7 @@ final class DirectSocketLink: Sendable {
             }
             guard ContinuousClock.now < deadline, !Task.isCancelled else {
                 fail()
-                throw TransferError(.peerUnreachable, "\(url) did not open a WebSocket within \(Self.openTimeout)")
+                throw TransferError(.peerUnreachable, "\(url) did not open a WebSocket within \(openTimeout)")
             }
             try? await Task.sleep(for: Self.openPollInterval)
         }
