@@ -27,13 +27,8 @@ extension FileHasher {
     package static func hashWithManifest(
         path: String, pieceSize: Int64? = nil, isCancelled: @Sendable () -> Bool = { false }
     ) throws -> (sha256: String, manifest: PieceManifest) {
-        let fd = try FileIO.open(path, flags: O_RDONLY)
+        let fd = try openForSequentialReading(path)
         defer { FileIO.close(fd) }
-        #if canImport(Glibc)
-        posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
-        #elseif canImport(Darwin)
-        _ = fcntl(fd, F_RDAHEAD, 1)
-        #endif
         let size = try FileIO.fstat(fd).size
         let piece = pieceSize ?? PieceManifest.pieceSize(forFileSize: size)
         guard PieceManifest.isValidPieceSize(piece) else {

@@ -21,17 +21,24 @@ package enum FileHasher {
         return hasher.finalize().hexString
     }
 
-    /// Feeds bytes `[from, from+length)` of a file into `hasher`.
-    package static func update(
-        _ hasher: inout SHA256, path: String, from offset: Int64, length: Int64?, isCancelled: @Sendable () -> Bool = { false }
-    ) throws {
+    /// Opens `path` read-only and tells the kernel it will be read from start to end (read
+    /// ahead more), for the hashes that do.
+    static func openForSequentialReading(_ path: String) throws(StoreError) -> Int32 {
         let fd = try FileIO.open(path, flags: O_RDONLY)
-        defer { FileIO.close(fd) }
         #if canImport(Glibc)
         posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #elseif canImport(Darwin)
         _ = fcntl(fd, F_RDAHEAD, 1)
         #endif
+        return fd
+    }
+
+    /// Feeds bytes `[from, from+length)` of a file into `hasher`.
+    package static func update(
+        _ hasher: inout SHA256, path: String, from offset: Int64, length: Int64?, isCancelled: @Sendable () -> Bool = { false }
+    ) throws {
+        let fd = try openForSequentialReading(path)
+        defer { FileIO.close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
         defer { buffer.deallocate() }
         var position = offset
