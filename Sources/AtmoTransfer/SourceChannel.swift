@@ -23,6 +23,21 @@ public protocol SourceChannel: Sendable {
     ) async throws -> ByteBuffer
     /// Tells the source how the transfer ended (best effort, bounded by `timeout`).
     func report(_ outcome: TransferReport, timeout: TimeAmount?) async
+    /// Which pieces of the file `sha256` the source holds, verified (HTTP: `GET
+    /// /v1/pieces/{sha256}/have`; relay and direct WebSocket: a `piece_query`); nil when it
+    /// holds none, or cannot say.
+    func availability(sha256: String) async throws(TransferError) -> PieceAvailability?
+    /// The piece manifest `entry` names, checked against the entry (one digest per piece,
+    /// SHA-256 equal to `pieces_sha256`) before it is returned; nil when the source serves
+    /// none. A manifest that does not check out is a `.protocolViolation` of the source.
+    func manifest(for entry: ModelEntry) async throws(TransferError) -> PieceManifest?
+}
+
+extension SourceChannel {
+    /// A channel that cannot ask: the source takes part as a whole-file source only.
+    public func availability(sha256: String) async throws(TransferError) -> PieceAvailability? { nil }
+    /// A channel that cannot ask: another source must serve the manifest.
+    public func manifest(for entry: ModelEntry) async throws(TransferError) -> PieceManifest? { nil }
 }
 
 /// How a transfer ended, for the source.

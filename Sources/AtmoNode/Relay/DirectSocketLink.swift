@@ -104,7 +104,9 @@ final class DirectSocketLink: Sendable {
                     if case .dropped = sink.yield(frame) { return false }
                     return true
                 }
-                hub.peerPresent(linkID, nodeID: nodeID, capabilities: [RelayBinaryFrame.capability])
+                // A provider of before piece queries closes a socket that opens with one
+                // (`RelaySourceChannel+Pieces` then reconnects for the pieces).
+                hub.peerPresent(linkID, nodeID: nodeID, capabilities: [RelayBinaryFrame.capability, PieceQueryLimits.capability])
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await DirectSocketFrames.write(outgoing, to: outbound) }
                     group.addTask {

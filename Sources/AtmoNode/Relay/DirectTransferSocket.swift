@@ -5,9 +5,9 @@ import Logging
 import NIOCore
 
 /// A WebSocket to `/v1/transfers/ws`: a link of the hub with exactly one peer, the node that
-/// opened it (it names itself in its first `model_request`). The frames are what a relay would
-/// deliver, without the relay's envelope: JSON transfer messages as text frames, fast-mode
-/// chunk frames as binary frames (no relay header). Both ends run this same translation
+/// opened it (it names itself in its first `model_request` or `piece_query`). The frames are
+/// what a relay would deliver, without the relay's envelope: JSON transfer messages as text
+/// frames, fast-mode chunk frames as binary frames (no relay header). Both ends run this same translation
 /// (`DirectSocketFrames`), so the transfers above are the relayed ones.
 enum DirectTransferSocket {
     /// Serves one accepted connection until either side closes it.
@@ -29,11 +29,13 @@ enum DirectTransferSocket {
                     case .text(let text):
                         guard let payload = DirectSocketFrames.payload(text) else { continue }
                         if peer == nil {
-                            // The first message names the peer: a request, from a valid node id.
-                            guard payload["type"]?.stringValue == ModelRequest.messageType,
+                            // The first message names the peer: a request or a piece query, from a
+                            // valid node id.
+                            let opening = [ModelRequest.messageType, PieceQuery.messageType]
+                            guard let type = payload["type"]?.stringValue, opening.contains(type),
                                 let requester = payload["requester_node_id"]?.stringValue, Validation.isValidNodeID(requester)
                             else {
-                                logger.debug("direct transfer socket: first message is not a model_request")
+                                logger.debug("direct transfer socket: first message is not a model_request or piece_query")
                                 return
                             }
                             peer = requester
@@ -41,7 +43,7 @@ enum DirectTransferSocket {
                                 if case .dropped = sink.yield(frame) { return false }
                                 return true
                             }
-                            hub.peerPresent(linkID, nodeID: requester, capabilities: [RelayBinaryFrame.capability])
+                            hub.peerPresent(linkID, nodeID: requester, capabilities: [RelayBinaryFrame.capability, PieceQueryLimits.capability])
                         }
                         if let peer { hub.received(payload, from: peer, via: linkID) }
                     case .binary(let buffer):

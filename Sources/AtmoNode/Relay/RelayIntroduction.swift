@@ -7,9 +7,9 @@ import Foundation
 /// from `{state}/mesh.json` (and the founder's `{state}/mesh.key`), or from a relay URL that
 /// names its mesh (`.../relay/{mesh_id}`: an open join, for a mesh nobody registered).
 struct RelayIntroduction: Sendable {
-    /// The capabilities this node announces on a relay: it offers models, and takes binary
-    /// frames (fast chunked transfers) from peers.
-    static let capabilities = ["models", RelayBinaryFrame.capability]
+    /// The capabilities this node announces on a relay: it offers models, takes binary
+    /// frames (fast chunked transfers) from peers, and answers piece queries.
+    static let capabilities = ["models", RelayBinaryFrame.capability, PieceQueryLimits.capability]
 
     let meshID: String
     let hello: RelayHello

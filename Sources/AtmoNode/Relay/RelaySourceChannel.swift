@@ -26,6 +26,8 @@ struct RelaySourceChannel: SourceChannel {
     /// and the links' reconnect, short enough that a relay gone for good hands the pull to
     /// the next route soon (each piece tries `maxAttemptsBeforeFailover` times).
     var routeWait: Duration = .seconds(10)
+    /// How long a piece query's answer may take (a manifest gets a second per MiB more).
+    var queryTimeout: Duration = .seconds(5)
     var receiverConfiguration = ChunkReceiver.Configuration()
 
     /// How often a transfer's clock ticks (delayed acks wait 5 ms).
@@ -174,7 +176,7 @@ struct PieceReception {
             self.receiver = receiver
             try perform(actions)
             return false
-        case .relay(.message):
+        case .relay(.message), .relay(.pieces):
             return false
         }
     }

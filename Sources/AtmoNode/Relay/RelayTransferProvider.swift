@@ -13,7 +13,8 @@ import NIOPosix
 /// the relay take them, else JSON chunks). Files are read on the node's file threads;
 /// requests, served bytes and the consumers' reports go to the ledger like HTTP downloads.
 /// A file this node is still pulling is served too, range by range, from its verified
-/// pieces (`RelayTransferProvider+Partial`).
+/// pieces (`RelayTransferProvider+Partial`); piece queries (which pieces, the manifest) are
+/// answered too (`RelayTransferProvider+Pieces`).
 struct RelayTransferProvider: Sendable {
     let hub: TransferHub
     let inventory: Inventory
@@ -39,6 +40,7 @@ struct RelayTransferProvider: Sendable {
                     }
                 }
             }
+            group.addTask { await answerQueries() }
             for await (request, peer, link) in hub.requests {
                 group.addTask { await serve(request, to: peer, via: link) }
             }

@@ -17,6 +17,8 @@ enum RelayTransferEvent: Sendable {
     case message(Message)
     /// A binary payload (a fast-mode chunk frame).
     case binary(ByteBuffer)
+    /// An answer to a piece query (`piece_have`, `piece_manifest`, `piece_unavailable`).
+    case pieces(PieceQueryMessage)
     /// The relay path to the other node is gone (its link closed, or it left the mesh).
     case pathLost(String)
 }
@@ -41,6 +43,8 @@ final class TransferHub: Sendable {
         let relay: String
         let binary: Bool
         let send: @Sendable (RelayOutbound) -> Bool
+        /// The peer answers piece queries (it announced `piece_queries`).
+        var answersPieceQueries = false
     }
 
     private struct State {
@@ -56,6 +60,9 @@ final class TransferHub: Sendable {
     /// request no transfer waits for), for the provider's ledger.
     let reports: AsyncStream<TransferReport>
     private let reportSink: AsyncStream<TransferReport>.Continuation
+    /// Piece queries from peers (`piece_query`), with the link they came through, for the provider.
+    let queries: AsyncStream<(query: PieceQuery, from: String, link: String)>
+    private let querySink: AsyncStream<(query: PieceQuery, from: String, link: String)>.Continuation
     /// Whether this node takes binary frames itself (it joins with the `binary_direct` capability).
     let acceptsBinary: Bool
 
@@ -63,6 +70,7 @@ final class TransferHub: Sendable {
         self.acceptsBinary = acceptsBinary
         (requests, requestSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         (reports, reportSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+        (queries, querySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
     // MARK: - Links
@@ -107,7 +115,8 @@ final class TransferHub: Sendable {
             }.map { relay, link in
                 let binary =
                     acceptsBinary && link.relayForwardsBinary && (link.peers[nodeID] ?? []).contains(RelayBinaryFrame.capability)
-                return Route(relay: relay, binary: binary, send: link.send)
+                let queries = (link.peers[nodeID] ?? []).contains(PieceQueryLimits.capability)
+                return Route(relay: relay, binary: binary, send: link.send, answersPieceQueries: queries)
             }
             return candidates.sorted { ($0.binary ? 0 : 1, $0.relay) < ($1.binary ? 0 : 1, $1.relay) }.first
         }
@@ -150,7 +159,12 @@ final class TransferHub: Sendable {
     func received(_ payload: [String: JSONValue], from sender: String, via link: String) {
         let message: Message
         do {
-            message = try WireCoding.decodeMessage(try WireCoding.encode(payload))
+            let data = try WireCoding.encode(payload)
+            if let type = payload["type"]?.stringValue, PieceQueryMessage.types.contains(type) {
+                receivedPieces(try PieceQueryMessage.decode(type: type, from: data), from: sender, via: link)
+                return
+            }
+            message = try WireCoding.decodeMessage(data)
         } catch {
             return
         }
@@ -166,6 +180,15 @@ final class TransferHub: Sendable {
             if !deliver(.message(message), requestID: value.requestID, from: sender) { reportSink.yield(.cancel(value)) }
         case .catalog, .progress, .unknown:
             break
+        }
+    }
+
+    /// A piece query goes to the provider; an answer to the query that waits for it.
+    private func receivedPieces(_ message: PieceQueryMessage?, from sender: String, via link: String) {
+        switch message {
+        case .query(let query): querySink.yield((query, sender, link))
+        case .some(let answer): deliver(.pieces(answer), requestID: answer.requestID, from: sender)
+        case nil: break
         }
     }
 

@@ -11,7 +11,8 @@ extension PullEngine {
     /// no source serves a manifest that checks out: the caller then goes on one source at a
     /// time, trusting the whole-file hash alone.
     func swarmPull(
-        _ request: PullRequest, entry: ModelEntry, first: PullSource, firstChannel: any SourceChannel, others: [PullSource],
+        _ request: PullRequest, entry: ModelEntry, first: PullSource, firstChannel: any SourceChannel, firstHave: Bitfield? = nil,
+        others: [PullSource],
         requestID: String, progress: @escaping @Sendable (PullProgress) -> Void,
         onSourceOutcome: @escaping @Sendable (PullSource, SourceOutcome) -> Void
     ) async throws(TransferError) -> PullResult? {
@@ -19,7 +20,7 @@ extension PullEngine {
         // The first source's node is in already: its other routes are its fall-backs.
         let sameNode = { (source: PullSource) in first.nodeID != nil && source.nodeID == first.nodeID }
         let joined = await lookUp(others.filter { !sameNode($0) }, for: entry)
-        var firstPeer = SwarmPeer(id: 0, source: first, channel: firstChannel, have: nil)
+        var firstPeer = SwarmPeer(id: 0, source: first, channel: firstChannel, have: firstHave)
         firstPeer.alternates = others.filter(sameNode)
         // An older first source names no manifest: another source's entry for the same file may.
         var named = entry
@@ -91,7 +92,7 @@ extension PullEngine {
                         return (index, Candidate(source: source, channel: channel, have: nil, alternates: routes(source), entry: offered))
                     }
                     // Not offered whole: maybe held in part, by a node pulling it now.
-                    guard entry.pieceSize != nil, let client = channel as? PeerClient, let availability = try? await client.availability(sha256: entry.sha256),
+                    guard entry.pieceSize != nil, let availability = try? await channel.availability(sha256: entry.sha256),
                         availability.pieceSize == entry.pieceSize, availability.pieceCount == pieceCount, let bytes = availability.haveBytes
                     else { return (index, nil) }
                     let have = Bitfield(count: pieceCount, bytes: bytes)
@@ -104,12 +105,12 @@ extension PullEngine {
         }
     }
 
-    /// The manifest `entry` names, from the first peer whose copy checks out.
+    /// The manifest `entry` names, from the first peer whose copy checks out, over whatever
+    /// route the peer is reached by (HTTP, direct WebSocket or relay).
     private func fetchManifest(for entry: ModelEntry, from peers: [SwarmPeer]) async -> PieceManifest? {
         for peer in peers {
-            guard let client = peer.channel as? PeerClient else { continue }
             do {
-                if let manifest = try await client.manifest(for: entry) { return manifest }
+                if let manifest = try await peer.channel.manifest(for: entry) { return manifest }
             } catch {
                 logger.info("no usable piece manifest from this peer", metadata: ["peer": "\(peer.source)", "error": "\(error)"])
             }

@@ -47,13 +47,13 @@ extension SwarmSession {
         }
     }
 
-    /// Asks a partial holder for its pieces every `haveInterval` while the pull runs.
+    /// Asks a partial holder for its pieces every `haveInterval` while the pull runs, over
+    /// its channel's route (`GET .../have`, or a `piece_query` through a relay or WebSocket).
     func refreshHave(of peer: SwarmPeer) async {
-        guard let client = peer.channel as? PeerClient else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.haveInterval)
             if Task.isCancelled || coordinator.isRemoved(peer.id) { return }
-            guard let availability = try? await client.availability(sha256: entry.sha256),
+            guard let availability = try? await peer.channel.availability(sha256: entry.sha256),
                 availability.pieceSize == manifest.pieceSize, availability.pieceCount == manifest.pieceCount,
                 let bytes = availability.haveBytes
             else { continue }

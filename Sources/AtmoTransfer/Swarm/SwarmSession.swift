@@ -16,8 +16,8 @@ struct SwarmPeer: Sendable {
     /// The node's other routes, best first: when this one is dropped for failures, the next
     /// takes over (the mesh's fail-over from HTTP to WebSocket to relay).
     var alternates: [PullSource] = []
-    /// A partial holder reached over HTTP: its pieces are asked again every `haveInterval`.
-    var refreshesHave: Bool { have != nil && channel is PeerClient }
+    /// A partial holder: its pieces are asked again every `haveInterval`.
+    var refreshesHave: Bool { have != nil }
 }
 
 /// One pull fed by every source at once (`SwarmSchedule` decides which piece from which),

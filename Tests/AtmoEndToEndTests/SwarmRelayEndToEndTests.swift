@@ -1,0 +1,149 @@
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+extension EndToEnd {
+    /// Swarm pulls whose manifest or pieces come from nodes this node reaches only through
+    /// `atmo relay` (docs/PROTOCOL.md §8, "Piece queries"): the manifest and the held pieces
+    /// are asked over the relay, so a relay-only node takes part in the swarm like an HTTP one.
+    @Suite("swarm pulls over relay routes")
+    struct SwarmRelayEndToEnd {
+        static let deadEndpoint = "http://127.0.0.1:1"
+
+        /// `atmo mesh invite` on A's state, joined on `stateDirectory` with `relay` as its relay.
+        static func join(_ sandbox: AtmoSandbox, stateDirectory: String, relay: String) async throws {
+            let invite = try await sandbox.run(["mesh", "invite", "--state-dir", sandbox.path("a"), "--json"], name: "invite")
+            let link = try #require(
+                (try JSONSerialization.jsonObject(with: Data(invite.stdout.utf8)) as? [String: Any])?["invite"] as? String)
+            let join = try await sandbox.run(["mesh", "join", link, "--state-dir", stateDirectory, "--relay", relay], name: "join")
+            #expect(join.status == 0, "\(join.stderr)")
+        }
+
+        @Test("the only manifest-serving provider is on the relay: the pull swarms, with pieces from it and the HTTP one")
+        func manifestOnlyOverTheRelay() async throws {
+            try await withAtmoSandbox { sandbox in
+                let size = 16 * mebibyte
+                let piece = PieceManifest.pieceSize(forFileSize: size)
+                let id = "swarm-relay.gguf"
+                let (folderA, folderB) = (sandbox.path("a-models"), sandbox.path("b-models"))
+                let sha256 = try ModelFixtures.writeModel(at: folderA + "/" + id, size: Int(size), seed: 47, header: .gguf)
+                try FileManager.default.createDirectory(atPath: folderB, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: folderA + "/" + id, toPath: folderB + "/" + id)
+                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
+                try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [sandbox.path("b")])
+                let portA = try HTTPProbe.unusedPort()
+                // A answers HTTP as a node from before manifests (no piece fields, 404 for
+                // /v1/pieces/), 4 MiB/s; B has no reachable endpoint: the relay only. C reaches
+                // the relay through a proxy that counts what it passes, 8 MiB/s: both sources
+                // have their share of the pieces.
+                var older = TCPProxy.Options(bytesPerSecond: 4 << 20)
+                older.hidePieceManifests = true
+                try await withProxies([(portA, older), (relay.port, TCPProxy.Options(bytesPerSecond: 8 << 20))]) { proxies in
+                    let (proxyA, relayForC) = (proxies[0], proxies[1])
+                    try await Self.join(sandbox, stateDirectory: sandbox.path("c"), relay: "ws://127.0.0.1:\(relayForC.port)")
+                    let a = try await sandbox.serve(
+                        folders: [folderA], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: [id],
+                        extraArguments: ["--advertise-url", proxyA.baseURL])
+                    let b = try await sandbox.serve(
+                        folders: [folderB], stateDirectory: sandbox.path("b"), name: "b", readyModels: [id],
+                        extraArguments: ["--advertise-url", Self.deadEndpoint])
+                    try await SwarmModel.waitForManifest(a, modelID: id)
+                    try await SwarmModel.waitForManifest(b, modelID: id)
+                    let c = try await sandbox.serve(
+                        folders: [], stateDirectory: sandbox.path("c"), name: "c",
+                        extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5", "--log-level", "info"])
+                    try await c.waitForMesh("A over HTTP and B over the relay alone, both naming the manifest") { models in
+                        guard let model = models.first(where: { $0.entry.modelID == id }), model.entry.manifestReference != nil else {
+                            return false
+                        }
+                        let routes = model.providers.map { $0.transports ?? [] }
+                        return routes.contains { $0.first == "http" } && routes.contains(["relay"])
+                    }
+                    let relayedBefore = relayForC.bytesToClients
+                    let sentByABefore = proxyA.bytesToClients
+
+                    let pull = try await sandbox.run(["pull", id, "--state-dir", c.stateDirectory, "--json"], name: "pull")
+                    #expect(pull.status == 0, "\(pull.stderr)")
+                    #expect(pull.pullOutput.result?.sha256 == sha256)
+                    #expect(filesEqual(c.stateDirectory + "/models/" + id, folderA + "/" + id))
+
+                    let relayed = relayForC.bytesToClients - relayedBefore
+                    let sentByA = proxyA.bytesToClients - sentByABefore
+                    print("SwarmRelayEndToEnd manifest over the relay: A sent \(sentByA) over HTTP, the relay passed \(relayed)")
+                    // The swarm ran: both sources gave whole pieces (one source at a time,
+                    // A alone, or B alone, would have given everything).
+                    #expect(c.process.standardError.contains("pulling from the swarm"), "\(c.process.standardError.suffix(3000))")
+                    #expect(relayed >= piece, "the relay passed \(relayed) bytes; A sent \(sentByA)")
+                    #expect(sentByA >= piece, "A sent \(sentByA); the relay passed \(relayed)")
+                    #expect(sentByA < size, "A sent \(sentByA); the relay passed \(relayed)")
+                }
+            }
+        }
+
+        @Test("a node reachable only through the relay serves its verified pieces while it is still downloading")
+        func partialHolderOnlyOverTheRelay() async throws {
+            try await withAtmoSandbox { sandbox in
+                let size = 16 * mebibyte
+                let piece = PieceManifest.pieceSize(forFileSize: size)
+                let id = "swarm-relay-partial.gguf"
+                let folderA = sandbox.path("a-models")
+                let sha256 = try ModelFixtures.writeModel(at: folderA + "/" + id, size: Int(size), seed: 48, header: .gguf)
+                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
+                try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [sandbox.path("b")])
+                let portA = try HTTPProbe.unusedPort()
+                // A, the seed, sends 2 MiB/s in all over HTTP: B needs 8 s for the file, so it
+                // is still partial while C pulls. B and C have no reachable endpoint; C reaches
+                // the relay through a proxy that counts what the relay sends it.
+                try await withProxies([(portA, TCPProxy.Options(bytesPerSecond: 2 << 20)), (relay.port, TCPProxy.Options())]) { proxies in
+                    let (proxyA, relayForC) = (proxies[0], proxies[1])
+                    try await Self.join(sandbox, stateDirectory: sandbox.path("c"), relay: "ws://127.0.0.1:\(relayForC.port)")
+                    let a = try await sandbox.serve(
+                        folders: [folderA], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: [id],
+                        extraArguments: ["--advertise-url", proxyA.baseURL])
+                    try await SwarmModel.waitForManifest(a, modelID: id)
+                    let b = try await sandbox.serve(
+                        folders: [], stateDirectory: sandbox.path("b"), name: "b",
+                        extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5"])
+                    let c = try await sandbox.serve(
+                        folders: [], stateDirectory: sandbox.path("c"), name: "c",
+                        extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5", "--log-level", "info"])
+                    try await b.waitForMesh("the model with its manifest, from A over HTTP") { models in
+                        models.contains { $0.entry.modelID == id && $0.entry.manifestReference != nil && $0.providers.first?.transports?.first == "http" }
+                    }
+                    let started = try await sandbox.run(["pull", id, "--state-dir", b.stateDirectory, "--detach", "--json"], name: "b-pull")
+                    #expect(started.status == 0, "\(started.stderr)")
+                    let requestID = try JSONDecoder().decode(DownloadAPI.Started.self, from: Data(started.stdout.utf8)).requestID
+                    _ = try await EndToEnd.NodeDownloads.waitForDownload(b, "B at 3 MiB") { $0.requestID == requestID && $0.bytesDone >= 3 * mebibyte }
+                    try await c.waitForMesh("B as a partial holder over the relay alone") { models in
+                        models.first { $0.entry.modelID == id }?.providers.contains { $0.partial == true && $0.transports == ["relay"] } == true
+                    }
+
+                    let relayedBefore = relayForC.bytesToClients
+                    let pull = try sandbox.start(["pull", id, "--state-dir", c.stateDirectory, "--json"], name: "c-pull")
+                    // What the relay had passed C at a moment B was seen still downloading.
+                    var relayedWhilePartial: Int64 = 0
+                    let deadline = Date().addingTimeInterval(90)
+                    while pull.isRunning && Date() < deadline {
+                        let relayed = relayForC.bytesToClients - relayedBefore
+                        let status = await EndToEnd.NodeDownloads.downloads(b).first { $0.requestID == requestID }
+                        if let status, !status.isFinal, status.bytesDone < size { relayedWhilePartial = relayed }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    #expect(await pull.waitForExit(timeout: 10) == 0, "\(pull.standardError)")
+                    #expect(PullOutput(pull).result?.sha256 == sha256, "\(pull.standardOutputLines.suffix(1))")
+                    #expect(filesEqual(c.stateDirectory + "/models/" + id, folderA + "/" + id))
+                    print(
+                        "SwarmRelayEndToEnd partial holder over the relay: the relay passed C \(relayedWhilePartial) while B was downloading "
+                            + "(\(relayForC.bytesToClients - relayedBefore) in all); A sent \(proxyA.bytesToClients) over HTTP to B and C")
+                    #expect(c.process.standardError.contains("pulling from the swarm"), "\(c.process.standardError.suffix(3000))")
+                    // C's only relayed source of bytes was B (A is reached over HTTP): B's pieces.
+                    #expect(relayedWhilePartial >= piece, "the relay passed C \(relayedWhilePartial) while B was partial")
+
+                    let done = try await EndToEnd.NodeDownloads.waitForDownload(b, timeout: 60, "B completed") { $0.requestID == requestID && $0.isFinal }
+                    #expect(done.state == "completed", "\(done)")
+                }
+            }
+        }
+    }
+}
