@@ -111,6 +111,20 @@ public final class StateDatabase: Sendable {
                 table.column("stored_at", .double).notNull()
             }
         }
+        // When each pulled model was last used (served, pulled, or marked used), and the
+        // pinned model ids, for the storage limit's eviction (StateDatabase+Usage).
+        migrator.registerMigration("v6-storage") { db in
+            try db.create(table: "model_usage") { table in
+                table.primaryKey("sha256", .text)
+                table.column("model_id", .text).notNull()
+                table.column("last_used_at", .double).notNull()
+                table.column("last_use", .text).notNull()
+            }
+            try db.create(table: "model_pin") { table in
+                table.primaryKey("model_id", .text)
+                table.column("pinned_at", .double).notNull()
+            }
+        }
         return migrator
     }
 
