@@ -32,18 +32,21 @@ struct PartialRefusal: Error, CustomStringConvertible {
 ///
 /// The pull writes the file while it is read, so the change check of `OpenModelFile` (the
 /// file's stat as hashed) cannot apply. What is checked instead: every piece the range
-/// touches was held (written and verified) when the file was opened, and no offer began or
-/// ended from before that check until after each read (`PartialOffers.generation`). A held
-/// piece never becomes un-held while its offer lives, and its bytes are not written again,
-/// so a read that the generation brackets read verified bytes. When an offer begins or ends
-/// (a pull starts, installs or stops, of any model) the read fails and the transfer ends
-/// early: the consumer asks again, and meets the installed file or a `not_held`.
+/// touches was held (written and verified) in the offer found when the file was opened, and
+/// that very offer still lived after the open and after each read
+/// (`PartialOffers.isCurrent(sha256:serial:)`). A held piece never becomes un-held while its
+/// offer lives, and its bytes are not written again, so a read that the offer's life
+/// brackets read verified bytes. When that offer ends (its pull installs the file or
+/// stops) or is begun anew (the same file pulled again, its partial maybe rewritten), the
+/// read fails and the transfer ends early: the consumer asks again, and meets the installed
+/// file or a `not_held`. Offers of other files beginning or ending change nothing here.
 final class OpenPartialFile: ServedFile {
     let fd: Int32
     let path: String
     let offers: PartialOffers
-    /// `offers.generation` when the range was checked.
-    let generation: UInt64
+    /// The file, and the offer whose held pieces the range was checked against.
+    let sha256: String
+    let serial: UInt64
     /// The bytes that may be read, `[start, end)`.
     let start: Int64
     let end: Int64
@@ -51,7 +54,6 @@ final class OpenPartialFile: ServedFile {
     /// Opens the partial file of `offer.entry.sha256` for bytes `[offset, offset + length)`;
     /// throws `PartialRefusal` when a piece of the range is not held or the offer ended.
     init(offers: PartialOffers, sha256: String, offset: Int64, length: Int64) throws {
-        let generation = offers.generation
         guard let offer = offers.offer(sha256: sha256) else {
             throw PartialRefusal(kind: .gone, message: "this node is no longer downloading \(sha256)")
         }
@@ -59,21 +61,22 @@ final class OpenPartialFile: ServedFile {
             throw PartialRefusal(kind: .notHeld, message: Self.missingMessage(offer, offset: offset, length: length))
         }
         let fd = try FileIO.open(offer.partialPath, flags: O_RDONLY)
-        guard offers.generation == generation else {
+        guard offers.isCurrent(sha256: offer.entry.sha256, serial: offer.serial) else {
             FileIO.close(fd)
             throw PartialRefusal(kind: .gone, message: "this node's download of \(offer.entry.modelID) just ended; ask again")
         }
         self.fd = fd
         self.path = offer.partialPath
         self.offers = offers
-        self.generation = generation
+        self.sha256 = offer.entry.sha256
+        serial = offer.serial
         start = offset
         end = offset + max(length, 0)
     }
 
     deinit { FileIO.close(fd) }
 
-    var isUnchanged: Bool { offers.generation == generation }
+    var isUnchanged: Bool { offers.isCurrent(sha256: sha256, serial: serial) }
 
     func read(offset: Int64, length: Int64) throws -> Data {
         guard offset >= start, length >= 0, length <= end - offset else {

@@ -18,6 +18,10 @@ public final class PartialOffers: Sendable {
         public var partialPath: String
         /// The pieces written and verified.
         public var held: Bitfield
+        /// Which `begin` made this offer: unique per offer of this object, so a pull of the
+        /// same file begun again (its partial maybe discarded and written anew) is another
+        /// offer. See `isCurrent(sha256:serial:)`.
+        public internal(set) var serial: UInt64 = 0
 
         /// Whether every piece that bytes `[offset, offset + length)` touch is held.
         public func holds(offset: Int64, length: Int64) -> Bool {
@@ -38,6 +42,10 @@ public final class PartialOffers: Sendable {
     private struct State {
         var offers: [String: Offer] = [:]
         var generation: UInt64 = 0
+        /// The serial of the last offer begun.
+        var lastSerial: UInt64 = 0
+        /// Files whose offer another node asked for since it began.
+        var asked: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -47,7 +55,10 @@ public final class PartialOffers: Sendable {
     /// A pull of `entry` started (or resumed) with `held` pieces already verified.
     public func begin(entry: ModelEntry, manifest: PieceManifest, partialPath: String, held: Bitfield) {
         state.withLock { state in
-            state.offers[entry.sha256] = Offer(entry: entry, manifest: manifest, partialPath: partialPath, held: held)
+            state.lastSerial &+= 1
+            var offer = Offer(entry: entry, manifest: manifest, partialPath: partialPath, held: held)
+            offer.serial = state.lastSerial
+            state.offers[entry.sha256] = offer
             state.generation &+= 1
         }
     }
@@ -64,18 +75,39 @@ public final class PartialOffers: Sendable {
     public func end(sha256: String) {
         state.withLock { state in
             if state.offers.removeValue(forKey: sha256) != nil { state.generation &+= 1 }
+            state.asked.remove(sha256)
         }
     }
 
     public func offer(sha256: String) -> Offer? {
-        state.withLock { $0.offers[sha256.lowercased()] }
+        state.withLock { state in
+            let offer = state.offers[sha256.lowercased()]
+            if let offer { state.asked.insert(offer.entry.sha256) }
+            return offer
+        }
+    }
+
+    /// Whether another node asked for the pieces of `sha256` (its availability, manifest or
+    /// bytes) since its offer began: then the pull checks its pieces as they arrive, so that
+    /// it has some to give.
+    public func wasAsked(sha256: String) -> Bool {
+        state.withLock { $0.asked.contains(sha256) }
     }
 
     /// The offer of model `modelID` (any version being pulled; the first by hash if several).
     public func offer(modelID: String) -> Offer? {
         state.withLock { state in
-            state.offers.values.filter { $0.entry.modelID == modelID }.min { $0.entry.sha256 < $1.entry.sha256 }
+            let offer = state.offers.values.filter { $0.entry.modelID == modelID }.min { $0.entry.sha256 < $1.entry.sha256 }
+            if let offer { state.asked.insert(offer.entry.sha256) }
+            return offer
         }
+    }
+
+    /// Whether the offer `serial` of `sha256` still lives: not ended, nor replaced by a pull
+    /// of the same file begun again. While it lives its held pieces stay held and their
+    /// bytes are not written again, whatever other offers begin or end meanwhile.
+    public func isCurrent(sha256: String, serial: UInt64) -> Bool {
+        state.withLock { $0.offers[sha256.lowercased()]?.serial == serial }
     }
 
     /// The entries being pulled, sorted by id then hash.
