@@ -111,12 +111,16 @@ final class PartialDownload: Sendable {
     }
 
     /// Records the pieces on disk; `durable` is the set known fsynced (nil keeps the saved one).
-    func saveRecord(written: Bitfield, durable: Bitfield?, source: String) throws(StoreError) {
+    /// `checked` false: some pieces were written without the piece manifest's check, so the
+    /// record does not name the manifest and a resume checks every piece again.
+    func saveRecord(written: Bitfield, durable: Bitfield?, source: String, checked: Bool = true) throws(StoreError) {
         let previous = try engine.database.download(sha256: entry.sha256)
         let durableBytes = durable?.bytes ?? previous?.durablePieces ?? Bitfield(count: written.count).bytes
+        var recorded = entry
+        if !checked { (recorded.pieceSize, recorded.piecesSHA256) = (nil, nil) }
         try engine.database.saveDownload(
             DownloadRecord(
-                entry: entry, pieceSize: pieceSize, partialPath: path, sourceURL: source, durablePieces: durableBytes,
+                entry: recorded, pieceSize: pieceSize, partialPath: path, sourceURL: source, durablePieces: durableBytes,
                 writtenPieces: written.bytes, bootID: DownloadRecord.currentBootID))
     }
 

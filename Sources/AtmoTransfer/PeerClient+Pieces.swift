@@ -6,10 +6,22 @@ import NIOFoundationCompat
 
 extension PeerClient {
     /// GETs one piece with `Range` and `If-Range`, checking that the answer is exactly the
-    /// bytes asked for.
+    /// bytes asked for: in one buffer.
     public func fetchPiece(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> ByteBuffer {
+        let chunks = try await fetchChunks(of: entry, offset: offset, length: length, received: received)
+        if chunks.count == 1 { return chunks[0] }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        for var chunk in chunks { buffer.writeBuffer(&chunk) }
+        return buffer
+    }
+
+    /// The bytes of a piece as they arrived, in the body's own buffers (no copy): what a
+    /// swarm pull hashes and writes.
+    public func fetchChunks(
+        of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
+    ) async throws -> [ByteBuffer] {
         let peer = self
         var request = HTTPClientRequest(url: baseURL + HTTPAPI.downloadPrefix + entry.modelID)
         request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
@@ -26,7 +38,8 @@ extension PeerClient {
             throw refusal
         }
         try checkPieceResponse(response, entry: entry, offset: offset, length: length)
-        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        var chunks: [ByteBuffer] = []
+        var bytes: Int64 = 0
         let clock = ContinuousClock()
         let started = clock.now
         var floor = throughputFloor.map {
@@ -34,15 +47,15 @@ extension PeerClient {
         }
         do {
             for try await chunk in response.body {
-                guard buffer.readableBytes + chunk.readableBytes <= length else {
+                guard bytes + Int64(chunk.readableBytes) <= length else {
                     throw TransferError(.protocolViolation, "\(peer.baseURL) sent more bytes than the range it confirmed")
                 }
-                var chunk = chunk
-                buffer.writeBuffer(&chunk)
-                received(Int64(buffer.readableBytes))
+                bytes += Int64(chunk.readableBytes)
+                chunks.append(chunk)
+                received(bytes)
                 // The chunk that completes the piece is never held against it.
-                if buffer.readableBytes < length,
-                    let rate = floor?.shortfall(received: Int64(buffer.readableBytes), now: (clock.now - started).seconds)
+                if bytes < length,
+                    let rate = floor?.shortfall(received: bytes, now: (clock.now - started).seconds)
                 {
                     throw TransferError(
                         .timeout, "\(peer.baseURL) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(throughputFloor?.bytesPerSecond ?? 0)))")
@@ -51,10 +64,10 @@ extension PeerClient {
         } catch {
             throw PeerClient.connectionError(error, peer: peer.baseURL)
         }
-        guard buffer.readableBytes == length else {
-            throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(buffer.readableBytes) of \(length) bytes")
+        guard bytes == length else {
+            throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(bytes) of \(length) bytes")
         }
-        return buffer
+        return chunks
     }
 
     /// The largest 416 body read for its `code` (a JSON error is a few hundred bytes).

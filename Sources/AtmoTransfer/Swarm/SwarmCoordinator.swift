@@ -9,7 +9,18 @@ final class SwarmCoordinator: Sendable {
     struct State {
         var schedule: SwarmSchedule
         /// Whole pieces kept for the hasher, by index (only near the hash cursor).
-        var buffers: [Int: ByteBuffer] = [:]
+        var buffers: [Int: [ByteBuffer]] = [:]
+        /// Whether arriving pieces are checked against the manifest before they are written.
+        /// A pull from one whole-file source defers the check (the whole-file hash covers
+        /// every byte) until another peer joins or asks for its pieces.
+        var checksPieces: Bool
+        /// Pieces held without that check, and who sent each: not offered to other nodes
+        /// until checked on disk (`SwarmSession.checkLoop`).
+        var unchecked: [Int: SwarmSchedule.PeerID] = [:]
+        /// Whether any piece of this run was written unchecked.
+        var deferredAny = false
+        /// Bumped when the whole-file hash must start over (`repair`).
+        var hashEpoch = 0
         /// Bytes received so far of fetches in flight, for smooth progress.
         var inFlightBytes: [FetchKey: Int64] = [:]
         /// How to cancel each running fetch (a lost endgame copy, a dropped peer's work).
@@ -42,8 +53,8 @@ final class SwarmCoordinator: Sendable {
     /// How many pieces past the hash cursor may wait in memory for the hasher.
     let keepAhead: Int
 
-    init(schedule: SwarmSchedule, keepAhead: Int) {
-        state = ObservedState(State(schedule: schedule))
+    init(schedule: SwarmSchedule, keepAhead: Int, checksPieces: Bool = true) {
+        state = ObservedState(State(schedule: schedule, checksPieces: checksPieces))
         self.keepAhead = keepAhead
     }
 
@@ -70,6 +81,14 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
+    /// The next piece of a run begun with `piece` (`SwarmSchedule.extendRun`).
+    func extendRun(after piece: Int, for peer: SwarmSchedule.PeerID) -> Int? {
+        let now = self.now
+        return state.withLock { state in
+            state.failure == nil ? state.schedule.extendRun(after: piece, for: peer, now: now) : nil
+        }
+    }
+
     /// Registers how to cancel the fetch of `key`, so a cancel action can reach it.
     func started(_ key: FetchKey, cancel: @escaping @Sendable () -> Void) {
         let cancelNow = state.withLock { state -> Bool in
@@ -91,6 +110,29 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
+    enum UncheckedClaim {
+        /// The caller writes `piece` without checking it; it is held unchecked.
+        case claimed
+        /// Another copy won, or the piece is no longer wanted.
+        case lost
+        /// Pieces are checked now: check it, then `claim` it.
+        case mustCheck
+    }
+
+    /// Claims `piece` for writing without the manifest's check while the pull defers checks
+    /// (`checksPieces` false); the piece counts as unchecked from here on, so the decision
+    /// and the record of it are one step.
+    func claimUnchecked(_ piece: Int, from peer: SwarmSchedule.PeerID) -> UncheckedClaim {
+        state.withLock { state in
+            guard !state.checksPieces else { return .mustCheck }
+            guard state.failure == nil, state.schedule.states[piece] == .inFlight, !state.claimed.contains(piece) else { return .lost }
+            state.claimed.insert(piece)
+            state.unchecked[piece] = peer
+            state.deferredAny = true
+            return .claimed
+        }
+    }
+
     func received(_ key: FetchKey, bytesSoFar: Int64) {
         state.withLock { state in
             let before = state.inFlightBytes[key] ?? 0
@@ -100,9 +142,9 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
-    /// The piece arrived whole; `valid` is the manifest's verdict. `buffer` (its bytes, when
-    /// they are in one buffer) may be kept for the hasher.
-    func arrived(_ key: FetchKey, valid: Bool, buffer: ByteBuffer?) {
+    /// The piece arrived whole; `valid` is the manifest's verdict (true for a piece written
+    /// unchecked, see `claimUnchecked`). `buffer` (its bytes) may be kept for the hasher.
+    func arrived(_ key: FetchKey, valid: Bool, buffer: [ByteBuffer]?) {
         state.change { state in
             state.fetches[key] = nil
             state.inFlightBytes[key] = nil
@@ -188,26 +230,98 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
+    /// Work of the whole-file hasher.
+    struct HashWork {
+        var piece: Int
+        /// Its bytes, when kept in memory.
+        var buffer: [ByteBuffer]?
+        /// When this differs from the last one, the hash starts over (this is piece 0).
+        var epoch: Int
+    }
+
     /// The next piece in file order for the whole-file hash, waiting until it is held.
-    func nextHashWork() async throws -> (piece: Int, buffer: ByteBuffer?)? {
+    func nextHashWork() async throws -> HashWork? {
         while true {
-            let ((step, buffer), version) = try state.observe { state throws -> (SwarmSchedule.HashStep, ByteBuffer?) in
+            let ((step, work), version) = try state.observe { state throws -> (SwarmSchedule.HashStep, HashWork?) in
                 if let failure = state.failure { throw failure }
                 let step = state.schedule.nextHashStep()
-                var buffer: ByteBuffer? = nil
-                if case .hash(let piece) = step { buffer = state.buffers.removeValue(forKey: piece) }
-                return (step, buffer)
+                guard case .hash(let piece) = step else { return (step, nil) }
+                return (step, HashWork(piece: piece, buffer: state.buffers.removeValue(forKey: piece), epoch: state.hashEpoch))
             }
             switch step {
-            case .hash(let piece): return (piece, buffer)
+            case .hash: return work
             case .complete: return nil
             case .wait: try await waitForChange(after: version, until: nil)
             }
         }
     }
 
-    func hashed(_ piece: Int) {
-        state.change { $0.schedule.pieceHashed(piece) }
+    /// The hasher took `piece` in `epoch` (ignored when the hash started over since).
+    func hashed(_ piece: Int, epoch: Int) {
+        state.change { state in
+            guard state.hashEpoch == epoch else { return }
+            state.schedule.pieceHashed(piece)
+        }
+    }
+
+    // MARK: - Deferred piece checks
+
+    var checksPieces: Bool { state.withLock { $0.checksPieces } }
+
+    /// From now on pieces are checked on arrival, and those held unchecked get checked on
+    /// disk: another peer joined, or another node asked for this node's pieces.
+    func startCheckingPieces() {
+        state.change { state in state.checksPieces = true }
+    }
+
+    /// Pieces held unchecked once checking has started; waits until there are some.
+    func nextUncheckedPieces() async throws -> [Int] {
+        while true {
+            let (pieces, version) = try state.observe { state throws -> [Int] in
+                if let failure = state.failure { throw failure }
+                // Only pieces written and held: one claimed but still being written is not read.
+                guard state.checksPieces else { return [] }
+                return state.unchecked.keys.filter { state.schedule.states[$0] == .held || state.schedule.states[$0] == .hashed }.sorted()
+            }
+            if !pieces.isEmpty { return pieces }
+            try await waitForChange(after: version, until: nil)
+        }
+    }
+
+    /// Pieces held unchecked now, and who sent them.
+    var uncheckedPieces: [Int: SwarmSchedule.PeerID] { state.withLock { $0.unchecked } }
+
+    /// Whether every held piece was checked against the manifest.
+    var allHeldChecked: Bool { state.withLock { $0.unchecked.isEmpty } }
+
+    /// Whether this run wrote any piece unchecked.
+    var deferredAny: Bool { state.withLock { $0.deferredAny } }
+
+    /// Pieces checked on disk: `good` ones are verified now; `bad` ones go back to missing,
+    /// blamed on their sender, and the whole-file hash starts over. Returns the good pieces
+    /// still held (not replaced meanwhile).
+    @discardableResult
+    func checkedOnDisk(good: [Int], bad: [Int]) -> [Int] {
+        state.change { state in
+            let kept = good.filter { state.unchecked.removeValue(forKey: $0) != nil }
+            var actions: [SwarmSchedule.Action] = []
+            let states = state.schedule.states
+            let unchecked = state.unchecked
+            let senders = Dictionary(grouping: bad.filter { unchecked[$0] != nil && (states[$0] == .held || states[$0] == .hashed) }) {
+                unchecked[$0]!
+            }
+            for (sender, pieces) in senders.sorted(by: { $0.key < $1.key }) {
+                for piece in pieces { state.unchecked[piece] = nil }
+                actions += state.schedule.heldPiecesFailedCheck(pieces, from: sender)
+            }
+            if !senders.isEmpty {
+                state.schedule.restartHash()
+                state.hashEpoch += 1
+                state.buffers.removeAll()
+            }
+            perform(actions, in: &state)
+            return kept
+        }
     }
 
     /// Bytes held plus bytes arriving, for progress.

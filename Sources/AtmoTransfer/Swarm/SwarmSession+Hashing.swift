@@ -6,38 +6,70 @@ import NIOCore
 
 extension SwarmSession {
     /// Checks the pieces an earlier run left on disk that were not verified against this
-    /// manifest (a run without one, or with other pieces): each is read back and hashed;
-    /// those that match are held, the others fetched again.
+    /// manifest (a run without one, with other pieces, or one that deferred its checks):
+    /// each is read back and hashed; those that match are held, the others fetched again.
     func verifyResumed() async throws {
         let schedule = coordinator.schedule
         let toCheck = (0..<manifest.pieceCount).filter { resumedPieces[$0] && schedule.states[$0] == .missing }
         guard !toCheck.isEmpty else { return }
         report(.verifying, bytes: 0)
-        let (manifest, partial) = (self.manifest, self.partial)
-        let good = try await engine.blockingIO.run { cancellation -> [Int] in
-            var good: [Int] = []
-            for piece in toCheck {
-                if cancellation.isCancelled { throw CancellationError() }
-                let (offset, length) = manifest.range(of: piece)
-                var hasher = SHA256()
-                try FileHasher.update(&hasher, path: partial.path, from: offset, length: length, isCancelled: { cancellation.isCancelled })
-                if Array(hasher.finalize()) == Array(manifest.digest(of: piece)) { good.append(piece) }
-            }
-            return good
-        }
+        let (good, _) = try await checkOnDisk(toCheck)
         coordinator.markHeld(good)
         logger.info("verified the pieces of an earlier run", metadata: ["kept": "\(good.count)", "checked": "\(toCheck.count)"])
     }
 
+    /// Reads `pieces` back from the partial and checks each against the manifest.
+    func checkOnDisk(_ pieces: [Int]) async throws -> (good: [Int], bad: [Int]) {
+        let (manifest, partial) = (self.manifest, self.partial)
+        return try await engine.blockingIO.run { cancellation -> ([Int], [Int]) in
+            var (good, bad): ([Int], [Int]) = ([], [])
+            for piece in pieces {
+                if cancellation.isCancelled { throw CancellationError() }
+                let (offset, length) = manifest.range(of: piece)
+                var hasher = SHA256()
+                try FileHasher.update(&hasher, path: partial.path, from: offset, length: length, isCancelled: { cancellation.isCancelled })
+                if Array(hasher.finalize()) == Array(manifest.digest(of: piece)) { good.append(piece) } else { bad.append(piece) }
+            }
+            return (good, bad)
+        }
+    }
+
+    /// Once pieces are checked (another peer joined or asked for them), checks on disk the
+    /// pieces that were written unchecked before, so they can be offered; a bad one goes back
+    /// to missing and the whole-file hash starts over. When none is left unchecked, the
+    /// resume record trusts the pieces again. Runs until the transfer ends.
+    func checkLoop() async throws {
+        while !Task.isCancelled {
+            let pieces = try await coordinator.nextUncheckedPieces()
+            let (good, bad) = try await checkOnDisk(pieces)
+            for piece in coordinator.checkedOnDisk(good: good, bad: bad) {
+                engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: piece)
+            }
+            if !bad.isEmpty {
+                logger.warning("pieces written before checks began fail the manifest; fetching them again", metadata: ["pieces": "\(bad)"])
+            }
+            if coordinator.allHeldChecked {
+                let held = coordinator.heldPieces
+                try await engine.blocking { [self] in try partial.saveRecord(written: held, durable: nil, source: sourceSummary, checked: true) }
+            }
+        }
+    }
+
     /// Feeds pieces into the whole-file SHA-256 in file order (from memory when a worker
-    /// just verified them, else read back from the partial). Returns the hex digest.
+    /// just fetched them, else read back from the partial), starting over when pieces under
+    /// it were replaced. Returns the hex digest.
     func hashLoop() async throws -> String? {
         var hasher = SHA256()
-        while let (piece, buffer) = try await coordinator.nextHashWork() {
-            if let buffer {
-                buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        var epoch: Int? = nil
+        while let work = try await coordinator.nextHashWork() {
+            if work.epoch != epoch {
+                hasher = SHA256()
+                epoch = work.epoch
+            }
+            if let buffer = work.buffer {
+                for chunk in buffer { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
             } else {
-                let (offset, length) = manifest.range(of: piece)
+                let (offset, length) = manifest.range(of: work.piece)
                 var done: Int64 = 0
                 while done < length {
                     let count = Int(min(Int64(PullSession.readBackSlice), length - done))
@@ -46,7 +78,7 @@ extension SwarmSession {
                     done += Int64(count)
                 }
             }
-            coordinator.hashed(piece)
+            coordinator.hashed(work.piece, epoch: work.epoch)
         }
         return hasher.finalize().hexString
     }

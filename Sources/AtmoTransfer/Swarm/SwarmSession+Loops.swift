@@ -5,10 +5,6 @@ import Foundation
 import NIOCore
 
 extension SwarmSession {
-    /// Bytes per request within a piece: a piece larger than this (8 and 16 MiB pieces of
-    /// big files) is fetched in several ranges, all held until the piece is verified.
-    static let blockSize: Int64 = 4 * 1024 * 1024
-
     /// One peer's part: announces the transfer, then runs as many workers as its channel
     /// carries (the schedule decides how many of them have a piece at a time).
     func serve(_ peer: SwarmPeer) async {
@@ -47,114 +43,6 @@ extension SwarmSession {
         await serve(replacement)
     }
 
-    /// A worker: takes pieces for `peer` until it has no more work.
-    private func work(for peer: SwarmPeer) async {
-        while !Task.isCancelled {
-            guard case .fetch(let piece) = try? await coordinator.nextWork(for: peer.id) else { return }
-            let key = SwarmCoordinator.FetchKey(peer: peer.id, piece: piece)
-            let fetch = Task { try await self.fetch(piece, from: peer, key: key) }
-            coordinator.started(key) { fetch.cancel() }
-            let outcome = await withTaskCancellationHandler {
-                await fetch.result
-            } onCancel: {
-                fetch.cancel()
-            }
-            switch outcome {
-            case .success(let buffer):
-                // Verified and written (`buffer` for the hasher when it is one block), or
-                // another copy was first.
-                guard let buffer else { continue }
-                coordinator.arrived(key, valid: true, buffer: buffer.readableBytes == 0 ? nil : buffer)
-                // The piece's bit in `written_pieces` (no fsync): a killed process loses
-                // only the pieces in flight, as long as the machine did not reboot.
-                do {
-                    try await partial.recordWritten(coordinator.heldPieces)
-                } catch {
-                    coordinator.fail(PullSession.transferError(error))
-                    return
-                }
-            case .failure(let error):
-                handle(error, of: key, from: peer)
-            }
-        }
-    }
-
-    /// What a fetch's failure means for the schedule, or for the whole pull.
-    private func handle(_ error: any Error, of key: SwarmCoordinator.FetchKey, from peer: SwarmPeer) {
-        if let bad = error as? BadPiece {
-            logger.warning(
-                "piece failed verification; fetching it elsewhere",
-                metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "sha256": "\(bad.digest)"])
-            coordinator.arrived(key, valid: false, buffer: nil)
-            return
-        }
-        if error is CancellationError || Task.isCancelled {
-            coordinator.failed(key, .cancelled)
-            return
-        }
-        let failure = PullSession.transferError(error)
-        switch failure.code {
-        case .cancelled:
-            coordinator.failed(key, .cancelled)
-        case .notHeld:
-            coordinator.failed(key, .notHeld)
-        case .timeout, .peerUnreachable, .peerError:
-            logger.info("piece failed; the schedule retries it", metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "error": "\(failure)"])
-            coordinator.failed(key, .retriable, error: failure)
-        case _ where SourceSelection.isSourceFailure(failure):
-            coordinator.failed(key, .unusable, error: failure)
-        default:
-            // This node's problem (a full disk, a local error): the pull stops.
-            coordinator.fail(failure)
-        }
-    }
-
-    /// A piece that did not match the manifest.
-    struct BadPiece: Error {
-        let digest: String
-    }
-
-    /// Fetches piece `piece` from `peer` (in blocks), checks it against the manifest and,
-    /// if no other copy was first, writes it. Returns its bytes when they are one buffer
-    /// (empty otherwise), or nil when another copy won.
-    private func fetch(_ piece: Int, from peer: SwarmPeer, key: SwarmCoordinator.FetchKey) async throws -> ByteBuffer? {
-        let (offset, length) = manifest.range(of: piece)
-        var blocks: [ByteBuffer] = []
-        var done: Int64 = 0
-        while done < length {
-            let count = min(Self.blockSize, length - done)
-            let before = done
-            let block = try await peer.channel.fetchPiece(of: entry, offset: offset + done, length: count) { [coordinator] bytes in
-                coordinator.received(key, bytesSoFar: before + bytes)
-            }
-            blocks.append(block)
-            done += count
-        }
-        try Task.checkCancellation()
-        let (expected, coordinator, partial, received) = (Array(manifest.digest(of: piece)), self.coordinator, self.partial, blocks)
-        let written = try await engine.blockingIO.run { () throws -> Bool in
-            var hasher = SHA256()
-            for block in received { block.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
-            let digest = Array(hasher.finalize())
-            guard digest == expected else { throw BadPiece(digest: digest.hexString) }
-            guard coordinator.claim(piece) else { return false }
-            var position = offset
-            for block in received {
-                try block.withUnsafeReadableBytes { bytes throws(StoreError) in
-                    try FileIO.pwrite(partial.fd, bytes, offset: position, path: partial.path)
-                }
-                position += Int64(block.readableBytes)
-            }
-            return true
-        }
-        guard written else {
-            coordinator.failed(key, .cancelled)
-            return nil
-        }
-        engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: piece)
-        return blocks.count == 1 ? blocks[0] : ByteBuffer()
-    }
-
     /// Every 200 ms: progress; every second: rates and slow peers, and whether the pull is
     /// stuck; every 2 s or `syncEveryBytes`: held pieces made durable.
     func tickLoop() async {
@@ -171,6 +59,10 @@ extension SwarmSession {
             let now = clock.now
             let shown = meter.update(rawBytes: coordinator.progressBytes, now: (now - start).seconds)
             report(.downloading, bytes: shown.bytes, rate: shown.rate, eta: shown.eta)
+            if !coordinator.checksPieces, othersWantOrGivePieces {
+                logger.debug("another node takes part: pieces are checked from now on", metadata: ["model": "\(entry.modelID)"])
+                coordinator.startCheckingPieces()
+            }
             if now - lastTick >= .seconds(1) {
                 lastTick = now
                 coordinator.tick()
@@ -199,6 +91,13 @@ extension SwarmSession {
                 }
             }
         }
+    }
+
+    /// Whether checks of pieces on arrival are worth their cost: more than one node gives
+    /// pieces, or another node asked for this node's pieces of the file.
+    var othersWantOrGivePieces: Bool {
+        Set(peers.map { $0.source.nodeID ?? $0.source.baseURL }).count > 1 || peers.contains { $0.have != nil }
+            || (engine.partialOffers?.wasAsked(sha256: entry.sha256) ?? false)
     }
 
     /// The pull's failure when no peer left can give the missing pieces: every peer's story.

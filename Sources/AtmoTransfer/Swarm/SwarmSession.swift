@@ -72,12 +72,21 @@ final class SwarmSession: Sendable {
             schedule.addPeer(
                 peer.id, have: peer.have, channelLimit: peer.channel.maxConcurrentPieces, hasFallback: !peer.alternates.isEmpty, now: 0)
         }
-        // Whole pieces wait in memory for the hasher only when they are small.
-        coordinator = SwarmCoordinator(schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? configuration.maxPiecesAhead : 0)
+        // Whole pieces wait in memory for the hasher only when they are small. One whole-file
+        // source alone: the whole-file hash covers every byte, so piece checks wait until
+        // another peer joins or asks for pieces (`checkLoop`), and a bad byte found by the
+        // whole-file hash still costs one piece (`repairAfterMismatch`).
+        let alone = peers.count == 1 && peers[0].have == nil
+        coordinator = SwarmCoordinator(
+            schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? Int(Self.keepAheadBytes / manifest.pieceSize) : 0,
+            checksPieces: !alone)
         startBytes = schedule.heldBytes
     }
 
     var peers: [SwarmPeer] { peerList.withLock { $0 } }
+
+    /// Bytes of fetched pieces that may wait in memory for the in-order hasher.
+    static let keepAheadBytes: Int64 = 16 * 1024 * 1024
 
     /// Whether `record` was written by a swarm pull of this manifest (its pieces were
     /// verified before they were written).
@@ -94,13 +103,17 @@ final class SwarmSession: Sendable {
         do {
             try await verifyResumed()
             let held = coordinator.schedule.heldPieces
+            let checked = coordinator.checksPieces
             try await engine.blocking { [self] in
                 if held.setCount > 0 { try FileIO.fsync(partial.fd, path: partial.path) }
-                try partial.saveRecord(written: held, durable: held, source: sourceSummary)
+                try partial.saveRecord(written: held, durable: held, source: sourceSummary, checked: checked)
             }
             offers?.begin(entry: entry, manifest: manifest, partialPath: partial.path, held: held)
             report(.downloading, bytes: coordinator.schedule.heldBytes)
-            let digest = try await transfer()
+            var digest = try await transfer()
+            while digest != entry.sha256, try await repairAfterMismatch() {
+                digest = try await transfer()
+            }
             installing = true
             return (try await finish(digest: digest), fetchedBytes)
         } catch {
@@ -141,6 +154,16 @@ final class SwarmSession: Sendable {
             }
             group.addTask { try await self.hashLoop() }
             group.addTask {
+                do {
+                    try await self.checkLoop()
+                } catch is CancellationError {
+                } catch {
+                    // Reading the partial back failed: this node's problem, the pull stops.
+                    self.coordinator.fail(PullSession.transferError(error))
+                }
+                return nil
+            }
+            group.addTask {
                 await self.tickLoop()
                 return nil
             }
@@ -160,6 +183,26 @@ final class SwarmSession: Sendable {
             guard let digest else { throw coordinator.failure ?? CancellationError() }
             return digest
         }
+    }
+
+    /// The whole-file hash did not match: if pieces were written unchecked, they are checked
+    /// on disk now, and the bad ones go back to missing (blamed on their sender) for another
+    /// transfer. True when there is something to fetch again; false when every piece matches
+    /// the manifest (then the manifest is what is wrong).
+    private func repairAfterMismatch() async throws -> Bool {
+        guard coordinator.deferredAny else { return false }
+        let pieces = coordinator.uncheckedPieces.keys.sorted()
+        report(.verifying, bytes: entry.sizeBytes)
+        let (good, bad) = try await checkOnDisk(pieces)
+        coordinator.startCheckingPieces()
+        for piece in coordinator.checkedOnDisk(good: good, bad: bad) {
+            engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: piece)
+        }
+        guard !bad.isEmpty else { return false }
+        logger.warning(
+            "the whole-file hash failed; pieces that fail the manifest are fetched again",
+            metadata: ["model": "\(entry.modelID)", "pieces": "\(bad.prefix(8))", "count": "\(bad.count)"])
+        return true
     }
 
     /// Checks the digest, installs atomically, tells the peers.
@@ -189,9 +232,10 @@ final class SwarmSession: Sendable {
             _ = try? await engine.blocking { [self] in partial.discard() }
         } else if failure.code != .hashMismatch {
             let held = coordinator.schedule.heldPieces
+            let checked = coordinator.allHeldChecked
             _ = try? await engine.blocking { [self] in
                 let synced = (try? FileIO.fsync(partial.fd, path: partial.path)) != nil
-                try? partial.saveRecord(written: held, durable: synced ? held : nil, source: sourceSummary)
+                try? partial.saveRecord(written: held, durable: synced ? held : nil, source: sourceSummary, checked: checked)
             }
         }
         let cancel = TransferReport.stopped(requestID: requestID, entry: entry, failure: failure, by: request.requesterNodeID)

@@ -1,0 +1,200 @@
+import AtmoProtocol
+import AtmoStore
+import Crypto
+import Foundation
+import NIOCore
+
+extension SwarmSession {
+    /// Bytes per range request: a piece larger than this (8 and 16 MiB pieces of big files)
+    /// is fetched in several ranges, all held until the piece is verified; smaller pieces in
+    /// file order go several to a request (`SwarmSchedule.extendRun`).
+    static let blockSize: Int64 = 4 * 1024 * 1024
+
+    /// How one piece of a fetch ended.
+    enum PieceOutcome {
+        /// Written; `checked`: against the manifest (false: deferred, see `claimUnchecked`).
+        case written([ByteBuffer], checked: Bool)
+        /// Another copy was first, or the piece is no longer wanted.
+        case lost
+        /// Its bytes fail the manifest.
+        case bad(digest: String)
+    }
+
+    /// A piece that did not match the manifest.
+    struct BadPiece: Error {
+        let digest: String
+    }
+
+    /// A worker: takes pieces (a run of them while the order is the file's and checks are
+    /// deferred) for `peer` until it has no more work.
+    func work(for peer: SwarmPeer) async {
+        while !Task.isCancelled {
+            guard case .fetch(let first) = try? await coordinator.nextWork(for: peer.id) else { return }
+            var run = [first]
+            let (offset, length) = manifest.range(of: first)
+            var runBytes = length
+            if !coordinator.checksPieces, length < Self.blockSize {
+                while runBytes < Self.blockSize, let next = coordinator.extendRun(after: run[run.count - 1], for: peer.id) {
+                    run.append(next)
+                    runBytes += manifest.range(of: next).length
+                }
+            }
+            let keys = run.map { SwarmCoordinator.FetchKey(peer: peer.id, piece: $0) }
+            let fetch = Task { try await self.fetch(run, offset: offset, length: runBytes, from: peer, keys: keys) }
+            for key in keys { coordinator.started(key) { fetch.cancel() } }
+            let outcome = await withTaskCancellationHandler {
+                await fetch.result
+            } onCancel: {
+                fetch.cancel()
+            }
+            switch outcome {
+            case .success(let pieces):
+                var wrote = false
+                for (key, piece) in zip(keys, pieces) {
+                    switch piece {
+                    case .written(let chunks, let checked):
+                        wrote = true
+                        coordinator.arrived(key, valid: true, buffer: chunks.isEmpty ? nil : chunks)
+                        if checked { engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: key.piece) }
+                    case .lost:
+                        coordinator.failed(key, .cancelled)
+                    case .bad(let digest):
+                        handle(BadPiece(digest: digest), of: key, from: peer)
+                    }
+                }
+                guard wrote else { continue }
+                // The pieces' bits in `written_pieces` (no fsync): a killed process loses
+                // only the pieces in flight, as long as the machine did not reboot.
+                do {
+                    try await partial.recordWritten(coordinator.heldPieces)
+                } catch {
+                    coordinator.fail(PullSession.transferError(error))
+                    return
+                }
+            case .failure(let error):
+                for key in keys { handle(error, of: key, from: peer) }
+            }
+        }
+    }
+
+    /// What a fetch's failure means for the schedule, or for the whole pull.
+    func handle(_ error: any Error, of key: SwarmCoordinator.FetchKey, from peer: SwarmPeer) {
+        if let bad = error as? BadPiece {
+            logger.warning(
+                "piece failed verification; fetching it elsewhere",
+                metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "sha256": "\(bad.digest)"])
+            coordinator.arrived(key, valid: false, buffer: nil)
+            return
+        }
+        if error is CancellationError || Task.isCancelled {
+            coordinator.failed(key, .cancelled)
+            return
+        }
+        let failure = PullSession.transferError(error)
+        switch failure.code {
+        case .cancelled:
+            coordinator.failed(key, .cancelled)
+        case .notHeld:
+            coordinator.failed(key, .notHeld)
+        case .timeout, .peerUnreachable, .peerError:
+            logger.info("piece failed; the schedule retries it", metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "error": "\(failure)"])
+            coordinator.failed(key, .retriable, error: failure)
+        case _ where SourceSelection.isSourceFailure(failure):
+            coordinator.failed(key, .unusable, error: failure)
+        default:
+            // This node's problem (a full disk, a local error): the pull stops.
+            coordinator.fail(failure)
+        }
+    }
+
+    /// Fetches pieces `run` (consecutive; bytes `[offset, offset + length)`) from `peer` in
+    /// ranges of at most `blockSize`, then checks each against the manifest (unless checks
+    /// are deferred) and writes the copies that are first. The bytes stay in the buffers they
+    /// arrived in: nothing is copied on the way to the disk and the hasher.
+    private func fetch(
+        _ run: [Int], offset: Int64, length: Int64, from peer: SwarmPeer, keys: [SwarmCoordinator.FetchKey]
+    ) async throws -> [PieceOutcome] {
+        var chunks: [ByteBuffer] = []
+        var done: Int64 = 0
+        let lengths = run.map { self.manifest.range(of: $0).length }
+        while done < length {
+            let count = min(Self.blockSize, length - done)
+            let before = done
+            let progress: @Sendable (Int64) -> Void = { [coordinator] bytes in
+                // Bytes of the run so far, told to the piece they fall in.
+                var left = before + bytes
+                for (key, pieceLength) in zip(keys, lengths) where left > 0 {
+                    coordinator.received(key, bytesSoFar: min(left, pieceLength))
+                    left -= pieceLength
+                }
+            }
+            if let client = peer.channel as? PeerClient {
+                chunks += try await client.fetchChunks(of: entry, offset: offset + done, length: count, received: progress)
+            } else {
+                chunks.append(try await peer.channel.fetchPiece(of: entry, offset: offset + done, length: count, received: progress))
+            }
+            done += count
+        }
+        try Task.checkCancellation()
+        let pieces = Self.split(chunks, into: lengths)
+        let (pieceManifest, coordinator, partial, peerID) = (self.manifest, self.coordinator, self.partial, peer.id)
+        return try await engine.blockingIO.run { () throws -> [PieceOutcome] in
+            var outcomes: [PieceOutcome] = []
+            for (piece, bytes) in zip(run, pieces) {
+                var checked = false
+                switch coordinator.claimUnchecked(piece, from: peerID) {
+                case .claimed:
+                    break
+                case .lost:
+                    outcomes.append(.lost)
+                    continue
+                case .mustCheck:
+                    var hasher = SHA256()
+                    for chunk in bytes { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+                    let digest = Array(hasher.finalize())
+                    guard digest == Array(pieceManifest.digest(of: piece)) else {
+                        outcomes.append(.bad(digest: digest.hexString))
+                        continue
+                    }
+                    guard coordinator.claim(piece) else {
+                        outcomes.append(.lost)
+                        continue
+                    }
+                    checked = true
+                }
+                var position = pieceManifest.range(of: piece).offset
+                for chunk in bytes {
+                    try chunk.withUnsafeReadableBytes { raw throws(StoreError) in
+                        try FileIO.pwrite(partial.fd, raw, offset: position, path: partial.path)
+                    }
+                    position += Int64(chunk.readableBytes)
+                }
+                outcomes.append(.written(bytes, checked: checked))
+            }
+            return outcomes
+        }
+    }
+
+    /// `chunks` cut at the boundaries of pieces of `lengths` (slices: no byte is copied).
+    static func split(_ chunks: [ByteBuffer], into lengths: [Int64]) -> [[ByteBuffer]] {
+        var pieces: [[ByteBuffer]] = []
+        var queue = chunks[...]
+        for length in lengths {
+            var piece: [ByteBuffer] = []
+            var needed = Int(length)
+            while needed > 0, var chunk = queue.first {
+                if chunk.readableBytes <= needed {
+                    needed -= chunk.readableBytes
+                    piece.append(chunk)
+                    queue.removeFirst()
+                } else {
+                    piece.append(chunk.readSlice(length: needed)!)
+                    queue[queue.startIndex] = chunk
+                    needed = 0
+                }
+            }
+            pieces.append(piece)
+        }
+        return pieces
+    }
+}
