@@ -33,6 +33,8 @@ public struct MeshNode: Sendable {
     /// Where relay links and relayed transfers meet.
     let transferHub = TransferHub()
     let downloads: DownloadManager
+    /// The storage limit, eviction, pins and uses of the pulled models.
+    let storage: NodeStorage
     /// Set by the first `run`: a node's streams and queue serve one run only.
     let started = Shared(false)
     let logger: Logger
@@ -49,6 +51,8 @@ public struct MeshNode: Sendable {
             peerAddress: { catalog in catalog.transferEndpoints.http.map(MeshClient.trimmed) })
         downloads = DownloadManager(database: database)
         mesh = MeshState(gossip: gossip, catalog: MeshCatalog(ttlBoundsSeconds: configuration.mesh.gossip.ttlBoundsSeconds))
+        storage = NodeStorage(
+            configuration: configuration, database: database, usage: ledger.usage, mesh: mesh, nodeID: identity.nodeID, logger: logger)
     }
 
     public var nodeID: String { identity.nodeID }
@@ -93,7 +97,8 @@ public struct MeshNode: Sendable {
             downloads: downloads, mesh: mesh,
             engine: PullEngine(
                 http: pullHTTP, database: database, configuration: configuration.pull, logger: logger, blockingIO: blockingIO,
-                channelFactory: relayChannels(), partialOffers: partialOffers),
+                channelFactory: relayChannels(), partialOffers: partialOffers
+            ).withStorage(storage.admission),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger, slots: DownloadSlots(limit: configuration.maxConcurrentDownloads),
@@ -112,6 +117,10 @@ public struct MeshNode: Sendable {
         let nodeFile = Shared<LocalNodeFile?>(nil)
         let router = Router(context: ProviderRequestContext.self, options: .autoGenerateHeadEndpoints)
         routes.register(on: router)
+        StorageRoutes(storage: storage, fileReaders: fileReaders).register(on: router)
+        routes.routeTable.load(from: router)
+        storage.onEviction(rescan: { inventoryService.requestRescan() })
+        let usageService = UsageService(usage: ledger.usage, database: database, blockingIO: blockingIO, logger: self.logger)
         let logger = self.logger
         let slowFileRead = TimeAmount.milliseconds(configuration.slowFileReadMilliseconds)
         let application = Application(
@@ -154,7 +163,7 @@ public struct MeshNode: Sendable {
             // Shut down in reverse: downloads stop (kept queued), the mesh says goodbye, the
             // relay connections close (the relays tell the others), then the server drains.
             services: [
-                .init(service: inventoryService), .init(service: application), .init(service: relayService),
+                .init(service: usageService), .init(service: inventoryService), .init(service: application), .init(service: relayService),
                 .init(service: meshService),
                 .init(service: downloadService),
             ],

@@ -14,9 +14,14 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var lanDiscovery: Bool?
     public var advertiseURL: String?
     public var relays: [String]?
+    /// The storage limit of pulled models: `"50GB"`, `"5 GiB"` or a number of bytes.
+    public var maxStorage: ByteCountSetting?
+    /// Evict even the last copy of a model the mesh knows of.
+    public var evictLastCopies: Bool?
 
     enum CodingKeys: String, CodingKey {
         case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
+        case maxStorage = "max_storage", evictLastCopies = "evict_last_copies"
     }
 
     public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
@@ -42,6 +47,8 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let lanDiscovery { configuration.mesh.lanDiscovery = lanDiscovery }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
         if let relays { configuration.mesh.relays += relays }
+        if let maxStorage { configuration.storage.limitBytes = maxStorage.bytes }
+        if let evictLastCopies { configuration.storage.evictLastCopies = evictLastCopies }
     }
 }
 

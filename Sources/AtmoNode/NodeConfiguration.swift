@@ -43,6 +43,9 @@ public struct NodeConfiguration: Sendable {
     public var mesh = MeshConfiguration()
     /// How the node's own downloads behave (connections, piece size, timeouts).
     public var pull = PullConfiguration()
+    /// The storage limit of pulled models and partials (`--max-storage`), and whether the
+    /// mesh's last copy of a model may be evicted (`--evict-last-copies`).
+    public var storage = StorageConfiguration()
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

@@ -64,6 +64,7 @@ extension ProviderRoutes {
             status: status, headers: headers,
             body: ResponseBody(contentLength: Int(body.length)) { writer in
                 ledger.downloadStarted()
+                ledger.usage.record(.served, sha256: entry.sha256, modelID: entry.modelID)
                 var sent: Int64 = 0
                 defer { ledger.downloadEnded(bytes: sent) }
                 do {

@@ -1,4 +1,5 @@
 import AtmoProtocol
+import AtmoStore
 import Synchronization
 
 /// The provider's count of transfers: in progress, and how they ended (from the reports
@@ -19,6 +20,9 @@ public final class TransferLedger: Sendable {
     }
 
     private let counts = Mutex(Counts())
+    /// When each model was last served (or pulled, or marked used), kept in memory and
+    /// written in batches (`UsageService`): serving records here at no database cost.
+    public let usage = UsageTracker()
 
     public init() {}
 

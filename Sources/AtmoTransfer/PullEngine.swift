@@ -71,6 +71,9 @@ public struct PullEngine: Sendable {
     /// Where a pull with a piece manifest offers its verified pieces while it runs (the
     /// node's provider serves them); nil: nowhere.
     public var partialOffers: PartialOffers?
+    /// Admits each pull under the storage limit before a byte of the model moves (evicting,
+    /// or failing with `storage_full`); nil: no limit, no check (`withStorage`).
+    public var storage: StorageAdmission?
 
     /// An engine pulling over `http`, and through `channelFactory` for the sources it supplies
     /// a channel for (relayed ones). Its file and database work runs on `blockingIO`'s pool.
@@ -144,6 +147,9 @@ public struct PullEngine: Sendable {
         // The artefact's lock, once the first source's entry pinned it; dies with the process.
         var lockFD: Int32? = nil
         defer { if let lockFD { FileIO.close(lockFD) } }
+        // The pull's hold on its bytes under the storage limit, once admitted.
+        var admitted: StorageTicket? = nil
+        defer { admitted?.end() }
         var swarmTried = false
 
         while true {
@@ -184,6 +190,7 @@ public struct PullEngine: Sendable {
                 }
                 lockFD = lock
                 if let done { return done }
+                admitted = try await admit(entry, into: store)
             }
 
             // An entry naming a piece manifest is pulled from every source at once, each

@@ -19,6 +19,7 @@ struct Atmo: AsyncParsableCommand {
             ServeCommand.self, PullCommand.self, ModelsCommand.self, PeersCommand.self, DownloadsCommand.self, CancelCommand.self,
             DiscoverCommand.self, ListCommand.self,
             VerifyCommand.self, RemoveCommand.self, MeshCommand.self, RelayCommand.self, HashCommand.self,
+            StorageCommand.self, PinCommand.self, UnpinCommand.self, UseCommand.self,
         ]
     )
 

@@ -24,6 +24,7 @@ extension PullCommand {
         if let file = try? NodeConfigFile.load(path: NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)) {
             file.apply(to: &configuration)
         }
+        storageLimit.apply(to: &configuration.storage)
         let node: MeshNode
         do {
             node = try MeshNode(configuration: configuration, logger: logger)

@@ -27,6 +27,7 @@ struct PullCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var storageLimit: StorageLimitOptions
 
     @Argument(help: "The model id (see `atmo models`).")
     var modelID: String
@@ -115,7 +116,11 @@ struct PullCommand: AsyncParsableCommand {
         let outcome: Result<PullResult, TransferError> = try await HTTPClient.withHTTPClient(
             configuration: PullEngine.httpConfiguration(pullConfiguration)
         ) { http in
+            var storage = LocalStorage.configuration(stateDirectory: configuration.stateDirectory)
+            storageLimit.apply(to: &storage)
+            // No mesh view here: no model counts as held elsewhere, so only --evict-last-copies evicts.
             let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
+                .withStorage(StorageAdmission(configuration: storage, database: database, logger: logger))
             return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
                 try await engine.pull(request) { progress in
                     // The bar keeps what it shows monotonic; JSON lines get the same guarantee.

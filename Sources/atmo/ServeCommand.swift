@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var connections: ConnectionOptions
+    @OptionGroup var storageLimit: StorageLimitOptions
 
     @Option(help: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only).")
     var host = "0.0.0.0"
@@ -114,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.scanRoots.extraFolders += folders.map { URL(fileURLWithPath: absolute($0)) }
         if noHuggingFace { configuration.scanRoots.huggingFaceHub = nil }
         if noLlamaFarm { configuration.scanRoots.llamaFarmModels = nil }
+        storageLimit.apply(to: &configuration.storage)
         let logger = store.makeLogger(label: "atmo.serve", defaultLevel: .info)
         let node: MeshNode
         do {

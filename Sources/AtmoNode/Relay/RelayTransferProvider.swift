@@ -82,6 +82,7 @@ struct RelayTransferProvider: Sendable {
             defer { hub.close(requestID: request.requestID) }
             guard route.send(RelayPayload.direct(start, to: peer)) else { return }
             ledger.downloadStarted()
+            ledger.usage.record(.served, sha256: holding.entry.sha256, modelID: holding.entry.modelID)
             var transfer = ProviderTransfer(sender: sender, file: file, route: route, peer: peer, fileReaders: fileReaders)
             await transfer.run(inbox)
             ledger.downloadEnded(bytes: transfer.bytesSent)
