@@ -84,29 +84,3 @@ public struct RelayStatistics: Sendable, Hashable {
     /// Empty statistics.
     public init() {}
 }
-
-/// A token bucket: `rate` tokens per second up to `capacity`; each message takes one.
-struct TokenBucket: Sendable, Hashable {
-    let rate: Double
-    let capacity: Double
-    private(set) var tokens: Double
-    private(set) var lastRefillMs: Int64
-
-    init(rate: Double, capacity: Double, now: Int64) {
-        self.rate = rate
-        self.capacity = capacity
-        tokens = capacity
-        lastRefillMs = now
-    }
-
-    /// Takes a token if one is left at `now`.
-    mutating func take(now: Int64) -> Bool {
-        if now > lastRefillMs {
-            tokens = min(capacity, tokens + Double(now - lastRefillMs) * rate / 1000)
-            lastRefillMs = now
-        }
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
-    }
-}

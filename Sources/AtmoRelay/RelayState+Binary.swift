@@ -64,7 +64,7 @@ extension RelayState {
     /// An `error` for a binary frame that could not be forwarded; it takes a token of the
     /// message rate, and closes the connection with 1008 when none is left.
     mutating func answerBinary(_ conn: ConnectionID, _ code: RelayErrorCode, _ message: String, now: Int64) -> [RelayAction] {
-        guard connections[conn]?.bucket.take(now: now) == true else {
+        guard connections[conn]?.bucket.take(now: Self.bucketTime(now)) == true else {
             let rate = Int(configuration.messagesPerSecond)
             return close(conn, code: .policyViolation, reason: "rate limit exceeded: more than \(rate) messages/s")
         }

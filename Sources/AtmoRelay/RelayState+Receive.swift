@@ -14,7 +14,7 @@ extension RelayState {
                 conn, code: .messageTooBig,
                 reason: "frame of \(frameBytes) bytes exceeds the limit of \(configuration.maxFrameBytes)")
         }
-        guard connection.bucket.take(now: now) else {
+        guard connection.bucket.take(now: Self.bucketTime(now)) else {
             let rate = Int(configuration.messagesPerSecond)
             return close(conn, code: .policyViolation, reason: "rate limit exceeded: more than \(rate) messages/s")
         }

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 
 /// The Atmosphere relay as a pure state machine: events in, `RelayAction`s out, time passed
@@ -60,7 +61,7 @@ public struct RelayState: Sendable {
     /// message within `firstMessageTimeoutMs`. A reused `conn` replaces the old one silently.
     public mutating func connected(_ conn: ConnectionID, meshID: String, now: Int64) -> [RelayAction] {
         let actions = forget(conn)
-        let bucket = TokenBucket(rate: configuration.messagesPerSecond, capacity: configuration.messageBurst, now: now)
+        let bucket = TokenBucket(rate: configuration.messagesPerSecond, capacity: configuration.messageBurst, now: Self.bucketTime(now))
         connections[conn] = Connection(meshID: meshID, connectedAtMs: now, lastMessageMs: now, bucket: bucket)
         return actions
     }
@@ -154,4 +155,10 @@ public struct RelayState: Sendable {
 
     /// The node id `conn` was admitted as, or nil while it is not admitted (or unknown).
     public func nodeID(of conn: ConnectionID) -> String? { connections[conn]?.member?.nodeID }
+}
+
+extension RelayState {
+    /// The message bucket's clock (nanoseconds, `TokenBucket`'s unit) for a time in
+    /// milliseconds; saturating, so no input traps.
+    static func bucketTime(_ ms: Int64) -> Int64 { ms.multipliedReportingOverflow(by: 1_000_000).overflow ? (ms < 0 ? .min : .max) : ms * 1_000_000 }
 }
