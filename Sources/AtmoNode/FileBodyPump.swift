@@ -1,4 +1,6 @@
+import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -15,6 +17,15 @@ struct FileBody: Sendable {
     let length: Int64
     /// Asks for a rescan when the file changed under the response.
     let onChange: @Sendable () -> Void
+    /// The whole model's size, for the shaper's size classes (nil: unknown).
+    var modelSize: Int64? = nil
+
+    /// This body, of a model of `size` bytes.
+    func ofModel(size: Int64) -> FileBody {
+        var body = self
+        body.modelSize = size
+        return body
+    }
 }
 
 /// Sends file bodies from the connection's event loop, the way nginx does with `sendfile off`.
@@ -38,6 +49,12 @@ struct FileBody: Sendable {
 /// A file that changes mid-body ends the response early (the client sees a short body,
 /// never a complete body with other bytes), as does a closed connection, a cancelled task
 /// (server shutdown) or a client that takes nothing for `stalledClientLimit`.
+///
+/// Bandwidth: before each chunk the node's `BandwidthShaper` reserves its bytes (upload, to
+/// the client's address); when it says wait, the next read is scheduled on the loop after
+/// the wait (nothing sleeps, the loop serves the others meanwhile). Under a limit, chunks
+/// shrink to about a quarter second's worth of the slowest rate, so the wire sees an even
+/// flow and a stalled-client check never mistakes a wait for a stall.
 final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -55,8 +72,12 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     /// (`NodeConfiguration.slowFileReadMilliseconds`).
     let slowReadLimit: TimeAmount
 
-    init(slowReadLimit: TimeAmount) {
+    /// The node's shaper (nil: no limits).
+    let shaper: BandwidthShaper?
+
+    init(slowReadLimit: TimeAmount, shaper: BandwidthShaper? = nil) {
         self.slowReadLimit = slowReadLimit
+        self.shaper = shaper
     }
 
     /// The body being sent, if any.
@@ -71,6 +92,9 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         var readsOnLoop = true
         var readInFlight = false
         var lastProgress = NIODeadline.now()
+        /// Bytes the shaper granted for the next chunk (it waits for them, or they are due).
+        var granted: Int?
+        var waitingForShaper = false
         var end: Int64 { body.offset + body.length }
     }
 
@@ -152,13 +176,13 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     /// it queues itself behind the loop's other work.
     private func pump(context: ChannelHandlerContext) {
         var sent = 0
-        while var state = sending, !state.readInFlight, state.position < state.end, context.channel.isWritable {
+        while var state = sending, !state.readInFlight, !state.waitingForShaper, state.position < state.end, context.channel.isWritable {
             guard sent < Self.chunksPerTurn else {
                 queuePump(context: context)
                 return
             }
+            guard let count = shapedCount(&state, context: context) else { return }
             sent += 1
-            let count = Int(min(Int64(Self.chunkSize), state.end - state.position))
             let at = state.position
             let body = state.body
             if state.readsOnLoop {
@@ -193,6 +217,35 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         }
+    }
+
+    /// The bytes of the next chunk once the shaper lets them go; nil when it said wait (the
+    /// pump is then scheduled for the end of the wait).
+    private func shapedCount(_ state: inout Sending, context: ChannelHandlerContext) -> Int? {
+        let remaining = state.end - state.position
+        guard let shaper else { return Int(min(Int64(Self.chunkSize), remaining)) }
+        if let granted = state.granted {
+            state.granted = nil
+            return granted
+        }
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let size = state.body.modelSize
+        let preferred = shaper.writeSize(preferred: Self.chunkSize, direction: .up, peer: peer, modelSize: size, background: false)
+        let count = Int(min(Int64(preferred), remaining))
+        let wait = shaper.reserve(count, direction: .up, peer: peer, modelSize: size, background: false)
+        guard wait > .zero else { return count }
+        state.granted = count
+        state.waitingForShaper = true
+        sending = state
+        let ticket = state.ticket
+        let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+        context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) {
+            guard self.sending?.ticket === ticket else { return }
+            self.sending?.waitingForShaper = false
+            self.sending?.lastProgress = NIODeadline.now()
+            self.pump(context: context)
+        }
+        return nil
     }
 
     private func write(_ chunk: ByteBuffer, context: ChannelHandlerContext) {

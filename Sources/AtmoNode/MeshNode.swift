@@ -35,6 +35,8 @@ public struct MeshNode: Sendable {
     let downloads: DownloadManager
     /// The storage limit, eviction, pins and uses of the pulled models.
     let storage: NodeStorage
+    /// The bandwidth limits every transfer of this node follows (`atmo limit` changes them).
+    public let shaper: BandwidthShaper
     /// Set by the first `run`: a node's streams and queue serve one run only.
     let started = Shared(false)
     let logger: Logger
@@ -51,6 +53,7 @@ public struct MeshNode: Sendable {
             peerAddress: { catalog in catalog.transferEndpoints.http.map(MeshClient.trimmed) })
         downloads = DownloadManager(database: database)
         mesh = MeshState(gossip: gossip, catalog: MeshCatalog(ttlBoundsSeconds: configuration.mesh.gossip.ttlBoundsSeconds))
+        shaper = BandwidthShaper(limits: configuration.bandwidth)
         storage = NodeStorage(
             configuration: configuration, database: database, usage: ledger.usage, mesh: mesh, nodeID: identity.nodeID, logger: logger)
     }
@@ -96,7 +99,8 @@ public struct MeshNode: Sendable {
         let downloadService = DownloadService(
             downloads: downloads, mesh: mesh,
             engine: PullEngine(
-                http: pullHTTP, database: database, configuration: configuration.pull, logger: logger, blockingIO: blockingIO,
+                http: pullHTTP, database: database, configuration: configuration.pull.shaped(by: shaper), logger: logger,
+                blockingIO: blockingIO,
                 channelFactory: relayChannels(), partialOffers: partialOffers
             ).withStorage(storage.admission),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
@@ -107,6 +111,7 @@ public struct MeshNode: Sendable {
             hub: transferHub, inventory: inventory, partialOffers: partialOffers, ledger: ledger, nodeID: nodeID,
             fileReaders: fileReaders, logger: logger)
         relayProvider.configuration.supportedModes = Set(configuration.mesh.relayTransferModes)
+        relayProvider.shaper = shaper
         let relayService = RelayService(
             links: try RelayService.links(
                 configuration: configuration, identity: identity, mesh: mesh, hub: transferHub, logger: logger),
@@ -118,6 +123,7 @@ public struct MeshNode: Sendable {
         let router = Router(context: ProviderRequestContext.self, options: .autoGenerateHeadEndpoints)
         routes.register(on: router)
         StorageRoutes(storage: storage, fileReaders: fileReaders).register(on: router)
+        LimitsRoutes(shaper: shaper).register(on: router)
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })
         let usageService = UsageService(usage: ledger.usage, database: database, blockingIO: blockingIO, logger: self.logger)
@@ -127,7 +133,7 @@ public struct MeshNode: Sendable {
             router: router,
             server: .guardedWebSocketUpgrade(
                 configuration: .init(
-                    http1: .init(additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead)]),
+                    http1: .init(additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead, shaper: shaper)]),
                     // A text frame that is not UTF-8 closes with 1007 (RFC 6455 §8.1).
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes, validateUTF8: true)),
                 limits: configuration.connections,
@@ -189,16 +195,18 @@ public struct MeshNode: Sendable {
 
     /// The pull's channels for relayed sources and providers' WebSocket endpoints.
     func relayChannels() -> @Sendable (PullSource) -> (any SourceChannel)? {
-        let (hub, mesh, nodeID, modes) = (transferHub, mesh, nodeID, configuration.mesh.relayTransferModes)
+        let (hub, mesh, nodeID, modes, shaper) = (transferHub, mesh, nodeID, configuration.mesh.relayTransferModes, shaper)
         let logger = self.logger
         return { source in
             guard let provider = source.nodeID else { return nil }
             switch source.route {
             case .http: return nil
-            case .relay: return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, modes: modes)
+            case .relay:
+                return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, modes: modes, shaper: shaper)
             case .websocket:
                 let direct = DirectSocketLink(url: source.baseURL, nodeID: provider, hub: hub, logger: logger)
-                return RelaySourceChannel(nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, direct: direct, modes: modes)
+                return RelaySourceChannel(
+                    nodeID: provider, hub: hub, mesh: mesh, localNodeID: nodeID, direct: direct, modes: modes, shaper: shaper)
             }
         }
     }

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 
 /// `{state}/config.json` (or `atmo serve --config FILE`): settings that outlive one command
@@ -18,10 +19,13 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var maxStorage: ByteCountSetting?
     /// Evict even the last copy of a model the mesh knows of.
     public var evictLastCopies: Bool?
+    /// Bandwidth limits (`BandwidthLimits`): `{"up": "20MB/s", "per_peer": {"down": "5MB/s"}, ...}`.
+    public var bandwidth: BandwidthLimits?
 
     enum CodingKeys: String, CodingKey {
         case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
         case maxStorage = "max_storage", evictLastCopies = "evict_last_copies"
+        case bandwidth
     }
 
     public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
@@ -49,6 +53,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let relays { configuration.mesh.relays += relays }
         if let maxStorage { configuration.storage.limitBytes = maxStorage.bytes }
         if let evictLastCopies { configuration.storage.evictLastCopies = evictLastCopies }
+        if let bandwidth { configuration.bandwidth = bandwidth }
     }
 }
 

@@ -46,6 +46,10 @@ public struct NodeConfiguration: Sendable {
     /// The storage limit of pulled models and partials (`--max-storage`), and whether the
     /// mesh's last copy of a model may be evicted (`--evict-last-copies`).
     public var storage = StorageConfiguration()
+    /// Bandwidth limits, node-wide and per peer, the size-class policy and adaptive uploads
+    /// (`--limit-up` and the other serve flags, `"bandwidth"` in config.json; `atmo limit`
+    /// changes them while the node runs).
+    public var bandwidth = BandwidthLimits()
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

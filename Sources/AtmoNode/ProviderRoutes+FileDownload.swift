@@ -51,6 +51,7 @@ extension ProviderRoutes {
     func fileResponse(
         status: HTTPResponse.Status, headers: HTTPFields, entry: ModelEntry, body: FileBody, includeBody: Bool, channel: any Channel
     ) -> Response {
+        let body = body.ofModel(size: entry.sizeBytes)
         var headers = headers
         headers[.contentType] = "application/octet-stream"
         headers[.contentDisposition] = "attachment; filename=\"\(entry.fileName)\""

@@ -36,6 +36,9 @@ public struct PullConfiguration: Sendable {
     public var usesPieceManifests = true
     /// Written pieces are fsynced and recorded for resume at least this often (bytes).
     public var syncEveryBytes: Int64 = 64 * 1024 * 1024
+    /// The node's bandwidth shaper, for HTTP pieces to admit their bytes and time their
+    /// first byte (`BandwidthShaper.admit`, `recordRoundTrip`); nil: no limits.
+    public var shaper: BandwidthShaper? = nil
 
     public init() {}
 }

@@ -20,6 +20,7 @@ struct Atmo: AsyncParsableCommand {
             DiscoverCommand.self, ListCommand.self,
             VerifyCommand.self, RemoveCommand.self, MeshCommand.self, RelayCommand.self, HashCommand.self,
             StorageCommand.self, PinCommand.self, UnpinCommand.self, UseCommand.self,
+            LimitCommand.self,
         ]
     )
 

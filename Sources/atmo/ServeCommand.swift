@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var connections: ConnectionOptions
     @OptionGroup var storageLimit: StorageLimitOptions
+    @OptionGroup var bandwidth: BandwidthOptions
 
     @Option(help: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only).")
     var host = "0.0.0.0"
@@ -116,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         if noHuggingFace { configuration.scanRoots.huggingFaceHub = nil }
         if noLlamaFarm { configuration.scanRoots.llamaFarmModels = nil }
         storageLimit.apply(to: &configuration.storage)
+        bandwidth.apply(to: &configuration.bandwidth)
         let logger = store.makeLogger(label: "atmo.serve", defaultLevel: .info)
         let node: MeshNode
         do {

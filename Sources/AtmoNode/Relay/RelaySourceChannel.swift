@@ -29,6 +29,9 @@ struct RelaySourceChannel: SourceChannel {
     /// How long a piece query's answer may take (a manifest gets a second per MiB more).
     var queryTimeout: Duration = .seconds(5)
     var receiverConfiguration = ChunkReceiver.Configuration()
+    /// The node's bandwidth shaper: each piece's bytes are admitted before it is requested,
+    /// and the time from a request to its start is a round-trip sample (nil: no limits).
+    var shaper: BandwidthShaper? = nil
 
     /// How often a transfer's clock ticks (delayed acks wait 5 ms).
     static let tickInterval = Duration.milliseconds(5)
@@ -80,8 +83,10 @@ struct RelaySourceChannel: SourceChannel {
             requestID: UUID().uuidString.lowercased(), requesterNodeID: localNodeID, targetNodeID: nodeID, modelID: entry.modelID,
             resumeFromByte: offset, transport: .websocket, sha256: entry.sha256, endByte: offset + length,
             transferModes: offered.isEmpty ? [.compat] : offered)
+        try await shaper?.admit(Int(length), direction: .down, peer: nodeID, modelSize: entry.sizeBytes, background: false)
         let inbox = hub.open(requestID: request.requestID, peer: nodeID)
         defer { hub.close(requestID: request.requestID) }
+        let requested = ContinuousClock.now
         guard route.send(RelayPayload.direct(request, to: nodeID)) else {
             throw TransferError(.peerUnreachable, "the relay link to node \(nodeID) is overloaded or closing")
         }
@@ -94,7 +99,9 @@ struct RelaySourceChannel: SourceChannel {
         var lastProgress = clock.now
         for await event in events.stream {
             if case .tick = event { events.ticked() }
+            let wasStarted = piece.isStarted
             let progressed = try piece.handle(event, now: MeshState.now())
+            if !wasStarted, piece.isStarted { shaper?.recordRoundTrip(ContinuousClock.now - requested, peer: nodeID, direction: .down) }
             if let buffer = piece.result { return buffer }
             if progressed {
                 lastProgress = clock.now

@@ -25,6 +25,8 @@ struct RelayTransferProvider: Sendable {
     let fileReaders: NIOThreadPool
     let logger: Logger
     var configuration = ChunkSender.Configuration()
+    /// The node's bandwidth shaper (nil: no limits).
+    var shaper: BandwidthShaper? = nil
 
     /// How often a transfer's clock ticks (resend timers are 1 s and up).
     static let tickInterval = Duration.milliseconds(20)
@@ -63,7 +65,7 @@ struct RelayTransferProvider: Sendable {
         }
         switch ChunkSender.open(
             request: holding.fitted(request), source: holding.source, localNodeID: nodeID, pathSupportsBinary: route.binary,
-            configuration: configuration)
+            configuration: UploadShaping.configuration(configuration, shaper: shaper))
         {
         case .refused(let cancel):
             _ = route.send(RelayPayload.direct(cancel, to: peer))
@@ -84,6 +86,7 @@ struct RelayTransferProvider: Sendable {
             ledger.downloadStarted()
             ledger.usage.record(.served, sha256: holding.entry.sha256, modelID: holding.entry.modelID)
             var transfer = ProviderTransfer(sender: sender, file: file, route: route, peer: peer, fileReaders: fileReaders)
+            transfer.shaping = shaper.map { UploadShaping(shaper: $0, peer: peer, modelSize: holding.source.totalBytes) }
             await transfer.run(inbox)
             ledger.downloadEnded(bytes: transfer.bytesSent)
             logger.debug(
@@ -104,6 +107,8 @@ struct ProviderTransfer {
     let peer: String
     let fileReaders: NIOThreadPool
     private(set) var bytesSent: Int64 = 0
+    /// Paces the sender with the node's shaper (UploadShaping).
+    var shaping: UploadShaping?
 
     init(sender: ChunkSender, file: any ServedFile, route: TransferHub.Route, peer: String, fileReaders: NIOThreadPool) {
         self.sender = sender
@@ -116,7 +121,7 @@ struct ProviderTransfer {
     mutating func run(_ inbox: AsyncStream<RelayTransferEvent>) async {
         let events = TickingEvents(inbox, every: RelayTransferProvider.tickInterval)
         defer { events.stop() }
-        guard await perform(sender.start(now: MeshState.now())) else { return }
+        guard await perform(sender.start(now: MeshState.now())), await performCredit() else { return }
         for await event in events.stream {
             let now = MeshState.now()
             let actions: [ChunkSender.Action]
@@ -129,8 +134,19 @@ struct ProviderTransfer {
             case .relay(.pathLost(let why)): actions = sender.cancel(reason: .networkError, message: why)
             case .relay: actions = []
             }
-            guard await perform(actions) else { return }
+            guard await perform(actions), await performCredit() else { return }
         }
+    }
+
+    /// Feeds the shaper the sender's RTT samples and performs what its credit lets go.
+    private mutating func performCredit() async -> Bool {
+        guard var shaping else { return true }
+        defer { self.shaping = shaping }
+        shaping.observe(sender)
+        while case let actions = shaping.credit(&sender, now: MeshState.now()), !actions.isEmpty {
+            guard await perform(actions) else { return false }
+        }
+        return true
     }
 
     /// Performs `actions`; false once the transfer is over.

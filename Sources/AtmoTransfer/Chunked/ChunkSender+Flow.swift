@@ -44,6 +44,8 @@ extension ChunkSender {
                 rttMs: now - newest.lastSentMs, deliveredBytes: ackedBytes - newest.deliveredAtSend, intervalMs: interval,
                 sentAtMs: newest.lastSentMs, ackedBytes: newlyAcked)
             estimator.record(sample, nowMs: now)
+            roundTripSamples += 1
+            latestRoundTripMs = sample.rttMs
         }
         deliveredTimeMs = now
         firstSentTimeMs = newest.lastSentMs
@@ -89,6 +91,14 @@ extension ChunkSender {
                 markNotInFlight(position)
             }
         }
+        return fill(now: now)
+    }
+
+    /// With `needsCredit`: `bytes` more may go out from `now` (the shaper's answer to
+    /// `creditWanted`); returns what that lets the sender send.
+    public mutating func grant(_ bytes: Int64, now: Int64) -> [Action] {
+        guard state == .sending else { return [] }
+        credit += max(0, bytes)
         return fill(now: now)
     }
 
@@ -139,6 +149,7 @@ extension ChunkSender {
     mutating func fill(now: Int64) -> [Action] {
         refillTokens(now: now)
         pacingBlocked = false
+        creditWanted = nil
         var actions: [Action] = []
         if mode.isFast {
             while true {
@@ -147,16 +158,22 @@ extension ChunkSender {
                 let length = range.length(of: sendCursor)
                 guard inFlightBytes == 0 || inFlightBytes + length <= estimator.windowBytes else { break }
                 guard inFlightCount < configuration.maxChunksInFlight else { break }
-                guard takeToken() else { break }
+                guard hasCredit(length), takeToken() else { break }
+                spendCredit(length)
                 actions.append(transmit(sendCursor, now: now))
                 sendCursor += 1
             }
         } else {
             for position in outstanding.indices where !outstanding[position].acked && !outstanding[position].inFlight {
-                guard inFlightCount < configuration.compatChunksInFlight, takeToken() else { return actions }
+                let length = outstanding[position].length
+                guard inFlightCount < configuration.compatChunksInFlight, hasCredit(length), takeToken() else { return actions }
+                spendCredit(length)
                 actions.append(transmit(outstanding[position].index, now: now))
             }
-            while inFlightCount < configuration.compatChunksInFlight, nextNew < range.endChunk, takeToken() {
+            while inFlightCount < configuration.compatChunksInFlight, nextNew < range.endChunk, hasCredit(range.length(of: nextNew)),
+                takeToken()
+            {
+                spendCredit(range.length(of: nextNew))
                 actions.append(transmit(nextNew, now: now))
             }
             sendCursor = nextNew
@@ -214,6 +231,18 @@ extension ChunkSender {
         guard let rate = configuration.maxChunksPerSecond, now > tokensStampMs else { return }
         tokens = min(configuration.chunkBurst, tokens + Double(now - tokensStampMs) * rate / 1000)
         tokensStampMs = now
+    }
+
+    /// Whether the credit covers `length` (always without `needsCredit`); if not, asks for it.
+    private mutating func hasCredit(_ length: Int64) -> Bool {
+        guard configuration.needsCredit, credit < length else { return true }
+        creditWanted = length - credit
+        return false
+    }
+
+    private mutating func spendCredit(_ length: Int64) {
+        guard configuration.needsCredit else { return }
+        credit -= length
     }
 
     private mutating func takeToken() -> Bool {

@@ -81,6 +81,11 @@ public struct ChunkSender: Sendable {
         public var maxChunksPerSecond: Double?
         /// Chunks that may go out at once above `maxChunksPerSecond`.
         public var chunkBurst: Double = 8
+        /// Every transmission (send or resend) needs credit in bytes from the caller
+        /// (`grant(_:now:)`): the node's bandwidth shaper paces the transfer from outside,
+        /// and a chunk's send time is stamped when it really goes (so neither its RTT sample
+        /// nor its resend timer counts the wait). `creditWanted` says what to ask for.
+        public var needsCredit = false
 
         /// The defaults.
         public init() {}
@@ -156,6 +161,13 @@ public struct ChunkSender: Sendable {
     public internal(set) var statistics = Statistics()
     /// Bytes of the range acknowledged so far.
     public internal(set) var ackedBytes: Int64 = 0
+    /// With `needsCredit`: the bytes the next transmission waits for, when only credit holds
+    /// it back (nil: the window, pacing or the end holds it back, or it has its credit).
+    public internal(set) var creditWanted: Int64?
+    /// Round-trip samples taken so far (each newly acknowledged chunk sent once gives one).
+    public internal(set) var roundTripSamples = 0
+    /// The latest round-trip sample, in milliseconds.
+    public internal(set) var latestRoundTripMs: Int64?
 
     /// Chunks `baseIndex ..< nextNew`, sent and not yet released (acked ones at the front are released).
     var outstanding: [OutstandingChunk] = []
@@ -171,6 +183,7 @@ public struct ChunkSender: Sendable {
     var tokens: Double = 0
     var tokensStampMs: Int64 = 0
     var pacingBlocked = false
+    var credit: Int64 = 0
 
     /// A sender of `range` in `mode`; `open` builds one from a request.
     public init(
