@@ -55,7 +55,7 @@ final class OpenPartialFile: ServedFile {
     /// throws `PartialRefusal` when a piece of the range is not held or the offer ended.
     init(offers: PartialOffers, sha256: String, offset: Int64, length: Int64) throws {
         guard let offer = offers.offer(sha256: sha256) else {
-            throw PartialRefusal(kind: .gone, message: "this node is no longer downloading \(sha256)")
+            throw PartialRefusal(kind: .gone, message: "this node is no longer downloading \(sha256); ask again shortly")
         }
         guard offer.holds(offset: offset, length: length) else {
             throw PartialRefusal(kind: .notHeld, message: Self.missingMessage(offer, offset: offset, length: length))
@@ -128,13 +128,16 @@ extension PartialOffers {
     /// The offer that answers a request for `modelID`, when the inventory does not: a
     /// request naming a version (`wanted`, a `model_request`'s `sha256` or an `If-Range`
     /// ETag) gets the offer of that version when the inventory holds another one; one
-    /// naming none gets an offer only when the inventory has no file of that id.
+    /// naming none gets an offer only when the inventory has no file of that id. With no
+    /// file and no live offer, an offer that ended moments ago (`justEnded`): reading it is
+    /// refused, so the request is answered "not held yet" rather than "not offered" while
+    /// the inventory catches up with the file the pull installed.
     func offerToServe(modelID: String, wanted: String?, inventorySHA256: String?) -> Offer? {
         if let wanted = wanted?.lowercased() {
             if wanted == inventorySHA256 { return nil }
             if let offer = offer(sha256: wanted), offer.entry.modelID == modelID { return offer }
         }
         guard inventorySHA256 == nil else { return nil }
-        return offer(modelID: modelID)
+        return offer(modelID: modelID) ?? justEnded(modelID: modelID)
     }
 }

@@ -71,12 +71,16 @@ extension ProviderRoutes {
                 try OpenPartialFile(offers: offers, sha256: entry.sha256, offset: offset, length: length)
             }
         } catch let refusal as PartialRefusal {
-            guard refusal.kind == .notHeld else { throw HTTPError(.notFound, message: refusal.message) }
+            // Not held yet, or the pull just ended (installed: the inventory offers the file
+            // within a second or two; or stopped): "ask again", not a failure of this node.
             headers[.contentRange] = nil
             return Self.rangeRefusal(headers, size: size, message: refusal.message, code: TransferError.Code.notHeld.description)
         } catch let error as StoreError where error.code == .notFound {
             // The pull ended and its partial file went away between the check and the open.
-            throw HTTPError(.notFound, message: "This node is no longer downloading \(entry.modelID); ask again")
+            headers[.contentRange] = nil
+            return Self.rangeRefusal(
+                headers, size: size, message: "This node is no longer downloading \(entry.modelID); ask again shortly",
+                code: TransferError.Code.notHeld.description)
         }
         return fileResponse(
             status: status, headers: headers, entry: entry, body: FileBody(file: file, offset: offset, length: length, onChange: {}),

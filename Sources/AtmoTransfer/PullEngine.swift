@@ -18,6 +18,11 @@ public struct PullRequest: Sendable {
     /// Sources as they are known now (the node's mesh view), asked every few seconds while a
     /// swarm pull runs: nodes that start holding the model join it. Nil: `sources` only.
     public var discoverSources: (@Sendable () async -> [PullSource])? = nil
+    /// The entry the caller knows the model by (the node's mesh view: a complete holder's,
+    /// or the one nodes still pulling it announce in their `partial_models`). Used only when
+    /// no source offers the model whole: the pull then takes the pieces of the partial
+    /// holders among `sources` as they get them (`PullEngine.partialHolder`). Nil: none.
+    public var announcedEntry: ModelEntry? = nil
 
     public init(
         modelID: String, sources: [PullSource], destination: LocalModelStore, expectedSHA256: String? = nil, requesterNodeID: String
@@ -151,19 +156,24 @@ public struct PullEngine: Sendable {
         var admitted: StorageTicket? = nil
         defer { admitted?.end() }
         var swarmTried = false
+        var holderTried = false
 
         while true {
             if Task.isCancelled { throw PullSession.transferError(CancellationError()) }
             let source: PullSource
+            // No source offers the model whole: a node still pulling it may (once per pull).
+            var holder: PartialHolder? = nil
             switch selection.next() {
             case .ask(let next): source = next
-            case .giveUp(let error): throw error
+            case .giveUp(let error):
+                guard !holderTried, let found = try await partialHolder(for: request, after: selection) else { throw error }
+                (holderTried, holder, source) = (true, found, found.source)
             }
             let sourceStarted = ContinuousClock.now
-            let peer = channel(to: source)
+            let peer = holder?.channel ?? channel(to: source)
             let answer: ModelEntry?
             do {
-                answer = try await peer.entry(modelID: request.modelID)
+                if let holder { answer = holder.entry } else { answer = try await peer.entry(modelID: request.modelID) }
             } catch {
                 let failure = Task.isCancelled ? PullSession.transferError(CancellationError()) : error
                 if case .stop(let final) = selection.failed(source, failure, transferring: false) { throw final }
@@ -200,12 +210,17 @@ public struct PullEngine: Sendable {
             if !swarmTried && configuration.usesPieceManifests && (entry.manifestReference != nil || selection.hasUntriedSources) {
                 swarmTried = true
                 if let result = try await swarmPull(
-                    request, entry: entry, first: source, firstChannel: peer,
-                    others: selection.untriedSources + selection.notOfferingSources, requestID: requestID,
+                    request, entry: entry, first: source, firstChannel: peer, firstHave: holder?.have,
+                    others: (selection.untriedSources + selection.notOfferingSources).filter { $0 != source }, requestID: requestID,
                     progress: relay.report, onSourceOutcome: onSourceOutcome)
                 {
                     return result
                 }
+            }
+            // A partial holder serves pieces only, each checked against the manifest.
+            if let holder, holder.have != nil {
+                throw Self.onlyPartialHolders(
+                    request.modelID, holders: selection.notOfferingSources.count, "none of them served a piece manifest that checks out")
             }
             // Pulled one source at a time, its pieces are not verified: the resume record must
             // not say they were.

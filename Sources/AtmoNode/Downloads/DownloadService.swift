@@ -90,6 +90,8 @@ struct DownloadService: Service {
         var request = PullRequest(
             modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
             expectedSHA256: plan.sha256, requesterNodeID: nodeID)
+        // Pulled from nodes still downloading it when no node offers it whole.
+        request.announcedEntry = plan.entry
         let mesh = self.mesh
         // A swarm pull takes in nodes that start holding the model while it runs.
         let (localSHA256s, ownNodeID) = (self.localSHA256s, nodeID)

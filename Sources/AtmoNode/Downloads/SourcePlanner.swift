@@ -11,6 +11,9 @@ public enum SourcePlanner {
     public struct Plan: Sendable, Equatable {
         public var sources: [PullSource]
         public var sha256: String
+        /// The version's entry as the mesh view shows it: a complete holder's, else the one
+        /// its partial holders announced (the pull's `PullRequest.announcedEntry`).
+        public var entry: ModelEntry
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -58,7 +61,7 @@ public enum SourcePlanner {
         let ordered = [RouteKind.answering, .websocket, .relay, .failing].flatMap { kind in
             all.filter { $0.kind == kind && !$0.source.partial } + all.filter { $0.kind == kind && $0.source.partial }
         }
-        return .pull(Plan(sources: ordered.map(\.source), sha256: model.entry.sha256))
+        return .pull(Plan(sources: ordered.map(\.source), sha256: model.entry.sha256, entry: model.entry))
     }
 
     enum RouteKind { case answering, websocket, relay, failing }

@@ -44,6 +44,8 @@ public final class PartialOffers: Sendable {
         var generation: UInt64 = 0
         /// The serial of the last offer begun.
         var lastSerial: UInt64 = 0
+        /// Offers ended less than `endGrace` ago, by SHA-256, with when they ended.
+        var ended: [String: (offer: Offer, at: ContinuousClock.Instant)] = [:]
         /// Files whose offer another node asked for since it began.
         var asked: Set<String> = []
     }
@@ -59,6 +61,7 @@ public final class PartialOffers: Sendable {
             var offer = Offer(entry: entry, manifest: manifest, partialPath: partialPath, held: held)
             offer.serial = state.lastSerial
             state.offers[entry.sha256] = offer
+            state.ended[entry.sha256] = nil
             state.generation &+= 1
         }
     }
@@ -74,7 +77,12 @@ public final class PartialOffers: Sendable {
     /// The pull of `sha256` ended: installed (the inventory offers it from now on) or stopped.
     public func end(sha256: String) {
         state.withLock { state in
-            if state.offers.removeValue(forKey: sha256) != nil { state.generation &+= 1 }
+            let now = ContinuousClock.now
+            state.ended = state.ended.filter { now - $0.value.at < Self.endGrace }
+            if let ended = state.offers.removeValue(forKey: sha256) {
+                state.generation &+= 1
+                state.ended[sha256] = (ended, now)
+            }
             state.asked.remove(sha256)
         }
     }
@@ -100,6 +108,23 @@ public final class PartialOffers: Sendable {
             let offer = state.offers.values.filter { $0.entry.modelID == modelID }.min { $0.entry.sha256 < $1.entry.sha256 }
             if let offer { state.asked.insert(offer.entry.sha256) }
             return offer
+        }
+    }
+
+    /// How long an ended offer still answers for its file (`justEnded(modelID:)`).
+    public static let endGrace: Duration = .seconds(10)
+
+    /// The offer of `modelID` that ended less than `endGrace` ago, when none of that id
+    /// lives: its pull installed the file (the inventory lists it within a second or two)
+    /// or stopped. Its pieces are no longer served; a provider answers "not held yet" for
+    /// it instead of "not offered", so that a consumer taking pieces from this node waits
+    /// for the installed file rather than dropping the node.
+    public func justEnded(modelID: String) -> Offer? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard !state.offers.values.contains(where: { $0.entry.modelID == modelID }) else { return nil }
+            return state.ended.values.filter { $0.offer.entry.modelID == modelID && now - $0.at < Self.endGrace }
+                .max { $0.at < $1.at }?.offer
         }
     }
 
