@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AtmoProtocol
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOFoundationCompat
 
 extension PeerClient {
@@ -17,57 +18,41 @@ extension PeerClient {
         return buffer
     }
 
-    /// The bytes of a piece as they arrived, in the body's own buffers (no copy): what a
-    /// swarm pull hashes and writes.
+    /// The bytes of a piece as they arrived, in the body's own buffers (no copy), collected
+    /// on the event loop (`RangeBodyCollector`): what a pull hashes and writes.
     public func fetchChunks(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> [ByteBuffer] {
         let peer = self
-        var request = HTTPClientRequest(url: baseURL + HTTPAPI.downloadPrefix + entry.modelID)
-        request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
-        request.headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
-        let response: HTTPClientResponse
+        var headers = HTTPHeaders()
+        headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
+        headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
+        let collector = RangeBodyCollector(
+            rangeLength: length, otherBodyLimit: Self.maxRefusalBodyBytes, peer: baseURL, floor: throughputFloor, received: received)
+        let answer: RangeBodyCollector.Answer
         do {
-            response = try await http.execute(request, timeout: .hours(6), logger: logger)
-        } catch {
-            throw PeerClient.connectionError(error, peer: peer.baseURL)
-        }
-        if response.status.code == 416,
-            let refusal = await notHeldRefusal(response, entry: entry, offset: offset, length: length)
-        {
-            throw refusal
-        }
-        try checkPieceResponse(response, entry: entry, offset: offset, length: length)
-        var chunks: [ByteBuffer] = []
-        var bytes: Int64 = 0
-        let clock = ContinuousClock()
-        let started = clock.now
-        var floor = throughputFloor.map {
-            ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0)
-        }
-        do {
-            for try await chunk in response.body {
-                guard bytes + Int64(chunk.readableBytes) <= length else {
-                    throw TransferError(.protocolViolation, "\(peer.baseURL) sent more bytes than the range it confirmed")
-                }
-                bytes += Int64(chunk.readableBytes)
-                chunks.append(chunk)
-                received(bytes)
-                // The chunk that completes the piece is never held against it.
-                if bytes < length,
-                    let rate = floor?.shortfall(received: bytes, now: (clock.now - started).seconds)
-                {
-                    throw TransferError(
-                        .timeout, "\(peer.baseURL) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(throughputFloor?.bytesPerSecond ?? 0)))")
-                }
+            let request = try HTTPClient.Request(url: baseURL + HTTPAPI.downloadPrefix + entry.modelID, method: .GET, headers: headers)
+            let task = http.execute(request: request, delegate: collector, deadline: .now() + .hours(6), logger: logger)
+            answer = try await withTaskCancellationHandler {
+                try await task.get()
+            } onCancel: {
+                task.cancel()
             }
         } catch {
-            throw PeerClient.connectionError(error, peer: peer.baseURL)
+            // An answer that is not the range was cut after its head: it says what went wrong.
+            guard error is RangeBodyCollector.StopReading, let other = collector.answerOtherThanRange else {
+                throw PeerClient.connectionError(error, peer: peer.baseURL)
+            }
+            answer = other
         }
-        guard bytes == length else {
-            throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(bytes) of \(length) bytes")
+        if answer.head.status.code == 416, let refusal = notHeldRefusal(answer, entry: entry, offset: offset, length: length) {
+            throw refusal
         }
-        return chunks
+        try checkPieceResponse(status: answer.head.status.code, headers: answer.head.headers, entry: entry, offset: offset, length: length)
+        guard answer.bytes == length else {
+            throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(answer.bytes) of \(length) bytes")
+        }
+        return answer.chunks
     }
 
     /// The largest 416 body read for its `code` (a JSON error is a few hundred bytes).
@@ -76,36 +61,35 @@ extension PeerClient {
     /// `.notHeld` when a 416's JSON body has `code` `not_held`: the peer is still pulling the
     /// file and does not hold every piece of the range yet (docs/PROTOCOL.md, "Serving while
     /// downloading"). Nil for any other 416 (a range out of the file: the protocol's fault).
-    func notHeldRefusal(
-        _ response: HTTPClientResponse, entry: ModelEntry, offset: Int64, length: Int64
-    ) async -> TransferError? {
-        guard let body = try? await response.body.collect(upTo: Self.maxRefusalBodyBytes),
-            let answer = try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: body)),
-            answer.code == TransferError.Code.notHeld.description
+    func notHeldRefusal(_ answer: RangeBodyCollector.Answer, entry: ModelEntry, offset: Int64, length: Int64) -> TransferError? {
+        var body = ByteBuffer()
+        for var chunk in answer.chunks { body.writeBuffer(&chunk) }
+        guard let refusal = try? JSONDecoder().decode(HTTPAPI.ErrorBody.self, from: Data(buffer: body)),
+            refusal.code == TransferError.Code.notHeld.description
         else { return nil }
         let range = "bytes \(offset)-\(offset + length - 1)"
-        return TransferError(.notHeld, "\(baseURL) does not hold \(range) of \(entry.modelID) yet: \(answer.error.prefix(200))")
+        return TransferError(.notHeld, "\(baseURL) does not hold \(range) of \(entry.modelID) yet: \(refusal.error.prefix(200))")
     }
 
-    func checkPieceResponse(_ response: HTTPClientResponse, entry: ModelEntry, offset: Int64, length: Int64) throws(TransferError) {
+    func checkPieceResponse(status: UInt, headers: HTTPHeaders, entry: ModelEntry, offset: Int64, length: Int64) throws(TransferError) {
         let peer = self
         let expectedETag = ByteRangeHeaders.etag(sha256: entry.sha256)
-        switch response.status.code {
+        switch status {
         case 206:
-            guard let header = response.headers.first(name: "Content-Range"),
+            guard let header = headers.first(name: "Content-Range"),
                 let range = ByteRangeHeaders.parseContentRange(header),
                 range.first == offset, range.last == offset + length - 1, range.size == entry.sizeBytes
             else {
                 throw TransferError(
                     .protocolViolation,
-                    "\(peer.baseURL) answered bytes \(offset)-\(offset + length - 1) with Content-Range '\(response.headers.first(name: "Content-Range") ?? "none")'")
+                    "\(peer.baseURL) answered bytes \(offset)-\(offset + length - 1) with Content-Range '\(headers.first(name: "Content-Range") ?? "none")'")
             }
-            if let etag = response.headers.first(name: "ETag"), etag != expectedETag {
+            if let etag = headers.first(name: "ETag"), etag != expectedETag {
                 throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
             }
         case 200:
             // If-Range failed: the file behind the id is no longer the one we are assembling.
-            if let etag = response.headers.first(name: "ETag"), etag != expectedETag {
+            if let etag = headers.first(name: "ETag"), etag != expectedETag {
                 throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
             }
             throw TransferError(.protocolViolation, "\(peer.baseURL) does not serve byte ranges")
@@ -116,9 +100,9 @@ extension PeerClient {
         case 416:
             throw TransferError(.protocolViolation, "\(peer.baseURL) says bytes \(offset)- are out of range of \(entry.modelID)")
         case 500...599:
-            throw TransferError(.peerError, "\(peer.baseURL) answered \(response.status.code) for \(entry.modelID)")
+            throw TransferError(.peerError, "\(peer.baseURL) answered \(status) for \(entry.modelID)")
         default:
-            throw TransferError(.protocolViolation, "\(peer.baseURL) answered \(response.status.code) for a piece of \(entry.modelID)")
+            throw TransferError(.protocolViolation, "\(peer.baseURL) answered \(status) for a piece of \(entry.modelID)")
         }
     }
 }

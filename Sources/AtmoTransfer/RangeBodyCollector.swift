@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Collects the answer to one range request on the connection's event loop, as the bytes
+/// arrive: the buffers are kept as they are (no copy), and nothing waits for a task between
+/// two reads. (AsyncHTTPClient's async body hands over one buffer at a time and stops
+/// reading until the consuming task has taken it: on two cores those task hops, one per
+/// 64 KiB read, cost a pull from one source about half its speed.) A range is at most a few
+/// MiB (`SwarmSession.blockSize`, `PullConfiguration.pieceSize`), so holding it whole is the
+/// backpressure.
+final class RangeBodyCollector: HTTPClientResponseDelegate {
+    /// The answer: its head, and its body as it arrived.
+    struct Answer: Sendable {
+        var head: HTTPResponseHead
+        var chunks: [ByteBuffer]
+        var bytes: Int64
+    }
+
+    private struct State {
+        var head: HTTPResponseHead?
+        var chunks: [ByteBuffer] = []
+        var bytes: Int64 = 0
+        var floor: ThroughputFloor?
+    }
+
+    /// Body bytes a 206 may carry (the range asked for); any other answer is kept up to
+    /// `otherBodyLimit` bytes (a JSON error), the rest dropped.
+    let rangeLength: Int64
+    let otherBodyLimit: Int
+    let peer: String
+    /// Hears the body bytes so far of a 206 (on the event loop: keep it cheap).
+    let received: @Sendable (Int64) -> Void
+    private let minimumBytesPerSecond: Double
+    private let started = ContinuousClock.now
+    private let state: Mutex<State>
+
+    init(
+        rangeLength: Int64, otherBodyLimit: Int, peer: String, floor: (bytesPerSecond: Double, windowSeconds: Double)?,
+        received: @escaping @Sendable (Int64) -> Void
+    ) {
+        self.rangeLength = rangeLength
+        self.otherBodyLimit = otherBodyLimit
+        self.peer = peer
+        self.received = received
+        minimumBytesPerSecond = floor?.bytesPerSecond ?? 0
+        state = Mutex(State(floor: floor.map { ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0) }))
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Answer>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        state.withLock { $0.head = head }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Answer>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        let now = (ContinuousClock.now - started).seconds
+        let verdict = state.withLock { state -> (Int64?, (any Error)?) in
+            guard state.head?.status == .partialContent else {
+                // An error's body: enough of it to read its code; a longer one (a whole file
+                // answered with 200) is not read on.
+                guard state.bytes + Int64(buffer.readableBytes) <= Int64(otherBodyLimit) else { return (nil, StopReading()) }
+                state.chunks.append(buffer)
+                state.bytes += Int64(buffer.readableBytes)
+                return (nil, nil)
+            }
+            guard state.bytes + Int64(buffer.readableBytes) <= rangeLength else {
+                return (nil, TransferError(.protocolViolation, "\(peer) sent more bytes than the range it confirmed"))
+            }
+            state.chunks.append(buffer)
+            state.bytes += Int64(buffer.readableBytes)
+            // The chunk that completes the range is never held against it.
+            if state.bytes < rangeLength, let rate = state.floor?.shortfall(received: state.bytes, now: now) {
+                return (nil, TransferError(.timeout, "\(peer) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(minimumBytesPerSecond)))"))
+            }
+            return (state.bytes, nil)
+        }
+        if let error = verdict.1 { return task.eventLoop.makeFailedFuture(error) }
+        if let bytes = verdict.0 { received(bytes) }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Ends an answer that is not the range once its head and the start of its body are in.
+    struct StopReading: Error {}
+
+    /// The answer so far when it is not the range asked for (its body cut after
+    /// `otherBodyLimit` bytes): what a failed request still tells.
+    var answerOtherThanRange: Answer? {
+        state.withLock { state in
+            guard let head = state.head, head.status != .partialContent else { return nil }
+            return Answer(head: head, chunks: state.chunks, bytes: state.bytes)
+        }
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Answer>) throws -> Answer {
+        try state.withLock { state in
+            guard let head = state.head else { throw TransferError(.peerUnreachable, "\(peer) closed the connection before answering") }
+            return Answer(head: head, chunks: state.chunks, bytes: state.bytes)
+        }
+    }
+}
