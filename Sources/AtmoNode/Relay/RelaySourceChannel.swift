@@ -68,7 +68,9 @@ struct RelaySourceChannel: SourceChannel {
         }
     }
 
-    func fetchPiece(
+    /// One transfer of the bytes `[offset, offset + length)`; a lost relay path throws
+    /// `RelayRouteLost` with the bytes that came (`fetchPiece` waits for the relay and goes on).
+    func fetchRange(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> ByteBuffer {
         if let direct { try await direct.open() }
@@ -111,7 +113,7 @@ struct RelaySourceChannel: SourceChannel {
                     .timeout, "node \(nodeID) sent nothing through the relay for \(piece.isStarted ? stallTimeout : startTimeout)")
             }
         }
-        throw TransferError(.peerUnreachable, "the relay path to node \(nodeID) closed")
+        throw RelayRouteLost(error: TransferError(.peerUnreachable, "the relay path to node \(nodeID) closed"), partial: piece.bytesSoFar)
     }
 }
 
@@ -143,6 +145,8 @@ struct PieceReception {
     }
 
     var isStarted: Bool { receiver != nil }
+    /// The bytes assembled so far, in order from the request's first byte.
+    var bytesSoFar: ByteBuffer { buffer }
 
     /// Handles one event; true when it moved the piece forward (a start or a chunk).
     mutating func handle(_ event: TickingEvents.Event, now: Int64) throws -> Bool {
@@ -154,7 +158,7 @@ struct PieceReception {
             try perform(actions)
             return false
         case .relay(.pathLost(let why)):
-            throw TransferError(.peerUnreachable, "relay path to node \(peer) lost: \(why)")
+            throw RelayRouteLost(error: TransferError(.peerUnreachable, "relay path to node \(peer) lost: \(why)"), partial: buffer)
         case .relay(.message(.transferStart(let start))):
             guard receiver == nil else { return false }
             switch ChunkReceiver.open(request: request, start: start, localNodeID: request.requesterNodeID, configuration: configuration) {
