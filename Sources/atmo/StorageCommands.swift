@@ -69,10 +69,10 @@ struct StorageCommand: AsyncParsableCommand {
             printJSON(status)
             return
         }
-        let limitText = status.limitBytes.map(formatBytes) ?? "no limit"
+        let limitText = status.limitBytes.map { "of \(formatBytes($0))" } ?? "(no limit)"
         print(
             "pulled models \(formatBytes(status.usedBytes - status.partialBytes)) + partials \(formatBytes(status.partialBytes)) "
-                + "= \(formatBytes(status.usedBytes)) of \(limitText); \(formatBytes(status.diskFreeBytes)) free on the disk")
+                + "= \(formatBytes(status.usedBytes)) \(limitText); \(formatBytes(status.diskFreeBytes)) free on the disk")
         if status.models.isEmpty {
             print("no pulled models")
             return

@@ -64,6 +64,10 @@ extension EndToEnd {
                 let before = try #require(await Self.storage(c))
                 #expect(before.usedBytes == 4 * Self.size, "\(before)")
                 #expect(before.evictionOrder == ["old.gguf", "mid.gguf"], "\(before)")
+                let shown = try await sandbox.run(["storage", "--state-dir", c.stateDirectory], name: "storage")
+                #expect(shown.status == 0, "\(shown.stderr)")
+                #expect(shown.stdout.contains("of 36.0 MiB") && shown.stdout.contains("never (pinned)"), "\(shown.stdout)")
+                #expect(shown.stdout.contains("never (last copy)") && shown.stdout.contains("#1"), "\(shown.stdout)")
 
                 try await Self.pull(sandbox, "new.gguf", into: c)
 
