@@ -27,8 +27,13 @@ extension PeerClient {
         var headers = HTTPHeaders()
         headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
         headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
+        let shaping = shaper.map {
+            RangeBodyCollector.Shaping(
+                shaper: $0, peer: shapingPeer ?? URL(string: baseURL)?.host ?? baseURL, modelSize: entry.sizeBytes, background: background)
+        }
         let collector = RangeBodyCollector(
-            rangeLength: length, otherBodyLimit: Self.maxRefusalBodyBytes, peer: baseURL, floor: throughputFloor, received: received)
+            rangeLength: length, otherBodyLimit: Self.maxRefusalBodyBytes, peer: baseURL, floor: throughputFloor, shaping: shaping,
+            received: received)
         let answer: RangeBodyCollector.Answer
         do {
             let request = try HTTPClient.Request(url: baseURL + HTTPAPI.downloadPrefix + entry.modelID, method: .GET, headers: headers)

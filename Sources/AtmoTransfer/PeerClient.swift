@@ -17,6 +17,14 @@ public struct PeerClient: SourceChannel {
     /// A piece body slower than this on average over `windowSeconds` is given up as
     /// trickling (`ThroughputFloor`); nil: no floor.
     public var throughputFloor: (bytesPerSecond: Double, windowSeconds: Double)? = nil
+    /// The node's bandwidth shaper: range bodies are read no faster than its limits allow
+    /// (the reads pause, so TCP slows the sender), and each answer's time to its first
+    /// byte is a round trip for its delay controller. Nil: unshaped.
+    public var shaper: BandwidthShaper? = nil
+    /// Who this peer is to the shaper's per-peer limits: its node id, else its host.
+    public var shapingPeer: String? = nil
+    /// Whether pulls through this client are background transfers (they yield to delay).
+    public var background = false
 
     public var address: String { baseURL }
     /// Bound on the time for a small JSON request.

@@ -112,6 +112,8 @@ public struct PullEngine: Sendable {
         if configuration.minimumBytesPerSecond > 0 {
             client.throughputFloor = (configuration.minimumBytesPerSecond, configuration.throughputWindowSeconds)
         }
+        client.shaper = configuration.shaper
+        client.shapingPeer = source.nodeID
         return client
     }
 
@@ -184,7 +186,8 @@ public struct PullEngine: Sendable {
             switch selection.answered(source, entry: answer) {
             case .use(let accepted): entry = accepted
             case .skip(let error):
-                sourceFailed(source, error, onSourceOutcome)
+                // A partial holder does not list the model it is still pulling: no failure of its.
+                if !(source.partial && error.code == .notOffered) { sourceFailed(source, error, onSourceOutcome) }
                 continue
             }
 

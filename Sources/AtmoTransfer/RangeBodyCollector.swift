@@ -18,6 +18,14 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         var bytes: Int64
     }
 
+    /// How the node's bandwidth shaper sees this answer.
+    struct Shaping: Sendable {
+        var shaper: BandwidthShaper
+        var peer: String
+        var modelSize: Int64
+        var background: Bool
+    }
+
     private struct State {
         var head: HTTPResponseHead?
         var chunks: [ByteBuffer] = []
@@ -32,14 +40,16 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     let peer: String
     /// Hears the body bytes so far of a 206 (on the event loop: keep it cheap).
     let received: @Sendable (Int64) -> Void
+    let shaping: Shaping?
     private let minimumBytesPerSecond: Double
     private let started = ContinuousClock.now
     private let state: Mutex<State>
 
     init(
         rangeLength: Int64, otherBodyLimit: Int, peer: String, floor: (bytesPerSecond: Double, windowSeconds: Double)?,
-        received: @escaping @Sendable (Int64) -> Void
+        shaping: Shaping? = nil, received: @escaping @Sendable (Int64) -> Void
     ) {
+        self.shaping = shaping
         self.rangeLength = rangeLength
         self.otherBodyLimit = otherBodyLimit
         self.peer = peer
@@ -50,6 +60,8 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
 
     func didReceiveHead(task: HTTPClient.Task<Answer>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
         state.withLock { $0.head = head }
+        // The time to the answer's head: a round trip plus the peer's turnaround.
+        if let shaping { shaping.shaper.recordRoundTrip(ContinuousClock.now - started, peer: shaping.peer, direction: .down) }
         return task.eventLoop.makeSucceededVoidFuture()
     }
 
@@ -76,8 +88,15 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
             return (state.bytes, nil)
         }
         if let error = verdict.1 { return task.eventLoop.makeFailedFuture(error) }
-        if let bytes = verdict.0 { received(bytes) }
-        return task.eventLoop.makeSucceededVoidFuture()
+        guard let bytes = verdict.0 else { return task.eventLoop.makeSucceededVoidFuture() }
+        received(bytes)
+        // The next read waits for the shaper (the socket's buffer fills, TCP slows the peer).
+        guard let shaping else { return task.eventLoop.makeSucceededVoidFuture() }
+        let wait = shaping.shaper.reserve(
+            buffer.readableBytes, direction: .down, peer: shaping.peer, modelSize: shaping.modelSize, background: shaping.background)
+        guard wait > .zero else { return task.eventLoop.makeSucceededVoidFuture() }
+        let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+        return task.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult
     }
 
     /// Ends an answer that is not the range once its head and the start of its body are in.
