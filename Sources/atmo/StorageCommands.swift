@@ -10,7 +10,7 @@ import Logging
 struct StorageLimitOptions: ParsableArguments {
     @Option(
         name: .customLong("max-storage"),
-        help: "Most storage the pulled models and partial downloads may take, e.g. 50GB or 5GiB (default: config.json's max_storage, else no limit); least recently used pulled models are evicted to make room.")
+        help: "Most storage the pulled models and partial downloads may take, e.g. 50GB or 5GiB (default: config.json's max_storage, else no limit); least recently used pulled models are evicted to make room; a pull through a running node follows the node's limit.")
     var maxStorage: String?
 
     @Flag(name: .customLong("evict-last-copies"), help: "Evict even a model no other node of the mesh holds (default: never).")
