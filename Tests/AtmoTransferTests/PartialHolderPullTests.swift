@@ -25,19 +25,24 @@ struct PartialHolderPullTests {
         }
     }
 
-    static func pull(_ entry: ModelEntry, announced: ModelEntry?, from peers: [FakePeer], in directory: TemporaryDirectory) async throws
-        -> Result<PullResult, TransferError>
-    {
+    /// Pulls from `peers`, each listed as a partial holder (as the node's plan marks them).
+    static func pull(
+        _ entry: ModelEntry, announced: ModelEntry?, from peers: [FakePeer], outcomes: OutcomeLog = OutcomeLog(),
+        in directory: TemporaryDirectory
+    ) async throws -> Result<PullResult, TransferError> {
         let store = LocalModelStore(directory: directory.sub("pulled"))
         let database = try StateDatabase()
         return try await withFakePeers(peers) { urls in
-            var request = PullRequest(
-                modelID: entry.modelID, sources: urls.enumerated().map { PullSource(baseURL: $1, nodeID: "node-\($0)") },
-                destination: store, requesterNodeID: PullHarness.requester)
+            let sources = urls.enumerated().map { index, url in
+                var source = PullSource(baseURL: url, nodeID: "node-\(index)")
+                source.partial = true
+                return source
+            }
+            var request = PullRequest(modelID: entry.modelID, sources: sources, destination: store, requesterNodeID: PullHarness.requester)
             request.announcedEntry = announced
             let prepared = request
             return try await PullHarness.withEngine(PullHarness.configuration(), database: database) { engine in
-                try await withDeadline(60) { await PullHarness.pull(engine, prepared) }
+                try await withDeadline(60) { await PullHarness.pull(engine, prepared, outcomes: outcomes) }
             }
         }
     }
@@ -45,12 +50,15 @@ struct PartialHolderPullTests {
     @Test func theEntryPartialHoldersAnnouncedIsPulledFromThemVerified() async throws {
         let model = FakePeer.swarmModel()
         let peers = Self.holders(model)
+        let outcomes = OutcomeLog()
         try await withTemporaryDirectory { directory in
-            let outcome = try await Self.pull(model.0, announced: model.0, from: peers, in: directory)
+            let outcome = try await Self.pull(model.0, announced: model.0, from: peers, outcomes: outcomes, in: directory)
             let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
             #expect(result.entry.sha256 == model.0.sha256)
             #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
             #expect(!peers[0].log.pieces.isEmpty && !peers[1].log.pieces.isEmpty)
+            // Not listing a model it is still pulling is no failure of a partial holder.
+            #expect(outcomes.summary.count == 2 && outcomes.summary.allSatisfy { $0.failure == nil }, "\(outcomes.summary)")
         }
     }
 
