@@ -116,7 +116,8 @@ public struct PieceAvailability: Sendable, Hashable, Codable {
         guard count <= PieceManifest.maxPieceCount else { throw reader.fail("piece_count", .tooLarge, "more than \(PieceManifest.maxPieceCount) pieces") }
         pieceCount = Int(count)
         complete = try reader.optionalBool("complete") ?? false
-        let have = try reader.optionalString("have") ?? ""
+        // Not `optionalString`: its 4 KiB bound would refuse the bitfield of 24,576 pieces or more.
+        let have = try reader.decode(String.self, "have") ?? ""
         guard have.utf8.count <= (PieceManifest.maxPieceCount / 8) * 4 / 3 + 8 else { throw reader.fail("have", .tooLarge, "bitfield too long") }
         self.have = have
     }

@@ -57,6 +57,19 @@ struct PieceQueryMessageTests {
         #expect(Fixtures.wireError(PieceHave.self, expected.replacingOccurrences(of: "\"piece_count\":10", with: "\"piece_count\":2000000"))?.code == .tooLarge)
     }
 
+    @Test func theBitfieldOfAManifestOfManyPiecesIsRead() throws {
+        // 100,000 pieces: a `have` of 16,668 base64 characters, over the 4 KiB of plain strings.
+        let bits = (0..<12_500).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        let have = PieceHave(
+            requestID: "q", availability: PieceAvailability(sha256: Fixtures.sha, pieceSize: 1 << 16, pieceCount: 100_000, complete: false, have: bits))
+        let decoded = try Fixtures.decode(PieceHave.self, try Fixtures.encodedText(have))
+        #expect(decoded.availability.haveBytes == bits)
+        // Longer than the bitfield of the most pieces a manifest may have: refused.
+        let over = try Fixtures.encodedText(have).replacingOccurrences(
+            of: have.availability.have, with: String(repeating: "A", count: 180_000))
+        #expect(Fixtures.wireError(PieceHave.self, over)?.code == .tooLarge)
+    }
+
     @Test func aManifestOf2048PiecesIsOnePartThatFitsAOneMebibyteRelayFrame() throws {
         let manifest = Self.manifest(pieces: 2048)
         let parts = PieceManifestPart.parts(of: manifest, sha256: Fixtures.sha, requestID: Fixtures.requestID)
