@@ -121,8 +121,8 @@ extension RelaySourceChannel {
         throw TransferError(.peerUnreachable, "the piece query to node \(nodeID) ended without an answer")
     }
 
-    /// The error for a query whose path closed; a direct socket is closed for good, so the
-    /// next piece connects again instead of failing on the dead one.
+    /// The error for a query whose path closed. A direct socket is let go of, so that the
+    /// next piece opens a new one instead of failing on the dead one.
     private func pathLost(_ why: String) -> TransferError {
         direct?.close()
         return TransferError(.peerUnreachable, "the route to node \(nodeID) was lost during a piece query: \(why)")
