@@ -1,9 +1,10 @@
-import AtmoNode
 import AtmoProtocol
 import AtmoStore
 import AtmoTesting
 import Foundation
 import Testing
+
+@testable import AtmoNode
 
 /// Uses and pins of a node's pulled models: what the provider serves counts as a use of it
 /// (recorded in memory, not per request in the database), a pull counts as a use at the
@@ -29,7 +30,7 @@ struct StorageNodeTests {
                         break
                     }
                     // A served it: one in-memory record of the file, marked served.
-                    let served = try #require(a.node.ledger.usage.unflushed[sha])
+                    let served = try #require(a.node.ledger.usage.merged(with: try a.node.database.usage())[sha])
                     #expect(served.kind == .served && served.modelID == "delta.gguf")
                     // B pulled it: a use, with A's copy counted.
                     let pulled = try await b.storageStatus()
@@ -50,6 +51,24 @@ struct StorageNodeTests {
                     // A model B only offers or does not hold is not B's to mark.
                     #expect(await !b.markUsed(modelID: "no-such-model"))
                 }
+            }
+        }
+    }
+
+    @Test("a model served over the relayed-transfer route (here the node's own WebSocket) counts as used too")
+    func servedOverTheRelayRoute() async throws {
+        try await withTemporaryDirectory { directory in
+            let offered = directory.sub("offered")
+            let sha = try ModelFixtures.writeModel(at: offered + "/epsilon.gguf", size: 256 * 1024, seed: 52, header: .gguf)
+            try await withMeshNode(stateDirectory: directory.sub("a"), folders: [offered]) { a in
+                let entry = try #require(a.node.inventory.entries.first)
+                #expect(a.node.ledger.usage.unflushed[sha] == nil)
+                let channel = PartialRelayServingTests.consumer(to: a)
+                defer { channel.direct?.close() }
+                let piece = try await channel.fetchPiece(of: entry, offset: 0, length: 65536) { _ in }
+                #expect(piece.readableBytes == 65536)
+                let served = try #require(a.node.ledger.usage.merged(with: try a.node.database.usage())[sha])
+                #expect(served.kind == .served && served.modelID == "epsilon.gguf")
             }
         }
     }
