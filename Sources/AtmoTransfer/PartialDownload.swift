@@ -19,16 +19,16 @@ final class PartialDownload: Sendable {
     /// The record found at open, when it describes this file.
     let record: DownloadRecord?
 
-    /// Opens the partial of `entry` in `store`, planned in pieces of `pieceSize`. A record of
-    /// an earlier run kept in other pieces is mapped: a piece counts as on disk when every
-    /// byte of it was in the record's trusted pieces. Blocking.
-    init(engine: PullEngine, store: LocalModelStore, entry: ModelEntry, pieceSize: Int64) throws(TransferError) {
+    /// Opens the partial of `entry` in `store`, planned in pieces of `pieceSize` (nil: those of
+    /// the earlier run's record, else the configured size). A record of an earlier run kept
+    /// in other pieces is mapped: a piece counts as on disk when every byte of it was in the
+    /// record's trusted pieces. Blocking.
+    init(engine: PullEngine, store: LocalModelStore, entry: ModelEntry, pieceSize: Int64?) throws(TransferError) {
         self.engine = engine
         self.store = store
         self.entry = entry
-        self.pieceSize = pieceSize
         path = store.partialPath(sha256: entry.sha256)
-        pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: pieceSize)
+        // Decoding bounds every size from the network; an entry built in code is checked too.
         guard (0...WireLimits.maxFileSizeBytes).contains(entry.sizeBytes) else {
             throw TransferError(.protocolViolation, "\(entry.modelID) claims \(entry.sizeBytes) bytes, more than any disk holds")
         }
@@ -41,6 +41,9 @@ final class PartialDownload: Sendable {
             matching = saved
         }
         record = matching
+        let pieceSize = pieceSize ?? matching?.pieceSize ?? engine.configuration.pieceSize
+        self.pieceSize = pieceSize
+        pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: pieceSize)
         let resumed = matching.map { record in
             Self.map(
                 Bitfield(

@@ -28,8 +28,10 @@ final class PullSession: Sendable {
     let progress: @Sendable (PullProgress) -> Void
     /// One per pull (shared by its sessions), so progress stays one sequence across sources.
     let requestID: String
-    let partialPath: String
-    let fd: Int32
+    /// The partial file and its resume record (shared with the next session of the pull).
+    let partial: PartialDownload
+    var partialPath: String { partial.path }
+    var fd: Int32 { partial.fd }
     let coordinator: PullCoordinator
     /// Bytes on disk when this session started (from an earlier run or an earlier source).
     let startBytes: Int64
@@ -56,48 +58,12 @@ final class PullSession: Sendable {
         self.peer = peer
         self.requestID = requestID
         self.progress = progress
-        let store = request.destination
-        partialPath = store.partialPath(sha256: entry.sha256)
-
         // Resume only from a record that describes this very partial file; its pieces keep
         // the size they were planned with, even if the configured size changed since.
-        let record: DownloadRecord?
-        do { record = try engine.database.download(sha256: entry.sha256) } catch { throw TransferError.from(error) }
-        var matching: DownloadRecord? = nil
-        if let record, record.partialPath == partialPath, (1...PullConfiguration.maxPieceSize).contains(record.pieceSize),
-            let stat = try? FileIO.stat(partialPath), stat.size == entry.sizeBytes
-        {
-            matching = record
-        }
-        // Decoding bounds every size from the network; an entry built in code is checked too.
-        guard (0...WireLimits.maxFileSizeBytes).contains(entry.sizeBytes) else {
-            throw TransferError(.protocolViolation, "\(entry.modelID) claims \(entry.sizeBytes) bytes, more than any disk holds")
-        }
-        let pieceSize = matching?.pieceSize ?? engine.configuration.pieceSize
+        partial = try PartialDownload(engine: engine, store: request.destination, entry: entry, pieceSize: nil)
+        let pieceSize = partial.pieceSize
         let pieceCount = PiecePlan.pieceCount(totalSize: entry.sizeBytes, pieceSize: pieceSize)
-        let boot = DownloadRecord.currentBootID
-        let resumed = matching.map { Bitfield(count: pieceCount, bytes: $0.trustedPieces(currentBootID: boot)) }
-        var opened: Int32 = -1
-        do throws(StoreError) {
-            let flags = resumed == nil ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR
-            opened = try FileIO.open(partialPath, flags: flags)
-            if resumed == nil {
-                // Reserve the space now: a full disk shows up before the transfer, not at 99%.
-                try FileIO.reserve(opened, size: entry.sizeBytes, path: partialPath)
-                if ftruncate(opened, off_t(entry.sizeBytes)) != 0 { throw StoreError.posix(errno, "size", path: partialPath) }
-            }
-        } catch {
-            // The session never existed: close what it opened, and drop a fresh partial (it
-            // holds nothing yet, and on a full disk it would only take space).
-            if opened >= 0 { FileIO.close(opened) }
-            if resumed == nil { unlink(partialPath) }
-            var failure = TransferError.from(error)
-            if failure.code == .storageFull {
-                failure.message += "; \(entry.modelID) needs \(entry.sizeBytes) bytes there: free some space and pull again"
-            }
-            throw failure
-        }
-        fd = opened
+        let resumed = partial.resumed
         // The hash so far is usable only if every piece in it is still among the pieces on disk.
         var start = HashCheckpoint()
         if let checkpoint, let resumed, checkpoint.pieces <= pieceCount, (0..<checkpoint.pieces).allSatisfy({ resumed[$0] }) {
@@ -112,8 +78,6 @@ final class PullSession: Sendable {
         self.earlierRunBytes = min(earlierRunBytes ?? plan.writtenBytes, plan.writtenBytes)
         hashState = Mutex(start)
     }
-
-    deinit { FileIO.close(fd) }
 
     /// Bytes this session fetched and wrote (what a failed session contributed).
     var fetchedBytes: Int64 { coordinator.plan.writtenBytes - startBytes }

@@ -96,6 +96,10 @@ extension SwarmSession {
             coordinator.failed(key, .cancelled)
         case .notHeld:
             coordinator.failed(key, .notHeld)
+        case .notOffered where peer.have != nil:
+            // A partial holder whose pull just ended, from before `not_held` was answered
+            // then: it lacks the piece for now, it did not fail.
+            coordinator.failed(key, .notHeld)
         case .timeout, .peerUnreachable, .peerError:
             logger.info("piece failed; the schedule retries it", metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "error": "\(failure)"])
             coordinator.failed(key, .retriable, error: failure)

@@ -37,7 +37,9 @@ final class SwarmSession: Sendable {
     let progress: @Sendable (PullProgress) -> Void
     /// Pieces of an earlier run that this one did not fetch.
     let resumedPieces: Bitfield
-    let startBytes: Int64
+    /// Bytes of an earlier run kept: trusted at once, or found good by `verifyResumed`.
+    var startBytes: Int64 { resumedBytes.withLock { $0 } }
+    private let resumedBytes: Mutex<Int64>
 
     var configuration: PullConfiguration { engine.configuration }
     var logger: Logger { engine.logger }
@@ -80,7 +82,7 @@ final class SwarmSession: Sendable {
         coordinator = SwarmCoordinator(
             schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? Int(Self.keepAheadBytes / manifest.pieceSize) : 0,
             checksPieces: !alone)
-        startBytes = schedule.heldBytes
+        resumedBytes = Mutex(schedule.heldBytes)
     }
 
     var peers: [SwarmPeer] { peerList.withLock { $0 } }
@@ -102,6 +104,8 @@ final class SwarmSession: Sendable {
         var installing = false
         do {
             try await verifyResumed()
+            let kept = coordinator.schedule.heldBytes
+            resumedBytes.withLock { $0 = kept }
             let held = coordinator.schedule.heldPieces
             let checked = coordinator.checksPieces
             try await engine.blocking { [self] in
