@@ -215,7 +215,8 @@ final class SwarmSession: Sendable {
         let complete = TransferReport.verified(requestID: requestID, entry: entry, digest: digest)
         guard digest == entry.sha256 else {
             // Every piece matched the manifest and the whole does not match the catalog: the
-            // manifest itself was wrong. Nothing of it can be trusted.
+            // manifest itself was wrong. Nothing of it can be trusted (nor served).
+            engine.partialOffers?.end(sha256: entry.sha256)
             _ = try? await engine.blocking { [self] in partial.discard() }
             await reportToPeers(complete)
             throw TransferError(
@@ -233,6 +234,7 @@ final class SwarmSession: Sendable {
     private func abandon(_ failure: TransferError) async {
         if coordinator.manifestDoubted {
             // Its pieces were checked against a manifest nobody should trust.
+            engine.partialOffers?.end(sha256: entry.sha256)
             _ = try? await engine.blocking { [self] in partial.discard() }
         } else if failure.code != .hashMismatch {
             let held = coordinator.schedule.heldPieces
