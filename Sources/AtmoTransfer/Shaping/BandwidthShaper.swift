@@ -60,6 +60,20 @@ public final class BandwidthShaper: Sendable {
         if wait > .zero { try await Task.sleep(for: wait) }
     }
 
+    /// For a range request of `bytes` from `peer` (a pull's piece over HTTP): waits as
+    /// `admit` does, then returns the request's round-trip timer, started now; call its
+    /// `firstByte()` when the answer's first byte (or head) arrives.
+    ///
+    /// ```swift
+    /// let timer = try await configuration.shaper?.admitRange(length, peer: nodeID ?? host, modelSize: entry.sizeBytes, background: false)
+    /// let response = try await http.execute(request, timeout: ...)
+    /// timer?.firstByte()
+    /// ```
+    public func admitRange(_ bytes: Int64, peer: String, modelSize: Int64?, background: Bool) async throws -> RoundTripTimer {
+        try await admit(Int(clamping: bytes), direction: .down, peer: peer, modelSize: modelSize, background: background)
+        return RoundTripTimer(shaper: self, peer: peer, direction: .down, started: .now)
+    }
+
     /// A round trip to `peer` measured by a transfer in `direction` (a chunk's ack, a piece's
     /// first byte): the delay controller of background transfers with that peer uses it.
     public func recordRoundTrip(_ rtt: Duration, peer: String, direction: TransferDirection) {
@@ -82,6 +96,11 @@ public final class BandwidthShaper: Sendable {
         return max(minimum, min(preferred, Int(rate * seconds)))
     }
 
+    /// The delay controller of `peer` in `direction`, if a round trip or a background write made one.
+    package func controller(peer: String, direction: TransferDirection) -> DelayController? {
+        state.withLock { $0.controller(peer: peer, direction: direction) }
+    }
+
     /// What the shaper holds now, for `GET /v1/limits`.
     public var status: BandwidthStatus {
         state.withLock { state in
@@ -100,6 +119,19 @@ public final class BandwidthShaper: Sendable {
     private var nowNs: Int64 {
         let elapsed = origin.duration(to: .now).components
         return elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000
+    }
+}
+
+/// One request's round trip, from when it was sent (`BandwidthShaper.admitRange`).
+public struct RoundTripTimer: Sendable {
+    let shaper: BandwidthShaper
+    let peer: String
+    let direction: TransferDirection
+    let started: ContinuousClock.Instant
+
+    /// The answer's first byte arrived: its time since the request is a round-trip sample.
+    public func firstByte() {
+        shaper.recordRoundTrip(.now - started, peer: peer, direction: direction)
     }
 }
 
