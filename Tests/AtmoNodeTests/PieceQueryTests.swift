@@ -63,6 +63,24 @@ struct PieceQueryTests {
         }
     }
 
+    /// A provider that predates piece queries closes a direct socket whose first message is
+    /// one (it wants a `model_request`); here the node closes it because the query names no
+    /// valid requester, the same close. The query fails at once, not after its timeout, and
+    /// the link opens a new socket for the pieces that follow.
+    @Test func aSocketClosedOnAQueryFailsItAndThePiecesOpenANewOne() async throws {
+        try await withPartialNode(held: [0, 1]) { node, _, partial in
+            let good = PartialRelayServingTests.consumer(to: node)
+            defer { good.direct?.close() }
+            var nameless = RelaySourceChannel(
+                nodeID: good.nodeID, hub: good.hub, mesh: good.mesh, localNodeID: "", direct: good.direct, modes: good.modes)
+            nameless.queryTimeout = .seconds(60)
+            let closed = await #expect(throws: TransferError.self) { _ = try await nameless.availability(sha256: partial.sha256) }
+            #expect(closed?.code == .peerUnreachable, "\(String(describing: closed))")
+            let first = try await good.fetchPiece(of: partial.entry, offset: 0, length: 65536) { _ in }
+            #expect(Array(first.readableBytesView) == partial.bytes(0...65535))
+        }
+    }
+
     // MARK: - A scripted peer on a relay link
 
     /// A channel to node `p1` on a fake relay link; `answer` scripts p1's replies to each
