@@ -85,5 +85,38 @@ extension EndToEnd {
                 #expect(after.limits.up.isUnlimited)
             }
         }
+        @Test("through a relay: A's upload limit and then B's download limit, set with atmo limit, each hold a 6 MB pull to at least 2.5 s")
+        func limitsHoldThroughARelay() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("a-models")
+                let up = try ModelFixtures.writeModel(at: folder + "/up.gguf", size: Int(Self.size), seed: 21, header: .gguf)
+                let down = try ModelFixtures.writeModel(at: folder + "/down.gguf", size: Int(Self.size), seed: 22, header: .gguf)
+                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
+                let (a, b) = try await RelayPull.meshOverRelay(sandbox, relay: relay, modelsFolder: folder, model: "up.gguf")
+                try await b.waitForMesh("down.gguf through the relay") { models in models.contains { $0.entry.modelID == "down.gguf" } }
+
+                // A sends at most 2 MB/s: chunked uploads wait for the shaper's credit.
+                let limitA = try await sandbox.run(["limit", "--up", "2MB/s", "--state-dir", a.stateDirectory], name: "limit-a")
+                try #require(limitA.status == 0, "\(limitA.stderr)")
+                var started = Date()
+                let first = try await sandbox.run(["pull", "up.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull-up")
+                var seconds = Date().timeIntervalSince(started)
+                #expect(first.status == 0, "\(first.stderr)")
+                #expect(first.pullOutput.result?.sha256 == up)
+                #expect(first.pullOutput.progress.last.flatMap(RelayPull.peer(of:))?.hasPrefix("relay://") == true)
+                #expect(seconds >= 2.5, "6 MB relayed under A's 2 MB/s upload limit took \(seconds) s")
+
+                // A unlimited, B receives at most 2 MB/s: each relayed piece waits before its request.
+                _ = try await sandbox.run(["limit", "--up", "unlimited", "--state-dir", a.stateDirectory], name: "unlimit-a")
+                let limitB = try await sandbox.run(["limit", "--down", "2MB/s", "--state-dir", b.stateDirectory], name: "limit-b")
+                try #require(limitB.status == 0, "\(limitB.stderr)")
+                started = Date()
+                let second = try await sandbox.run(["pull", "down.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull-down")
+                seconds = Date().timeIntervalSince(started)
+                #expect(second.status == 0, "\(second.stderr)")
+                #expect(second.pullOutput.result?.sha256 == down)
+                #expect(seconds >= 2.5, "6 MB relayed under B's 2 MB/s download limit took \(seconds) s")
+            }
+        }
     }
 }
