@@ -58,6 +58,11 @@ public struct DownloadUpdate: Sendable, Hashable {
     public var requestID: String
     public var modelID: String
     public var state: DownloadState
+    /// How urgent the download is.
+    public var priority: DownloadPriority = .default
+    /// Whether it is paused: a more urgent download holds its slot (`state` is `queued`);
+    /// it resumes from its verified pieces when a slot frees.
+    public var paused = false
 }
 
 extension MeshNode: Service {
@@ -93,11 +98,16 @@ extension MeshNode {
     /// Starts downloading `modelID` from the best peers of the mesh (only from
     /// `preferredNode`, an id or name, when given) and returns its request id. The node
     /// runs it: it continues whoever listens, and resumes when the node restarts.
-    public func download(modelID: String, sha256: String? = nil, preferredNode: String? = nil) throws -> String {
+    /// `priority` orders it among the node's downloads: `.critical` for inference waiting on
+    /// it (it may pause a lower one), `.high` (the default) when a person asked, `.normal`
+    /// for background sync, `.low` for prefetch.
+    public func download(
+        modelID: String, sha256: String? = nil, preferredNode: String? = nil, priority: DownloadPriority = .default
+    ) throws -> String {
         guard Validation.isValidModelID(modelID) else {
             throw WireError(.invalidModelID, "'\(modelID)' is not a model id")
         }
-        return try downloads.start(DownloadAPI.Start(modelID: modelID, sha256: sha256, from: preferredNode))
+        return try downloads.start(DownloadAPI.Start(modelID: modelID, sha256: sha256, from: preferredNode, priority: priority))
     }
 
     /// Stops a download (by request id or model id); false when none was under way.
@@ -110,7 +120,9 @@ extension MeshNode {
     public var downloadUpdates: some AsyncSequence<DownloadUpdate, Never> {
         downloads.subscribe().compactMap { event -> DownloadUpdate? in
             guard case .status(let status) = event else { return nil }
-            return DownloadUpdate(requestID: status.requestID, modelID: status.modelID, state: DownloadState(status))
+            return DownloadUpdate(
+                requestID: status.requestID, modelID: status.modelID, state: DownloadState(status), priority: status.priority ?? .default,
+                paused: status.paused ?? false)
         }
     }
 }

@@ -105,7 +105,7 @@ public struct MeshNode: Sendable {
             ).withStorage(storage.admission),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
-            logger: logger, slots: DownloadSlots(limit: configuration.maxConcurrentDownloads),
+            logger: logger, slots: DownloadQueueSlots(slots: configuration.maxConcurrentDownloads),
             waitForProvidersSeconds: configuration.waitForProvidersSeconds)
         var relayProvider = RelayTransferProvider(
             hub: transferHub, inventory: inventory, partialOffers: partialOffers, ledger: ledger, nodeID: nodeID,

@@ -30,8 +30,9 @@ public struct NodeConfiguration: Sendable {
     /// file threads. 0 reads every body off the loop (after its first chunk), for disks
     /// that are always slow.
     public var slowFileReadMilliseconds: Int64 = 2
-    /// The node's downloads that transfer at once (each on `pull.connections` connections);
-    /// the others wait, `queued`, in the order they were asked for.
+    /// The node's downloads that transfer at once (each on `pull.connections` connections),
+    /// at most one of each priority; the others wait, `queued`, higher priorities first,
+    /// then in the order they were asked for (`DownloadScheduler`).
     public var maxConcurrentDownloads = 2
     /// How long a new download waits for a node of the mesh to offer its model before it
     /// fails; a download queued by an earlier run waits until one does.

@@ -16,7 +16,11 @@ extension ProviderRoutes {
             do {
                 start = try WireCoding.decode(DownloadAPI.Start.self, from: Data(buffer: body))
             } catch {
-                throw HTTPError(.badRequest, message: "Expected {\"model_id\": \"...\", \"sha256\"?: \"...\", \"from\"?: \"node\"}: \(error)")
+                throw HTTPError(
+                    .badRequest,
+                    message:
+                        "Expected {\"model_id\": \"...\", \"sha256\"?: \"...\", \"from\"?: \"node\", \"priority\"?: \"critical|high|normal|low\"}: \(error)"
+                )
             }
             guard Validation.isValidModelID(start.modelID) else {
                 throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")

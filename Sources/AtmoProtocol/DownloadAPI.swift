@@ -16,14 +16,17 @@ public enum DownloadAPI {
         public var sha256: String?
         /// Only this node (id or name) as the source.
         public var from: String?
+        /// How urgent it is; nil: `DownloadPriority.default` (`high`).
+        public var priority: DownloadPriority?
 
-        public init(modelID: String, sha256: String? = nil, from: String? = nil) {
+        public init(modelID: String, sha256: String? = nil, from: String? = nil, priority: DownloadPriority? = nil) {
             self.modelID = modelID
             self.sha256 = sha256
             self.from = from
+            self.priority = priority
         }
 
-        enum CodingKeys: String, CodingKey { case modelID = "model_id", sha256, from }
+        enum CodingKeys: String, CodingKey { case modelID = "model_id", sha256, from, priority }
     }
 
     /// The answer to a start: the id to follow and cancel it by.
@@ -58,6 +61,12 @@ public enum DownloadAPI {
         public var bytesTransferred: Int64?
         public var resumedBytes: Int64?
         public var seconds: Double?
+        /// How urgent the download is (nil from a node older than priorities).
+        public var priority: DownloadPriority?
+        /// True while a download of a higher priority holds its slot: it stopped with its
+        /// partial kept (state `queued`) and resumes from its verified pieces when a slot
+        /// frees. Nil or false otherwise.
+        public var paused: Bool?
 
         public init(
             state: State, requestID: String, modelID: String, sha256: String? = nil, bytesDone: Int64 = 0, totalBytes: Int64 = 0,
@@ -84,7 +93,7 @@ public enum DownloadAPI {
         enum CodingKeys: String, CodingKey {
             case state, requestID = "request_id", modelID = "model_id", sha256, bytesDone = "bytes_done", totalBytes = "total_bytes"
             case bytesPerSecond = "bytes_per_second", etaSeconds = "eta_seconds", peer, path, error, errorCode = "error_code"
-            case bytesTransferred = "bytes_transferred", resumedBytes = "resumed_bytes", seconds
+            case bytesTransferred = "bytes_transferred", resumedBytes = "resumed_bytes", seconds, priority, paused
         }
     }
 

@@ -12,13 +12,19 @@ public struct QueuedDownload: Sendable, Hashable {
     public var preferredNode: String?
     /// Unix epoch milliseconds.
     public var createdAtMs: Int64
+    /// The wire name of its `DownloadPriority` (`critical`, `high`, `normal`, `low`);
+    /// downloads queued before priorities existed read back as `high`.
+    public var priority: String
 
-    public init(requestID: String, modelID: String, sha256: String?, preferredNode: String?, createdAtMs: Int64) {
+    public init(
+        requestID: String, modelID: String, sha256: String?, preferredNode: String?, createdAtMs: Int64, priority: String = "high"
+    ) {
         self.requestID = requestID
         self.modelID = modelID
         self.sha256 = sha256
         self.preferredNode = preferredNode
         self.createdAtMs = createdAtMs
+        self.priority = priority
     }
 }
 
@@ -30,12 +36,13 @@ extension StateDatabase {
         var sha256: String?
         var preferred_node: String?
         var created_at_ms: Int64
+        var priority: String
     }
 
     public func saveQueuedDownload(_ download: QueuedDownload) throws(StoreError) {
         let row = QueuedDownloadRow(
             request_id: download.requestID, model_id: download.modelID, sha256: download.sha256,
-            preferred_node: download.preferredNode, created_at_ms: download.createdAtMs)
+            preferred_node: download.preferredNode, created_at_ms: download.createdAtMs, priority: download.priority)
         try write { db in try row.save(db) }
     }
 
@@ -44,7 +51,7 @@ extension StateDatabase {
         try read { db in try QueuedDownloadRow.order(Column("created_at_ms")).fetchAll(db) }.map { row in
             QueuedDownload(
                 requestID: row.request_id, modelID: row.model_id, sha256: row.sha256, preferredNode: row.preferred_node,
-                createdAtMs: row.created_at_ms)
+                createdAtMs: row.created_at_ms, priority: row.priority)
         }
     }
 

@@ -125,6 +125,13 @@ public final class StateDatabase: Sendable {
                 table.column("pinned_at", .double).notNull()
             }
         }
+        // The priority of each queued download, so a restarted node keeps it (earlier rows:
+        // `high`, the default of `atmo pull`).
+        migrator.registerMigration("v7-download-priority") { db in
+            try db.alter(table: "queued_download") { table in
+                table.add(column: "priority", .text).notNull().defaults(to: "high")
+            }
+        }
         return migrator
     }
 

@@ -39,6 +39,9 @@ public struct PullConfiguration: Sendable {
     /// The node's bandwidth shaper, for HTTP pieces to admit their bytes and time their
     /// first byte (`BandwidthShaper.admit`, `recordRoundTrip`); nil: no limits.
     public var shaper: BandwidthShaper? = nil
+    /// Whether the pulls are background transfers for the shaper (they yield bandwidth when
+    /// the round trip to their peer rises): the node's `normal` and `low` downloads.
+    public var background = false
 
     public init() {}
 }

@@ -65,7 +65,7 @@ public struct PullResult: Sendable {
 public struct PullEngine: Sendable {
     let http: HTTPClient
     let database: StateDatabase
-    let configuration: PullConfiguration
+    var configuration: PullConfiguration
     let logger: Logger
     /// Where the pull's blocking work runs: opening and reserving the partial, writes,
     /// fsyncs, read-backs for the hash, the resume record (SQLite), the install.
@@ -113,6 +113,7 @@ public struct PullEngine: Sendable {
             client.throughputFloor = (configuration.minimumBytesPerSecond, configuration.throughputWindowSeconds)
         }
         client.shaper = configuration.shaper
+        client.background = configuration.background
         client.shapingPeer = source.nodeID
         return client
     }

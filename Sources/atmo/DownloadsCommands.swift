@@ -27,12 +27,13 @@ struct DownloadsCommand: AsyncParsableCommand {
         }
         let rows = list.downloads.map { status in
             let percent = status.totalBytes > 0 ? String(format: "%.0f%%", 100 * Double(status.bytesDone) / Double(status.totalBytes)) : "-"
+            let state = status.paused == true ? "paused" : status.state.columnText
             return [
-                status.modelID, status.state.columnText, percent, status.totalBytes > 0 ? formatBytes(status.totalBytes) : "-", status.peer ?? "-",
+                status.modelID, state, status.priority?.rawValue ?? "-", percent, status.totalBytes > 0 ? formatBytes(status.totalBytes) : "-", status.peer ?? "-",
                 status.requestID, status.error ?? status.path ?? "",
             ]
         }
-        printTable(header: ["MODEL", "STATE", "DONE", "SIZE", "PEER", "REQUEST", "DETAIL"], rows: rows)
+        printTable(header: ["MODEL", "STATE", "PRIORITY", "DONE", "SIZE", "PEER", "REQUEST", "DETAIL"], rows: rows)
     }
 }
 
@@ -63,3 +64,5 @@ struct CancelCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension DownloadPriority: ExpressibleByArgument {}

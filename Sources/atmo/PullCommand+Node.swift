@@ -15,7 +15,7 @@ extension PullCommand {
         let requestID: String
         do {
             requestID = try await node.post(
-                DownloadAPI.path, DownloadAPI.Start(modelID: modelID, sha256: expectedSHA256, from: peer), as: DownloadAPI.Started.self
+                DownloadAPI.path, DownloadAPI.Start(modelID: modelID, sha256: expectedSHA256, from: peer, priority: priority), as: DownloadAPI.Started.self
             ).requestID
         } catch {
             Failure(error, context: "the local node refused the download").exit(json: json, code: "node_refused")

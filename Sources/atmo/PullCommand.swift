@@ -58,6 +58,13 @@ struct PullCommand: AsyncParsableCommand {
     @Flag(help: "With a running node: start the download there and return at once (it continues in the node).")
     var detach = false
 
+    @Option(
+        help: """
+            With a running node: critical (inference waits on it; may pause a lower download), \
+            high (the default), normal (background sync) or low (prefetch).
+            """)
+    var priority: DownloadPriority = .default
+
     func validate() throws {
         guard Validation.isValidModelID(modelID) else {
             throw ValidationError(

@@ -43,7 +43,7 @@ final class DownloadManager: Sendable {
         let wanted = request.sha256?.lowercased()
         let queued = QueuedDownload(
             requestID: UUID().uuidString.lowercased(), modelID: request.modelID, sha256: wanted, preferredNode: request.from,
-            createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+            createdAtMs: Int64(Date().timeIntervalSince1970 * 1000), priority: (request.priority ?? .default).rawValue)
         // Check and insert under one lock, so two requests at once make one download.
         let existing = jobsState.withLock { jobs -> String? in
             let running = jobs.values.first { job in
@@ -91,7 +91,10 @@ final class DownloadManager: Sendable {
     }
 
     private static func queuedStatus(_ queued: QueuedDownload) -> DownloadAPI.Status {
-        DownloadAPI.Status(state: .queued, requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
+        var status = DownloadAPI.Status(state: .queued, requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
+        status.priority = queued.downloadPriority
+        status.paused = false
+        return status
     }
 
     private func announce(_ queued: QueuedDownload) {
@@ -179,4 +182,10 @@ final class DownloadManager: Sendable {
         pendingSink.finish()
         broadcaster.finish()
     }
+}
+
+extension QueuedDownload {
+    /// The download's priority (a name this version does not know, from a newer node's
+    /// database: the default).
+    var downloadPriority: DownloadPriority { DownloadPriority(rawValue: priority) ?? .default }
 }

@@ -25,8 +25,9 @@ struct DownloadService: Service {
     /// Resume the downloads an earlier run left queued (false for a one-command node).
     var resumesQueue = true
     let logger: Logger
-    /// Downloads that transfer at once; the others wait (`queued`) for a slot.
-    let slots: DownloadSlots
+    /// Downloads that transfer at once, by priority; the others wait (`queued`) for a slot,
+    /// and a preempted one pauses until a slot frees.
+    let slots: DownloadQueueSlots
     /// How long a new download waits for some node of the mesh to offer its model. One an
     /// earlier run queued waits until a node offers it (or the user cancels it): its
     /// providers were on the mesh once and are likely to come back.
@@ -77,72 +78,35 @@ struct DownloadService: Service {
         guard let plan = await waitForPlan(queued) else { return }
         downloads.pin(id, sha256: plan.sha256)
         // Only a download with sources takes a slot: one waiting for its providers does not
-        // hold up the others.
-        if slots.snapshot.free == 0 { downloads.update(id) { $0.state = .queued } }
-        do {
-            try await slots.acquire()
-        } catch {
-            stopped(id)
-            return
-        }
-        defer { slots.release() }
-        downloads.update(id) { $0.state = .preparing }
-        var request = PullRequest(
-            modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
-            expectedSHA256: plan.sha256, requesterNodeID: nodeID)
-        // Pulled from nodes still downloading it when no node offers it whole.
-        request.announcedEntry = plan.entry
-        let mesh = self.mesh
-        // A swarm pull takes in nodes that start holding the model while it runs.
-        let (localSHA256s, ownNodeID) = (self.localSHA256s, nodeID)
-        request.discoverSources = {
-            let versions = mesh.versions(of: queued.modelID, localSHA256s: localSHA256s(), ownNodeID: ownNodeID)
-            let replanned = SourcePlanner.plan(
-                modelID: queued.modelID, versions: versions, sha256: plan.sha256, preferredNode: queued.preferredNode)
-            guard case .pull(let current) = replanned else { return [] }
-            return current.sources
-        }
-        do throws(TransferError) {
-            let result = try await engine.pull(
-                request,
-                progress: { progress in
-                    self.downloads.update(id) { status in
-                        status.state = Self.state(of: progress.phase)
-                        status.bytesDone = progress.bytesDone
-                        status.totalBytes = progress.totalBytes
-                        status.bytesPerSecond = progress.bytesPerSecond
-                        status.etaSeconds = progress.etaSeconds
-                        status.peer = progress.peer
-                    }
-                },
-                onSourceOutcome: { source, outcome in
-                    guard let nodeID = source.nodeID else { return }
-                    if case .success = outcome {
-                        mesh.recordOutcome(nodeID: nodeID, success: true)
-                    } else {
-                        mesh.recordOutcome(nodeID: nodeID, success: false)
-                    }
-                })
-            downloads.finish(id, state: .completed) { status in
-                status.path = result.path
-                status.bytesDone = result.entry.sizeBytes
-                status.totalBytes = result.entry.sizeBytes
-                status.bytesTransferred = result.bytesTransferred
-                status.resumedBytes = result.resumedBytes
-                status.seconds = result.seconds
-            }
-            requestRescan()
-            logger.info("download completed", metadata: ["model": "\(queued.modelID)", "path": "\(result.path)"])
-        } catch {
-            if error.code == .cancelled {
+        // hold up the others. A preempted download pauses (its partial and resume record
+        // kept) and waits for a slot again.
+        let priority = queued.downloadPriority
+        var resuming = false
+        while true {
+            if !resuming, !slots.canStart(priority) { downloads.update(id) { $0.state = .queued } }
+            let preemption: AsyncStream<Void>
+            do {
+                preemption = try await slots.slot(for: id, priority: priority, resuming: resuming)
+            } catch {
                 stopped(id)
                 return
             }
-            downloads.finish(id, state: .failed) { status in
-                status.error = error.message
-                status.errorCode = error.code.description
+            downloads.update(id) { status in
+                status.state = .preparing
+                status.paused = false
             }
-            logger.warning("download failed", metadata: ["model": "\(queued.modelID)", "error": "\(error.message)"])
+            guard case .preempted = await pull(queued, plan: plan, until: preemption) else {
+                slots.release(id)
+                return
+            }
+            downloads.update(id) { status in
+                status.state = .queued
+                status.paused = true
+                status.bytesPerSecond = 0
+                status.etaSeconds = nil
+            }
+            logger.info("download paused for a more urgent one", metadata: ["model": "\(queued.modelID)", "priority": "\(priority)"])
+            resuming = true
         }
     }
 
@@ -159,7 +123,7 @@ struct DownloadService: Service {
 
     /// A download stopped before its end: cancelled by its user, or the node is stopping
     /// (then it stays queued and resumes next start).
-    private func stopped(_ id: String) {
+    func stopped(_ id: String) {
         if downloads.wasCancelledByUser(id) {
             downloads.finish(id, state: .cancelled)
         } else {
