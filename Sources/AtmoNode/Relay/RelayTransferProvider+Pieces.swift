@@ -10,17 +10,27 @@ import Foundation
 /// verified so far and the manifest the pull checks them against.
 extension RelayTransferProvider {
     /// Answers queries one at a time until the hub finishes (each answer is a lookup and at
-    /// most a manifest's worth of frames, so a flood of queries queues instead of fanning out).
+    /// most a manifest's worth of frames, so a flood of queries queues instead of fanning out;
+    /// the manifest parts each peer is sent are bounded by a `PieceQueryBudget`).
     func answerQueries() async {
+        var budget = PieceQueryBudget()
         for await (query, peer, link) in hub.queries {
-            await answer(query, to: peer, via: link)
+            await answer(query, to: peer, via: link) { parts in
+                budget.take(parts, peer: peer, now: Double(MeshState.now()) / 1000)
+            }
         }
     }
 
-    /// Answers `query` from `peer` over the link it came through.
-    func answer(_ query: PieceQuery, to peer: String, via link: String) async {
+    /// Answers `query` from `peer` over the link it came through; `mayShip(parts)` says
+    /// whether the peer may be sent a manifest of that many parts now.
+    func answer(_ query: PieceQuery, to peer: String, via link: String, mayShip: (Int) -> Bool = { _ in true }) async {
         guard let route = hub.route(to: peer, via: link) else { return }
-        for message in await answers(to: query) {
+        var messages = await answers(to: query)
+        if messages.count > 0, case .manifestPart = messages[0], !mayShip(messages.count) {
+            let message = "node \(nodeID) sent you too many piece manifests lately; ask again shortly"
+            messages = [.unavailable(PieceUnavailable(requestID: query.requestID, sha256: query.sha256, message: message))]
+        }
+        for message in messages {
             guard route.send(message.outbound(to: peer)) else {
                 logger.debug("piece query answer dropped: the link is overloaded", metadata: ["peer": "\(peer)"])
                 return
