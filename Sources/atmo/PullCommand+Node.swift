@@ -36,7 +36,11 @@ extension PullCommand {
                     guard status.requestID == requestID else { return false }
                     if status.state != lastState.value {
                         lastState.value = status.state
-                        if let note = status.state.note(modelID: status.modelID) { bar.note(note) }
+                        if status.paused == true {
+                            bar.note("\(status.modelID): paused for a more urgent download; it resumes from its pieces when a slot frees")
+                        } else if let note = status.state.note(modelID: status.modelID) {
+                            bar.note(note)
+                        }
                     }
                     // Before the entry is known (queued, preparing) there is no bar to show.
                     guard status.totalBytes > 0 || status.isFinal else { return false }
