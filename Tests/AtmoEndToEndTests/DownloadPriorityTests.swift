@@ -33,12 +33,17 @@ extension EndToEnd {
                     let a = try await sandbox.serve(
                         folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: models,
                         extraArguments: ["--advertise-url", proxy.baseURL])
-                    let c = try await sandbox.serve(folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", a.baseURL])
-                    try await c.waitForMesh("all three") { Set($0.map(\.entry.modelID)).isSuperset(of: ["prefetch.gguf", "asked.gguf", "urgent.gguf"]) }
+                    let c = try await sandbox.serve(
+                        folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", a.baseURL])
+                    try await c.waitForMesh("all three") {
+                        Set($0.map(\.entry.modelID)).isSuperset(of: ["prefetch.gguf", "asked.gguf", "urgent.gguf"])
+                    }
 
                     // Two slots: a low and a high download hold them.
                     let low = try await Self.detach(sandbox, c, "prefetch.gguf", "low")
-                    _ = try await NodeDownloads.waitForDownload(c, "prefetch at 8 MiB") { $0.requestID == low && $0.bytesDone >= 8 * mebibyte }
+                    _ = try await NodeDownloads.waitForDownload(c, "prefetch at 8 MiB") {
+                        $0.requestID == low && $0.bytesDone >= 8 * mebibyte
+                    }
                     let high = try await Self.detach(sandbox, c, "asked.gguf", "high")
                     _ = try await NodeDownloads.waitForDownload(c, "asked downloading") { $0.requestID == high && $0.bytesDone > 0 }
 
@@ -48,7 +53,9 @@ extension EndToEnd {
                     #expect(paused.priority == .low, "\(paused)")
                     #expect(paused.state == "queued", "\(paused)")
 
-                    let urgent = try await NodeDownloads.waitForDownload(c, timeout: 90, "urgent ended") { $0.requestID == critical && $0.isFinal }
+                    let urgent = try await NodeDownloads.waitForDownload(c, timeout: 90, "urgent ended") {
+                        $0.requestID == critical && $0.isFinal
+                    }
                     #expect(urgent.state == "completed", "\(urgent)")
                     #expect(urgent.sha256 == criticalSHA)
                     #expect(urgent.priority == .critical)
@@ -57,12 +64,16 @@ extension EndToEnd {
                     #expect(lowThen.map(\.isFinal) == [false], "\(lowThen)")
 
                     // Then it resumes from the pieces it had, and verifies.
-                    let done = try await NodeDownloads.waitForDownload(c, timeout: 120, "prefetch ended") { $0.requestID == low && $0.isFinal }
+                    let done = try await NodeDownloads.waitForDownload(c, timeout: 120, "prefetch ended") {
+                        $0.requestID == low && $0.isFinal
+                    }
                     #expect(done.state == "completed", "\(done)")
                     #expect(done.sha256 == lowSHA)
                     #expect((done.resumedBytes ?? 0) > 0, "\(done)")
                     #expect(filesEqual(c.stateDirectory + "/models/prefetch.gguf", folder + "/prefetch.gguf"))
-                    let asked = try await NodeDownloads.waitForDownload(c, timeout: 120, "asked ended") { $0.requestID == high && $0.isFinal }
+                    let asked = try await NodeDownloads.waitForDownload(c, timeout: 120, "asked ended") {
+                        $0.requestID == high && $0.isFinal
+                    }
                     #expect(asked.state == "completed", "\(asked)")
                     // Resumed, not restarted: the provider sent about each file once.
                     let total = 2 * Self.size + Self.criticalSize

@@ -16,14 +16,16 @@ struct DownloadPriorityQueueTests {
             do {
                 let database = try StateDatabase(path: state + "/atmo.sqlite")
                 try database.saveQueuedDownload(
-                    QueuedDownload(requestID: "earlier-low", modelID: "low.gguf", sha256: nil, preferredNode: nil, createdAtMs: 1, priority: "low"))
+                    QueuedDownload(
+                        requestID: "earlier-low", modelID: "low.gguf", sha256: nil, preferredNode: nil, createdAtMs: 1, priority: "low"))
                 try database.saveQueuedDownload(
                     QueuedDownload(requestID: "earlier", modelID: "plain.gguf", sha256: nil, preferredNode: nil, createdAtMs: 2))
                 #expect(try database.queuedDownloads().map(\.priority) == ["low", "high"])
             }
             try await withMeshNode(stateDirectory: state, folders: []) { b in
                 let library = try b.node.download(modelID: "critical.gguf", priority: .critical)
-                let started = try await Client.post(b.baseURL + DownloadAPI.path, json: #"{"model_id": "normal.gguf", "priority": "normal"}"#)
+                let started = try await Client.post(
+                    b.baseURL + DownloadAPI.path, json: #"{"model_id": "normal.gguf", "priority": "normal"}"#)
                 #expect(started.status == 202, "\(started.text)")
                 let viaAPI = try JSONDecoder().decode(DownloadAPI.Started.self, from: Data(started.body)).requestID
                 let plain = try await Client.post(b.baseURL + DownloadAPI.path, json: #"{"model_id": "high.gguf"}"#)
