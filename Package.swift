@@ -73,6 +73,8 @@ let package = Package(
             name: "AtmoStore",
             dependencies: [
                 "AtmoProtocol",
+                // statfs, which Swift's Glibc module does not export (FileIO.reserve on tmpfs).
+                "CAtmoSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

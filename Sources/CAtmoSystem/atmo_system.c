@@ -4,6 +4,21 @@
 #include <features.h> /* defines __GLIBC__ on glibc */
 #endif
 
+#if defined(__linux__)
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+int atmo_fd_is_tmpfs(int fd) {
+    struct statfs info;
+    return fstatfs(fd, &info) == 0 && info.f_type == TMPFS_MAGIC;
+}
+#else
+int atmo_fd_is_tmpfs(int fd) {
+    (void)fd;
+    return 0;
+}
+#endif
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 

@@ -15,10 +15,13 @@ struct SwarmScheduleRunTests {
         // A held piece ends the run; a piece asked already is never asked twice.
         #expect(schedule.extendRun(after: 2, for: 1, now: 0) == nil)
         #expect(schedule.states[0...2].allSatisfy { $0 == .inFlight })
-        // The run counts against the peer's queue (2 deep before it is measured).
+        // The run counts once against the peer's queue (2 requests deep before it is
+        // measured): a second request, then none.
+        #expect(schedule.nextRequest(for: 1, now: 0) == .fetch(piece: 4))
+        #expect(schedule.extendRun(after: 4, for: 1, now: 0) == 5)
         #expect(schedule.nextRequest(for: 1, now: 0) == .wait(until: nil))
         for piece in 0...2 { _ = schedule.pieceArrived(piece, from: 1, valid: true, now: 1) }
-        #expect(schedule.nextRequest(for: 1, now: 1) == .fetch(piece: 4))
+        #expect(schedule.nextRequest(for: 1, now: 1) == .fetch(piece: 6))
         #expect(schedule.extendRun(after: 9, for: 1, now: 0) == nil)
     }
 

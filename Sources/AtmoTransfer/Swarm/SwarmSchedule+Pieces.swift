@@ -2,7 +2,7 @@ extension SwarmSchedule {
     /// The next piece to ask of `id`, if any (see the type's doc for the order).
     public mutating func nextRequest(for id: PeerID, now: Double) -> Request {
         guard let peer = peers[id], !peer.dropped, !isComplete else { return .done }
-        guard peer.inFlight.count < depth(of: peer) else { return .wait(until: nil) }
+        guard peer.requests < depth(of: peer) else { return .wait(until: nil) }
         if now < peer.backOffUntil { return .wait(until: peer.backOffUntil) }
         if let piece = rarestUnrequested(for: id) {
             request(piece, from: id, now: now)
@@ -193,6 +193,7 @@ extension SwarmSchedule {
         }
         requesters[piece, default: [:]][id] = now
         peers[id]?.inFlight.insert(piece)
+        peers[id]?.runFollowers.remove(piece)
     }
 
     /// A piece nobody fetches any more goes back to missing.

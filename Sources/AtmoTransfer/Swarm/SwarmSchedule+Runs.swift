@@ -12,6 +12,7 @@ extension SwarmSchedule {
             !peer.refused.contains(next), isInFileOrder
         else { return nil }
         request(next, from: id, now: now)
+        peers[id]?.runFollowers.insert(next)
         return next
     }
 

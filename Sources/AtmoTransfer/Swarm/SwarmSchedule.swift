@@ -119,6 +119,11 @@ public struct SwarmSchedule: Sendable {
         var have: Bitfield?
         var channelLimit: Int
         var inFlight: Set<Int> = []
+        /// Pieces in flight that ride on another's range request (`extendRun`): a run
+        /// counts once against the peer's queue.
+        var runFollowers: Set<Int> = []
+        /// Range requests in flight.
+        var requests: Int { inFlight.count - runFollowers.intersection(inFlight).count }
         var badPieces = 0
         var failuresInARow = 0
         var backOffUntil = 0.0

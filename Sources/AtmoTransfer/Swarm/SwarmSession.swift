@@ -62,7 +62,10 @@ final class SwarmSession: Sendable {
         resumedPieces = partial.resumed ?? Bitfield(count: manifest.pieceCount)
         let configuration = engine.configuration
         var scheduleConfiguration = SwarmSchedule.Configuration()
-        scheduleConfiguration.maxRequestsPerPeer = max(1, configuration.connections)
+        // One whole-file source alone: two runs at a time, one arriving while the other is
+        // written, is all the disk and the hasher take (more only costs memory and CPU).
+        let alone = peers.count == 1 && peers[0].have == nil
+        scheduleConfiguration.maxRequestsPerPeer = alone ? min(2, max(1, configuration.connections)) : max(1, configuration.connections)
         scheduleConfiguration.retryBaseDelay = configuration.retryBaseDelaySeconds
         scheduleConfiguration.salt = UInt64.random(in: .min ... .max)
         // Pieces verified by an earlier run against this manifest are held at once; the
@@ -78,7 +81,6 @@ final class SwarmSession: Sendable {
         // source alone: the whole-file hash covers every byte, so piece checks wait until
         // another peer joins or asks for pieces (`checkLoop`), and a bad byte found by the
         // whole-file hash still costs one piece (`repairAfterMismatch`).
-        let alone = peers.count == 1 && peers[0].have == nil
         coordinator = SwarmCoordinator(
             schedule: schedule, keepAhead: manifest.pieceSize <= Self.blockSize ? Int(Self.keepAheadBytes / manifest.pieceSize) : 0,
             checksPieces: !alone)

@@ -6,4 +6,8 @@
 /// elsewhere or on failure.
 int atmo_tune_malloc(int mmap_threshold, int arena_max);
 
+/// Whether the file open as `fd` lives on tmpfs (statfs's f_type, which Swift's Glibc
+/// module does not export: sys/vfs.h). 1 yes, 0 no or elsewhere.
+int atmo_fd_is_tmpfs(int fd);
+
 #endif
