@@ -25,6 +25,17 @@ struct SwarmScheduleRunTests {
         #expect(schedule.extendRun(after: 9, for: 1, now: 0) == nil)
     }
 
+    @Test func aPullThatBeganAloneAllowsMoreRequestsOnceOthersTakePart() {
+        var configuration = SwarmSchedule.Configuration()
+        configuration.maxRequestsPerPeer = 2
+        configuration.initialRequestsPerPeer = 4
+        var schedule = SwarmSchedule(totalSize: 10 * S.piece, pieceSize: S.piece, verified: true, configuration: configuration)
+        schedule.addPeer(1, have: nil, channelLimit: 8, now: 0)
+        #expect(S.drain(&schedule, 1) == [0, 1])
+        schedule.allowRequests(perPeer: 4)
+        #expect(S.drain(&schedule, 1) == [2, 3])
+    }
+
     @Test func noRunOnceAPartialHolderTakesPart() {
         var schedule = S.schedule(pieces: 10)
         schedule.addPeer(1, have: nil, channelLimit: 4, now: 0)

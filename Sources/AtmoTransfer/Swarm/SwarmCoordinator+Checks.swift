@@ -27,9 +27,13 @@ extension SwarmCoordinator {
     var checksPieces: Bool { state.withLock { $0.checksPieces } }
 
     /// From now on pieces are checked on arrival, and those held unchecked get checked on
-    /// disk: another peer joined, or another node asked for this node's pieces.
-    func startCheckingPieces() {
-        state.change { state in state.checksPieces = true }
+    /// disk: another peer joined, or another node asked for this node's pieces. Each peer may
+    /// then have `requestsPerPeer` requests out (the pull alone had fewer).
+    func startCheckingPieces(requestsPerPeer: Int) {
+        state.change { state in
+            state.checksPieces = true
+            state.schedule.allowRequests(perPeer: requestsPerPeer)
+        }
     }
 
     /// Pieces held unchecked once checking has started; waits until there are some.

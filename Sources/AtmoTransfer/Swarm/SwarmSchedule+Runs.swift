@@ -39,6 +39,12 @@ extension SwarmSchedule {
         return actions
     }
 
+    /// Another node takes part in a pull that began alone with one source (which asked
+    /// for two runs at a time): from now on a peer may have `requests` range requests out.
+    public mutating func allowRequests(perPeer requests: Int) {
+        configuration.maxRequestsPerPeer = max(1, requests)
+    }
+
     /// The whole-file hash starts again from the first piece (pieces under it changed).
     public mutating func restartHash() {
         for index in 0..<pieceCount where states[index] == .hashed { states[index] = .held }

@@ -141,7 +141,7 @@ public struct SwarmSchedule: Sendable {
         func holds(_ piece: Int) -> Bool { have?[piece] ?? true }
     }
 
-    public let configuration: Configuration
+    public internal(set) var configuration: Configuration
     public let totalSize: Int64
     public let pieceSize: Int64
     public let pieceCount: Int

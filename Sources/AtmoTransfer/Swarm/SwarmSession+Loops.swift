@@ -61,7 +61,7 @@ extension SwarmSession {
             report(.downloading, bytes: shown.bytes, rate: shown.rate, eta: shown.eta)
             if !coordinator.checksPieces, othersWantOrGivePieces {
                 logger.debug("another node takes part: pieces are checked from now on", metadata: ["model": "\(entry.modelID)"])
-                coordinator.startCheckingPieces()
+                coordinator.startCheckingPieces(requestsPerPeer: configuration.connections)
             }
             if now - lastTick >= .seconds(1) {
                 lastTick = now

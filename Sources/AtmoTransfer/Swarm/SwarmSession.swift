@@ -200,7 +200,7 @@ final class SwarmSession: Sendable {
         let pieces = coordinator.uncheckedPieces.keys.sorted()
         report(.verifying, bytes: entry.sizeBytes)
         let (good, bad) = try await checkOnDisk(pieces)
-        coordinator.startCheckingPieces()
+        coordinator.startCheckingPieces(requestsPerPeer: configuration.connections)
         for piece in coordinator.checkedOnDisk(good: good, bad: bad) {
             engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: piece)
         }
