@@ -76,6 +76,17 @@ public struct PieceManifest: Sendable, Hashable {
     /// produce for a 1 PiB file at 16 MiB pieces (64 Mi pieces is too many to hold: the
     /// consumer refuses manifests over this many digests).
     public static let maxPieceCount = 1 << 20
+
+    /// The piece count and byte length of the manifest `entry` names (nil when it names
+    /// none), checked against `maxPieceCount` before anything is fetched.
+    public static func expectedSize(for entry: ModelEntry) throws(WireError) -> (pieceCount: Int, bytes: Int)? {
+        guard let reference = entry.manifestReference else { return nil }
+        let pieceCount = pieceCount(fileSize: entry.sizeBytes, pieceSize: reference.pieceSize)
+        guard pieceCount <= maxPieceCount else {
+            throw WireError(.tooLarge, "\(entry.modelID) names a piece manifest of \(pieceCount) pieces, more than \(maxPieceCount)")
+        }
+        return (pieceCount, pieceCount * digestSize)
+    }
 }
 
 /// `GET /v1/pieces/{sha256}/have`: which pieces of a file a node holds, verified.

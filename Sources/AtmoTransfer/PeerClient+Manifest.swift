@@ -19,14 +19,9 @@ extension PeerClient {
     /// wrong length or whose SHA-256 is not the entry's `pieces_sha256` is a
     /// `.protocolViolation` naming the peer: the caller can blame it and ask another.
     public func manifest(for entry: ModelEntry) async throws(TransferError) -> PieceManifest? {
-        guard let reference = entry.manifestReference else { return nil }
-        let pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: reference.pieceSize)
-        guard pieceCount <= PieceManifest.maxPieceCount else {
-            throw TransferError(
-                .protocolViolation,
-                "\(entry.modelID) names a piece manifest of \(pieceCount) pieces, more than \(PieceManifest.maxPieceCount)")
-        }
-        let expectedBytes = pieceCount * PieceManifest.digestSize
+        let expected: (pieceCount: Int, bytes: Int)?
+        do { expected = try PieceManifest.expectedSize(for: entry) } catch { throw TransferError(.protocolViolation, error.message) }
+        guard let expectedBytes = expected?.bytes else { return nil }
         var request = HTTPClientRequest(url: baseURL + HTTPAPI.piecesPrefix + entry.sha256)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/octet-stream")

@@ -40,14 +40,9 @@ extension RelaySourceChannel {
     }
 
     func manifest(for entry: ModelEntry) async throws(TransferError) -> PieceManifest? {
-        guard let reference = entry.manifestReference else { return nil }
-        let pieceCount = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: reference.pieceSize)
-        guard pieceCount <= PieceManifest.maxPieceCount else {
-            throw TransferError(
-                .protocolViolation,
-                "\(entry.modelID) names a piece manifest of \(pieceCount) pieces, more than \(PieceManifest.maxPieceCount)")
-        }
-        let expectedBytes = pieceCount * PieceManifest.digestSize
+        let expected: (pieceCount: Int, bytes: Int)?
+        do { expected = try PieceManifest.expectedSize(for: entry) } catch { throw TransferError(.protocolViolation, error.message) }
+        guard let reference = entry.manifestReference, let (pieceCount, expectedBytes) = expected else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(expectedBytes)
         let timeout = queryTimeout + .seconds(expectedBytes >> 20)
