@@ -39,6 +39,18 @@ struct SwarmAlonePullTests {
         }
     }
 
+    @Test func aFailedRunCountsAsOneFailureOfItsPeer() async throws {
+        let model = FakePeer.swarmModel()
+        // The whole file is one run: its first two requests break off after 1,000 bytes.
+        let seed = FakePeer.seed(model) { $0.number < 2 ? .dropAfter(bytes: 1000) : .honest }
+        try await withTemporaryDirectory { directory in
+            let outcome = try await SwarmPullTests.pull(model.0, from: [seed], in: directory)
+            let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
+            #expect(seed.log.pieces.count == 3)
+        }
+    }
+
     @Test func aPullAloneChecksItsPiecesOnceAnotherNodeAsksForThem() async throws {
         // 12 MiB: three runs of 4 MiB; the first two are slow, so the pull is still running
         // when the watcher has seen the first run on disk and asked for the offer.

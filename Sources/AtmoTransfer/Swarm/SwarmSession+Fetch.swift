@@ -72,7 +72,10 @@ extension SwarmSession {
                     return
                 }
             case .failure(let error):
-                for key in keys { handle(error, of: key, from: peer) }
+                // One request failed, however many pieces it carried: the peer is blamed
+                // once, the other pieces of the run go back to missing.
+                handle(error, of: keys[0], from: peer)
+                for key in keys.dropFirst() { coordinator.failed(key, .cancelled) }
             }
         }
     }
