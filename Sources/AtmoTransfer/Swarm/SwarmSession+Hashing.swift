@@ -12,11 +12,20 @@ extension SwarmSession {
         let schedule = coordinator.schedule
         let toCheck = (0..<manifest.pieceCount).filter { resumedPieces[$0] && schedule.states[$0] == .missing }
         guard !toCheck.isEmpty else { return }
-        report(.verifying, bytes: 0)
-        let (good, _) = try await checkOnDisk(toCheck)
-        coordinator.markHeld(good)
-        logger.info("verified the pieces of an earlier run", metadata: ["kept": "\(good.count)", "checked": "\(toCheck.count)"])
+        // Progress counts the pieces found good, a batch at a time: it never goes back.
+        let batch = max(1, Int(Self.verifyBatchBytes / manifest.pieceSize))
+        var kept = 0
+        for start in stride(from: 0, to: toCheck.count, by: batch) {
+            let (good, _) = try await checkOnDisk(Array(toCheck[start..<min(start + batch, toCheck.count)]))
+            coordinator.markHeld(good)
+            kept += good.count
+            report(.verifying, bytes: coordinator.schedule.heldBytes)
+        }
+        logger.info("verified the pieces of an earlier run", metadata: ["kept": "\(kept)", "checked": "\(toCheck.count)"])
     }
+
+    /// Bytes of an earlier run checked between two progress reports.
+    static let verifyBatchBytes: Int64 = 256 * 1024 * 1024
 
     /// Reads `pieces` back from the partial and checks each against the manifest.
     func checkOnDisk(_ pieces: [Int]) async throws -> (good: [Int], bad: [Int]) {

@@ -206,7 +206,7 @@ final class SwarmSession: Sendable {
         }
         guard !bad.isEmpty else { return false }
         logger.warning(
-            "the whole-file hash failed; pieces that fail the manifest are fetched again",
+            "the whole-file hash failed; pieces that failed verification against the piece manifest are fetched again",
             metadata: ["model": "\(entry.modelID)", "pieces": "\(bad.prefix(8))", "count": "\(bad.count)"])
         return true
     }
