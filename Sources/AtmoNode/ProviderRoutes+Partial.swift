@@ -103,12 +103,8 @@ extension ProviderRoutes {
         guard Validation.isValidSHA256(sha256) else {
             throw WireError(.invalidSHA256, "the path must name a file by its SHA-256: 64 hex characters")
         }
-        if let entry = inventory.entries.first(where: { $0.sha256 == sha256 }), let pieceSize = entry.pieceSize {
-            let count = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: pieceSize)
-            return JSONResponse.make(PieceAvailability(sha256: sha256, pieceSize: pieceSize, pieceCount: count, complete: true, have: []))
-        }
-        if let offer = partialOffers.offer(sha256: sha256) {
-            return JSONResponse.make(offer.availability)
+        if let availability = partialOffers.availability(sha256: sha256, installedIn: inventory) {
+            return JSONResponse.make(availability)
         }
         guard inventory.hasListed else { throw notFound() }
         throw HTTPError(.notFound, message: "This node holds no piece of \(sha256)")

@@ -43,7 +43,7 @@ extension RelayTransferProvider {
         let sha256 = query.sha256
         switch query.kind {
         case .have:
-            if let availability = availability(sha256: sha256) {
+            if let availability = partialOffers.availability(sha256: sha256, installedIn: inventory) {
                 return [.have(PieceHave(requestID: query.requestID, availability: availability))]
             }
             return [.unavailable(PieceUnavailable(requestID: query.requestID, sha256: sha256, message: "node \(nodeID) holds no piece of \(sha256)"))]
@@ -55,16 +55,6 @@ extension RelayTransferProvider {
             }
             return PieceManifestPart.parts(of: manifest, sha256: sha256, requestID: query.requestID).map(PieceAnswer.manifestPart)
         }
-    }
-
-    /// What `/have` answers: every piece of an installed file with a manifest, else the
-    /// verified pieces of a file being pulled; nil when this node holds none of it.
-    func availability(sha256: String) -> PieceAvailability? {
-        if let entry = inventory.entries.first(where: { $0.sha256 == sha256 }), let pieceSize = entry.pieceSize {
-            let count = PieceManifest.pieceCount(fileSize: entry.sizeBytes, pieceSize: pieceSize)
-            return PieceAvailability(sha256: sha256, pieceSize: pieceSize, pieceCount: count, complete: true, have: [])
-        }
-        return partialOffers.offer(sha256: sha256)?.availability
     }
 
     /// One answer message.
