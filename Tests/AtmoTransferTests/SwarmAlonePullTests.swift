@@ -47,7 +47,7 @@ struct SwarmAlonePullTests {
             let outcome = try await SwarmPullTests.pull(model.0, from: [seed], in: directory)
             let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
             #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
-            #expect(seed.log.pieces.count == 3)
+            #expect(seed.log.pieces.count == 3, "\(seed.log.pieces)")
         }
     }
 

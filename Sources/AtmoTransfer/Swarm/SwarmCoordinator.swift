@@ -44,7 +44,8 @@ final class SwarmCoordinator: Sendable {
     }
 
     enum Work {
-        case fetch(piece: Int)
+        /// Consecutive pieces for one range request (one piece unless a run was allowed).
+        case fetch(pieces: [Int])
         case done
     }
 
@@ -65,27 +66,33 @@ final class SwarmCoordinator: Sendable {
 
     var schedule: SwarmSchedule { state.withLock { $0.schedule } }
 
-    /// The next piece for one of `peer`'s workers; waits while there is none for it now.
-    func nextWork(for peer: SwarmSchedule.PeerID) async throws -> Work {
+    /// The next work for one of `peer`'s workers; waits while there is none for it now.
+    /// While piece checks are deferred, the piece's run follows it in the same step, up to
+    /// `runBytes` (`SwarmSchedule.extendRun`): taken one by one, another worker of the same
+    /// peer could take the rest of the run first and leave this one with a single piece.
+    func nextWork(for peer: SwarmSchedule.PeerID, runBytes: Int64) async throws -> Work {
         while true {
             let now = self.now
-            let (request, version) = try state.observe { state throws -> SwarmSchedule.Request in
+            let (work, version) = try state.observe { state throws -> (Work?, SwarmSchedule.Request) in
                 if let failure = state.failure { throw failure }
-                return state.schedule.nextRequest(for: peer, now: now)
+                let request = state.schedule.nextRequest(for: peer, now: now)
+                guard case .fetch(let first) = request else { return (nil, request) }
+                var run = [first]
+                var bytes = state.schedule.range(of: first).length
+                while !state.checksPieces, bytes < runBytes,
+                    let next = state.schedule.extendRun(after: run[run.count - 1], for: peer, now: now)
+                {
+                    run.append(next)
+                    bytes += state.schedule.range(of: next).length
+                }
+                return (.fetch(pieces: run), request)
             }
-            switch request {
-            case .fetch(let piece): return .fetch(piece: piece)
+            if let work = work.0 { return work }
+            switch work.1 {
+            case .fetch: continue
             case .done: return .done
             case .wait(let until): try await waitForChange(after: version, until: until.map { max(0, $0 - now) })
             }
-        }
-    }
-
-    /// The next piece of a run begun with `piece` (`SwarmSchedule.extendRun`).
-    func extendRun(after piece: Int, for peer: SwarmSchedule.PeerID) -> Int? {
-        let now = self.now
-        return state.withLock { state in
-            state.failure == nil ? state.schedule.extendRun(after: piece, for: peer, now: now) : nil
         }
     }
 
@@ -136,12 +143,18 @@ final class SwarmCoordinator: Sendable {
         }
     }
 
-    /// The fetch failed (or was cancelled); `error` is kept as the peer's last.
-    func failed(_ key: FetchKey, _ failure: SwarmSchedule.Failure, error: TransferError? = nil) {
+    /// The fetch failed (or was cancelled); `error` is kept as the peer's last. `followers`,
+    /// the other pieces of the same request, go back to missing in the same step, unblamed.
+    func failed(_ key: FetchKey, _ failure: SwarmSchedule.Failure, error: TransferError? = nil, followers: [FetchKey] = []) {
         state.change { state in
             if let error { state.lastErrors[key.peer] = error }
-            state.fetches[key] = nil
-            state.inFlightBytes[key] = nil
+            for fetch in [key] + followers {
+                state.fetches[fetch] = nil
+                state.inFlightBytes[fetch] = nil
+            }
+            for follower in followers {
+                perform(state.schedule.pieceFailed(follower.piece, from: follower.peer, .cancelled, now: now), in: &state)
+            }
             perform(state.schedule.pieceFailed(key.piece, from: key.peer, failure, now: now), in: &state)
         }
     }

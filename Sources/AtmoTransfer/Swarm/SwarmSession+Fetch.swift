@@ -29,16 +29,9 @@ extension SwarmSession {
     /// deferred) for `peer` until it has no more work.
     func work(for peer: SwarmPeer) async {
         while !Task.isCancelled {
-            guard case .fetch(let first) = try? await coordinator.nextWork(for: peer.id) else { return }
-            var run = [first]
-            let (offset, length) = manifest.range(of: first)
-            var runBytes = length
-            if !coordinator.checksPieces, length < Self.blockSize {
-                while runBytes < Self.blockSize, let next = coordinator.extendRun(after: run[run.count - 1], for: peer.id) {
-                    run.append(next)
-                    runBytes += manifest.range(of: next).length
-                }
-            }
+            guard case .fetch(let run) = try? await coordinator.nextWork(for: peer.id, runBytes: Self.blockSize) else { return }
+            let offset = manifest.range(of: run[0]).offset
+            let runBytes = run.reduce(Int64(0)) { $0 + manifest.range(of: $1).length }
             let keys = run.map { SwarmCoordinator.FetchKey(peer: peer.id, piece: $0) }
             let fetch = Task { try await self.fetch(run, offset: offset, length: runBytes, from: peer, keys: keys) }
             for key in keys { coordinator.started(key) { fetch.cancel() } }
@@ -73,15 +66,15 @@ extension SwarmSession {
                 }
             case .failure(let error):
                 // One request failed, however many pieces it carried: the peer is blamed
-                // once, the other pieces of the run go back to missing.
-                handle(error, of: keys[0], from: peer)
-                for key in keys.dropFirst() { coordinator.failed(key, .cancelled) }
+                // once, and the other pieces of the run go back to missing in the same
+                // step (released one by one, another worker could take part of the run).
+                handle(error, of: keys[0], from: peer, followers: Array(keys.dropFirst()))
             }
         }
     }
 
     /// What a fetch's failure means for the schedule, or for the whole pull.
-    func handle(_ error: any Error, of key: SwarmCoordinator.FetchKey, from peer: SwarmPeer) {
+    func handle(_ error: any Error, of key: SwarmCoordinator.FetchKey, from peer: SwarmPeer, followers: [SwarmCoordinator.FetchKey] = []) {
         if let bad = error as? BadPiece {
             logger.warning(
                 "piece failed verification; fetching it elsewhere",
@@ -90,24 +83,24 @@ extension SwarmSession {
             return
         }
         if error is CancellationError || Task.isCancelled {
-            coordinator.failed(key, .cancelled)
+            coordinator.failed(key, .cancelled, followers: followers)
             return
         }
         let failure = PullSession.transferError(error)
         switch failure.code {
         case .cancelled:
-            coordinator.failed(key, .cancelled)
+            coordinator.failed(key, .cancelled, followers: followers)
         case .notHeld:
-            coordinator.failed(key, .notHeld)
+            coordinator.failed(key, .notHeld, followers: followers)
         case .notOffered where peer.have != nil:
             // A partial holder whose pull just ended, from before `not_held` was answered
             // then: it lacks the piece for now, it did not fail.
-            coordinator.failed(key, .notHeld)
+            coordinator.failed(key, .notHeld, followers: followers)
         case .timeout, .peerUnreachable, .peerError:
             logger.info("piece failed; the schedule retries it", metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "error": "\(failure)"])
-            coordinator.failed(key, .retriable, error: failure)
+            coordinator.failed(key, .retriable, error: failure, followers: followers)
         case _ where SourceSelection.isSourceFailure(failure):
-            coordinator.failed(key, .unusable, error: failure)
+            coordinator.failed(key, .unusable, error: failure, followers: followers)
         default:
             // This node's problem (a full disk, a local error): the pull stops.
             coordinator.fail(failure)
