@@ -24,8 +24,11 @@ extension ModelCatalog {
         for entry in models { size += entry.size(held: held) + 1 }
         if !partialModels.isEmpty { size += 20 }  // "partial_models":[]
         for entry in partialModels { size += entry.size(held: held) + 1 }
+        if !repositories.isEmpty { size += 18 }  // "repositories":[]
+        for entry in repositories { size += entry.size(held: held) + 1 }
         if held {
             size += HeldSizeCharge.array(models.count) + HeldSizeCharge.array(partialModels.count)
+            size += HeldSizeCharge.array(repositories.count)
             size += HeldSizeCharge.array(rejectedModels.count)
             // Entries refused at decoding are kept as errors (code and message).
             for error in rejectedModels { size += HeldSizeCharge.text(error.message, true) + 16 }

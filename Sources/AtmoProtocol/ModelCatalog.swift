@@ -53,6 +53,9 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
     /// piece manifest, served piece by piece (`ModelCatalog+Partial.swift`). Never in
     /// `models`; omitted from the JSON when empty.
     public var partialModels: [ModelEntry]
+    /// **Extension** `repositories`: repository revisions offered as models, each with all
+    /// its files (`ModelCatalog+Repositories.swift`); omitted from the JSON when empty.
+    public var repositories: [RepositoryEntry]
     /// `transfer_endpoints`: how to reach the node for transfers.
     public var transferEndpoints: TransferEndpoints
     /// `ttl_seconds`: entries expire when not re-announced within this time.
@@ -60,14 +63,14 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
     /// Fields this version does not know, kept and written back out.
     public var extra: [String: JSONValue]
     /// Entries of the received catalog that were refused (bad id, hash, size...) and left
-    /// out of `models` or `partial_models`, with the reason of each. Never encoded; empty
+    /// out of `models`, `partial_models` or `repositories`, with the reason of each. Never encoded; empty
     /// for catalogs built here.
     public var rejectedModels: [WireError] = []
 
     /// A catalog of this node, speaking `WireLimits.protocolVersion`.
     public init(
         nodeID: String, nodeName: String, timestamp: Int64, models: [ModelEntry], partialModels: [ModelEntry] = [],
-        transferEndpoints: TransferEndpoints, ttlSeconds: Int64 = 300,
+        repositories: [RepositoryEntry] = [], transferEndpoints: TransferEndpoints, ttlSeconds: Int64 = 300,
         protocolVersion: String = WireLimits.protocolVersion, extra: [String: JSONValue] = [:]
     ) {
         self.protocolVersion = protocolVersion
@@ -76,6 +79,7 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         self.timestamp = timestamp
         self.models = models
         self.partialModels = partialModels
+        self.repositories = repositories
         self.transferEndpoints = transferEndpoints
         self.ttlSeconds = ttlSeconds
         self.extra = extra
@@ -93,7 +97,9 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         models = decoded?.values ?? []
         let partial = Self.decodePartialModels(&reader)
         partialModels = partial.values
-        rejectedModels = (decoded?.rejected ?? []) + partial.rejected
+        let repositories = Self.decodeRepositories(&reader, models: models)
+        self.repositories = repositories.values
+        rejectedModels = (decoded?.rejected ?? []) + partial.rejected + repositories.rejected
         transferEndpoints = try reader.decode(TransferEndpoints.self, "transfer_endpoints") ?? TransferEndpoints(http: nil)
         ttlSeconds = max(1, try reader.optionalInt("ttl_seconds") ?? 300)
         extra = try reader.unknownFields()
@@ -108,6 +114,7 @@ public struct ModelCatalog: Sendable, Hashable, Codable {
         try writer.write("timestamp", timestamp)
         try writer.write("models", models)
         try writer.write(Self.partialModelsField, partialModels.isEmpty ? nil : partialModels)
+        try writer.write(Self.repositoriesField, repositories.isEmpty ? nil : repositories)
         try writer.write("transfer_endpoints", transferEndpoints)
         try writer.write("ttl_seconds", ttlSeconds)
         try writer.finish(extra: extra)
