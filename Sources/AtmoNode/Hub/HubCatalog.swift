@@ -1,0 +1,83 @@
+import AtmoProtocol
+
+/// The repositories the Hub endpoint answers for, and the pure rules that pick one for a
+/// repository id and a revision: this node's own snapshots first, then the mesh's.
+package struct HubCatalog: Sendable {
+    /// Snapshots this node holds: every file is served from here by its `model_id`.
+    package var local: [RepositoryEntry]
+    /// Snapshots peers offer that this node does not hold.
+    package var mesh: [RepositoryEntry]
+
+    package init(local: [RepositoryEntry], mesh: [RepositoryEntry] = []) {
+        self.local = local
+        self.mesh = mesh
+    }
+
+    /// One repository revision, and whether this node holds it.
+    package struct Resolved: Sendable, Equatable {
+        package var entry: RepositoryEntry
+        package var isLocal: Bool
+    }
+
+    /// Why no revision was found: the Hub's error codes.
+    package enum Miss: Error, Sendable, Equatable {
+        /// No snapshot of this repository anywhere (`RepoNotFound`).
+        case repository
+        /// The repository is known, this revision is not (`RevisionNotFound`).
+        case revision
+    }
+
+    /// The snapshot of `repoID` at `revision` (nil: `main`): a commit is matched exactly, a
+    /// ref name against each snapshot's `refs`. Local snapshots win over the mesh's; among
+    /// several snapshots of one kind that carry the same ref, the first listed.
+    package func resolve(repoID: String, revision: String?) -> Result<Resolved, Miss> {
+        let revision = revision ?? "main"
+        let isCommit = Validation.isValidRevision(revision)
+        var known = false
+        for (entries, isLocal) in [(local, true), (mesh, false)] {
+            for entry in entries where entry.repoID == repoID {
+                known = true
+                if isCommit ? entry.revision == revision : entry.refs.contains(revision) {
+                    return .success(Resolved(entry: entry, isLocal: isLocal))
+                }
+            }
+        }
+        return .failure(known ? .revision : .repository)
+    }
+
+    /// Files of `entry` under a tree listing's folder `path` (nil: the root): all of them
+    /// when `recursive`, else the direct children, files and folders, sorted by path.
+    package static func treeItems(_ entry: RepositoryEntry, path: String?, recursive: Bool) -> [TreeItem]? {
+        let prefix = path.map { $0 + "/" } ?? ""
+        var items: [TreeItem] = []
+        var folders: Set<String> = []
+        for file in entry.files where file.path.hasPrefix(prefix) {
+            let rest = file.path.dropFirst(prefix.count)
+            let parts = rest.split(separator: "/")
+            // Every folder on the way is listed once (the Hub lists folders in recursive
+            // listings too); a non-recursive listing stops at the first level.
+            let depth = recursive ? parts.count - 1 : min(1, parts.count - 1)
+            for level in 0..<depth {
+                let folder = prefix + parts[...level].joined(separator: "/")
+                if folders.insert(folder).inserted { items.append(.folder(path: folder)) }
+            }
+            if recursive || parts.count == 1 { items.append(.file(file)) }
+        }
+        // A path that is neither a folder nor the root names nothing (a file is not a tree).
+        if path != nil, items.isEmpty { return nil }
+        return items.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+
+    /// An item of a tree listing.
+    package enum TreeItem: Sendable, Equatable {
+        case file(RepositoryFile)
+        case folder(path: String)
+
+        package var path: String {
+            switch self {
+            case .file(let file): file.path
+            case .folder(let path): path
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import AtmoProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Where the Hub endpoint finds repositories: this node's snapshots (each file served by its
+/// `model_id`, like any model file) and the ones peers offer.
+package struct HubRepositorySource: Sendable {
+    /// The snapshots this node holds.
+    package var local: @Sendable () -> [RepositoryEntry]
+    /// The snapshots peers offer (this node's view of the mesh).
+    package var mesh: @Sendable () -> [RepositoryEntry]
+    /// Whether the node's first scan has listed its folders (before that, a miss is 503).
+    package var hasListed: @Sendable () -> Bool
+
+    package init(
+        local: @escaping @Sendable () -> [RepositoryEntry], mesh: @escaping @Sendable () -> [RepositoryEntry] = { [] },
+        hasListed: @escaping @Sendable () -> Bool = { true }
+    ) {
+        self.local = local
+        self.mesh = mesh
+        self.hasListed = hasListed
+    }
+
+    var catalog: HubCatalog { HubCatalog(local: local(), mesh: mesh()) }
+}
+
+/// The part of the Hugging Face Hub's HTTP API that `huggingface_hub` downloads with
+/// (docs/PROTOCOL.md, "Hub-compatible endpoint"): repository info, tree listings and
+/// `resolve`. Registered after every other route, as a middleware of the router's
+/// not-found answer, so it sees only paths no route of the node took; `HubPath` decides
+/// which of those are Hub paths, the rest go on to the usual 404/405.
+struct HubRoutes: Sendable {
+    let provider: ProviderRoutes
+    let source: HubRepositorySource
+
+    func register(on router: Router<ProviderRequestContext>) {
+        router.add(middleware: HubMiddleware(routes: self))
+    }
+
+    func answer(_ request: HubRequest, raw: Request, context: ProviderRequestContext) async throws -> Response {
+        let method = raw.method
+        switch request {
+        case .resolve where method != .get && method != .head, .info where method != .get, .tree where method != .get:
+            var headers = HTTPFields()
+            headers[.allow] = request.isResolve ? "GET, HEAD" : "GET"
+            return HubAnswers.json(HubBodies.ErrorBody(error: "Method \(method.rawValue) not allowed here"), status: .methodNotAllowed, headers: headers)
+        default:
+            break
+        }
+        let resolved: HubCatalog.Resolved
+        switch source.catalog.resolve(repoID: request.repoID, revision: request.revision) {
+        case .success(let found):
+            resolved = found
+        case .failure(let miss):
+            guard source.hasListed() else { return HubAnswers.stillScanning() }
+            return miss == .repository ? HubAnswers.repositoryNotFound() : HubAnswers.revisionNotFound(request.revision)
+        }
+        let entry = resolved.entry
+        switch request {
+        case .info:
+            return HubAnswers.json(HubBodies.Info(entry))
+        case .tree(_, _, let path, let recursive):
+            guard let items = HubCatalog.treeItems(entry, path: path, recursive: recursive) else {
+                return HubAnswers.entryNotFound(commit: entry.revision)
+            }
+            return HubAnswers.json(items.map(HubBodies.TreeItem.init))
+        case .resolve(_, _, let path):
+            guard let file = entry.file(atPath: path) else { return HubAnswers.entryNotFound(commit: entry.revision) }
+            return try await resolveFile(file, of: resolved, raw: raw, context: context)
+        }
+    }
+
+    /// One file: served by the node's download route (ranges, `If-Range`, the file pump)
+    /// with the Hub's headers added: `X-Repo-Commit`, `X-Linked-Etag` (the Hub's etag,
+    /// which `huggingface_hub` prefers to `ETag` and names the blob by) and `X-Linked-Size`.
+    func resolveFile(
+        _ file: RepositoryFile, of resolved: HubCatalog.Resolved, raw: Request, context: ProviderRequestContext
+    ) async throws -> Response {
+        var response = try await provider.download(
+            raw, id: file.modelID, includeBody: raw.method == .get, channel: context.channel)
+        response.headers.append(contentsOf: Self.hubHeaders(file, commit: resolved.entry.revision))
+        return response
+    }
+
+    static func hubHeaders(_ file: RepositoryFile, commit: String) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.repoCommit] = commit
+        headers[.linkedETag] = "\"\(file.blobID)\""
+        headers[.linkedSize] = String(file.sizeBytes)
+        return headers
+    }
+}
+
+extension HubRequest {
+    /// The revision the request names (nil: `main`).
+    var revision: String? {
+        switch self {
+        case .info(_, let revision): revision
+        case .tree(_, let revision, _, _), .resolve(_, let revision, _): revision
+        }
+    }
+
+    var isResolve: Bool {
+        if case .resolve = self { return true }
+        return false
+    }
+}
+
+/// Hands Hub paths to `HubRoutes`, everything else on.
+struct HubMiddleware: RouterMiddleware {
+    typealias Context = ProviderRequestContext
+    let routes: HubRoutes
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        switch HubPath.parse(path: request.uri.path, query: request.uri.query) {
+        case .notHub:
+            return try await next(request, context)
+        case .request(let hubRequest):
+            return try await routes.answer(hubRequest, raw: request, context: context)
+        case .repositoryNotFound:
+            return HubAnswers.repositoryNotFound()
+        case .revisionNotFound(let repoID):
+            // An impossible revision of a repository nobody has is still "repository not found".
+            guard routes.source.catalog.resolve(repoID: repoID, revision: "main") != .failure(.repository) else {
+                return HubAnswers.repositoryNotFound()
+            }
+            return HubAnswers.revisionNotFound(nil)
+        case .entryNotFound(let repoID, let revision):
+            switch routes.source.catalog.resolve(repoID: repoID, revision: revision) {
+            case .success(let found): return HubAnswers.entryNotFound(commit: found.entry.revision)
+            case .failure(.repository): return HubAnswers.repositoryNotFound()
+            case .failure(.revision): return HubAnswers.revisionNotFound(revision)
+            }
+        }
+    }
+}
