@@ -35,6 +35,8 @@ public struct MeshNode: Sendable {
     let downloads: DownloadManager
     /// The storage limit, eviction, pins and uses of the pulled models.
     let storage: NodeStorage
+    /// Followed models: newer versions pulled or shown, rollbacks (`atmo follow`).
+    let updates: NodeUpdates
     /// The bandwidth limits every transfer of this node follows (`atmo limit` changes them).
     public let shaper: BandwidthShaper
     /// Set by the first `run`: a node's streams and queue serve one run only.
@@ -56,6 +58,9 @@ public struct MeshNode: Sendable {
         shaper = BandwidthShaper(limits: configuration.bandwidth)
         storage = NodeStorage(
             configuration: configuration, database: database, usage: ledger.usage, mesh: mesh, nodeID: identity.nodeID, logger: logger)
+        updates = NodeUpdates(
+            database: database, modelsDirectory: configuration.modelsDirectory, downloads: downloads, mesh: mesh, nodeID: identity.nodeID,
+            logger: logger)
     }
 
     public var nodeID: String { identity.nodeID }
@@ -124,8 +129,13 @@ public struct MeshNode: Sendable {
         routes.register(on: router)
         StorageRoutes(storage: storage, fileReaders: fileReaders).register(on: router)
         LimitsRoutes(shaper: shaper).register(on: router)
+        UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })
+        updates.rescan.value = { inventoryService.requestRescan() }
+        let updateService = UpdateService(
+            updates: updates, configured: configuration.follows,
+            interval: .milliseconds(Int64(max(0.1, configuration.updateCheckIntervalSeconds) * 1000)), blockingIO: blockingIO, logger: logger)
         let usageService = UsageService(usage: ledger.usage, database: database, blockingIO: blockingIO, logger: self.logger)
         let logger = self.logger
         let slowFileRead = TimeAmount.milliseconds(configuration.slowFileReadMilliseconds)
@@ -171,7 +181,7 @@ public struct MeshNode: Sendable {
             services: [
                 .init(service: usageService), .init(service: inventoryService), .init(service: application), .init(service: relayService),
                 .init(service: meshService),
-                .init(service: downloadService),
+                .init(service: downloadService), .init(service: updateService),
             ],
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: logger)

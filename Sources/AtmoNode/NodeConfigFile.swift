@@ -21,11 +21,14 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var evictLastCopies: Bool?
     /// Bandwidth limits (`BandwidthLimits`): `{"up": "20MB/s", "per_peer": {"down": "5MB/s"}, ...}`.
     public var bandwidth: BandwidthLimits?
+    /// Followed models: `[{"model_id": "yolo.pt", "mode": "auto"}]` (mode `auto` or `prompt`).
+    public var follow: [UpdatesAPI.FollowRequest]?
 
     enum CodingKeys: String, CodingKey {
         case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
         case maxStorage = "max_storage", evictLastCopies = "evict_last_copies"
         case bandwidth
+        case follow
     }
 
     public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
@@ -54,6 +57,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let maxStorage { configuration.storage.limitBytes = maxStorage.bytes }
         if let evictLastCopies { configuration.storage.evictLastCopies = evictLastCopies }
         if let bandwidth { configuration.bandwidth = bandwidth }
+        if let follow { configuration.follows += follow }
     }
 }
 

@@ -51,6 +51,11 @@ public struct NodeConfiguration: Sendable {
     /// (`--limit-up` and the other serve flags, `"bandwidth"` in config.json; `atmo limit`
     /// changes them while the node runs).
     public var bandwidth = BandwidthLimits()
+    /// Model ids the node follows from the start (`"follow"` in config.json; `atmo follow`
+    /// adds more while it runs): newer versions are pulled (`auto`) or shown (`prompt`).
+    public var follows: [UpdatesAPI.FollowRequest] = []
+    /// Seconds between two looks at the mesh for newer versions of followed models.
+    public var updateCheckIntervalSeconds: Double = 2
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

@@ -68,6 +68,8 @@ extension LocalModelStore {
         // 1. The sidecar, durable, where nothing takes it for an installed model.
         let staged = stagedSidecarPath(sha256: entry.sha256)
         try FileIO.writeAtomically(data, to: staged)
+        // The version this one replaces, kept when the store keeps previous versions.
+        let replaced = keepPreviousVersion(replacedBy: entry)
         // 2. The model.
         do {
             try FileIO.rename(partialPath, destination)
@@ -82,6 +84,8 @@ extension LocalModelStore {
             if rename(destination, partialPath) == 0 { unlink(staged) }
             throw error
         }
+        // Kept under `.atmo-previous/`; its name here is nobody's now.
+        if let replaced { unlink(replaced) }
         try FileIO.fsyncDirectory(directory)
         try FileIO.fsyncDirectory(partialDirectory)
         return destination

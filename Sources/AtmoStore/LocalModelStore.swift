@@ -32,6 +32,9 @@ public struct InstalledModel: Sendable, Hashable, Codable {
 /// partial downloads under `.atmo-partial/` (same filesystem, so install is a rename).
 public struct LocalModelStore: Sendable {
     public let directory: String
+    /// Whether installing another version of an id keeps the replaced one for
+    /// `rollBack(modelID:)` (LocalModelStore+Previous; the node's store does).
+    public var keepsPreviousVersions = false
 
     public init(directory: String) {
         self.directory = directory

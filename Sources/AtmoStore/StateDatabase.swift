@@ -132,6 +132,8 @@ public final class StateDatabase: Sendable {
                 table.add(column: "priority", .text).notNull().defaults(to: "high")
             }
         }
+        // Followed models, sightings of their versions, previous versions (StateDatabase+Follows).
+        registerFollowMigration(in: &migrator)
         return migrator
     }
 

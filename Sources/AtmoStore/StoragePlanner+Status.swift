@@ -5,11 +5,11 @@ extension StoragePlanner.Input {
     /// least recently used first, and what a pull needing room would evict, in order.
     public var status: StorageAPI.Status {
         let order = StoragePlanner.evictionOrder(self)
-        let evictable = Set(order.map(\.modelID))
+        let evictable = Set(order.map(\.sha256))
         let models = self.models.sorted { ($0.lastUsedAt, $0.modelID) < ($1.lastUsedAt, $1.modelID) }.map { model in
             StorageAPI.Model(
                 modelID: model.modelID, sha256: model.sha256, sizeBytes: model.sizeBytes, lastUsedAt: model.lastUsedAt,
-                pinned: model.pinned, meshCopies: model.meshCopies, evictable: evictable.contains(model.modelID))
+                pinned: model.pinned, meshCopies: model.meshCopies, evictable: evictable.contains(model.sha256))
         }
         return StorageAPI.Status(
             limitBytes: limitBytes, usedBytes: usedBytes, partialBytes: partialBytes, diskFreeBytes: freeBytes, freeBytes: roomBytes,

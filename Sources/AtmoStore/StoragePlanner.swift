@@ -12,14 +12,20 @@ public struct StoredModel: Sendable, Hashable {
     public var pinned: Bool
     /// How many other nodes the mesh knows of that hold this file whole.
     public var meshCopies: Int
+    /// Whether the node offers it; false for a previous version kept for rollback, which
+    /// the mesh's-last-copy rule does not protect (no node can be pulling it from here).
+    public var offered: Bool
 
-    public init(modelID: String, sha256: String, sizeBytes: Int64, lastUsedAt: Double, pinned: Bool = false, meshCopies: Int = 0) {
+    public init(
+        modelID: String, sha256: String, sizeBytes: Int64, lastUsedAt: Double, pinned: Bool = false, meshCopies: Int = 0, offered: Bool = true
+    ) {
         self.modelID = modelID
         self.sha256 = sha256
         self.sizeBytes = sizeBytes
         self.lastUsedAt = lastUsedAt
         self.pinned = pinned
         self.meshCopies = meshCopies
+        self.offered = offered
     }
 }
 
@@ -111,9 +117,9 @@ public enum StoragePlanner {
     }
 
     /// Whether the rules let the node evict `model`: not pinned, and another copy in the
-    /// mesh (or `force`).
+    /// mesh (or `force`, or a version the node does not offer).
     public static func mayEvict(_ model: StoredModel, force: Bool) -> Bool {
-        !model.pinned && (force || model.meshCopies > 0)
+        !model.pinned && (force || model.meshCopies > 0 || !model.offered)
     }
 }
 

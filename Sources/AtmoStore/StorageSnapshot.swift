@@ -48,6 +48,7 @@ public struct StorageSnapshot: Sendable {
                     modelID: installed.modelID, sha256: sha, sizeBytes: stat.size, lastUsedAt: lastUsed,
                     pinned: pins.contains(installed.modelID), meshCopies: meshCopies[sha] ?? 0))
         }
+        models += store.previousStoredModels(uses: uses)
         var partials: [String: Int64] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: store.partialDirectory)) ?? [] where name.hasSuffix(".part") {
             guard let stat = try? FileIO.stat(store.partialDirectory + "/" + name) else { continue }
@@ -76,7 +77,9 @@ extension LocalModelStore {
     public func evict(modelID: String, sha256: String) throws(StoreError) -> Bool {
         try FileIO.makeDirectory(partialDirectory)
         return try FileIO.withLock(installLockPath(modelID: modelID)) { () throws(StoreError) -> Bool in
-            guard let installed = installed(modelID: modelID), installed.sha256.lowercased() == sha256.lowercased() else { return false }
+            guard let installed = installed(modelID: modelID), installed.sha256.lowercased() == sha256.lowercased() else {
+                return try evictPreviousVersion(modelID: modelID, sha256: sha256)
+            }
             try remove(modelID: modelID)
             return true
         }

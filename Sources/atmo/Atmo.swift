@@ -21,6 +21,7 @@ struct Atmo: AsyncParsableCommand {
             VerifyCommand.self, RemoveCommand.self, MeshCommand.self, RelayCommand.self, HashCommand.self,
             StorageCommand.self, PinCommand.self, UnpinCommand.self, UseCommand.self,
             LimitCommand.self,
+            FollowCommand.self, UnfollowCommand.self, FollowsCommand.self, UpdateCommand.self, RollbackCommand.self,
         ]
     )
 

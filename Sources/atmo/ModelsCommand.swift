@@ -97,6 +97,7 @@ struct ModelsCommand: AsyncParsableCommand {
             ]
         }
         printTable(header: ["ID", "NAME", "TYPE", "FORMAT", "SIZE", "PEERS", "INSTALLED"], rows: rows)
+        await UpdateCommand.printWaiting(node)
     }
 
     func matches(_ entry: ModelEntry) -> Bool {

@@ -41,7 +41,7 @@ extension DownloadService {
     private func pull(_ queued: QueuedDownload, plan: SourcePlanner.Plan, preempted: Shared<Bool>) async {
         let id = queued.requestID
         var request = PullRequest(
-            modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory),
+            modelID: queued.modelID, sources: plan.sources, destination: LocalModelStore(directory: modelsDirectory).keepingPreviousVersions(),
             expectedSHA256: plan.sha256, requesterNodeID: nodeID)
         // Pulled from nodes still downloading it when no node offers it whole.
         request.announcedEntry = plan.entry
