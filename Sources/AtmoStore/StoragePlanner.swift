@@ -29,6 +29,22 @@ public struct StoredModel: Sendable, Hashable {
     }
 }
 
+/// A partial download (`{sha256}.part`) that no pull uses: none is running, and no download
+/// of the node's queue (waiting, queued or paused) is for it. Its bytes count against the
+/// limit like any partial's, and the planner may evict it (`StoragePlanner.evictions`).
+public struct StalePartial: Sendable, Hashable {
+    public var sha256: String
+    public var sizeBytes: Int64
+    /// Seconds since 1970 of its last write (the partial file's modification time).
+    public var lastWrittenAt: Double
+
+    public init(sha256: String, sizeBytes: Int64, lastWrittenAt: Double) {
+        self.sha256 = sha256
+        self.sizeBytes = sizeBytes
+        self.lastWrittenAt = lastWrittenAt
+    }
+}
+
 /// The storage limit's rules, as a pure function of what is stored (no I/O): whether a pull
 /// of `neededBytes` fits, and which pulled models to evict first so that it does.
 ///
@@ -39,6 +55,10 @@ public struct StoredModel: Sendable, Hashable {
 /// - Only with a limit set does the node evict: least recently used first (ties: the larger
 ///   first, then by id); never a pinned model; never a model of which the mesh knows no other
 ///   whole copy, unless `force`.
+/// - Stale partials (`StalePartial`: downloads no pull is running, queued or paused for)
+///   are evicted before any model, oldest first (`evictions`): no one can use a partial, and
+///   nothing asks for it any more. A partial whose download is queued or paused is never
+///   stale (a preempted download resumes from its verified pieces); the caller decides.
 /// - A pull that cannot fit even after evicting all it may is refused before any byte moves,
 ///   with the numbers (`StorageShortfall`).
 public enum StoragePlanner {
@@ -54,9 +74,12 @@ public enum StoragePlanner {
         public var neededBytes: Int64
         /// Evict a model even if the mesh knows of no other copy.
         public var force: Bool
+        /// The partials among `partialBytes` that no pull uses any more (evictable first).
+        public var stalePartials: [StalePartial]
 
         public init(
-            models: [StoredModel], partialBytes: Int64, limitBytes: Int64?, freeBytes: Int64, neededBytes: Int64, force: Bool = false
+            models: [StoredModel], partialBytes: Int64, limitBytes: Int64?, freeBytes: Int64, neededBytes: Int64, force: Bool = false,
+            stalePartials: [StalePartial] = []
         ) {
             self.models = models
             self.partialBytes = partialBytes
@@ -64,6 +87,7 @@ public enum StoragePlanner {
             self.freeBytes = freeBytes
             self.neededBytes = neededBytes
             self.force = force
+            self.stalePartials = stalePartials
         }
 
         /// Pulled models and partials.
@@ -83,12 +107,34 @@ public enum StoragePlanner {
         case full(StorageShortfall)
     }
 
-    /// Whether a pull of `input.neededBytes` fits, and what to evict first.
+    /// `evictions`' answer: `Decision` with the stale partials to delete first.
+    public enum Evictions: Sendable, Hashable {
+        /// The pull fits once these partials, then these models, are evicted (none: as things are).
+        case fits(partials: [StalePartial], models: [StoredModel])
+        /// It does not fit, even after evicting every partial and model the rules allow.
+        case full(StorageShortfall)
+    }
+
+    /// Whether a pull of `input.neededBytes` fits, and which models to evict first. Stale
+    /// partials are left out (as if there were none): a caller that deletes them uses
+    /// `evictions`.
     public static func plan(_ input: Input) -> Decision {
+        var models = input
+        models.stalePartials = []
+        switch evictions(models) {
+        case .fits(_, let evict): return .fits(evict: evict)
+        case .full(let shortfall): return .full(shortfall)
+        }
+    }
+
+    /// Whether a pull of `input.neededBytes` fits, and what to evict first: stale partials
+    /// (oldest first), then models (`evictionOrder`).
+    public static func evictions(_ input: Input) -> Evictions {
         let room = input.roomBytes
-        let candidates = evictionOrder(input)
-        let evictable = candidates.reduce(Int64(0)) { $0 + $1.sizeBytes }
-        guard input.neededBytes > room else { return .fits(evict: []) }
+        let partials = partialEvictionOrder(input)
+        let models = evictionOrder(input)
+        let evictable = partials.reduce(Int64(0)) { $0 + $1.sizeBytes } + models.reduce(Int64(0)) { $0 + $1.sizeBytes }
+        guard input.neededBytes > room else { return .fits(partials: [], models: []) }
         let missing = input.neededBytes - room
         guard evictable >= missing else {
             return .full(
@@ -96,13 +142,29 @@ public enum StoragePlanner {
                     neededBytes: input.neededBytes, freeBytes: room, evictableBytes: evictable, limitBytes: input.limitBytes,
                     usedBytes: input.usedBytes, diskFreeBytes: input.freeBytes))
         }
-        var chosen: [StoredModel] = []
         var freed: Int64 = 0
-        for model in candidates where freed < missing {
-            chosen.append(model)
+        var chosenPartials: [StalePartial] = []
+        for partial in partials where freed < missing {
+            chosenPartials.append(partial)
+            freed += partial.sizeBytes
+        }
+        var chosenModels: [StoredModel] = []
+        for model in models where freed < missing {
+            chosenModels.append(model)
             freed += model.sizeBytes
         }
-        return .fits(evict: chosen)
+        return .fits(partials: chosenPartials, models: chosenModels)
+    }
+
+    /// The stale partials the node may evict, in the order it would (the least recently
+    /// written first; ties: the larger first, then by SHA-256); empty without a limit.
+    public static func partialEvictionOrder(_ input: Input) -> [StalePartial] {
+        guard input.limitBytes != nil else { return [] }
+        return input.stalePartials.filter { $0.sizeBytes > 0 }.sorted { a, b in
+            if a.lastWrittenAt != b.lastWrittenAt { return a.lastWrittenAt < b.lastWrittenAt }
+            if a.sizeBytes != b.sizeBytes { return a.sizeBytes > b.sizeBytes }
+            return a.sha256 < b.sha256
+        }
     }
 
     /// The models the node may evict, in the order it would (least recently used first);

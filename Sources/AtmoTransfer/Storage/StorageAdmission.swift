@@ -37,9 +37,14 @@ public final class StorageAdmission: Sendable {
     }
 
     /// What `store` holds, with the bytes of admitted pulls whose partial file is not (fully)
-    /// there yet counted as partials, and taken from the disk's free space.
-    func input(for store: LocalModelStore, reserved: [String: Int64], neededFor entry: ModelEntry?) throws(StoreError) -> StoragePlanner.Input {
+    /// there yet counted as partials, and taken from the disk's free space. The stale
+    /// partials' locks are taken into `locks` (nil: not looked at; see `stalePartials`).
+    func input(
+        for store: LocalModelStore, reserved: [String: Int64], neededFor entry: ModelEntry?, locks: StalePartialLocks?
+    ) throws(StoreError) -> StoragePlanner.Input {
         let snapshot = try StorageSnapshot.read(store: store, database: database, usage: usage, meshCopies: meshCopies())
+        let inUse = Set(reserved.keys).union(entry.map { [$0.sha256.lowercased()] } ?? [])
+        let stale = stalePartials(of: store, among: snapshot.partials, inUse: inUse, locks: locks)
         var partials = snapshot.partials
         var promised: Int64 = 0
         for (sha, size) in reserved where size > partials[sha] ?? 0 {
@@ -49,13 +54,14 @@ public final class StorageAdmission: Sendable {
         let needed = entry.map { max(0, $0.sizeBytes - (partials[$0.sha256.lowercased()] ?? 0)) } ?? 0
         return StoragePlanner.Input(
             models: snapshot.models, partialBytes: partials.values.reduce(0, +), limitBytes: configuration.limitBytes,
-            freeBytes: max(0, snapshot.diskFreeBytes - promised), neededBytes: needed, force: configuration.evictLastCopies)
+            freeBytes: max(0, snapshot.diskFreeBytes - promised), neededBytes: needed, force: configuration.evictLastCopies,
+            stalePartials: stale)
     }
 
     /// The planner's view of `store` now (for `atmo storage` and the node's API).
     public func status(of store: LocalModelStore) throws(StoreError) -> StoragePlanner.Input {
         let reserved = reservations.withLock { $0 }
-        return try input(for: store, reserved: reserved, neededFor: nil)
+        return try input(for: store, reserved: reserved, neededFor: nil, locks: nil)
     }
 
     /// Admits a pull of `entry` into `store`: evicts what the plan says, then reserves the
@@ -66,15 +72,29 @@ public final class StorageAdmission: Sendable {
         usage.record(.pulled, sha256: sha, modelID: entry.modelID)
         let evicted: [StoredModel] = try reservations.withLock { (reserved) throws(TransferError) -> [StoredModel] in
             let input: StoragePlanner.Input
+            let locks = StalePartialLocks()
             do throws(StoreError) {
-                input = try self.input(for: store, reserved: reserved, neededFor: entry)
+                input = try self.input(for: store, reserved: reserved, neededFor: entry, locks: locks)
             } catch {
                 throw TransferError.from(error)
             }
-            switch StoragePlanner.plan(input) {
+            switch StoragePlanner.evictions(input) {
             case .full(let shortfall):
                 throw TransferError(.storageFull, "\(entry.modelID): \(shortfall.message)")
-            case .fits(let evict):
+            case .fits(let partials, let evict):
+                for partial in partials {
+                    do throws(StoreError) {
+                        try self.evict(partial, of: store, locks: locks)
+                    } catch {
+                        throw TransferError(
+                            error.code == .permissionDenied ? .permissionDenied : .storageFull,
+                            "\(entry.modelID): could not delete the stale partial \(partial.sha256) to make room: \(error.message)",
+                            underlying: error)
+                    }
+                    logger.info(
+                        "deleted a stale partial download to make room",
+                        metadata: ["sha256": "\(partial.sha256)", "bytes": "\(partial.sizeBytes)", "for": "\(entry.modelID)"])
+                }
                 var evicted: [StoredModel] = []
                 for model in evict {
                     do throws(StoreError) {
@@ -104,6 +124,11 @@ public final class StorageAdmission: Sendable {
             onEvicted(evicted)
         }
         return StorageTicket(admission: self, entry: entry)
+    }
+
+    /// A pull of `entry` found it installed already: it counts as used (pulled) now.
+    public func noteUse(of entry: ModelEntry) {
+        usage.record(.pulled, sha256: entry.sha256.lowercased(), modelID: entry.modelID)
     }
 
     /// Ends the reservation of a pull; its model counts as used now.
