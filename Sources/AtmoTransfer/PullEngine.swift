@@ -107,7 +107,7 @@ public struct PullEngine: Sendable {
 
     /// The channel to `source`: its factory's, else HTTP to its base URL.
     func channel(to source: PullSource) -> any SourceChannel {
-        if let channel = channelFactory?(source) { return channel }
+        if let channel = channelFactory?(source) { return channel.shapedAsBackground(configuration.background) }
         var client = PeerClient(baseURL: source.baseURL, http: http, logger: logger)
         if configuration.minimumBytesPerSecond > 0 {
             client.throughputFloor = (configuration.minimumBytesPerSecond, configuration.throughputWindowSeconds)
@@ -194,7 +194,7 @@ public struct PullEngine: Sendable {
 
             // The first accepted entry pins the artefact: check the store, take its lock.
             if lockFD == nil {
-                if let done = try await blocking({ Self.installedResult(entry, in: store) }) { return done }
+                if let done = try await blocking({ Self.installedResult(entry, in: store) }) { return installedAlready(done) }
                 let (lock, done) = try await blocking { () throws -> (Int32, PullResult?) in
                     let lock = try Self.lock(entry, in: store)
                     // Another pull of the same artefact may have finished between the check
@@ -203,7 +203,7 @@ public struct PullEngine: Sendable {
                     return (lock, Self.installedResult(entry, in: store))
                 }
                 lockFD = lock
-                if let done { return done }
+                if let done { return installedAlready(done) }
                 admitted = try await admit(entry, into: store)
             }
 

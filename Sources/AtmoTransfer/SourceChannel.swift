@@ -31,6 +31,10 @@ public protocol SourceChannel: Sendable {
     /// SHA-256 equal to `pieces_sha256`) before it is returned; nil when the source serves
     /// none. A manifest that does not check out is a `.protocolViolation` of the source.
     func manifest(for entry: ModelEntry) async throws(TransferError) -> PieceManifest?
+    /// This channel with its transfers shaped as background ones (`true`: the node's `normal`
+    /// and `low` downloads) or foreground ones by the bandwidth shaper. The engine sets it
+    /// from `PullConfiguration.background` on every channel it opens.
+    func shapedAsBackground(_ background: Bool) -> any SourceChannel
 }
 
 extension SourceChannel {
@@ -38,6 +42,8 @@ extension SourceChannel {
     public func availability(sha256: String) async throws(TransferError) -> PieceAvailability? { nil }
     /// A channel that cannot ask: another source must serve the manifest.
     public func manifest(for entry: ModelEntry) async throws(TransferError) -> PieceManifest? { nil }
+    /// A channel the shaper does not see: unchanged.
+    public func shapedAsBackground(_ background: Bool) -> any SourceChannel { self }
 }
 
 /// How a transfer ended, for the source.

@@ -19,6 +19,8 @@ extension PullCommand {
         case .pull(let plan):
             return plan
         case .alreadyHere:
+            // Asked for again, the node's copy counts as used (404 for a model it only offers).
+            _ = try? await node.post(StorageAPI.usedPath, StorageAPI.ModelRequest(modelID: modelID), as: StorageAPI.Model.self)
             print("\(modelID) is already on this node, and no other node offers it (see `atmo ls`)")
             Foundation.exit(ExitStatus.success)
         case .chooseVersion(let message):

@@ -143,6 +143,11 @@ struct DownloadService: Service {
             case .pull(let plan):
                 return plan
             case .alreadyHere:
+                // Asked for again, the node's copy counts as used (pulled) now.
+                let wanted = queued.sha256?.lowercased()
+                if let here = versions.first(where: { $0.installed && (wanted == nil || $0.entry.sha256 == wanted) }) {
+                    engine.storage?.noteUse(of: here.entry)
+                }
                 downloads.finish(queued.requestID, state: .completed)
                 return nil
             case .chooseVersion(let message):

@@ -32,6 +32,10 @@ struct RelaySourceChannel: SourceChannel {
     /// The node's bandwidth shaper: each piece's bytes are admitted before it is requested,
     /// and the time from a request to its start is a round-trip sample (nil: no limits).
     var shaper: BandwidthShaper? = nil
+    /// Whether the pull is a background transfer for the shaper (the node's `normal` and
+    /// `low` downloads): its pieces then yield to the delay controller of this peer, as HTTP
+    /// pulls do (`PullEngine` sets it through `shapedAsBackground`).
+    var background = false
 
     /// How often a transfer's clock ticks (delayed acks wait 5 ms).
     static let tickInterval = Duration.milliseconds(5)
@@ -48,6 +52,12 @@ struct RelaySourceChannel: SourceChannel {
             throw TransferError(.peerUnreachable, "node \(nodeID) is on no relay this node is connected to (see `atmo peers`)")
         }
         return mesh.state.withLock { $0.gossip.catalog(of: nodeID)?.models.first { $0.modelID == modelID } }
+    }
+
+    func shapedAsBackground(_ background: Bool) -> any SourceChannel {
+        var channel = self
+        channel.background = background
+        return channel
     }
 
     /// Nothing to announce: every piece is its own request.
@@ -85,7 +95,7 @@ struct RelaySourceChannel: SourceChannel {
             requestID: UUID().uuidString.lowercased(), requesterNodeID: localNodeID, targetNodeID: nodeID, modelID: entry.modelID,
             resumeFromByte: offset, transport: .websocket, sha256: entry.sha256, endByte: offset + length,
             transferModes: offered.isEmpty ? [.compat] : offered)
-        try await shaper?.admit(Int(length), direction: .down, peer: nodeID, modelSize: entry.sizeBytes, background: false)
+        try await shaper?.admit(Int(length), direction: .down, peer: nodeID, modelSize: entry.sizeBytes, background: background)
         let inbox = hub.open(requestID: request.requestID, peer: nodeID)
         defer { hub.close(requestID: request.requestID) }
         let requested = ContinuousClock.now

@@ -54,6 +54,8 @@ public struct DelayController: Sendable, Hashable {
     public private(set) var throughput: Double?
     /// How many times the rate was halved.
     public private(set) var halvings = 0
+    /// Bytes of background transfers admitted through this controller (`sent`), in all.
+    public private(set) var bytesSent: Int64 = 0
     /// When a sample or a send last reached the controller.
     public private(set) var lastActivityMs: Int64 = 0
 
@@ -77,6 +79,8 @@ public struct DelayController: Sendable, Hashable {
     /// `bytes` of the transfer went out (or were admitted) at `nowMs`: the throughput.
     public mutating func sent(_ bytes: Int64, nowMs: Int64) {
         lastActivityMs = max(lastActivityMs, nowMs)
+        let (total, overflow) = bytesSent.addingReportingOverflow(max(0, bytes))
+        bytesSent = overflow ? .max : total
         guard let start = periodStartMs else {
             periodStartMs = nowMs
             periodBytes = bytes

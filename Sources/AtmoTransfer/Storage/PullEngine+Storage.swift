@@ -15,4 +15,11 @@ extension PullEngine {
         guard let storage else { return nil }
         return try await blocking { try storage.admit(entry, into: store) }
     }
+
+    /// A pull that found its version installed already: the model counts as used (pulled)
+    /// now, as a pull that fetched it would ("used" is served, pulled or marked used).
+    func installedAlready(_ result: PullResult) -> PullResult {
+        storage?.noteUse(of: result.entry)
+        return result
+    }
 }
