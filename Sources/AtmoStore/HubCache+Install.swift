@@ -65,21 +65,28 @@ extension HubCache {
                         .corrupt, "\(sourcePath) is not \(file.path): sha256 \(digests.sha256), git blob \(digests.gitBlobID), expected \(file.sha256) / \(file.blobID)")
                 }
             }
-            let temporary = FileIO.temporaryName(for: blob)
-            defer { unlink(temporary) }
-            let how: HubBlobInstall
-            if link(sourcePath, temporary) == 0 {
-                how = .linked
-            } else {
-                let code = errno
-                guard [EXDEV, EPERM, EOPNOTSUPP, EMLINK, ENOTSUP].contains(code) else { throw StoreError.posix(code, "link", path: temporary) }
-                try Self.copy(sourcePath, to: temporary, size: file.sizeBytes)
-                how = .copied
-            }
-            try FileIO.rename(temporary, blob)
-            try FileIO.fsyncDirectory(folder + "/blobs")
-            return how
+            return try Self.place(sourcePath, at: blob, size: file.sizeBytes)
         }
+    }
+
+    /// Puts the file `source` at `destination` (whose folder exists) in one rename: hard-linked
+    /// to a temporary name beside it, or copied there when the file systems differ (or have
+    /// no hard links), then renamed over whatever was there. Blocking.
+    package static func place(_ source: String, at destination: String, size: Int64) throws(StoreError) -> HubBlobInstall {
+        let temporary = FileIO.temporaryName(for: destination)
+        defer { unlink(temporary) }
+        let how: HubBlobInstall
+        if link(source, temporary) == 0 {
+            how = .linked
+        } else {
+            let code = errno
+            guard [EXDEV, EPERM, EOPNOTSUPP, EMLINK, ENOTSUP].contains(code) else { throw StoreError.posix(code, "link", path: temporary) }
+            try copy(source, to: temporary, size: size)
+            how = .copied
+        }
+        try FileIO.rename(temporary, destination)
+        try FileIO.fsyncDirectory((destination as NSString).deletingLastPathComponent)
+        return how
     }
 
     /// Makes `snapshots/{revision}/{path}` the relative symlink to its blob. Every folder on
@@ -148,12 +155,12 @@ extension HubCache {
 
     // MARK: - File system helpers
 
-    enum Kind: Equatable {
+    package enum Kind: Equatable {
         case missing, file(Int64), directory, symlink, other
     }
 
     /// What is at `path`, not following a symlink there.
-    static func kind(_ path: String) -> Kind {
+    package static func kind(_ path: String) -> Kind {
         var info = stat()
         guard lstat(path, &info) == 0 else { return errno == ENOENT || errno == ENOTDIR ? .missing : .other }
         switch info.st_mode & S_IFMT {
@@ -165,7 +172,7 @@ extension HubCache {
     }
 
     /// Creates `path` as a folder, or checks it is one: a symlink or a file there is refused.
-    static func ensureRealDirectory(_ path: String) throws(StoreError) {
+    package static func ensureRealDirectory(_ path: String) throws(StoreError) {
         switch kind(path) {
         case .directory: return
         case .missing:
