@@ -110,7 +110,8 @@ public struct MeshNode: Sendable {
             ).withStorage(storage.admission),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
-            logger: logger, slots: DownloadQueueSlots(slots: configuration.maxConcurrentDownloads),
+            logger: logger,
+            slots: DownloadQueueSlots(slots: configuration.maxConcurrentDownloads, perLevel: configuration.downloadsPerPriority),
             waitForProvidersSeconds: configuration.waitForProvidersSeconds)
         var relayProvider = RelayTransferProvider(
             hub: transferHub, inventory: inventory, partialOffers: partialOffers, ledger: ledger, nodeID: nodeID,

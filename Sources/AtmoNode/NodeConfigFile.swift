@@ -21,6 +21,10 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var evictLastCopies: Bool?
     /// Bandwidth limits (`BandwidthLimits`): `{"up": "20MB/s", "per_peer": {"down": "5MB/s"}, ...}`.
     public var bandwidth: BandwidthLimits?
+    /// Downloads that transfer at once (`NodeConfiguration.maxConcurrentDownloads`).
+    public var maxDownloads: Int?
+    /// Downloads of one priority that transfer at once (`downloadsPerPriority`; default 1).
+    public var downloadsPerPriority: Int?
     /// Followed models: `[{"model_id": "yolo.pt", "mode": "auto"}]` (mode `auto` or `prompt`).
     public var follow: [UpdatesAPI.FollowRequest]?
 
@@ -28,6 +32,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
         case maxStorage = "max_storage", evictLastCopies = "evict_last_copies"
         case bandwidth
+        case maxDownloads = "max_downloads", downloadsPerPriority = "downloads_per_priority"
         case follow
     }
 
@@ -57,6 +62,8 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let maxStorage { configuration.storage.limitBytes = maxStorage.bytes }
         if let evictLastCopies { configuration.storage.evictLastCopies = evictLastCopies }
         if let bandwidth { configuration.bandwidth = bandwidth }
+        if let maxDownloads { configuration.maxConcurrentDownloads = max(1, maxDownloads) }
+        if let downloadsPerPriority { configuration.downloadsPerPriority = max(1, downloadsPerPriority) }
         if let follow { configuration.follows += follow }
     }
 }

@@ -31,9 +31,14 @@ public struct NodeConfiguration: Sendable {
     /// that are always slow.
     public var slowFileReadMilliseconds: Int64 = 2
     /// The node's downloads that transfer at once (each on `pull.connections` connections),
-    /// at most one of each priority; the others wait, `queued`, higher priorities first,
-    /// then in the order they were asked for (`DownloadScheduler`).
+    /// at most `downloadsPerPriority` of each priority; the others wait, `queued`, higher
+    /// priorities first, then in the order they were asked for (`DownloadScheduler`).
+    /// `--max-downloads`, `"max_downloads"` in config.json.
     public var maxConcurrentDownloads = 2
+    /// Downloads of one priority that transfer at once (the seed's rule: one active transfer
+    /// per level), within `maxConcurrentDownloads`. `--downloads-per-priority`,
+    /// `"downloads_per_priority"` in config.json.
+    public var downloadsPerPriority = 1
     /// How long a new download waits for a node of the mesh to offer its model before it
     /// fails; a download queued by an earlier run waits until one does.
     public var waitForProvidersSeconds: Double = 60

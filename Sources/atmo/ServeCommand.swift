@@ -77,10 +77,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("port-file"), help: "Write the bound port to this file once serving (for scripts using --port 0).")
     var portFile: String?
 
+    @Option(
+        name: .customLong("max-downloads"), help: "The node's downloads that transfer at once (default 2; max_downloads in config.json).")
+    var maxDownloads: Int?
+
+    @Option(
+        name: .customLong("downloads-per-priority"),
+        help: "Downloads of one priority that transfer at once, within --max-downloads (default 1; downloads_per_priority in config.json).")
+    var downloadsPerPriority: Int?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
         guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
         guard probeInterval >= 0.1 else { throw ValidationError("--probe-interval must be at least 0.1 s") }
+        if let maxDownloads, maxDownloads < 1 { throw ValidationError("--max-downloads must be at least 1") }
+        if let downloadsPerPriority, downloadsPerPriority < 1 { throw ValidationError("--downloads-per-priority must be at least 1") }
         for peer in peers + [advertiseURL].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
             throw ValidationError("'\(peer)' is not an http:// or https:// base URL")
         }
@@ -118,6 +129,8 @@ struct ServeCommand: AsyncParsableCommand {
         if noLlamaFarm { configuration.scanRoots.llamaFarmModels = nil }
         storageLimit.apply(to: &configuration.storage)
         bandwidth.apply(to: &configuration.bandwidth)
+        if let maxDownloads { configuration.maxConcurrentDownloads = maxDownloads }
+        if let downloadsPerPriority { configuration.downloadsPerPriority = downloadsPerPriority }
         let logger = store.makeLogger(label: "atmo.serve", defaultLevel: .info)
         let node: MeshNode
         do {
