@@ -58,7 +58,10 @@ extension PullCommand {
         }
         switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
         case .pull: break
-        case .alreadyHere: return nil
+        case .alreadyHere:
+            // Asked for again, this node's copy counts as used.
+            _ = await node.markUsed(modelID: modelID)
+            return nil
         case .chooseVersion(let message): return Failure(message: message, exitCode: ExitStatus.usage, code: "ambiguous_version")
         case .refuse(let code, let message):
             let hint = " (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"
