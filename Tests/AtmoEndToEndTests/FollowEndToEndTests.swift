@@ -130,5 +130,39 @@ extension EndToEnd {
                 #expect(again.status == 4, "\(again.stdout) \(again.stderr)")
             }
         }
+
+        @Test("the previous version kept for rollback is evicted when a pull needs the room, though no other node holds it")
+        func previousVersionGivesWayUnderTheLimit() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("offered")
+                let file = folder + "/kept.gguf"
+                let first = try ModelFixtures.writeModel(at: file, size: Self.size, seed: 91, header: .gguf)
+                try ModelFixtures.writeModel(at: folder + "/other.gguf", size: Self.size, seed: 92, header: .gguf)
+                let a = try await sandbox.serve(
+                    folders: [folder], stateDirectory: sandbox.path("a"), name: "a", readyModels: ["kept.gguf", "other.gguf"],
+                    extraArguments: ["--rescan-interval", "0.5"])
+                // Room for two of the 2 MiB files, not three.
+                let b = try await sandbox.serve(
+                    folders: [], stateDirectory: sandbox.path("b"), name: "b", extraArguments: ["--peer", a.baseURL, "--max-storage", "5MiB"])
+                let followed = try await sandbox.run(["follow", "kept.gguf", "--state-dir", b.stateDirectory], name: "follow")
+                #expect(followed.status == 0, "\(followed.stderr)")
+                try await Self.waitFor("B pulls the followed model") { Self.installedSHA256(b, "kept.gguf") == first }
+                let second = try Self.rewrite(file, seed: 93, minutesLater: 5)
+                try await Self.waitFor("B installs the new version", timeout: 90) { Self.installedSHA256(b, "kept.gguf") == second }
+                let storage = try #require(await HTTPProbe.getJSON(StorageAPI.Status.self, port: b.port, path: StorageAPI.path))
+                #expect(storage.usedBytes == 2 * Int64(Self.size), "the previous version counts: \(storage)")
+                // The previous version: the mesh's last copy of those bytes, evictable all the same, first (least recently used).
+                let previous = storage.models.first { $0.sha256 == first }
+                #expect(previous?.meshCopies == 0 && previous?.evictable == true, "\(storage)")
+                #expect(storage.models.filter(\.evictable).min { $0.lastUsedAt < $1.lastUsedAt }?.sha256 == first, "\(storage)")
+
+                let pulled = try await sandbox.run(["pull", "other.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull-other")
+                #expect(pulled.status == 0, "\(pulled.stdout) \(pulled.stderr)")
+                #expect(Self.installedSHA256(b, "kept.gguf") == second, "the version in use stays")
+                #expect(!FileManager.default.fileExists(atPath: b.stateDirectory + "/models/.atmo-previous/kept.gguf"))
+                let rollback = try await sandbox.run(["rollback", "kept.gguf", "--state-dir", b.stateDirectory], name: "rollback")
+                #expect(rollback.status == 4, "\(rollback.stdout) \(rollback.stderr)")
+            }
+        }
     }
 }

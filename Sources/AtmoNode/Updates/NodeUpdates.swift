@@ -67,6 +67,11 @@ final class NodeUpdates: Sendable {
     /// keeps the decisions for the API, and the previous versions' records. Blocking.
     func check(now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws(StoreError) {
         let follows = try database.follows()
+        // A node that follows nothing does not read the mesh view every check.
+        if follows.isEmpty, state.withLock({ $0.actions.isEmpty }) {
+            try recordPreviousVersions(followed: [])
+            return
+        }
         let sightings = state.withLock { $0.loaded } ? [] : try database.versionSightings()
         let planned = plannerFollows(follows)
         var installed: [String: UpdatePlanner.Installed] = [:]
