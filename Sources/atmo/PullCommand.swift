@@ -29,8 +29,24 @@ struct PullCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var storageLimit: StorageLimitOptions
 
-    @Argument(help: "The model id (see `atmo models`).")
+    @Argument(help: "The model id (see `atmo models`), or a repository: org/name.")
     var modelID: String
+
+    // Repositories (PullCommand+Repository.swift).
+    @Argument(help: "One file of the repository to pull (its path in the repository).")
+    var filePath: String?
+
+    @Option(name: .customLong("file"), help: "One file of the repository to pull (same as PATH).")
+    var repositoryFile: String?
+
+    @Option(help: "Repository: pull only files matching this glob (fnmatch, as `hf download`), repeatable.")
+    var include: [String] = []
+
+    @Option(help: "Repository: skip files matching this glob, repeatable.")
+    var exclude: [String] = []
+
+    @Option(help: "Repository: install into hf (the Hugging Face cache, the default), atmo (the node's store) or llamafarm.")
+    var into: RepositoryTarget?
 
     @Option(
         name: .customLong("from"),
@@ -66,6 +82,7 @@ struct PullCommand: AsyncParsableCommand {
     var priority: DownloadPriority = .default
 
     func validate() throws {
+        if isRepositoryPull { return try validateRepositoryPull() }
         guard Validation.isValidModelID(modelID) else {
             throw ValidationError(
                 "'\(modelID)' is not a model id: ids are 1-200 of A-Z a-z 0-9 . _ -, start with a letter or digit and never contain '..' (see `atmo models --from URL`)"
@@ -90,6 +107,7 @@ struct PullCommand: AsyncParsableCommand {
         var pullConfiguration = PullConfiguration()
         pullConfiguration.connections = connections
         pullConfiguration.stallTimeoutSeconds = stallTimeout
+        if isRepositoryPull { await pullRepository(configuration, logger: logger) }
         let viaURL = peer?.contains("://") ?? false
         if !viaURL {
             guard destination == nil else {

@@ -1,0 +1,286 @@
+import ArgumentParser
+import AsyncHTTPClient
+import AtmoNode
+import AtmoProtocol
+import AtmoStore
+import AtmoTransfer
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `atmo pull org/name [path] [--include G]... [--exclude G]... [--into hf|atmo|llamafarm]`:
+/// a Hugging Face repository (one snapshot, all its files) pulled where tools find it.
+extension PullCommand {
+    /// `--into`: where a repository goes.
+    enum RepositoryTarget: String, ExpressibleByArgument, CaseIterable {
+        case hf, atmo, llamafarm
+    }
+
+    /// Whether this pull is of a repository: an `org/name` id, or any repository option.
+    var isRepositoryPull: Bool {
+        modelID.contains("/") || !include.isEmpty || !exclude.isEmpty || into != nil || repositoryFile != nil || filePath != nil
+    }
+
+    /// The repository's `model_id`: `org/name` becomes `org--name`; a model id stays.
+    var repositoryModelID: String { modelID.replacingOccurrences(of: "/", with: "--") }
+
+    var repositorySelection: RepositoryFileSelection {
+        let paths = [repositoryFile, filePath].compactMap { $0 }
+        return RepositoryFileSelection(include: include, exclude: exclude, paths: paths.isEmpty ? nil : paths)
+    }
+
+    func validateRepositoryPull() throws {
+        guard HubCache.isValidRepositoryID(modelID) || Validation.isValidModelID(modelID) else {
+            throw ValidationError("'\(modelID)' is neither a repository id (org/name) nor a model id")
+        }
+        guard Validation.isValidModelID(repositoryModelID) else { throw ValidationError("'\(modelID)' makes no valid model id") }
+        if repositoryFile != nil && filePath != nil { throw ValidationError("name the file once: PATH or --file PATH") }
+        for path in [repositoryFile, filePath].compactMap({ $0 }) where !HubCache.isSafeRelativePath(path) {
+            throw ValidationError("'\(path)' is not a path inside a repository")
+        }
+        if destination != nil { throw ValidationError("--to does not apply to a repository; use --into hf|atmo|llamafarm") }
+        if detach { throw ValidationError("--detach does not apply to a repository pull") }
+    }
+
+    /// Where the files go.
+    func repositoryDestination(_ configuration: NodeConfiguration) -> RepositoryDestination {
+        let environment = ProcessInfo.processInfo.environment
+        switch into ?? .hf {
+        case .hf: return .huggingFace(HubCache(root: HubCache.defaultRoot(environment: environment, home: NSHomeDirectory())))
+        case .atmo: return .store
+        case .llamafarm:
+            return .llamaFarm(root: configuration.scanRoots.llamaFarmModels?.path ?? NSHomeDirectory() + "/.llamafarm/models")
+        }
+    }
+
+    /// The repository pull: from `--from URL`s, else from the mesh the running node sees,
+    /// else from the mesh an in-process node finds.
+    func pullRepository(_ configuration: NodeConfiguration, logger: Logger) async -> Never {
+        let destination = repositoryDestination(configuration)
+        let urls = peers.filter { $0.contains("://") }
+        if !urls.isEmpty {
+            let (entry, _) = await repositoryFromCatalogs(urls: urls)
+            await pullRepositoryHere(entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
+        }
+        if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
+            let (entry, sources) = await repositoryFromCatalogs(urls: [node.file.baseURL], excludingNode: node.file.nodeID)
+            await pullRepositoryHere(entry, sources: sources, destination: destination, configuration, logger: logger)
+        }
+        await pullRepositoryInProcess(configuration, destination: destination, logger: logger)
+    }
+
+    /// The repository as the catalogs `urls` know them (a node's `/v1/catalogs`: its own and
+    /// those it learned), with the HTTP endpoints of the nodes offering that revision.
+    func repositoryFromCatalogs(urls: [String], excludingNode: String? = nil) async -> (RepositoryEntry, [PullSource]) {
+        var found: [(entry: RepositoryEntry, source: PullSource)] = []
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(15))
+        for url in urls {
+            let bundle: HTTPAPI.CatalogBundle
+            do {
+                bundle = try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+                    let response = try await http.execute(HTTPClientRequest(url: url + HTTPAPI.catalogsPath), timeout: .seconds(20))
+                    let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
+                    guard response.status == .ok else { throw Failure(message: "\(url) answered \(response.status.code)", exitCode: ExitStatus.unreachable) }
+                    return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: body))
+                }
+            } catch {
+                Failure(message: "could not read the catalogs of \(url): \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "peer_unreachable")
+            }
+            for catalog in bundle.catalogs where catalog.nodeID != excludingNode {
+                guard let entry = catalog.repository(repositoryModelID) else { continue }
+                let http = urls.count == 1 && excludingNode == nil ? url : catalog.transferEndpoints.http
+                if let http { found.append((entry, PullSource(baseURL: http, nodeID: catalog.nodeID))) }
+            }
+        }
+        let revisions = Dictionary(grouping: found, by: \.entry.revision)
+        guard let best = revisions.values.max(by: { $0.count < $1.count }), let entry = best.first?.entry else {
+            Failure(message: "no node of the mesh offers the repository \(modelID) (see `atmo models`)", exitCode: ExitStatus.notFound)
+                .exit(json: json, code: "not_offered")
+        }
+        return (entry, best.map(\.source))
+    }
+
+    /// Pulls in this process with its own engine (a running node's mesh view, or URLs).
+    func pullRepositoryHere(
+        _ entry: RepositoryEntry, sources: [PullSource], destination: RepositoryDestination, _ configuration: NodeConfiguration,
+        logger: Logger
+    ) async -> Never {
+        var pullConfiguration = PullConfiguration()
+        pullConfiguration.connections = connections
+        pullConfiguration.stallTimeoutSeconds = stallTimeout
+        let database: StateDatabase
+        let identity: NodeIdentity
+        do {
+            database = try StateDatabase(path: configuration.databasePath)
+            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
+        } catch {
+            Failure(error).exit(json: json)
+        }
+        let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
+        let (json, selection, storageLimit) = (self.json, repositorySelection, self.storageLimit)
+        let outcome: Result<InstalledRepository, TransferError>
+        do {
+            outcome = try await HTTPClient.withHTTPClient(configuration: PullEngine.httpConfiguration(pullConfiguration)) { http in
+                var storage = LocalStorage.configuration(stateDirectory: configuration.stateDirectory)
+                storageLimit.apply(to: &storage)
+                let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
+                    .withStorage(StorageAdmission(configuration: storage, database: database, logger: logger))
+                let puller = RepositoryPuller(
+                    engine: engine, store: LocalModelStore(directory: configuration.modelsDirectory), requesterNodeID: identity.nodeID,
+                    logger: logger)
+                let requestID = UUID().uuidString.lowercased()
+                return await Self.runRepositoryInterruptible { () async throws(TransferError) -> InstalledRepository in
+                    try await puller.pull(entry, from: sources, files: selection, into: destination) { progress in
+                        bar.update(progress.asPullProgress(requestID: requestID)) { shown in if json { printJSON(shown.message) } }
+                    }
+                }
+            }
+        } catch {
+            Failure(error).exit(json: json)
+        }
+        bar.finish()
+        reportRepository(outcome)
+    }
+
+    /// No node runs here: one runs in this process (finding peers on the LAN and in
+    /// config.json) for the length of the pull, offering nothing.
+    func pullRepositoryInProcess(_ base: NodeConfiguration, destination: RepositoryDestination, logger: Logger) async -> Never {
+        var configuration = base
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.mesh.offerToMesh = false
+        configuration.isTransient = true
+        if let file = try? NodeConfigFile.load(path: NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)) {
+            file.apply(to: &configuration)
+        }
+        storageLimit.apply(to: &configuration.storage)
+        let node: MeshNode
+        do { node = try MeshNode(configuration: configuration, logger: logger) } catch { Failure(error).exit(json: json) }
+        let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
+        let (json, selection, id, shown) = (self.json, repositorySelection, repositoryModelID, modelID)
+        let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
+        let outcome: Result<InstalledRepository, TransferError> = await withTaskGroup(of: Result<InstalledRepository, TransferError>?.self) { tasks in
+            tasks.addTask {
+                try? await group.run()
+                return nil
+            }
+            tasks.addTask {
+                let deadline = ContinuousClock.now + .seconds(Self.inProcessDiscoverySeconds)
+                var found = node.repositories(id: id).first
+                while found == nil, ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    found = node.repositories(id: id).first
+                }
+                guard let found else {
+                    return .failure(TransferError(.notOffered, "no node of the mesh offers the repository \(shown) (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"))
+                }
+                let requestID = UUID().uuidString.lowercased()
+                return await Self.runRepositoryInterruptible { () async throws(TransferError) -> InstalledRepository in
+                    try await node.pullRepository(found.entry, files: selection, into: destination) { progress in
+                        bar.update(progress.asPullProgress(requestID: requestID)) { shown in if json { printJSON(shown.message) } }
+                    }
+                }
+            }
+            var result: Result<InstalledRepository, TransferError>? = nil
+            while let next = await tasks.next() {
+                if let next {
+                    result = next
+                    break
+                }
+            }
+            await group.triggerGracefulShutdown()
+            await tasks.waitForAll()
+            return result ?? .failure(TransferError(.localError, "the node stopped before the pull ended"))
+        }
+        bar.finish()
+        reportRepository(outcome)
+    }
+
+    /// Runs the pull, cancelling it on SIGINT/SIGTERM (partials and files done are kept).
+    static func runRepositoryInterruptible(
+        _ body: @escaping @Sendable () async throws(TransferError) -> InstalledRepository
+    ) async -> Result<InstalledRepository, TransferError> {
+        await withTaskGroup(of: Result<InstalledRepository, TransferError>?.self) { group in
+            group.addTask {
+                do throws(TransferError) { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return nil }
+                return nil
+            }
+            var outcome: Result<InstalledRepository, TransferError>? = nil
+            while let next = await group.next() {
+                group.cancelAll()
+                if let next, outcome == nil { outcome = next }
+            }
+            return outcome ?? .failure(TransferError(.cancelled, "interrupted"))
+        }
+    }
+
+    /// Prints the result (or the failure) and exits.
+    func reportRepository(_ outcome: Result<InstalledRepository, TransferError>) -> Never {
+        switch outcome {
+        case .success(let done):
+            if json {
+                printJSON(RepositoryPullSummary(done))
+            } else {
+                let size = formatBytes(done.files.reduce(0) { $0 + $1.sizeBytes })
+                let fetched = done.files.filter { $0.outcome == .fetched }.count
+                print(
+                    "\(done.entry.repoID)@\(done.entry.revision.prefix(12)): \(done.files.count) files (\(size)) installed at \(done.path)"
+                        + " (\(fetched) fetched, \(formatBytes(done.bytesTransferred)) transferred, \(String(format: "%.1f", done.seconds)) s)")
+            }
+            Foundation.exit(ExitStatus.success)
+        case .failure(let error):
+            let message =
+                error.code == .cancelled
+                ? "interrupted: the files installed and the partial of the current one are kept; run `atmo pull \(modelID)` again to resume"
+                : error.message
+            Failure(message: message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
+        }
+    }
+}
+
+/// The last line of `atmo pull org/name --json`.
+struct RepositoryPullSummary: Encodable {
+    struct File: Encodable {
+        var path: String
+        var location: String
+        var sizeBytes: Int64
+        var sha256: String
+        var outcome: String
+
+        enum CodingKeys: String, CodingKey {
+            case path, location, sha256, outcome
+            case sizeBytes = "size_bytes"
+        }
+    }
+
+    var type = "repository_pull_result"
+    var modelID: String
+    var repoID: String
+    var revision: String
+    var into: String
+    var path: String
+    var files: [File]
+    var bytesTransferred: Int64
+    var seconds: Double
+
+    init(_ done: InstalledRepository) {
+        modelID = done.entry.modelID
+        repoID = done.entry.repoID
+        revision = done.entry.revision
+        into = done.destination.name
+        path = done.path
+        files = done.files.map { File(path: $0.path, location: $0.location, sizeBytes: $0.sizeBytes, sha256: $0.sha256, outcome: $0.outcome.rawValue) }
+        bytesTransferred = done.bytesTransferred
+        seconds = done.seconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, revision, into, path, files, seconds
+        case modelID = "model_id", repoID = "repo_id", bytesTransferred = "bytes_transferred"
+    }
+}
