@@ -17,7 +17,8 @@ public struct StoredModel: Sendable, Hashable {
     public var offered: Bool
 
     public init(
-        modelID: String, sha256: String, sizeBytes: Int64, lastUsedAt: Double, pinned: Bool = false, meshCopies: Int = 0, offered: Bool = true
+        modelID: String, sha256: String, sizeBytes: Int64, lastUsedAt: Double, pinned: Bool = false, meshCopies: Int = 0,
+        offered: Bool = true
     ) {
         self.modelID = modelID
         self.sha256 = sha256
