@@ -44,6 +44,21 @@ struct HubCatalogTests {
         #expect(try catalog.resolve(repoID: "org/name", revision: "main").get().entry.revision == Self.commitA)
     }
 
+    /// A snapshot this node pulled one file at a time lists the mesh's files of the same
+    /// commit; only the files it has are served from here.
+    @Test func aPartlyHeldSnapshotListsTheMeshsFiles() throws {
+        let own = Self.entry(Self.commitA, refs: ["main"], files: ["config.json"])
+        let theirs = Self.entry(Self.commitA, refs: ["main"], files: ["config.json", "model.bin"])
+        for revision in ["main", Self.commitA] {
+            let found = try HubCatalog(local: [own], mesh: [theirs]).resolve(repoID: "org/name", revision: revision).get()
+            #expect(found.entry.files.count == 2)
+            #expect(found.localFile("config.json") != nil)
+            #expect(found.localFile("model.bin") == nil)
+        }
+        let meshOnly = try HubCatalog(local: [], mesh: [theirs]).resolve(repoID: "org/name", revision: "main").get()
+        #expect(!meshOnly.isLocal)
+    }
+
     @Test func treeListings() throws {
         let entry = Self.entry(Self.commitA, refs: ["main"], files: ["a/b/c.bin", "a/x.json", "config.json"])
         let recursive = try #require(HubCatalog.treeItems(entry, path: nil, recursive: true))

@@ -13,10 +13,20 @@ package struct HubCatalog: Sendable {
         self.mesh = mesh
     }
 
-    /// One repository revision, and whether this node holds it.
+    /// One repository revision: its listing, and the part of it this node holds.
     package struct Resolved: Sendable, Equatable {
+        /// The revision's files as completely as known: the mesh's entry when it lists more
+        /// files than this node's snapshot (a snapshot pulled one file at a time).
         package var entry: RepositoryEntry
-        package var isLocal: Bool
+        /// This node's snapshot of the revision, nil when it holds none of it.
+        package var local: RepositoryEntry?
+
+        package var isLocal: Bool { local != nil }
+
+        /// The file at `path` as this node holds it, nil when only the mesh has it.
+        package func localFile(_ path: String) -> RepositoryFile? {
+            local?.file(atPath: path)
+        }
     }
 
     /// Why no revision was found: the Hub's error codes.
@@ -28,20 +38,25 @@ package struct HubCatalog: Sendable {
     }
 
     /// The snapshot of `repoID` at `revision` (nil: `main`): a commit is matched exactly, a
-    /// ref name against each snapshot's `refs`. Local snapshots win over the mesh's; among
-    /// several snapshots of one kind that carry the same ref, the first listed.
+    /// ref name against each snapshot's `refs`. This node's snapshots are looked at first (a
+    /// ref names the commit this node has), then the mesh's; among several snapshots of one
+    /// kind that carry the same ref, the first listed.
     package func resolve(repoID: String, revision: String?) -> Result<Resolved, Miss> {
         let revision = revision ?? "main"
-        let isCommit = Validation.isValidRevision(revision)
-        var known = false
-        for (entries, isLocal) in [(local, true), (mesh, false)] {
-            for entry in entries where entry.repoID == repoID {
-                known = true
-                if isCommit ? entry.revision == revision : entry.refs.contains(revision) {
-                    return .success(Resolved(entry: entry, isLocal: isLocal))
-                }
-            }
+        let matches = { (entry: RepositoryEntry) in
+            Validation.isValidRevision(revision) ? entry.revision == revision : entry.refs.contains(revision)
         }
+        if let own = local.first(where: { $0.repoID == repoID && matches($0) }) {
+            let theirs = mesh.first { $0.repoID == repoID && $0.revision == own.revision }
+            let listing = theirs.map { $0.files.count > own.files.count ? $0 : own } ?? own
+            return .success(Resolved(entry: listing, local: own))
+        }
+        if let theirs = mesh.first(where: { $0.repoID == repoID && matches($0) }) {
+            let own = local.first { $0.repoID == repoID && $0.revision == theirs.revision }
+            let listing = own.map { $0.files.count >= theirs.files.count ? $0 : theirs } ?? theirs
+            return .success(Resolved(entry: listing, local: own))
+        }
+        let known = (local + mesh).contains { $0.repoID == repoID }
         return .failure(known ? .revision : .repository)
     }
 

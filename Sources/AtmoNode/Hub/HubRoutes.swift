@@ -33,6 +33,15 @@ package struct HubRepositorySource: Sendable {
 struct HubRoutes: Sendable {
     let provider: ProviderRoutes
     let source: HubRepositorySource
+    /// Where a repository neither this node nor the mesh has is mirrored from (`--upstream`).
+    var upstream: HubUpstream?
+    /// How long a request waits for the inventory to offer a snapshot just mirrored.
+    var mirroredListingWait: Duration = .seconds(120)
+    /// Fetches files only the mesh has (nil: such a `GET` is 503).
+    var meshFetch: HubMeshFetch?
+    /// How long a `GET` of a file only the mesh has waits for its fetch before the client is
+    /// sent to a provider (`302`), below `huggingface_hub`'s 10 s read timeout.
+    var meshFetchWait: Duration = .seconds(5)
 
     func register(on router: Router<ProviderRequestContext>) {
         router.add(middleware: HubMiddleware(routes: self))
@@ -49,12 +58,9 @@ struct HubRoutes: Sendable {
             break
         }
         let resolved: HubCatalog.Resolved
-        switch source.catalog.resolve(repoID: request.repoID, revision: request.revision) {
-        case .success(let found):
-            resolved = found
-        case .failure(let miss):
-            guard source.hasListed() else { return HubAnswers.stillScanning() }
-            return miss == .repository ? HubAnswers.repositoryNotFound() : HubAnswers.revisionNotFound(request.revision)
+        switch await locate(repoID: request.repoID, revision: request.revision, context: context) {
+        case .found(let found): resolved = found
+        case .answer(let response): return response
         }
         let entry = resolved.entry
         switch request {
@@ -66,17 +72,23 @@ struct HubRoutes: Sendable {
             }
             return HubAnswers.json(items.map(HubBodies.TreeItem.init))
         case .resolve(_, _, let path):
-            guard let file = entry.file(atPath: path) else { return HubAnswers.entryNotFound(commit: entry.revision) }
-            return try await resolveFile(file, of: resolved, raw: raw, context: context)
+            guard resolved.entry.file(atPath: path) != nil || resolved.localFile(path) != nil else {
+                return HubAnswers.entryNotFound(commit: entry.revision)
+            }
+            return try await resolveFile(path, of: resolved, raw: raw, context: context)
         }
     }
 
-    /// One file: served by the node's download route (ranges, `If-Range`, the file pump)
-    /// with the Hub's headers added: `X-Repo-Commit`, `X-Linked-Etag` (the Hub's etag,
-    /// which `huggingface_hub` prefers to `ETag` and names the blob by) and `X-Linked-Size`.
+    /// One file this node holds: served by the node's download route (ranges, `If-Range`,
+    /// the file pump) with the Hub's headers added: `X-Repo-Commit`, `X-Linked-Etag` (the
+    /// Hub's etag, which `huggingface_hub` prefers to `ETag` and names the blob by) and
+    /// `X-Linked-Size`. One only the mesh has: see `resolveMeshFile`.
     func resolveFile(
-        _ file: RepositoryFile, of resolved: HubCatalog.Resolved, raw: Request, context: ProviderRequestContext
+        _ path: String, of resolved: HubCatalog.Resolved, raw: Request, context: ProviderRequestContext
     ) async throws -> Response {
+        guard let file = resolved.localFile(path) else {
+            return try await resolveMeshFile(path, of: resolved, raw: raw, context: context)
+        }
         var response = try await provider.download(
             raw, id: file.modelID, includeBody: raw.method == .get, channel: context.channel)
         response.headers.append(contentsOf: Self.hubHeaders(file, commit: resolved.entry.revision))

@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoStore
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// A Hub-compatible endpoint this node mirrors from (`--upstream`): huggingface.co or
+/// another node. Asks exactly what `huggingface_hub` asks (docs/PROTOCOL.md, "Hub-compatible
+/// endpoint"): the revision's commit, the commit's file list, each file's bytes. Every
+/// answer is bounded; an upstream's numbers and names are checked like a peer's.
+struct HubUpstreamClient: Sendable {
+    let http: HTTPClient
+    /// The endpoint's base URL, without a trailing `/`.
+    let baseURL: String
+    var timeout: TimeAmount = .seconds(30)
+
+    /// What the upstream says about a revision.
+    enum Lookup: Sendable, Equatable {
+        case found(commit: String)
+        case miss(HubCatalog.Miss)
+    }
+
+    /// A file of the upstream's listing, with the hash it must have.
+    struct File: Sendable, Equatable {
+        var path: String
+        var sizeBytes: Int64
+        /// The Hub's etag: the LFS SHA-256 (64 hex) or the git blob id (40 hex).
+        var blobID: String
+        var isLFS: Bool { blobID.utf8.count == 64 }
+    }
+
+    /// `GET /api/models/{repo_id}/revision/{rev}`: the commit `revision` names there.
+    func lookup(repoID: String, revision: String) async throws -> Lookup {
+        let path = "/api/models/\(repoID)/revision/\(Self.encodeSegment(revision))"
+        let (status, headers, body) = try await get(path, limit: 16 << 20)
+        if let miss = Self.miss(status: status, headers: headers) { return .miss(miss) }
+        guard status == .ok else { throw HubUpstreamError("GET \(path) answered \(status.code)") }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let sha = object["sha"] as? String,
+            Validation.isValidRevision(sha.lowercased())
+        else { throw HubUpstreamError("GET \(path) has no valid sha") }
+        return .found(commit: sha.lowercased())
+    }
+
+    /// `GET /api/models/{repo_id}/tree/{commit}?recursive=true`, following `Link: rel="next"`
+    /// pages, at most `WireLimits.maxFilesPerRepository` files. A file with an invalid path,
+    /// size or hash fails the whole listing (a mirror is complete or not made).
+    func files(repoID: String, commit: String) async throws -> [File] {
+        var next: String? = baseURL + "/api/models/\(repoID)/tree/\(commit)?recursive=true&expand=false"
+        var files: [File] = []
+        var pages = 0
+        while let url = next {
+            pages += 1
+            guard pages <= 64 else { throw HubUpstreamError("the tree listing of \(repoID) has more than 64 pages") }
+            let (status, headers, body) = try await get(url: url, limit: 64 << 20)
+            guard status == .ok else { throw HubUpstreamError("GET tree of \(repoID)@\(commit) answered \(status.code)") }
+            guard let items = try? JSONSerialization.jsonObject(with: body) as? [[String: Any]] else {
+                throw HubUpstreamError("the tree listing of \(repoID) is not a JSON array")
+            }
+            for item in items where item["type"] as? String == "file" {
+                files.append(try Self.file(item))
+                guard files.count <= WireLimits.maxFilesPerRepository else {
+                    throw HubUpstreamError("\(repoID) has more than \(WireLimits.maxFilesPerRepository) files")
+                }
+            }
+            next = headers.first(name: "Link").flatMap(Self.nextLink)
+            // A next page stays on the upstream (never another host a listing points at).
+            if let url = next, !url.hasPrefix(baseURL + "/") { throw HubUpstreamError("a tree page points off the upstream: \(url)") }
+        }
+        guard !files.isEmpty else { throw HubUpstreamError("\(repoID)@\(commit) lists no files") }
+        return files
+    }
+
+    /// Streams `/{repo_id}/resolve/{commit}/{path}` into `fd` (redirects followed), and
+    /// fails unless exactly `file.sizeBytes` bytes arrive. Writes run on `io`.
+    func download(repoID: String, commit: String, file: File, into fd: Int32, scratchPath: String, io: BlockingIO) async throws {
+        let quoted = file.path.split(separator: "/").map { Self.encodeSegment(String($0)) }.joined(separator: "/")
+        var request = HTTPClientRequest(url: baseURL + "/\(repoID)/resolve/\(commit)/\(quoted)")
+        request.headers.add(name: "Accept-Encoding", value: "identity")
+        let response = try await http.execute(request, timeout: .hours(24))
+        guard response.status == .ok else { throw HubUpstreamError("GET \(file.path) answered \(response.status.code)") }
+        var offset: Int64 = 0
+        var pending = ByteBuffer()
+        for try await buffer in response.body {
+            guard offset + Int64(pending.readableBytes + buffer.readableBytes) <= file.sizeBytes else {
+                throw HubUpstreamError("\(file.path) is longer than its \(file.sizeBytes) bytes")
+            }
+            pending.writeImmutableBuffer(buffer)
+            if pending.readableBytes >= 4 << 20 {
+                offset = try await Self.write(pending, at: offset, fd: fd, path: scratchPath, io: io)
+                pending.clear()
+            }
+        }
+        offset = try await Self.write(pending, at: offset, fd: fd, path: scratchPath, io: io)
+        guard offset == file.sizeBytes else { throw HubUpstreamError("\(file.path): \(offset) of \(file.sizeBytes) bytes arrived") }
+    }
+
+    private static func write(_ buffer: ByteBuffer, at offset: Int64, fd: Int32, path: String, io: BlockingIO) async throws -> Int64 {
+        guard buffer.readableBytes > 0 else { return offset }
+        try await io.run {
+            try buffer.withUnsafeReadableBytes { raw throws(StoreError) in try FileIO.pwrite(fd, raw, offset: offset, path: path) }
+        }
+        return offset + Int64(buffer.readableBytes)
+    }
+
+    private func get(_ path: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data) {
+        try await get(url: baseURL + path, limit: limit)
+    }
+
+    private func get(url: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data) {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await http.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: limit)
+        return (response.status, response.headers, Data(buffer: bytes))
+    }
+
+    /// The Hub's not-found answers (`X-Error-Code`; the Hub answers 401 for a repository it
+    /// does not show to an anonymous client).
+    static func miss(status: HTTPResponseStatus, headers: HTTPHeaders) -> HubCatalog.Miss? {
+        switch headers.first(name: "X-Error-Code") {
+        case "RepoNotFound": .repository
+        case "RevisionNotFound": .revision
+        default: status == .unauthorized || status == .notFound ? .repository : nil
+        }
+    }
+
+    /// One listing item, checked: a safe path, a size, a 40-hex `oid`, and for an LFS file a
+    /// 64-hex `lfs.oid` of the same size.
+    static func file(_ item: [String: Any]) throws -> File {
+        guard let path = item["path"] as? String, Validation.isValidRepositoryPath(path) else {
+            throw HubUpstreamError("a listed file has an unsafe path")
+        }
+        guard let size = (item["size"] as? NSNumber)?.int64Value, size >= 0, size <= WireLimits.maxFileSizeBytes else {
+            throw HubUpstreamError("\(path) has no valid size")
+        }
+        if let lfs = item["lfs"] as? [String: Any] {
+            guard let oid = (lfs["oid"] as? String)?.lowercased(), Validation.isValidBlobID(oid), oid.utf8.count == 64,
+                (lfs["size"] as? NSNumber)?.int64Value == size
+            else { throw HubUpstreamError("\(path) has an invalid lfs oid or size") }
+            return File(path: path, sizeBytes: size, blobID: oid)
+        }
+        guard let oid = (item["oid"] as? String)?.lowercased(), oid.utf8.count == 40, Validation.isValidBlobID(oid) else {
+            throw HubUpstreamError("\(path) has no valid git oid")
+        }
+        return File(path: path, sizeBytes: size, blobID: oid)
+    }
+
+    /// The `rel="next"` URL of a `Link` header.
+    static func nextLink(_ header: String) -> String? {
+        for part in header.split(separator: ",") {
+            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let target = fields.first, target.hasPrefix("<"), target.hasSuffix(">"),
+                fields.dropFirst().contains(where: { $0 == "rel=\"next\"" || $0 == "rel=next" })
+            else { continue }
+            return String(target.dropFirst().dropLast())
+        }
+        return nil
+    }
+
+    /// Percent-encodes everything but RFC 3986's unreserved characters.
+    static func encodeSegment(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            let isUnreserved =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
+            out += isUnreserved ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+        }
+        return out
+    }
+}
+
+/// An upstream that did not give an answer the node can mirror.
+struct HubUpstreamError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
