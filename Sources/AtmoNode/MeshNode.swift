@@ -131,6 +131,7 @@ public struct MeshNode: Sendable {
         StorageRoutes(storage: storage, fileReaders: fileReaders).register(on: router)
         LimitsRoutes(shaper: shaper).register(on: router)
         UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
+        repositoryPullRoutes().register(on: router)
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })
         updates.rescan.value = { inventoryService.requestRescan() }

@@ -64,6 +64,8 @@ extension PullCommand {
             await pullRepositoryHere(entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
         }
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
+            await pullRepositoryThroughNode(node, destination: destination)
+            // An older node without the route: pulled here, from the providers it knows.
             let (entry, sources) = await repositoryFromCatalogs(urls: [node.file.baseURL], excludingNode: node.file.nodeID)
             await pullRepositoryHere(entry, sources: sources, destination: destination, configuration, logger: logger)
         }
@@ -224,7 +226,7 @@ extension PullCommand {
         switch outcome {
         case .success(let done):
             if json {
-                printJSON(RepositoryPullSummary(done))
+                printJSON(done.summary)
             } else {
                 let size = formatBytes(done.files.reduce(0) { $0 + $1.sizeBytes })
                 let fetched = done.files.filter { $0.outcome == .fetched }.count
@@ -240,47 +242,5 @@ extension PullCommand {
                 : error.message
             Failure(message: message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
         }
-    }
-}
-
-/// The last line of `atmo pull org/name --json`.
-struct RepositoryPullSummary: Encodable {
-    struct File: Encodable {
-        var path: String
-        var location: String
-        var sizeBytes: Int64
-        var sha256: String
-        var outcome: String
-
-        enum CodingKeys: String, CodingKey {
-            case path, location, sha256, outcome
-            case sizeBytes = "size_bytes"
-        }
-    }
-
-    var type = "repository_pull_result"
-    var modelID: String
-    var repoID: String
-    var revision: String
-    var into: String
-    var path: String
-    var files: [File]
-    var bytesTransferred: Int64
-    var seconds: Double
-
-    init(_ done: InstalledRepository) {
-        modelID = done.entry.modelID
-        repoID = done.entry.repoID
-        revision = done.entry.revision
-        into = done.destination.name
-        path = done.path
-        files = done.files.map { File(path: $0.path, location: $0.location, sizeBytes: $0.sizeBytes, sha256: $0.sha256, outcome: $0.outcome.rawValue) }
-        bytesTransferred = done.bytesTransferred
-        seconds = done.seconds
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case type, revision, into, path, files, seconds
-        case modelID = "model_id", repoID = "repo_id", bytesTransferred = "bytes_transferred"
     }
 }

@@ -88,3 +88,33 @@ public struct RepositoryPullProgress: Sendable {
             piecesDone: filesDone, pieceCount: fileCount, peer: file?.peer ?? "", source: file?.source)
     }
 }
+
+extension InstalledRepository {
+    /// The wire form (`RepositoryPullAPI.Result`, the last line of `atmo pull org/name --json`).
+    public var summary: RepositoryPullAPI.Result {
+        RepositoryPullAPI.Result(
+            modelID: entry.modelID, repoID: entry.repoID, revision: entry.revision, into: destination.name, path: path,
+            files: files.map {
+                RepositoryPullAPI.Result.File(path: $0.path, location: $0.location, sizeBytes: $0.sizeBytes, sha256: $0.sha256, outcome: $0.outcome.rawValue)
+            }, bytesTransferred: bytesTransferred, seconds: seconds)
+    }
+}
+
+extension RepositoryPullProgress {
+    /// The wire form (`RepositoryPullAPI.Progress`).
+    public var message: RepositoryPullAPI.Progress {
+        RepositoryPullAPI.Progress(
+            modelID: modelID, filesDone: filesDone, fileCount: fileCount, bytesDone: bytesDone, totalBytes: totalBytes,
+            bytesPerSecond: file?.bytesPerSecond ?? 0, currentPath: currentPath, peer: file?.peer)
+    }
+
+    /// A report rebuilt from its wire form (a node's `progress` event).
+    public init(_ message: RepositoryPullAPI.Progress) {
+        self.init(
+            modelID: message.modelID, filesDone: message.filesDone, fileCount: message.fileCount, bytesDone: message.bytesDone,
+            totalBytes: message.totalBytes, currentPath: message.currentPath,
+            file: PullProgress(
+                requestID: "", modelID: message.modelID, phase: .downloading, bytesDone: 0, totalBytes: 0,
+                bytesPerSecond: message.bytesPerSecond, peer: message.peer ?? ""))
+    }
+}

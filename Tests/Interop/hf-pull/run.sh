@@ -11,6 +11,8 @@
 #      no warnings. Pulled again, every file is already installed.
 #   3. `--include "*.json"` into a fresh cache installs only the JSON files; a single
 #      file (`atmo pull atmo-test/tiny-repo onnx/model.onnx`) only that one.
+#   4. The pulls go through the running node (POST /v1/repository-pulls), not the
+#      command's own process.
 #
 # Usage: Tests/Interop/hf-pull/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Installs huggingface_hub, safetensors and numpy with pip if missing. Prints one line per
@@ -138,6 +140,15 @@ pull "$work/json-cache" json --include "*.json"
 HF_HUB_OFFLINE=1 checks check-only "$work/json-cache" "$work/a-cache" config.json tokenizer.json tokenizer_config.json
 pull "$work/one-cache" one onnx/model.onnx
 HF_HUB_OFFLINE=1 checks check-only "$work/one-cache" "$work/a-cache" onnx/model.onnx
+
+# The running node B did the pulls (its route), not the command's own process.
+if HF_HUB_CACHE="$work/txt-cache" "$atmo" pull atmo-test/tiny-repo --include "*.txt" --state-dir "$work/b-state" \
+    --models-dir "$work/b-models" 2>&1 | grep -q "by the node"; then
+    echo "ok - with a node running, the node runs the pull" | tee -a "$work/checks.out"
+else
+    echo "FAIL - with a node running, the pull did not go through the node" | tee -a "$work/checks.out"
+    status=1
+fi
 
 passed=$(grep -c '^ok - ' "$work/checks.out")
 failed=$(grep -c '^FAIL - ' "$work/checks.out")
