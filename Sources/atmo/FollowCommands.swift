@@ -60,7 +60,8 @@ struct FollowCommand: AsyncParsableCommand {
             printJSON(follow)
             return
         }
-        let what = follow.mode == "prompt" ? "newer versions are shown until `atmo update \(modelID)`" : "newer versions are pulled by themselves"
+        let what =
+            follow.mode == "prompt" ? "newer versions are shown until `atmo update \(modelID)`" : "newer versions are pulled by themselves"
         print("following \(modelID) (\(follow.mode)): \(what)")
     }
 }
@@ -126,7 +127,8 @@ struct FollowsCommand: AsyncParsableCommand {
                     let installed = models.installed(modelID: record.modelID)
                     let previous = models.previousVersion(of: record.modelID)
                     return UpdatesAPI.Follow(
-                        modelID: record.modelID, mode: record.mode, installedSHA256: installed?.sha256, installedVersion: installed?.version,
+                        modelID: record.modelID, mode: record.mode, installedSHA256: installed?.sha256,
+                        installedVersion: installed?.version,
                         previousSHA256: previous?.sha256, previousVersion: previous?.version, declined: record.declined,
                         state: "not_running")
                 }
@@ -180,7 +182,8 @@ struct UpdateCommand: AsyncParsableCommand {
         let node = await LocalNodeClient.require(stateDirectory: configuration.stateDirectory, json: json, alternative: "")
         let accepted: UpdatesAPI.Accepted
         do {
-            accepted = try await node.post(UpdatesAPI.updatePath(modelID), UpdatesAPI.FollowRequest(modelID: modelID), as: UpdatesAPI.Accepted.self)
+            accepted = try await node.post(
+                UpdatesAPI.updatePath(modelID), UpdatesAPI.FollowRequest(modelID: modelID), as: UpdatesAPI.Accepted.self)
         } catch let error as LocalNodeError where error.status == 404 {
             Failure(message: error.message, exitCode: ExitStatus.notFound, code: "not_found").exit(json: json)
         } catch {
@@ -221,7 +224,8 @@ struct RollbackCommand: AsyncParsableCommand {
         let result: UpdatesAPI.RolledBack
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
             do {
-                result = try await node.post(UpdatesAPI.rollbackPath, StorageAPI.ModelRequest(modelID: modelID), as: UpdatesAPI.RolledBack.self)
+                result = try await node.post(
+                    UpdatesAPI.rollbackPath, StorageAPI.ModelRequest(modelID: modelID), as: UpdatesAPI.RolledBack.self)
             } catch let error as LocalNodeError where error.status == 404 {
                 Failure(message: error.message, exitCode: ExitStatus.notFound, code: "not_found").exit(json: json)
             } catch {
@@ -257,7 +261,9 @@ extension UpdateCommand {
         print("")
         for update in list.updates {
             let from = update.installedVersion.map { " (installed: \($0))" } ?? ""
-            print("update available: \(update.modelID) \(update.version) \(update.sha256.prefix(12))\(from); `atmo update \(update.modelID)` pulls it")
+            print(
+                "update available: \(update.modelID) \(update.version) \(update.sha256.prefix(12))\(from); `atmo update \(update.modelID)` pulls it"
+            )
         }
     }
 }

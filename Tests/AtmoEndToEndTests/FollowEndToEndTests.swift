@@ -55,7 +55,8 @@ extension EndToEnd {
                 let a = try await sandbox.serve(
                     folders: [folder], stateDirectory: sandbox.path("a"), name: "a", readyModels: ["tracked.gguf"],
                     extraArguments: ["--rescan-interval", "0.5"])
-                let b = try await sandbox.serve(folders: [], stateDirectory: sandbox.path("b"), name: "b", extraArguments: ["--peer", a.baseURL])
+                let b = try await sandbox.serve(
+                    folders: [], stateDirectory: sandbox.path("b"), name: "b", extraArguments: ["--peer", a.baseURL])
                 let followed = try await sandbox.run(["follow", "tracked.gguf", "--state-dir", b.stateDirectory], name: "follow")
                 #expect(followed.status == 0, "\(followed.stderr)")
                 // Followed and not installed: pulled by itself.
@@ -63,7 +64,9 @@ extension EndToEnd {
 
                 let second = try Self.rewrite(file, seed: 72, minutesLater: 5)
                 #expect(second != first)
-                try await Self.waitFor("B installs the new version by itself", timeout: 90) { Self.installedSHA256(b, "tracked.gguf") == second }
+                try await Self.waitFor("B installs the new version by itself", timeout: 90) {
+                    Self.installedSHA256(b, "tracked.gguf") == second
+                }
                 // At normal priority, by the node itself.
                 let pulls = await Self.downloads(b).filter { $0.sha256 == second }
                 #expect(pulls.count == 1 && pulls.first?.priority == .normal, "\(pulls)")
@@ -74,7 +77,8 @@ extension EndToEnd {
                 let listed = try await sandbox.run(["follows", "--state-dir", b.stateDirectory], name: "follows")
                 #expect(listed.stdout.contains("tracked.gguf") && listed.stdout.contains(String(first.prefix(12))), "\(listed.stdout)")
 
-                let rolledBack = try await sandbox.run(["rollback", "tracked.gguf", "--state-dir", b.stateDirectory, "--json"], name: "rollback")
+                let rolledBack = try await sandbox.run(
+                    ["rollback", "tracked.gguf", "--state-dir", b.stateDirectory, "--json"], name: "rollback")
                 #expect(rolledBack.status == 0, "\(rolledBack.stderr)")
                 #expect(Self.installedSHA256(b, "tracked.gguf") == first, "the previous bytes are back")
                 #expect(try ModelFixtures.sha256(of: b.stateDirectory + "/models/.atmo-previous/tracked.gguf") == second)
@@ -101,7 +105,8 @@ extension EndToEnd {
                     extraArguments: ["--rescan-interval", "0.5"])
                 let state = sandbox.path("b")
                 try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-                try Data(#"{"follow": [{"model_id": "asked.gguf", "mode": "prompt"}]}"#.utf8).write(to: URL(fileURLWithPath: state + "/config.json"))
+                try Data(#"{"follow": [{"model_id": "asked.gguf", "mode": "prompt"}]}"#.utf8).write(
+                    to: URL(fileURLWithPath: state + "/config.json"))
                 let b = try await sandbox.serve(folders: [], stateDirectory: state, name: "b", extraArguments: ["--peer", a.baseURL])
                 let pulled = try await sandbox.run(["pull", "asked.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull")
                 #expect(pulled.status == 0, "\(pulled.stderr)")
@@ -143,7 +148,8 @@ extension EndToEnd {
                     extraArguments: ["--rescan-interval", "0.5"])
                 // Room for two of the 2 MiB files, not three.
                 let b = try await sandbox.serve(
-                    folders: [], stateDirectory: sandbox.path("b"), name: "b", extraArguments: ["--peer", a.baseURL, "--max-storage", "5MiB"])
+                    folders: [], stateDirectory: sandbox.path("b"), name: "b",
+                    extraArguments: ["--peer", a.baseURL, "--max-storage", "5MiB"])
                 let followed = try await sandbox.run(["follow", "kept.gguf", "--state-dir", b.stateDirectory], name: "follow")
                 #expect(followed.status == 0, "\(followed.stderr)")
                 try await Self.waitFor("B pulls the followed model") { Self.installedSHA256(b, "kept.gguf") == first }

@@ -63,7 +63,8 @@ struct UpdatePlannerTests {
             planner.plan(follows: follow(), installed: [:], offers: [offer(b, "1.1", complete: false)], downloading: [], now: 2_000)
                 == [.ignore(modelID: "m", .notOffered)])
         // Followed, not installed: the newest version is pulled.
-        let first = planner.plan(follows: follow(), installed: [:], offers: [offer(a, "1.0"), offer(b, "1.1")], downloading: [], now: 2_000)
+        let first = planner.plan(
+            follows: follow(), installed: [:], offers: [offer(a, "1.0"), offer(b, "1.1")], downloading: [], now: 2_000)
         #expect(first.first.map { if case .pull(let u) = $0 { u.sha256 == b && u.reason == .notInstalled } else { false } } == true)
         // Not followed: nothing at all.
         #expect(planner.plan(follows: [], installed: installed(a, "1.0"), offers: [offer(b, "2.0")], downloading: [], now: 2_000).isEmpty)

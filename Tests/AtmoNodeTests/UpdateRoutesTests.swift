@@ -33,7 +33,8 @@ struct UpdateRoutesTests {
                 configure: { $0.follows = [UpdatesAPI.FollowRequest(modelID: "from-config.gguf", mode: "prompt")] }
             ) { running in
                 let base = running.baseURL
-                let (made, answer) = try await call(base + UpdatesAPI.followsPath, "POST", body: #"{"model_id": "m.gguf", "mode": "auto-update"}"#)
+                let (made, answer) = try await call(
+                    base + UpdatesAPI.followsPath, "POST", body: #"{"model_id": "m.gguf", "mode": "auto-update"}"#)
                 #expect(made == 200, "\(answer)")
                 let (changed, _) = try await call(base + UpdatesAPI.followsPath, "POST", body: #"{"model_id": "m.gguf", "mode": "prompt"}"#)
                 #expect(changed == 200)

@@ -97,13 +97,16 @@ struct PreviousVersionTests {
         try database.follow(modelID: "yolo", mode: "auto")
         try database.follow(modelID: "yolo", mode: "prompt")
         try database.setDeclined(modelID: "yolo", sha256: String(repeating: "A", count: 64), true)
-        #expect(try database.follows() == [
-            FollowRecord(
-                modelID: "yolo", mode: "prompt", declined: [String(repeating: "a", count: 64)],
-                followedAt: try database.follows()[0].followedAt)
-        ])
+        #expect(
+            try database.follows() == [
+                FollowRecord(
+                    modelID: "yolo", mode: "prompt", declined: [String(repeating: "a", count: 64)],
+                    followedAt: try database.follows()[0].followedAt)
+            ])
         for index in 0..<100 {
-            try database.recordSightings([VersionSighting(modelID: "yolo", sha256: String(format: "%064x", index), firstSeenMs: Int64(index))])
+            try database.recordSightings([
+                VersionSighting(modelID: "yolo", sha256: String(format: "%064x", index), firstSeenMs: Int64(index))
+            ])
         }
         let sightings = try database.versionSightings()
         #expect(sightings.count == StateDatabase.maxSightingsPerModel)

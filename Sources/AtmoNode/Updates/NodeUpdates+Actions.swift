@@ -14,7 +14,8 @@ extension NodeUpdates {
             throw StoreError(.conflict, "mode '\(request.mode ?? "")' is not one of auto, prompt")
         }
         try database.follow(modelID: request.modelID, mode: mode.rawValue)
-        return try follows().first { $0.modelID == request.modelID } ?? UpdatesAPI.Follow(modelID: request.modelID, mode: mode.rawValue, state: "")
+        return try follows().first { $0.modelID == request.modelID }
+            ?? UpdatesAPI.Follow(modelID: request.modelID, mode: mode.rawValue, state: "")
     }
 
     /// Stops following `modelID`; false when it was not followed. Its kept previous version

@@ -85,7 +85,8 @@ final class NodeUpdates: Sendable {
         let downloading = Set(statuses.filter { !$0.isFinal }.map(\.modelID))
         let (actions, fresh) = state.withLock { state -> ([UpdatePlanner.Action], [UpdatePlanner.Sighting]) in
             if !state.loaded {
-                state.planner = UpdatePlanner(sightings: sightings.map { .init(modelID: $0.modelID, sha256: $0.sha256, firstSeenMs: $0.firstSeenMs) })
+                state.planner = UpdatePlanner(
+                    sightings: sightings.map { .init(modelID: $0.modelID, sha256: $0.sha256, firstSeenMs: $0.firstSeenMs) })
                 state.loaded = true
             }
             let actions = state.planner.plan(follows: planned, installed: installed, offers: offers, downloading: downloading, now: now)
@@ -149,7 +150,9 @@ final class NodeUpdates: Sendable {
 
     func plannerFollows(_ follows: [FollowRecord]) -> [UpdatePlanner.Follow] {
         follows.compactMap { record in
-            UpdatePlanner.Mode(name: record.mode).map { UpdatePlanner.Follow(modelID: record.modelID, mode: $0, declined: Set(record.declined)) }
+            UpdatePlanner.Mode(name: record.mode).map {
+                UpdatePlanner.Follow(modelID: record.modelID, mode: $0, declined: Set(record.declined))
+            }
         }
     }
 
