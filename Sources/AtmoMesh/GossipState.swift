@@ -116,14 +116,16 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     }
 
     /// The node's inventory changed: publish the new catalog (before `start`, only remember
-    /// it). Publishes nothing when `models` and `partialModels` (the files being pulled,
-    /// `partial_models`) equal what was published.
+    /// it). Publishes nothing when `models`, `partialModels` (the files being pulled,
+    /// `partial_models`) and `repositories` equal what was published.
     public mutating func inventoryChanged(
-        _ models: [ModelEntry], partialModels: [ModelEntry] = [], now: Int64
+        _ models: [ModelEntry], partialModels: [ModelEntry] = [], repositories: [RepositoryEntry] = [], now: Int64
     ) -> [GossipAction<Peer>] {
-        guard models != ownCatalog.models || partialModels != ownCatalog.partialModels else { return [] }
+        guard models != ownCatalog.models || partialModels != ownCatalog.partialModels || repositories != ownCatalog.repositories
+        else { return [] }
         ownCatalog.models = models
         ownCatalog.partialModels = partialModels
+        ownCatalog.repositories = repositories
         return started ? publish(now: now) : []
     }
 

@@ -8,6 +8,8 @@ import AtmoProtocol
 ///   hashes under one id are two versions, never mixed.
 /// - A node's entries disappear when it has not re-announced them within its TTL
 ///   (clamped like gossip does), or at once with `remove(nodeID:)`.
+/// - A node's `repositories` merge per (`model_id`, `revision`) into `MeshRepository`
+///   (MeshCatalog+Repositories.swift).
 /// - A node's `partial_models` (files it is pulling, each naming its piece manifest) make
 ///   it a provider with `partial` set; a model offered only by partial holders is still a
 ///   model of the mesh (pullable from the swarm), with `MeshModel.isComplete` false. A
@@ -25,6 +27,8 @@ public struct MeshCatalog: Sendable {
         var entries: [ModelEntry]
         /// The files it is pulling (its `partial_models`, with a piece manifest each).
         var partialEntries: [ModelEntry] = []
+        /// The repositories it offers (its `repositories`, one per `model_id`).
+        var repositories: [RepositoryEntry] = []
     }
 
     /// Bounds applied to `ttl_seconds` when computing expiry.
@@ -49,7 +53,8 @@ public struct MeshCatalog: Sendable {
         let lifetime = GossipConfiguration.lifetimeMs(ttlSeconds: catalog.ttlSeconds, bounds: ttlBoundsSeconds)
         offers[catalog.nodeID] = NodeOffer(
             nodeName: catalog.nodeName, endpoints: catalog.transferEndpoints, timestamp: catalog.timestamp,
-            expiresAtMs: now + lifetime, entries: entries, partialEntries: Self.partialEntries(of: catalog, besides: entries))
+            expiresAtMs: now + lifetime, entries: entries, partialEntries: Self.partialEntries(of: catalog, besides: entries),
+            repositories: Self.repositories(of: catalog))
         return true
     }
 

@@ -51,6 +51,7 @@ struct ProviderRoutes: Sendable {
             try await self.transferReport(request, context: context)
         }
         registerMesh(on: router)
+        registerRepositories(on: router)
         registerPieces(on: router)
         registerPartial(on: router)
         registerDownloads(on: router)

@@ -23,10 +23,13 @@ public enum MeshAPI {
         /// the pieces it holds (its catalog's `partial_models`); omitted (nil) for a node
         /// that holds it whole, so older readers see nothing new.
         public var partial: Bool?
+        /// **Extension** `files`, in the repositories view only: how many files of the
+        /// repository revision the node holds (nil elsewhere).
+        public var files: Int?
 
         public init(
             nodeID: String, nodeName: String, http: String?, latencyMs: Double? = nil, reliability: Double? = nil,
-            activeTransfers: Int? = nil, transports: [String]? = nil, partial: Bool? = nil
+            activeTransfers: Int? = nil, transports: [String]? = nil, partial: Bool? = nil, files: Int? = nil
         ) {
             self.nodeID = nodeID
             self.nodeName = nodeName
@@ -36,6 +39,7 @@ public enum MeshAPI {
             self.activeTransfers = activeTransfers
             self.transports = transports
             self.partial = partial == true ? true : nil
+            self.files = files
         }
 
         /// Whether the node holds only some pieces of the file (`partial` true).
@@ -46,7 +50,7 @@ public enum MeshAPI {
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", http, latencyMs = "latency_ms", reliability
-            case activeTransfers = "active_transfers", transports, partial
+            case activeTransfers = "active_transfers", transports, partial, files
         }
     }
 

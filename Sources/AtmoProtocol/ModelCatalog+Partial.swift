@@ -41,7 +41,7 @@ extension ModelCatalog {
         return (values, rejected)
     }
 
-    /// The number of entries a catalog holds, complete and partial (what gossip's count
-    /// bounds weigh).
-    public var entryCount: Int { models.count + partialModels.count }
+    /// The number of entries a catalog holds, complete and partial, and the files of its
+    /// repositories (what gossip's count bounds weigh).
+    public var entryCount: Int { models.count + partialModels.count + repositoryFileCount }
 }

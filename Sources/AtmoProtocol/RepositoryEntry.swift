@@ -131,3 +131,14 @@ public struct RepositoryEntry: Sendable, Hashable, Codable {
         try writer.finish(extra: extra)
     }
 }
+
+extension RepositoryEntry {
+    /// The repository as a model entry for filters such as the mesh's `MeshQuery` (name, id, source, type, format,
+    /// capabilities; size the sum of its files). Never sent.
+    public var summaryEntry: ModelEntry {
+        ModelEntry(
+            modelID: modelID, name: name, type: type, format: format, sizeBytes: sizeBytes,
+            sha256: String(repeating: "0", count: 64), version: version, capabilities: capabilities, source: source,
+            sourceRef: sourceRef)
+    }
+}

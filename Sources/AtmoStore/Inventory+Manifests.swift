@@ -73,7 +73,7 @@ extension Inventory {
                     logger.warning(
                         "model file changed without its size or time changing; offering its new hash",
                         metadata: ["path": "\(file.path)", "was": "\(expected)", "now": "\(sha256)"])
-                    let item = InventoryItem(entry: file.entry(sha256: sha256, manifest: reference), path: file.path, stat: file.stat)
+                    let item = file.item(sha256: sha256, manifest: reference)
                     update { $0.items[file.modelID] = item }
                 }
             } catch is CancellationError {

@@ -9,6 +9,11 @@ public struct InventoryItem: Sendable, Equatable {
     /// Local path of the bytes. Never sent to peers.
     public var path: String
     package var stat: FileIO.Stat
+    /// Whether the file is a model on its own, listed in `entries` (the catalog's `models`).
+    /// Every item is served by its id either way.
+    public var isStandalone = true
+    /// For a file of a Hugging Face snapshot: its repository (see `repositories`).
+    package var hub: HubFileFacts? = nil
 }
 
 /// The models this node offers, kept current by `refresh()`.
@@ -33,6 +38,11 @@ public final class Inventory: Sendable {
         var completedScans = 0
         /// True once the first scan has published what it found (before hashing new files).
         var hasListed = false
+        /// How many files the last scan found in each repository snapshot, by the
+        /// repository's model id: a repository is offered once all of them are items.
+        var repositoryFileCounts: [String: Int] = [:]
+        /// The repositories built for `generation` (Inventory+Repositories).
+        var repositoryCache: (generation: UInt64, repositories: [RepositoryEntry])?
     }
 
     let scanner: ModelScanner
@@ -48,10 +58,16 @@ public final class Inventory: Sendable {
         self.logger = logger
     }
 
-    /// The advertised entries, sorted by id.
+    /// The advertised entries (files usable alone: the catalog's `models`), sorted by id.
     public var entries: [ModelEntry] {
         state.withLock { $0.items.values.map(\.entry) }.sorted { $0.modelID < $1.modelID }
     }
+        state.withLock { $0.items.values.filter(\.isStandalone).map(\.entry) }.sorted { $0.modelID < $1.modelID }
+    }
+
+    /// Every file this node serves by its id, standalone or a file of a repository only,
+    /// sorted by id.
+    public var servedEntries: [ModelEntry] {
 
     public func item(modelID: String) -> InventoryItem? {
         state.withLock { $0.items[modelID] }
@@ -99,16 +115,16 @@ public final class Inventory: Sendable {
                     continue
                 }
                 let manifest = manifests[cached.sha256]
-                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: cached.sha256, manifest: manifest), path: file.path, stat: stat)
+                ready[file.modelID] = file.item(sha256: cached.sha256, manifest: manifest)
                 if manifest == nil { toManifest.append(file) }
             } else if let known = file.knownSHA256 {
-                ready[file.modelID] = InventoryItem(entry: file.entry(sha256: known, manifest: manifests[known]), path: file.path, stat: stat)
+                ready[file.modelID] = file.item(sha256: known, manifest: manifests[known])
                 toVerify.append(file)
             } else {
                 toHash.append(file)
             }
         }
-        publish(ready, pending: toHash.count)
+        publish(ready, pending: toHash.count, repositoryFileCounts: Self.repositoryFileCounts(files))
         try await io.run {
             try database.forgetHashes(except: Set(files.map(\.path)))
             try database.forgetUnusedManifests()
@@ -129,7 +145,7 @@ public final class Inventory: Sendable {
                     update { $0.items[file.modelID] = nil }
                     continue
                 }
-                let item = InventoryItem(entry: file.entry(sha256: sha256, manifest: manifest), path: file.path, stat: file.stat)
+                let item = file.item(sha256: sha256, manifest: manifest)
                 update { state in
                     state.items[file.modelID] = item
                     if counted { state.pendingHashes = max(0, state.pendingHashes - 1) }
@@ -163,12 +179,16 @@ public final class Inventory: Sendable {
         }
     }
 
-    private func publish(_ items: [String: InventoryItem], pending: Int) {
+    private func publish(_ items: [String: InventoryItem], pending: Int, repositoryFileCounts: [String: Int]) {
         update { state in
             state.items = items
             state.pendingHashes = pending
             state.hasListed = true
         }
+            if state.repositoryFileCounts != repositoryFileCounts {
+                state.repositoryFileCounts = repositoryFileCounts
+                state.generation &+= 1
+            }
     }
 
     func update(_ body: (inout State) -> Void) {
@@ -188,6 +208,12 @@ extension ScannedFile {
     /// The catalog entry of this file with content `sha256`, naming its piece manifest when
     /// one is known.
     func entry(sha256: String, manifest: ManifestReference? = nil) -> ModelEntry {
+    /// The inventory item of this file with content `sha256`.
+    func item(sha256: String, manifest: ManifestReference? = nil) -> InventoryItem {
+        InventoryItem(
+            entry: entry(sha256: sha256, manifest: manifest), path: path, stat: stat, isStandalone: isStandalone, hub: hub)
+    }
+
         ModelEntry(
             modelID: modelID, name: name, type: type, format: format, sizeBytes: sizeBytes, sha256: sha256,
             version: version, capabilities: Self.capabilities(type: type), source: source, sourceRef: sourceRef,

@@ -6,7 +6,8 @@
 // file of it at any depth, with no size floor. A blob named by 64 lowercase hex digits is an LFS
 // file and its name is the file's SHA-256 (`knownSHA256`); 40-hex blobs are git object ids of
 // small files and say nothing about SHA-256. Only `models--` folders are read (not `datasets--`
-// or `spaces--`).
+// or `spaces--`). The snapshot is also one repository: every file carries `HubFileFacts`, and
+// only files usable alone are standalone models (ModelScanner+HubRepository.swift).
 
 import Foundation
 
@@ -68,7 +69,11 @@ extension ModelScanner {
         guard let snapshot = Self.huggingFaceSnapshot(repoPath: repoPath) else { return [] }
         let repoID = org.isEmpty ? repo : org + "/" + repo
         let blobs = FileWalker.realPath(repoPath + "/blobs").map { $0 + "/" }
-        return FileWalker.walk(snapshot.path, excluding: roots.excludedFolders).map { found in
+        let found = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, keepHidden: true)
+        let paths = Set(found.map(\.relativePath))
+        let refs = Self.huggingFaceRefs(repoPath: repoPath, commit: snapshot.commit)
+        let repositoryModelID = ModelIdentifier.sanitize(org.isEmpty ? repo : org + "--" + repo)
+        return found.map { found in
             let fileName = found.relativePath.split(separator: "/").last.map(String.init) ?? found.relativePath
             let blobName = found.resolvedPath.split(separator: "/").last.map(String.init) ?? ""
             let isLFSBlob = blobs.map { found.resolvedPath.hasPrefix($0) } == true && Self.isSHA256Hex(blobName)
@@ -96,7 +101,11 @@ extension ModelScanner {
                     "hf_repo": repoID,
                     "hf_path": found.relativePath,
                     "hf_revision": snapshot.commit,
-                ]
+                ],
+                hub: HubFileFacts(
+                    repoID: repoID, repositoryModelID: repositoryModelID, revision: snapshot.commit, refs: refs,
+                    path: found.relativePath, blobID: Self.huggingFaceBlobID(resolvedPath: found.resolvedPath, blobsPrefix: blobs)),
+                isStandalone: Self.isStandaloneHubFile(format: sniffed.format, path: found.relativePath, paths: paths)
             )
             return Candidate(rank: 1, origin: found.path, file: file)
         }

@@ -93,6 +93,12 @@ package struct ScannedFile: Sendable, Equatable {
     package var knownSHA256: String?
     /// Extra facts, e.g. `hf_repo`, `hf_path`, `hf_revision`, `llamafarm_folder`. Never absolute paths.
     package var metadata: [String: String]
+    /// For a file of a Hugging Face snapshot: the repository revision it belongs to
+    /// (`ModelScanner+HubRepository.swift`); nil for every other file.
+    package var hub: HubFileFacts? = nil
+    /// Whether the file is a model on its own, listed in the catalog's `models`. A file that
+    /// is not (config, tokenizer, a shard) is still served by its id, as a file of its repository.
+    package var isStandalone = true
 }
 
 /// Walks the ``ScanRoots`` and lists every model file found, sorted by id.
@@ -247,7 +253,9 @@ extension ModelScanner {
 
         /// Every non-empty regular file below `root`, in a stable order (names sorted per folder). Symlinks are
         /// followed, but each folder (by device and inode) is entered once, so loops end.
-        static func walk(_ root: String, excluding excluded: [URL] = []) -> [FoundFile] {
+        /// `keepHidden` keeps names starting with "." (a Hugging Face snapshot's `.gitattributes`
+        /// is a file of its repository); the other skip rules hold.
+        static func walk(_ root: String, excluding excluded: [URL] = [], keepHidden: Bool = false) -> [FoundFile] {
             guard let status = FileStatus(path: root), status.isDirectory else { return [] }
             // Excluded folders count as visited already, so the walk never enters them.
             var visited: Set<[UInt64]> = [[status.device, status.inode]]
@@ -258,7 +266,7 @@ extension ModelScanner {
                 }
             }
             var found: [FoundFile] = []
-            walk(directory: root, prefix: "", depth: 0, visited: &visited, into: &found)
+            walk(directory: root, prefix: "", depth: 0, keepHidden: keepHidden, visited: &visited, into: &found)
             return found
         }
 
@@ -266,17 +274,20 @@ extension ModelScanner {
             directory: String,
             prefix: String,
             depth: Int,
+            keepHidden: Bool,
             visited: inout Set<[UInt64]>,
             into found: inout [FoundFile]
         ) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-            for name in names.sorted() where !isSkipped(name) {
+            for name in names.sorted() where !isSkipped(name) || (keepHidden && name.hasPrefix(".") && !isSkipped(String(name.dropFirst()))) {
                 let path = directory + "/" + name
                 let relative = prefix.isEmpty ? name : prefix + "/" + name
                 guard let status = FileStatus(path: path) else { continue }
                 if status.isDirectory {
                     guard depth < maximumDepth, visited.insert([status.device, status.inode]).inserted else { continue }
-                    walk(directory: path, prefix: relative, depth: depth + 1, visited: &visited, into: &found)
+                    walk(
+                        directory: path, prefix: relative, depth: depth + 1, keepHidden: keepHidden, visited: &visited,
+                        into: &found)
                 } else if status.isRegularFile, status.size > 0, let resolved = realPath(path) {
                     found.append(FoundFile(path: path, relativePath: relative, resolvedPath: resolved, status: status))
                 }

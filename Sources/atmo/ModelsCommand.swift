@@ -43,32 +43,42 @@ struct ModelsCommand: AsyncParsableCommand {
         // whole connect timeout.
         var http = PullEngine.httpConfiguration(PullConfiguration())
         http.connectionPool.retryConnectionEstablishment = false
-        let result: Result<[ModelEntry], TransferError> = try await HTTPClient.withHTTPClient(configuration: http) { http in
+        let result: Result<([ModelEntry], [RepositoryEntry]), TransferError> = try await HTTPClient.withHTTPClient(
+            configuration: http
+        ) { http in
             do throws(TransferError) {
-                return .success(try await PeerClient(baseURL: peer, http: http, logger: logger).catalog())
+                let client = PeerClient(baseURL: peer, http: http, logger: logger)
+                return .success((try await client.catalog(), try await client.repositories()))
             } catch {
                 return .failure(error)
             }
         }
         let entries: [ModelEntry]
+        let repositories: [RepositoryEntry]
         switch result {
-        case .success(let list): entries = list.filter(matches)
+        case .success(let (list, offered)): (entries, repositories) = (list.filter(matches), offered.filter(matches))
         case .failure(let error):
             Failure(message: error.message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
         }
         let installed = Set(LocalModelStore(directory: store.nodeConfiguration().modelsDirectory).installed().map(\.sha256))
         if json {
-            printJSON(HTTPAPI.ModelList(models: entries))
+            printJSON(PeerListing(models: entries, repositories: repositories))
             return
         }
-        guard !entries.isEmpty else {
+        guard !entries.isEmpty || !repositories.isEmpty else {
             print("no models match")
             return
         }
         let rows = entries.map { entry in
-            [entry.modelID, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), installed.contains(entry.sha256) ? "yes" : ""]
+            [entry.modelID, entry.kind.rawValue, entry.format, "1", formatBytes(entry.sizeBytes), installed.contains(entry.sha256) ? "yes" : ""]
         }
-        printTable(header: ["ID", "TYPE", "FORMAT", "SIZE", "INSTALLED"], rows: rows)
+        let repositoryRows = repositories.map { repository in
+            [
+                repository.modelID, repository.kind.rawValue, repository.format, String(repository.files.count),
+                formatBytes(repository.sizeBytes), "",
+            ]
+        }
+        printTable(header: ["ID", "TYPE", "FORMAT", "FILES", "SIZE", "INSTALLED"], rows: (rows + repositoryRows).sorted { $0[0] < $1[0] })
     }
 
     /// The mesh's models as the local node knows them.
@@ -78,11 +88,12 @@ struct ModelsCommand: AsyncParsableCommand {
         let list = await node.getOrExit(
             MeshAPI.modelsPath, query: [("search", search), ("type", type), ("format", format), ("capability", capability)],
             as: MeshAPI.ModelList.self, json: json)
+        let repositories = await meshRepositories(node)
         if json {
-            printJSON(list)
+            printJSON(MeshListing(models: list.models, repositories: repositories))
             return
         }
-        guard !list.models.isEmpty else {
+        guard !list.models.isEmpty || !repositories.isEmpty else {
             print(search == nil && type == nil && format == nil && capability == nil ? "the mesh offers no models yet" : "no models match")
             return
         }
@@ -92,11 +103,13 @@ struct ModelsCommand: AsyncParsableCommand {
             let partial = model.providers.filter(\.isPartial).count
             let peers = String(model.providers.count) + (partial == 0 ? "" : " (\(partial) partial)")
             return [
-                entry.modelID, entry.name, entry.kind.rawValue, entry.format, formatBytes(entry.sizeBytes), peers,
+                entry.modelID, entry.name, entry.kind.rawValue, entry.format, "1", formatBytes(entry.sizeBytes), peers,
                 model.installed ? "yes" : "",
             ]
         }
-        printTable(header: ["ID", "NAME", "TYPE", "FORMAT", "SIZE", "PEERS", "INSTALLED"], rows: rows)
+        printTable(
+            header: ["ID", "NAME", "TYPE", "FORMAT", "FILES", "SIZE", "PEERS", "INSTALLED"],
+            rows: (rows + repositories.map(Self.row)).sorted { $0[0] < $1[0] })
         await UpdateCommand.printWaiting(node)
     }
 

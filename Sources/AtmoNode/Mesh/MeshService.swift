@@ -31,9 +31,9 @@ struct MeshService: Service {
         let port = try await waitForPort()
         let endpoint: String? =
             configuration.offerToMesh ? configuration.advertisedURL ?? Self.defaultAdvertisedURL(host: host, port: port) : nil
-        let (models, partialModels) = ownEntries()
+        let (models, partialModels, repositories) = ownEntries()
         mesh.update { state, now in
-            state.gossip.inventoryChanged(models, partialModels: partialModels, now: now)
+            state.gossip.inventoryChanged(models, partialModels: partialModels, repositories: repositories, now: now)
                 + state.gossip.endpointsChanged(.init(http: endpoint, websocket: endpoint != nil), now: now)
                 + state.gossip.start(now: now)
         }
@@ -92,22 +92,28 @@ struct MeshService: Service {
     }
 
     private func tick() {
-        let (models, partialModels) = ownEntries()
+        let (models, partialModels, repositories) = ownEntries()
         mesh.update { state, now in
-            state.gossip.inventoryChanged(models, partialModels: partialModels, now: now) + state.gossip.tick(now: now)
+            state.gossip.inventoryChanged(models, partialModels: partialModels, repositories: repositories, now: now)
+                + state.gossip.tick(now: now)
         }
     }
 
     /// What this node's catalog offers: the inventory's models, and the files being pulled
     /// (`partial_models`, republished when an offer begins or ends, never per piece). A file
     /// both installed and still offered as partial (the pull's end and the rescan cross) is
-    /// listed whole only. Nothing when the node does not offer to the mesh.
-    private func ownEntries() -> (models: [ModelEntry], partialModels: [ModelEntry]) {
-        guard configuration.offerToMesh else { return ([], []) }
+    /// listed whole only. The repositories (`repositories`) as many as fit
+    /// `ownRepositoryBytes` (ModelCatalog+Repositories). Nothing when the node does not
+    /// offer to the mesh.
+    private func ownEntries() -> (models: [ModelEntry], partialModels: [ModelEntry], repositories: [RepositoryEntry]) {
+        guard configuration.offerToMesh else { return ([], [], []) }
         let models = inventory.entries.sorted { $0.modelID < $1.modelID }
         let whole = Set(models.map(\.sha256))
         let partial = partialOffers.entries.filter { !whole.contains($0.sha256) && $0.manifestReference != nil }
-        return (models, Array(partial.prefix(WireLimits.maxPartialModelsPerCatalog)))
+        return (
+            models, Array(partial.prefix(WireLimits.maxPartialModelsPerCatalog)),
+            Self.repositoriesThatFit(inventory.repositories, bytes: Self.ownRepositoryBytes)
+        )
     }
 
     private func performActions() async {
