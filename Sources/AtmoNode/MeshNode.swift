@@ -132,6 +132,7 @@ public struct MeshNode: Sendable {
         LimitsRoutes(shaper: shaper).register(on: router)
         UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
         repositoryPullRoutes().register(on: router)
+        hubRoutes(provider: routes, io: blockingIO).register(on: router)  // last: it answers only paths no route took
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })
         updates.rescan.value = { inventoryService.requestRescan() }

@@ -25,6 +25,8 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var maxDownloads: Int?
     /// Downloads of one priority that transfer at once (`downloadsPerPriority`; default 1).
     public var downloadsPerPriority: Int?
+    /// The Hub-compatible endpoint repositories are mirrored from (`hubUpstream`).
+    public var upstream: String?
     /// Followed models: `[{"model_id": "yolo.pt", "mode": "auto"}]` (mode `auto` or `prompt`).
     public var follow: [UpdatesAPI.FollowRequest]?
 
@@ -33,6 +35,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         case maxStorage = "max_storage", evictLastCopies = "evict_last_copies"
         case bandwidth
         case maxDownloads = "max_downloads", downloadsPerPriority = "downloads_per_priority"
+        case upstream
         case follow
     }
 
@@ -64,6 +67,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let bandwidth { configuration.bandwidth = bandwidth }
         if let maxDownloads { configuration.maxConcurrentDownloads = max(1, maxDownloads) }
         if let downloadsPerPriority { configuration.downloadsPerPriority = max(1, downloadsPerPriority) }
+        if let upstream, Validation.isValidHTTPEndpoint(upstream) { configuration.hubUpstream = upstream }
         if let follow { configuration.follows += follow }
     }
 }

@@ -61,6 +61,11 @@ public struct NodeConfiguration: Sendable {
     public var follows: [UpdatesAPI.FollowRequest] = []
     /// Seconds between two looks at the mesh for newer versions of followed models.
     public var updateCheckIntervalSeconds: Double = 2
+    /// A Hub-compatible endpoint (`https://huggingface.co`, another node's base URL) that
+    /// the node's Hub endpoint mirrors a repository from when neither this node nor the
+    /// mesh has it (`--upstream`, `"upstream"` in config.json); nil: such a request is
+    /// answered "not found". Mirrors go into the Hugging Face cache the node scans.
+    public var hubUpstream: String?
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

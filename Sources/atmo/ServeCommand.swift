@@ -86,13 +86,18 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Downloads of one priority that transfer at once, within --max-downloads (default 1; downloads_per_priority in config.json).")
     var downloadsPerPriority: Int?
 
+    @Option(
+        name: .customLong("upstream"),
+        help: "A Hub-compatible endpoint (https://huggingface.co, another node's URL) to mirror repositories the mesh lacks from, once, into the Hugging Face cache.")
+    var upstream: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
         guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
         guard probeInterval >= 0.1 else { throw ValidationError("--probe-interval must be at least 0.1 s") }
         if let maxDownloads, maxDownloads < 1 { throw ValidationError("--max-downloads must be at least 1") }
         if let downloadsPerPriority, downloadsPerPriority < 1 { throw ValidationError("--downloads-per-priority must be at least 1") }
-        for peer in peers + [advertiseURL].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
+        for peer in peers + [advertiseURL, upstream].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
             throw ValidationError("'\(peer)' is not an http:// or https:// base URL")
         }
         for relay in relays {
@@ -131,6 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
         bandwidth.apply(to: &configuration.bandwidth)
         if let maxDownloads { configuration.maxConcurrentDownloads = maxDownloads }
         if let downloadsPerPriority { configuration.downloadsPerPriority = downloadsPerPriority }
+        if let upstream { configuration.hubUpstream = upstream }
         let logger = store.makeLogger(label: "atmo.serve", defaultLevel: .info)
         let node: MeshNode
         do {

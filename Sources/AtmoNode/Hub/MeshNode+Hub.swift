@@ -1,10 +1,39 @@
+import AsyncHTTPClient
 import AtmoProtocol
+import AtmoStore
+import AtmoTransfer
+import Foundation
 
 extension MeshNode {
-    /// The Hub-compatible endpoint over this node's repositories and the mesh's.
-    func hubRoutes(provider: ProviderRoutes) -> HubRoutes {
-        let inventory = self.inventory
-        let source = HubRepositorySource(local: { [] }, mesh: { [] }, hasListed: { inventory.hasListed })
-        return HubRoutes(provider: provider, source: source)
+    /// The Hub-compatible endpoint over this node's repositories and the mesh's: files only
+    /// the mesh has are fetched with `pullRepository` into the Hugging Face cache this node
+    /// scans; misses are mirrored from `configuration.hubUpstream` into the same cache (no
+    /// upstream when the node does not scan one: `--no-huggingface`).
+    func hubRoutes(provider: ProviderRoutes, io: BlockingIO) -> HubRoutes {
+        let (inventory, mesh, nodeID) = (self.inventory, self.mesh, self.nodeID)
+        let source = HubRepositorySource(
+            local: { inventory.repositories },
+            mesh: { mesh.catalogsForPull().filter { $0.nodeID != nodeID }.flatMap(\.repositories) },
+            hasListed: { inventory.hasListed })
+        var routes = HubRoutes(provider: provider, source: source)
+        let scansHub = configuration.scanRoots.huggingFaceHub != nil
+        if scansHub {
+            routes.meshFetch = HubMeshFetch(
+                pull: { entry, path in _ = try await self.pullRepository(entry, files: .file(path)) },
+                providerURL: { entry in
+                    self.repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }?.providers.lazy.compactMap(\.http).first
+                })
+        }
+        if let upstream = configuration.hubUpstream {
+            if scansHub {
+                let client = HubUpstreamClient(http: HTTPClient.shared, baseURL: MeshClient.trimmed(upstream))
+                routes.upstream = HubUpstream(
+                    client: client, cache: defaultHubCache, scratchDirectory: configuration.stateDirectory + "/hub-upstream",
+                    io: io, logger: logger)
+            } else {
+                logger.warning("--upstream needs the Hugging Face cache (it is off): repositories are not mirrored")
+            }
+        }
+        return routes
     }
 }

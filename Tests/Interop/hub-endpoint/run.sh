@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The Hub-compatible endpoint of `atmo serve` against an unmodified huggingface_hub (from
+# PyPI): a node offers a small repository made in real formats (safetensors, config.json)
+# from its Hugging Face cache; with HF_ENDPOINT pointing at the node and fresh, empty
+# caches, snapshot_download, hf_hub_download and the `hf download` CLI get every file with
+# the right bytes, and a missing repository, revision or file raises the Hub's error; the
+# same through a second node of the mesh with an empty cache (it fetches from the first), and
+# through a node of a mesh of its own whose --upstream is the first node's endpoint (it
+# mirrors the repository into its own cache once).
+#
+# Usage: Tests/Interop/hub-endpoint/run.sh [path/to/atmo]   (default .build/debug/atmo)
+# Installs huggingface_hub, safetensors and numpy with pip if missing. Prints one line per
+# check ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
+set -uo pipefail
+started=$SECONDS
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+atmo="${1:-.build/debug/atmo}"
+[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
+work="$(mktemp -d /tmp/atmo-hub-interop.XXXXXX)"
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail_early() {
+    echo "FAIL - $*"
+    echo "hub endpoint interop: 0 passed, 1 failed"
+    exit 1
+}
+
+# --- prerequisites -------------------------------------------------------------------
+[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
+if ! python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null || ! command -v hf >/dev/null; then
+    echo "installing python huggingface_hub, safetensors and numpy"
+    python3 -m pip install -q huggingface_hub safetensors numpy >/dev/null 2>&1 \
+        || python3 -m pip install -q --break-system-packages huggingface_hub safetensors numpy >/dev/null 2>&1
+    python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null \
+        || fail_early "cannot install the python huggingface_hub, safetensors and numpy packages with pip"
+fi
+echo "python huggingface_hub $(python3 -c 'import huggingface_hub; print(huggingface_hub.__version__)')," \
+    "safetensors $(python3 -c 'import safetensors; print(safetensors.__version__)'), atmo at $atmo"
+
+# Nothing of the machine's own Hugging Face setup may leak in (token, caches, offline mode).
+unset HF_TOKEN HF_HUB_OFFLINE HF_HUB_CACHE HF_HOME HF_ENDPOINT HUGGING_FACE_HUB_TOKEN HF_HUB_DISABLE_XET
+export HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_HUB_DISABLE_IMPLICIT_TOKEN=1
+export HF_HOME="$work/client-home"
+
+# start_node NAME CACHE [serve flags...]: an `atmo serve` on a free loopback port with CACHE
+# as its Hugging Face cache; sets $endpoint.
+start_node() {
+    local name="$1" cache="$2"
+    shift 2
+    mkdir -p "$cache"
+    HF_HUB_CACHE="$cache" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/$name.port" \
+        --state-dir "$work/$name-state" --no-lan --no-llamafarm --name "$name" "$@" \
+        >"$work/$name.out" 2>"$work/$name.err" &
+    local pid=$!
+    pids+=("$pid")
+    local port=""
+    for _ in $(seq 1 600); do
+        [[ -s "$work/$name.port" ]] && port="$(tr -dc '0-9' <"$work/$name.port")"
+        [[ -n "$port" ]] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [[ -z "$port" ]]; then
+        sed 's/^/   /' "$work/$name.err"
+        fail_early "atmo serve ($name) did not write its port within 60 s"
+    fi
+    endpoint="http://127.0.0.1:$port"
+    echo "atmo serve $name (pid $pid) at $endpoint"
+}
+
+# wait_listed ENDPOINT NAME: polls (with a deadline) until the endpoint lists the repository.
+wait_listed() {
+    for _ in $(seq 1 600); do
+        curl -fsS "$1/api/models/atmo-test/tiny-model/revision/main" 2>/dev/null | grep -q '"sha"' && return 0
+        sleep 0.1
+    done
+    tail -20 "$work/$2.err" | sed 's/^/   /'
+    fail_early "$2 did not list atmo-test/tiny-model on its Hub endpoint within 60 s"
+}
+
+passed=0
+failed=0
+# run_checks NAME ARGS...: one hub_checks.py run, its lines counted.
+run_checks() {
+    local name="$1"
+    shift
+    python3 "$here/hub_checks.py" "$@" | sed "s/^\(ok\|FAIL\) - /\1 - [$name] /" | tee "$work/checks.out"
+    local status=${PIPESTATUS[0]}
+    passed=$((passed + $(grep -c '^ok - ' "$work/checks.out")))
+    local bad
+    bad=$(grep -c '^FAIL - ' "$work/checks.out")
+    if [[ $status -ne 0 && $bad -eq 0 ]]; then
+        bad=1
+        echo "FAIL - [$name] hub_checks.py $1 exited with $status"
+    fi
+    failed=$((failed + bad))
+    if [[ $bad -ne 0 ]]; then
+        echo "$name's log (last 30 lines):"
+        tail -30 "$work/$name.err" | sed 's/^/   /'
+    fi
+}
+
+# --- 1. a node holding the repository in its cache ----------------------------------------
+python3 "$here/hub_checks.py" make-cache "$work/node-cache" || fail_early "could not make the test repository"
+start_node holder "$work/node-cache"
+holder="$endpoint"
+wait_listed "$holder" holder
+HF_ENDPOINT="$holder" run_checks holder check "$work/node-cache" "$work/holder"
+
+# --- 2. a node of the same mesh with an empty cache: it fetches from the holder -------------
+start_node meshed "$work/meshed-cache" --peer "$holder"
+meshed="$endpoint"
+wait_listed "$meshed" meshed
+HF_ENDPOINT="$meshed" run_checks meshed check "$work/node-cache" "$work/meshed"
+run_checks meshed node-holds "$work/node-cache" "$work/meshed-cache" "fetched through the mesh"
+
+# --- 3. a node of a mesh of its own, the holder's endpoint its upstream: it mirrors ---------
+start_node mirror "$work/mirror-cache" --upstream "$holder"
+HF_ENDPOINT="$endpoint" run_checks mirror check "$work/node-cache" "$work/mirror"
+run_checks mirror node-holds "$work/node-cache" "$work/mirror-cache" "mirrored from the upstream"
+
+echo "hub endpoint interop: $passed passed, $failed failed ($((SECONDS - started)) s)"
+[[ $failed -eq 0 ]]
