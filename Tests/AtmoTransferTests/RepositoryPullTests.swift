@@ -89,6 +89,31 @@ struct RepositoryPullTests {
         }
     }
 
+    @Test func aHostileEntryWritesNothing() async throws {
+        let (entry, model, _) = Self.repository()
+        let good = entry.files[0]
+        func hostile(_ paths: [String]) -> RepositoryEntry {
+            var bad = entry
+            bad.files = paths.map {
+                RepositoryFile(path: $0, sizeBytes: good.sizeBytes, sha256: good.sha256, blobID: good.blobID, modelID: model.modelID)
+            }
+            return bad
+        }
+        try await withTemporaryDirectory { directory in
+            let store = LocalModelStore(directory: directory.sub("models"))
+            let cache = HubCache(root: directory.sub("hub"))
+            for paths in [["../../../escape"], ["/etc/passwd"], ["a/../../b"], ["onnx", "onnx/model.onnx"]] {
+                let bad = hostile(paths)
+                let outcome = await PullHarness.withEngineResult(database: try StateDatabase()) { engine in
+                    let puller = RepositoryPuller(engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
+                    return try await puller.pull(bad, from: [], into: .huggingFace(cache))
+                }
+                #expect(outcome == .protocolViolation, "\(paths)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == [], "nothing was written anywhere")
+        }
+    }
+
     @Test func aFileInTheStoreIsHardLinkedNotFetched() async throws {
         let (entry, model, bytes) = Self.repository()
         try await withTemporaryDirectory { directory in
@@ -113,6 +138,22 @@ struct RepositoryPullTests {
             var info = stat()
             #expect(stat(blob, &info) == 0 && info.st_nlink == 2, "one copy of the bytes, two names")
             #expect(store.installed().count == 1, "a model the store held before stays")
+        }
+    }
+}
+
+extension PullHarness {
+    /// Runs `body` with an engine; the `TransferError` code it threw, nil when it returned.
+    static func withEngineResult(
+        database: @autoclosure () throws -> StateDatabase, _ body: @escaping @Sendable (PullEngine) async throws -> InstalledRepository
+    ) async -> TransferError.Code? {
+        do {
+            _ = try await withEngine(database: try database(), body)
+            return nil
+        } catch let error as TransferError {
+            return error.code
+        } catch {
+            return .localError
         }
     }
 }
