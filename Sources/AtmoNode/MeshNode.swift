@@ -107,7 +107,7 @@ public struct MeshNode: Sendable {
                 http: pullHTTP, database: database, configuration: configuration.pull.shaped(by: shaper), logger: logger,
                 blockingIO: blockingIO,
                 channelFactory: relayChannels(), partialOffers: partialOffers
-            ).withStorage(storage.admission),
+            ).withStorage(storage.admission).withCounters(ledger.metrics),
             modelsDirectory: configuration.modelsDirectory, nodeID: nodeID, requestRescan: { inventoryService.requestRescan() },
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger,
@@ -131,6 +131,7 @@ public struct MeshNode: Sendable {
         StorageRoutes(storage: storage, fileReaders: fileReaders).register(on: router)
         LimitsRoutes(shaper: shaper).register(on: router)
         UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
+        metricsRoutes().register(on: router)
         repositoryPullRoutes().register(on: router)
         hubRoutes(provider: routes, io: blockingIO).register(on: router)  // last: it answers only paths no route took
         routes.routeTable.load(from: router)

@@ -66,6 +66,8 @@ public struct NodeConfiguration: Sendable {
     /// mesh has it (`--upstream`, `"upstream"` in config.json); nil: such a request is
     /// answered "not found". Mirrors go into the Hugging Face cache the node scans.
     public var hubUpstream: String?
+    /// `GET /metrics` answers every client, not only this machine (`--metrics-public`).
+    public var metricsPublic = false
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

@@ -10,7 +10,8 @@ extension ProviderRoutes {
 
     func registerMesh(on router: Router<ProviderRequestContext>) {
         router.get(.init(HTTPAPI.catalogsPath)) { _, _ in
-            Self.streamedBundle(self.mesh.catalogsForPull())
+            self.mesh.gossipCounters.received(.pull)
+            return Self.streamedBundle(self.mesh.catalogsForPull())
         }
         router.post(.init(HTTPAPI.catalogsPath)) { request, context in
             try await self.receiveCatalogs(request, from: context.remoteAddress)
@@ -50,6 +51,7 @@ extension ProviderRoutes {
             throw HTTPError(.badRequest, message: "Expected a model_catalog or {\"catalogs\":[...]}: \(error)")
         }
         let ownID = nodeID
+        mesh.gossipCounters.received(.push)
         let sender = client?.ipAddress ?? "unknown"
         mesh.update { state, now in
             push.catalogs.filter { $0.nodeID != ownID }.flatMap { state.gossip.receive($0, from: nil, senderKey: sender, now: now) }

@@ -51,6 +51,8 @@ public final class Inventory: Sendable {
     let state = Mutex(State())
     /// The last manifests read for the pieces route (see Inventory+Manifests).
     let recentManifests = Mutex(RecentManifests())
+    /// Bytes and time of this inventory's hashing, for the node's metrics.
+    public let hashCounters = HashCounters()
 
     public init(roots: ScanRoots, database: StateDatabase, logger: Logger) {
         self.scanner = ModelScanner(roots: roots)
@@ -166,9 +168,10 @@ public final class Inventory: Sendable {
     /// Hashes one file with its manifest and remembers both, unless the file changed while
     /// being read.
     func hash(_ file: ScannedFile, using io: BlockingIO) async throws -> (sha256: String, manifest: ManifestReference) {
-        let database = self.database
+        let (database, counters, started) = (self.database, hashCounters, ContinuousClock.now)
         return try await io.run { cancellation in
             let (sha256, manifest) = try FileHasher.hashWithManifest(path: file.path, isCancelled: { cancellation.isCancelled })
+            counters.record(bytes: file.stat.size, since: started)
             let after = try FileIO.stat(file.path)
             guard after == file.stat else {
                 throw StoreError(.busy, "\(file.path) changed while it was being hashed; it will be hashed on the next scan")

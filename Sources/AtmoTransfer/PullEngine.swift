@@ -79,6 +79,8 @@ public struct PullEngine: Sendable {
     /// Admits each pull under the storage limit before a byte of the model moves (evicting,
     /// or failing with `storage_full`); nil: no limit, no check (`withStorage`).
     public var storage: StorageAdmission?
+    /// Told the bytes each piece brings and the swarm's piece verdicts (`withCounters`).
+    public var counters: any TransferCounters = NoTransferCounters()
 
     /// An engine pulling over `http`, and through `channelFactory` for the sources it supplies
     /// a channel for (relayed ones). Its file and database work runs on `blockingIO`'s pool.

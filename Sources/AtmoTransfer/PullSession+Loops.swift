@@ -32,6 +32,7 @@ extension PullSession {
                 continue
             }
             coordinator.written(index, buffer: buffer)
+            engine.counters.received(bytes: Int64(buffer.readableBytes), route: source.route, peer: source.nodeID)
             do {
                 try await recordWritten()
             } catch {

@@ -24,6 +24,7 @@ extension MeshState {
     /// Returns false when the catalog was refused.
     @discardableResult
     func receiveOverRelay(_ catalog: ModelCatalog, from sender: String) -> Bool {
+        gossipCounters.received(.relay)
         guard catalog.nodeID == sender else { return false }
         update { state, now in
             state.perform(state.peers.receivedOverRelay(from: sender, nodeName: catalog.nodeName, now: now), now: now)

@@ -33,6 +33,8 @@ final class MeshState: Sendable {
 
     /// Base URLs to probe now (a peer with a relay route whose endpoint is unproven).
     let probeRequests: AsyncStream<String>
+    /// Gossip messages sent and received, for the metrics.
+    let gossipCounters = GossipCounters()
     private let probeSink: AsyncStream<String>.Continuation
 
     init(gossip: GossipState<String>, catalog: MeshCatalog) {
@@ -65,6 +67,7 @@ final class MeshState: Sendable {
                     if state.catalog.remove(nodeID: nodeID) { state.version &+= 1 }
                     outgoing += state.perform(state.peers.forgotten(nodeID: nodeID), now: now)
                 case .push, .pull:
+                    if case .push = action { gossipCounters.sent(.push) } else { gossipCounters.sent(.pull) }
                     outgoing.append(action)
                 }
             }

@@ -88,7 +88,8 @@ struct RelayTransferProvider: Sendable {
             var transfer = ProviderTransfer(sender: sender, file: file, route: route, peer: peer, fileReaders: fileReaders)
             transfer.shaping = shaper.map { UploadShaping(shaper: $0, peer: peer, modelSize: holding.source.totalBytes) }
             await transfer.run(inbox)
-            ledger.downloadEnded(bytes: transfer.bytesSent)
+            let direct = route.relay.hasPrefix(TransferHub.directLinkPrefix)
+            ledger.downloadEnded(bytes: transfer.bytesSent, route: direct ? .directWS : .relay, peer: peer)
             logger.debug(
                 "relayed transfer ended",
                 metadata: [

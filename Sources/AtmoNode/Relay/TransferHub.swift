@@ -103,6 +103,9 @@ final class TransferHub: Sendable {
         for continuation in lost { continuation.yield(.pathLost("node \(nodeID) left the relay")) }
     }
 
+    /// The ids of the links open now (relays, and `directLinkPrefix` ones), for the metrics.
+    var linkIDs: [String] { state.withLock { Array($0.links.keys) } }
+
     /// The prefix of the ids of links that are a direct WebSocket to one node (not a relay).
     static let directLinkPrefix = "direct:"
 

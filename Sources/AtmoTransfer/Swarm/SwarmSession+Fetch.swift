@@ -42,6 +42,7 @@ extension SwarmSession {
             }
             switch outcome {
             case .success(let pieces):
+                count(pieces, bytes: runBytes, from: peer)
                 var wrote = false
                 for (key, piece) in zip(keys, pieces) {
                     switch piece {

@@ -51,6 +51,7 @@ extension SwarmSession {
         while !Task.isCancelled {
             let pieces = try await coordinator.nextUncheckedPieces()
             let (good, bad) = try await checkOnDisk(pieces)
+            engine.counters.pieces(verified: good.count, rejected: bad.count)
             for piece in coordinator.checkedOnDisk(good: good, bad: bad) {
                 engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: piece)
             }
