@@ -123,6 +123,11 @@ struct HubEndpointTests {
             let post = try await RawHTTP.send(port: node.port, RawHTTP.request("POST", "/\(Self.repo)/resolve/main/config.json"))
             #expect(post.status == 405)
             #expect(post.header("Allow") == "GET, HEAD")
+            let delete = try await RawHTTP.send(port: node.port, RawHTTP.request("DELETE", "/api/models/\(Self.repo)"))
+            #expect(delete.status == 405)
+            let head = try await RawHTTP.head(port: node.port, "/api/models/\(Self.repo)/revision/main")
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
         }
     }
 }

@@ -49,13 +49,10 @@ struct HubRoutes: Sendable {
 
     func answer(_ request: HubRequest, raw: Request, context: ProviderRequestContext) async throws -> Response {
         let method = raw.method
-        switch request {
-        case .resolve where method != .get && method != .head, .info where method != .get, .tree where method != .get:
+        guard method == .get || method == .head else {
             var headers = HTTPFields()
-            headers[.allow] = request.isResolve ? "GET, HEAD" : "GET"
+            headers[.allow] = "GET, HEAD"
             return HubAnswers.json(HubBodies.ErrorBody(error: "Method \(method.rawValue) not allowed here"), status: .methodNotAllowed, headers: headers)
-        default:
-            break
         }
         let resolved: HubCatalog.Resolved
         switch await locate(repoID: request.repoID, revision: request.revision, context: context) {
@@ -111,11 +108,6 @@ extension HubRequest {
         case .info(_, let revision): revision
         case .tree(_, let revision, _, _), .resolve(_, let revision, _): revision
         }
-    }
-
-    var isResolve: Bool {
-        if case .resolve = self { return true }
-        return false
     }
 }
 
