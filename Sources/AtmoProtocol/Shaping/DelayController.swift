@@ -4,18 +4,25 @@
 /// - The base delay is the lowest round trip seen over `baseBuckets × baseBucketMs` (RFC
 ///   6817's base history: the minimum of each period, the oldest period forgotten), so a
 ///   route that changes is learned again.
-/// - The current delay is the lowest of the last `currentSamples` round trips (one late
-///   sample is noise, not a queue).
+/// - The current delay is the lowest of the last `currentSamples` (2) round trips (one late
+///   sample is noise, not a queue; with one sample per 256 KiB chunk, more would see a
+///   queue too late).
 /// - When the current delay is more than `targetDelayMs` (100 ms) above the base, the
 ///   transfer is filling a queue somewhere on its path: the rate halves (from the lower of
 ///   the rate and the measured throughput; at first the throughput, since an unthrottled
 ///   transfer has no rate), at most once per `decreaseHoldMs` or round trip, whichever is
 ///   longer, so one queue is not answered twice before the first halving could drain it.
 /// - Below the target the rate grows back gradually: by `growthPerSecond` of itself per
-///   second, in proportion to how far below the target the delay is (a delay at the base
-///   grows fastest, one at the target not at all). Once the rate is `releaseFactor` times the
+///   second, in proportion to how far the delay is below `growthStopFraction` of the target
+///   (a delay at the base grows fastest, one at half the target not at all). Growth looks at
+///   the newest sample too (`growOnLatestSample`): a queue the filter has not confirmed yet
+///   already stops it, so the rate does not keep climbing past the link while the filter
+///   waits. Once the rate is `releaseFactor` times the
 ///   measured throughput it no longer holds anything back, and the controller lets go
 ///   (`rate` nil) until the delay rises again.
+/// - Hostile samples: negative, NaN, infinite or over `maxRoundTripMs` round trips are
+///   ignored; a clock that jumps back restarts the periods it measures (base bucket,
+///   throughput period, halving hold) instead of waiting for the old time to come back.
 public struct DelayController: Sendable, Hashable {
     /// The controller's constants.
     public struct Configuration: Sendable, Hashable {
@@ -26,9 +33,15 @@ public struct DelayController: Sendable, Hashable {
         /// ...of this length (RFC 6817: 10 of one minute).
         public var baseBucketMs: Int64 = 60_000
         /// The current delay is the minimum of this many latest samples.
-        public var currentSamples = 4
+        public var currentSamples = 2
         /// Fraction of the rate added per second when the delay is at the base.
         public var growthPerSecond: Double = 0.25
+        /// Growth stops when the queueing delay reaches this fraction of the target.
+        public var growthStopFraction: Double = 0.5
+        /// Whether the newest sample alone (not only the filtered delay) can stop growth.
+        public var growOnLatestSample = true
+        /// Round trips above this (ms) are not measurements: ignored.
+        public var maxRoundTripMs: Double = 60_000
         /// The rate never goes below this, in bytes per second.
         public var minRate: Double = 16 * 1024
         /// At least this long between two halvings.
@@ -40,6 +53,16 @@ public struct DelayController: Sendable, Hashable {
 
         /// The defaults above.
         public init() {}
+
+        /// The controller as first measured in bench/shaping.sh (a 4-sample filter, growth
+        /// up to the target on the filtered delay only), kept to compare against.
+        public static var reference: Configuration {
+            var configuration = Configuration()
+            configuration.currentSamples = 4
+            configuration.growthStopFraction = 1
+            configuration.growOnLatestSample = false
+            return configuration
+        }
     }
 
     /// The constants in force.
@@ -78,8 +101,9 @@ public struct DelayController: Sendable, Hashable {
 
     /// `bytes` of the transfer went out (or were admitted) at `nowMs`: the throughput.
     public mutating func sent(_ bytes: Int64, nowMs: Int64) {
+        let bytes = max(0, bytes)
         lastActivityMs = max(lastActivityMs, nowMs)
-        let (total, overflow) = bytesSent.addingReportingOverflow(max(0, bytes))
+        let (total, overflow) = bytesSent.addingReportingOverflow(bytes)
         bytesSent = overflow ? .max : total
         guard let start = periodStartMs else {
             periodStartMs = nowMs
@@ -87,20 +111,27 @@ public struct DelayController: Sendable, Hashable {
             return
         }
         let elapsed = nowMs - start
-        if elapsed >= configuration.throughputPeriodMs {
+        if elapsed < 0 {  // the clock went back: a new period from here
+            periodStartMs = nowMs
+            periodBytes = bytes
+        } else if elapsed >= configuration.throughputPeriodMs {
             throughput = Double(periodBytes) * 1000 / Double(elapsed)
             periodStartMs = nowMs
             periodBytes = bytes
         } else {
-            periodBytes += bytes
+            let (sum, overflow) = periodBytes.addingReportingOverflow(bytes)
+            periodBytes = overflow ? .max : sum
         }
     }
 
     /// A round trip of `rttMs` measured at `nowMs`.
     public mutating func record(rttMs: Double, nowMs: Int64) {
-        guard rttMs.isFinite, rttMs >= 0 else { return }
+        guard rttMs.isFinite, rttMs >= 0, rttMs <= configuration.maxRoundTripMs else { return }
         lastActivityMs = max(lastActivityMs, nowMs)
-        if let last = baseHistory.last, nowMs - last.startMs < configuration.baseBucketMs {
+        if let last = baseHistory.last, nowMs < last.startMs {
+            // The clock went back: the newest bucket starts again from here.
+            baseHistory[baseHistory.count - 1] = Bucket(startMs: nowMs, minimum: min(last.minimum, rttMs))
+        } else if let last = baseHistory.last, nowMs - last.startMs < configuration.baseBucketMs {
             baseHistory[baseHistory.count - 1].minimum = min(last.minimum, rttMs)
         } else {
             baseHistory.append(Bucket(startMs: nowMs, minimum: rttMs))
@@ -114,14 +145,15 @@ public struct DelayController: Sendable, Hashable {
         if queue > configuration.targetDelayMs {
             decrease(nowMs: nowMs, roundTripMs: rttMs)
         } else {
-            grow(nowMs: nowMs, queueMs: queue)
+            let latest = max(0, rttMs - (baseDelayMs ?? rttMs))
+            grow(nowMs: nowMs, queueMs: configuration.growOnLatestSample ? max(queue, latest) : queue)
         }
     }
 
     private mutating func decrease(nowMs: Int64, roundTripMs: Double) {
         lastGrowthMs = nowMs
         let hold = max(Double(configuration.decreaseHoldMs), roundTripMs)
-        if let last = lastDecreaseMs, Double(nowMs - last) < hold { return }
+        if let last = lastDecreaseMs, nowMs >= last, Double(nowMs - last) < hold { return }
         let measured = throughput ?? currentPeriodRate(nowMs: nowMs)
         guard let from = [rate, measured].compactMap({ $0 }).min() else { return }
         rate = max(configuration.minRate, from / 2)
@@ -133,7 +165,8 @@ public struct DelayController: Sendable, Hashable {
         defer { lastGrowthMs = nowMs }
         guard let current = rate, let since = lastGrowthMs, nowMs > since else { return }
         let seconds = min(1, Double(nowMs - since) / 1000)
-        let headroom = max(0, (configuration.targetDelayMs - queueMs) / configuration.targetDelayMs)
+        let stop = configuration.targetDelayMs * min(1, max(0.01, configuration.growthStopFraction))
+        let headroom = max(0, (stop - queueMs) / stop)
         let grown = current * (1 + configuration.growthPerSecond * headroom * seconds)
         if let throughput, grown > configuration.releaseFactor * max(throughput, configuration.minRate) {
             rate = nil

@@ -1,4 +1,5 @@
 import AtmoProtocol
+import Foundation
 import Synchronization
 
 /// The node's bandwidth shaper: every path that moves model bytes asks it before a write
@@ -20,9 +21,15 @@ public final class BandwidthShaper: Sendable {
     private let limited: Atomic<Bool>
     private let origin = ContinuousClock.now
 
-    /// A shaper holding `limits`.
+    /// A shaper holding `limits`. `ATMO_DELAY_CONTROLLER=reference` in the environment gives
+    /// background transfers the reference controller (`DelayController.Configuration.reference`,
+    /// for bench/shaping.sh to compare against).
     public init(limits: BandwidthLimits = BandwidthLimits()) {
-        state = Mutex(ShapingState(limits: limits, now: 0))
+        var initial = ShapingState(limits: limits, now: 0)
+        if ProcessInfo.processInfo.environment["ATMO_DELAY_CONTROLLER"] == "reference" {
+            initial.controllerConfiguration = .reference
+        }
+        state = Mutex(initial)
         limited = Atomic(!limits.isUnlimited)
     }
 
