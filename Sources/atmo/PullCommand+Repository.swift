@@ -97,7 +97,11 @@ extension PullCommand {
             }
         }
         let revisions = Dictionary(grouping: found, by: \.entry.revision)
-        guard let best = revisions.values.max(by: { $0.count < $1.count }), let entry = best.first?.entry else {
+        // The revision most nodes offer; its entry with the most files (a node that pulled
+        // some files offers only those).
+        guard let best = revisions.values.max(by: { $0.count < $1.count }),
+            let entry = best.map(\.entry).max(by: { $0.files.count < $1.files.count })
+        else {
             Failure(message: "no node of the mesh offers the repository \(modelID) (see `atmo models`)", exitCode: ExitStatus.notFound)
                 .exit(json: json, code: "not_offered")
         }

@@ -14,10 +14,14 @@ extension MeshNode {
         return HubCache(root: HubCache.defaultRoot(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
     }
 
-    /// The repositories of the mesh (other nodes') with `model_id` `modelID`, newest
-    /// announcement first per revision, each with its providers best first.
+    /// The revisions of repository `modelID` other nodes offer (the one most nodes offer
+    /// first), each with every file some node holds and its providers best first (the
+    /// nodes holding every file first), from the mesh view.
     public func repositories(id modelID: String) -> [(entry: RepositoryEntry, providers: [MeshAPI.Provider])] {
-        mesh.repositoryVersions(of: modelID, ownNodeID: nodeID)
+        mesh.repositoryVersions(of: modelID, localSHA256s: [], ownNodeID: nodeID)
+            .filter { !$0.providers.isEmpty }
+            .sorted { ($0.providers.count, $1.repository.revision) > ($1.providers.count, $0.repository.revision) }
+            .map { ($0.repository, $0.providers) }
     }
 
     /// Pulls the files of the repository `entry` that `files` takes from the nodes of the mesh
@@ -31,8 +35,14 @@ extension MeshNode {
         _ entry: RepositoryEntry, files: RepositoryFileSelection = .all, into destination: RepositoryDestination? = nil,
         progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
     ) async throws(TransferError) -> InstalledRepository {
-        let offered = repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }
-        let sources = Self.sources(of: offered?.providers ?? [])
+        // Each file from the nodes holding it (a node that pulled some files offers those),
+        // in the order of the mesh view (nodes holding every file first, then by rank).
+        let ranked = repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }?.providers ?? []
+        let held = mesh.meshRepositories(of: entry.modelID).first { $0.key.revision == entry.revision }
+        let sources: @Sendable (RepositoryFile) -> [PullSource] = { file in
+            let holders = Set(held?.providers(of: file).map(\.nodeID) ?? [])
+            return Self.sources(of: ranked.filter { holders.contains($0.nodeID) })
+        }
         let destination = destination ?? .huggingFace(defaultHubCache)
         let outcome: Result<InstalledRepository, TransferError>
         do {
@@ -45,7 +55,7 @@ extension MeshNode {
                     engine: engine, store: LocalModelStore(directory: configuration.modelsDirectory), requesterNodeID: nodeID, logger: logger)
                 do throws(TransferError) {
                     // Every file in place already needs no source; the puller says so.
-                    return .success(try await puller.pull(entry, from: sources, files: files, into: destination, progress: progress))
+                    return .success(try await puller.pull(entry, sources: sources, files: files, into: destination, progress: progress))
                 } catch {
                     return .failure(error)
                 }
@@ -63,31 +73,5 @@ extension MeshNode {
             modelID: placeholder.modelID, versions: [MeshAPI.Model(entry: placeholder, providers: providers, installed: false)])
         else { return [] }
         return plan.sources
-    }
-}
-
-extension MeshState {
-    /// Every revision of the repository `modelID` other nodes offer, with its providers
-    /// ranked as for models (`PeerRanking`), the revision most providers offer first.
-    func repositoryVersions(of modelID: String, ownNodeID: String) -> [(entry: RepositoryEntry, providers: [MeshAPI.Provider])] {
-        let catalogs = catalogsForPull()
-        return state.withLock { state in
-            var byRevision: [String: (entry: RepositoryEntry, stats: [PeerStats])] = [:]
-            for catalog in catalogs where catalog.nodeID != ownNodeID {
-                guard let entry = catalog.repository(modelID) else { continue }
-                var stats = state.peers[catalog.nodeID]?.stats
-                    ?? PeerStats(nodeID: catalog.nodeID, nodeName: catalog.nodeName, httpURL: catalog.transferEndpoints.http)
-                if let http = catalog.transferEndpoints.http { stats.httpURL = MeshClient.trimmed(http) }
-                byRevision[entry.revision, default: (entry, [])].stats.append(stats)
-            }
-            return byRevision.values.sorted { ($0.stats.count, $1.entry.revision) > ($1.stats.count, $0.entry.revision) }.map { found in
-                let providers = PeerRanking.ordered(found.stats).map { stats in
-                    MeshAPI.Provider(
-                        nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
-                        reliability: stats.reliability, activeTransfers: stats.activeTransfers, transports: stats.transports)
-                }
-                return (found.entry, providers)
-            }
-        }
     }
 }

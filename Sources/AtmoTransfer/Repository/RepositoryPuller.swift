@@ -38,6 +38,16 @@ public struct RepositoryPuller: Sendable {
         _ entry: RepositoryEntry, from sources: [PullSource], files selection: RepositoryFileSelection = .all,
         into destination: RepositoryDestination, progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
     ) async throws(TransferError) -> InstalledRepository {
+        try await pull(entry, sources: { _ in sources }, files: selection, into: destination, progress: progress)
+    }
+
+    /// As `pull(_:from:files:into:progress:)`, each file from its own sources (the nodes
+    /// holding that file, best first: a node that pulled some files of the repository
+    /// offers only those).
+    public func pull(
+        _ entry: RepositoryEntry, sources: @escaping @Sendable (RepositoryFile) -> [PullSource], files selection: RepositoryFileSelection = .all,
+        into destination: RepositoryDestination, progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
+    ) async throws(TransferError) -> InstalledRepository {
         let started = ContinuousClock.now
         let layout = try RepositoryLayout(entry: entry, destination: destination, store: store)
         let chosen = try selection.files(of: entry)
@@ -50,7 +60,7 @@ public struct RepositoryPuller: Sendable {
         for file in chosen {
             if Task.isCancelled { throw PullSession.transferError(CancellationError()) }
             meter.begin(file.path)
-            let done = try await pull(file, of: entry, layout: layout, sources: sources, engine: engine, meter: meter)
+            let done = try await pull(file, of: entry, layout: layout, sources: sources(file), engine: engine, meter: meter)
             transferred += done.bytesTransferred
             installed.append(done)
             meter.finish(file.sizeBytes)
