@@ -33,7 +33,8 @@ extension PullCommand {
         let (json, prepared) = (self.json, request)
         let requestID = UUID().uuidString.lowercased()
         var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(120))
+        // A long re-hash of a large file sends no event for a while; a node that dies closes the connection.
+        clientConfiguration.timeout = .init(connect: .seconds(2), read: .hours(1))
         let configuration = clientConfiguration
         let outcome: NodeOutcome = await withTaskGroup(of: NodeOutcome?.self) { group in
             group.addTask {
