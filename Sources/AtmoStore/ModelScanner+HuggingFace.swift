@@ -69,7 +69,7 @@ extension ModelScanner {
         guard let snapshot = Self.huggingFaceSnapshot(repoPath: repoPath) else { return [] }
         let repoID = org.isEmpty ? repo : org + "/" + repo
         let blobs = FileWalker.realPath(repoPath + "/blobs").map { $0 + "/" }
-        let found = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, keepHidden: true)
+        let found = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, wholeSnapshot: true)
         let paths = Set(found.map(\.relativePath))
         let refs = Self.huggingFaceRefs(repoPath: repoPath, commit: snapshot.commit)
         let repositoryModelID = ModelIdentifier.sanitize(org.isEmpty ? repo : org + "--" + repo)

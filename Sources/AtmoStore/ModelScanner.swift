@@ -253,9 +253,10 @@ extension ModelScanner {
 
         /// Every non-empty regular file below `root`, in a stable order (names sorted per folder). Symlinks are
         /// followed, but each folder (by device and inode) is entered once, so loops end.
-        /// `keepHidden` keeps names starting with "." (a Hugging Face snapshot's `.gitattributes`
-        /// is a file of its repository); the other skip rules hold.
-        static func walk(_ root: String, excluding excluded: [URL] = [], keepHidden: Bool = false) -> [FoundFile] {
+        /// `wholeSnapshot` also keeps names starting with "." and empty files (a Hugging Face
+        /// snapshot's `.gitattributes` and an empty `__init__.py` are files of its repository);
+        /// the other skip rules hold.
+        static func walk(_ root: String, excluding excluded: [URL] = [], wholeSnapshot: Bool = false) -> [FoundFile] {
             guard let status = FileStatus(path: root), status.isDirectory else { return [] }
             // Excluded folders count as visited already, so the walk never enters them.
             var visited: Set<[UInt64]> = [[status.device, status.inode]]
@@ -266,7 +267,7 @@ extension ModelScanner {
                 }
             }
             var found: [FoundFile] = []
-            walk(directory: root, prefix: "", depth: 0, keepHidden: keepHidden, visited: &visited, into: &found)
+            walk(directory: root, prefix: "", depth: 0, wholeSnapshot: wholeSnapshot, visited: &visited, into: &found)
             return found
         }
 
@@ -274,21 +275,21 @@ extension ModelScanner {
             directory: String,
             prefix: String,
             depth: Int,
-            keepHidden: Bool,
+            wholeSnapshot: Bool,
             visited: inout Set<[UInt64]>,
             into found: inout [FoundFile]
         ) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-            for name in names.sorted() where !isSkipped(name) || (keepHidden && name.hasPrefix(".") && !isSkipped(String(name.dropFirst()))) {
+            for name in names.sorted() where !isSkipped(name) || (wholeSnapshot && name.hasPrefix(".") && !isSkipped(String(name.dropFirst()))) {
                 let path = directory + "/" + name
                 let relative = prefix.isEmpty ? name : prefix + "/" + name
                 guard let status = FileStatus(path: path) else { continue }
                 if status.isDirectory {
                     guard depth < maximumDepth, visited.insert([status.device, status.inode]).inserted else { continue }
                     walk(
-                        directory: path, prefix: relative, depth: depth + 1, keepHidden: keepHidden, visited: &visited,
+                        directory: path, prefix: relative, depth: depth + 1, wholeSnapshot: wholeSnapshot, visited: &visited,
                         into: &found)
-                } else if status.isRegularFile, status.size > 0, let resolved = realPath(path) {
+                } else if status.isRegularFile, status.size > 0 || wholeSnapshot, let resolved = realPath(path) {
                     found.append(FoundFile(path: path, relativePath: relative, resolvedPath: resolved, status: status))
                 }
             }

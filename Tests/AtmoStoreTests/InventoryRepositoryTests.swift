@@ -35,6 +35,7 @@ struct InventoryRepositoryTests {
             "vision.tflite": MagicBytes.tflite(),
             ".gitattributes": MagicBytes.text("*.gguf filter=lfs"),
             "README.md": MagicBytes.text("# tiny"),
+            "code/__init__.py": [],  // empty files are files of the repository too
         ]
         for (path, bytes) in files {
             let isLFS = path.hasSuffix(".gguf") || path.hasSuffix(".safetensors") || path.contains("onnx") || path.hasSuffix(".tflite")

@@ -143,6 +143,7 @@ def make(cache):
         "README.md": b"---\nlicense: mit\n---\n# tiny-llama\n",
         ".gitattributes": gitattributes,
         "onnx/README.md": b"exports go here\n",
+        "code/__init__.py": b"",
     }, refs=["main", "v1.0"])
 
     # A sharded model: two shards and their index.
@@ -225,7 +226,7 @@ def check_listing(path):
     with open(path) as f:
         listing = json.load(f)
     counts = {r["repository"]["repo_id"]: len(r["repository"]["files"]) for r in listing.get("repositories", [])}
-    check(counts == {"atmo-interop/tiny-llama": 8, "atmo-interop/tiny-sharded": 6, "tiny-gguf": 2},
+    check(counts == {"atmo-interop/tiny-llama": 9, "atmo-interop/tiny-sharded": 6, "tiny-gguf": 2},
           "atmo models --json lists the repositories with their files: %s" % counts)
     check(all(r["installed"] for r in listing.get("repositories", [])), "atmo models marks this node's repositories installed")
 
