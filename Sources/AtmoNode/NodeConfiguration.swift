@@ -66,6 +66,10 @@ public struct NodeConfiguration: Sendable {
     /// mesh has it (`--upstream`, `"upstream"` in config.json); nil: such a request is
     /// answered "not found". Mirrors go into the Hugging Face cache the node scans.
     public var hubUpstream: String?
+    /// How long a Hub `GET` of a file only the mesh has waits for the node's own fetch of it
+    /// before the client is redirected to a provider (docs/PROTOCOL.md, "Hub-compatible
+    /// endpoint"); below `huggingface_hub`'s 10 s read timeout.
+    public var hubMeshFetchWaitSeconds: Double = 5
     /// `GET /metrics` answers every client, not only this machine (`--metrics-public`).
     public var metricsPublic = false
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no

@@ -38,4 +38,44 @@ struct HubMeshTests {
             }
         }
     }
+
+    /// A fetch that does not finish within the wait sends the client to the provider, and
+    /// goes on: the node serves the file itself once it has it.
+    @Test func aSlowFetchRedirectsToTheProviderAndGoesOn() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"))
+            try await withHubNode(state: directory.sub("holder-state"), cache: fixture.root) { holder in
+                let cache = directory.sub("meshed-hub")
+                try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+                try await withHubNode(
+                    state: directory.sub("meshed-state"), cache: cache,
+                    configure: {
+                        $0.mesh.peers = [holder.baseURL]
+                        $0.hubMeshFetchWaitSeconds = 0
+                    }
+                ) { meshed in
+                    let listed = try await eventually(timeout: .seconds(60)) {
+                        try await RawHTTP.get(port: meshed.port, "/api/models/\(Self.repo)/revision/main").status == 200
+                    }
+                    try #require(listed)
+                    let weights = try #require(fixture.files["model.safetensors"])
+                    let target = "/\(Self.repo)/resolve/main/model.safetensors"
+                    let redirect = try await RawHTTP.get(port: meshed.port, target)
+                    #expect(redirect.status == 302)
+                    #expect(redirect.header("X-Repo-Commit") == HubCacheFixture.commit)
+                    let location = try #require(redirect.header("Location"))
+                    #expect(location.hasPrefix(holder.baseURL + "/v1/models/download/"))
+                    let direct = try await Client.get(location)
+                    #expect(direct.status == 200)
+                    #expect(direct.body == weights)
+                    // The fetch went on without the client: the node serves the file itself.
+                    let served = try await eventually(timeout: .seconds(60)) {
+                        let answer = try await RawHTTP.get(port: meshed.port, target)
+                        return answer.status == 200 && answer.body == weights
+                    }
+                    #expect(served)
+                }
+            }
+        }
+    }
 }

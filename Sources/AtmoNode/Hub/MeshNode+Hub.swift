@@ -16,6 +16,7 @@ extension MeshNode {
             mesh: { mesh.catalogsForPull().filter { $0.nodeID != nodeID }.flatMap(\.repositories) },
             hasListed: { inventory.hasListed })
         var routes = HubRoutes(provider: provider, source: source)
+        routes.meshFetchWait = .milliseconds(Int64(max(0, configuration.hubMeshFetchWaitSeconds) * 1000))
         let scansHub = configuration.scanRoots.huggingFaceHub != nil
         if scansHub {
             routes.meshFetch = HubMeshFetch(
