@@ -65,6 +65,8 @@ extension StateDatabase {
                 table.column("kept_at", .double).notNull()
             }
         }
+        // Where each follow came from, config.json's entries last applied (+ConfigFollows).
+        registerConfigFollowMigration(in: &migrator)
     }
 
     /// Every follow, by id.
@@ -80,7 +82,8 @@ extension StateDatabase {
     }
 
     /// Follows `modelID` with `mode` (a follow of a followed id changes its mode and keeps
-    /// its declined versions). Fails with `conflict` beyond `maxFollows`.
+    /// its declined versions), as a runtime follow: config.json's entry for the id no longer
+    /// changes it until that entry changes. Fails with `conflict` beyond `maxFollows`.
     package func follow(modelID: String, mode: String) throws(StoreError) {
         let now = Date().timeIntervalSince1970
         let added = try write { db -> Bool in
@@ -88,8 +91,8 @@ extension StateDatabase {
             if !exists, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM model_follow") ?? 0 >= Self.maxFollows { return false }
             try db.execute(
                 sql: """
-                    INSERT INTO model_follow (model_id, mode, declined, followed_at) VALUES (?, ?, '', ?)
-                    ON CONFLICT(model_id) DO UPDATE SET mode = excluded.mode
+                    INSERT INTO model_follow (model_id, mode, declined, followed_at, origin) VALUES (?, ?, '', ?, 'runtime')
+                    ON CONFLICT(model_id) DO UPDATE SET mode = excluded.mode, origin = 'runtime'
                     """,
                 arguments: [modelID, mode, now])
             return true

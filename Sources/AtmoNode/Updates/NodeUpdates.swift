@@ -51,15 +51,31 @@ final class NodeUpdates: Sendable {
         self.logger = logger
     }
 
-    /// Follows from the configuration (config.json's `follow`), added at start; the ids and
-    /// modes that are not valid are logged and left out.
+    /// Follows from the configuration (config.json's `follow`), applied at start as a base
+    /// the runtime overrides (`StateDatabase.applyConfigFollows`): a new or changed entry is
+    /// followed, an unchanged one leaves what `atmo follow`/`unfollow` did, a removed one
+    /// goes unless changed at runtime. The ids and modes that are not valid are logged and
+    /// left out (the first entry of an id counts).
     func adopt(_ follows: [UpdatesAPI.FollowRequest]) {
-        for request in follows {
-            do {
-                _ = try follow(request)
-            } catch {
-                logger.warning("config.json: cannot follow \(request.modelID): \(error)")
+        var entries: [String: String] = [:]
+        for request in follows where entries[request.modelID] == nil {
+            guard Validation.isValidModelID(request.modelID) else {
+                logger.warning("config.json: cannot follow '\(request.modelID)': not a model id")
+                continue
             }
+            guard let mode = UpdatePlanner.Mode(name: request.mode ?? "auto") else {
+                logger.warning("config.json: cannot follow \(request.modelID): mode '\(request.mode ?? "")' is not one of auto, prompt")
+                continue
+            }
+            entries[request.modelID] = mode.rawValue
+        }
+        do {
+            let result = try database.applyConfigFollows(entries)
+            for modelID in result.refused {
+                logger.warning("config.json: cannot follow \(modelID): this node follows \(StateDatabase.maxFollows) models already")
+            }
+        } catch {
+            logger.warning("config.json: cannot apply the follows: \(error)")
         }
     }
 

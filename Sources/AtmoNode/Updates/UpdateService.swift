@@ -14,12 +14,11 @@ struct UpdateService: Service {
 
     func run() async throws {
         let (updates, configured) = (self.updates, self.configured)
-        if !configured.isEmpty {
-            do {
-                try await blockingIO.run { updates.adopt(configured) }
-            } catch {
-                logger.warning("could not adopt the configured follows: \(error)")
-            }
+        // Also when empty: entries removed from config.json are forgotten.
+        do {
+            try await blockingIO.run { updates.adopt(configured) }
+        } catch {
+            logger.warning("could not adopt the configured follows: \(error)")
         }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
