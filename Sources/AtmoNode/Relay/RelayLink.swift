@@ -139,6 +139,7 @@ struct RelayLink: Sendable {
                     }
                     group.addTask {
                         for await catalog in mesh.ownCatalogs.subscribe() {
+                            mesh.gossipCounters.sent(.relay)
                             context.perform(context.session.withLock { $0.broadcast(RelayPayload.object(catalog)) })
                         }
                     }
