@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How a blob got into the cache.
@@ -25,7 +25,10 @@ extension HubCache {
         let pointer: HubFileObservation.Pointer
         switch Self.kind(snapshot + "/" + file.path) {
         case .missing: pointer = .missing
-        case .symlink: pointer = (try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/" + file.path)).map { .symlink(target: $0) } ?? .other
+        case .symlink:
+            pointer =
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/" + file.path)).map { .symlink(target: $0) }
+                ?? .other
         default: pointer = .other
         }
         let blob: HubFileObservation.Blob
@@ -62,7 +65,9 @@ extension HubCache {
                 let digests = try HubFileDigests.compute(path: sourcePath)
                 guard digests.match(file) else {
                     throw StoreError(
-                        .corrupt, "\(sourcePath) is not \(file.path): sha256 \(digests.sha256), git blob \(digests.gitBlobID), expected \(file.sha256) / \(file.blobID)")
+                        .corrupt,
+                        "\(sourcePath) is not \(file.path): sha256 \(digests.sha256), git blob \(digests.gitBlobID), expected \(file.sha256) / \(file.blobID)"
+                    )
                 }
             }
             return try Self.place(sourcePath, at: blob, size: file.sizeBytes)
@@ -96,7 +101,8 @@ extension HubCache {
     /// Blocking.
     public func linkSnapshotFile(_ file: HubCacheFile, repositoryID: String, revision: String) throws(StoreError) {
         if let problem = file.problem { throw StoreError(.corrupt, problem) }
-        guard let folder = repositoryFolder(repositoryID), let snapshot = snapshotFolder(repositoryID: repositoryID, revision: revision) else {
+        guard let folder = repositoryFolder(repositoryID), let snapshot = snapshotFolder(repositoryID: repositoryID, revision: revision)
+        else {
             throw StoreError(.conflict, "invalid repository id \(repositoryID) or revision \(revision)")
         }
         try FileIO.makeDirectory(folder)

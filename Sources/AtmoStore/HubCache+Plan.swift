@@ -23,7 +23,9 @@ public struct HubCacheFile: Sendable, Hashable {
         if !HubCache.isSafeRelativePath(path) { return "unsafe path \(path.debugDescription)" }
         if sizeBytes < 0 { return "\(path): negative size" }
         if sha256.utf8.count != 64 || !HubCache.isValidBlobID(sha256) { return "\(path): sha256 is not 64 lowercase hex digits" }
-        if !HubCache.isValidBlobID(blobID) { return "\(path): blob id \(blobID.debugDescription) is neither 40 nor 64 lowercase hex digits" }
+        if !HubCache.isValidBlobID(blobID) {
+            return "\(path): blob id \(blobID.debugDescription) is neither 40 nor 64 lowercase hex digits"
+        }
         if HubCache.isLFSBlobID(blobID) && blobID != sha256 { return "\(path): an LFS blob id must be the file's SHA-256" }
         return nil
     }

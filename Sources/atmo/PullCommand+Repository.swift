@@ -61,7 +61,8 @@ extension PullCommand {
         let urls = peers.filter { $0.contains("://") }
         if !urls.isEmpty {
             let (entry, _) = await repositoryFromCatalogs(urls: urls)
-            await pullRepositoryHere(entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
+            await pullRepositoryHere(
+                entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
         }
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
             await pullRepositoryThroughNode(node, destination: destination)
@@ -84,11 +85,14 @@ extension PullCommand {
                 bundle = try await HTTPClient.withHTTPClient(configuration: configuration) { http in
                     let response = try await http.execute(HTTPClientRequest(url: url + HTTPAPI.catalogsPath), timeout: .seconds(20))
                     let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
-                    guard response.status == .ok else { throw Failure(message: "\(url) answered \(response.status.code)", exitCode: ExitStatus.unreachable) }
+                    guard response.status == .ok else {
+                        throw Failure(message: "\(url) answered \(response.status.code)", exitCode: ExitStatus.unreachable)
+                    }
                     return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: body))
                 }
             } catch {
-                Failure(message: "could not read the catalogs of \(url): \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "peer_unreachable")
+                Failure(message: "could not read the catalogs of \(url): \(error)", exitCode: ExitStatus.unreachable).exit(
+                    json: json, code: "peer_unreachable")
             }
             for catalog in bundle.catalogs where catalog.nodeID != excludingNode {
                 guard let entry = catalog.repository(repositoryModelID) else { continue }
@@ -167,7 +171,8 @@ extension PullCommand {
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
         let (json, selection, id, shown) = (self.json, repositorySelection, repositoryModelID, modelID)
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
-        let outcome: Result<InstalledRepository, TransferError> = await withTaskGroup(of: Result<InstalledRepository, TransferError>?.self) { tasks in
+        let outcome: Result<InstalledRepository, TransferError> = await withTaskGroup(of: Result<InstalledRepository, TransferError>?.self)
+        { tasks in
             tasks.addTask {
                 try? await group.run()
                 return nil
@@ -180,7 +185,11 @@ extension PullCommand {
                     found = node.repositories(id: id).first
                 }
                 guard let found else {
-                    return .failure(TransferError(.notOffered, "no node of the mesh offers the repository \(shown) (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"))
+                    return .failure(
+                        TransferError(
+                            .notOffered,
+                            "no node of the mesh offers the repository \(shown) (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"
+                        ))
                 }
                 let requestID = UUID().uuidString.lowercased()
                 return await Self.runRepositoryInterruptible { () async throws(TransferError) -> InstalledRepository in
@@ -236,7 +245,8 @@ extension PullCommand {
                 let fetched = done.files.filter { $0.outcome == .fetched }.count
                 print(
                     "\(done.entry.repoID)@\(done.entry.revision.prefix(12)): \(done.files.count) files (\(size)) installed at \(done.path)"
-                        + " (\(fetched) fetched, \(formatBytes(done.bytesTransferred)) transferred, \(String(format: "%.1f", done.seconds)) s)")
+                        + " (\(fetched) fetched, \(formatBytes(done.bytesTransferred)) transferred, \(String(format: "%.1f", done.seconds)) s)"
+                )
             }
             Foundation.exit(ExitStatus.success)
         case .failure(let error):

@@ -44,7 +44,8 @@ extension PullCommand {
                         if response.status == .notFound || response.status == .methodNotAllowed { return .noRoute }
                         guard response.status == .ok else {
                             let body = try await response.body.collect(upTo: 64 * 1024)
-                            return .failed(RepositoryPullAPI.Failure(error: "the node refused: \(String(buffer: body))", code: "node_refused"))
+                            return .failed(
+                                RepositoryPullAPI.Failure(error: "the node refused: \(String(buffer: body))", code: "node_refused"))
                         }
                         return try await Self.follow(response.body) { progress in
                             bar.update(RepositoryPullProgress(progress).asPullProgress(requestID: requestID)) { shown in
@@ -53,7 +54,8 @@ extension PullCommand {
                         }
                     }
                 } catch {
-                    return Task.isCancelled ? nil : .failed(RepositoryPullAPI.Failure(error: "lost the connection to the node: \(error)", code: "no_node"))
+                    return Task.isCancelled
+                        ? nil : .failed(RepositoryPullAPI.Failure(error: "lost the connection to the node: \(error)", code: "no_node"))
                 }
             }
             group.addTask {
@@ -82,15 +84,18 @@ extension PullCommand {
                 let fetched = result.files.filter { $0.outcome == RepositoryFileOutcome.fetched.rawValue }.count
                 print(
                     "\(result.repoID)@\(result.revision.prefix(12)): \(result.files.count) files (\(size)) installed at \(result.path)"
-                        + " by the node (\(fetched) fetched, \(formatBytes(result.bytesTransferred)) transferred, \(String(format: "%.1f", result.seconds)) s)")
+                        + " by the node (\(fetched) fetched, \(formatBytes(result.bytesTransferred)) transferred, \(String(format: "%.1f", result.seconds)) s)"
+                )
             }
             Foundation.exit(ExitStatus.success)
         case .failed(let failure):
             let code = TransferError.Code(description: failure.code)
-            Failure(message: failure.error, exitCode: code.map(ErrorMapping.exitCode(for:)) ?? ExitStatus.failure).exit(json: json, code: failure.code)
+            Failure(message: failure.error, exitCode: code.map(ErrorMapping.exitCode(for:)) ?? ExitStatus.failure).exit(
+                json: json, code: failure.code)
         case .interrupted:
             Failure(
-                message: "interrupted: the files installed and the partial of the current one are kept; run `atmo pull \(modelID)` again to resume",
+                message:
+                    "interrupted: the files installed and the partial of the current one are kept; run `atmo pull \(modelID)` again to resume",
                 exitCode: ExitStatus.interrupted
             ).exit(json: json, code: "cancelled")
         }

@@ -42,11 +42,14 @@ struct HubCacheRuleTests {
     }
 
     @Test func stepsFromWhatIsOnDisk() {
-        let file = HubCacheFile(path: "onnx/m.onnx", sizeBytes: 10, sha256: String(repeating: "a", count: 64), blobID: String(repeating: "a", count: 64))
+        let file = HubCacheFile(
+            path: "onnx/m.onnx", sizeBytes: 10, sha256: String(repeating: "a", count: 64), blobID: String(repeating: "a", count: 64))
         let target = HubCache.symlinkTarget(path: file.path, blobID: file.blobID)
         #expect(HubCache.step(for: file, observed: .init(pointer: .symlink(target: target), blob: .file(sizeBytes: 10))) == .installed)
         #expect(HubCache.step(for: file, observed: .init(pointer: .missing, blob: .file(sizeBytes: 10))) == .linkExistingBlob)
-        #expect(HubCache.step(for: file, observed: .init(pointer: .symlink(target: "/etc/passwd"), blob: .file(sizeBytes: 10))) == .linkExistingBlob)
+        #expect(
+            HubCache.step(for: file, observed: .init(pointer: .symlink(target: "/etc/passwd"), blob: .file(sizeBytes: 10)))
+                == .linkExistingBlob)
         #expect(HubCache.step(for: file, observed: .init(pointer: .symlink(target: target), blob: .file(sizeBytes: 9))) == .needsBlob)
         #expect(HubCache.step(for: file, observed: .init(pointer: .missing, blob: .other)) == .needsBlob)
     }
@@ -57,9 +60,11 @@ struct HubCacheRuleTests {
         #expect(HubCacheFile(path: "x", sizeBytes: 1, sha256: sha, blobID: String(repeating: "c", count: 40)).problem == nil)
         #expect(HubCacheFile(path: "x", sizeBytes: 1, sha256: sha, blobID: String(repeating: "c", count: 64)).problem != nil)
         #expect(HubCacheFile(path: "../x", sizeBytes: 1, sha256: sha, blobID: sha).problem != nil)
-        #expect(HubCache.conflictingPaths([
-            HubCacheFile(path: "a", sizeBytes: 1, sha256: sha, blobID: sha), HubCacheFile(path: "a/b", sizeBytes: 1, sha256: sha, blobID: sha),
-        ]) == ["a"])
+        #expect(
+            HubCache.conflictingPaths([
+                HubCacheFile(path: "a", sizeBytes: 1, sha256: sha, blobID: sha),
+                HubCacheFile(path: "a/b", sizeBytes: 1, sha256: sha, blobID: sha),
+            ]) == ["a"])
     }
 }
 
@@ -91,8 +96,12 @@ struct HubCacheWriterTests {
         }
         try cache.writeRef("main", revision: Self.revision, repositoryID: "org/tiny")
         let repo = directory.sub("hub/models--org--tiny")
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: repo + "/snapshots/\(Self.revision)/config.json") == "../../blobs/\(files[0].blobID)")
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: repo + "/snapshots/\(Self.revision)/onnx/model.onnx") == "../../../blobs/\(files[1].sha256)")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: repo + "/snapshots/\(Self.revision)/config.json")
+                == "../../blobs/\(files[0].blobID)")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: repo + "/snapshots/\(Self.revision)/onnx/model.onnx")
+                == "../../../blobs/\(files[1].sha256)")
         #expect(FileManager.default.contents(atPath: repo + "/snapshots/\(Self.revision)/onnx/model.onnx") == Data(weights))
         #expect(FileManager.default.contents(atPath: repo + "/refs/main") == Data(Self.revision.utf8))
         #expect(FileManager.default.fileExists(atPath: directory.sub("hub/.locks/models--org--tiny/\(files[1].blobID).lock")))
@@ -100,8 +109,11 @@ struct HubCacheWriterTests {
         let blobs = try FileManager.default.contentsOfDirectory(atPath: repo + "/blobs").sorted()
         #expect(blobs == files.map(\.blobID).sorted())
         for file in files {
-            #expect(cache.observe(file, repositoryID: "org/tiny", revision: Self.revision) == HubFileObservation(
-                pointer: .symlink(target: HubCache.symlinkTarget(path: file.path, blobID: file.blobID)), blob: .file(sizeBytes: file.sizeBytes)))
+            #expect(
+                cache.observe(file, repositoryID: "org/tiny", revision: Self.revision)
+                    == HubFileObservation(
+                        pointer: .symlink(target: HubCache.symlinkTarget(path: file.path, blobID: file.blobID)),
+                        blob: .file(sizeBytes: file.sizeBytes)))
         }
     }
 

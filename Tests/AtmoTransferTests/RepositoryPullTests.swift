@@ -41,7 +41,11 @@ struct RepositoryFileSelectionTests {
         let sha = String(repeating: "a", count: 64)
         let entry = RepositoryEntry(
             modelID: "org--tiny", repoID: "org/tiny", revision: String(repeating: "1", count: 40),
-            files: [RepositoryFile(path: "config.json", sizeBytes: 2, sha256: sha, blobID: String(repeating: "b", count: 40), modelID: "org--tiny--config.json")])
+            files: [
+                RepositoryFile(
+                    path: "config.json", sizeBytes: 2, sha256: sha, blobID: String(repeating: "b", count: 40),
+                    modelID: "org--tiny--config.json")
+            ])
         #expect(throws: TransferError.self) { try RepositoryFileSelection.file("nope.bin").files(of: entry) }
         #expect(throws: TransferError.self) { try RepositoryFileSelection(include: ["*.gguf"]).files(of: entry) }
         #expect(try RepositoryFileSelection.all.files(of: entry).map(\.path) == ["config.json"])
@@ -56,7 +60,8 @@ struct RepositoryPullTests {
     static func repository() -> (RepositoryEntry, ModelEntry, Data) {
         let bytes = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        let file = RepositoryFile(path: "onnx/model.onnx", sizeBytes: Int64(bytes.count), sha256: sha, blobID: sha, modelID: "org--tiny--onnx--model.onnx")
+        let file = RepositoryFile(
+            path: "onnx/model.onnx", sizeBytes: Int64(bytes.count), sha256: sha, blobID: sha, modelID: "org--tiny--onnx--model.onnx")
         let entry = RepositoryEntry(modelID: "org--tiny", repoID: "org/tiny", revision: revision, refs: ["main"], files: [file])
         return (entry, file.modelEntry(in: entry), bytes)
     }
@@ -69,20 +74,24 @@ struct RepositoryPullTests {
             let database = try StateDatabase()
             let first = try await withFakePeer(FakePeer(entry: model, bytes: bytes)) { url in
                 try await PullHarness.withEngine(database: database) { engine in
-                    let puller = RepositoryPuller(engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
+                    let puller = RepositoryPuller(
+                        engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
                     return try await puller.pull(entry, from: [PullSource(baseURL: url)], into: .huggingFace(cache))
                 }
             }
             let snapshot = directory.sub("hub/models--org--tiny/snapshots/\(Self.revision)")
             #expect(first.path == snapshot)
             #expect(first.files.map(\.outcome) == [.fetched])
-            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/onnx/model.onnx") == "../../../blobs/\(model.sha256)")
+            #expect(
+                try FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/onnx/model.onnx") == "../../../blobs/\(model.sha256)"
+            )
             #expect(FileManager.default.contents(atPath: snapshot + "/onnx/model.onnx") == bytes)
             #expect(FileManager.default.contents(atPath: directory.sub("hub/models--org--tiny/refs/main")) == Data(Self.revision.utf8))
             #expect(store.installed().isEmpty, "the store keeps no second name for it")
             // Again, with no source at all: every file is in place.
             let again = try await PullHarness.withEngine(database: database) { engine in
-                let puller = RepositoryPuller(engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
+                let puller = RepositoryPuller(
+                    engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
                 return try await puller.pull(entry, from: [], into: .huggingFace(cache))
             }
             #expect(again.alreadyInstalled)
@@ -105,7 +114,8 @@ struct RepositoryPullTests {
             for paths in [["../../../escape"], ["/etc/passwd"], ["a/../../b"], ["onnx", "onnx/model.onnx"]] {
                 let bad = hostile(paths)
                 let outcome = await PullHarness.withEngineResult(database: try StateDatabase()) { engine in
-                    let puller = RepositoryPuller(engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
+                    let puller = RepositoryPuller(
+                        engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
                     return try await puller.pull(bad, from: [], into: .huggingFace(cache))
                 }
                 #expect(outcome == .protocolViolation, "\(paths)")
@@ -122,7 +132,8 @@ struct RepositoryPullTests {
             // Into the store first (`--into atmo`), from the provider.
             _ = try await withFakePeer(FakePeer(entry: model, bytes: bytes)) { url in
                 try await PullHarness.withEngine(database: database) { engine in
-                    let puller = RepositoryPuller(engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
+                    let puller = RepositoryPuller(
+                        engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
                     return try await puller.pull(entry, from: [PullSource(baseURL: url)], into: .store)
                 }
             }
@@ -130,7 +141,8 @@ struct RepositoryPullTests {
             // Then into the cache with the provider gone: linked from the store.
             let cache = HubCache(root: directory.sub("hub"))
             let done = try await PullHarness.withEngine(database: database) { engine in
-                let puller = RepositoryPuller(engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
+                let puller = RepositoryPuller(
+                    engine: engine, store: store, requesterNodeID: PullHarness.requester, logger: PullHarness.logger)
                 return try await puller.pull(entry, from: [], into: .huggingFace(cache))
             }
             #expect(done.files.map(\.outcome) == [.fromStore])

@@ -52,7 +52,8 @@ extension MeshNode {
                     channelFactory: relayChannels(), partialOffers: partialOffers
                 ).withStorage(storage.admission)
                 let puller = RepositoryPuller(
-                    engine: engine, store: LocalModelStore(directory: configuration.modelsDirectory), requesterNodeID: nodeID, logger: logger)
+                    engine: engine, store: LocalModelStore(directory: configuration.modelsDirectory), requesterNodeID: nodeID,
+                    logger: logger)
                 do throws(TransferError) {
                     // Every file in place already needs no source; the puller says so.
                     return .success(try await puller.pull(entry, sources: sources, files: files, into: destination, progress: progress))
@@ -68,9 +69,11 @@ extension MeshNode {
 
     /// The routes to `providers` a pull takes, best first (`SourcePlanner`'s order).
     static func sources(of providers: [MeshAPI.Provider]) -> [PullSource] {
-        let placeholder = ModelEntry(modelID: "repository", name: "", type: "", format: "", sizeBytes: 0, sha256: String(repeating: "0", count: 64))
-        guard case .pull(let plan) = SourcePlanner.plan(
-            modelID: placeholder.modelID, versions: [MeshAPI.Model(entry: placeholder, providers: providers, installed: false)])
+        let placeholder = ModelEntry(
+            modelID: "repository", name: "", type: "", format: "", sizeBytes: 0, sha256: String(repeating: "0", count: 64))
+        guard
+            case .pull(let plan) = SourcePlanner.plan(
+                modelID: placeholder.modelID, versions: [MeshAPI.Model(entry: placeholder, providers: providers, installed: false)])
         else { return [] }
         return plan.sources
     }

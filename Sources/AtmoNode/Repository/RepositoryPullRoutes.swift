@@ -75,7 +75,8 @@ struct RepositoryPullRoutes: Sendable {
                 switch outcome.value {
                 case .success(let done)?: try await writer.write(Self.event("result", done.summary))
                 case .failure(let error)?:
-                    try await writer.write(Self.event("error", RepositoryPullAPI.Failure(error: error.message, code: error.code.description)))
+                    try await writer.write(
+                        Self.event("error", RepositoryPullAPI.Failure(error: error.message, code: error.code.description)))
                 case nil: break
                 }
                 try await writer.finish(nil)
@@ -98,7 +99,9 @@ struct RepositoryPullRoutes: Sendable {
         }
         guard let entry else {
             let revision = start.revision.map { " at revision \($0)" } ?? ""
-            return .failure(TransferError(.notOffered, "no other node of the mesh offers the repository \(start.modelID)\(revision) (see `atmo models`)"))
+            return .failure(
+                TransferError(
+                    .notOffered, "no other node of the mesh offers the repository \(start.modelID)\(revision) (see `atmo models`)"))
         }
         let selection = RepositoryFileSelection(include: start.include, exclude: start.exclude, paths: start.paths)
         do throws(TransferError) {

@@ -95,7 +95,8 @@ extension InstalledRepository {
         RepositoryPullAPI.Result(
             modelID: entry.modelID, repoID: entry.repoID, revision: entry.revision, into: destination.name, path: path,
             files: files.map {
-                RepositoryPullAPI.Result.File(path: $0.path, location: $0.location, sizeBytes: $0.sizeBytes, sha256: $0.sha256, outcome: $0.outcome.rawValue)
+                RepositoryPullAPI.Result.File(
+                    path: $0.path, location: $0.location, sizeBytes: $0.sizeBytes, sha256: $0.sha256, outcome: $0.outcome.rawValue)
             }, bytesTransferred: bytesTransferred, seconds: seconds)
     }
 }

@@ -35,7 +35,8 @@ public struct RepositoryFileSelection: Sendable, Hashable {
     /// when a named file is not in the repository, or when nothing is selected.
     public func files(of entry: RepositoryEntry) throws(TransferError) -> [RepositoryFile] {
         for path in paths ?? [] where entry.file(atPath: path) == nil {
-            throw TransferError(.notOffered, "\(entry.repoID) has no file \(path) at revision \(entry.revision.prefix(12)) (see `atmo models`)")
+            throw TransferError(
+                .notOffered, "\(entry.repoID) has no file \(path) at revision \(entry.revision.prefix(12)) (see `atmo models`)")
         }
         let chosen = entry.files.filter { selects($0.path) }
         guard !chosen.isEmpty else {

@@ -45,7 +45,8 @@ public struct RepositoryPuller: Sendable {
     /// holding that file, best first: a node that pulled some files of the repository
     /// offers only those).
     public func pull(
-        _ entry: RepositoryEntry, sources: @escaping @Sendable (RepositoryFile) -> [PullSource], files selection: RepositoryFileSelection = .all,
+        _ entry: RepositoryEntry, sources: @escaping @Sendable (RepositoryFile) -> [PullSource],
+        files selection: RepositoryFileSelection = .all,
         into destination: RepositoryDestination, progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
     ) async throws(TransferError) -> InstalledRepository {
         let started = ContinuousClock.now
@@ -80,7 +81,8 @@ public struct RepositoryPuller: Sendable {
         let store = self.store
         func installed(_ location: String, _ outcome: RepositoryFileOutcome, _ bytes: Int64 = 0) -> InstalledRepositoryFile {
             InstalledRepositoryFile(
-                path: file.path, location: location, sizeBytes: file.sizeBytes, sha256: file.sha256, outcome: outcome, bytesTransferred: bytes)
+                path: file.path, location: location, sizeBytes: file.sizeBytes, sha256: file.sha256, outcome: outcome,
+                bytesTransferred: bytes)
         }
         if let done = try await engine.blocking({ try layout.installedAlready(file) }) {
             return installed(done.location, done.outcome)
