@@ -39,7 +39,7 @@ struct ListCommand: AsyncParsableCommand {
             rows.append(
                 ListedModel(
                     modelID: file.modelID, type: file.type, format: file.format, sizeBytes: file.sizeBytes, sha256: sha256,
-                    source: file.source, path: file.path))
+                    source: file.source, path: file.path, repository: file.hub?.repositoryModelID, isStandalone: file.isStandalone))
         }
         if json {
             printJSON(rows)
@@ -49,14 +49,7 @@ struct ListCommand: AsyncParsableCommand {
             print("no models found (looked in the LlamaFarm and Hugging Face folders, \(configuration.modelsDirectory) and any --folder)")
             return
         }
-        printTable(
-            header: ["ID", "TYPE", "FORMAT", "SIZE", "SOURCE", "SHA256"],
-            rows: rows.map {
-                [
-                    $0.modelID, $0.type, $0.format, formatBytes($0.sizeBytes), $0.source,
-                    $0.sha256.map { String($0.prefix(12)) } ?? "(not hashed yet)",
-                ]
-            })
+        printTable(header: ["ID", "TYPE", "FORMAT", "FILES", "SIZE", "SOURCE", "SHA256"], rows: Self.tableRows(rows))
     }
 }
 
@@ -68,9 +61,14 @@ struct ListedModel: Encodable {
     var sha256: String?
     var source: String
     var path: String
+    /// The repository (model id) of a Hugging Face snapshot's file; nil for other files.
+    var repository: String? = nil
+    /// Whether the file is a model on its own (listed in the catalog's `models`).
+    var isStandalone = true
 
     enum CodingKeys: String, CodingKey {
-        case modelID = "model_id", type, format, sizeBytes = "size_bytes", sha256, source, path
+        case modelID = "model_id", type, format, sizeBytes = "size_bytes", sha256, source, path, repository
+        case isStandalone = "standalone"
     }
 }
 
