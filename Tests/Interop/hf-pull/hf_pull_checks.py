@@ -81,6 +81,7 @@ def repository_files():
         "tokenizer.json": (json.dumps(tokenizer).encode(), False),
         "tokenizer_config.json": (json.dumps(tokenizer_config).encode(), False),
         "vocab.txt": (("\n".join(vocab) + "\n").encode(), False),
+        "src/__init__.py": (b"", False),
         "model.safetensors": (weights, True),
         "onnx/model.onnx": (onnx, True),
     }
