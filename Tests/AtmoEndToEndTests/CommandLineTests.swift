@@ -17,11 +17,17 @@ extension EndToEnd {
                 try Data("keep me".utf8).write(to: URL(fileURLWithPath: decoy + ".json"))
                 try Data("keep me".utf8).write(to: URL(fileURLWithPath: decoy + ".gguf"))
                 let state = ["--state-dir", served.consumer]
-                for id in ["../../etc/passwd", "../../victim", "..", "a/b", "/tmp/x", ".hidden", "x..y", "-"] {
+                for id in ["../../etc/passwd", "../../victim", "..", "/tmp/x", ".hidden", "x..y", "-"] {
                     let pull = try await sandbox.run(["pull", "--from", served.server.baseURL] + state + ["--", id], name: "pull-hostile")
                     #expect(pull.status == 64, "pull \(id): \(pull.stderr)")
-                    #expect(pull.stderr.contains("is not a model id"), "pull \(id): \(pull.stderr)")
+                    #expect(
+                        pull.stderr.contains("is not a model id") || pull.stderr.contains("is neither a repository id"),
+                        "pull \(id): \(pull.stderr)")
                 }
+                // `org/name` is a repository id: one the peer does not hold is "not offered".
+                let repository = try await sandbox.run(["pull", "--from", served.server.baseURL] + state + ["--", "a/b"], name: "pull-repo")
+                #expect(repository.status == 4, "pull a/b: \(repository.stderr)")
+                #expect(repository.stderr.contains("repository a/b"), "pull a/b: \(repository.stderr)")
                 for command in ["rm", "verify"] {
                     let run = try await sandbox.run([command] + state + ["--", "../../victim"], name: "\(command)-hostile")
                     #expect(run.status == 4, "\(command): \(run.stderr)")
