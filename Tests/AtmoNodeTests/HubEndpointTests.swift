@@ -25,7 +25,9 @@ struct HubEndpointTests {
 
     @Test func infoNamesTheCommitAndEveryFile() async throws {
         try await withFixture { node, fixture in
-            for path in ["/api/models/\(Self.repo)", "/api/models/\(Self.repo)/revision/main", "/api/models/\(Self.repo)/revision/\(Self.commit)"] {
+            for path in [
+                "/api/models/\(Self.repo)", "/api/models/\(Self.repo)/revision/main", "/api/models/\(Self.repo)/revision/\(Self.commit)",
+            ] {
                 let answer = try await RawHTTP.get(port: node.port, path)
                 #expect(answer.status == 200, "\(path)")
                 let json = try #require(answer.json)

@@ -37,7 +37,9 @@ enum HubAnswers {
     static func stillScanning() -> Response {
         var headers = HTTPFields()
         headers[.retryAfter] = "1"
-        return json(HubBodies.ErrorBody(error: "This node is still scanning its models; retry shortly"), status: .serviceUnavailable, headers: headers)
+        return json(
+            HubBodies.ErrorBody(error: "This node is still scanning its models; retry shortly"), status: .serviceUnavailable,
+            headers: headers)
     }
 
     private static func error(code: String, message: String, headers: HTTPFields = [:]) -> Response {

@@ -33,12 +33,15 @@ extension HubRoutes {
         }
         switch outcome {
         case .failure(let error):
-            context.logger.warning("mesh fetch failed", metadata: ["repo": "\(resolved.entry.repoID)", "path": "\(path)", "error": "\(error)"])
+            context.logger.warning(
+                "mesh fetch failed", metadata: ["repo": "\(resolved.entry.repoID)", "path": "\(path)", "error": "\(error)"])
             return HubAnswers.json(HubBodies.ErrorBody(error: "Fetching \(path) from the mesh failed: \(error)"), status: .badGateway)
         case .success, nil:
             break
         }
-        guard let here = try await waitUntilLocal(repoID: resolved.entry.repoID, commit: resolved.entry.revision, { $0.localFile(path) != nil })
+        guard
+            let here = try await waitUntilLocal(
+                repoID: resolved.entry.repoID, commit: resolved.entry.revision, { $0.localFile(path) != nil })
         else {
             return HubAnswers.stillScanning()
         }

@@ -52,7 +52,8 @@ struct HubRoutes: Sendable {
         guard method == .get || method == .head else {
             var headers = HTTPFields()
             headers[.allow] = "GET, HEAD"
-            return HubAnswers.json(HubBodies.ErrorBody(error: "Method \(method.rawValue) not allowed here"), status: .methodNotAllowed, headers: headers)
+            return HubAnswers.json(
+                HubBodies.ErrorBody(error: "Method \(method.rawValue) not allowed here"), status: .methodNotAllowed, headers: headers)
         }
         let resolved: HubCatalog.Resolved
         switch await locate(repoID: request.repoID, revision: request.revision, context: context) {

@@ -5,9 +5,9 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Mirrors a repository revision the mesh does not have from the upstream endpoint into
@@ -73,7 +73,9 @@ final class HubUpstream: Sendable {
     private func mirror(_ file: HubUpstreamClient.File, repoID: String, commit: String) async throws {
         let cache = self.cache
         // The blob may be there already (another revision, an earlier mirror): link it.
-        let probe = HubCacheFile(path: file.path, sizeBytes: file.sizeBytes, sha256: file.isLFS ? file.blobID : String(repeating: "0", count: 64), blobID: file.blobID)
+        let probe = HubCacheFile(
+            path: file.path, sizeBytes: file.sizeBytes, sha256: file.isLFS ? file.blobID : String(repeating: "0", count: 64),
+            blobID: file.blobID)
         if case .file(let size) = cache.observe(probe, repositoryID: repoID, revision: commit).blob, size == file.sizeBytes {
             try await io.run { try cache.linkSnapshotFile(probe, repositoryID: repoID, revision: commit) }
             return

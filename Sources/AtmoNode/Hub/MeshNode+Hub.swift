@@ -22,7 +22,8 @@ extension MeshNode {
             routes.meshFetch = HubMeshFetch(
                 pull: { entry, path in _ = try await self.pullRepository(entry, files: .file(path)) },
                 providerURL: { entry in
-                    self.repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }?.providers.lazy.compactMap(\.http).first
+                    self.repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }?.providers.lazy.compactMap(\.http)
+                        .first
                 })
         }
         if let upstream = configuration.hubUpstream {
