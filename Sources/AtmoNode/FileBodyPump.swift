@@ -74,10 +74,13 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The node's shaper (nil: no limits).
     let shaper: BandwidthShaper?
+    /// Told each chunk written (`atmo_bytes_served_total`); nil: not counted.
+    let metrics: NodeMetrics?
 
-    init(slowReadLimit: TimeAmount, shaper: BandwidthShaper? = nil) {
+    init(slowReadLimit: TimeAmount, shaper: BandwidthShaper? = nil, metrics: NodeMetrics? = nil) {
         self.slowReadLimit = slowReadLimit
         self.shaper = shaper
+        self.metrics = metrics
     }
 
     /// The body being sent, if any.
@@ -265,6 +268,7 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
             case .success:
                 self.sending?.writesInFlight -= 1
                 self.sending?.written += count
+                self.metrics?.servedOverHTTP(bytes: count)
                 self.sending?.lastProgress = NIODeadline.now()
                 if let state = self.sending, state.position == state.end, state.writesInFlight == 0 {
                     self.finish(.success(state.written))

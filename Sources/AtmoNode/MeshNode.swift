@@ -147,7 +147,8 @@ public struct MeshNode: Sendable {
             router: router,
             server: .guardedWebSocketUpgrade(
                 configuration: .init(
-                    http1: .init(additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead, shaper: shaper)]),
+                    http1: .init(
+                        additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead, shaper: shaper, metrics: ledger.metrics)]),
                     // A text frame that is not UTF-8 closes with 1007 (RFC 6455 §8.1).
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes, validateUTF8: true)),
                 limits: configuration.connections,

@@ -23,7 +23,7 @@ public final class TransferLedger: Sendable {
     /// When each model was last served (or pulled, or marked used), kept in memory and
     /// written in batches (`UsageService`): serving records here at no database cost.
     public let usage = UsageTracker()
-    /// The node's metrics; served bytes are counted here as each response or relayed transfer ends.
+    /// The node's metrics; a relayed transfer's bytes served are counted here when it ends.
     public let metrics = NodeMetrics()
 
     public init() {}
@@ -32,8 +32,10 @@ public final class TransferLedger: Sendable {
 
     func downloadStarted() { counts.withLock { $0.activeDownloads += 1 } }
 
-    func downloadEnded(bytes: Int64, route: NodeMetrics.Route = .http, peer: String? = nil) {
-        metrics.served(bytes: bytes, route: route, peer: peer)
+    /// `route`: counted in the metrics here (relayed transfers); nil: counted as it is
+    /// written (HTTP bodies, `FileBodyPump`).
+    func downloadEnded(bytes: Int64, route: NodeMetrics.Route? = nil, peer: String? = nil) {
+        if let route { metrics.served(bytes: bytes, route: route, peer: peer) }
         counts.withLock {
             $0.activeDownloads -= 1
             $0.bytesServed += bytes

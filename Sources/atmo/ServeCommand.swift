@@ -65,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-lan"), help: "Do not advertise or browse the LAN with multicast DNS.")
     var noLAN = false
 
-    @Flag(name: .customLong("metrics-public"), help: "Serve GET /metrics to every client, not only this machine (for a Prometheus server elsewhere).")
+    @Flag(
+        name: .customLong("metrics-public"),
+        help: "Serve GET /metrics to every client, not only this machine (for a Prometheus server elsewhere).")
     var metricsPublic = false
 
     @Option(name: .customLong("advertise-url"), help: "The base URL peers should use for this node (default: http://<first LAN IPv4>:<port>).")

@@ -17,7 +17,8 @@ struct MetricsRoutes: Sendable {
     func register(on router: Router<ProviderRequestContext>) {
         router.get(.init(Self.path)) { _, context in
             guard isPublic || context.isLocalClient else {
-                throw HTTPError(.forbidden, message: "/metrics answers only this machine; start the node with --metrics-public to serve it to others")
+                throw HTTPError(
+                    .forbidden, message: "/metrics answers only this machine; start the node with --metrics-public to serve it to others")
             }
             var headers = HTTPFields()
             headers[.contentType] = Self.contentType

@@ -1,3 +1,5 @@
+import Prometheus
+
 extension NodeMetrics {
     /// A metric's name and help, the one place both are spelled (the registry wants the same
     /// help every time a name is used). docs/METRICS.md lists them.
@@ -5,8 +7,12 @@ extension NodeMetrics {
         let name: String
         let help: String
 
+        /// The registry's form of it (no unit suffix: `name` carries `_total` itself).
+        var descriptor: MetricNameDescriptor { MetricNameDescriptor(metricName: name, unitName: "", helpText: help) }
+
         static let bytesServed = Metric(
-            name: "atmo_bytes_served_total", help: "Bytes of model files this node served, by route and peer (peer: first 32 node ids, then other)")
+            name: "atmo_bytes_served_total",
+            help: "Bytes of model files this node served, by route and peer (peer: first 32 node ids, then other)")
         static let bytesReceived = Metric(
             name: "atmo_bytes_received_total", help: "Bytes of model files this node received in its pulls, by route and peer")
         static let piecesVerified = Metric(

@@ -27,22 +27,30 @@ public final class NodeMetrics: Sendable, TransferCounters {
     /// Peers with their own `peer` label before the rest count as `other` (PeerLabels).
     public static let defaultPeerLabels = 32
 
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
     private let peers: Mutex<PeerLabels>
+    /// `atmo_bytes_served_total{route="http",peer="unknown"}`, kept at hand: `FileBodyPump`
+    /// adds every chunk it writes (no lock, no look-up on the event loop).
+    private let httpServed: Counter
     /// The totals last copied into counters from elsewhere, by series (`sync`).
     private let synced = Mutex<[String: Int64]>([:])
 
     public init(peerLabels: Int = NodeMetrics.defaultPeerLabels) {
         peers = Mutex(PeerLabels(capacity: peerLabels))
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let served = Metric.bytesServed
+        httpServed = registry.makeCounter(
+            descriptor: served.descriptor, labels: [("route", Route.http.rawValue), ("peer", PeerLabels.unknown)])
         // Series that exist from the start, at 0, so the first scrape has them and rate()
         // a first sample.
         for metric in [Metric.bytesServed, .bytesReceived] {
             for route in Route.allCases {
-                _ = registry.makeCounter(name: metric.name, labels: [("route", route.rawValue), ("peer", PeerLabels.unknown)], help: metric.help)
+                _ = registry.makeCounter(descriptor: metric.descriptor, labels: [("route", route.rawValue), ("peer", PeerLabels.unknown)])
             }
         }
         for metric in [Metric.piecesVerified, .piecesRejected] {
-            _ = registry.makeCounter(name: metric.name, help: metric.help)
+            _ = registry.makeCounter(descriptor: metric.descriptor)
         }
     }
 
@@ -60,19 +68,24 @@ public final class NodeMetrics: Sendable, TransferCounters {
         count(Metric.bytesServed, bytes: bytes, route: route, peer: peer)
     }
 
+    /// `bytes` of a download's body written over HTTP (range requests name no requester).
+    func servedOverHTTP(bytes: Int64) {
+        if bytes > 0 { httpServed.increment(by: bytes) }
+    }
+
     public func received(bytes: Int64, route: PullSource.Route, peer: String?) {
         count(Metric.bytesReceived, bytes: bytes, route: Route(route), peer: peer)
     }
 
     public func pieces(verified: Int, rejected: Int) {
-        if verified > 0 { registry.makeCounter(name: Metric.piecesVerified.name, help: Metric.piecesVerified.help).increment(by: Int64(verified)) }
-        if rejected > 0 { registry.makeCounter(name: Metric.piecesRejected.name, help: Metric.piecesRejected.help).increment(by: Int64(rejected)) }
+        if verified > 0 { registry.makeCounter(descriptor: Metric.piecesVerified.descriptor).increment(by: Int64(verified)) }
+        if rejected > 0 { registry.makeCounter(descriptor: Metric.piecesRejected.descriptor).increment(by: Int64(rejected)) }
     }
 
     private func count(_ metric: Metric, bytes: Int64, route: Route, peer: String?) {
         guard bytes > 0 else { return }
         let label = peers.withLock { $0.label(for: peer) }
-        registry.makeCounter(name: metric.name, labels: [("route", route.rawValue), ("peer", label)], help: metric.help)
+        registry.makeCounter(descriptor: metric.descriptor, labels: [("route", route.rawValue), ("peer", label)])
             .increment(by: bytes)
     }
 
@@ -88,8 +101,8 @@ public final class NodeMetrics: Sendable, TransferCounters {
         }
         let counter =
             labels.isEmpty
-            ? registry.makeCounter(name: metric.name, help: metric.help)
-            : registry.makeCounter(name: metric.name, labels: labels, help: metric.help)
+            ? registry.makeCounter(descriptor: metric.descriptor)
+            : registry.makeCounter(descriptor: metric.descriptor, labels: labels)
         if delta > 0 { counter.increment(by: delta) }
     }
 
@@ -101,7 +114,7 @@ public final class NodeMetrics: Sendable, TransferCounters {
             last[metric.name] = Int64(total * 1e9)
             return total - previous
         }
-        let counter = registry.makeCounter(name: metric.name, help: metric.help)
+        let counter = registry.makeCounter(descriptor: metric.descriptor)
         if delta > 0 { counter.increment(by: delta) }
     }
 
@@ -109,8 +122,8 @@ public final class NodeMetrics: Sendable, TransferCounters {
     func set(_ metric: Metric, labels: [(String, String)] = [], to value: Int) {
         let gauge =
             labels.isEmpty
-            ? registry.makeGauge(name: metric.name, help: metric.help)
-            : registry.makeGauge(name: metric.name, labels: labels, help: metric.help)
+            ? registry.makeGauge(descriptor: metric.descriptor)
+            : registry.makeGauge(descriptor: metric.descriptor, labels: labels)
         gauge.set(Double(value))
     }
 }
