@@ -133,7 +133,8 @@ public struct MeshNode: Sendable {
         UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
         metricsRoutes().register(on: router)
         repositoryPullRoutes().register(on: router)
-        hubRoutes(provider: routes, io: blockingIO).register(on: router)  // last: it answers only paths no route took
+        let hub = hubRoutes(provider: routes, io: blockingIO)
+        hub.register(on: router)  // last: it answers only paths no route took
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })
         updates.rescan.value = { inventoryService.requestRescan() }
@@ -198,11 +199,13 @@ public struct MeshNode: Sendable {
         do {
             try await ServiceGroup(configuration: groupConfiguration).runShieldedFromCancellation(cutAfter: Self.cancellationShutdownBound)
         } catch {
+            await hub.stopBackgroundWork()
             try? await meshHTTP.shutdown()
             try? await pullHTTP.shutdown()
             try? await fileReaders.shutdownGracefully()
             throw error
         }
+        await hub.stopBackgroundWork()
         try await meshHTTP.shutdown()
         try await pullHTTP.shutdown()
         try await fileReaders.shutdownGracefully()

@@ -13,11 +13,11 @@ final class HubMeshFetch: Sendable {
     /// A base URL of a node offering the revision whose HTTP endpoint a client could use.
     let providerURL: @Sendable (RepositoryEntry) -> String?
 
-    private struct Running {
+    fileprivate struct Running {
         var task: Task<Void, Never>
         var outcome: Result<Void, HubFetchError>?
     }
-    private let running = Mutex<[String: Running]>([:])
+    fileprivate let running = Mutex<[String: Running]>([:])
 
     init(
         pull: @escaping @Sendable (RepositoryEntry, String) async throws -> Void,
@@ -60,6 +60,16 @@ final class HubMeshFetch: Sendable {
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
             try? await Task.sleep(for: .milliseconds(50))
         }
+    }
+}
+
+extension HubMeshFetch {
+    /// Cancels every fetch still running and waits for them (the node is stopping: a fetch
+    /// must not outlive the pull engine and the file threads it uses).
+    func cancelAll() async {
+        let tasks = running.withLock { $0.values.map(\.task) }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 }
 

@@ -140,3 +140,11 @@ struct HubMiddleware: RouterMiddleware {
         }
     }
 }
+
+extension HubRoutes {
+    /// Stops the work requests started and left running: mesh fetches and upstream mirrors.
+    func stopBackgroundWork() async {
+        await meshFetch?.cancelAll()
+        await upstream?.cancelAll()
+    }
+}

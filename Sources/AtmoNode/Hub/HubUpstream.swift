@@ -54,6 +54,13 @@ final class HubUpstream: Sendable {
         return try await task.value
     }
 
+    /// Cancels every mirror still running and waits for them (the node is stopping).
+    func cancelAll() async {
+        let tasks = running.withLock { Array($0.values) }
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = await task.result }
+    }
+
     private func run(repoID: String, revision: String) async throws -> HubUpstreamClient.Lookup {
         let lookup = try await client.lookup(repoID: repoID, revision: revision)
         guard case .found(let commit) = lookup else { return lookup }
