@@ -33,7 +33,8 @@ extension ModelCatalog {
             if taken.insert(entry.modelID).inserted {
                 values.append(entry)
             } else {
-                rejected.append(WireError(.invalidModelID, "\(field): model_id \(entry.modelID) is already a model or repository of this catalog"))
+                rejected.append(
+                    WireError(.invalidModelID, "\(field): model_id \(entry.modelID) is already a model or repository of this catalog"))
             }
         }
         return (values, rejected)

@@ -69,7 +69,8 @@ public struct RepositoryFile: Sendable, Hashable, Codable {
         guard Validation.isValidRepositoryPath(path) else {
             throw reader.fail(
                 "path",
-                "path must be a relative POSIX path of at most \(WireLimits.maxRepositoryPathBytes) bytes, without '.', '..' or empty segments, NUL, control characters or '\\'"
+                "path must be a relative POSIX path of at most \(WireLimits.maxRepositoryPathBytes) bytes, "
+                    + "without '.', '..' or empty segments, NUL, control characters or '\\'"
             )
         }
         sizeBytes = try reader.byteCount("size_bytes")

@@ -245,6 +245,11 @@ extension ModelScanner {
         /// Folders deeper than this below a root are not entered.
         static let maximumDepth = 32
 
+        /// A hidden name a whole snapshot keeps: one that no other skip rule refuses.
+        static func isHiddenKept(_ name: String) -> Bool {
+            name.hasPrefix(".") && !isSkipped(String(name.dropFirst()))
+        }
+
         /// Hidden names, lock and incomplete-download markers, partial downloads.
         static func isSkipped(_ name: String) -> Bool {
             name.hasPrefix(".") || name.hasSuffix(".incomplete") || name.hasSuffix(".lock")
@@ -280,7 +285,7 @@ extension ModelScanner {
             into found: inout [FoundFile]
         ) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-            for name in names.sorted() where !isSkipped(name) || (wholeSnapshot && name.hasPrefix(".") && !isSkipped(String(name.dropFirst()))) {
+            for name in names.sorted() where !isSkipped(name) || (wholeSnapshot && isHiddenKept(name)) {
                 let path = directory + "/" + name
                 let relative = prefix.isEmpty ? name : prefix + "/" + name
                 guard let status = FileStatus(path: path) else { continue }

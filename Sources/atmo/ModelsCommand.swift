@@ -70,7 +70,10 @@ struct ModelsCommand: AsyncParsableCommand {
             return
         }
         let rows = entries.map { entry in
-            [entry.modelID, entry.kind.rawValue, entry.format, "1", formatBytes(entry.sizeBytes), installed.contains(entry.sha256) ? "yes" : ""]
+            [
+                entry.modelID, entry.kind.rawValue, entry.format, "1", formatBytes(entry.sizeBytes),
+                installed.contains(entry.sha256) ? "yes" : "",
+            ]
         }
         let repositoryRows = repositories.map { repository in
             [

@@ -74,7 +74,8 @@ struct RepositoryEntryTests {
     }
 
     @Test func pathsAHubRepositoryMayHoldAreAccepted() throws {
-        for path in [".gitattributes", "a b/c d.txt", "日本語/モデル.bin", "x/.hidden", "a...b", String(repeating: "a", count: 1024)] {
+        let paths = [".gitattributes", "a b/c d.txt", "日本語/モデル.bin", "x/.hidden", "a...b", String(repeating: "a", count: 1024)]
+        for path in paths {
             let entry = try Fixtures.decode(RepositoryEntry.self, Self.entryJSON(files: [Self.fileJSON(path, ["model_id": "\"m\""])]))
             #expect(entry.files.first?.path == path)
         }
