@@ -62,14 +62,14 @@ public final class Inventory: Sendable {
 
     /// The advertised entries (files usable alone: the catalog's `models`), sorted by id.
     public var entries: [ModelEntry] {
-        state.withLock { $0.items.values.map(\.entry) }.sorted { $0.modelID < $1.modelID }
-    }
         state.withLock { $0.items.values.filter(\.isStandalone).map(\.entry) }.sorted { $0.modelID < $1.modelID }
     }
 
     /// Every file this node serves by its id, standalone or a file of a repository only,
     /// sorted by id.
     public var servedEntries: [ModelEntry] {
+        state.withLock { $0.items.values.map(\.entry) }.sorted { $0.modelID < $1.modelID }
+    }
 
     public func item(modelID: String) -> InventoryItem? {
         state.withLock { $0.items[modelID] }
@@ -185,13 +185,13 @@ public final class Inventory: Sendable {
     private func publish(_ items: [String: InventoryItem], pending: Int, repositoryFileCounts: [String: Int]) {
         update { state in
             state.items = items
-            state.pendingHashes = pending
-            state.hasListed = true
-        }
             if state.repositoryFileCounts != repositoryFileCounts {
                 state.repositoryFileCounts = repositoryFileCounts
                 state.generation &+= 1
             }
+            state.pendingHashes = pending
+            state.hasListed = true
+        }
     }
 
     func update(_ body: (inout State) -> Void) {
@@ -208,15 +208,15 @@ extension ScannedFile {
         FileIO.Stat(size: sizeBytes, modificationTimeNanos: modificationTimeNanos, inode: inode, device: device)
     }
 
-    /// The catalog entry of this file with content `sha256`, naming its piece manifest when
-    /// one is known.
-    func entry(sha256: String, manifest: ManifestReference? = nil) -> ModelEntry {
     /// The inventory item of this file with content `sha256`.
     func item(sha256: String, manifest: ManifestReference? = nil) -> InventoryItem {
         InventoryItem(
             entry: entry(sha256: sha256, manifest: manifest), path: path, stat: stat, isStandalone: isStandalone, hub: hub)
     }
 
+    /// The catalog entry of this file with content `sha256`, naming its piece manifest when
+    /// one is known.
+    func entry(sha256: String, manifest: ManifestReference? = nil) -> ModelEntry {
         ModelEntry(
             modelID: modelID, name: name, type: type, format: format, sizeBytes: sizeBytes, sha256: sha256,
             version: version, capabilities: Self.capabilities(type: type), source: source, sourceRef: sourceRef,
