@@ -16,21 +16,13 @@ import sys
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hf_common import exit_status, git_blob_id, report, write_repository as write_hf_repository  # noqa: E402
+
 import numpy as np
 from safetensors.numpy import save_file
 
 LFS_SUFFIXES = (".safetensors", ".gguf", ".bin", ".onnx")
-FAILURES = []
-
-
-def check(condition, what):
-    print(("ok - " if condition else "FAIL - ") + what, flush=True)
-    if not condition:
-        FAILURES.append(what)
-
-
-def git_blob_id(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def sha256(data):
@@ -96,23 +88,10 @@ def gguf_bytes(scratch):
 
 
 def write_repository(cache, repo_id, files, refs, lfs=LFS_SUFFIXES):
-    """Blobs named by etag (SHA-256 for LFS files, git blob id for the rest), relative
-    snapshot symlinks, refs holding the commit without a newline: huggingface_hub's layout."""
-    folder = os.path.join(cache, "models--" + repo_id.replace("/", "--"))
+    """huggingface_hub's layout (hf_common.write_repository) at a commit made from repo_id;
+    the files whose names end with one of lfs are LFS files (blob named by SHA-256)."""
     commit = hashlib.sha1(repo_id.encode() + b"@rev1").hexdigest()
-    os.makedirs(os.path.join(folder, "blobs"), exist_ok=True)
-    for path, data in files.items():
-        etag = sha256(data) if path.endswith(lfs) else git_blob_id(data)
-        with open(os.path.join(folder, "blobs", etag), "wb") as f:
-            f.write(data)
-        link = os.path.join(folder, "snapshots", commit, path)
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(os.path.relpath(os.path.join(folder, "blobs", etag), os.path.dirname(link)), link)
-    for ref in refs:
-        ref_path = os.path.join(folder, "refs", ref)
-        os.makedirs(os.path.dirname(ref_path), exist_ok=True)
-        with open(ref_path, "w") as f:
-            f.write(commit)
+    write_hf_repository(cache, repo_id, {path: (data, path.endswith(lfs)) for path, data in files.items()}, commit, refs)
 
 
 def make(cache):
@@ -182,23 +161,23 @@ def check_node(cache, base):
     from huggingface_hub import scan_cache_dir
 
     info = scan_cache_dir(cache)
-    check(not info.warnings, "scan_cache_dir reports no warnings (%s)" % [str(w) for w in info.warnings])
+    report(not info.warnings, "scan_cache_dir reports no warnings (%s)" % [str(w) for w in info.warnings])
     offered = {r["repo_id"]: r for r in json.loads(get(base + "/v1/repositories"))["repositories"]}
-    check(set(offered) == {r.repo_id for r in info.repos}, "the node offers every repository of the cache: %s" % sorted(offered))
+    report(set(offered) == {r.repo_id for r in info.repos}, "the node offers every repository of the cache: %s" % sorted(offered))
     for repo in sorted(info.repos, key=lambda r: r.repo_id):
         entry = offered.get(repo.repo_id)
         if entry is None:
             continue
-        check(entry["repo_type"] == repo.repo_type == "model", "%s: repo_type model" % repo.repo_id)
-        check(entry["model_id"] == repo.repo_id.replace("/", "--"), "%s: model_id %s" % (repo.repo_id, entry["model_id"]))
+        report(entry["repo_type"] == repo.repo_type == "model", "%s: repo_type model" % repo.repo_id)
+        report(entry["model_id"] == repo.repo_id.replace("/", "--"), "%s: model_id %s" % (repo.repo_id, entry["model_id"]))
         (revision,) = repo.revisions
-        check(entry["revision"] == revision.commit_hash, "%s: revision %s" % (repo.repo_id, entry["revision"]))
-        check(set(entry["refs"]) == set(revision.refs), "%s: refs %s == %s" % (repo.repo_id, entry["refs"], sorted(revision.refs)))
+        report(entry["revision"] == revision.commit_hash, "%s: revision %s" % (repo.repo_id, entry["revision"]))
+        report(set(entry["refs"]) == set(revision.refs), "%s: refs %s == %s" % (repo.repo_id, entry["refs"], sorted(revision.refs)))
         theirs = {str(f.file_path.relative_to(revision.snapshot_path)): f for f in revision.files}
         ours = {f["path"]: f for f in entry["files"]}
-        check(set(ours) == set(theirs), "%s: the same %d files (%s)" % (repo.repo_id, len(theirs), sorted(set(ours) ^ set(theirs))))
-        check([f["path"] for f in entry["files"]] == sorted(ours, key=lambda p: p.encode()), "%s: files sorted by path" % repo.repo_id)
-        check(entry["size_bytes"] == sum(f.size_on_disk for f in theirs.values()), "%s: size_bytes is the files' sum" % repo.repo_id)
+        report(set(ours) == set(theirs), "%s: the same %d files (%s)" % (repo.repo_id, len(theirs), sorted(set(ours) ^ set(theirs))))
+        report([f["path"] for f in entry["files"]] == sorted(ours, key=lambda p: p.encode()), "%s: files sorted by path" % repo.repo_id)
+        report(entry["size_bytes"] == sum(f.size_on_disk for f in theirs.values()), "%s: size_bytes is the files' sum" % repo.repo_id)
         for path in sorted(set(ours) & set(theirs)):
             mine, real = ours[path], theirs[path]
             with open(real.file_path, "rb") as f:
@@ -207,28 +186,28 @@ def check_node(cache, base):
             good = (mine["size_bytes"] == real.size_on_disk == len(data) and mine["blob_id"] == etag
                     and mine["sha256"] == sha256(data)
                     and etag == (sha256(data) if len(etag) == 64 else git_blob_id(data)))
-            check(good, "%s %s: size %d, blob_id %s, sha256" % (repo.repo_id, path, mine["size_bytes"], mine["blob_id"][:12]))
+            report(good, "%s %s: size %d, blob_id %s, sha256" % (repo.repo_id, path, mine["size_bytes"], mine["blob_id"][:12]))
             downloaded = get(base + "/v1/models/download/" + mine["model_id"])
-            check(downloaded == data, "%s %s: served by its model_id %s" % (repo.repo_id, path, mine["model_id"]))
+            report(downloaded == data, "%s %s: served by its model_id %s" % (repo.repo_id, path, mine["model_id"]))
 
     models = [m["model_id"] for m in json.loads(get(base + "/v1/models"))["models"]]
-    check(models == ["tiny-gguf--tiny-Q8_0.gguf"], "GET /v1/models lists only the file usable alone: %s" % models)
+    report(models == ["tiny-gguf--tiny-Q8_0.gguf"], "GET /v1/models lists only the file usable alone: %s" % models)
     one = json.loads(get(base + "/v1/repositories/atmo-interop--tiny-sharded"))
-    check(one["repo_id"] == "atmo-interop/tiny-sharded", "GET /v1/repositories/{model_id} answers one repository")
+    report(one["repo_id"] == "atmo-interop/tiny-sharded", "GET /v1/repositories/{model_id} answers one repository")
     try:
         get(base + "/v1/repositories/no-such-repo")
-        check(False, "an unknown repository is 404")
+        report(False, "an unknown repository is 404")
     except urllib.error.HTTPError as error:
-        check(error.code == 404, "an unknown repository is 404")
+        report(error.code == 404, "an unknown repository is 404")
 
 
 def check_listing(path):
     with open(path) as f:
         listing = json.load(f)
     counts = {r["repository"]["repo_id"]: len(r["repository"]["files"]) for r in listing.get("repositories", [])}
-    check(counts == {"atmo-interop/tiny-llama": 9, "atmo-interop/tiny-sharded": 6, "tiny-gguf": 2},
+    report(counts == {"atmo-interop/tiny-llama": 9, "atmo-interop/tiny-sharded": 6, "tiny-gguf": 2},
           "atmo models --json lists the repositories with their files: %s" % counts)
-    check(all(r["installed"] for r in listing.get("repositories", [])), "atmo models marks this node's repositories installed")
+    report(all(r["installed"] for r in listing.get("repositories", [])), "atmo models marks this node's repositories installed")
 
 
 if __name__ == "__main__":
@@ -239,4 +218,4 @@ if __name__ == "__main__":
         check_node(sys.argv[2], sys.argv[3].rstrip("/"))
     elif command == "listing":
         check_listing(sys.argv[2])
-    sys.exit(1 if FAILURES else 0)
+    sys.exit(exit_status())

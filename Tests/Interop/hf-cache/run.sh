@@ -14,46 +14,17 @@
 # Installs huggingface_hub, safetensors, numpy (and gguf, tokenizers when it can) with pip.
 # Prints one line per check ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
 set -uo pipefail
-started=$SECONDS
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-atmo="${1:-.build/debug/atmo}"
-[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
-work="$(mktemp -d /tmp/atmo-hf-cache-interop.XXXXXX)"
-pid=""
-
-cleanup() {
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail_early() {
-    echo "FAIL - $*"
+source "$here/../lib.sh"
+interop_setup "hf-cache interop" atmo-hf-cache-interop "$@"
+interop_early_summary() {
     echo "hf-cache interop: failed after $((SECONDS - started)) s"
-    exit 1
 }
 
-[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
-pip_install() {
-    python3 -m pip install -q "$@" >/dev/null 2>&1 || python3 -m pip install -q --break-system-packages "$@" >/dev/null 2>&1
-}
-if ! python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null; then
-    echo "installing python huggingface_hub, safetensors and numpy"
-    pip_install huggingface_hub safetensors numpy
-    python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null \
-        || fail_early "cannot install the python huggingface_hub, safetensors and numpy packages with pip"
-fi
+interop_need_atmo
+interop_need_python 'import huggingface_hub, safetensors, numpy' huggingface_hub safetensors numpy
 # Optional: without them the script writes the GGUF and tokenizer.json formats itself.
-python3 -c 'import gguf, tokenizers' 2>/dev/null || pip_install gguf tokenizers
+python3 -c 'import gguf, tokenizers' 2>/dev/null || interop_pip_install gguf tokenizers
 echo "python huggingface_hub $(python3 -c 'import huggingface_hub; print(huggingface_hub.__version__)')," \
     "gguf $(python3 -c 'import gguf, importlib.metadata as m; print(m.version("gguf"))' 2>/dev/null || echo 'by hand')," \
     "tokenizers $(python3 -c 'import tokenizers; print(tokenizers.__version__)' 2>/dev/null || echo 'by hand'), atmo at $atmo"
@@ -64,11 +35,12 @@ export HF_HUB_DISABLE_TELEMETRY=1 HOME="$work/home"
 mkdir -p "$HOME"
 
 cache="$work/hub"
-python3 "$here/hf_cache_checks.py" make "$cache" || fail_early "could not make the cache"
+python3 "$here/hf_cache_checks.py" make "$cache" || interop_fail_early "could not make the cache"
 
 HF_HUB_CACHE="$cache" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/port" --state-dir "$work/state" \
     --models-dir "$work/models" --no-lan --no-llamafarm --name hf-cache >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!
+interop_track "$pid"
 port=""
 for _ in $(seq 1 600); do
     [[ -s "$work/port" ]] && port="$(tr -dc '0-9' <"$work/port")"
@@ -78,7 +50,7 @@ for _ in $(seq 1 600); do
 done
 if [[ -z "$port" ]]; then
     sed 's/^/   /' "$work/serve.err" | tail -20
-    fail_early "atmo serve did not write its port within 60 s"
+    interop_fail_early "atmo serve did not write its port within 60 s"
 fi
 url="http://127.0.0.1:$port"
 echo "atmo serve (pid $pid) at $url"
@@ -90,7 +62,7 @@ for _ in $(seq 1 900); do
     [[ "$offered" == "3" ]] && break
     sleep 0.1
 done
-[[ "$offered" == "3" ]] || fail_early "the node offers ${offered:-no} repositories after 90 s, not 3"
+[[ "$offered" == "3" ]] || interop_fail_early "the node offers ${offered:-no} repositories after 90 s, not 3"
 
 status=0
 python3 "$here/hf_cache_checks.py" check "$cache" "$url" || status=1

@@ -23,21 +23,11 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hf_common import exit_status, git_blob_id, report, write_repository  # noqa: E402
+
 REPO = "atmo-test/tiny-repo"
 REVISION = "5d1e7a0f3c2b4a6980e1d2c3b4a5f60718293a4b"
-failures = 0
-
-
-def report(ok, what):
-    global failures
-    print(("ok - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        failures += 1
-
-
-def git_blob_id(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
 
 def repository_files():
     """path -> (bytes, is_lfs): made with the real packages where there is one."""
@@ -88,19 +78,7 @@ def repository_files():
 
 
 def make_cache(cache):
-    repo = os.path.join(cache, "models--" + REPO.replace("/", "--"))
-    for path, (data, lfs) in repository_files().items():
-        blob_id = hashlib.sha256(data).hexdigest() if lfs else git_blob_id(data)
-        blob = os.path.join(repo, "blobs", blob_id)
-        os.makedirs(os.path.dirname(blob), exist_ok=True)
-        with open(blob, "wb") as f:
-            f.write(data)
-        pointer = os.path.join(repo, "snapshots", REVISION, path)
-        os.makedirs(os.path.dirname(pointer), exist_ok=True)
-        os.symlink(os.path.relpath(blob, os.path.dirname(pointer)), pointer)
-    os.makedirs(os.path.join(repo, "refs"), exist_ok=True)
-    with open(os.path.join(repo, "refs", "main"), "w") as f:
-        f.write(REVISION)
+    write_repository(cache, REPO, repository_files(), REVISION)
 
 
 def read(path):
@@ -198,7 +176,7 @@ def main():
         check_only(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif command == "check-json":
         check_json(sys.argv[2], sys.argv[3])
-    sys.exit(1 if failures else 0)
+    sys.exit(exit_status())
 
 
 if __name__ == "__main__":

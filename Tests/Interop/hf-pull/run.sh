@@ -18,45 +18,13 @@
 # Installs huggingface_hub, safetensors and numpy with pip if missing. Prints one line per
 # check ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
 set -uo pipefail
-started=$SECONDS
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-atmo="${1:-.build/debug/atmo}"
-[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
-work="$(mktemp -d /tmp/atmo-hf-pull.XXXXXX)"
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail_early() {
-    echo "FAIL - $*"
-    echo "hf pull interop: 0 passed, 1 failed"
-    exit 1
-}
+source "$here/../lib.sh"
+interop_setup "hf pull interop" atmo-hf-pull "$@"
 
 # --- prerequisites -------------------------------------------------------------------
-[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
-if ! python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null; then
-    echo "installing python huggingface_hub, safetensors and numpy"
-    python3 -m pip install -q huggingface_hub safetensors numpy >/dev/null 2>&1 \
-        || python3 -m pip install -q --break-system-packages huggingface_hub safetensors numpy >/dev/null 2>&1
-    python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null \
-        || fail_early "cannot install the python huggingface_hub, safetensors and numpy packages with pip"
-fi
+interop_need_atmo
+interop_need_python 'import huggingface_hub, safetensors, numpy' huggingface_hub safetensors numpy
 echo "python huggingface_hub $(python3 -c 'import huggingface_hub; print(huggingface_hub.__version__)')," \
     "safetensors $(python3 -c 'import safetensors; print(safetensors.__version__)'), atmo at $atmo"
 
@@ -74,7 +42,7 @@ start_node() {
         --state-dir "$work/$name-state" --models-dir "$work/$name-models" --no-lan --no-llamafarm --name "node-$name" "$@" \
         >"$work/$name.out" 2>"$work/$name.err" &
     local pid=$!
-    pids+=("$pid")
+    interop_track "$pid"
     port=""
     for _ in $(seq 1 600); do
         [[ -s "$work/$name.port" ]] && port="$(tr -dc '0-9' <"$work/$name.port")"
@@ -84,7 +52,7 @@ start_node() {
     done
     if [[ -z "$port" ]]; then
         sed 's/^/   /' "$work/$name.err" | tail -20
-        fail_early "atmo serve $name did not write its port within 60 s"
+        interop_fail_early "atmo serve $name did not write its port within 60 s"
     fi
     echo "node $name (pid $pid) at http://127.0.0.1:$port"
 }
@@ -99,13 +67,13 @@ wait_for_repository() {
     return 1
 }
 
-python3 "$here/hf_pull_checks.py" make-cache "$work/a-cache" || fail_early "could not make the test repository"
+python3 "$here/hf_pull_checks.py" make-cache "$work/a-cache" || interop_fail_early "could not make the test repository"
 start_node a "$work/a-cache"
 a_url="http://127.0.0.1:$port"
-wait_for_repository "$a_url" || fail_early "node A does not offer atmo-test/tiny-repo in its catalog within 90 s"
+wait_for_repository "$a_url" || interop_fail_early "node A does not offer atmo-test/tiny-repo in its catalog within 90 s"
 start_node b "$work/b-cache" --peer "$a_url"
 b_url="http://127.0.0.1:$port"
-wait_for_repository "$b_url" || fail_early "node B did not learn atmo-test/tiny-repo from A within 90 s"
+wait_for_repository "$b_url" || interop_fail_early "node B did not learn atmo-test/tiny-repo from A within 90 s"
 
 status=0
 checks() {

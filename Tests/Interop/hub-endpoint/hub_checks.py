@@ -20,21 +20,11 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hf_common import exit_status, git_blob_id, report, write_repository  # noqa: E402
+
 REPO = "atmo-test/tiny-model"
 SOLO = "tiny-solo"
-failures = 0
-
-
-def report(ok, what):
-    global failures
-    print(("ok - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        failures += 1
-
-
-def git_blob_id(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
 
 def repository_files():
     """path -> (bytes, is_lfs) of the test repository, made with the real packages."""
@@ -65,22 +55,6 @@ def repository_files():
         "model.safetensors": (weights, True),
         "tokenizer/vocab.txt": (b"".join(b"tok%d\n" % i for i in range(64)), False),
     }
-
-
-def write_repository(cache, repo_id, files, commit):
-    folder = os.path.join(cache, "models--" + repo_id.replace("/", "--"))
-    for path, (data, lfs) in files.items():
-        etag = hashlib.sha256(data).hexdigest() if lfs else git_blob_id(data)
-        blob = os.path.join(folder, "blobs", etag)
-        os.makedirs(os.path.dirname(blob), exist_ok=True)
-        with open(blob, "wb") as f:
-            f.write(data)
-        link = os.path.join(folder, "snapshots", commit, path)
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(os.path.relpath(blob, os.path.dirname(link)), link)
-    os.makedirs(os.path.join(folder, "refs"), exist_ok=True)
-    with open(os.path.join(folder, "refs", "main"), "w") as f:
-        f.write(commit)
 
 
 def make_cache(cache):
@@ -212,4 +186,4 @@ if __name__ == "__main__":
     else:
         print(__doc__)
         sys.exit(2)
-    sys.exit(1 if failures else 0)
+    sys.exit(exit_status())

@@ -12,45 +12,13 @@
 # Installs huggingface_hub, safetensors and numpy with pip if missing. Prints one line per
 # check ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
 set -uo pipefail
-started=$SECONDS
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-atmo="${1:-.build/debug/atmo}"
-[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
-work="$(mktemp -d /tmp/atmo-hub-interop.XXXXXX)"
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail_early() {
-    echo "FAIL - $*"
-    echo "hub endpoint interop: 0 passed, 1 failed"
-    exit 1
-}
+source "$here/../lib.sh"
+interop_setup "hub endpoint interop" atmo-hub-interop "$@"
 
 # --- prerequisites -------------------------------------------------------------------
-[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
-if ! python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null || ! command -v hf >/dev/null; then
-    echo "installing python huggingface_hub, safetensors and numpy"
-    python3 -m pip install -q huggingface_hub safetensors numpy >/dev/null 2>&1 \
-        || python3 -m pip install -q --break-system-packages huggingface_hub safetensors numpy >/dev/null 2>&1
-    python3 -c 'import huggingface_hub, safetensors, numpy' 2>/dev/null \
-        || fail_early "cannot install the python huggingface_hub, safetensors and numpy packages with pip"
-fi
+interop_need_atmo
+interop_need_python --command hf 'import huggingface_hub, safetensors, numpy' huggingface_hub safetensors numpy
 echo "python huggingface_hub $(python3 -c 'import huggingface_hub; print(huggingface_hub.__version__)')," \
     "safetensors $(python3 -c 'import safetensors; print(safetensors.__version__)'), atmo at $atmo"
 
@@ -69,7 +37,7 @@ start_node() {
         --state-dir "$work/$name-state" --no-lan --no-llamafarm --name "$name" "$@" \
         >"$work/$name.out" 2>"$work/$name.err" &
     local pid=$!
-    pids+=("$pid")
+    interop_track "$pid"
     local port=""
     for _ in $(seq 1 600); do
         [[ -s "$work/$name.port" ]] && port="$(tr -dc '0-9' <"$work/$name.port")"
@@ -79,7 +47,7 @@ start_node() {
     done
     if [[ -z "$port" ]]; then
         sed 's/^/   /' "$work/$name.err"
-        fail_early "atmo serve ($name) did not write its port within 60 s"
+        interop_fail_early "atmo serve ($name) did not write its port within 60 s"
     fi
     endpoint="http://127.0.0.1:$port"
     echo "atmo serve $name (pid $pid) at $endpoint"
@@ -92,7 +60,7 @@ wait_listed() {
         sleep 0.1
     done
     tail -20 "$work/$2.err" | sed 's/^/   /'
-    fail_early "$2 did not list atmo-test/tiny-model on its Hub endpoint within 60 s"
+    interop_fail_early "$2 did not list atmo-test/tiny-model on its Hub endpoint within 60 s"
 }
 
 passed=0
@@ -118,7 +86,7 @@ run_checks() {
 }
 
 # --- 1. a node holding the repository in its cache ----------------------------------------
-python3 "$here/hub_checks.py" make-cache "$work/node-cache" || fail_early "could not make the test repository"
+python3 "$here/hub_checks.py" make-cache "$work/node-cache" || interop_fail_early "could not make the test repository"
 start_node holder "$work/node-cache"
 holder="$endpoint"
 wait_listed "$holder" holder

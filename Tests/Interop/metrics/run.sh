@@ -12,44 +12,13 @@
 # Installs prometheus_client with pip if missing. Prints one line per check ("ok - ..." /
 # "FAIL - ..."); exits 1 if any check fails.
 set -uo pipefail
-started=$SECONDS
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-atmo="${1:-.build/debug/atmo}"
-[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
-work="$(mktemp -d /tmp/atmo-metrics.XXXXXX)"
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail_early() {
-    echo "FAIL - $*"
-    echo "metrics interop: 0 passed, 1 failed"
-    exit 1
-}
+source "$here/../lib.sh"
+interop_setup "metrics interop" atmo-metrics "$@"
 
 # --- prerequisites -------------------------------------------------------------------
-[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
-if ! python3 -c 'import prometheus_client' 2>/dev/null; then
-    echo "installing python prometheus_client"
-    python3 -m pip install -q prometheus_client >/dev/null 2>&1 \
-        || python3 -m pip install -q --break-system-packages prometheus_client >/dev/null 2>&1
-    python3 -c 'import prometheus_client' 2>/dev/null || fail_early "cannot install the python prometheus_client package with pip"
-fi
+interop_need_atmo
+interop_need_python 'import prometheus_client' prometheus_client
 echo "python prometheus_client $(python3 -c 'from importlib.metadata import version; print(version("prometheus_client"))'), atmo at $atmo"
 
 export HOME="$work/home"
@@ -63,7 +32,7 @@ start_node() {
         --models-dir "$work/$name-models" --no-lan --no-llamafarm --no-huggingface --name "node-$name" "$@" \
         >"$work/$name.out" 2>"$work/$name.err" &
     local pid=$!
-    pids+=("$pid")
+    interop_track "$pid"
     port=""
     for _ in $(seq 1 600); do
         [[ -s "$work/$name.port" ]] && port="$(tr -dc '0-9' <"$work/$name.port")"
@@ -73,7 +42,7 @@ start_node() {
     done
     if [[ -z "$port" ]]; then
         sed 's/^/   /' "$work/$name.err" | tail -20
-        fail_early "atmo serve $name did not write its port within 60 s"
+        interop_fail_early "atmo serve $name did not write its port within 60 s"
     fi
     echo "node $name (pid $pid) at http://127.0.0.1:$port"
 }
@@ -99,10 +68,10 @@ PY
 
 start_node a --folder "$work/offered"
 a_url="http://127.0.0.1:$port"
-wait_for "$a_url/v1/models" '"metrics-probe.gguf"' || fail_early "node A does not offer metrics-probe.gguf within 90 s"
+wait_for "$a_url/v1/models" '"metrics-probe.gguf"' || interop_fail_early "node A does not offer metrics-probe.gguf within 90 s"
 start_node b --peer "$a_url"
 b_url="http://127.0.0.1:$port"
-wait_for "$b_url/v1/mesh/models" '"metrics-probe.gguf"' || fail_early "node B did not learn metrics-probe.gguf from A within 90 s"
+wait_for "$b_url/v1/mesh/models" '"metrics-probe.gguf"' || interop_fail_early "node B did not learn metrics-probe.gguf from A within 90 s"
 
 status=0
 : >"$work/checks.out"

@@ -16,44 +16,14 @@
 # Installs websockets and cryptography with pip if missing. Prints one line per check
 # ("ok - ..." / "FAIL - ..."); exits 1 if any check fails.
 set -uo pipefail
-started=$SECONDS
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-atmo="${1:-.build/debug/atmo}"
-[[ "$atmo" = /* ]] || atmo="$PWD/$atmo"
-work="$(mktemp -d /tmp/atmo-relay-interop.XXXXXX)"
-relay_pid=""
-
-cleanup() {
-    if [[ -n "$relay_pid" ]] && kill -0 "$relay_pid" 2>/dev/null; then
-        kill -TERM "$relay_pid" 2>/dev/null
-        for _ in $(seq 1 50); do
-            kill -0 "$relay_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$relay_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail_early() {
-    echo "FAIL - $*"
-    echo "relay interop: 0 passed, 1 failed"
-    exit 1
-}
+source "$here/../lib.sh"
+interop_setup "relay interop" atmo-relay-interop "$@"
 
 # --- prerequisites -------------------------------------------------------------------
-[[ -x "$atmo" ]] || fail_early "no atmo binary at $atmo (build it with: swift build --product atmo)"
-"$atmo" relay --help 2>/dev/null | grep -q -- "--port-file" || fail_early "$atmo relay has no --port-file option (is the relay built?)"
-if ! python3 -c 'import websockets, cryptography' 2>/dev/null; then
-    echo "installing python websockets and cryptography"
-    python3 -m pip install -q websockets cryptography >/dev/null 2>&1 \
-        || python3 -m pip install -q --break-system-packages websockets cryptography >/dev/null 2>&1
-    python3 -c 'import websockets, cryptography' 2>/dev/null \
-        || fail_early "cannot install the python websockets and cryptography packages with pip"
-fi
+interop_need_atmo
+"$atmo" relay --help 2>/dev/null | grep -q -- "--port-file" || interop_fail_early "$atmo relay has no --port-file option (is the relay built?)"
+interop_need_python 'import websockets, cryptography' websockets cryptography
 echo "python websockets $(python3 -c 'import websockets; print(websockets.__version__)')," \
     "cryptography $(python3 -c 'import cryptography; print(cryptography.__version__)'), atmo at $atmo"
 
@@ -61,6 +31,7 @@ echo "python websockets $(python3 -c 'import websockets; print(websockets.__vers
 "$atmo" relay --host 127.0.0.1 --port 0 --port-file "$work/port" --state-dir "$work/relay-state" \
     >"$work/relay.out" 2>"$work/relay.err" &
 relay_pid=$!
+interop_track "$relay_pid"
 port=""
 for _ in $(seq 1 600); do
     [[ -s "$work/port" ]] && port="$(tr -dc '0-9' <"$work/port")"
@@ -71,7 +42,7 @@ done
 if [[ -z "$port" ]]; then
     echo "atmo relay stderr:"
     sed 's/^/   /' "$work/relay.err"
-    fail_early "atmo relay did not write its port to $work/port within 60 s"
+    interop_fail_early "atmo relay did not write its port to $work/port within 60 s"
 fi
 relay="ws://127.0.0.1:$port"
 echo "atmo relay (pid $relay_pid) listens at $relay"
