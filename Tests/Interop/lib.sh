@@ -20,6 +20,7 @@
 #                                      installs PKG... with pip unless the import works (and
 #                                      CMD is on the PATH); fails early if the import still
 #                                      does not work.
+# interop_wait_port PID FILE           waits for the port PID writes to its --port-file.
 
 interop_setup() {
     interop_label="$1"
@@ -100,4 +101,19 @@ interop_need_python() {
         interop_pip_install "$@"
         python3 -c "$imports" 2>/dev/null || interop_fail_early "cannot install the python $names $noun with pip"
     fi
+}
+
+# interop_wait_port PID FILE           sets port to the number process PID writes to FILE
+#                                      (its --port-file); port is empty if PID ended first or
+#                                      after 60 s.
+interop_wait_port() {
+    local pid="$1" file="$2"
+    port=""
+    for _ in $(seq 1 600); do
+        [[ -s "$file" ]] && port="$(tr -dc '0-9' <"$file")"
+        [[ -n "$port" ]] && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
 }

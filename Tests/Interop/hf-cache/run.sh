@@ -41,13 +41,7 @@ HF_HUB_CACHE="$cache" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work
     --models-dir "$work/models" --no-lan --no-llamafarm --name hf-cache >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!
 interop_track "$pid"
-port=""
-for _ in $(seq 1 600); do
-    [[ -s "$work/port" ]] && port="$(tr -dc '0-9' <"$work/port")"
-    [[ -n "$port" ]] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+interop_wait_port "$pid" "$work/port"
 if [[ -z "$port" ]]; then
     sed 's/^/   /' "$work/serve.err" | tail -20
     interop_fail_early "atmo serve did not write its port within 60 s"

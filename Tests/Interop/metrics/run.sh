@@ -33,13 +33,7 @@ start_node() {
         >"$work/$name.out" 2>"$work/$name.err" &
     local pid=$!
     interop_track "$pid"
-    port=""
-    for _ in $(seq 1 600); do
-        [[ -s "$work/$name.port" ]] && port="$(tr -dc '0-9' <"$work/$name.port")"
-        [[ -n "$port" ]] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    interop_wait_port "$pid" "$work/$name.port"
     if [[ -z "$port" ]]; then
         sed 's/^/   /' "$work/$name.err" | tail -20
         interop_fail_early "atmo serve $name did not write its port within 60 s"

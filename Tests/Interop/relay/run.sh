@@ -32,13 +32,7 @@ echo "python websockets $(python3 -c 'import websockets; print(websockets.__vers
     >"$work/relay.out" 2>"$work/relay.err" &
 relay_pid=$!
 interop_track "$relay_pid"
-port=""
-for _ in $(seq 1 600); do
-    [[ -s "$work/port" ]] && port="$(tr -dc '0-9' <"$work/port")"
-    [[ -n "$port" ]] && break
-    kill -0 "$relay_pid" 2>/dev/null || break
-    sleep 0.1
-done
+interop_wait_port "$relay_pid" "$work/port"
 if [[ -z "$port" ]]; then
     echo "atmo relay stderr:"
     sed 's/^/   /' "$work/relay.err"
