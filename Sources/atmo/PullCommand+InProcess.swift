@@ -1,6 +1,7 @@
 import AtmoMesh
 import AtmoNode
 import AtmoProtocol
+import AtmoStore
 import AtmoTransfer
 import Foundation
 import Logging
@@ -48,8 +49,9 @@ extension PullCommand {
     }
 
     /// Waits for the model to show up in the mesh, downloads it, shows its progress.
-    /// Returns nil on success, else the failure to report.
-    private func downloadInProcess(_ node: MeshNode) async -> Failure? {
+    /// Returns nil on success, else the failure to report. `completed` (the path of the
+    /// node's copy, and whether this pull fetched it) replaces the report of the install.
+    func downloadInProcess(_ node: MeshNode, completed: (@Sendable (String, Bool) -> Failure?)? = nil) async -> Failure? {
         let deadline = ContinuousClock.now + .seconds(Self.inProcessDiscoverySeconds)
         var versions = node.models(id: modelID).filter { !$0.providers.isEmpty }
         while versions.isEmpty, ContinuousClock.now < deadline {
@@ -61,6 +63,13 @@ extension PullCommand {
         case .alreadyHere:
             // Asked for again, this node's copy counts as used.
             _ = await node.markUsed(modelID: modelID)
+            if let completed {
+                let store = LocalModelStore(directory: node.configuration.modelsDirectory)
+                guard let model = store.installed(modelID: modelID) else {
+                    return Failure(message: "\(modelID) is on this node but not in its store", exitCode: ExitStatus.notFound, code: "not_offered")
+                }
+                return completed(store.filePath(of: model), false)
+            }
             return nil
         case .chooseVersion(let message): return Failure(message: message, exitCode: ExitStatus.usage, code: "ambiguous_version")
         case .refuse(let code, let message):
@@ -87,6 +96,7 @@ extension PullCommand {
                             bytesPerSecond: rate, peer: peer ?? "")
                         bar.update(progress) { shown in if json { printJSON(shown.message) } }
                     case .completed(let path):
+                        if let completed { return .some(completed(path, true)) }
                         let entry = node.models(id: modelID).first?.entry
                         if json {
                             printJSON(

@@ -11,7 +11,8 @@ import UnixSignals
 extension PullCommand {
     /// The pull as a download of the running node: started there, then followed (live
     /// progress from its event stream) until it ends. Ctrl-C detaches: the node goes on.
-    func pullThroughNode(_ node: LocalNodeClient) async -> Never {
+    /// `completed` replaces the report of a completed download (`--into llamafarm`).
+    func pullThroughNode(_ node: LocalNodeClient, completed: ((DownloadAPI.Status) -> Never)? = nil) async -> Never {
         let requestID: String
         do {
             requestID = try await node.post(
@@ -75,6 +76,7 @@ extension PullCommand {
         }
         switch final.state {
         case .completed:
+            if let completed { completed(final) }
             if json {
                 printJSON(
                     PullSummary(

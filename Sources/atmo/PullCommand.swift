@@ -107,6 +107,7 @@ struct PullCommand: AsyncParsableCommand {
         var pullConfiguration = PullConfiguration()
         pullConfiguration.connections = connections
         pullConfiguration.stallTimeoutSeconds = stallTimeout
+        if isLlamaFarmModelPull { await pullModelIntoLlamaFarm(configuration, logger: logger) }
         if isRepositoryPull { await pullRepository(configuration, logger: logger) }
         let viaURL = peer?.contains("://") ?? false
         if !viaURL {
