@@ -18,7 +18,10 @@
 # Usage: bench/shaping.sh. LIMIT=8MB/s RATE=4000000 DEPTH=8000000 MODES=fast_text (the
 # consumers' relay modes in (b); fast_text's 256 KiB chunks take 65 ms each through a 4 MB/s
 # link, fast_binary's 1 MiB 260 ms, longer than the delay target itself). ATMO_BIN=PATH uses
-# that binary instead of building a release one (.build-release). Installs python3 and curl
+# that binary instead of building a release one (.build-release). COMPARE=1 measures the
+# background transfer ROUNDS times (default 2) with the delay controller as built and, between
+# them, with the reference one (ATMO_DELAY_CONTROLLER=reference: provider C restarted), so both
+# see the same machine load. SKIP_LIMIT=1 skips (a). Installs python3 and curl
 # with apt-get when missing. Every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +30,9 @@ LIMIT=${LIMIT:-8MB/s}
 RATE=${RATE:-4000000}
 DEPTH=${DEPTH:-8000000}
 MODES=${MODES:-fast_text}
+COMPARE=${COMPARE:-0}
+ROUNDS=${ROUNDS:-2}
+SKIP_LIMIT=${SKIP_LIMIT:-0}
 WORK=$(mktemp -d /tmp/atmo-shaping-bench.XXXXXX)
 cleanup() {
     [ -f "$WORK/pids" ] && while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$WORK/pids"
@@ -108,6 +114,7 @@ A_PORT=$(serve "$WORK/a" --folder "$WORK/models" --advertise-url http://127.0.0.
 waitmodel "$A_PORT" /v1/models "$MODEL"
 cat "$WORK/models/$MODEL" > /dev/null   # page cache: the disk is not what limits
 
+if [ "$SKIP_LIMIT" != 1 ]; then
 echo
 echo "== (a) --limit-up $LIMIT, counted on the wire over 30 s"
 python3 "$PROXY" count "$WORK/count-http.port" "$A_PORT" "$WORK/count-http.log" &
@@ -148,6 +155,9 @@ printf "%-44s %10s %12s\n" "limit (--limit-up $LIMIT)" "$(mb "$LIMIT_BPS")" ""
 printf "%-44s %10s %12s\n" "HTTP serving, 30 s on the wire" "$(mb "$HTTP_RATE")" "$(deviation "$HTTP_RATE" "$LIMIT_BPS")"
 printf "%-44s %10s %12s\n" "relayed (fast_binary), 30 s on the wire" "$(mb "$RELAY_RATE")" "$(deviation "$RELAY_RATE" "$LIMIT_BPS")"
 printf "%-44s %10s %12s\n" "HTTP serving, limit lifted (whole pull)" "$(mb "$FREE_RATE")" ""
+else
+    stop "$WORK/a"
+fi
 
 echo
 echo "== (b) bottleneck $(mb "$RATE") MB/s with a $(mb "$DEPTH") MB queue on provider C's link; ping through the same queue"
@@ -207,6 +217,8 @@ consumer() { # name: a fresh consumer node on the relay, offering only $MODES; p
 }
 
 D_PORT=$(consumer d)
+echo "load before: $(uptime | sed 's/.*load/load/')"
+
 UNTHROTTLED=$(measure relay-unthrottled "$BN_PING" "$WORK/bn.log" relay "$ATMO" pull "$MODEL" --state-dir "$WORK/d")
 curl -sf -X DELETE "http://127.0.0.1:$D_PORT/v1/downloads/$MODEL" > /dev/null || true
 stop "$WORK/d"
@@ -222,6 +234,34 @@ sleep 3
 
 HTTP_REF=$(measure http-unthrottled "$BH_PING" "$WORK/bh.log" http "$ATMO" pull "$MODEL" --from "http://127.0.0.1:$BH_HTTP" \
     --state-dir "$WORK/f")
+sleep 3
+
+COMPARED=()
+if [ "$COMPARE" = 1 ]; then
+    restart_c() { # controller (reference|default): provider C again, adaptive uploads on
+        stop "$WORK/c"
+        for _ in $(seq 100); do kill -0 "$(cat "$WORK/c.pid")" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$WORK/c.port"
+        C_PORT=$(ATMO_DELAY_CONTROLLER=$1 serve "$WORK/c" --folder "$WORK/models" --advertise-url http://127.0.0.1:1)
+        waitmodel "$C_PORT" /v1/models "$MODEL"
+        "$ATMO" limit --adaptive-uploads on --state-dir "$WORK/c" > /dev/null
+        sleep 2   # its relay link up again
+    }
+    n=0
+    for round in $(seq "$ROUNDS"); do
+        for variant in reference new; do
+            n=$((n + 1))
+            if [ "$variant" = reference ]; then restart_c reference; else restart_c default; fi
+            port=$(consumer "k$n")
+            load=$(uptime | sed 's/.*load average: //')
+            result=$(measure "relay-$variant-$round" "$BN_PING" "$WORK/bn.log" relay "$ATMO" pull "$MODEL" --state-dir "$WORK/k$n")
+            curl -sf -X DELETE "http://127.0.0.1:$port/v1/downloads/$MODEL" > /dev/null || true
+            stop "$WORK/k$n"
+            COMPARED+=("background, $variant controller, round $round|$result|$load")
+            sleep 3
+        done
+    done
+fi
 
 row() { # label "rate median p90 max n"
     set -- "$1" $2
@@ -232,5 +272,10 @@ printf "%-40s %8s %10s %8s %8s %6s\n" "transfer (5-25 s)" "MB/s" "median ms" "p9
 row "relayed, unthrottled" "$UNTHROTTLED"
 row "relayed, background (adaptive uploads)" "$BACKGROUND"
 row "HTTP pull, unthrottled (reference)" "$HTTP_REF"
+for entry in "${COMPARED[@]}"; do
+    IFS='|' read -r label result load <<< "$entry"
+    row "$label" "$result"
+    echo "    (load average at its start: $load)"
+done
 echo "($HELD)"
 echo "added delay = ping round trip - idle round trip; goal: background median under 100 ms where unthrottled is not"

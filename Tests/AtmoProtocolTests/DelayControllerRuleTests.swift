@@ -29,11 +29,20 @@ struct DelayControllerRuleTests {
     @Test func growthStopsAtHalfTheTargetAndOnOneLateSample() {
         var controller = controller()
         for step in 0..<2 { controller.record(rttMs: 300, nowMs: 2_400 + Int64(step) * 100) }
-        let halved = controller.rate ?? 0
+        var halved = controller.rate ?? 0
         #expect(halved == 2_000_000)
-        // 60 ms of queue (above half the 100 ms target): no growth.
+        // 60 ms of queue (above half the 100 ms target): no growth; the rate eases down
+        // (by 25%/s × 10/50), without a halving.
         for step in 0..<10 { controller.record(rttMs: 80, nowMs: 3_000 + Int64(step) * 100) }
-        #expect(controller.rate == halved)
+        let eased = controller.rate ?? 0
+        #expect(eased < halved && eased > halved * 0.9)
+        #expect(controller.halvings == 1)
+        // Back at 60 ms above half the target... the reference controller grows there.
+        var reference = self.controller(.reference)
+        for step in 0..<4 { reference.record(rttMs: 300, nowMs: 2_400 + Int64(step) * 100) }
+        for step in 0..<10 { reference.record(rttMs: 80, nowMs: 3_000 + Int64(step) * 100) }
+        #expect((reference.rate ?? 0) > halved)
+        halved = eased
         // Alternating base and late samples: the filter sees the base, the late ones stop growth.
         var now: Int64 = 4_000
         for _ in 0..<5 {

@@ -17,7 +17,10 @@
 ///   (a delay at the base grows fastest, one at half the target not at all). Growth looks at
 ///   the newest sample too (`growOnLatestSample`): a queue the filter has not confirmed yet
 ///   already stops it, so the rate does not keep climbing past the link while the filter
-///   waits. Once the rate is `releaseFactor` times the
+///   waits. Between half the target and the target (`easesAboveGrowthStop`), the rate
+///   shrinks the same way, in proportion to how far the filtered delay is above half the
+///   target (LEDBAT's linear controller around a target of 50 ms, with the halving at 100
+///   ms kept as the backstop). Once the rate is `releaseFactor` times the
 ///   measured throughput it no longer holds anything back, and the controller lets go
 ///   (`rate` nil) until the delay rises again.
 /// - Hostile samples: negative, NaN, infinite or over `maxRoundTripMs` round trips are
@@ -40,6 +43,8 @@ public struct DelayController: Sendable, Hashable {
         public var growthStopFraction: Double = 0.5
         /// Whether the newest sample alone (not only the filtered delay) can stop growth.
         public var growOnLatestSample = true
+        /// Whether a filtered delay between the growth stop and the target shrinks the rate.
+        public var easesAboveGrowthStop = true
         /// Round trips above this (ms) are not measurements: ignored.
         public var maxRoundTripMs: Double = 60_000
         /// The rate never goes below this, in bytes per second.
@@ -61,6 +66,7 @@ public struct DelayController: Sendable, Hashable {
             configuration.currentSamples = 4
             configuration.growthStopFraction = 1
             configuration.growOnLatestSample = false
+            configuration.easesAboveGrowthStop = false
             return configuration
         }
     }
@@ -146,7 +152,7 @@ public struct DelayController: Sendable, Hashable {
             decrease(nowMs: nowMs, roundTripMs: rttMs)
         } else {
             let latest = max(0, rttMs - (baseDelayMs ?? rttMs))
-            grow(nowMs: nowMs, queueMs: configuration.growOnLatestSample ? max(queue, latest) : queue)
+            grow(nowMs: nowMs, filteredMs: queue, latestMs: configuration.growOnLatestSample ? latest : 0)
         }
     }
 
@@ -161,12 +167,17 @@ public struct DelayController: Sendable, Hashable {
         halvings += 1
     }
 
-    private mutating func grow(nowMs: Int64, queueMs: Double) {
+    private mutating func grow(nowMs: Int64, filteredMs: Double, latestMs: Double) {
         defer { lastGrowthMs = nowMs }
         guard let current = rate, let since = lastGrowthMs, nowMs > since else { return }
         let seconds = min(1, Double(nowMs - since) / 1000)
         let stop = configuration.targetDelayMs * min(1, max(0.01, configuration.growthStopFraction))
-        let headroom = max(0, (stop - queueMs) / stop)
+        if configuration.easesAboveGrowthStop, filteredMs > stop {
+            let over = min(1, (filteredMs - stop) / stop)
+            rate = max(configuration.minRate, current * (1 - configuration.growthPerSecond * over * seconds))
+            return
+        }
+        let headroom = max(0, (stop - max(filteredMs, latestMs)) / stop)
         let grown = current * (1 + configuration.growthPerSecond * headroom * seconds)
         if let throughput, grown > configuration.releaseFactor * max(throughput, configuration.minRate) {
             rate = nil
