@@ -10,9 +10,9 @@ import AtmoProtocol
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What `LlamaFarmInstaller.install` did.
@@ -56,7 +56,9 @@ public struct LlamaFarmInstaller: Sendable {
         var directory = root
         let folders = [layout.category, layout.folder] + layout.path.split(separator: "/").dropLast().map(String.init)
         for segment in folders {
-            guard LlamaFarmLayout.isSafeSegment(segment) else { throw StoreError(.conflict, "unsafe folder name \(segment.debugDescription)") }
+            guard LlamaFarmLayout.isSafeSegment(segment) else {
+                throw StoreError(.conflict, "unsafe folder name \(segment.debugDescription)")
+            }
             directory += "/" + segment
             try HubCache.ensureRealDirectory(directory)
         }
@@ -76,6 +78,16 @@ public struct LlamaFarmInstaller: Sendable {
         let how = try HubCache.place(source, at: target, size: entry.sizeBytes)
         try writeMetadata(entry, in: directory, downloadedFrom: downloadedFrom, now: now)
         return LlamaFarmInstall(path: target, layout: layout, alreadyInstalled: false, linked: how == .linked)
+    }
+
+    /// The model file of `entry` when it is at its place already, with its size and SHA-256
+    /// (a pull then moves no byte); nil otherwise. Blocking (hashes the file).
+    public func installedAlready(_ entry: ModelEntry) -> String? {
+        let target = root + "/" + LlamaFarmLayout(entry: entry).relativePath
+        guard case .file(let size) = HubCache.kind(target), size == entry.sizeBytes,
+            let digests = try? HubFileDigests.compute(path: target), digests.sha256 == entry.sha256
+        else { return nil }
+        return target
     }
 
     /// Writes `.atmo-model.json` into `directory` (temporary name, then rename).

@@ -66,7 +66,8 @@ extension PullCommand {
             if let completed {
                 let store = LocalModelStore(directory: node.configuration.modelsDirectory)
                 guard let model = store.installed(modelID: modelID) else {
-                    return Failure(message: "\(modelID) is on this node but not in its store", exitCode: ExitStatus.notFound, code: "not_offered")
+                    return Failure(
+                        message: "\(modelID) is on this node but not in its store", exitCode: ExitStatus.notFound, code: "not_offered")
                 }
                 return completed(store.filePath(of: model), false)
             }

@@ -39,12 +39,14 @@ extension PullCommand {
             } catch let error as LocalNodeError where error.status == 404 {
                 return
             } catch {
-                Failure(message: "the local node did not answer: \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "no_node")
+                Failure(message: "the local node did not answer: \(error)", exitCode: ExitStatus.unreachable).exit(
+                    json: json, code: "no_node")
             }
             if versions.isEmpty { return }
             let store = LocalModelStore(directory: configuration.modelsDirectory)
             switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
             case .pull(let plan):
+                alreadyInLlamaFarm(plan.entry, root: root)
                 await pullThroughNode(node) { final in
                     let entry = versions.first { $0.entry.sha256 == final.sha256 }?.entry ?? plan.entry
                     let fetched = (final.bytesTransferred ?? 0) > 0
@@ -54,7 +56,8 @@ extension PullCommand {
                     Foundation.exit(ExitStatus.success)
                 }
             case .alreadyHere:
-                guard let model = store.installed(modelID: modelID), let entry = versions.first(where: { $0.entry.sha256 == model.sha256 })?.entry
+                guard let model = store.installed(modelID: modelID),
+                    let entry = versions.first(where: { $0.entry.sha256 == model.sha256 })?.entry
                 else {
                     Failure(message: "\(modelID) is on this node, but not in its store", exitCode: ExitStatus.notFound).exit(
                         json: json, code: "not_offered")
@@ -97,6 +100,12 @@ extension PullCommand {
                     if !node.repositories(id: id).isEmpty { return .some(.none) }
                     try? await Task.sleep(for: .milliseconds(200))
                 }
+                let offered = node.models(id: id).filter { !$0.providers.isEmpty }.map(\.entry)
+                    .filter { self.expectedSHA256 == nil || $0.sha256 == self.expectedSHA256?.lowercased() }
+                if offered.count == 1, let path = LlamaFarmInstaller(root: root).installedAlready(offered[0]) {
+                    self.reportAlreadyInLlamaFarm(offered[0], path: path)
+                    return .some(.some(nil))
+                }
                 let store = LocalModelStore(directory: node.configuration.modelsDirectory)
                 let failure = await self.downloadInProcess(node) { path, fetched in
                     let sha256 = store.installed(modelID: id)?.sha256
@@ -116,6 +125,24 @@ extension PullCommand {
         guard let outcome else { return }
         if let outcome { outcome.exit(json: json) }
         Foundation.exit(ExitStatus.success)
+    }
+
+    /// Exits when `entry` is in LlamaFarm's folder already (same size and SHA-256): nothing to fetch.
+    func alreadyInLlamaFarm(_ entry: ModelEntry, root: String) {
+        guard let path = LlamaFarmInstaller(root: root).installedAlready(entry) else { return }
+        reportAlreadyInLlamaFarm(entry, path: path)
+        Foundation.exit(ExitStatus.success)
+    }
+
+    func reportAlreadyInLlamaFarm(_ entry: ModelEntry, path: String) {
+        if json {
+            printJSON(
+                PullSummary(
+                    modelID: entry.modelID, path: path, sha256: entry.sha256, sizeBytes: entry.sizeBytes, bytesTransferred: 0,
+                    resumedBytes: 0, alreadyInstalled: true, seconds: 0))
+        } else {
+            print("\(entry.modelID) is already installed for LlamaFarm at \(path) (sha256 \(entry.sha256))")
+        }
     }
 
     /// Installs the node's verified copy at `path` into LlamaFarm's folder and reports it;

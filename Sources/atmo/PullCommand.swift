@@ -45,7 +45,8 @@ struct PullCommand: AsyncParsableCommand {
     @Option(help: "Repository: skip files matching this glob, repeatable.")
     var exclude: [String] = []
 
-    @Option(help: "Repository: install into hf (the Hugging Face cache, the default), atmo (the node's store) or llamafarm.")
+    @Option(
+        help: "Install into hf (the Hugging Face cache, a repository's default), atmo (the node's store) or llamafarm (also a single file).")
     var into: RepositoryTarget?
 
     @Option(

@@ -11,7 +11,9 @@ extension EndToEnd {
         static let folder = "yolov8n_20240208_101500"
         static let relative = "vision/yolov8n_20240208_101500/model.pt"
 
-        @Test("through a running node and with none: installed as {category}/{folder}/model.pt, found by the node's scan with the same SHA-256")
+        @Test(
+            "through a node and with none: into {category}/{folder}/model.pt, found by the node's scan with the same SHA-256"
+        )
         func pullsIntoLlamaFarmsLayout() async throws {
             try await withAtmoSandbox { sandbox in
                 let providerHome = sandbox.path("home-provider")
@@ -47,6 +49,14 @@ extension EndToEnd {
                 }
                 let entry = try #require(listed, "the consumer never listed \(Self.folder)")
                 #expect(entry.metadata["llamafarm_path"] == .string(Self.relative))
+
+                // Pulled again: it is in place, nothing moves.
+                let again = try await sandbox.run(
+                    ["pull", Self.folder, "--into", "llamafarm", "--state-dir", consumer.stateDirectory, "--json"], name: "again",
+                    environment: ["HOME": consumerHome])
+                #expect(again.status == 0, "\(again.stderr)")
+                let result = again.pullOutput.result
+                #expect(result?.alreadyInstalled == true && result?.bytesTransferred == 0 && result?.path == installed, "\(again.stdout)")
 
                 // No node running: an in-process node (peers from config.json) does the same.
                 let alone = sandbox.path("alone")

@@ -63,6 +63,8 @@ struct LlamaFarmInstallerTests {
             // Again: already there, nothing written.
             let again = try LlamaFarmInstaller(root: root).install(entry, from: stored, sha256Verified: true)
             #expect(again.alreadyInstalled && again.path == done.path)
+            #expect(LlamaFarmInstaller(root: root).installedAlready(entry) == done.path)
+            #expect(LlamaFarmInstaller(root: directory.sub("empty")).installedAlready(entry) == nil)
         }
     }
 
