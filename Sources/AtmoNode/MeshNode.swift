@@ -133,7 +133,7 @@ public struct MeshNode: Sendable {
         UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
         metricsRoutes().register(on: router)
         repositoryPullRoutes().register(on: router)
-        let hub = hubRoutes(provider: routes, io: blockingIO)
+        let hub = hubRoutes(provider: routes, io: blockingIO, http: meshHTTP)
         hub.register(on: router)  // last: it answers only paths no route took
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })

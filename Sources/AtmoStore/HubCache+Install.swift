@@ -34,14 +34,26 @@ extension HubCache {
         let blob: HubFileObservation.Blob
         switch Self.kind(folder + "/blobs/" + file.blobID) {
         case .missing: blob = .missing
+        case .file(let size) where size == file.sizeBytes && !Self.existingBlobMatches(folder + "/blobs/" + file.blobID, file):
+            blob = .other
         case .file(let size): blob = .file(sizeBytes: size)
         default: blob = .other
         }
         return HubFileObservation(pointer: pointer, blob: blob)
     }
 
+    /// Whether a blob already in the cache (of the right size) may be kept for `file`. A git
+    /// blob (a small file) is hashed, so a wrong one is replaced; an LFS blob of the right
+    /// size is trusted by its name, as huggingface_hub does (re-hashing gigabytes at every
+    /// pull would cost more than the pull). Blocking.
+    static func existingBlobMatches(_ path: String, _ file: HubCacheFile) -> Bool {
+        if isLFSBlobID(file.blobID) { return true }
+        guard let digests = try? HubFileDigests.compute(path: path) else { return false }
+        return digests.match(file)
+    }
+
     /// Puts `file`'s blob into the cache from `sourcePath` under the blob's lock: reused when
-    /// a blob of the right size is there, else hard-linked (or, across file systems, copied)
+    /// a blob of the right size is there (a git blob: with the right bytes), else hard-linked (or, across file systems, copied)
     /// to a temporary name in `blobs/` and renamed into place, so no reader ever sees half a
     /// blob. The source is checked first: its size, SHA-256 and git blob id (a non-LFS
     /// file's SHA-1 is always computed; `sha256Verified` spares re-hashing an LFS file a pull
@@ -56,7 +68,7 @@ extension HubCache {
         try Self.ensureRealDirectory(folder + "/blobs")
         let blob = folder + "/blobs/" + file.blobID
         return try withBlobLock(repositoryID: repositoryID, blobID: file.blobID) { () throws(StoreError) -> HubBlobInstall in
-            if case .file(let size) = Self.kind(blob), size == file.sizeBytes { return .reused }
+            if case .file(let size) = Self.kind(blob), size == file.sizeBytes, Self.existingBlobMatches(blob, file) { return .reused }
             let source = try FileIO.stat(sourcePath)
             guard source.size == file.sizeBytes else {
                 throw StoreError(.corrupt, "\(sourcePath) has \(source.size) bytes, \(file.path) has \(file.sizeBytes)")

@@ -174,4 +174,20 @@ struct HubCacheWriterTests {
         #expect(try cache.installBlob(file, repositoryID: "org/tiny", from: source, sha256Verified: true) == .linked)
         #expect(FileManager.default.contents(atPath: blob) == Data(bytes))
     }
+    @Test func aGitBlobOfTheRightSizeButOtherBytesIsNotTrusted() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let cache = HubCache(root: directory.sub("hub"))
+        let bytes = Array("{\"model_type\": \"bert\"}".utf8)
+        let file = Self.file("config.json", bytes, lfs: false)
+        let blob = directory.sub("hub/models--org--tiny/blobs/\(file.blobID)")
+        try FileManager.default.createDirectory(atPath: (blob as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: blob, contents: Data(repeating: UInt8(ascii: "X"), count: bytes.count))
+        // Seen on disk, the wrong blob is not "there": its bytes are needed.
+        #expect(cache.observe(file, repositoryID: "org/tiny", revision: Self.revision).blob == .other)
+        let source = directory.sub("src")
+        _ = FileManager.default.createFile(atPath: source, contents: Data(bytes))
+        #expect(try cache.installBlob(file, repositoryID: "org/tiny", from: source, sha256Verified: false) == .linked)
+        #expect(FileManager.default.contents(atPath: blob) == Data(bytes))
+    }
 }

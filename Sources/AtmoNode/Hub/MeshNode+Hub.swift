@@ -9,7 +9,9 @@ extension MeshNode {
     /// the mesh has are fetched with `pullRepository` into the Hugging Face cache this node
     /// scans; misses are mirrored from `configuration.hubUpstream` into the same cache (no
     /// upstream when the node does not scan one: `--no-huggingface`).
-    func hubRoutes(provider: ProviderRoutes, io: BlockingIO) -> HubRoutes {
+    /// `http` reaches the upstream: a client with a read timeout, so an upstream that stops
+    /// sending mid-body fails the mirror instead of holding it (and its clients) for hours.
+    func hubRoutes(provider: ProviderRoutes, io: BlockingIO, http: HTTPClient) -> HubRoutes {
         let (inventory, mesh, nodeID) = (self.inventory, self.mesh, self.nodeID)
         let source = HubRepositorySource(
             local: { inventory.repositories },
@@ -28,7 +30,7 @@ extension MeshNode {
         }
         if let upstream = configuration.hubUpstream {
             if scansHub {
-                let client = HubUpstreamClient(http: HTTPClient.shared, baseURL: MeshClient.trimmed(upstream))
+                let client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream))
                 routes.upstream = HubUpstream(
                     client: client, cache: defaultHubCache, scratchDirectory: configuration.stateDirectory + "/hub-upstream",
                     io: io, logger: logger)
