@@ -172,6 +172,15 @@ public final class Inventory: Sendable {
         return try await io.run { cancellation in
             let (sha256, manifest) = try FileHasher.hashWithManifest(path: file.path, isCancelled: { cancellation.isCancelled })
             counters.record(bytes: file.stat.size, since: started)
+            // A small file of a Hugging Face cache is named by its git blob id, the Hub's etag
+            // for it: one rewritten with other bytes is not offered (nor its hash remembered,
+            // so every scan looks again) rather than served under its old name.
+            if let named = file.hub?.blobID, named.utf8.count == 40 {
+                let actual = try HubFileDigests.compute(path: file.path).gitBlobID
+                guard actual == named else {
+                    throw StoreError(.corrupt, "\(file.path) does not match its git blob name \(named) (its bytes give \(actual)); not offering it")
+                }
+            }
             let after = try FileIO.stat(file.path)
             guard after == file.stat else {
                 throw StoreError(.busy, "\(file.path) changed while it was being hashed; it will be hashed on the next scan")

@@ -102,11 +102,30 @@ struct InventoryRepositoryTests {
         #expect(inventory.entries.count == 2, "the standalone files stay")
     }
 
+    @Test func aGitBlobWhoseBytesDoNotMatchItsNameIsNotOffered() async throws {
+        let fixture = try ScanFixture()
+        defer { fixture.remove() }
+        _ = try buildRepository(fixture)
+        // Other bytes of the same size under config.json's git blob name.
+        let config = MagicBytes.text(#"{"model_type":"llama"}"#)
+        var other = config
+        other[other.count - 2] = UInt8(ascii: "X")
+        try fixture.file("hub/models--org--tiny/blobs/\(gitBlobID(config))", other)
+        let inventory = Inventory(roots: ScanRoots(huggingFaceHub: fixture.url("hub")), database: try StateDatabase(), logger: logger)
+        try await inventory.refresh()
+        #expect(!inventory.servedEntries.contains { $0.modelID == "org--tiny--config.json" })
+        #expect(inventory.repositories.isEmpty, "a repository with a file missing is not offered")
+        // Put right, it is offered at the next scan.
+        try fixture.file("hub/models--org--tiny/blobs/\(gitBlobID(config))", config)
+        try await inventory.refresh()
+        #expect(inventory.repositories.count == 1)
+    }
+
     @Test func aSnapshotTheWireWouldRefuseIsNotOffered() async throws {
         let fixture = try ScanFixture()
         defer { fixture.remove() }
         // Not a 40-hex commit: the files are served, no repository.
-        try fixture.hfFile(repo: "models--org--odd", commit: "c0ffee", path: "config.json", blob: String(repeating: "a", count: 40), [1])
+        try fixture.hfFile(repo: "models--org--odd", commit: "c0ffee", path: "config.json", blob: gitBlobID([1]), [1])
         // A file copied into the snapshot (no blob): no repository either.
         try fixture.file("hub/models--org--copied/snapshots/\(Self.commit)/config.json", [1, 2])
         let inventory = Inventory(roots: ScanRoots(huggingFaceHub: fixture.url("hub")), database: try StateDatabase(), logger: logger)
