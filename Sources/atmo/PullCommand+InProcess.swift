@@ -11,12 +11,10 @@ import UnixSignals
 extension PullCommand {
     /// How long a pull with no node running looks for the model in the mesh.
     static let inProcessDiscoverySeconds = 10.0
-
-    /// No node runs on this state folder: run one in this process for the length of the
-    /// pull. It finds peers (LAN, `config.json`), learns their catalogs and downloads with
-    /// the same engine and queue as `atmo serve`, but offers nothing to the mesh. Ctrl-C
-    /// stops it with the partial kept.
-    func pullInProcess(_ base: NodeConfiguration, logger: Logger) async -> Never {
+    /// A node for the length of one pull in this process, when none runs here: on loopback,
+    /// port chosen by the OS, offering nothing, with config.json's peers and this command's
+    /// storage limit. Exits with the error when it cannot be made.
+    func transientNode(_ base: NodeConfiguration, logger: Logger) -> MeshNode {
         var configuration = base
         configuration.host = "127.0.0.1"
         configuration.port = 0
@@ -26,12 +24,19 @@ extension PullCommand {
             file.apply(to: &configuration)
         }
         storageLimit.apply(to: &configuration.storage)
-        let node: MeshNode
         do {
-            node = try MeshNode(configuration: configuration, logger: logger)
+            return try MeshNode(configuration: configuration, logger: logger)
         } catch {
             Failure(error).exit(json: json)
         }
+    }
+
+    /// No node runs on this state folder: run one in this process for the length of the
+    /// pull. It finds peers (LAN, `config.json`), learns their catalogs and downloads with
+    /// the same engine and queue as `atmo serve`, but offers nothing to the mesh. Ctrl-C
+    /// stops it with the partial kept.
+    func pullInProcess(_ base: NodeConfiguration, logger: Logger) async -> Never {
+        let node = transientNode(base, logger: logger)
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
         let outcome: Failure? = await withTaskGroup(of: Failure??.self) { tasks in
             tasks.addTask {

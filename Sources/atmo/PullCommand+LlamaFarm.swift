@@ -76,17 +76,7 @@ extension PullCommand {
     /// No node runs here: one runs in this process for the pull (as `pullInProcess`). Returns
     /// when the mesh offers a repository, not a model, of that id.
     func pullModelIntoLlamaFarmInProcess(_ base: NodeConfiguration, root: String, logger: Logger) async {
-        var configuration = base
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configuration.mesh.offerToMesh = false
-        configuration.isTransient = true
-        if let file = try? NodeConfigFile.load(path: NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)) {
-            file.apply(to: &configuration)
-        }
-        storageLimit.apply(to: &configuration.storage)
-        let node: MeshNode
-        do { node = try MeshNode(configuration: configuration, logger: logger) } catch { Failure(error).exit(json: json) }
+        let node = transientNode(base, logger: logger)
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
         let id = modelID
         let outcome: Failure?? = await withTaskGroup(of: Failure???.self) { tasks in

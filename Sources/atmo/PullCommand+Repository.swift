@@ -157,17 +157,7 @@ extension PullCommand {
     /// No node runs here: one runs in this process (finding peers on the LAN and in
     /// config.json) for the length of the pull, offering nothing.
     func pullRepositoryInProcess(_ base: NodeConfiguration, destination: RepositoryDestination, logger: Logger) async -> Never {
-        var configuration = base
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configuration.mesh.offerToMesh = false
-        configuration.isTransient = true
-        if let file = try? NodeConfigFile.load(path: NodeConfigFile.defaultPath(stateDirectory: configuration.stateDirectory)) {
-            file.apply(to: &configuration)
-        }
-        storageLimit.apply(to: &configuration.storage)
-        let node: MeshNode
-        do { node = try MeshNode(configuration: configuration, logger: logger) } catch { Failure(error).exit(json: json) }
+        let node = transientNode(base, logger: logger)
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
         let (json, selection, id, shown) = (self.json, repositorySelection, repositoryModelID, modelID)
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
