@@ -108,6 +108,8 @@ extension EndToEnd {
                 try Data(#"{"follow": [{"model_id": "asked.gguf", "mode": "prompt"}]}"#.utf8).write(
                     to: URL(fileURLWithPath: state + "/config.json"))
                 let b = try await sandbox.serve(folders: [], stateDirectory: state, name: "b", extraArguments: ["--peer", a.baseURL])
+                // B pulls what its mesh view offers: wait until it has A's catalog.
+                try await b.waitForMesh("A's asked.gguf") { models in models.contains { $0.entry.modelID == "asked.gguf" } }
                 let pulled = try await sandbox.run(["pull", "asked.gguf", "--state-dir", b.stateDirectory, "--json"], name: "pull")
                 #expect(pulled.status == 0, "\(pulled.stderr)")
                 #expect(Self.installedSHA256(b, "asked.gguf") == first)

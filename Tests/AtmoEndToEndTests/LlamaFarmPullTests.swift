@@ -40,11 +40,14 @@ extension EndToEnd {
                 #expect(fileExists((installed as NSString).deletingLastPathComponent + "/.atmo-model.json"))
                 // Fetched for LlamaFarm: the bytes live there, not twice in the store.
                 #expect(!fileExists(consumer.stateDirectory + "/models/\(Self.folder).pt"))
-                // The consumer's own scan finds it in its LlamaFarm folder, same id and hash.
+                // The consumer's own scan finds it in its LlamaFarm folder, same id and hash
+                // (a scan that ran before the store's copy was removed lists that one first).
                 let deadline = Date().addingTimeInterval(30)
                 var listed: ModelEntry? = nil
                 while listed == nil, Date() < deadline {
-                    listed = await consumer.catalog()?.first { $0.modelID == Self.folder && $0.sha256 == sha }
+                    listed = await consumer.catalog()?.first {
+                        $0.modelID == Self.folder && $0.sha256 == sha && $0.metadata["llamafarm_path"] != nil
+                    }
                     if listed == nil { try await Task.sleep(for: .milliseconds(100)) }
                 }
                 let entry = try #require(listed, "the consumer never listed \(Self.folder)")
