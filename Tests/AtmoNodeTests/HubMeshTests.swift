@@ -15,7 +15,13 @@ struct HubMeshTests {
                 let cache = directory.sub("meshed-hub")
                 try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
                 try await withHubNode(
-                    state: directory.sub("meshed-state"), cache: cache, configure: { $0.mesh.peers = [holder.baseURL] }
+                    state: directory.sub("meshed-state"), cache: cache,
+                    configure: {
+                        $0.mesh.peers = [holder.baseURL]
+                        // The node serves the file itself here: a loaded machine must not turn
+                        // the answer into the redirect a slow fetch gets (tested below).
+                        $0.hubMeshFetchWaitSeconds = 120
+                    }
                 ) { meshed in
                     let listed = try await eventually(timeout: .seconds(60)) {
                         try await RawHTTP.get(port: meshed.port, "/api/models/\(Self.repo)/revision/main").status == 200
