@@ -107,17 +107,9 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         source = try reader.optionalString("source") ?? "imported"
         sourceRef = try reader.optionalString("source_ref") ?? ""
         metadata = try reader.object("metadata") ?? [:]
-        // An extension a peer got wrong costs the extension, never the entry: older peers
-        // never send these, and the whole-file hash is what a pull trusts in the end.
-        let pieceSize = try? reader.optionalByteCount("piece_size")
-        let piecesSHA256 = try? reader.optionalSHA256("pieces_sha256")
-        if let pieceSize, PieceManifest.isValidPieceSize(pieceSize), let piecesSHA256 {
-            self.pieceSize = pieceSize
-            self.piecesSHA256 = piecesSHA256
-        } else {
-            self.pieceSize = nil
-            self.piecesSHA256 = nil
-        }
+        let manifest = reader.optionalManifestReference()
+        pieceSize = manifest?.pieceSize
+        piecesSHA256 = manifest?.sha256
         extra = try reader.unknownFields()
     }
 
@@ -138,10 +130,7 @@ public struct ModelEntry: Sendable, Hashable, Codable {
         try writer.write("source", source)
         try writer.write("source_ref", sourceRef)
         try writer.write("metadata", metadata)
-        if let pieceSize, let piecesSHA256 {
-            try writer.write("piece_size", pieceSize)
-            try writer.write("pieces_sha256", piecesSHA256)
-        }
+        try writer.writeManifestReference(pieceSize: pieceSize, sha256: piecesSHA256)
         try writer.finish(extra: extra)
     }
 }

@@ -84,16 +84,9 @@ public struct RepositoryFile: Sendable, Hashable, Codable {
         }
         blobID = blob
         modelID = try reader.modelID()
-        // As on model entries: a wrong manifest costs the manifest, never the file.
-        let pieceSize = try? reader.optionalByteCount("piece_size")
-        let piecesSHA256 = try? reader.optionalSHA256("pieces_sha256")
-        if let pieceSize, PieceManifest.isValidPieceSize(pieceSize), let piecesSHA256 {
-            self.pieceSize = pieceSize
-            self.piecesSHA256 = piecesSHA256
-        } else {
-            self.pieceSize = nil
-            self.piecesSHA256 = nil
-        }
+        let manifest = reader.optionalManifestReference()
+        pieceSize = manifest?.pieceSize
+        piecesSHA256 = manifest?.sha256
         extra = try reader.unknownFields()
     }
 
@@ -104,10 +97,7 @@ public struct RepositoryFile: Sendable, Hashable, Codable {
         try writer.write("sha256", sha256)
         try writer.write("blob_id", blobID)
         try writer.write("model_id", modelID)
-        if let pieceSize, let piecesSHA256 {
-            try writer.write("piece_size", pieceSize)
-            try writer.write("pieces_sha256", piecesSHA256)
-        }
+        try writer.writeManifestReference(pieceSize: pieceSize, sha256: piecesSHA256)
         try writer.finish(extra: extra)
     }
 }
