@@ -180,13 +180,21 @@ extension GossipState {
 
     // MARK: - Peers
 
-    /// A peer was discovered (LAN discovery, configuration, an operator). A new peer is
-    /// sent this node's catalog (once started), and asked for everything if a pull is due.
+    /// A peer was discovered (LAN discovery, configuration, an operator). It is sent this
+    /// node's catalog (once started) unless it is known to hold it, and asked for everything
+    /// if a pull is due.
+    ///
+    /// A peer already in the view because its catalog was learned is sent it too: having
+    /// its catalog says nothing of whether it has this node's. Three nodes that found each
+    /// other on the LAN at once lost one another this way (the mesh-lan flake): c learned a
+    /// from b's relay before finding a on the LAN, so finding a sent it nothing; a's own
+    /// push to c arrived after that relay, a duplicate, so it was not answered either; and
+    /// a's join pull had been answered by b before b knew c. a missed c's catalog until c's
+    /// next publication, 300 s later (`GossipLANDiscoveryOrderTests`).
     public mutating func peerDiscovered(_ peer: Peer, now: Int64) -> [GossipAction<Peer>] {
-        guard peer != ownPeer, view.insert(peer, source: .direct, capacity: configuration.maxPeers, using: &random) else {
-            return []
-        }
-        guard started else { return [] }
+        guard peer != ownPeer else { return [] }
+        let isNew = view.insert(peer, source: .direct, capacity: configuration.maxPeers, using: &random)
+        guard started, isNew || (view.contains(peer) && ownCatalogHolders[peer] == nil) else { return [] }
         return pushOwnCatalog(to: [peer], now: now) + startPullIfWanted(preferring: peer)
     }
 

@@ -7,9 +7,16 @@ extension PeerTable {
         _ url: String, origin: PeerOrigin, nodeID: String? = nil, nodeName: String? = nil, instanceName: String? = nil
     ) -> [Action] {
         guard nodeID != ownNodeID else { return [] }
-        if let known = self.nodeID(at: url) {
-            if let instanceName, peers[known]?.lanInstanceName != instanceName {
-                peers[known]?.lanInstanceName = instanceName
+        if let known = self.nodeID(at: url), var peer = peers[known] {
+            // A peer learned from gossip before discovery reported its address: it takes the
+            // address's origin when that says more (LAN over gossip, configured over all), as
+            // when a probe ties a pending address to it. Nodes that find each other at once
+            // often learn one another's catalogs first (it was listed as "gossip", and left
+            // with its catalog).
+            let before = peer
+            peer.adopt(Pending(origin: origin, nodeID: nodeID, nodeName: nodeName, instanceName: instanceName), at: url)
+            if peer != before {
+                peers[known] = peer
                 revision &+= 1
             }
         } else if let held = pending[url] {

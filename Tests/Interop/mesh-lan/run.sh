@@ -62,11 +62,41 @@ lists_all() { # node -> 0 when its `atmo models` lists all three models
     out="$(in_namespace "$atmo" models --state-dir "$work/$1/state" --json 2>/dev/null)" || return 1
     for other in a b c; do grep -q "\"model-$other.gguf\"" <<< "$out" || return 1; done
 }
+# What every node knows, printed when a node misses a model: its peers, the catalogs its
+# gossip holds (origin, timestamp, models), its gossip counters and its log's tail.
+show_nodes() {
+    local name
+    for name in a b c; do
+        echo "--- node-$name (port $(cat "$work/$name/port" 2>/dev/null))"
+        in_namespace python3 - "$(cat "$work/$name/port" 2>/dev/null)" <<'PY'
+import json, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+def get(path):
+    try:
+        with urllib.request.urlopen(base + path, timeout=5) as answer:
+            return answer.read().decode()
+    except Exception as error:
+        return "(%s: %s)" % (path, error)
+try:
+    for peer in json.loads(get("/v1/mesh/peers"))["peers"]:
+        print("peer %s %s %s origin=%s models=%s latency=%s" % (peer.get("node_name"), peer.get("node_id"), peer.get("http"),
+              peer.get("origin"), peer.get("model_count"), peer.get("latency_ms")))
+    for catalog in json.loads(get("/v1/catalogs"))["catalogs"]:
+        print("catalog %s %s at %s: %s" % (catalog["node_name"], catalog["node_id"], catalog["timestamp"],
+              [model["model_id"] for model in catalog.get("models", [])]))
+except Exception as error:
+    print("(no answer: %s)" % error)
+print(" ".join(line for line in get("/metrics").splitlines() if line.startswith("atmo_gossip")))
+PY
+        tail -5 "$work/$name/log"
+    done
+}
 for name in a b c; do
     seen=0
     for _ in $(seq 150); do lists_all "$name" && { seen=1; break; }; sleep 0.2; done
     if [[ $seen == 1 ]]; then ok "node $name lists the models of all three nodes (found by DNS-SD)"; else
-        fail "node $name does not list all three models: $(in_namespace "$atmo" models --state-dir "$work/$name/state" 2>&1 | head -5) $(tail -3 "$work/$name/log")"
+        fail "node $name does not list all three models: $(in_namespace "$atmo" models --state-dir "$work/$name/state" 2>&1 | head -5)"
+        show_nodes
     fi
 done
 peers="$(in_namespace "$atmo" peers --state-dir "$work/c/state" 2>&1)"
