@@ -9,6 +9,7 @@ import PackageDescription
 //   AtmoRelay     the relay's pure logic: admission, routing, flow-control decisions
 //   AtmoTransfer  the pulling engine (AsyncHTTPClient)
 //   AtmoHTTPServer  the server channel of both servers and its guards (Hummingbird, NIO)
+//   AtmoDashboardAssets  the dashboard's files, embedded in the binary (`.embedInCode`)
 //   AtmoNode      the HTTP server and the node's services (Hummingbird, ServiceLifecycle),
 //                 including its relay client (WSClient)
 //   AtmoRelayServer  `atmo relay`: the WebSocket relay around AtmoRelay (HummingbirdWebSocket)
@@ -116,9 +117,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The dashboard's page and scripts, compiled into the binary (no files on disk, no JS build).
+        .target(
+            name: "AtmoDashboardAssets",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            resources: [.embedInCode("Assets")]
+        ),
         .target(
             name: "AtmoNode",
             dependencies: [
+                "AtmoDashboardAssets",
                 "AtmoHTTPServer",
                 "AtmoProtocol",
                 "AtmoStore",
@@ -265,7 +273,7 @@ let package = Package(
         .testTarget(
             name: "AtmoNodeTests",
             dependencies: [
-                "AtmoNode", "AtmoTesting", "AtmoStore",
+                "AtmoNode", "AtmoTesting", "AtmoStore", "AtmoDashboardAssets",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -19,6 +19,8 @@ struct FileBody: Sendable {
     let onChange: @Sendable () -> Void
     /// The whole model's size, for the shaper's size classes (nil: unknown).
     var modelSize: Int64? = nil
+    /// The dashboard's entry of this upload: told each chunk's bytes (an atomic add).
+    var progress: ActiveUploads.Upload? = nil
 
     /// This body, of a model of `size` bytes.
     func ofModel(size: Int64) -> FileBody {
@@ -268,6 +270,7 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
             case .success:
                 self.sending?.writesInFlight -= 1
                 self.sending?.written += count
+                self.sending?.body.progress?.add(count)
                 self.metrics?.servedOverHTTP(bytes: count)
                 self.sending?.lastProgress = NIODeadline.now()
                 if let state = self.sending, state.position == state.end, state.writesInFlight == 0 {

@@ -127,12 +127,14 @@ public struct MeshNode: Sendable {
         let isTransient = configuration.isTransient
         let nodeFile = Shared<LocalNodeFile?>(nil)
         let router = Router(context: ProviderRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let dashboard = try dashboard(on: router, relayURLs: relayService.links.map(\.url), boundPort: boundPort, fileReaders: fileReaders)
         routes.register(on: router)
         StorageRoutes(storage: storage, fileReaders: fileReaders).register(on: router)
         LimitsRoutes(shaper: shaper).register(on: router)
         UpdateRoutes(updates: updates, fileReaders: fileReaders).register(on: router)
         metricsRoutes().register(on: router)
         repositoryPullRoutes().register(on: router)
+        dashboard.register(on: router)
         let hub = hubRoutes(provider: routes, io: blockingIO, http: meshHTTP)
         hub.register(on: router)  // last: it answers only paths no route took
         routes.routeTable.load(from: router)

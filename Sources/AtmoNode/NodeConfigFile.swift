@@ -29,6 +29,8 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var upstream: String?
     /// Followed models: `[{"model_id": "yolo.pt", "mode": "auto"}]` (mode `auto` or `prompt`).
     public var follow: [UpdatesAPI.FollowRequest]?
+    /// The dashboard answers other machines too, with its token (`--dashboard-public`).
+    public var dashboardPublic: Bool?
 
     enum CodingKeys: String, CodingKey {
         case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
@@ -37,6 +39,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         case maxDownloads = "max_downloads", downloadsPerPriority = "downloads_per_priority"
         case upstream
         case follow
+        case dashboardPublic = "dashboard_public"
     }
 
     public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
@@ -69,6 +72,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let downloadsPerPriority { configuration.downloadsPerPriority = max(1, downloadsPerPriority) }
         if let upstream, Validation.isValidHTTPEndpoint(upstream) { configuration.hubUpstream = upstream }
         if let follow { configuration.follows += follow }
+        if let dashboardPublic { configuration.dashboardPublic = dashboardPublic }
     }
 }
 

@@ -72,6 +72,12 @@ public struct NodeConfiguration: Sendable {
     public var hubMeshFetchWaitSeconds: Double = 5
     /// `GET /metrics` answers every client, not only this machine (`--metrics-public`).
     public var metricsPublic = false
+    /// The dashboard and control API answer other machines too, with the token of
+    /// `{state}/dashboard-token` (`--dashboard-public`, config `dashboard_public`).
+    public var dashboardPublic = false
+    /// Tests only: the access guard takes every client for another machine (a token can
+    /// not be presented from another machine on loopback).
+    var dashboardSeesClientsAsRemote = false
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

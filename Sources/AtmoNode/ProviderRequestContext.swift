@@ -20,10 +20,18 @@ struct ProviderRequestContext: RequestContext {
         localAddress = source.channel.localAddress
     }
 
+    /// Set by `ControlAccessMiddleware` on the dashboard's and control API's paths when
+    /// `ControlAccess` let the request in (from this machine, or with the token).
+    var controlGranted = false
+
+    /// True when the local control routes may answer: the client is on this machine, or the
+    /// access guard let it in with the token (`controlGranted`, public dashboard).
+    var isLocalClient: Bool { controlGranted || isOnThisMachine }
+
     /// True for a client on this machine: loopback (127.0.0.0/8, ::1), a Unix socket, or a
     /// connection from the very address it reached (a node bound to one LAN address is
     /// reached by its own CLI from that address).
-    var isLocalClient: Bool {
+    var isOnThisMachine: Bool {
         if let remote = remoteAddress?.ipAddress, remote == localAddress?.ipAddress { return true }
         switch remoteAddress {
         case .v4(let address):

@@ -66,10 +66,16 @@ extension ProviderRoutes {
             body: ResponseBody(contentLength: Int(body.length)) { writer in
                 ledger.downloadStarted()
                 ledger.usage.record(.served, sha256: entry.sha256, modelID: entry.modelID)
+                var tracked = body
+                tracked.progress = ledger.uploads.begin(
+                    modelID: entry.modelID, sha256: entry.sha256, peer: channel.remoteAddress?.ipAddress, route: "http", sizeBytes: body.length)
                 var sent: Int64 = 0
-                defer { ledger.downloadEnded(bytes: sent) }
+                defer {
+                    ledger.downloadEnded(bytes: sent)
+                    tracked.progress.map(ledger.uploads.end)
+                }
                 do {
-                    sent = try await FileBodyPump.send(body, on: channel, readers: readers)
+                    sent = try await FileBodyPump.send(tracked, on: channel, readers: readers)
                 } catch let error as FileBodyError {
                     sent = error.written
                     throw error

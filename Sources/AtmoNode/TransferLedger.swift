@@ -25,6 +25,8 @@ public final class TransferLedger: Sendable {
     public let usage = UsageTracker()
     /// The node's metrics; a relayed transfer's bytes served are counted here when it ends.
     public let metrics = NodeMetrics()
+    /// The uploads under way (the dashboard's `serving`, `GET /v1/node`).
+    let uploads = ActiveUploads()
 
     public init() {}
 

@@ -20,7 +20,7 @@ struct Atmo: AsyncParsableCommand {
             DiscoverCommand.self, ListCommand.self,
             VerifyCommand.self, RemoveCommand.self, MeshCommand.self, RelayCommand.self, HashCommand.self,
             StorageCommand.self, PinCommand.self, UnpinCommand.self, UseCommand.self,
-            LimitCommand.self,
+            LimitCommand.self, OpenCommand.self,
             FollowCommand.self, UnfollowCommand.self, FollowsCommand.self, UpdateCommand.self, RollbackCommand.self,
         ]
     )

@@ -70,6 +70,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Serve GET /metrics to every client, not only this machine (for a Prometheus server elsewhere).")
     var metricsPublic = false
 
+    @Flag(
+        name: .customLong("dashboard-public"),
+        help: "Serve the dashboard and control API to other machines too, with the token printed at start (default: this machine only).")
+    var dashboardPublic = false
+
     @Option(name: .customLong("advertise-url"), help: "The base URL peers should use for this node (default: http://<first LAN IPv4>:<port>).")
     var advertiseURL: String?
 
@@ -128,6 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.mesh.relays += relays
         if noLAN { configuration.mesh.lanDiscovery = false }
         if metricsPublic { configuration.metricsPublic = true }
+        if dashboardPublic { configuration.dashboardPublic = true }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
         configuration.mesh.probeInterval = .milliseconds(Int64(probeInterval * 1000))
         configuration.host = host
@@ -153,6 +159,8 @@ struct ServeCommand: AsyncParsableCommand {
         let portFile = self.portFile.map(absolute)
         do {
             try await node.run { port in
+                print("Dashboard: \(node.dashboardURL(port: port))")
+                fflush(nil)
                 if let portFile {
                     try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic)
                 }

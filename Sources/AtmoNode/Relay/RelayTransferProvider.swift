@@ -87,8 +87,12 @@ struct RelayTransferProvider: Sendable {
             ledger.usage.record(.served, sha256: holding.entry.sha256, modelID: holding.entry.modelID)
             var transfer = ProviderTransfer(sender: sender, file: file, route: route, peer: peer, fileReaders: fileReaders)
             transfer.shaping = shaper.map { UploadShaping(shaper: $0, peer: peer, modelSize: holding.source.totalBytes) }
-            await transfer.run(inbox)
             let direct = route.relay.hasPrefix(TransferHub.directLinkPrefix)
+            transfer.progress = ledger.uploads.begin(
+                modelID: holding.entry.modelID, sha256: holding.entry.sha256, peer: peer, route: direct ? "direct" : "relay",
+                sizeBytes: sender.range.endByte - sender.range.startByte)
+            await transfer.run(inbox)
+            transfer.progress.map(ledger.uploads.end)
             ledger.downloadEnded(bytes: transfer.bytesSent, route: direct ? .directWS : .relay, peer: peer)
             logger.debug(
                 "relayed transfer ended",
@@ -110,6 +114,8 @@ struct ProviderTransfer {
     private(set) var bytesSent: Int64 = 0
     /// Paces the sender with the node's shaper (UploadShaping).
     var shaping: UploadShaping?
+    /// The dashboard's entry of this upload (`GET /v1/node`'s `serving`).
+    var progress: ActiveUploads.Upload?
 
     init(sender: ChunkSender, file: any ServedFile, route: TransferHub.Route, peer: String, fileReaders: NIOThreadPool) {
         self.sender = sender
@@ -167,7 +173,10 @@ struct ProviderTransfer {
                     _ = await perform(sender.cancel(reason: .protocolError, message: message))
                     return false
                 }
-                if route.send(frame) { bytesSent += slice.length }
+                if route.send(frame) {
+                    bytesSent += slice.length
+                    progress?.add(slice.length)
+                }
             case .cancel(let cancel):
                 _ = route.send(RelayPayload.direct(cancel, to: peer))
                 return false

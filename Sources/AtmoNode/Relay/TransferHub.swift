@@ -106,6 +106,9 @@ final class TransferHub: Sendable {
     /// The ids of the links open now (relays, and `directLinkPrefix` ones), for the metrics.
     var linkIDs: [String] { state.withLock { Array($0.links.keys) } }
 
+    /// The links open now, with how many peers each has (the dashboard's `GET /v1/node`).
+    var linkPeerCounts: [String: Int] { state.withLock { $0.links.mapValues(\.peers.count) } }
+
     /// The prefix of the ids of links that are a direct WebSocket to one node (not a relay).
     static let directLinkPrefix = "direct:"
 

@@ -1,0 +1,1 @@
+// The dashboard (placeholder until the front end lands).

@@ -1,0 +1,53 @@
+import Crypto
+
+/// The dashboard's files (`Assets/`), compiled into the binary by SwiftPM (`.embedInCode`):
+/// a node serves its page with no file on disk, no CDN and no build step.
+///
+/// A file added to `Assets/` is served once it has a line in `files` below (SwiftPM names
+/// its bytes `PackageResources.<name_with_underscores>`).
+package enum DashboardAssets {
+    /// One servable file.
+    package struct Asset: Sendable {
+        /// The file's name, e.g. `app.js`.
+        package let name: String
+        package let bytes: [UInt8]
+        /// The `Content-Type` to answer with.
+        package let contentType: String
+        /// A strong entity tag: the SHA-256 of the bytes in hex, quoted (`"ab12..."`).
+        package let etag: String
+
+        init(_ name: String, _ bytes: [UInt8], _ contentType: String) {
+            self.name = name
+            self.bytes = bytes
+            self.contentType = contentType
+            self.etag = "\"" + SHA256.hash(data: bytes).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined() + "\""
+        }
+    }
+
+    /// The page itself, answered at `/`.
+    package static let indexName = "index.html"
+
+    /// Every file by name, hashed once (on first use).
+    package static let files: [String: Asset] = {
+        let all = [
+            Asset("index.html", PackageResources.index_html, "text/html; charset=utf-8"),
+            Asset("app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
+            Asset("app.css", PackageResources.app_css, "text/css; charset=utf-8"),
+            Asset("icon.svg", PackageResources.icon_svg, "image/svg+xml"),
+        ]
+        return Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+    }()
+
+    /// The asset a request path names: `/` is the page, `/ui/{name}` a file; nil otherwise
+    /// (no folders, no other paths).
+    package static func asset(forPath path: String) -> Asset? {
+        if path == "/" { return files[indexName] }
+        guard path.hasPrefix("/ui/") else { return nil }
+        let name = path.dropFirst(4)
+        guard !name.isEmpty, !name.contains("/") else { return nil }
+        return files[String(name)]
+    }
+}

@@ -1,0 +1,144 @@
+import AtmoProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+extension DashboardRoutes {
+    /// What one `/v1/events` stream writes.
+    enum Outgoing: Sendable {
+        case download(DownloadAPI.Status)
+        case mesh(UInt64)
+        case node(UInt64)
+        case keepalive
+    }
+
+    /// The shortest time between two `mesh` (or two `node`) events of one stream.
+    static let coalescing = Duration.seconds(1)
+
+    /// `GET /v1/events`: every download's status, then each change (`download`); `mesh`
+    /// when the mesh view changed and `node` when what `/v1/node` shows changed, each at
+    /// most once a second (one on connect); `: keepalive` every 15 s (the download queue's
+    /// clock). Nothing polls: each stream waits on the node's broadcasters. It ends when
+    /// the node stops (the download queue ends its streams before the server drains).
+    func events() -> Response {
+        guard let slot = streams.acquire() else {
+            var response = JSONResponse.error(
+                .serviceUnavailable,
+                "This node has \(NodeAPI.maxEventStreams) event streams open already; close a dashboard tab and retry",
+                code: "too_many_streams")
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+        let downloads = node.downloads.subscribe()
+        let meshChanges = node.mesh.changes.subscribe()
+        let nodeChanges = node.ledger.uploads.changes.subscribe()
+        let mesh = node.mesh
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                // The slot is held as long as the body (released when it is dropped, even unwritten).
+                withExtendedLifetime(slot) {}
+                let (outgoing, sink) = AsyncStream.makeStream(of: Outgoing.self, bufferingPolicy: .bufferingNewest(512))
+                let (nodeTriggers, nodeTrigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await event in downloads {
+                            switch event {
+                            case .status(let status):
+                                sink.yield(.download(status))
+                                // A download that ended changed the storage.
+                                if status.isFinal { nodeTrigger.yield() }
+                            case .keepalive:
+                                sink.yield(.keepalive)
+                            }
+                        }
+                        sink.finish()
+                    }
+                    group.addTask {
+                        sink.yield(.mesh(mesh.version))
+                        await Self.coalesce(meshChanges) { _ = sink.yield(.mesh(mesh.version)) }
+                    }
+                    group.addTask {
+                        for await _ in nodeChanges { nodeTrigger.yield() }
+                    }
+                    group.addTask {
+                        var version: UInt64 = 1
+                        sink.yield(.node(version))
+                        await Self.coalesce(nodeTriggers) {
+                            version += 1
+                            sink.yield(.node(version))
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    for await event in outgoing {
+                        try await writer.write(Self.frame(event))
+                    }
+                }
+                withExtendedLifetime(slot) {}
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Calls `emit` for the changes of `changes`, at most once per `coalescing` (changes
+    /// that come meanwhile make one call), until the stream ends or the task is cancelled.
+    static func coalesce<Element: Sendable>(_ changes: AsyncStream<Element>, emit: () -> Void) async {
+        let clock = ContinuousClock()
+        var earliest = clock.now
+        for await _ in changes {
+            if clock.now < earliest {
+                do { try await Task.sleep(until: earliest, clock: clock) } catch { return }
+            }
+            emit()
+            earliest = clock.now + coalescing
+        }
+    }
+
+    /// One event in the `text/event-stream` format.
+    static func frame(_ event: Outgoing) -> ByteBuffer {
+        switch event {
+        case .download(let status): return frame("download", status)
+        case .mesh(let version): return frame("mesh", NodeAPI.Change(version: version))
+        case .node(let version): return frame("node", NodeAPI.Change(version: version))
+        case .keepalive: return ByteBuffer(string: ": keepalive\n\n")
+        }
+    }
+
+    static func frame<T: Encodable>(_ name: String, _ value: T) -> ByteBuffer {
+        let json = (try? WireCoding.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+        return ByteBuffer(string: "event: \(name)\ndata: \(json)\n\n")
+    }
+}
+
+/// Counts the open event streams; a slot is given back when its holder is released.
+final class EventStreamSlots: Sendable {
+    let capacity: Int
+    private let open = Mutex(0)
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// A slot, or nil when `capacity` are taken.
+    func acquire() -> Slot? {
+        let granted = open.withLock { count -> Bool in
+            guard count < capacity else { return false }
+            count += 1
+            return true
+        }
+        return granted ? Slot(self) : nil
+    }
+
+    var count: Int { open.withLock { $0 } }
+
+    fileprivate func release() { open.withLock { $0 -= 1 } }
+
+    /// One open stream.
+    final class Slot: Sendable {
+        private let slots: EventStreamSlots
+        fileprivate init(_ slots: EventStreamSlots) { self.slots = slots }
+        deinit { slots.release() }
+    }
+}
