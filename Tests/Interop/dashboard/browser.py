@@ -7,7 +7,7 @@ Content-Security-Policy violation, and small helpers to wait on the DOM with a d
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, WebDriverException
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -38,7 +38,7 @@ HOOK = """
 
 
 class Browser:
-    def __init__(self, width=1280, height=860):
+    def __init__(self, width=1280, height=1000):
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
         for argument in (
@@ -62,9 +62,16 @@ class Browser:
 
     # --- navigation and scripts -------------------------------------------------------
     def load(self, url):
-        """A fresh document (about:blank first, so a URL differing only by its hash reloads)."""
-        self.driver.get("about:blank")
-        self.driver.get(url)
+        """A fresh document (about:blank first, so a URL differing only by its hash reloads).
+        One retry when the driver loses the renderer's answer (seen once under load)."""
+        for attempt in (1, 2):
+            try:
+                self.driver.get("about:blank")
+                self.driver.get(url)
+                return
+            except TimeoutException:
+                if attempt == 2:
+                    raise
 
     def go_hash(self, route):
         """A hash route in the same document (no reload)."""
