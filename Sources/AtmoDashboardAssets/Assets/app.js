@@ -309,8 +309,16 @@ function groupModels(models, repositories) {
     const caps = new Set();
     for (const v of g.versions) for (const c of arr(v.entry.capabilities)) caps.add(str(c));
     g.caps = [...caps];
-    g.search = [g.name, g.id, g.type, g.format, str(top.source_ref), str(top.source), str(top.repo_id), ...g.caps]
-      .join('\u0000').toLowerCase();
+    // What the search and filters look at, per version, as the node's own filter does
+    // (GET /v1/mesh/models?search=): terms in the name, id or source_ref; type, format and
+    // capability compared without case. A model shows when one of its versions matches.
+    for (const v of g.versions) {
+      const e = v.entry;
+      v.hay = [str(e.name), str(e.model_id), str(e.source_ref)].map((x) => x.toLowerCase());
+      v.type = str(e.type).toLowerCase();
+      v.format = str(e.format).toLowerCase();
+      v.caps = arr(e.capabilities).map((c) => str(c).toLowerCase());
+    }
     g.signature = JSON.stringify([g.name, g.type, g.format, g.size, g.version, g.files, g.versions.length, g.providerNames,
       g.providers.map((p) => [p.partial === true, p.files ?? null]), g.installed, g.caps]);
     out.push(g);
@@ -399,9 +407,11 @@ function fillSelect(select, values, label) {
 function rebuildFilterOptions() {
   const types = new Set(), formats = new Set(), caps = new Set();
   for (const g of state.models) {
-    if (g.type) types.add(g.type);
-    if (g.format) formats.add(g.format);
-    for (const c of g.caps) caps.add(c);
+    for (const v of g.versions) {
+      if (v.type) types.add(v.type);
+      if (v.format) formats.add(v.format);
+      for (const c of v.caps) caps.add(c);
+    }
   }
   // A hostile catalog could name thousands: the menus keep the first 500 (search finds the rest).
   const sorted = (s) => [...s].sort((a, b) => a.localeCompare(b)).slice(0, 500);
@@ -590,9 +600,9 @@ function renderModelRows() {
 function currentFilters() {
   return {
     q: $('model-search').value.trim().toLowerCase(),
-    type: $('filter-type').value,
-    format: $('filter-format').value,
-    cap: $('filter-capability').value,
+    type: $('filter-type').value.toLowerCase(),
+    format: $('filter-format').value.toLowerCase(),
+    cap: $('filter-capability').value.toLowerCase(),
     inst: $('filter-installed').value,
   };
 }
@@ -605,13 +615,19 @@ function matchAll() {
   let shown = 0;
   for (const entry of rowCache.values()) {
     const item = entry.item;
-    let ok = (!f.type || item.type === f.type) && (!f.format || item.format === f.format) &&
-      (!f.cap || item.caps.includes(f.cap)) && (!f.inst || (f.inst === 'yes') === item.installed);
-    if (ok) for (const t of terms) if (!item.search.includes(t)) { ok = false; break; }
+    const ok = (!f.inst || (f.inst === 'yes') === item.installed) && item.versions.some((v) => versionMatches(v, f, terms));
     entry.match = ok;
     if (ok) shown++;
   }
   return shown;
+}
+
+function versionMatches(v, f, terms) {
+  if (f.type && v.type !== f.type) return false;
+  if (f.format && v.format !== f.format) return false;
+  if (f.cap && !v.caps.includes(f.cap)) return false;
+  for (const t of terms) if (!v.hay.some((x) => x.includes(t))) return false;
+  return true;
 }
 
 function applyFilters() {
@@ -886,7 +902,11 @@ const dirtyModels = new Set();
 function upsertDownload(s) {
   if (!s || typeof s.request_id !== 'string') return;
   const before = state.downloads.get(s.request_id);
-  if (!before) state.downloadOrder.push(s.request_id);
+  if (!before) {
+    state.downloadOrder.push(s.request_id);
+    // A tab open for days keeps the newest 500 (the node's own history is its last 100).
+    if (state.downloadOrder.length > 600) pruneDownloads(500);
+  }
   state.downloads.set(s.request_id, s);
   if (before && !isFinal(before) && isFinal(s)) downloadFinished(s);
   dirtyModels.add(str(s.model_id));
@@ -894,6 +914,22 @@ function upsertDownload(s) {
     downloadsDirty = true;
     requestAnimationFrame(flushDownloads);
   }
+}
+
+function pruneDownloads(keep) {
+  const drop = [];
+  for (const id of state.downloadOrder) {
+    if (state.downloadOrder.length - drop.length <= keep) break;
+    const s = state.downloads.get(id);
+    if (s && isFinal(s)) drop.push(id);
+  }
+  const gone = new Set(drop);
+  for (const id of drop) {
+    state.downloads.delete(id);
+    const row = downloadRows.get(id);
+    if (row) { row.el.remove(); downloadRows.delete(id); }
+  }
+  state.downloadOrder = state.downloadOrder.filter((id) => !gone.has(id));
 }
 
 function flushDownloads() {
