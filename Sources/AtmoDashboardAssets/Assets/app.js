@@ -219,7 +219,7 @@ function scheduleRefetch(kind, soon = false) {
   if (!wanted(kind) || (document.hidden && r.last > 0)) return;
   if (r.running) { r.again = true; return; }
   if (r.timer) return;
-  const wait = Math.max(soon ? 0 : 50, r.last + MIN_INTERVAL - performance.now());
+  const wait = r.last === 0 ? 0 : Math.max(soon ? 0 : 50, r.last + MIN_INTERVAL - performance.now());
   r.timer = setTimeout(() => { r.timer = null; runFetch(kind); }, wait);
 }
 
@@ -343,16 +343,14 @@ async function loadModels() {
     if (state.models === null) showModelsError(error);
     throw error;
   }
-  // The first paint does not wait for repositories when they take longer than the models.
+  // The first paint does not wait for the repositories: they join the list when they come
+  // (the rows already built are kept). Later refetches wait for both, so nothing flickers.
   if (state.models === null) {
-    const raced = await Promise.race([reposPromise, new Promise((r) => setTimeout(() => r(undefined), 60))]);
-    if (raced === undefined) {
-      setModels(groupModels(models && models.models, []));
-      const repos = await reposPromise;
-      if (repos) setModels(groupModels(models && models.models, repos.repositories));
-      return;
-    }
-    setModels(groupModels(models && models.models, raced ? raced.repositories : []));
+    setModels(groupModels(models && models.models, []));
+    const repos = await reposPromise;
+    // Let the first frame paint before merging (a second render would delay it).
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    if (repos && arr(repos.repositories).length) setModels(groupModels(models && models.models, repos.repositories));
     return;
   }
   const repos = await reposPromise;
