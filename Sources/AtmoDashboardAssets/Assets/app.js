@@ -442,14 +442,15 @@ function updateDownloadButton(button, item) {
     button.textContent = active.state === 'downloading' ? `${percentOf(active)}%` : labelOfState(active);
     button.title = 'Being downloaded: see Downloads';
   } else if (item.installed) {
-    button.disabled = false;
+    button.disabled = item.providers.length === 0;
     button.textContent = 'Download';
-    button.title = 'Installed here; downloading checks for another version';
+    button.title = item.providers.length === 0 ? 'Installed here; no other node offers it' : 'Installed here; downloading fetches the version the mesh offers';
   } else {
     button.disabled = item.providers.length === 0;
     button.textContent = 'Download';
     button.title = item.providers.length === 0 ? 'No other node offers it now' : `Download ${item.name}`;
   }
+  button.setAttribute('aria-label', `${button.textContent}: ${item.name}`);
 }
 
 let rowPrototype = null;
@@ -502,7 +503,9 @@ function buildModelRow(item) {
   }
   const installed = cInst.firstChild;
   if (item.installed) { installed.textContent = 'installed'; installed.className = 'badge ok'; }
-  updateDownloadButton(cAct.firstChild.lastChild, item);
+  const button = cAct.firstChild.lastChild;
+  cAct.firstChild.firstChild.setAttribute('aria-label', `Priority for ${item.name}`);
+  updateDownloadButton(button, item);
   return row;
 }
 
@@ -813,8 +816,13 @@ function updateDownloadRow(row, s) {
   el.dataset.modelId = str(s.model_id);
   el.dataset.state = str(s.state);
   el.classList.toggle('paused', s.paused === true);
-  parts.name.textContent = displayName(s.model_id);
+  const name = displayName(s.model_id);
+  parts.name.textContent = name;
   parts.name.setAttribute('href', `#/models/${encodeURIComponent(str(s.model_id))}`);
+  parts.progress.setAttribute('aria-label', `Progress of ${name}`);
+  parts.pause.setAttribute('aria-label', `Pause ${name}`);
+  parts.resume.setAttribute('aria-label', `Resume ${name}`);
+  parts.cancel.setAttribute('aria-label', `Cancel ${name}`);
   parts.id.textContent = s.sha256 ? `${str(s.model_id)} · ${shortID(str(s.sha256))}` : str(s.model_id);
   parts.state.textContent = labelOfState(s);
   parts.state.className = `badge s-${str(s.state)}${s.paused ? ' s-paused' : ''}`;
@@ -1210,6 +1218,8 @@ async function loadPeers() {
   const answer = await api('/v1/mesh/peers');
   state.peers = arr(answer && answer.peers);
   renderPeers();
+  // Sources of downloads are named by the peers' names.
+  if (currentView() === 'downloads') renderDownloads();
 }
 
 function renderPeers() {
