@@ -15,9 +15,25 @@ from selenium.webdriver.support.ui import Select
 
 # Runs in every document before its scripts (DevTools injection: the page's CSP does not
 # apply to it). alert/prompt are recorded and answered at once; confirm is recorded and
-# accepted (a page may ask before cancelling a download).
+# accepted (a page may ask before cancelling a download). Notification is a stand-in that
+# grants the permission when asked and records what the page shows (headless Chromium
+# shows none): the page's own logic is what is tested.
 HOOK = """
 (() => {
+  window.__atmoNotifications = {requested: 0, shown: []};
+  class StandInNotification {
+    constructor(title, options) {
+      window.__atmoNotifications.shown.push({title: String(title), body: String((options || {}).body || '')});
+    }
+    close() {}
+    static requestPermission() {
+      window.__atmoNotifications.requested += 1;
+      StandInNotification.permission = 'granted';
+      return Promise.resolve('granted');
+    }
+  }
+  StandInNotification.permission = 'default';
+  window.Notification = StandInNotification;
   window.__atmoDialogs = [];
   window.__atmoViolations = [];
   window.__atmoErrors = [];
@@ -37,6 +53,11 @@ HOOK = """
 """
 
 
+# A name the browser resolves to 127.0.0.1 as a DNS-rebinding attacker's name would (only
+# this browser, through --host-resolver-rules: no DNS server is involved).
+REBIND_HOST = "rebind.test"
+
+
 class Browser:
     def __init__(self, width=1280, height=1000):
         options = webdriver.ChromeOptions()
@@ -45,6 +66,7 @@ class Browser:
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
+            f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1",
         ):
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

@@ -19,7 +19,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fake_peer  # noqa: E402
-from browser import Browser  # noqa: E402
+from browser import REBIND_HOST, Browser  # noqa: E402
 from common import (CSP, READ_LIST, UI_TIMEOUT, Checks, downloads, get_json, mesh_ids, quoted, request,  # noqa: E402
                     wait_until)
 from downloads_checks import DownloadsChecks  # noqa: E402
@@ -41,6 +41,7 @@ class Suite(ModelsChecks, DownloadsChecks):
         self.peer = None
         self.shots = {}
         self.showcase_peer = None
+        self.atmo_label = atmo_label(args.atmo)
 
     # --- helpers ------------------------------------------------------------------------
     def shot(self, name):
@@ -156,6 +157,21 @@ class Suite(ModelsChecks, DownloadsChecks):
                        "a POST /v1/downloads from a page of another origin is refused (403, no download made)",
                        f"statuses {statuses}, downloads {listed}")
 
+    # --- the Host guard (DNS rebinding), from the browser's side -----------------------------------
+    def host_guard(self):
+        """The browser maps rebind.test to 127.0.0.1 (browser.py), as a rebinding DNS server
+        would: B's page must not answer under that name; under a *.localhost name it does."""
+        port = self.node.rsplit(":", 1)[1]
+        self.browser.load(f"http://{REBIND_HOST}:{port}/#/models")
+        text = self.browser.wait(lambda: self.browser.js("return document.body ? document.body.textContent : '';"), 10) or ""
+        rows = self.browser.js("return document.querySelectorAll('[data-testid=model-row]').length;")
+        self.checks.ok("forbidden_host" in text and rows == 0,
+                       f"B's page opened as http://{REBIND_HOST}:{port}/ (a rebinding name for 127.0.0.1) is refused (forbidden_host)",
+                       f"body {text[:160]!r}, {rows} rows")
+        self.browser.load(f"http://node-b.localhost:{port}/#/models")
+        rows = self.browser.wait(lambda: self.browser.js("return document.querySelectorAll('[data-testid=model-row]').length;"), UI_TIMEOUT)
+        self.checks.ok(rows, f"B's page opened as http://node-b.localhost:{port}/ works (a loopback name)", f"{rows} rows")
+
     def console_errors(self, entries):
         errors = [e["message"] for e in entries if e.get("level") == "SEVERE" and "favicon.ico" not in e.get("message", "")]
         errors = [e for e in errors if "other-origin" not in e and "origin-guard" not in e]
@@ -180,10 +196,11 @@ class Suite(ModelsChecks, DownloadsChecks):
         errors = self.console_errors(console)
         page_errors = self.browser.js("return window.__atmoErrors || [];") if self.browser else []
         self.checks.ok(not errors and not page_errors, "no JavaScript error in the console", (errors + page_errors)[:5])
-        try:
-            self.origin_guard()
-        except Exception as error:
-            self.checks.ok(False, "origin_guard ran to its end", where(error))
+        for step in (self.origin_guard, self.host_guard):
+            try:
+                step()
+            except Exception as error:
+                self.checks.ok(False, f"{step.__name__} ran to its end", where(error))
         if self.args.readme_image and "models" in self.shots:
             os.makedirs(os.path.dirname(self.args.readme_image), exist_ok=True)
             shutil.copyfile(self.shots["models"], self.args.readme_image)
@@ -196,6 +213,15 @@ class Suite(ModelsChecks, DownloadsChecks):
         for peer in (self.peer, self.showcase_peer):
             if peer:
                 peer.stop()
+
+
+def atmo_label(path):
+    """'debug atmo', 'release atmo' or the binary's path, for the figures."""
+    parts = (path or "").split(os.sep)
+    for build in ("debug", "release"):
+        if build in parts:
+            return f"{build} atmo"
+    return path or "atmo"
 
 
 def where(error):
@@ -215,6 +241,7 @@ def main():
     parser.add_argument("--small-size", type=int, required=True)
     parser.add_argument("--large-size", type=int, required=True)
     parser.add_argument("--readme-image")
+    parser.add_argument("--atmo", help="the atmo binary (named in the figures)")
     args = parser.parse_args()
     suite = Suite(args)
     try:

@@ -12,10 +12,25 @@ from common import (READ_DOWNLOAD, UI_TIMEOUT, Checks, download_by_id, download_
 
 
 class DownloadsChecks:
+    def enable_notifications(self):
+        """The downloads view's button turns notifications on; the browser is asked for the
+        permission only on that click (browser.py's stand-in Notification counts both)."""
+        self.browser.go_hash("#/downloads")
+        button = self.browser.wait(lambda: self.shown("[data-testid=enable-notifications]"), UI_TIMEOUT)
+        asked_before = self.browser.js("return window.__atmoNotifications.requested;")
+        if not self.checks.ok(button, "the downloads view has the enable-notifications button"):
+            return
+        button.click()
+        asked = self.browser.wait(lambda: self.browser.js("return window.__atmoNotifications.requested;"), 5)
+        self.checks.ok(asked_before == 0 and asked == 1, "the notification permission is asked once, on the click only",
+                       f"asked {asked_before} times before the click, {asked} after")
+
     def download_small(self):
         model_id = "dash-small.gguf"
         self.open_dashboard()
         self.browser.wait(lambda: self.list_state()["ids"], UI_TIMEOUT)
+        self.enable_notifications()
+        self.browser.go_hash("#/models")
         self.set_filters(search="dash-small")
         row = self.browser.wait(lambda: self.shown(row_css(model_id)), UI_TIMEOUT)
         if not self.checks.ok(row, f"{model_id}'s row is shown"):
@@ -72,6 +87,9 @@ class DownloadsChecks:
                        "its progress bar reached 100 and the percent reads 100%", final)
         api = download_by_id(self.node, request_id)
         self.checks.ok(api and api.get("state") == "completed", "the node reports the download completed", api)
+        shown = self.browser.wait(lambda: self.browser.js("return window.__atmoNotifications.shown;"), 5) or []
+        self.checks.ok(len(shown) == 1 and "dash-small" in shown[0]["title"] + shown[0]["body"],
+                       "the completed download fires one browser notification naming the model", shown)
         path = os.path.join(self.args.work, "b-models")
         sizes = [os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files if f.startswith("dash-small")]
         self.checks.ok(self.args.small_size in sizes, f"the file is in B's models folder with its {self.args.small_size} bytes", sizes)

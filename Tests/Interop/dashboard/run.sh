@@ -95,7 +95,7 @@ wait_for "$b_url/v1/mesh/models" '"dash-small.gguf"' || interop_fail_early "node
 
 readme_image=""
 [[ "${ATMO_DASHBOARD_README_IMAGE:-0}" == 1 ]] && readme_image="$here/../../../docs/images/dashboard.png"
-python3 "$here/dashboard_checks.py" --node "$b_url" --provider "$a_url" --out "$out" --work "$work" \
+python3 "$here/dashboard_checks.py" --node "$b_url" --provider "$a_url" --out "$out" --work "$work" --atmo "$atmo" \
     --small-size "$small_size" --large-size "$large_size" ${readme_image:+--readme-image "$readme_image"} \
     | tee "$work/checks.out"
 status=${PIPESTATUS[0]}
