@@ -215,6 +215,7 @@ function wanted(kind) {
 function scheduleRefetch(kind, soon = false) {
   const r = refetch[kind];
   r.stale = true;
+  if (!booted && kind !== 'models') return;
   // A tab in the background fetches nothing; it catches up when it is shown again.
   if (!wanted(kind) || (document.hidden && r.last > 0)) return;
   if (r.running) { r.again = true; return; }
@@ -328,33 +329,39 @@ function groupModels(models, repositories) {
 
 let firstPaintMarked = false;
 
+function fetchRepositories() {
+  if (!state.repositoriesSupported) return Promise.resolve(null);
+  return api('/v1/mesh/repositories').then((answer) => arr(answer && answer.repositories), (error) => {
+    if (error.status === 404) state.repositoriesSupported = false;
+    return null;
+  });
+}
+
+const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
 async function loadModels() {
+  const first = state.models === null;
   const modelsPromise = api('/v1/mesh/models');
-  const reposPromise = state.repositoriesSupported
-    ? api('/v1/mesh/repositories').catch((error) => {
-      if (error.status === 404) state.repositoriesSupported = false;
-      return null;
-    })
-    : Promise.resolve(null);
+  // The first load asks for nothing else until the list is on screen (the node answers the
+  // list sooner when it computes nothing else meanwhile); later ones ask for both at once.
+  const reposPromise = first ? null : fetchRepositories();
   let models;
   try {
     models = await modelsPromise;
   } catch (error) {
-    if (state.models === null) showModelsError(error);
+    if (first) { showModelsError(error); boot(); }
     throw error;
   }
-  // The first paint does not wait for the repositories: they join the list when they come
-  // (the rows already built are kept). Later refetches wait for both, so nothing flickers.
-  if (state.models === null) {
+  if (first) {
     setModels(groupModels(models && models.models, []));
-    const repos = await reposPromise;
-    // Let the first frame paint before merging (a second render would delay it).
-    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-    if (repos && arr(repos.repositories).length) setModels(groupModels(models && models.models, repos.repositories));
+    await afterPaint();
+    boot();
+    const repos = await fetchRepositories();
+    if (repos && repos.length) setModels(groupModels(models && models.models, repos));
     return;
   }
   const repos = await reposPromise;
-  setModels(groupModels(models && models.models, repos ? repos.repositories : []));
+  setModels(groupModels(models && models.models, repos || []));
 }
 
 function showModelsError(error) {
@@ -532,7 +539,7 @@ function sortedModels() {
 
 /** Rows built in the frame that shows the list; the rest follow in chunks, so the first
  *  screen of a 1,000-model mesh paints at once and the page never freezes. */
-const FIRST_ROWS = 60;
+const FIRST_ROWS = 30;
 const CHUNK_ROWS = 200;
 let renderJob = 0;
 
@@ -1574,12 +1581,25 @@ function route() {
 // Start
 // ---------------------------------------------------------------------------------------------
 
+let booted = false;
+
+/** Starts what the first paint of the model list does not need: the event stream and the
+ *  other views' data. */
+function boot() {
+  if (booted) return;
+  booted = true;
+  connectEvents();
+  refreshVisible();
+}
+
 function start() {
   // The model list is the first thing the page shows: ask for it before anything else.
   view = parseRoute().view;
   runFetch('models');
   route();
-  connectEvents();
+  // On the models view the rest (events, this node, peers) waits for the list to paint.
+  if (view !== 'models') boot();
+  setTimeout(boot, 2000);
 
   $('model-rows').addEventListener('click', onModelRowsClick);
   $('model-search').addEventListener('input', () => filtersChanged(100));
