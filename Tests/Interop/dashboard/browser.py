@@ -59,8 +59,9 @@ REBIND_HOST = "rebind.test"
 
 
 class Browser:
-    def __init__(self, width=1280, height=1000):
+    def __init__(self, profile, width=1280, height=1000):
         options = webdriver.ChromeOptions()
+        options.add_argument(f"--user-data-dir={profile}")
         options.binary_location = "/usr/bin/chromium"
         for argument in (
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}",

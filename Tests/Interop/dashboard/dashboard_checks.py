@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import traceback
 
@@ -182,7 +183,7 @@ class Suite(ModelsChecks, DownloadsChecks):
     def run(self):
         self.check_headers()
         self.setup_mesh()
-        self.browser = Browser()
+        self.browser = Browser(os.path.join(self.args.work, "chromium-profile"))
         Checks.info(f"headless Chromium {self.browser.version}, node B {self.node}, node A {self.provider}, fake peer {self.peer.url}")
         steps = [self.first_paint, self.models_list, self.hostile, self.download_small, self.download_large, self.peers_and_node,
                  self.showcase]
@@ -243,6 +244,8 @@ def main():
     parser.add_argument("--readme-image")
     parser.add_argument("--atmo", help="the atmo binary (named in the figures)")
     args = parser.parse_args()
+    # run.sh's cleanup sends TERM: end through `finally`, so Chromium and chromedriver stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     suite = Suite(args)
     try:
         suite.run()

@@ -6,12 +6,23 @@
 #      large one (sparse); node B (`atmo serve --peer A`) is the node whose dashboard is
 #      opened; a fake peer (fake_peer.py) pushes B a catalog of 1,000 models, one named
 #      `<img src=x onerror=alert(1)>`.
-#   2. dashboard_checks.py: the first paint of the model list with 1,000 models (printed;
-#      asserted loosely), search and the type/format/capability filters, a download of A's
-#      small model started from the page (priority and button) followed to 100% and shown
-#      installed, the large one paused/resumed (when the node has the routes) and cancelled
-#      from the page, the hostile names shown as text with no alert and no <img>, a
-#      cross-origin POST refused, and screenshots of the main views.
+#   2. dashboard_checks.py (with models_checks.py and downloads_checks.py), through the
+#      page's data-testid attributes, each view compared with the node's own API:
+#      - the first paint of the model list with 1,000 models (navigation start to the page's
+#        performance mark 'models-painted'; printed as a figure, failed only above 3 s);
+#      - search and the type/format/capability filters show the rows GET /v1/mesh/models
+#        answers for the same query;
+#      - the hostile names show as text: no <img> made of them, no alert, no CSP violation;
+#      - a download of A's small model started from the page (priority select and button):
+#        the bar reaches 100%, the model shows installed without a reload, the notification
+#        permission is asked only on its button's click and one notification fires;
+#      - the large one paused and resumed from the page (SKIP when the node has no
+#        /v1/downloads/{id}/pause) and cancelled; node A's view lists the upload;
+#      - peers and node views; the open list follows a peer's goodbye and a new catalog;
+#      - a POST from a page of another origin is refused (403, no download), and the page
+#        under a rebinding name for 127.0.0.1 (--host-resolver-rules) is refused while a
+#        *.localhost name works;
+#      - no JavaScript error in the console; screenshots of the views.
 #
 # Usage: Tests/Interop/dashboard/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Installs chromium and chromium-driver with apt-get and selenium with pip if missing.
@@ -95,10 +106,21 @@ wait_for "$b_url/v1/mesh/models" '"dash-small.gguf"' || interop_fail_early "node
 
 readme_image=""
 [[ "${ATMO_DASHBOARD_README_IMAGE:-0}" == 1 ]] && readme_image="$here/../../../docs/images/dashboard.png"
+: >"$work/checks.out"
+# In the background and tracked, so the cleanup's TERM reaches it (it then stops Chromium).
 python3 "$here/dashboard_checks.py" --node "$b_url" --provider "$a_url" --out "$out" --work "$work" --atmo "$atmo" \
     --small-size "$small_size" --large-size "$large_size" ${readme_image:+--readme-image "$readme_image"} \
-    | tee "$work/checks.out"
-status=${PIPESTATUS[0]}
+    >"$work/checks.out" 2>&1 &
+checks_pid=$!
+interop_track "$checks_pid"
+# The output as it comes (tail ends with the checks; waiting with `wait`, not on a
+# foreground command, lets INT/TERM run the traps at once).
+tail -n +1 -f --pid="$checks_pid" "$work/checks.out" &
+tail_pid=$!
+interop_track "$tail_pid"
+wait "$checks_pid"
+status=$?
+wait "$tail_pid"
 
 passed=$(grep -c '^ok - ' "$work/checks.out")
 failed=$(grep -c '^FAIL - ' "$work/checks.out")
