@@ -112,7 +112,10 @@ public struct MeshNode: Sendable {
             localSHA256s: { [inventory] in Set(inventory.entries.map(\.sha256)) }, resumesQueue: !configuration.isTransient,
             logger: logger,
             slots: DownloadQueueSlots(slots: configuration.maxConcurrentDownloads, perLevel: configuration.downloadsPerPriority),
-            waitForProvidersSeconds: configuration.waitForProvidersSeconds)
+            waitForProvidersSeconds: configuration.waitForProvidersSeconds,
+            repositoryDefaults: RepositoryDefaults(
+                hubCache: defaultHubCache.root,
+                llamaFarmRoot: configuration.scanRoots.llamaFarmModels?.path ?? NSHomeDirectory() + "/.llamafarm/models"))
         var relayProvider = RelayTransferProvider(
             hub: transferHub, inventory: inventory, partialOffers: partialOffers, ledger: ledger, nodeID: nodeID,
             fileReaders: fileReaders, logger: logger)

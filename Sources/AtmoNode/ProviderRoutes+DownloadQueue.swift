@@ -19,15 +19,11 @@ extension ProviderRoutes {
                 throw HTTPError(
                     .badRequest,
                     message:
-                        "Expected {\"model_id\": \"...\", \"sha256\"?: \"...\", \"from\"?: \"node\", \"priority\"?: \"critical|high|normal|low\"}: \(error)"
+                        "Expected {\"model_id\": \"...\", \"sha256\"?: \"...\", \"from\"?: \"node\", \"priority\"?: \"critical|high|normal|low\"}"
+                        + " or {\"repo_id\": \"org/name\", \"kind\": \"repository\", \"include\"?: [...], \"exclude\"?: [...], \"files\"?: [...], \"into\"?: \"hf|atmo|llamafarm\"}: \(error)"
                 )
             }
-            guard Validation.isValidModelID(start.modelID) else {
-                throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")
-            }
-            if let sha = start.sha256, !Validation.isValidSHA256(sha.lowercased()) {
-                throw HTTPError(.badRequest, message: "sha256 must be 64 hex digits")
-            }
+            if let problem = Self.problem(with: start) { throw HTTPError(.badRequest, message: problem) }
             let id = try self.downloads.start(start)
             return JSONResponse.make(DownloadAPI.Started(requestID: id), status: .accepted)
         }
@@ -50,6 +46,27 @@ extension ProviderRoutes {
                 try await Task.sleep(for: .milliseconds(20))
             }
             return JSONResponse.make(DownloadAPI.StatusList(downloads: cancelled.compactMap(self.downloads.status(of:))))
+        }
+        router.post(.init(DownloadAPI.path + "/:id" + DownloadAPI.pauseSuffix)) { _, context in
+            try Self.requireLocal(context)
+            let id = try Self.downloadID(context)
+            let paused = self.downloads.pause(id)
+            guard !paused.isEmpty else { throw HTTPError(.notFound, message: "No download of \(id) is under way") }
+            // As for a cancel: answer once the running pulls have stopped (partial and resume
+            // record saved), or after `cancelAnswerWait`.
+            let clock = ContinuousClock()
+            let deadline = clock.now + Self.cancelAnswerWait
+            while clock.now < deadline, self.downloads.isRunning(paused) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return JSONResponse.make(DownloadAPI.StatusList(downloads: paused.compactMap(self.downloads.status(of:))))
+        }
+        router.post(.init(DownloadAPI.path + "/:id" + DownloadAPI.resumeSuffix)) { _, context in
+            try Self.requireLocal(context)
+            let id = try Self.downloadID(context)
+            let resumed = self.downloads.resume(id)
+            guard !resumed.isEmpty else { throw HTTPError(.notFound, message: "No download of \(id) is under way") }
+            return JSONResponse.make(DownloadAPI.StatusList(downloads: resumed.compactMap(self.downloads.status(of:))))
         }
         router.get(.init(DownloadAPI.eventsPath)) { _, context in
             try Self.requireLocal(context)
@@ -78,6 +95,28 @@ extension ProviderRoutes {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// The `{id}` of `/v1/downloads/{id}...`: a request id or a model id.
+    static func downloadID(_ context: ProviderRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), !id.isEmpty, id.utf8.count <= 200 else {
+            throw HTTPError(.badRequest, message: "Give a request id or a model id")
+        }
+        return id
+    }
+
+    /// Why `start` cannot be queued (nil: it can).
+    static func problem(with start: DownloadAPI.Start) -> String? {
+        guard Validation.isValidModelID(start.modelID) else {
+            return "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..'); a repository: repo_id org/name"
+        }
+        if let kind = start.kind, !kind.isKnown { return "kind must be model or repository" }
+        if let sha = start.sha256, !Validation.isValidSHA256(sha.lowercased()) { return "sha256 must be 64 hex digits" }
+        if start.isRepository {
+            if start.sha256 != nil { return "sha256 names a model's version; a repository takes revision" }
+            return start.repository?.problem
+        }
+        return nil
     }
 
     /// How long `DELETE` waits for cancelled downloads to stop before it answers with

@@ -1,3 +1,4 @@
+import AtmoProtocol
 import Foundation
 import GRDB
 
@@ -15,9 +16,17 @@ public struct QueuedDownload: Sendable, Hashable {
     /// The wire name of its `DownloadPriority` (`critical`, `high`, `normal`, `low`);
     /// downloads queued before priorities existed read back as `high`.
     public var priority: String
+    /// `user` when its user paused it (it waits for a resume, also across restarts); nil
+    /// otherwise (migration v11).
+    public var pausedBy: String?
+    /// `model` or `repository` (migration v11; earlier rows are models).
+    public var kind: String
+    /// A repository download's files, destination and (once chosen) revision.
+    public var repository: DownloadAPI.Repository?
 
     public init(
-        requestID: String, modelID: String, sha256: String?, preferredNode: String?, createdAtMs: Int64, priority: String = "high"
+        requestID: String, modelID: String, sha256: String?, preferredNode: String?, createdAtMs: Int64, priority: String = "high",
+        pausedBy: String? = nil, kind: String = "model", repository: DownloadAPI.Repository? = nil
     ) {
         self.requestID = requestID
         self.modelID = modelID
@@ -25,6 +34,9 @@ public struct QueuedDownload: Sendable, Hashable {
         self.preferredNode = preferredNode
         self.createdAtMs = createdAtMs
         self.priority = priority
+        self.pausedBy = pausedBy
+        self.kind = kind
+        self.repository = repository
     }
 }
 
@@ -37,21 +49,34 @@ extension StateDatabase {
         var preferred_node: String?
         var created_at_ms: Int64
         var priority: String
+        var paused_by: String?
+        var kind: String
+        var options_json: Data?
     }
 
     public func saveQueuedDownload(_ download: QueuedDownload) throws(StoreError) {
+        let options: Data?
+        do {
+            options = try download.repository.map { try WireCoding.encode($0) }
+        } catch {
+            throw StoreError(.database, "cannot encode the repository choices of download \(download.requestID): \(error)")
+        }
         let row = QueuedDownloadRow(
             request_id: download.requestID, model_id: download.modelID, sha256: download.sha256,
-            preferred_node: download.preferredNode, created_at_ms: download.createdAtMs, priority: download.priority)
+            preferred_node: download.preferredNode, created_at_ms: download.createdAtMs, priority: download.priority,
+            paused_by: download.pausedBy, kind: download.kind, options_json: options)
         try write { db in try row.save(db) }
     }
 
-    /// Every queued download, oldest first.
+    /// Every queued download, oldest first. A row whose repository choices do not read back
+    /// (a newer node's) reads as a repository download with the default choices.
     public func queuedDownloads() throws(StoreError) -> [QueuedDownload] {
         try read { db in try QueuedDownloadRow.order(Column("created_at_ms")).fetchAll(db) }.map { row in
-            QueuedDownload(
+            let repository = row.options_json.map { (try? WireCoding.decode(DownloadAPI.Repository.self, from: $0)) ?? .init() }
+            return QueuedDownload(
                 requestID: row.request_id, modelID: row.model_id, sha256: row.sha256, preferredNode: row.preferred_node,
-                createdAtMs: row.created_at_ms, priority: row.priority)
+                createdAtMs: row.created_at_ms, priority: row.priority, pausedBy: row.paused_by, kind: row.kind,
+                repository: repository)
         }
     }
 

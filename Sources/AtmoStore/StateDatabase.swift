@@ -134,6 +134,9 @@ public final class StateDatabase: Sendable {
         }
         // Followed models, sightings of their versions, previous versions (StateDatabase+Follows).
         registerFollowMigration(in: &migrator)
+        // Final downloads kept (the last 100), pauses and repository downloads of the queue
+        // (StateDatabase+DownloadHistory).
+        registerDownloadHistoryMigration(in: &migrator)
         return migrator
     }
 

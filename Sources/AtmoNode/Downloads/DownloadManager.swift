@@ -12,25 +12,45 @@ public enum DownloadEvent: Sendable {
 }
 
 /// The node's download queue: what was asked for, where each download stands, who listens.
-/// `DownloadService` runs the downloads; routes and the library API start, list and cancel
-/// them here. Queued downloads are saved in the state database until they end, so a node
-/// that restarts resumes them.
+/// `DownloadService` runs the downloads; routes and the library API start, list, pause,
+/// resume and cancel them here. Queued downloads are saved in the state database until they
+/// end, so a node that restarts resumes them (a download its user paused stays paused);
+/// ended ones join the saved history (the last `DownloadAPI.historyLimit`).
 final class DownloadManager: Sendable {
+    /// What a running download is told by its user.
+    enum Control: Sendable {
+        case cancel
+        case pause
+    }
+
     struct Job: Sendable {
         var queued: QueuedDownload
         var status: DownloadAPI.Status
-        var cancelSignal: AsyncStream<Void>.Continuation?
+        /// Set while a run of `DownloadService` owns the download.
+        var control: AsyncStream<Control>.Continuation?
+        var running = false
+        /// Its user paused it during the current run (the run stops; a resume before it
+        /// has stopped runs it again).
+        var pausedDuringRun = false
         var cancelledByUser = false
         /// Queued by an earlier run of the node (read back from the database).
         var restored = false
+        /// When it ended (unix ms); nil while not final.
+        var finishedAtMs: Int64?
+        /// A repository download that completed: what it installed (for `/v1/repository-pulls`).
+        var repositoryResult: RepositoryPullAPI.Result?
+
+        var isUserPaused: Bool { queued.pausedBy == DownloadAPI.PausedBy.user.rawValue }
     }
 
-    private let jobsState = Mutex<[String: Job]>([:])
-    private let database: StateDatabase?
-    private let broadcaster = Broadcaster<DownloadEvent>()
+    let jobsState = Mutex<[String: Job]>([:])
+    let database: StateDatabase?
+    let broadcaster = Broadcaster<DownloadEvent>()
+    /// Final downloads ended during this run, by state (for the metrics' counters).
+    let finishedCounts = Mutex<[String: Int64]>([:])
     /// Downloads to run, in the order they were asked for (consumed by `DownloadService`).
     let pending: AsyncStream<QueuedDownload>
-    private let pendingSink: AsyncStream<QueuedDownload>.Continuation
+    let pendingSink: AsyncStream<QueuedDownload>.Continuation
 
     init(database: StateDatabase?) {
         self.database = database
@@ -38,16 +58,26 @@ final class DownloadManager: Sendable {
     }
 
     /// Queues a download and returns its request id. A download of the same model (and
-    /// version, when given) already under way is not started twice: its id is returned.
+    /// version, when given; for a repository, the same choices) already under way is not
+    /// started twice: its id is returned.
     func start(_ request: DownloadAPI.Start) throws(StoreError) -> String {
+        try enqueue(request).requestID
+    }
+
+    /// As `start`, and whether this call queued it (false: it joined one under way).
+    func enqueue(_ request: DownloadAPI.Start) throws(StoreError) -> (requestID: String, created: Bool) {
         let wanted = request.sha256?.lowercased()
+        let kind = request.kind ?? .model
+        let repository = request.isRepository ? (request.repository ?? DownloadAPI.Repository()) : nil
         let queued = QueuedDownload(
-            requestID: UUID().uuidString.lowercased(), modelID: request.modelID, sha256: wanted, preferredNode: request.from,
-            createdAtMs: Int64(Date().timeIntervalSince1970 * 1000), priority: (request.priority ?? .default).rawValue)
+            requestID: UUID().uuidString.lowercased(), modelID: request.modelID, sha256: request.isRepository ? nil : wanted,
+            preferredNode: request.from, createdAtMs: Self.nowMs(), priority: (request.priority ?? .default).rawValue,
+            kind: kind.rawValue, repository: repository)
         // Check and insert under one lock, so two requests at once make one download.
         let existing = jobsState.withLock { jobs -> String? in
             let running = jobs.values.first { job in
-                guard !job.status.isFinal, job.queued.modelID == request.modelID else { return false }
+                guard !job.status.isFinal, job.queued.modelID == request.modelID, job.queued.kind == kind.rawValue else { return false }
+                if let repository { return Self.sameChoices(job.queued.repository, repository) }
                 let version = job.status.sha256 ?? job.queued.sha256
                 return wanted == nil || version == nil || version == wanted
             }
@@ -55,7 +85,7 @@ final class DownloadManager: Sendable {
             jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued))
             return nil
         }
-        if let existing { return existing }
+        if let existing { return (existing, false) }
         do {
             try database?.saveQueuedDownload(queued)
         } catch {
@@ -63,12 +93,37 @@ final class DownloadManager: Sendable {
             throw error
         }
         announce(queued)
-        return queued.requestID
+        return (queued.requestID, true)
     }
 
-    /// Queues the downloads an earlier run of the node did not finish.
+    /// Whether a repository download with `choices` is the one `existing` makes (a revision
+    /// not named takes any).
+    static func sameChoices(_ existing: DownloadAPI.Repository?, _ choices: DownloadAPI.Repository) -> Bool {
+        guard var existing else { return false }
+        if choices.revision == nil { existing.revision = nil }
+        return existing == choices
+    }
+
+    /// Lists the downloads an earlier run of the node ended (its history), then queues the
+    /// ones it did not finish (those its user paused stay paused).
     func restore() throws(StoreError) {
+        let history = try database?.downloadHistory() ?? []
+        jobsState.withLock { jobs in
+            for (createdAtMs, status) in history where jobs[status.requestID] == nil {
+                let queued = QueuedDownload(
+                    requestID: status.requestID, modelID: status.modelID, sha256: status.sha256, preferredNode: nil,
+                    createdAtMs: createdAtMs, priority: (status.priority ?? .default).rawValue, kind: (status.kind ?? .model).rawValue)
+                var job = Job(queued: queued, status: status, restored: true)
+                job.finishedAtMs = status.finishedAt.map { Int64($0 * 1000) } ?? createdAtMs
+                jobs[status.requestID] = job
+            }
+        }
         for queued in try database?.queuedDownloads() ?? [] {
+            // A row saved again as its download ended (a pause or pin racing the end) is done.
+            if history.contains(where: { $0.status.requestID == queued.requestID }) {
+                try? database?.deleteQueuedDownload(requestID: queued.requestID)
+                continue
+            }
             let isNew = jobsState.withLock { jobs -> Bool in
                 guard jobs[queued.requestID] == nil else { return false }
                 jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued), restored: true)
@@ -90,10 +145,24 @@ final class DownloadManager: Sendable {
         if let queued { try? database?.saveQueuedDownload(queued) }
     }
 
-    private static func queuedStatus(_ queued: QueuedDownload) -> DownloadAPI.Status {
+    /// The revision a repository download settled on, kept as `pin` keeps a version.
+    func pin(_ requestID: String, revision: String) {
+        let queued = jobsState.withLock { jobs -> QueuedDownload? in
+            guard var job = jobs[requestID], var repository = job.queued.repository, repository.revision == nil else { return nil }
+            repository.revision = revision
+            job.queued.repository = repository
+            jobs[requestID] = job
+            return job.queued
+        }
+        if let queued { try? database?.saveQueuedDownload(queued) }
+    }
+
+    static func queuedStatus(_ queued: QueuedDownload) -> DownloadAPI.Status {
         var status = DownloadAPI.Status(state: .queued, requestID: queued.requestID, modelID: queued.modelID, sha256: queued.sha256)
         status.priority = queued.downloadPriority
-        status.paused = false
+        status.kind = DownloadAPI.Kind(rawValue: queued.kind)
+        status.paused = queued.pausedBy != nil
+        status.pausedBy = queued.pausedBy.map(DownloadAPI.PausedBy.init(rawValue:))
         return status
     }
 
@@ -102,33 +171,50 @@ final class DownloadManager: Sendable {
         pendingSink.yield(queued)
     }
 
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Whether the job is `idOrModelID` (its request id or its model id).
+    static func matches(_ job: Job, _ id: String, _ idOrModelID: String) -> Bool {
+        id == idOrModelID || job.queued.modelID == idOrModelID
+    }
+
     /// Cancels the downloads with this request id, or of this model id; returns their ids.
     func cancel(_ idOrModelID: String) -> [String] {
-        let signals = jobsState.withLock { jobs -> [(String, AsyncStream<Void>.Continuation?)] in
-            var found: [(String, AsyncStream<Void>.Continuation?)] = []
-            for (id, job) in jobs where !job.status.isFinal && (id == idOrModelID || job.queued.modelID == idOrModelID) {
+        let signals = jobsState.withLock { jobs -> [(String, AsyncStream<Control>.Continuation?)] in
+            var found: [(String, AsyncStream<Control>.Continuation?)] = []
+            for (id, job) in jobs where !job.status.isFinal && Self.matches(job, id, idOrModelID) {
                 jobs[id]?.cancelledByUser = true
-                found.append((id, job.cancelSignal))
+                found.append((id, job.running ? job.control : nil))
             }
             return found
         }
         for (id, signal) in signals {
             if let signal {
-                signal.yield()
+                signal.yield(.cancel)
             } else {
-                // Not running yet: it ends here.
+                // Not running: it ends here.
                 finish(id, state: .cancelled)
             }
         }
         return signals.map(\.0)
     }
 
-    /// Every download known since the node started (finished ones included), oldest first.
+    /// Every download known: those under way and the final ones kept (the last
+    /// `DownloadAPI.historyLimit`), oldest first.
     func list() -> [DownloadAPI.Status] {
-        jobsState.withLock { jobs in jobs.values.sorted { $0.queued.createdAtMs < $1.queued.createdAtMs }.map(\.status) }
+        jobsState.withLock { jobs in jobs.values.sorted { ($0.queued.createdAtMs, $0.queued.requestID) < ($1.queued.createdAtMs, $1.queued.requestID) }
+                .map(\.status) }
     }
 
     func status(of requestID: String) -> DownloadAPI.Status? { jobsState.withLock { $0[requestID]?.status } }
+
+    /// The download as queued now (its version or revision pinned once chosen).
+    func queued(_ requestID: String) -> QueuedDownload? { jobsState.withLock { $0[requestID]?.queued } }
+
+    /// What a completed repository download installed (nil for the others).
+    func repositoryResult(of requestID: String) -> RepositoryPullAPI.Result? {
+        jobsState.withLock { $0[requestID]?.repositoryResult }
+    }
 
     /// Whether the download was queued by an earlier run of the node.
     func wasRestored(_ requestID: String) -> Bool { jobsState.withLock { $0[requestID]?.restored ?? false } }
@@ -140,42 +226,8 @@ final class DownloadManager: Sendable {
 
     func keepalive() { broadcaster.send(.keepalive) }
 
-    // MARK: - For DownloadService
-
-    /// A stream that yields once when the user cancels `requestID`.
-    func cancellation(of requestID: String) -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-        let alreadyCancelled = jobsState.withLock { jobs -> Bool in
-            jobs[requestID]?.cancelSignal = continuation
-            return jobs[requestID]?.cancelledByUser ?? false
-        }
-        if alreadyCancelled { continuation.yield() }
-        return stream
-    }
-
-    func wasCancelledByUser(_ requestID: String) -> Bool { jobsState.withLock { $0[requestID]?.cancelledByUser ?? false } }
-
-    func isFinal(_ requestID: String) -> Bool { jobsState.withLock { $0[requestID]?.status.isFinal ?? true } }
-
-    func update(_ requestID: String, _ change: (inout DownloadAPI.Status) -> Void) {
-        let status = jobsState.withLock { jobs -> DownloadAPI.Status? in
-            guard var job = jobs[requestID], !job.status.isFinal else { return nil }
-            change(&job.status)
-            jobs[requestID] = job
-            return job.status
-        }
-        if let status { broadcaster.send(.status(status)) }
-    }
-
-    /// Ends a download for good (completed, failed, cancelled): it leaves the saved queue.
-    func finish(_ requestID: String, state: DownloadAPI.State, change: (inout DownloadAPI.Status) -> Void = { _ in }) {
-        update(requestID) { status in
-            change(&status)
-            status.state = state
-        }
-        jobsState.withLock { $0[requestID]?.cancelSignal?.finish() }
-        try? database?.deleteQueuedDownload(requestID: requestID)
-    }
+    /// Final downloads of this run by state (`completed`, `failed`, `cancelled`).
+    func finishedThisRun() -> [String: Int64] { finishedCounts.withLock { $0 } }
 
     /// The node stops: subscribers' streams end (unfinished downloads stay saved).
     func shutdown() {

@@ -18,9 +18,17 @@ extension DownloadService {
     /// Pulls the model of `queued` along `plan` until it ends or `preemption` yields. Normal
     /// and low downloads are background transfers for the bandwidth shaper.
     func pull(_ queued: QueuedDownload, plan: SourcePlanner.Plan, until preemption: AsyncStream<Void>) async -> RunOutcome {
+        await run(queued, until: preemption) { preempted in await self.pull(queued, plan: plan, preempted: preempted) }
+    }
+
+    /// Runs `body` (a pull that ends the download itself when it completes or fails) until it
+    /// returns or `preemption` yields; `body` is told whether it was preempted.
+    func run(
+        _ queued: QueuedDownload, until preemption: AsyncStream<Void>, _ body: @escaping @Sendable (Shared<Bool>) async -> Void
+    ) async -> RunOutcome {
         let preempted = Shared(false)
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.pull(queued, plan: plan, preempted: preempted) }
+            group.addTask { await body(preempted) }
             group.addTask {
                 for await _ in preemption {
                     preempted.value = true

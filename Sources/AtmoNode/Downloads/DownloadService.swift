@@ -32,6 +32,8 @@ struct DownloadService: Service {
     /// earlier run queued waits until a node offers it (or the user cancels it): its
     /// providers were on the mesh once and are likely to come back.
     var waitForProvidersSeconds: Double = 60
+    /// Where a repository download goes when its request names no folder.
+    var repositoryDefaults = RepositoryDefaults.process
 
     func run() async throws {
         if resumesQueue {
@@ -58,18 +60,27 @@ struct DownloadService: Service {
         downloads.shutdown()
     }
 
-    /// The download, stopped early when its user cancels it.
+    /// The download, stopped early when its user cancels or pauses it (one run at a time;
+    /// none for a download ended or paused by its user).
     private func runCancellable(_ queued: QueuedDownload) async {
-        guard !downloads.isFinal(queued.requestID) else { return }
-        let cancellation = downloads.cancellation(of: queued.requestID)
+        guard let control = downloads.beginRun(queued.requestID) else { return }
+        // The download as the queue holds it now (a version or revision pinned by an earlier run).
+        let current = downloads.queued(queued.requestID) ?? queued
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.perform(queued) }
             group.addTask {
-                for await _ in cancellation { return }
+                if current.kind == DownloadAPI.Kind.repository.rawValue {
+                    await self.performRepository(current)
+                } else {
+                    await self.perform(current)
+                }
+            }
+            group.addTask {
+                for await _ in control { return }
             }
             await group.next()
             group.cancelAll()
         }
+        downloads.endRun(queued.requestID, mayRunAgain: !Task.isCancelled)
     }
 
     private func perform(_ queued: QueuedDownload) async {
@@ -77,9 +88,14 @@ struct DownloadService: Service {
         downloads.update(id) { $0.state = .preparing }
         guard let plan = await waitForPlan(queued) else { return }
         downloads.pin(id, sha256: plan.sha256)
-        // Only a download with sources takes a slot: one waiting for its providers does not
-        // hold up the others. A preempted download pauses (its partial and resume record
-        // kept) and waits for a slot again.
+        await withSlots(queued) { preemption in await self.pull(queued, plan: plan, until: preemption) }
+    }
+
+    /// Runs `body` each time the download holds a slot. Only a download with sources takes
+    /// a slot: one waiting for its providers does not hold up the others. A preempted
+    /// download pauses (its partial and resume record kept) and waits for a slot again.
+    func withSlots(_ queued: QueuedDownload, _ body: (AsyncStream<Void>) async -> RunOutcome) async {
+        let id = queued.requestID
         let priority = queued.downloadPriority
         var resuming = false
         while true {
@@ -94,14 +110,16 @@ struct DownloadService: Service {
             downloads.update(id) { status in
                 status.state = .preparing
                 status.paused = false
+                status.pausedBy = nil
             }
-            guard case .preempted = await pull(queued, plan: plan, until: preemption) else {
+            guard case .preempted = await body(preemption) else {
                 slots.release(id)
                 return
             }
             downloads.update(id) { status in
                 status.state = .queued
                 status.paused = true
+                status.pausedBy = .priority
                 status.bytesPerSecond = 0
                 status.etaSeconds = nil
             }
@@ -121,13 +139,17 @@ struct DownloadService: Service {
         }
     }
 
-    /// A download stopped before its end: cancelled by its user, or the node is stopping
-    /// (then it stays queued and resumes next start).
+    /// A download stopped before its end: cancelled by its user, paused by its user, or the
+    /// node is stopping (then it stays queued and resumes next start).
     func stopped(_ id: String) {
         if downloads.wasCancelledByUser(id) {
             downloads.finish(id, state: .cancelled)
         } else {
-            downloads.update(id) { $0.state = .queued }
+            downloads.update(id) { status in
+                status.state = .queued
+                status.bytesPerSecond = 0
+                status.etaSeconds = nil
+            }
         }
     }
 

@@ -24,13 +24,10 @@ extension NodeMetrics {
         set(.directLinks, to: direct)
 
         var current: [String: Int] = [:]
-        var finished: [String: Int64] = [:]
-        for status in sources.downloads.list() {
-            if status.state.isFinal {
-                finished[status.state.wireName, default: 0] += 1
-            } else {
-                current[status.state.wireName, default: 0] += 1
-            }
+        // Counted as they end (the list keeps only the last 100, and earlier runs' too).
+        let finished = sources.downloads.finishedThisRun()
+        for status in sources.downloads.list() where !status.state.isFinal {
+            current[status.state.wireName, default: 0] += 1
         }
         for state in DownloadAPI.State.allKnown {
             if state.isFinal {

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import AtmoNode
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+/// Pause and resume by the user (`POST /v1/downloads/{id}/pause|resume`), across restarts.
+@Suite(.timeLimit(.minutes(3)))
+struct DownloadPauseTests {
+    static let size = 12 << 20
+    /// The provider's upload limit: the pull takes several seconds, so it is paused mid-way.
+    static let rate = 2_000_000
+
+    @Test func aPausedDownloadKeepsItsPartialAndResumeFinishesItVerified() async throws {
+        try await withTemporaryDirectory { directory in
+            let offered = directory.sub("offered")
+            let sha = try ModelFixtures.writeModel(at: offered + "/slow.gguf", size: Self.size, seed: 41, header: .gguf)
+            try await withMeshNode(stateDirectory: directory.sub("a"), folders: [offered]) {
+                $0.bandwidth.up = ByteRate(bytesPerSecond: Double(Self.rate))
+            } _: { a in
+                try await withMeshNode(stateDirectory: directory.sub("b"), folders: []) {
+                    $0.mesh.peers = [a.baseURL]
+                } _: { b in
+                    let id = try b.node.download(modelID: "slow.gguf")
+                    let moving = try await eventually(timeout: .seconds(60)) { try await Self.status(b, id)?.bytesDone ?? 0 >= 3 << 20 }
+                    let seen = try await Self.status(b, id)
+                    try #require(moving, "the download never got 3 MiB: \(String(describing: seen))")
+
+                    let paused = try await Self.control(b, id, DownloadAPI.pauseSuffix)
+                    #expect(paused.status == 200, "\(paused.text)")
+                    let answered = try JSONDecoder().decode(DownloadAPI.StatusList.self, from: Data(paused.body)).downloads
+                    #expect(answered.map(\.requestID) == [id])
+                    #expect(answered.first?.state == .queued && answered.first?.paused == true, "\(answered)")
+                    #expect(answered.first?.pausedBy == .user, "\(answered)")
+                    let partials = try FileManager.default.contentsOfDirectory(atPath: directory.sub("b") + "/models/.atmo-partial")
+                    #expect(partials.contains { $0.hasSuffix(".part") }, "the partial is kept: \(partials)")
+
+                    // It stays paused: no slot, no bytes, whatever the queue does meanwhile.
+                    let held = try #require(try await Self.status(b, id))
+                    try await Task.sleep(for: .seconds(1.5))
+                    let later = try #require(try await Self.status(b, id))
+                    #expect(later.state == .queued && later.paused == true && later.pausedBy == .user, "\(later)")
+                    #expect(later.bytesDone == held.bytesDone, "\(held) then \(later)")
+                    // Pausing it again changes nothing; an unknown id is a 404.
+                    #expect(try await Self.control(b, id, DownloadAPI.pauseSuffix).status == 200)
+                    #expect(try await Self.control(b, "no-such-download", DownloadAPI.pauseSuffix).status == 404)
+
+                    let resumed = try await Self.control(b, "slow.gguf", DownloadAPI.resumeSuffix)
+                    #expect(resumed.status == 200, "\(resumed.text)")
+                    let done = try await eventually(timeout: .seconds(90)) { try await Self.status(b, id)?.state == .completed }
+                    let final = try #require(try await Self.status(b, id))
+                    try #require(done, "\(final)")
+                    #expect(final.paused != true && final.pausedBy == nil, "\(final)")
+                    #expect((final.resumedBytes ?? 0) > 0, "it went on from its partial: \(final)")
+                    #expect(try ModelFixtures.sha256(of: try #require(final.path)) == sha)
+                }
+            }
+        }
+    }
+
+    @Test func aPausedDownloadStaysPausedAcrossARestartAndStartsOnlyOnResume() async throws {
+        try await withTemporaryDirectory { directory in
+            let offered = directory.sub("offered")
+            let sha = try ModelFixtures.writeModel(at: offered + "/kept.gguf", size: Self.size, seed: 42, header: .gguf)
+            try await withMeshNode(stateDirectory: directory.sub("a"), folders: [offered]) {
+                $0.bandwidth.up = ByteRate(bytesPerSecond: Double(Self.rate))
+            } _: { a in
+                let state = directory.sub("b")
+                let id = try await withMeshNode(stateDirectory: state, folders: []) {
+                    $0.mesh.peers = [a.baseURL]
+                } _: { b in
+                    let id = try b.node.download(modelID: "kept.gguf")
+                    let moving = try await eventually(timeout: .seconds(60)) { try await Self.status(b, id)?.bytesDone ?? 0 >= 2 << 20 }
+                    try #require(moving)
+                    #expect(try await Self.control(b, id, DownloadAPI.pauseSuffix).status == 200)
+                    return id
+                }
+                try await withMeshNode(stateDirectory: state, folders: []) {
+                    $0.mesh.peers = [a.baseURL]
+                } _: { b in
+                    // The node knows A's model again, and still does not start the download.
+                    let known = try await eventually(timeout: .seconds(30)) {
+                        b.node.models().contains { $0.entry.modelID == "kept.gguf" }
+                    }
+                    #expect(known)
+                    try await Task.sleep(for: .seconds(1.5))
+                    let restored = try #require(try await Self.status(b, id))
+                    #expect(restored.state == .queued && restored.paused == true && restored.pausedBy == .user, "\(restored)")
+                    #expect(restored.bytesDone == 0, "not started: \(restored)")
+
+                    #expect(try await Self.control(b, id, DownloadAPI.resumeSuffix).status == 200)
+                    let done = try await eventually(timeout: .seconds(90)) { try await Self.status(b, id)?.state == .completed }
+                    let final = try #require(try await Self.status(b, id))
+                    try #require(done, "\(final)")
+                    #expect((final.resumedBytes ?? 0) > 0, "it went on from the first run's partial: \(final)")
+                    #expect(try ModelFixtures.sha256(of: try #require(final.path)) == sha)
+                }
+            }
+        }
+    }
+
+    static func status(_ node: RunningNode, _ requestID: String) async throws -> DownloadAPI.Status? {
+        try await statuses(node).first { $0.requestID == requestID }
+    }
+
+    static func statuses(_ node: RunningNode) async throws -> [DownloadAPI.Status] {
+        let answer = try await Client.get(node.baseURL + DownloadAPI.path)
+        return try JSONDecoder().decode(DownloadAPI.StatusList.self, from: Data(answer.body)).downloads
+    }
+
+    /// `POST /v1/downloads/{id}{suffix}`.
+    static func control(_ node: RunningNode, _ id: String, _ suffix: String) async throws -> Client.Answer {
+        try await Client.post(node.baseURL + DownloadAPI.path + "/" + id + suffix, json: "{}")
+    }
+}
