@@ -21,6 +21,9 @@ struct FileBody: Sendable {
     var modelSize: Int64? = nil
     /// The dashboard's entry of this upload: told each chunk's bytes (an atomic add).
     var progress: ActiveUploads.Upload? = nil
+    /// The `atmo_bytes_served_total` series of the requesting peer (nil: the pump's
+    /// `peer="unknown"` one), told each chunk's bytes.
+    var served: NodeMetrics.ServedCounter? = nil
 
     /// This body, of a model of `size` bytes.
     func ofModel(size: Int64) -> FileBody {
@@ -271,7 +274,7 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
                 self.sending?.writesInFlight -= 1
                 self.sending?.written += count
                 self.sending?.body.progress?.add(count)
-                self.metrics?.servedOverHTTP(bytes: count)
+                if let served = self.sending?.body.served { served.add(count) } else { self.metrics?.servedOverHTTP(bytes: count) }
                 self.sending?.lastProgress = NIODeadline.now()
                 if let state = self.sending, state.position == state.end, state.writesInFlight == 0 {
                     self.finish(.success(state.written))

@@ -61,12 +61,14 @@ extension ProviderRoutes {
         }
         let ledger = self.ledger
         let readers = fileReaders
+        let mesh = self.mesh
         return Response(
             status: status, headers: headers,
             body: ResponseBody(contentLength: Int(body.length)) { writer in
                 ledger.downloadStarted()
                 ledger.usage.record(.served, sha256: entry.sha256, modelID: entry.modelID)
                 var tracked = body
+                tracked.served = ledger.metrics.httpServedCounter(peer: mesh.nodeID(ofClientAt: channel.remoteAddress?.ipAddress))
                 tracked.progress = ledger.uploads.begin(
                     modelID: entry.modelID, sha256: entry.sha256, peer: channel.remoteAddress?.ipAddress, route: "http", sizeBytes: body.length)
                 var sent: Int64 = 0

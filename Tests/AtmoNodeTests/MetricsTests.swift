@@ -25,6 +25,13 @@ struct MetricsTests {
                     #expect(before.series("atmo_downloads_finished_total").count == 3, "completed, failed, cancelled")
 
                     for await models in b.node.modelUpdates where models.contains(where: { $0.entry.modelID == "gamma.gguf" }) { break }
+                    // A knows B (B's catalog reached it): the only peer on B's address.
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while ContinuousClock.now < deadline {
+                        let peers = await HTTPProbe.get(port: a.port, path: "/v1/mesh/peers")
+                        if let peers, String(decoding: peers.body, as: UTF8.self).contains(b.node.nodeID) { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                     let requestID = try b.node.download(modelID: "gamma.gguf")
                     for await update in b.node.downloadUpdates where update.requestID == requestID {
                         if case .completed = update.state { break }
@@ -43,6 +50,9 @@ struct MetricsTests {
 
                     let provider = try await Self.scrape(a.port)
                     #expect(provider.sum("atmo_bytes_served_total", ["route": "http"]) >= Double(size))
+                    // Range requests name no requester: B is told by its address, on which
+                    // it is A's only peer (MeshState.nodeID(ofClientAt:)).
+                    #expect(provider.sum("atmo_bytes_served_total", ["route": "http", "peer": b.node.nodeID]) >= Double(size))
                     #expect(provider.sum("atmo_bytes_received_total") == 0)
                     #expect(provider.sum("atmo_hash_bytes_total") >= Double(size))
                     #expect(provider.sum("atmo_hash_files_total") >= 1)

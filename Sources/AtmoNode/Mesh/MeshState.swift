@@ -17,6 +17,8 @@ final class MeshState: Sendable {
         /// Probes the peer table asked for under the lock, sent to `probeRequests` after it.
         var probesWanted: [String] = []
         var version: UInt64 = 0
+        /// `peers.nodeIDsByUniqueHost` as of a peer-table revision (MeshState+Clients.swift).
+        var hostIndex: (revision: UInt64, nodeIDs: [String: String])?
     }
 
     /// Most peers remembered (a hostile peer cannot grow the table without bound).

@@ -73,6 +73,26 @@ public final class NodeMetrics: Sendable, TransferCounters {
         if bytes > 0 { httpServed.increment(by: bytes) }
     }
 
+    /// The counter of bytes served over HTTP to `peer` (a node id; nil: `unknown`), looked
+    /// up once per answer, so `FileBodyPump` adds each chunk with no lock or look-up on the
+    /// event loop. The peer gets its label as `served(bytes:route:peer:)` gives it.
+    func httpServedCounter(peer: String?) -> ServedCounter {
+        guard let peer, !peer.isEmpty else { return ServedCounter(counter: httpServed) }
+        let label = peers.withLock { $0.label(for: peer) }
+        return ServedCounter(
+            counter: registry.makeCounter(
+                descriptor: Metric.bytesServed.descriptor, labels: [("route", Route.http.rawValue), ("peer", label)]))
+    }
+
+    /// One series of `atmo_bytes_served_total`, kept by an answer being sent.
+    struct ServedCounter: Sendable {
+        let counter: Counter
+
+        func add(_ bytes: Int64) {
+            if bytes > 0 { counter.increment(by: bytes) }
+        }
+    }
+
     public func received(bytes: Int64, route: PullSource.Route, peer: String?) {
         count(Metric.bytesReceived, bytes: bytes, route: Route(route), peer: peer)
     }

@@ -4,6 +4,8 @@ text parser from PyPI (prometheus_client.parser.text_string_to_metric_families).
   metrics_checks.py parse FILE...                     every file parses; prints the families
   metrics_checks.py moved A_BEFORE A_AFTER B_BEFORE B_AFTER SIZE
       A served, B received at least SIZE bytes between the scrapes; B completed one download
+  metrics_checks.py served_to FILE PEER SIZE
+      the node scraped into FILE served at least SIZE bytes over HTTP under peer="PEER"
 """
 import sys
 
@@ -81,12 +83,22 @@ def moved(a_before, a_after, b_before, b_after, size):
     check(gossip > 0, f"node B counted {gossip:.0f} gossip messages")
 
 
+def served_to(path, peer, size):
+    fams = families(path)
+    named = total(fams, "atmo_bytes_served_total", route="http", peer=peer)
+    unknown = total(fams, "atmo_bytes_served_total", route="http", peer="unknown")
+    check(named >= float(size),
+          f"bytes served over HTTP counted under the requesting node's id: peer=\"{peer}\" {named:.0f} (>= {size}), unknown {unknown:.0f}")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "parse":
         parse(args)
     elif command == "moved":
         moved(*args)
+    elif command == "served_to":
+        served_to(*args)
     else:
         sys.exit(f"unknown command {command}")
     sys.exit(1 if failures else 0)

@@ -7,6 +7,9 @@
 #   3. Every scrape parses with prometheus_client.parser.text_string_to_metric_families,
 #      with the documented families and types (docs/METRICS.md); A's bytes served, B's
 #      bytes received and B's completed downloads moved during the pull.
+#   4. From another machine (remote.sh: two network namespaces and a veth pair; root only):
+#      /metrics answers 403 without --metrics-public and 200 with it, and a node there that
+#      pulls over HTTP is counted under its node id in the provider's bytes served.
 #
 # Usage: Tests/Interop/metrics/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Installs prometheus_client with pip if missing. Prints one line per check ("ok - ..." /
@@ -96,6 +99,12 @@ scrape "$a_url" "$work/a-after.txt"
 scrape "$b_url" "$work/b-after.txt"
 checks parse "$work/a-before.txt" "$work/b-before.txt" "$work/a-after.txt" "$work/b-after.txt"
 checks moved "$work/a-before.txt" "$work/a-after.txt" "$work/b-before.txt" "$work/b-after.txt" "$size"
+
+# 4. From another machine (two network namespaces; root only, else SKIPPED): 403 unless
+#    --metrics-public, and bytes served over HTTP counted under the requesting node's id.
+source "$here/remote.sh"
+trap 'interop_cleanup; remote_cleanup' EXIT
+remote_checks
 
 passed=$(grep -c '^ok - ' "$work/checks.out")
 failed=$(grep -c '^FAIL - ' "$work/checks.out")
