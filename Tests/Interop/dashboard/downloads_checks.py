@@ -35,6 +35,9 @@ class DownloadsChecks:
         row = self.browser.wait(lambda: self.shown(row_css(model_id)), UI_TIMEOUT)
         if not self.checks.ok(row, f"{model_id}'s row is shown"):
             return
+        providers = self.browser.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                                    f"{row_css(model_id)} [data-testid=model-providers]")
+        self.checks.ok(providers and "node-a" in providers, f"{model_id}'s row names its provider, node-a", providers)
         self.browser.js("window.__atmoSameDocument = true;")
         priority_css = f"{row_css(model_id)} select[data-testid=download-priority]"
         button_css = f"{row_css(model_id)} button[data-testid=download-button]"
@@ -112,6 +115,8 @@ class DownloadsChecks:
         for test_id in ("model-page", "model-versions", "model-providers-detail", "model-files"):
             parts[test_id] = bool(self.browser.wait(lambda t=test_id: self.browser.find(f"[data-testid={t}]"), 10 if not parts else 2))
         self.checks.ok(all(parts.values()), "the model page shows versions, providers and files", parts)
+        detail = self.browser.js("const e = document.querySelector('[data-testid=model-providers-detail]'); return e ? e.textContent : '';")
+        self.checks.ok("node-a" in detail and "http" in detail, "the model page names the provider node-a and its route (http)", detail[:200])
         self.shot("model-page")
 
     # --- 3. a second download: pause/resume, cancel -----------------------------------------------
