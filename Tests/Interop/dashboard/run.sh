@@ -49,7 +49,7 @@ echo "$(chromium --version 2>/dev/null | head -1), $(chromedriver --version | he
 out="${ATMO_DASHBOARD_OUT:-$here/out}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-export HOME="$work/home"
+export HOME="$work/home" PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$HOME"
 
 # Starts `atmo serve` NAME with extra arguments (own state, models and port); sets $port.
