@@ -328,6 +328,8 @@ function groupModels(models, repositories) {
 }
 
 let firstPaintMarked = false;
+let modelsArrived;
+const modelsReady = new Promise((resolve) => { modelsArrived = resolve; });
 
 function fetchRepositories() {
   if (!state.repositoriesSupported) return Promise.resolve(null);
@@ -349,7 +351,7 @@ async function loadModels() {
   try {
     models = await modelsPromise;
   } catch (error) {
-    if (first) { showModelsError(error); boot(); }
+    if (first) { showModelsError(error); boot(); modelsArrived(); }
     throw error;
   }
   if (first) {
@@ -358,6 +360,7 @@ async function loadModels() {
     boot();
     const repos = await fetchRepositories();
     if (repos && repos.length) setModels(groupModels(models && models.models, repos));
+    modelsArrived();
     return;
   }
   const repos = await reposPromise;
@@ -1050,6 +1053,9 @@ function notify(title, body) {
 async function loadPage() {
   const page = state.page;
   if (!page) return;
+  // Opened by its address: the list says whether it is a model or a repository.
+  if (state.models === null) await modelsReady;
+  if (state.page !== page) return;
   const id = page.id;
   const known = state.modelsByID.get(id);
   const encoded = encodeURIComponent(id);
