@@ -54,24 +54,24 @@ public struct HubFileDigests: Sendable, Hashable {
     }
 
     /// Both hashes over bytes fed in order; the size must be known first (git's header).
-    struct Accumulator {
+    package struct Accumulator {
         private var sha256 = SHA256()
         private var sha1 = Insecure.SHA1()
         private var fed: Int64 = 0
-        let sizeBytes: Int64
+        package let sizeBytes: Int64
 
-        init(sizeBytes: Int64) {
+        package init(sizeBytes: Int64) {
             self.sizeBytes = sizeBytes
             sha1.update(data: Array("blob \(sizeBytes)".utf8) + [0])
         }
 
-        mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        package mutating func update(_ bytes: UnsafeRawBufferPointer) {
             sha256.update(bufferPointer: bytes)
             sha1.update(bufferPointer: bytes)
             fed += Int64(bytes.count)
         }
 
-        func finish() -> HubFileDigests {
+        package func finish() -> HubFileDigests {
             HubFileDigests(sha256: Self.hex(sha256.finalize()), gitBlobID: Self.hex(sha1.finalize()), sizeBytes: fed)
         }
 

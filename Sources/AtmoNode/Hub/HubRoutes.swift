@@ -35,7 +35,7 @@ struct HubRoutes: Sendable {
     let source: HubRepositorySource
     /// Where a repository neither this node nor the mesh has is mirrored from (`--upstream`).
     var upstream: HubUpstream?
-    /// How long a request waits for the inventory to offer a snapshot just mirrored.
+    /// How long a request waits for the inventory to offer a file just fetched from the mesh.
     var mirroredListingWait: Duration = .seconds(120)
     /// Fetches files only the mesh has (nil: such a `GET` is 503).
     var meshFetch: HubMeshFetch?
@@ -58,6 +58,7 @@ struct HubRoutes: Sendable {
         let resolved: HubCatalog.Resolved
         switch await locate(repoID: request.repoID, revision: request.revision, context: context) {
         case .found(let found): resolved = found
+        case .mirroring(let mirroring, let upstream): return try await answerMirroring(request, mirroring, upstream: upstream, raw: raw)
         case .answer(let response): return response
         }
         let entry = resolved.entry
@@ -71,6 +72,14 @@ struct HubRoutes: Sendable {
             return HubAnswers.json(items.map(HubBodies.TreeItem.init))
         case .resolve(_, _, let path):
             guard resolved.entry.file(atPath: path) != nil || resolved.localFile(path) != nil else {
+                // A snapshot mirrored in part (the node stopped mid-mirror): the upstream's.
+                if let upstream,
+                    case .mirroring(let mirroring, _) = await mirror(
+                        repoID: entry.repoID, revision: entry.revision, from: upstream, miss: .revision, context: context),
+                    mirroring.file(atPath: path) != nil
+                {
+                    return try await answerMirroring(request, mirroring, upstream: upstream, raw: raw)
+                }
                 return HubAnswers.entryNotFound(commit: entry.revision)
             }
             return try await resolveFile(path, of: resolved, raw: raw, context: context)

@@ -11,14 +11,18 @@ import Synchronization
 #endif
 
 /// Mirrors a repository revision the mesh does not have from the upstream endpoint into
-/// this node's Hugging Face cache, once: each file is downloaded to a scratch file, checked
-/// against the upstream's hash (the LFS SHA-256, or the git blob id of a file kept in git:
-/// `HubCache.installBlob` computes both and refuses a mismatch), installed as a blob by its
-/// etag, linked into `snapshots/{commit}/`, and the ref written. The inventory's next scan
-/// offers it to the mesh like any cached repository.
+/// this node's Hugging Face cache, once, file by file:
+/// - `open` asks the upstream for the revision's commit and file listing (two small
+///   requests): enough to answer info, tree and `HEAD` at once;
+/// - a walk then fetches every file in listing order, while a client asking for a file gets
+///   it fetched at once (`attempt(for:of:)`), so it waits for that file only;
+/// - each download goes to a scratch file, is hashed as it arrives and checked against the
+///   upstream's hash (the LFS SHA-256, or the git blob id of a file kept in git), then
+///   installed as a blob by its etag and linked into `snapshots/{commit}/`; once every file
+///   is there, the ref is written and the inventory's next scan offers the revision.
 ///
-/// Requests for the same repository and revision while a mirror runs wait for that one
-/// (no second download); a blob already in the cache is not downloaded again.
+/// One download per blob however many clients ask; a blob already in the cache is linked,
+/// not fetched again.
 final class HubUpstream: Sendable {
     let client: HubUpstreamClient
     let cache: HubCache
@@ -26,83 +30,170 @@ final class HubUpstream: Sendable {
     let scratchDirectory: String
     let io: BlockingIO
     let logger: Logger
-    private let running = Mutex<[String: Task<HubUpstreamClient.Lookup, any Error>]>([:])
+    let taint: HubUpstreamTaint
+    /// Asks the inventory for a rescan (a revision is complete).
+    let rescan: @Sendable () -> Void
+    private let lookups = Mutex<[String: Task<Opened, any Error>]>([:])
+    /// Revisions mirrored or being mirrored, by `repo@name` and `repo@commit`.
+    private let revisions = Mutex<[String: HubUpstreamRevision]>([:])
+    private let walks = Mutex<[String: Task<Void, Never>]>([:])
+    private let attempts = Mutex<[String: (attempt: HubUpstreamAttempt, task: Task<Void, Never>)]>([:])
 
-    init(client: HubUpstreamClient, cache: HubCache, scratchDirectory: String, io: BlockingIO, logger: Logger) {
+    /// What the upstream has for a revision.
+    enum Opened: Sendable {
+        case revision(HubUpstreamRevision)
+        case miss(HubCatalog.Miss)
+    }
+
+    init(
+        client: HubUpstreamClient, cache: HubCache, scratchDirectory: String, io: BlockingIO, logger: Logger,
+        rescan: @escaping @Sendable () -> Void = {}
+    ) {
         self.client = client
         self.cache = cache
         self.scratchDirectory = scratchDirectory
         self.io = io
         self.logger = logger
+        self.rescan = rescan
+        taint = HubUpstreamTaint(folder: scratchDirectory + "/unverified")
     }
 
-    /// Mirrors `repoID` at `revision` (nil: `main`): `.found(commit)` once the snapshot is in
-    /// the cache, `.miss` when the upstream has no such repository or revision.
-    func mirror(repoID: String, revision: String?) async throws -> HubUpstreamClient.Lookup {
+    /// The revision `revision` (nil: `main`) of `repoID` as the upstream lists it, its
+    /// mirror started; `.miss` when the upstream has no such repository or revision.
+    /// Concurrent calls share one lookup.
+    func open(repoID: String, revision: String?) async throws -> Opened {
         let revision = revision ?? "main"
+        if let known = active(repoID: repoID, revision: revision) { return .revision(known) }
         let key = repoID + "@" + revision
-        let task = running.withLock { running in
-            if let task = running[key] { return task }
+        let task = lookups.withLock { lookups in
+            if let task = lookups[key] { return task }
             let task = Task {
-                // Forgotten when done, so a later miss asks the upstream again (a new commit).
-                defer { self.running.withLock { _ = $0.removeValue(forKey: key) } }
-                return try await self.run(repoID: repoID, revision: revision)
+                defer { self.lookups.withLock { _ = $0.removeValue(forKey: key) } }
+                return try await self.lookUp(repoID: repoID, revision: revision)
             }
-            running[key] = task
+            lookups[key] = task
             return task
         }
         return try await task.value
     }
 
-    /// Cancels every mirror still running and waits for them (the node is stopping).
-    func cancelAll() async {
-        let tasks = running.withLock { Array($0.values) }
-        for task in tasks { task.cancel() }
-        for task in tasks { _ = await task.result }
+    /// The revision being (or just) mirrored that `revision` names (a ref or its commit).
+    func active(repoID: String, revision: String?) -> HubUpstreamRevision? {
+        revisions.withLock { $0[repoID + "@" + (revision ?? "main")] }
     }
 
-    private func run(repoID: String, revision: String) async throws -> HubUpstreamClient.Lookup {
+    /// Forgets a revision (the inventory offers it now, or its walk failed): the next request
+    /// for its name asks the upstream again.
+    func retire(_ revision: HubUpstreamRevision) {
+        revisions.withLock { revisions in
+            for (key, value) in revisions where value === revision { revisions[key] = nil }
+        }
+    }
+
+    private func lookUp(repoID: String, revision: String) async throws -> Opened {
         let lookup = try await client.lookup(repoID: repoID, revision: revision)
-        guard case .found(let commit) = lookup else { return lookup }
+        guard case .found(let commit) = lookup else {
+            if case .miss(let miss) = lookup { return .miss(miss) }
+            throw HubUpstreamError("unreachable")
+        }
+        if let known = active(repoID: repoID, revision: commit) {
+            revisions.withLock { $0[repoID + "@" + revision] = known }
+            return .revision(known)
+        }
         let files = try await client.files(repoID: repoID, commit: commit)
+        let mirrored = HubUpstreamRevision(repoID: repoID, commit: commit, files: files)
+        revisions.withLock { revisions in
+            revisions[repoID + "@" + revision] = mirrored
+            revisions[repoID + "@" + commit] = mirrored
+        }
         logger.info("mirroring from upstream", metadata: ["repo": "\(repoID)", "commit": "\(commit)", "files": "\(files.count)"])
-        for file in files {
-            try await mirror(file, repoID: repoID, commit: commit)
+        let key = repoID + "@" + commit
+        walks.withLock { walks in
+            walks[key] = Task {
+                await self.walk(mirrored, ref: Validation.isValidRevision(revision) ? nil : revision)
+                _ = self.walks.withLock { $0.removeValue(forKey: key) }
+            }
         }
-        if !Validation.isValidRevision(revision) {
-            let (cache, ref) = (self.cache, revision)
-            try await io.run { try cache.writeRef(ref, revision: commit, repositoryID: repoID) }
-        }
-        logger.info("mirrored from upstream", metadata: ["repo": "\(repoID)", "commit": "\(commit)"])
-        return lookup
+        return .revision(mirrored)
     }
 
-    private func mirror(_ file: HubUpstreamClient.File, repoID: String, commit: String) async throws {
-        let cache = self.cache
-        // The blob may be there already (another revision, an earlier mirror): link it.
-        let probe = HubCacheFile(
-            path: file.path, sizeBytes: file.sizeBytes, sha256: file.isLFS ? file.blobID : String(repeating: "0", count: 64),
-            blobID: file.blobID)
-        if case .file(let size) = cache.observe(probe, repositoryID: repoID, revision: commit).blob, size == file.sizeBytes {
-            try await io.run { try cache.linkSnapshotFile(probe, repositoryID: repoID, revision: commit) }
-            return
+    /// Fetches every file of `revision` in order (each joins a client's download of the same
+    /// blob), then writes `ref`.
+    private func walk(_ revision: HubUpstreamRevision, ref: String?) async {
+        do {
+            for file in revision.files {
+                try Task.checkCancellation()
+                try await fetch(file, of: revision)
+            }
+            if let ref {
+                let cache = self.cache
+                try await io.run { try cache.writeRef(ref, revision: revision.commit, repositoryID: revision.repoID) }
+            }
+            revision.setWalk(.complete)
+            logger.info("mirrored from upstream", metadata: ["repo": "\(revision.repoID)", "commit": "\(revision.commit)"])
+            rescan()
+        } catch {
+            revision.setWalk(.failed)
+            retire(revision)
+            logger.warning(
+                "mirror from upstream failed",
+                metadata: ["repo": "\(revision.repoID)", "commit": "\(revision.commit)", "error": "\(error)"])
         }
-        try await io.run { [scratchDirectory] in try FileIO.makeDirectory(scratchDirectory) }
-        let scratch = scratchDirectory + "/" + file.blobID + "." + UUID().uuidString.prefix(8) + ".part"
-        let fd = try FileIO.open(scratch, flags: O_RDWR | O_CREAT | O_TRUNC, mode: 0o644)
-        defer {
-            FileIO.close(fd)
-            unlink(scratch)
-        }
-        try await client.download(repoID: repoID, commit: commit, file: file, into: fd, scratchPath: scratch, io: io)
-        try await io.run {
-            try FileIO.fsync(fd, path: scratch)
-            // The SHA-256 of a file kept in git is not in the listing: it is computed here,
-            // and installBlob checks the git blob id the upstream named.
-            let sha256 = file.isLFS ? file.blobID : try HubFileDigests.compute(path: scratch).sha256
+    }
+
+    /// Makes `file` of `revision` present in the cache (linked from a blob already there, or
+    /// downloaded), throwing when its download fails.
+    func fetch(_ file: HubUpstreamClient.File, of revision: HubUpstreamRevision) async throws {
+        if try await linkCachedBlob(file, of: revision) != nil { return }
+        let running = attempt(for: file, of: revision)
+        await running.task.value
+        if case .failed(let message) = running.attempt.progress.outcome { throw HubUpstreamError(message) }
+    }
+
+    /// The blob of `file` in the cache with its SHA-256, linked into the revision's snapshot,
+    /// or nil when it is not there: an LFS blob of the right size is trusted by its name (as
+    /// `huggingface_hub` does), a git blob is hashed.
+    func linkCachedBlob(_ file: HubUpstreamClient.File, of revision: HubUpstreamRevision) async throws -> (path: String, sha256: String)? {
+        let (cache, repoID, commit) = (self.cache, revision.repoID, revision.commit)
+        return try await io.run { () throws -> (path: String, sha256: String)? in
+            guard let folder = cache.repositoryFolder(repoID) else { return nil }
+            let blob = folder + "/blobs/" + file.blobID
+            var info = stat()
+            guard lstat(blob, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == file.sizeBytes else { return nil }
+            let sha256: String
+            if file.isLFS {
+                sha256 = file.blobID
+            } else {
+                guard let digests = try? HubFileDigests.compute(path: blob), digests.gitBlobID == file.blobID else { return nil }
+                sha256 = digests.sha256
+            }
             let checked = HubCacheFile(path: file.path, sizeBytes: file.sizeBytes, sha256: sha256, blobID: file.blobID)
-            try cache.installBlob(checked, repositoryID: repoID, from: scratch, sha256Verified: false)
             try cache.linkSnapshotFile(checked, repositoryID: repoID, revision: commit)
+            return (blob, sha256)
         }
+    }
+
+    /// The running download of `file`'s blob, started unless one runs.
+    func attempt(for file: HubUpstreamClient.File, of revision: HubUpstreamRevision) -> (
+        attempt: HubUpstreamAttempt, task: Task<Void, Never>
+    ) {
+        let key = revision.repoID + "/" + file.blobID
+        return attempts.withLock { attempts -> (attempt: HubUpstreamAttempt, task: Task<Void, Never>) in
+            if let running = attempts[key] { return running }
+            let attempt = HubUpstreamAttempt(file: file)
+            let task = Task {
+                await self.download(attempt, of: revision)
+                _ = self.attempts.withLock { $0.removeValue(forKey: key) }
+            }
+            attempts[key] = (attempt, task)
+            return (attempt, task)
+        }
+    }
+
+    /// Cancels the walks and downloads still running and waits for them (the node is stopping).
+    func cancelAll() async {
+        let tasks = walks.withLock { Array($0.values) } + attempts.withLock { $0.values.map(\.task) }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 }

@@ -72,36 +72,26 @@ struct HubUpstreamClient: Sendable {
         return files
     }
 
-    /// Streams `/{repo_id}/resolve/{commit}/{path}` into `fd` (redirects followed), and
-    /// fails unless exactly `file.sizeBytes` bytes arrive. Writes run on `io`.
-    func download(repoID: String, commit: String, file: File, into fd: Int32, scratchPath: String, io: BlockingIO) async throws {
+    /// Streams `/{repo_id}/resolve/{commit}/{path}` (redirects followed): `started` once the
+    /// upstream answered 200, then every piece of the body, in order, to `consume`. Fails
+    /// unless exactly `file.sizeBytes` bytes arrive. The client's read timeout ends a body
+    /// that stops coming (an upstream that sends its head, then nothing).
+    func download(
+        repoID: String, commit: String, file: File, started: @Sendable () -> Void, consume: (ByteBuffer) async throws -> Void
+    ) async throws {
         let quoted = file.path.split(separator: "/").map { Self.encodeSegment(String($0)) }.joined(separator: "/")
         var request = HTTPClientRequest(url: baseURL + "/\(repoID)/resolve/\(commit)/\(quoted)")
         request.headers.add(name: "Accept-Encoding", value: "identity")
         let response = try await http.execute(request, timeout: .hours(24))
         guard response.status == .ok else { throw HubUpstreamError("GET \(file.path) answered \(response.status.code)") }
-        var offset: Int64 = 0
-        var pending = ByteBuffer()
+        started()
+        var received: Int64 = 0
         for try await buffer in response.body {
-            guard offset + Int64(pending.readableBytes + buffer.readableBytes) <= file.sizeBytes else {
-                throw HubUpstreamError("\(file.path) is longer than its \(file.sizeBytes) bytes")
-            }
-            pending.writeImmutableBuffer(buffer)
-            if pending.readableBytes >= 4 << 20 {
-                offset = try await Self.write(pending, at: offset, fd: fd, path: scratchPath, io: io)
-                pending.clear()
-            }
+            received += Int64(buffer.readableBytes)
+            guard received <= file.sizeBytes else { throw HubUpstreamError("\(file.path) is longer than its \(file.sizeBytes) bytes") }
+            try await consume(buffer)
         }
-        offset = try await Self.write(pending, at: offset, fd: fd, path: scratchPath, io: io)
-        guard offset == file.sizeBytes else { throw HubUpstreamError("\(file.path): \(offset) of \(file.sizeBytes) bytes arrived") }
-    }
-
-    private static func write(_ buffer: ByteBuffer, at offset: Int64, fd: Int32, path: String, io: BlockingIO) async throws -> Int64 {
-        guard buffer.readableBytes > 0 else { return offset }
-        try await io.run {
-            try buffer.withUnsafeReadableBytes { raw throws(StoreError) in try FileIO.pwrite(fd, raw, offset: offset, path: path) }
-        }
-        return offset + Int64(buffer.readableBytes)
+        guard received == file.sizeBytes else { throw HubUpstreamError("\(file.path): \(received) of \(file.sizeBytes) bytes arrived") }
     }
 
     private func get(_ path: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data) {

@@ -12,10 +12,10 @@ extension MeshNode {
     /// `http` reaches the upstream: a client with a read timeout, so an upstream that stops
     /// sending mid-body fails the mirror instead of holding it (and its clients) for hours.
     func hubRoutes(provider: ProviderRoutes, io: BlockingIO, http: HTTPClient) -> HubRoutes {
-        let (inventory, mesh, nodeID) = (self.inventory, self.mesh, self.nodeID)
+        let inventory = self.inventory
+        // The mesh view, the one lookup `repositories(id:)`, pulls and `/v1/mesh/repositories` read.
         let source = HubRepositorySource(
-            local: { inventory.repositories },
-            mesh: { mesh.catalogsForPull().filter { $0.nodeID != nodeID }.flatMap(\.repositories) },
+            local: { inventory.repositories }, mesh: { self.offeredRepositories().map(\.repository) },
             hasListed: { inventory.hasListed })
         var routes = HubRoutes(provider: provider, source: source)
         routes.meshFetchWait = .milliseconds(Int64(max(0, configuration.hubMeshFetchWaitSeconds) * 1000))
@@ -33,7 +33,7 @@ extension MeshNode {
                 let client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream))
                 routes.upstream = HubUpstream(
                     client: client, cache: defaultHubCache, scratchDirectory: configuration.stateDirectory + "/hub-upstream",
-                    io: io, logger: logger)
+                    io: io, logger: logger, rescan: { provider.requestRescan() })
             } else {
                 logger.warning("--upstream needs the Hugging Face cache (it is off): repositories are not mirrored")
             }

@@ -19,7 +19,7 @@ struct HubCacheFixture {
     let etags: [String: String]
 
     /// Writes the cache under `root`.
-    static func make(root: String) throws -> HubCacheFixture {
+    static func make(root: String, weightsSize: Int = HubCacheFixture.weightsSize) throws -> HubCacheFixture {
         let folder = root + "/models--atmo-test--tiny"
         try FileManager.default.createDirectory(atPath: folder + "/blobs", withIntermediateDirectories: true)
         let staging = root + "/staging.safetensors"

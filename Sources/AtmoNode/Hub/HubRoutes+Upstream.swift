@@ -1,0 +1,154 @@
+import AtmoProtocol
+import AtmoStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension HubRoutes {
+    /// A request for a revision being mirrored from the upstream: info, tree and `HEAD` from
+    /// its listing; a `GET` gets the file's bytes as they arrive (`upstreamFile`).
+    func answerMirroring(
+        _ request: HubRequest, _ revision: HubUpstreamRevision, upstream: HubUpstream, raw: Request
+    ) async throws -> Response {
+        switch request {
+        case .info:
+            return HubAnswers.json(HubBodies.Info(revision.entry))
+        case .tree(_, _, let path, let recursive):
+            guard let items = HubCatalog.treeItems(revision.entry, path: path, recursive: recursive) else {
+                return HubAnswers.entryNotFound(commit: revision.commit)
+            }
+            return HubAnswers.json(items.map(HubBodies.TreeItem.init))
+        case .resolve(_, _, let path):
+            guard let file = revision.file(atPath: path) else { return HubAnswers.entryNotFound(commit: revision.commit) }
+            return try await upstreamFile(file, of: revision, upstream: upstream, raw: raw)
+        }
+    }
+
+    /// One file of a revision being mirrored:
+    /// - in the cache already (verified): served from its blob, ranges honoured;
+    /// - else its download from the upstream is started (or joined), and once the upstream
+    ///   answered (at most 5 s), the client gets `200` and the bytes as they arrive, all but
+    ///   the last one until the whole file matches the upstream's hash; a download that
+    ///   fails (a wrong hash, a stalled or cut upstream) cuts the client's connection, so it
+    ///   never holds a complete-looking file of unchecked bytes.
+    /// A `Range` for a blob some client may hold unchecked bytes of (`HubUpstreamTaint`),
+    /// and any `Range` while the download runs, is answered whole (200): the client starts over.
+    func upstreamFile(
+        _ file: HubUpstreamClient.File, of revision: HubUpstreamRevision, upstream: HubUpstream, raw: Request
+    ) async throws -> Response {
+        var headers = Self.upstreamHeaders(file, commit: revision.commit)
+        if raw.method == .head {
+            headers[.contentLength] = String(file.sizeBytes)
+            return Response(status: .ok, headers: headers)
+        }
+        let taint = upstream.taint
+        let range = raw.headers[.range]
+        var honoursRange = false
+        if range != nil { honoursRange = try await !upstream.io.run { taint.isTainted(blobID: file.blobID) } }
+        if let cached = try await upstream.linkCachedBlob(file, of: revision) {
+            return try await cachedBlob(cached.path, file, headers: headers, range: honoursRange ? range : nil, raw: raw, io: upstream.io)
+        }
+        let running = upstream.attempt(for: file, of: revision)
+        await running.attempt.waitUntilStarted(limit: .seconds(5))
+        if case .failed(let message) = running.attempt.progress.outcome {
+            return HubAnswers.json(HubBodies.ErrorBody(error: "The upstream endpoint failed: \(message)"), status: .badGateway)
+        }
+        guard let fd = running.attempt.openReader() else {
+            // Ended meanwhile: verified and installed, or failed.
+            if let cached = try await upstream.linkCachedBlob(file, of: revision) {
+                return try await cachedBlob(cached.path, file, headers: headers, range: nil, raw: raw, io: upstream.io)
+            }
+            return HubAnswers.json(HubBodies.ErrorBody(error: "The upstream endpoint failed"), status: .badGateway)
+        }
+        headers[.contentLength] = String(file.sizeBytes)
+        let attempt = running.attempt
+        let body = HubStreamedFile(fd: fd, offset: 0, length: file.sizeBytes, size: file.sizeBytes, io: upstream.io) { attempt.progress }
+        return Response(status: .ok, headers: headers, body: body.responseBody())
+    }
+
+    /// A verified blob of the cache, with single ranges (`ByteRangeSelection`).
+    func cachedBlob(
+        _ path: String, _ file: HubUpstreamClient.File, headers: HTTPFields, range: String?, raw: Request, io: BlockingIO
+    ) async throws -> Response {
+        var headers = headers
+        let size = file.sizeBytes
+        let selection = ByteRangeSelection.select(
+            range: range, ifRange: raw.headers[.ifRange], etag: headers[.eTag], size: size)
+        let (status, offset, length): (HTTPResponse.Status, Int64, Int64)
+        switch selection {
+        case .unsatisfiable:
+            headers[.contentRange] = ByteRangeHeaders.unsatisfiable(size: size)
+            return HubAnswers.json(
+                HubBodies.ErrorBody(error: "Range not satisfiable for a file of \(size) bytes"), status: .rangeNotSatisfiable,
+                headers: headers)
+        case .partial(let start, let count):
+            (status, offset, length) = (.partialContent, start, count)
+            headers[.contentRange] = ByteRangeHeaders.contentRange(offset: start, length: count, size: size)
+        case .full:
+            (status, offset, length) = (.ok, 0, size)
+        }
+        headers[.contentLength] = String(length)
+        let fd = try await io.run { try FileIO.open(path, flags: O_RDONLY) }
+        let done = HubUpstreamAttempt.Progress(started: true, written: size, outcome: .verified(sha256: ""), streamsUnverified: false)
+        let body = HubStreamedFile(fd: fd, offset: offset, length: length, size: size, io: io) { done }
+        return Response(status: status, headers: headers, body: body.responseBody())
+    }
+
+    /// The Hub's headers for a file of the upstream's listing (the `ETag` is its blob id:
+    /// the SHA-256 of an LFS file, as on this node's own files).
+    static func upstreamHeaders(_ file: HubUpstreamClient.File, commit: String) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.repoCommit] = commit
+        headers[.linkedETag] = "\"\(file.blobID)\""
+        headers[.linkedSize] = String(file.sizeBytes)
+        headers[.eTag] = "\"\(file.blobID)\""
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = "application/octet-stream"
+        return headers
+    }
+}
+
+/// A body read from a file that may still be growing: `progress` says how far it may be
+/// read (`HubUpstreamAttempt.readable`) and whether it failed (the body then ends in an
+/// error, which closes the connection before `length` bytes). Owns `fd`.
+struct HubStreamedFile: Sendable {
+    let fd: Int32
+    let offset: Int64
+    let length: Int64
+    let size: Int64
+    let io: BlockingIO
+    let progress: @Sendable () -> HubUpstreamAttempt.Progress
+
+    func responseBody() -> ResponseBody {
+        ResponseBody(contentLength: Int(length)) { writer in
+            defer { FileIO.close(fd) }
+            var position = offset
+            let end = offset + length
+            while true {
+                let now = progress()
+                if case .failed(let message) = now.outcome { throw HubUpstreamError("the upstream download failed: \(message)") }
+                let readable = min(end, HubUpstreamAttempt.readable(now, size: size))
+                if position < readable {
+                    let count = Int(min(256 << 10, readable - position))
+                    let (fd, from) = (self.fd, position)
+                    let bytes = try await io.run { () throws -> ByteBuffer in
+                        var buffer = ByteBufferAllocator().buffer(capacity: count)
+                        let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
+                            try FileIO.pread(
+                                fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: from, path: "upstream file")
+                        }
+                        guard read > 0 else { throw HubUpstreamError("the file ended early") }
+                        return buffer
+                    }
+                    position += Int64(bytes.readableBytes)
+                    try await writer.write(bytes)
+                    continue
+                }
+                if position >= end, case .verified = now.outcome { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await writer.finish(nil)
+        }
+    }
+}

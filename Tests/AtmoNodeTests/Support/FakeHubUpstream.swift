@@ -1,0 +1,184 @@
+import AtmoTesting
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A loopback HTTP/1.1 server (port 0) standing in for a Hub upstream that misbehaves as a
+/// real node cannot be made to: it answers each request with raw bytes from a script, then
+/// closes, or keeps the connection open and silent (`hang`: headers, maybe a few bytes,
+/// then nothing). Counts the requests per path.
+final class FakeHubUpstream: Sendable {
+    /// One scripted answer: the bytes to write, and whether to stay silent afterwards
+    /// instead of closing.
+    struct Reply: Sendable {
+        var bytes: [UInt8]
+        var hang = false
+        /// Written `delay` after `bytes` (then the connection closes unless `hang`).
+        var later: (delay: Duration, bytes: [UInt8])?
+
+        /// A whole `200` (or `status`) answer with `Content-Length`.
+        static func whole(_ body: [UInt8], status: Int = 200, headers: [String] = []) -> Reply {
+            let head =
+                (["HTTP/1.1 \(status) Scripted", "Content-Length: \(body.count)", "Connection: close"] + headers)
+                .joined(separator: "\r\n") + "\r\n\r\n"
+            return Reply(bytes: Array(head.utf8) + body)
+        }
+
+        /// A `200` whose last `tail` bytes come `delay` after the others.
+        static func paced(_ body: [UInt8], tail: Int, delay: Duration) -> Reply {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            return Reply(bytes: Array(head.utf8) + body.dropLast(tail), later: (delay, Array(body.suffix(tail))))
+        }
+
+        static func json(_ object: Any) -> Reply {
+            whole(((try? JSONSerialization.data(withJSONObject: object)) ?? Data()).map { $0 }, headers: ["Content-Type: application/json"])
+        }
+
+        /// A head announcing `size` bytes, then `prefix` of them, then silence.
+        static func stall(size: Int, prefix: [UInt8] = []) -> Reply {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: \(size)\r\nContent-Type: application/octet-stream\r\n\r\n"
+            return Reply(bytes: Array(head.utf8) + prefix, hang: true)
+        }
+    }
+
+    let port: Int
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    private let channel: any Channel
+    private final class Locked<Value: Sendable>: Sendable {
+        let value: Mutex<Value>
+        init(_ value: Value) { self.value = Mutex(value) }
+        func with<T>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
+    }
+    private let counts: Locked<[String: Int]>
+    private let open: Locked<[any Channel]>
+
+    /// Serves `script(path)` (the path without its query; nil: 404) for every request.
+    init(script: @escaping @Sendable (_ path: String, _ attempt: Int) -> Reply?) async throws {
+        let counts = Locked<[String: Int]>([:])
+        let open = Locked<[any Channel]>([])
+        self.counts = counts
+        self.open = open
+        let answer: @Sendable (String) -> Reply = { path in
+            let attempt = counts.with { counts in
+                counts[path, default: 0] += 1
+                return counts[path] ?? 1
+            }
+            return script(path, attempt)
+                ?? .whole(Array(#"{"error":"Repository not found"}"#.utf8), status: 404, headers: ["X-Error-Code: RepoNotFound"])
+        }
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                open.with { $0.append(channel) }
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Responder(answer: answer)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    /// How many requests asked for `path`.
+    func requests(_ path: String) -> Int { counts.with { $0[path] ?? 0 } }
+
+    func stop() async {
+        for child in open.with({ $0 }) { try? await child.close() }
+        try? await channel.close()
+    }
+
+    private final class Responder: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answer: @Sendable (String) -> Reply
+        private var head: [UInt8] = []
+        private var answered = false
+
+        init(answer: @escaping @Sendable (String) -> Reply) { self.answer = answer }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !answered else { return }
+            head.append(contentsOf: unwrapInboundIn(data).readableBytesView)
+            guard let end = head.firstRange(of: Array("\r\n\r\n".utf8)) else {
+                if head.count >= 64 * 1024 { context.close(promise: nil) }
+                return
+            }
+            answered = true
+            let requestLine = String(decoding: head[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
+            let parts = requestLine.split(separator: " ")
+            let path = parts.count > 1 ? String(parts[1].split(separator: "?").first ?? "") : ""
+            let reply = answer(path.removingPercentEncoding ?? path)
+            var buffer = context.channel.allocator.buffer(capacity: reply.bytes.count)
+            buffer.writeBytes(reply.bytes)
+            let (hang, later, channel) = (reply.hang, reply.later, context.channel)
+            let finish: @Sendable () -> Void = { if !hang { channel.close(promise: nil) } }
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+                guard let later else { return finish() }
+                channel.eventLoop.scheduleTask(
+                    in: .nanoseconds(
+                        Int64(later.delay.components.seconds * 1_000_000_000 + later.delay.components.attoseconds / 1_000_000_000))
+                ) {
+                    var rest = channel.allocator.buffer(capacity: later.bytes.count)
+                    rest.writeBytes(later.bytes)
+                    channel.writeAndFlush(rest).whenComplete { _ in finish() }
+                }
+            }
+        }
+    }
+}
+
+/// A client with a read timeout, as `huggingface_hub`'s: one `GET`, the head, then the body
+/// as it comes; every `recv` waits at most `readTimeout` seconds.
+enum TimedClient {
+    struct Result: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: [UInt8]
+        /// Why reading stopped before `Content-Length` bytes: `timeout`, `closed`, nil when complete.
+        var cut: String?
+    }
+
+    static func get(port: Int, _ target: String, headers: [String] = [], readTimeout: Double) async throws -> Result {
+        try await RawHTTP.blocking {
+            let fd = try LoopbackSocket.connect(port: port, readTimeout: readTimeout, writeTimeout: 5)
+            defer { LoopbackSocket.close(fd) }
+            let request =
+                (["GET \(target) HTTP/1.1", "Host: 127.0.0.1", "Connection: close"] + headers).joined(separator: "\r\n") + "\r\n\r\n"
+            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var data: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+            var headEnd: Int?
+            var length = Int.max
+            var result = Result(status: 0, headers: [:], body: [], cut: nil)
+            while true {
+                if let start = headEnd, data.count - start >= length { break }
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    result.cut = "timeout"
+                    break
+                }
+                if n <= 0 {
+                    result.cut = "closed"
+                    break
+                }
+                data.append(contentsOf: chunk[0..<n])
+                if headEnd == nil, let end = data.firstRange(of: Array("\r\n\r\n".utf8)) {
+                    headEnd = end.upperBound
+                    let lines = String(decoding: data[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+                    result.status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+                    for line in lines.dropFirst() {
+                        guard let colon = line.firstIndex(of: ":") else { continue }
+                        result.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    }
+                    length = Int(result.headers["content-length"] ?? "") ?? Int.max
+                }
+            }
+            if let start = headEnd {
+                result.body = Array(data[start...])
+                if result.cut != nil, length == Int.max, result.cut == "closed" { result.cut = nil }
+            }
+            return result
+        }
+    }
+}
