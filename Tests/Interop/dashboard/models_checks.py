@@ -70,6 +70,7 @@ class ModelsChecks:
             ({"type_": "audio", "format_": "tflite"}, "type audio and format tflite together"),
             ({"search": "zebra", "format_": "onnx", "capability": "zebra_detect"}, "search with format and capability"),
             ({"search": "no-such-model-anywhere"}, "a search nothing matches"),
+            ({"search": "zebra_detect"}, "a search for a capability's name (the node's search reads name, id, source)"),
         ]
         for filters, label in cases:
             missing = self.set_filters(**filters)
