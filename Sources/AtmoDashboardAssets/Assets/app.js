@@ -776,8 +776,8 @@ function sourcesOf(s) {
   const peers = state.peers || [];
   for (const src of list) {
     const url = typeof src === 'string' ? src : str(src && (src.peer || src.http || src.node_id));
-    const known = peers.find((p) => p.http && url && url.startsWith(p.http)) ||
-      peers.find((p) => src && typeof src === 'object' && p.node_id === src.node_id);
+    const nodeID = typeof src === 'object' && src ? str(src.node_id) : url.startsWith('relay://') ? url.slice(8) : '';
+    const known = peers.find((p) => p.http && url && url.startsWith(p.http)) || (nodeID && peers.find((p) => p.node_id === nodeID));
     out.push(known ? `${str(known.node_name)} (${url})` : url);
   }
   return out.join(', ') || '—';
@@ -1078,6 +1078,10 @@ async function loadPage() {
   }
   if (state.page !== page) return;
   if (!versions || versions.length === 0) { renderPageError(id, new APIError('No node of the mesh offers it now.', 404)); return; }
+  // Unchanged since the last render: keep the page as it is (focus, open menus).
+  const signature = JSON.stringify(versions);
+  if (page.signature === signature && page.item) return;
+  page.signature = signature;
   const grouped = groupModels(kind === 'model' ? versions : [], kind === 'repository' ? versions : [])[0];
   page.item = grouped;
   renderPage(grouped);
