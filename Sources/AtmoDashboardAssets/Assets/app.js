@@ -1351,9 +1351,12 @@ function renderNode() {
     const limit = num(storage.limit_bytes);
     const capacity = limit && limit > 0 ? limit : used + (num(storage.disk_free_bytes) || 0);
     const pct = capacity > 0 ? Math.min(100, (used / capacity) * 100) : 0;
-    const pctPartial = capacity > 0 ? Math.min(100, (partial / capacity) * 100) : 0;
-    $('storage-fill').style.width = `${pct.toFixed(2)}%`;
+    // used_bytes counts the partial downloads too: the bar shows them apart.
+    const pctPartial = capacity > 0 ? Math.min(pct, (partial / capacity) * 100) : 0;
+    $('storage-fill').style.width = `${(pct - pctPartial).toFixed(2)}%`;
+    $('storage-fill').title = `Pulled models: ${formatBytes(Math.max(0, used - partial))}`;
     $('storage-partial').style.width = `${pctPartial.toFixed(2)}%`;
+    $('storage-partial').title = `Partial downloads: ${formatBytes(partial)}`;
     $('storage-meter').classList.toggle('full', limit && used >= limit * 0.9);
     $('storage-meter').setAttribute('role', 'meter');
     $('storage-meter').setAttribute('aria-valuenow', String(Math.round(pct)));
