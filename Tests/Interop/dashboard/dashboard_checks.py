@@ -185,8 +185,8 @@ class Suite(ModelsChecks, DownloadsChecks):
         self.setup_mesh()
         self.browser = Browser(os.path.join(self.args.work, "chromium-profile"))
         Checks.info(f"headless Chromium {self.browser.version}, node B {self.node}, node A {self.provider}, fake peer {self.peer.url}")
-        steps = [self.first_paint, self.models_list, self.hostile, self.download_small, self.download_large, self.peers_and_node,
-                 self.showcase]
+        steps = [self.first_paint, self.models_list, self.hostile, self.download_small, self.download_large, self.download_failed,
+                 self.peers_and_node, self.showcase]
         console = []
         for step in steps:
             try:

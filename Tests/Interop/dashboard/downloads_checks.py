@@ -164,6 +164,31 @@ class DownloadsChecks:
             Checks.info(f"the page asked before cancelling (accepted): {confirms}")
         self.shot("downloads-final")
 
+    # --- a failed download: its reason stays shown ------------------------------------------
+    def download_failed(self):
+        """The fake peer lists zebra-0.onnx but serves nothing (404 to every transfer): the
+        download fails; its row stays with the node's reason."""
+        model_id = "zebra-0.onnx"
+        self.browser.go_hash("#/models")
+        self.set_filters(search="zebra-0")
+        button = self.browser.wait(lambda: self.shown(f"{row_css(model_id)} button[data-testid=download-button]"), UI_TIMEOUT)
+        if not self.checks.ok(button, f"{model_id}'s row (the fake peer's) has a download button"):
+            return
+        before = {d.get("request_id") for d in downloads(self.node)}
+        button.click()
+        failed = wait_until(lambda: next((d for d in downloads(self.node) if d.get("model_id") == model_id
+                                          and d.get("request_id") not in before and d.get("state") == "failed"), None), 90)
+        if not self.checks.ok(failed, f"the download of {model_id}, which its only provider does not serve, fails on the node"):
+            return
+        self.browser.go_hash("#/downloads")
+        css = download_row_css(model_id, failed["request_id"])
+        row = self.browser.wait(lambda: (lambda s: s if s and s["state"] == "failed" and s["error"] else None)(
+            self.browser.js(READ_DOWNLOAD, css)), UI_TIMEOUT)
+        error = (failed.get("error") or "").strip()
+        self.checks.ok(row and error[:40] in row["error"], "the failed download stays listed with the node's reason",
+                       f"row {row or self.browser.js(READ_DOWNLOAD, css)}, node error {error[:80]!r} ({failed.get('error_code')})")
+        self.shot("downloads-failed")
+
     def pause_route_exists(self):
         """Whether the node has POST /v1/downloads/{id}/pause: asked with an id no download
         has (the route answers its own 404 message; a node without it the router's)."""

@@ -17,7 +17,8 @@
 #        the bar reaches 100%, the model shows installed without a reload, the notification
 #        permission is asked only on its button's click and one notification fires;
 #      - the large one paused and resumed from the page (SKIP when the node has no
-#        /v1/downloads/{id}/pause) and cancelled; node A's view lists the upload;
+#        /v1/downloads/{id}/pause) and cancelled; node A's view lists the upload; one of
+#        the fake peer's models (which it does not serve) fails and stays with its reason;
 #      - peers and node views; the open list follows a peer's goodbye and a new catalog;
 #      - a POST from a page of another origin is refused (403, no download), and the page
 #        under a rebinding name for 127.0.0.1 (--host-resolver-rules) is refused while a
