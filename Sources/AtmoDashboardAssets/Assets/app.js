@@ -543,7 +543,7 @@ function sortedModels() {
 /** Rows built in the frame that shows the list; the rest follow in chunks, so the first
  *  screen of a 1,000-model mesh paints at once and the page never freezes. */
 const FIRST_ROWS = 30;
-const CHUNK_ROWS = 200;
+const CHUNK_ROWS = 100;
 let renderJob = 0;
 
 function renderModelRows() {
