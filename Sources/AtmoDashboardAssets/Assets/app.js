@@ -79,7 +79,10 @@ function relativeTime(ms) {
 /** An element whose text is a relative time, refreshed by the clock below. */
 function timeEl(ms, prefix = '') {
   const el = h('time', { class: 'rel', 'data-ms': String(ms || 0), 'data-prefix': prefix });
-  if (ms) el.setAttribute('datetime', new Date(ms).toISOString()), el.title = new Date(ms).toLocaleString();
+  if (ms) {
+    el.setAttribute('datetime', new Date(ms).toISOString());
+    el.title = new Date(ms).toLocaleString();
+  }
   el.textContent = prefix + relativeTime(ms);
   return el;
 }
@@ -172,7 +175,7 @@ function setLive(state, text) {
 // ---------------------------------------------------------------------------------------------
 
 const state = {
-  models: null,          // [{key, kind, id, name, type, format, size, versions, providers, installed, caps, search}]
+  models: null,          // [{key, kind, id, name, type, format, size, versions, providers, installed, caps}]
   modelsByID: new Map(), // model id -> item
   repositoriesSupported: true,
   peers: null,
@@ -181,7 +184,7 @@ const state = {
   limits: null,
   downloads: new Map(),  // request id -> status
   downloadOrder: [],     // request ids, first seen first
-  page: null,            // { id, kind, data }
+  page: null,            // { id, item, signature }: the model page shown
   sort: { key: 'name', dir: 1 },
   recentlyInstalled: new Map(), // model id -> ms: completed here, before the mesh view says so
 };
@@ -1504,10 +1507,8 @@ function connectEvents() {
     source = null;
     setLive('offline', `reconnecting in ${Math.round(backoff / 1000)} s`);
     if (connectedOnce) showBanner(`Lost the connection to the node at ${location.host}. Reconnecting…`, 'offline');
-    reconnectTimer = setTimeout(() => {
-      // Cheap check first: a fetch tells whether the node is back before the stream opens.
-      connectEvents();
-    }, backoff + Math.floor(Math.random() * 250));
+    // 1 s, 2 s, 4 s ... 30 s, with a little jitter so many tabs do not come back at once.
+    reconnectTimer = setTimeout(connectEvents, backoff + Math.floor(Math.random() * 250));
     backoff = Math.min(backoff * 2, 30000);
   });
 }
@@ -1625,7 +1626,7 @@ function start() {
     button.addEventListener('click', () => {
       const key = button.dataset.sort;
       state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === 'name' ? 1 : -1 };
-      for (const b of document.querySelectorAll('button.sort')) b.removeAttribute('aria-sort'), b.parentElement.removeAttribute('aria-sort');
+      for (const b of document.querySelectorAll('button.sort')) b.parentElement.removeAttribute('aria-sort');
       button.parentElement.setAttribute('aria-sort', state.sort.dir === 1 ? 'ascending' : 'descending');
       if (state.models) renderModelRows();
     });
