@@ -15,7 +15,7 @@ extension MeshNode {
         let inventory = self.inventory
         // The mesh view, the one lookup `repositories(id:)`, pulls and `/v1/mesh/repositories` read.
         let source = HubRepositorySource(
-            local: { inventory.repositories }, mesh: { self.offeredRepositories().map(\.repository) },
+            local: { inventory.repositories }, mesh: { Self.byOffers(self.offeredRepositories()) },
             hasListed: { inventory.hasListed })
         var routes = HubRoutes(provider: provider, source: source)
         routes.meshFetchWait = .milliseconds(Int64(max(0, configuration.hubMeshFetchWaitSeconds) * 1000))
@@ -39,5 +39,13 @@ extension MeshNode {
             }
         }
         return routes
+    }
+
+    /// The mesh's revisions, the ones more nodes offer first (ties by commit), so a ref
+    /// several revisions carry (two nodes' `main`) names the one most nodes offer: commit
+    /// order cannot be told from hashes, and no peer's clock is trusted.
+    static func byOffers(_ repositories: [MeshAPI.Repository]) -> [RepositoryEntry] {
+        repositories.sorted { ($0.providers.count, $1.repository.revision) > ($1.providers.count, $0.repository.revision) }
+            .map(\.repository)
     }
 }
