@@ -68,7 +68,11 @@ extension ProviderRoutes {
                 ledger.downloadStarted()
                 ledger.usage.record(.served, sha256: entry.sha256, modelID: entry.modelID)
                 var tracked = body
-                tracked.served = ledger.metrics.httpServedCounter(peer: mesh.nodeID(ofClientAt: channel.remoteAddress?.ipAddress))
+                // The one peer on the client's host, else the node that asked for this model
+                // from there (its model_request): range requests name nobody (docs/METRICS.md).
+                let client = channel.remoteAddress?.ipAddress
+                let peer = mesh.nodeID(ofClientAt: client) ?? ledger.metrics.requester(address: client, modelID: entry.modelID)
+                tracked.served = ledger.metrics.httpServedCounter(peer: peer)
                 tracked.progress = ledger.uploads.begin(
                     modelID: entry.modelID, sha256: entry.sha256, peer: channel.remoteAddress?.ipAddress, route: "http", sizeBytes: body.length)
                 var sent: Int64 = 0

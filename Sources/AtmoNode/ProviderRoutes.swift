@@ -92,6 +92,7 @@ struct ProviderRoutes: Sendable {
         let message = try Self.decodeModelRequest(Data(buffer: body))
         guard let item = inventory.item(modelID: message.modelID) else { throw notFound() }
         ledger.requested()
+        ledger.metrics.noteRequester(message.requesterNodeID, address: context.remoteAddress?.ipAddress, modelID: item.entry.modelID)
         context.logger.info(
             "transfer requested",
             metadata: ["model": "\(message.modelID)", "requester": "\(message.requesterNodeID)", "resume_from": "\(message.resumeFromByte)"])

@@ -34,6 +34,8 @@ public final class NodeMetrics: Sendable, TransferCounters {
     private let httpServed: Counter
     /// The totals last copied into counters from elsewhere, by series (`sync`).
     private let synced = Mutex<[String: Int64]>([:])
+    /// Who asked for which model from which address (NodeMetrics+Requesters.swift).
+    let requesters = Mutex(RequesterMemory())
 
     public init(peerLabels: Int = NodeMetrics.defaultPeerLabels) {
         peers = Mutex(PeerLabels(capacity: peerLabels))
