@@ -21,6 +21,8 @@ public enum RepositoryPullAPI {
         public var hubCache: String?
         /// `llamafarm`: LlamaFarm's models folder; nil: the node's.
         public var llamaFarmRoot: String?
+        /// Its priority in the node's download queue; nil: `high`.
+        public var priority: DownloadPriority?
 
         public init(
             modelID: String, revision: String? = nil, include: [String] = [], exclude: [String] = [], paths: [String]? = nil,
@@ -38,7 +40,7 @@ public enum RepositoryPullAPI {
 
         enum CodingKeys: String, CodingKey {
             case modelID = "model_id", revision, include, exclude, paths, into
-            case hubCache = "hub_cache", llamaFarmRoot = "llamafarm_root"
+            case hubCache = "hub_cache", llamaFarmRoot = "llamafarm_root", priority
         }
     }
 

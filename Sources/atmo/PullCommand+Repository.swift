@@ -40,7 +40,9 @@ extension PullCommand {
             throw ValidationError("'\(path)' is not a path inside a repository")
         }
         if destination != nil { throw ValidationError("--to does not apply to a repository; use --into hf|atmo|llamafarm") }
-        if detach { throw ValidationError("--detach does not apply to a repository pull") }
+        if detach && peers.contains(where: { $0.contains("://") }) {
+            throw ValidationError("--detach queues the pull in the running node; it does not take --from URL")
+        }
     }
 
     /// Where the files go.
@@ -65,10 +67,15 @@ extension PullCommand {
                 entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
         }
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
+            if detach { await queueRepositoryInNode(node, destination: destination) }
             await pullRepositoryThroughNode(node, destination: destination)
             // An older node without the route: pulled here, from the providers it knows.
             let (entry, sources) = await repositoryFromCatalogs(urls: [node.file.baseURL], excludingNode: node.file.nodeID)
             await pullRepositoryHere(entry, sources: sources, destination: destination, configuration, logger: logger)
+        }
+        if detach {
+            Failure(message: "--detach queues the pull in the running node, and none runs here (start `atmo serve`)", exitCode: ExitStatus.usage)
+                .exit(json: json, code: "no_node")
         }
         await pullRepositoryInProcess(configuration, destination: destination, logger: logger)
     }

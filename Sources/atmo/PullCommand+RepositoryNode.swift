@@ -16,6 +16,7 @@ extension PullCommand {
     func pullRepositoryThroughNode(_ node: LocalNodeClient, destination: RepositoryDestination) async {
         var start = RepositoryPullAPI.Start(
             modelID: repositoryModelID, include: include, exclude: exclude, paths: repositorySelection.paths, into: destination.name)
+        start.priority = priority
         switch destination {
         case .huggingFace(let cache): start.hubCache = cache.root
         case .llamaFarm(let root): start.llamaFarmRoot = root
@@ -99,6 +100,34 @@ extension PullCommand {
                 exitCode: ExitStatus.interrupted
             ).exit(json: json, code: "cancelled")
         }
+    }
+
+    /// `--detach`: the repository pull queued in the running node (`POST /v1/downloads` with
+    /// `kind: repository`), which runs it, resumes it after a restart, and lists it in
+    /// `atmo downloads`; the command returns at once.
+    func queueRepositoryInNode(_ node: LocalNodeClient, destination: RepositoryDestination) async -> Never {
+        var choices = DownloadAPI.Repository(
+            include: include, exclude: exclude, files: repositorySelection.paths, into: destination.name)
+        switch destination {
+        case .huggingFace(let cache): choices.hubCache = cache.root
+        case .llamaFarm(let root): choices.llamaFarmRoot = root
+        case .store: break
+        }
+        let start = DownloadAPI.Start(modelID: repositoryModelID, priority: priority, kind: .repository, repository: choices)
+        let requestID: String
+        do {
+            requestID = try await node.post(DownloadAPI.path, start, as: DownloadAPI.Started.self).requestID
+        } catch {
+            Failure(error, context: "the local node refused the download").exit(json: json, code: "node_refused")
+        }
+        if json {
+            printJSON(DownloadAPI.Started(requestID: requestID))
+        } else {
+            print(
+                "downloading \(modelID) in the node (request \(requestID)); `atmo downloads` shows it, "
+                    + "`atmo downloads pause \(modelID)` pauses it, `atmo cancel \(modelID)` stops it")
+        }
+        Foundation.exit(ExitStatus.success)
     }
 
     enum NodeOutcome: Sendable {

@@ -6,10 +6,13 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `POST /v1/repository-pulls` (`RepositoryPullAPI`): the node pulls a repository of the
-/// mesh with its own engine (relays, swarm, its partial offers) while the local client
-/// follows the event stream; the client going away cancels the pull (files done and the
-/// current file's partial stay).
+/// `POST /v1/repository-pulls` (`RepositoryPullAPI`): a thin layer over the node's download
+/// queue for `atmo pull org/name`. It waits a while for the mesh to offer the repository
+/// (else `not_offered` at once), queues a repository download (`kind: repository`: durable,
+/// resumed after a restart, paused and cancelled like any), and streams that download's
+/// progress, then its result, to the local client. The client going away cancels a download
+/// it started (files done and the current file's partial stay); `atmo pull --detach` queues
+/// with `POST /v1/downloads` instead.
 struct RepositoryPullRoutes: Sendable {
     let node: MeshNode
 
@@ -27,32 +30,23 @@ struct RepositoryPullRoutes: Sendable {
             } catch {
                 throw HTTPError(.badRequest, message: "not a repository pull request: \(error)")
             }
-            guard Validation.isValidModelID(start.modelID) else { throw HTTPError(.badRequest, message: "invalid model_id") }
-            let destination = try destination(of: start)
-            return events(start, destination: destination)
+            let queued = Self.queueRequest(start)
+            if let problem = ProviderRoutes.problem(with: queued) { throw HTTPError(.badRequest, message: problem) }
+            return events(queued)
         }
     }
 
-    /// Where `start` asks the files to go (absolute folders only).
-    func destination(of start: RepositoryPullAPI.Start) throws -> RepositoryDestination {
-        switch start.into {
-        case "hf":
-            guard let root = start.hubCache else { return .huggingFace(node.defaultHubCache) }
-            guard root.hasPrefix("/") else { throw HTTPError(.badRequest, message: "hub_cache must be an absolute path") }
-            return .huggingFace(HubCache(root: root))
-        case "atmo":
-            return .store
-        case "llamafarm":
-            let root = start.llamaFarmRoot ?? node.configuration.scanRoots.llamaFarmModels?.path ?? NSHomeDirectory() + "/.llamafarm/models"
-            guard root.hasPrefix("/") else { throw HTTPError(.badRequest, message: "llamafarm_root must be an absolute path") }
-            return .llamaFarm(root: root)
-        default:
-            throw HTTPError(.badRequest, message: "into must be hf, atmo or llamafarm")
-        }
+    /// The download of the queue that `start` asks for.
+    static func queueRequest(_ start: RepositoryPullAPI.Start) -> DownloadAPI.Start {
+        DownloadAPI.Start(
+            modelID: start.modelID, priority: start.priority, kind: .repository,
+            repository: DownloadAPI.Repository(
+                revision: start.revision, include: start.include, exclude: start.exclude, files: start.paths, into: start.into,
+                hubCache: start.hubCache, llamaFarmRoot: start.llamaFarmRoot))
     }
 
-    /// The event stream: `progress` events while the pull runs, then `result` or `error`.
-    func events(_ start: RepositoryPullAPI.Start, destination: RepositoryDestination) -> Response {
+    /// The event stream: `progress` events while the download runs, then `result` or `error`.
+    func events(_ start: DownloadAPI.Start) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
@@ -60,54 +54,72 @@ struct RepositoryPullRoutes: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                let (reports, continuation) = AsyncStream.makeStream(of: RepositoryPullProgress.self, bufferingPolicy: .bufferingNewest(1))
-                let outcome = Shared<Result<InstalledRepository, TransferError>?>(nil)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        outcome.value = await Self.pull(start, destination: destination, node: node) { continuation.yield($0) }
-                        continuation.finish()
-                    }
-                    for await report in reports {
-                        try await writer.write(Self.event("progress", report.message))
-                    }
-                    try await group.waitForAll()
+                guard await Self.waitForRepository(start, node: node) else {
+                    let at = start.repository?.revision.map { " at revision \($0)" } ?? ""
+                    let failure = RepositoryPullAPI.Failure(
+                        error: "no other node of the mesh offers the repository \(start.modelID)\(at) (see `atmo models`)",
+                        code: TransferError.Code.notOffered.description)
+                    try await writer.write(Self.event("error", failure))
+                    try await writer.finish(nil)
+                    return
                 }
-                switch outcome.value {
-                case .success(let done)?: try await writer.write(Self.event("result", done.summary))
-                case .failure(let error)?:
-                    try await writer.write(
-                        Self.event("error", RepositoryPullAPI.Failure(error: error.message, code: error.code.description)))
-                case nil: break
+                let events = node.downloads.subscribe()
+                let (requestID, created) = try node.downloads.enqueue(start)
+                do {
+                    for await event in events {
+                        guard case .status(let status) = event else {
+                            try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                            continue
+                        }
+                        guard status.requestID == requestID else { continue }
+                        if let last = Self.lastEvent(of: status, downloads: node.downloads) {
+                            try await writer.write(last)
+                            break
+                        }
+                        try await writer.write(Self.event("progress", Self.progress(of: status)))
+                    }
+                } catch {
+                    // The client went away: a download it started stops (what it did stays).
+                    if created { _ = node.downloads.cancel(requestID) }
+                    throw error
                 }
                 try await writer.finish(nil)
             })
     }
 
-    /// Finds the repository in the mesh (waiting a while) and pulls it.
-    static func pull(
-        _ start: RepositoryPullAPI.Start, destination: RepositoryDestination, node: MeshNode,
-        progress: @escaping @Sendable (RepositoryPullProgress) -> Void
-    ) async -> Result<InstalledRepository, TransferError> {
+    /// Whether the mesh offers the repository (at its revision, when named), waiting up to
+    /// `waitForProviders`.
+    static func waitForRepository(_ start: DownloadAPI.Start, node: MeshNode) async -> Bool {
+        let revision = start.repository?.revision
         let deadline = ContinuousClock.now + waitForProviders
-        func find() -> RepositoryEntry? {
-            node.repositories(id: start.modelID).first { start.revision == nil || $0.entry.revision == start.revision }?.entry
-        }
-        var entry = find()
-        while entry == nil, ContinuousClock.now < deadline, !Task.isCancelled {
+        while !Task.isCancelled {
+            if node.repositories(id: start.modelID).contains(where: { revision == nil || $0.entry.revision == revision }) { return true }
+            guard ContinuousClock.now < deadline else { return false }
             try? await Task.sleep(for: .milliseconds(200))
-            entry = find()
         }
-        guard let entry else {
-            let revision = start.revision.map { " at revision \($0)" } ?? ""
-            return .failure(
-                TransferError(
-                    .notOffered, "no other node of the mesh offers the repository \(start.modelID)\(revision) (see `atmo models`)"))
-        }
-        let selection = RepositoryFileSelection(include: start.include, exclude: start.exclude, paths: start.paths)
-        do throws(TransferError) {
-            return .success(try await node.pullRepository(entry, files: selection, into: destination, progress: progress))
-        } catch {
-            return .failure(error)
+        return false
+    }
+
+    /// The `progress` event of a status.
+    static func progress(of status: DownloadAPI.Status) -> RepositoryPullAPI.Progress {
+        RepositoryPullAPI.Progress(
+            modelID: status.modelID, filesDone: status.filesDone ?? 0, fileCount: status.filesTotal ?? 0, bytesDone: status.bytesDone,
+            totalBytes: status.totalBytes, bytesPerSecond: status.bytesPerSecond, currentPath: status.currentPath, peer: status.peer)
+    }
+
+    /// The `result` or `error` event that ends the stream, once the download is final.
+    static func lastEvent(of status: DownloadAPI.Status, downloads: DownloadManager) -> ByteBuffer? {
+        switch status.state {
+        case .completed:
+            if let result = downloads.repositoryResult(of: status.requestID) { return event("result", result) }
+            return event("error", RepositoryPullAPI.Failure(error: "the download completed without a result", code: "local_error"))
+        case .cancelled:
+            return event("error", RepositoryPullAPI.Failure(error: "the download was cancelled", code: "cancelled"))
+        case .failed:
+            return event(
+                "error", RepositoryPullAPI.Failure(error: status.error ?? "the download failed", code: status.errorCode ?? "local_error"))
+        default:
+            return nil
         }
     }
 

@@ -1,0 +1,65 @@
+import AtmoNode
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+/// A Hugging Face repository downloaded through the node's queue (`POST /v1/downloads` with
+/// `kind: repository`): listed with its files, installed into the Hugging Face cache named.
+@Suite(.timeLimit(.minutes(3)))
+struct RepositoryQueueTests {
+    @Test func aRepositoryDownloadOfTheQueueCompletesIntoAHubCache() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"))
+            try await withHubNode(state: directory.sub("holder-state"), cache: fixture.root) { holder in
+                try await withMeshNode(stateDirectory: directory.sub("b"), folders: []) {
+                    $0.mesh.peers = [holder.baseURL]
+                } _: { b in
+                    let learned = try await eventually(timeout: .seconds(60)) { !b.node.repositories(id: "atmo-test--tiny").isEmpty }
+                    try #require(learned, "B never learned the repository")
+                    let cache = directory.sub("b-hub")
+                    let body = #"{"repo_id": "\#(HubCacheFixture.repoID)", "kind": "repository", "hub_cache": "\#(cache)"}"#
+                    let started = try await Client.post(b.baseURL + DownloadAPI.path, json: body)
+                    #expect(started.status == 202, "\(started.text)")
+                    let id = try JSONDecoder().decode(DownloadAPI.Started.self, from: Data(started.body)).requestID
+                    // The same request again joins it.
+                    let again = try await Client.post(b.baseURL + DownloadAPI.path, json: body)
+                    #expect((try? JSONDecoder().decode(DownloadAPI.Started.self, from: Data(again.body)).requestID) == id)
+
+                    let done = try await eventually(timeout: .seconds(60)) { try await DownloadPauseTests.status(b, id)?.isFinal == true }
+                    let status = try #require(try await DownloadPauseTests.status(b, id))
+                    try #require(done, "\(status)")
+                    #expect(status.state == .completed, "\(status)")
+                    #expect(status.kind == .repository)
+                    #expect(status.modelID == "atmo-test--tiny")
+                    #expect(status.filesTotal == fixture.files.count && status.filesDone == fixture.files.count, "\(status)")
+                    let total = Int64(fixture.files.values.reduce(0) { $0 + $1.count })
+                    #expect(status.totalBytes == total && status.bytesDone == total, "\(status)")
+                    let snapshot = cache + "/models--atmo-test--tiny/snapshots/" + HubCacheFixture.commit
+                    #expect(status.path == snapshot)
+                    for (path, bytes) in fixture.files {
+                        #expect(FileManager.default.contents(atPath: snapshot + "/" + path).map { [UInt8]($0) } == bytes, "\(path)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func repositoryRequestsAreCheckedBeforeTheyAreQueued() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withMeshNode(stateDirectory: directory.sub("b"), folders: []) { b in
+                for body in [
+                    #"{"repo_id": "org/name", "into": "elsewhere"}"#,
+                    #"{"repo_id": "org/name", "hub_cache": "relative/folder"}"#,
+                    #"{"repo_id": "org/name", "files": ["../escape"]}"#,
+                    #"{"repo_id": "org/name", "revision": "main"}"#,
+                    #"{"model_id": "org--name", "kind": "something-else"}"#,
+                ] {
+                    let answer = try await Client.post(b.baseURL + DownloadAPI.path, json: body)
+                    #expect(answer.status == 400, "\(body): \(answer.text)")
+                }
+                #expect(try await DownloadPauseTests.statuses(b).isEmpty)
+            }
+        }
+    }
+}
