@@ -11,7 +11,8 @@ final class EventStreamConnection: @unchecked Sendable {
     let fd: Int32
     private(set) var status = 0
     private(set) var headers: [(name: String, value: String)] = []
-    /// Everything read after the head (for a 200: the stream's text; else the body so far).
+    /// Everything read after the head, chunked framing included (for a 200: the stream's
+    /// text; else the body so far).
     private(set) var text = ""
     private var closed = false
 
@@ -72,9 +73,11 @@ final class EventStreamConnection: @unchecked Sendable {
 
     /// The `data` of every event named `name`, in order.
     func events(_ name: String) -> [String] {
-        text.components(separatedBy: "\n\n").compactMap { block in
-            let lines = block.split(separator: "\n")
-            guard lines.contains(where: { $0 == "event: \(name)" }) else { return nil }
+        // Without the "\r" of the chunked framing ("\r\n" is one Character, which no "\n" splits).
+        let plain = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" }))
+        return plain.components(separatedBy: "\n\n").compactMap { block in
+            let lines = block.components(separatedBy: "\n")
+            guard lines.contains("event: \(name)") else { return nil }
             return lines.first { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
         }
     }
