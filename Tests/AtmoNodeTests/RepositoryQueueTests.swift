@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import AtmoNode
 import AtmoProtocol
 import AtmoTesting
 import Foundation
+import NIOCore
 import Testing
 
 /// A Hugging Face repository downloaded through the node's queue (`POST /v1/downloads` with
@@ -40,6 +42,45 @@ struct RepositoryQueueTests {
                     for (path, bytes) in fixture.files {
                         #expect(FileManager.default.contents(atPath: snapshot + "/" + path).map { [UInt8]($0) } == bytes, "\(path)")
                     }
+                }
+            }
+        }
+    }
+
+    /// `atmo pull org/name` through a node: the route queues the download and streams it;
+    /// a client that goes away (Ctrl-C) cancels the download it started.
+    @Test func aRepositoryPullClientThatGoesAwayCancelsTheDownloadItStarted() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"))
+            try await withHubNode(
+                state: directory.sub("holder-state"), cache: fixture.root, configure: { $0.bandwidth.up = ByteRate(bytesPerSecond: 40_000) }
+            ) { holder in
+                try await withMeshNode(stateDirectory: directory.sub("b"), folders: []) {
+                    $0.mesh.peers = [holder.baseURL]
+                } _: { b in
+                    let learned = try await eventually(timeout: .seconds(60)) { !b.node.repositories(id: "atmo-test--tiny").isEmpty }
+                    try #require(learned)
+                    let start = RepositoryPullAPI.Start(modelID: "atmo-test--tiny", hubCache: directory.sub("b-hub"))
+                    var request = HTTPClientRequest(url: b.baseURL + RepositoryPullAPI.path)
+                    request.method = .POST
+                    request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(start)))
+                    let prepared = request
+                    let client = Task {
+                        let response = try await HTTPClient.shared.execute(prepared, timeout: .seconds(120))
+                        for try await _ in response.body {}
+                    }
+                    defer { client.cancel() }
+                    let moving = try await eventually(timeout: .seconds(60)) {
+                        try await DownloadPauseTests.statuses(b).contains { $0.kind == .repository && $0.bytesDone > 0 && !$0.isFinal }
+                    }
+                    let seen = try await DownloadPauseTests.statuses(b)
+                    try #require(moving, "\(seen)")
+                    client.cancel()
+                    let cancelled = try await eventually(timeout: .seconds(30)) {
+                        try await DownloadPauseTests.statuses(b).first { $0.kind == .repository }?.state == .cancelled
+                    }
+                    let after = try await DownloadPauseTests.statuses(b)
+                    #expect(cancelled, "\(after)")
                 }
             }
         }

@@ -65,6 +65,7 @@ struct RepositoryPullRoutes: Sendable {
                 }
                 let events = node.downloads.subscribe()
                 let (requestID, created) = try node.downloads.enqueue(start)
+                var ended = false
                 do {
                     for await event in events {
                         guard case .status(let status) = event else {
@@ -74,6 +75,7 @@ struct RepositoryPullRoutes: Sendable {
                         guard status.requestID == requestID else { continue }
                         if let last = Self.lastEvent(of: status, downloads: node.downloads) {
                             try await writer.write(last)
+                            ended = true
                             break
                         }
                         try await writer.write(Self.event("progress", Self.progress(of: status)))
@@ -82,6 +84,11 @@ struct RepositoryPullRoutes: Sendable {
                     // The client went away: a download it started stops (what it did stays).
                     if created { _ = node.downloads.cancel(requestID) }
                     throw error
+                }
+                // Cancelled (the connection closed) rather than the node stopping: the same.
+                if !ended, Task.isCancelled {
+                    if created { _ = node.downloads.cancel(requestID) }
+                    throw CancellationError()
                 }
                 try await writer.finish(nil)
             })
