@@ -323,6 +323,7 @@ figure_flip() {
 }
 
 # ---- 4. single source onto tmpfs: pull vs curl ----
+serve_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # user + system clock ticks of a process
 figure_single() {
     local file bytes dir="$WORK/single" port url
     file=$(model_file "$SINGLE_MIB"); bytes=$(stat -c %s "$file")
@@ -334,18 +335,25 @@ figure_single() {
     port=$(waitfile "$dir/port"); url="http://127.0.0.1:$port"
     for _ in $(seq 1200); do curl -sf "$url/v1/models" | grep -q "\"$MODEL\"" && break; sleep 0.1; done
     curl -s -o /dev/null "$url/v1/models/download/$MODEL"   # warm-up
-    local pull_t=() curl_t=() pull_rss=() pull_cpu=() curl_cpu=() i secs kib user sys
+    local pull_t=() curl_t=() pull_rss=() pull_cpu=() curl_cpu=() serve_pull=() serve_curl=() i secs kib user sys ticks
+    local serve_pid load_before
+    serve_pid=$(tail -1 "$WORK/phase-pids")
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for i in $(seq "$RUNS"); do
         rm -rf "$dir/pull" "$dir/curl.out"
+        ticks=$(serve_ticks "$serve_pid")
         /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "$ATMO" pull "$MODEL" --from "$url" --to "$dir/pull/models" \
             --state-dir "$dir/pull/state" > /dev/null
         read -r secs kib user sys < "$dir/time.txt"
         pull_t+=("$secs"); pull_rss+=("$kib"); pull_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
+        serve_pull+=("$(( $(serve_ticks "$serve_pid") - ticks ))")
         cmp -s "$dir/pull/models/$MODEL" "$file" || { echo "FAIL: pulled bytes differ" >&2; exit 1; }
         rm -rf "$dir/pull"
+        ticks=$(serve_ticks "$serve_pid")
         /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" curl -s -o "$dir/curl.out" "$url/v1/models/download/$MODEL"
         read -r secs kib user sys < "$dir/time.txt"
         curl_t+=("$secs"); curl_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
+        serve_curl+=("$(( $(serve_ticks "$serve_pid") - ticks ))")
         rm -f "$dir/curl.out"
     done
     stop_phase
@@ -358,8 +366,12 @@ figure_single() {
     printf '%-46s %10s %10s\n' "CPU seconds per GiB (median)" \
         "$(awk -v s="$(printf '%s\n' "${pull_cpu[@]}" | median)" -v g="$gib" 'BEGIN { printf "%.2f", s / g }')" \
         "$(awk -v s="$(printf '%s\n' "${curl_cpu[@]}" | median)" -v g="$gib" 'BEGIN { printf "%.2f", s / g }')"
+    printf '%-46s %10s %10s\n' "provider CPU seconds per GiB (median)" \
+        "$(awk -v t="$(printf '%s\n' "${serve_pull[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')" \
+        "$(awk -v t="$(printf '%s\n' "${serve_curl[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')"
     printf '%-46s %6s MiB %10s   goal < 64 MiB\n' "peak RSS (largest)" "$(( $(printf '%s\n' "${pull_rss[@]}" | sort -g | tail -1) / 1024 ))" "-"
     echo "   runs (pull / curl): ${pull_t[*]} / ${curl_t[*]}"
+    echo "   load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
     echo
 }
 

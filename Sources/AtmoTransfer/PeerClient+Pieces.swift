@@ -23,6 +23,35 @@ extension PeerClient {
     public func fetchChunks(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> [ByteBuffer] {
+        try await fetchRange(of: entry, offset: offset, length: length, stream: nil, received: received).chunks
+    }
+
+    /// Fetches whole pieces of `lengths` from `offset` and hands each to `take` on the event
+    /// loop as soon as it is complete, once the answer's head proved to be this range of this
+    /// file (`RangeBodyCollector.PieceStream`). Returns the bytes of the pieces `take` left,
+    /// and which it took. A failure part-way leaves the pieces taken before it taken.
+    func fetchPieces(
+        of entry: ModelEntry, offset: Int64, lengths: [Int64], on eventLoop: (any EventLoop)?,
+        received: @escaping @Sendable (Int64) -> Void, take: @escaping @Sendable (Int, [ByteBuffer]) -> Bool
+    ) async throws -> (chunks: [ByteBuffer], taken: [Bool]) {
+        let length = lengths.reduce(0, +)
+        let peer = self
+        let stream = RangeBodyCollector.PieceStream(
+            lengths: lengths,
+            accept: { head in
+                (try? peer.checkPieceResponse(
+                    status: head.status.code, headers: head.headers, entry: entry, offset: offset, length: length)) != nil
+            },
+            take: take)
+        let answer = try await fetchRange(of: entry, offset: offset, length: length, stream: stream, on: eventLoop, received: received)
+        return (answer.chunks, answer.taken)
+    }
+
+    /// One range request, its answer checked: exactly the bytes asked for.
+    private func fetchRange(
+        of entry: ModelEntry, offset: Int64, length: Int64, stream: RangeBodyCollector.PieceStream?, on eventLoop: (any EventLoop)? = nil,
+        received: @escaping @Sendable (Int64) -> Void
+    ) async throws -> RangeBodyCollector.Answer {
         let peer = self
         var headers = HTTPHeaders()
         headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
@@ -33,11 +62,15 @@ extension PeerClient {
         }
         let collector = RangeBodyCollector(
             rangeLength: length, otherBodyLimit: Self.maxRefusalBodyBytes, peer: baseURL, floor: throughputFloor, shaping: shaping,
-            received: received)
+            stream: stream, received: received)
         let answer: RangeBodyCollector.Answer
         do {
             let request = try HTTPClient.Request(url: baseURL + HTTPAPI.downloadPrefix + entry.modelID, method: .GET, headers: headers)
-            let task = http.execute(request: request, delegate: collector, deadline: .now() + .hours(6), logger: logger)
+            // The answer's reads and the collector on one loop: a body part handed from the
+            // connection's loop to another costs a thread wake-up per read.
+            let preference = eventLoop.map { HTTPClient.EventLoopPreference.delegateAndChannel(on: $0) } ?? .indifferent
+            let task = http.execute(
+                request: request, delegate: collector, eventLoop: preference, deadline: .now() + .hours(6), logger: logger)
             answer = try await withTaskCancellationHandler {
                 try await task.get()
             } onCancel: {
@@ -57,7 +90,7 @@ extension PeerClient {
         guard answer.bytes == length else {
             throw TransferError(.peerUnreachable, "\(peer.baseURL) closed the connection after \(answer.bytes) of \(length) bytes")
         }
-        return answer.chunks
+        return answer
     }
 
     /// The largest 416 body read for its `code` (a JSON error is a few hundred bytes).
@@ -87,7 +120,8 @@ extension PeerClient {
             else {
                 throw TransferError(
                     .protocolViolation,
-                    "\(peer.baseURL) answered bytes \(offset)-\(offset + length - 1) with Content-Range '\(headers.first(name: "Content-Range") ?? "none")'")
+                    "\(peer.baseURL) answered bytes \(offset)-\(offset + length - 1) with Content-Range '\(headers.first(name: "Content-Range") ?? "none")'"
+                )
             }
             if let etag = headers.first(name: "ETag"), etag != expectedETag {
                 throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed (ETag \(etag)); pull again")
@@ -101,7 +135,8 @@ extension PeerClient {
         case 404:
             throw TransferError(.notOffered, "\(peer.baseURL) no longer offers \(entry.modelID)")
         case 409:
-            throw TransferError(.sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed on disk; pull again once it has re-indexed")
+            throw TransferError(
+                .sourceChanged, "\(peer.baseURL)'s copy of \(entry.modelID) changed on disk; pull again once it has re-indexed")
         case 416:
             throw TransferError(.protocolViolation, "\(peer.baseURL) says bytes \(offset)- are out of range of \(entry.modelID)")
         case 500...599:

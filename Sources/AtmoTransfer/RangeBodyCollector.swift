@@ -14,8 +14,22 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     /// The answer: its head, and its body as it arrived.
     struct Answer: Sendable {
         var head: HTTPResponseHead
+        /// The body, less the pieces `PieceStream.take` took.
         var chunks: [ByteBuffer]
         var bytes: Int64
+        /// Per piece of a `PieceStream`: whether `take` took it (empty without one).
+        var taken: [Bool] = []
+    }
+
+    /// Whole pieces handed over as each completes, on the event loop: a pull from one source
+    /// writes them from there, so a range is neither held whole nor handed to a task first.
+    /// `accept` checks the 206's head (range, ETag) before any piece goes; `take` gets each
+    /// piece's index in the range and its bytes, and says whether it took them (if not, they
+    /// stay in the answer, as without a stream).
+    struct PieceStream: Sendable {
+        var lengths: [Int64]
+        var accept: @Sendable (HTTPResponseHead) -> Bool
+        var take: @Sendable (Int, [ByteBuffer]) -> Bool
     }
 
     /// How the node's bandwidth shaper sees this answer.
@@ -31,6 +45,12 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         var chunks: [ByteBuffer] = []
         var bytes: Int64 = 0
         var floor: ThroughputFloor?
+        /// Whether pieces go to `stream.take` (a 206 whose head `accept` passed).
+        var streaming = false
+        var piece = 0
+        var pieceBytes: Int64 = 0
+        var pieceChunks: [ByteBuffer] = []
+        var taken: [Bool] = []
     }
 
     /// Body bytes a 206 may carry (the range asked for); any other answer is kept up to
@@ -41,25 +61,33 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     /// Hears the body bytes so far of a 206 (on the event loop: keep it cheap).
     let received: @Sendable (Int64) -> Void
     let shaping: Shaping?
+    let stream: PieceStream?
     private let minimumBytesPerSecond: Double
     private let started = ContinuousClock.now
     private let state: Mutex<State>
 
     init(
         rangeLength: Int64, otherBodyLimit: Int, peer: String, floor: (bytesPerSecond: Double, windowSeconds: Double)?,
-        shaping: Shaping? = nil, received: @escaping @Sendable (Int64) -> Void
+        shaping: Shaping? = nil, stream: PieceStream? = nil, received: @escaping @Sendable (Int64) -> Void
     ) {
         self.shaping = shaping
+        self.stream = stream
         self.rangeLength = rangeLength
         self.otherBodyLimit = otherBodyLimit
         self.peer = peer
         self.received = received
         minimumBytesPerSecond = floor?.bytesPerSecond ?? 0
-        state = Mutex(State(floor: floor.map { ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0) }))
+        state = Mutex(
+            State(floor: floor.map { ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0) })
+        )
     }
 
     func didReceiveHead(task: HTTPClient.Task<Answer>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        state.withLock { $0.head = head }
+        let streaming = head.status == .partialContent && (stream?.accept(head) ?? false)
+        state.withLock {
+            $0.head = head
+            $0.streaming = streaming
+        }
         // The time to the answer's head: a round trip plus the peer's turnaround.
         if let shaping { shaping.shaper.recordRoundTrip(ContinuousClock.now - started, peer: shaping.peer, direction: .down) }
         return task.eventLoop.makeSucceededVoidFuture()
@@ -67,6 +95,7 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
 
     func didReceiveBodyPart(task: HTTPClient.Task<Answer>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         let now = (ContinuousClock.now - started).seconds
+        var completed: [(index: Int, chunks: [ByteBuffer])] = []
         let verdict = state.withLock { state -> (Int64?, (any Error)?) in
             guard state.head?.status == .partialContent else {
                 // An error's body: enough of it to read its code; a longer one (a whole file
@@ -79,17 +108,25 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
             guard state.bytes + Int64(buffer.readableBytes) <= rangeLength else {
                 return (nil, TransferError(.protocolViolation, "\(peer) sent more bytes than the range it confirmed"))
             }
-            state.chunks.append(buffer)
+            if state.streaming {
+                completed = Self.cut(buffer, into: &state, lengths: stream?.lengths ?? [])
+            } else {
+                state.chunks.append(buffer)
+            }
             state.bytes += Int64(buffer.readableBytes)
             // The chunk that completes the range is never held against it.
             if state.bytes < rangeLength, let rate = state.floor?.shortfall(received: state.bytes, now: now) {
-                return (nil, TransferError(.timeout, "\(peer) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(minimumBytesPerSecond)))"))
+                return (
+                    nil,
+                    TransferError(.timeout, "\(peer) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(minimumBytesPerSecond)))")
+                )
             }
             return (state.bytes, nil)
         }
         if let error = verdict.1 { return task.eventLoop.makeFailedFuture(error) }
         guard let bytes = verdict.0 else { return task.eventLoop.makeSucceededVoidFuture() }
         received(bytes)
+        if let stream, !completed.isEmpty { hand(completed, to: stream) }
         // The next read waits for the shaper (the socket's buffer fills, TCP slows the peer).
         guard let shaping else { return task.eventLoop.makeSucceededVoidFuture() }
         let wait = shaping.shaper.reserve(
@@ -114,7 +151,40 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     func didFinishRequest(task: HTTPClient.Task<Answer>) throws -> Answer {
         try state.withLock { state in
             guard let head = state.head else { throw TransferError(.peerUnreachable, "\(peer) closed the connection before answering") }
-            return Answer(head: head, chunks: state.chunks, bytes: state.bytes)
+            return Answer(head: head, chunks: state.chunks + state.pieceChunks, bytes: state.bytes, taken: state.taken)
+        }
+    }
+}
+
+extension RangeBodyCollector {
+    /// Adds `buffer` to the piece being filled; returns the pieces it completed (slices: no
+    /// byte is copied).
+    private static func cut(_ buffer: ByteBuffer, into state: inout State, lengths: [Int64]) -> [(index: Int, chunks: [ByteBuffer])] {
+        var rest = buffer
+        var completed: [(index: Int, chunks: [ByteBuffer])] = []
+        while rest.readableBytes > 0, state.piece < lengths.count {
+            let wanted = lengths[state.piece] - state.pieceBytes
+            let count = Int(min(wanted, Int64(rest.readableBytes)))
+            state.pieceChunks.append(rest.readSlice(length: count)!)
+            state.pieceBytes += Int64(count)
+            if state.pieceBytes == lengths[state.piece] {
+                completed.append((state.piece, state.pieceChunks))
+                state.pieceChunks = []
+                state.pieceBytes = 0
+                state.piece += 1
+            }
+        }
+        return completed
+    }
+
+    /// Offers completed pieces to `take`, outside the lock; those it leaves stay in the answer.
+    private func hand(_ completed: [(index: Int, chunks: [ByteBuffer])], to stream: PieceStream) {
+        for (index, chunks) in completed {
+            let took = stream.take(index, chunks)
+            state.withLock { state in
+                state.taken.append(took)
+                if !took { state.chunks += chunks }
+            }
         }
     }
 }

@@ -119,8 +119,9 @@ final class SwarmCoordinator: Sendable {
 
     func received(_ key: FetchKey, bytesSoFar: Int64) {
         state.withLock { state in
-            let before = state.inFlightBytes[key] ?? 0
-            guard bytesSoFar > before else { return }
+            // A piece that arrived (streamed, `SwarmSession.fetch`) while its run goes on is no
+            // longer counted.
+            guard let before = state.inFlightBytes[key], bytesSoFar > before else { return }
             state.inFlightBytes[key] = bytesSoFar
             state.schedule.received(key.peer, bytes: bytesSoFar - before)
         }

@@ -14,6 +14,9 @@ extension SwarmSession {
     enum PieceOutcome {
         /// Written; `checked`: against the manifest (false: deferred, see `claimUnchecked`).
         case written([ByteBuffer], checked: Bool)
+        /// Written unchecked from the event loop as it arrived, and told to the coordinator
+        /// then (`streamPiece`).
+        case streamed
         /// Another copy was first, or the piece is no longer wanted.
         case lost
         /// Its bytes fail the manifest.
@@ -28,13 +31,23 @@ extension SwarmSession {
     /// A worker: takes pieces (a run of them while the order is the file's and checks are
     /// deferred) for `peer` until it has no more work.
     func work(for peer: SwarmPeer) async {
+        // Two runs may be asked for while the hasher is behind, and both stay in `keepAhead`.
+        let runPieces = Int(max(1, Self.blockSize / manifest.pieceSize))
+        // This worker's answers are read on one loop, its own (`fetchStreaming`).
+        let loop = (peer.channel as? PeerClient)?.http.eventLoopGroup.next()
         while !Task.isCancelled {
-            guard case .fetch(let run) = try? await coordinator.nextWork(for: peer.id, runBytes: Self.blockSize) else { return }
+            guard (try? await coordinator.waitForHasher(aheadAtMost: coordinator.keepAhead - 2 * runPieces)) != nil,
+                case .fetch(let run) = try? await coordinator.nextWork(for: peer.id, runBytes: Self.blockSize)
+            else { return }
             let offset = manifest.range(of: run[0]).offset
             let runBytes = run.reduce(Int64(0)) { $0 + manifest.range(of: $1).length }
             let keys = run.map { SwarmCoordinator.FetchKey(peer: peer.id, piece: $0) }
-            let fetch = Task { try await self.fetch(run, offset: offset, length: runBytes, from: peer, keys: keys) }
-            for key in keys { coordinator.started(key) { fetch.cancel() } }
+            let streamed = StreamedRun()
+            for key in keys { coordinator.started(key) { streamed.cancel() } }
+            let fetch = Task {
+                try await self.fetch(run, offset: offset, length: runBytes, from: peer, keys: keys, streamed: streamed, loop: loop)
+            }
+            streamed.attach(fetch)
             let outcome = await withTaskCancellationHandler {
                 await fetch.result
             } onCancel: {
@@ -50,6 +63,8 @@ extension SwarmSession {
                         wrote = true
                         coordinator.arrived(key, valid: true, buffer: chunks.isEmpty ? nil : chunks)
                         if checked { engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: key.piece) }
+                    case .streamed:
+                        wrote = true
                     case .lost:
                         coordinator.failed(key, .cancelled)
                     case .bad(let digest):
@@ -69,7 +84,11 @@ extension SwarmSession {
                 // One request failed, however many pieces it carried: the peer is blamed
                 // once, and the other pieces of the run go back to missing in the same
                 // step (released one by one, another worker could take part of the run).
-                handle(error, of: keys[0], from: peer, followers: Array(keys.dropFirst()))
+                // Pieces streamed before the failure are kept.
+                let pending = keys.filter { !streamed.contains($0.piece) }
+                if pending.count < keys.count { try? await partial.recordWritten(coordinator.heldPieces) }
+                guard let first = pending.first else { continue }
+                handle(error, of: first, from: peer, followers: Array(pending.dropFirst()))
             }
         }
     }
@@ -97,8 +116,17 @@ extension SwarmSession {
             // A partial holder whose pull just ended, from before `not_held` was answered
             // then: it lacks the piece for now, it did not fail.
             coordinator.failed(key, .notHeld, followers: followers)
+        case .peerUnreachable where failure.isLinkLost:
+            // The link went (a relay killed mid-piece), not the peer: the pieces go to the
+            // other sources now, and the peer is asked again once a route is back.
+            logger.info(
+                "the link to the peer was lost; its pieces go to the other sources",
+                metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "reason": "\(failure)"])
+            coordinator.failed(key, .linkLost, error: failure, followers: followers)
         case .timeout, .peerUnreachable, .peerError:
-            logger.info("piece failed; the schedule retries it", metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "error": "\(failure)"])
+            logger.info(
+                "piece failed; the schedule retries it",
+                metadata: ["piece": "\(key.piece)", "peer": "\(peer.source)", "error": "\(failure)"])
             coordinator.failed(key, .retriable, error: failure, followers: followers)
         case _ where SourceSelection.isSourceFailure(failure):
             coordinator.failed(key, .unusable, error: failure, followers: followers)
@@ -113,11 +141,16 @@ extension SwarmSession {
     /// are deferred) and writes the copies that are first. The bytes stay in the buffers they
     /// arrived in: nothing is copied on the way to the disk and the hasher.
     private func fetch(
-        _ run: [Int], offset: Int64, length: Int64, from peer: SwarmPeer, keys: [SwarmCoordinator.FetchKey]
+        _ run: [Int], offset: Int64, length: Int64, from peer: SwarmPeer, keys: [SwarmCoordinator.FetchKey], streamed: StreamedRun,
+        loop: (any EventLoop)?
     ) async throws -> [PieceOutcome] {
         var chunks: [ByteBuffer] = []
         var done: Int64 = 0
         let lengths = run.map { self.manifest.range(of: $0).length }
+        if let client = peer.channel as? PeerClient, length <= Self.blockSize {
+            return try await fetchStreaming(
+                run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, loop: loop)
+        }
         while done < length {
             let count = min(Self.blockSize, length - done)
             let before = done
@@ -137,11 +170,16 @@ extension SwarmSession {
             done += count
         }
         try Task.checkCancellation()
-        let pieces = Self.split(chunks, into: lengths)
+        return try await write(Array(zip(run, Self.split(chunks, into: lengths))), from: peer)
+    }
+
+    /// Checks (unless checks are deferred) and writes fetched pieces, on the blocking pool.
+    func write(_ fetched: [(piece: Int, bytes: [ByteBuffer])], from peer: SwarmPeer) async throws -> [PieceOutcome] {
+        guard !fetched.isEmpty else { return [] }
         let (pieceManifest, coordinator, partial, peerID) = (self.manifest, self.coordinator, self.partial, peer.id)
         return try await engine.blockingIO.run { () throws -> [PieceOutcome] in
             var outcomes: [PieceOutcome] = []
-            for (piece, bytes) in zip(run, pieces) {
+            for (piece, bytes) in fetched {
                 var checked = false
                 switch coordinator.claimUnchecked(piece, from: peerID) {
                 case .claimed:
@@ -163,13 +201,7 @@ extension SwarmSession {
                     }
                     checked = true
                 }
-                var position = pieceManifest.range(of: piece).offset
-                for chunk in bytes {
-                    try chunk.withUnsafeReadableBytes { raw throws(StoreError) in
-                        try FileIO.pwrite(partial.fd, raw, offset: position, path: partial.path)
-                    }
-                    position += Int64(chunk.readableBytes)
-                }
+                try PartialDownload.write(bytes, fd: partial.fd, at: pieceManifest.range(of: piece).offset, path: partial.path)
                 outcomes.append(.written(bytes, checked: checked))
             }
             return outcomes

@@ -40,6 +40,8 @@ final class SwarmSession: Sendable {
     /// Bytes of an earlier run kept: trusted at once, or found good by `verifyResumed`.
     var startBytes: Int64 { resumedBytes.withLock { $0 } }
     private let resumedBytes: Mutex<Int64>
+    /// Piece writes from the event loop slower than `slowLoopWrite` (`streamPiece`).
+    let slowLoopWrites = Atomic<Int>(0)
 
     var configuration: PullConfiguration { engine.configuration }
     var logger: Logger { engine.logger }
