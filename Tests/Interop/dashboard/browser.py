@@ -68,6 +68,10 @@ class Browser:
             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
             f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1",
+            # Each load() leaves a page; kept in the back/forward cache it keeps its events
+            # stream open, and after five of them Chromium's six connections per host are
+            # all held: the page's fetches then wait for ever (seen here, Chromium 156).
+            "--disable-features=BackForwardCache",
         ):
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,6 +27,7 @@ from common import (CSP, READ_LIST, UI_TIMEOUT, Checks, downloads, get_json, mes
 from downloads_checks import DownloadsChecks  # noqa: E402
 from models_checks import ModelsChecks  # noqa: E402
 
+IDLE_SECONDS = 20
 FILLER = 1000  # the fake peer's ordinary models (the first-paint figure's 1,000)
 
 
@@ -158,6 +160,34 @@ class Suite(ModelsChecks, DownloadsChecks):
                        "a POST /v1/downloads from a page of another origin is refused (403, no download made)",
                        f"statuses {statuses}, downloads {listed}")
 
+    # --- an idle page: what it asks of the node ---------------------------------------------
+    def idle(self):
+        """The models view (1,000 models) left alone for IDLE_SECONDS: the requests it makes
+        and their bytes, printed as a figure. The page fetches on the node's events only
+        (mesh events at most one per second), so the check is only against a tight loop: at
+        most two requests (models and repositories) per second."""
+        self.open_dashboard()
+        self.browser.wait(lambda: self.list_state()["ids"], UI_TIMEOUT)
+        self.browser.wait(lambda: self.browser.js("const e = document.getElementById('live-text'); return !e || e.textContent === 'live';"), 10)
+        start = self.browser.js("performance.setResourceTimingBufferSize(10000); return performance.now();")
+        time.sleep(IDLE_SECONDS)  # an observation window, not a wait for readiness
+        read = """
+            return performance.getEntriesByType('resource')
+              .filter(r => r.startTime >= arguments[0] && r.startTime < arguments[1] && !r.name.includes('/v1/events'))
+              .map(r => ({path: new URL(r.name).pathname, bytes: r.transferSize || r.encodedBodySize || 0}));"""
+        # Resource timing lists a request once its answer is complete (one still coming at
+        # the window's end is not counted).
+        entries = self.browser.js(read, start, start + IDLE_SECONDS * 1000)
+        urls = {index: entry["path"].lstrip("/") for index, entry in enumerate(entries)}
+        total = sum(entry["bytes"] for entry in entries)
+        paths = sorted(set(urls.values()))
+        peers = len(get_json(f"{self.node}/v1/mesh/peers").get("peers", []))
+        print(f"figure - the idle models view with {self.total} models and {peers} peers: {len(urls)} requests, "
+              f"{total / 1024:.0f} KiB in {IDLE_SECONDS} s ({', '.join(paths) or 'none'}); "
+              f"{total * 86400 / IDLE_SECONDS / 2**30:.1f} GiB a day at that pace", flush=True)
+        self.checks.ok(len(urls) <= 2 * IDLE_SECONDS, f"the idle page asks the node at most twice a second ({len(urls)} requests in {IDLE_SECONDS} s)",
+                       paths)
+
     # --- the Host guard (DNS rebinding), from the browser's side -----------------------------------
     def host_guard(self):
         """The browser maps rebind.test to 127.0.0.1 (browser.py), as a rebinding DNS server
@@ -176,6 +206,12 @@ class Suite(ModelsChecks, DownloadsChecks):
     def console_errors(self, entries):
         errors = [e["message"] for e in entries if e.get("level") == "SEVERE" and "favicon.ico" not in e.get("message", "")]
         errors = [e for e in errors if "other-origin" not in e and "origin-guard" not in e]
+        # The host's interfaces changed (another test's network namespace or veth pair):
+        # Chromium aborts requests in flight then; not the page's doing.
+        changed = [e for e in errors if "ERR_NETWORK_CHANGED" in e]
+        if changed:
+            Checks.info(f"{len(changed)} requests aborted by Chromium because the host's network changed (not counted)")
+        errors = [e for e in errors if "ERR_NETWORK_CHANGED" not in e]
         for error in errors[:10]:
             Checks.info(f"console: {error}")
         return errors
@@ -185,7 +221,7 @@ class Suite(ModelsChecks, DownloadsChecks):
         self.setup_mesh()
         self.browser = Browser(os.path.join(self.args.work, "chromium-profile"))
         Checks.info(f"headless Chromium {self.browser.version}, node B {self.node}, node A {self.provider}, fake peer {self.peer.url}")
-        steps = [self.first_paint, self.models_list, self.hostile, self.download_small, self.download_large, self.download_failed,
+        steps = [self.first_paint, self.idle, self.models_list, self.hostile, self.download_small, self.download_large, self.download_failed,
                  self.peers_and_node, self.showcase]
         console = []
         for step in steps:
