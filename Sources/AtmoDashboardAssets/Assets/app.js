@@ -113,6 +113,8 @@ class APIError extends Error {
   constructor(message, status, code) { super(message); this.status = status; this.code = code; }
 }
 
+const GET_TIMEOUT = 15000;
+
 async function api(path, options = {}) {
   // Plain GETs match the page's <link rel=preload> of the model list (same mode and credentials).
   const init = { method: options.method || 'GET', headers: {}, credentials: 'same-origin' };
@@ -120,16 +122,24 @@ async function api(path, options = {}) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(options.body);
   }
+  // A read that hangs must not hold its view forever: it fails after a while and is asked again.
+  const controller = new AbortController();
+  const timer = init.method === 'GET' ? setTimeout(() => controller.abort(), GET_TIMEOUT) : null;
+  init.signal = controller.signal;
   let response;
+  let text;
   try {
     response = await fetch(path, init);
+    text = await response.text();
   } catch (error) {
+    if (controller.signal.aborted) throw new APIError(`The node did not answer ${path} within ${GET_TIMEOUT / 1000} s`, 0, 'timeout');
     nodeUnreachable();
     throw new APIError('The node does not answer', 0, 'unreachable');
+  } finally {
+    clearTimeout(timer);
   }
   nodeReachable();
   let body = null;
-  const text = await response.text();
   if (text) { try { body = JSON.parse(text); } catch { body = null; } }
   if (!response.ok) {
     const message = (body && (body.error || body.message || body.code)) || `${response.status} ${response.statusText}`;
@@ -203,6 +213,7 @@ const refetch = {};
 for (const kind in fetchers) refetch[kind] = { last: 0, timer: null, running: false, again: false, stale: true };
 
 const MIN_INTERVAL = 1000;
+let firstLoadRetry = 2000;
 
 function wanted(kind) {
   const view = currentView();
@@ -238,6 +249,11 @@ async function runFetch(kind) {
   } catch (error) {
     if (error && error.code !== 'unreachable') console.warn(`dashboard: ${kind}:`, error);
     r.stale = true;
+    // The list never came: ask again (2 s, 4 s ... 30 s) rather than wait for an event.
+    if (kind === 'models' && state.models === null) {
+      setTimeout(() => { if (state.models === null) runFetch('models'); }, firstLoadRetry);
+      firstLoadRetry = Math.min(firstLoadRetry * 2, 30000);
+    }
   } finally {
     r.running = false;
     if (r.again) { r.again = false; scheduleRefetch(kind); }
@@ -1506,7 +1522,8 @@ function connectEvents() {
     es.close();
     source = null;
     setLive('offline', `reconnecting in ${Math.round(backoff / 1000)} s`);
-    if (connectedOnce) showBanner(`Lost the connection to the node at ${location.host}. Reconnecting…`, 'offline');
+    showBanner(connectedOnce ? `Lost the connection to the node at ${location.host}. Reconnecting…`
+      : `Cannot reach the node's events at ${location.host} yet. Retrying…`, 'offline');
     // 1 s, 2 s, 4 s ... 30 s, with a little jitter so many tabs do not come back at once.
     reconnectTimer = setTimeout(connectEvents, backoff + Math.floor(Math.random() * 250));
     backoff = Math.min(backoff * 2, 30000);
