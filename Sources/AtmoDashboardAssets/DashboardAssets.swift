@@ -20,10 +20,12 @@ package enum DashboardAssets {
             self.name = name
             self.bytes = bytes
             self.contentType = contentType
-            self.etag = "\"" + SHA256.hash(data: bytes).map { byte in
-                let hex = String(byte, radix: 16)
-                return byte < 16 ? "0" + hex : hex
-            }.joined() + "\""
+            self.etag =
+                "\""
+                + SHA256.hash(data: bytes).map { byte in
+                    let hex = String(byte, radix: 16)
+                    return byte < 16 ? "0" + hex : hex
+                }.joined() + "\""
         }
     }
 

@@ -44,9 +44,9 @@ struct OpenCommand: AsyncParsableCommand {
     /// `xdg-open` elsewhere, found on `PATH`; nil when there is none.
     static func opener() -> String? {
         #if os(macOS)
-        let name = "open"
+            let name = "open"
         #else
-        let name = "xdg-open"
+            let name = "xdg-open"
         #endif
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for folder in path.split(separator: ":") where !folder.isEmpty {

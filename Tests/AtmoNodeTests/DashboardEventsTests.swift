@@ -57,7 +57,8 @@ struct DashboardEventsTests {
     @Test func aPeersCatalogArrivingSendsAMeshEvent() async throws {
         try await withFixtureNode(configure: { $0.rescanIntervalSeconds = 0.3 }) { b, fixture in
             try await withTemporaryDirectory(prefix: "atmo-events") { folder in
-                try await withMeshNode(stateDirectory: folder.path + "/state", folders: [], configure: { $0.mesh.peers = [b.baseURL] }) { a in
+                try await withMeshNode(stateDirectory: folder.path + "/state", folders: [], configure: { $0.mesh.peers = [b.baseURL] }) {
+                    a in
                     func aLists(_ modelID: String) async throws -> Bool {
                         try await eventually(timeout: .seconds(30)) {
                             let models = try await Client.json(a.baseURL + MeshAPI.modelsPath)["models"] as? [[String: Any]] ?? []

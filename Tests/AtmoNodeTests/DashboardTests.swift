@@ -20,7 +20,8 @@ struct DashboardTests {
     {
         var lines = ["\(method) \(target) HTTP/1.1", "Host: \(host ?? "127.0.0.1:\(port)")", "Connection: close"] + headers
         if !body.isEmpty || method == "POST" || method == "PUT" { lines.append("Content-Length: \(body.utf8.count)") }
-        return try await RawHTTP.send(port: port, Array((lines.joined(separator: "\r\n") + "\r\n\r\n" + body).utf8), isHead: method == "HEAD")
+        return try await RawHTTP.send(
+            port: port, Array((lines.joined(separator: "\r\n") + "\r\n\r\n" + body).utf8), isHead: method == "HEAD")
     }
 
     @Test func thePageAndItsFilesAreServedWithETagsAndSecurityHeaders() async throws {

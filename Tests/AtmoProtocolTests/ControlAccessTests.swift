@@ -25,7 +25,8 @@ struct ControlAccessTests {
         cookie: String? = nil, query: String? = nil
     ) -> ControlAccess.Request {
         ControlAccess.Request(
-            isLocalClient: false, host: host, origin: origin, method: method, authorization: authorization, cookie: cookie, queryToken: query)
+            isLocalClient: false, host: host, origin: origin, method: method, authorization: authorization, cookie: cookie,
+            queryToken: query)
     }
 
     static let cases: [Case] = [
@@ -48,20 +49,28 @@ struct ControlAccessTests {
         Case(name: "300.1.1.1", request: local(host: "300.1.1.1"), expected: "forbidden_host", status: 403),
         // 3. State-changing requests from another site.
         Case(name: "POST with no Origin (CLI, curl)", request: local(host: "127.0.0.1:14750", method: "POST")),
-        Case(name: "POST from the page's own origin", request: local(host: "127.0.0.1:14750", origin: "http://127.0.0.1:14750", method: "POST")),
-        Case(name: "DELETE from localhost's own origin", request: local(host: "localhost:14750", origin: "http://LOCALHOST:14750", method: "DELETE")),
+        Case(
+            name: "POST from the page's own origin",
+            request: local(host: "127.0.0.1:14750", origin: "http://127.0.0.1:14750", method: "POST")),
+        Case(
+            name: "DELETE from localhost's own origin",
+            request: local(host: "localhost:14750", origin: "http://LOCALHOST:14750", method: "DELETE")),
         Case(
             name: "POST from another site", request: local(host: "127.0.0.1:14750", origin: "https://evil.example", method: "POST"),
             expected: "cross_origin", status: 403),
         Case(
             name: "PUT from another port", request: local(host: "127.0.0.1:14750", origin: "http://127.0.0.1:8000", method: "PUT"),
             expected: "cross_origin", status: 403),
-        Case(name: "PATCH from Origin null", request: local(host: "127.0.0.1:1", origin: "null", method: "PATCH"), expected: "cross_origin", status: 403),
+        Case(
+            name: "PATCH from Origin null", request: local(host: "127.0.0.1:1", origin: "null", method: "PATCH"), expected: "cross_origin",
+            status: 403),
         Case(
             name: "POST with Sec-Fetch-Site: cross-site", request: local(host: "127.0.0.1:1", site: "cross-site", method: "POST"),
             expected: "cross_origin", status: 403),
         Case(name: "POST with Sec-Fetch-Site: same-origin", request: local(host: "127.0.0.1:1", site: "same-origin", method: "POST")),
-        Case(name: "GET from another site (read: the browser keeps the answer)", request: local(host: "127.0.0.1:1", origin: "https://evil.example")),
+        Case(
+            name: "GET from another site (read: the browser keeps the answer)",
+            request: local(host: "127.0.0.1:1", origin: "https://evil.example")),
         // 2. Another machine.
         Case(name: "remote, not public", request: remote(authorization: "Bearer \(token)"), expected: "local_only", status: 403),
         Case(name: "remote, public, no token", request: remote(), isPublic: true, expected: "token_required", status: 401),
@@ -69,13 +78,18 @@ struct ControlAccessTests {
         Case(name: "remote, public, bearer (scheme case)", request: remote(authorization: "bearer  \(token)"), isPublic: true),
         Case(name: "remote, public, cookie", request: remote(cookie: "theme=dark; atmo_token=\(token)"), isPublic: true),
         Case(name: "remote, public, ?token=", request: remote(query: token), isPublic: true),
-        Case(name: "remote, public, wrong bearer", request: remote(authorization: "Bearer x\(token)"), isPublic: true, expected: "token_required", status: 401),
+        Case(
+            name: "remote, public, wrong bearer", request: remote(authorization: "Bearer x\(token)"), isPublic: true,
+            expected: "token_required", status: 401),
         Case(
             name: "remote, public, token one character short", request: remote(cookie: "atmo_token=\(token.dropLast())"), isPublic: true,
             expected: "token_required", status: 401),
-        Case(name: "remote, public, Basic auth", request: remote(authorization: "Basic \(token)"), isPublic: true, expected: "token_required", status: 401),
         Case(
-            name: "remote, public, token, any Host name", request: remote(host: "studio.lan:14750", cookie: "atmo_token=\(token)"), isPublic: true),
+            name: "remote, public, Basic auth", request: remote(authorization: "Basic \(token)"), isPublic: true,
+            expected: "token_required", status: 401),
+        Case(
+            name: "remote, public, token, any Host name", request: remote(host: "studio.lan:14750", cookie: "atmo_token=\(token)"),
+            isPublic: true),
         Case(
             name: "remote, public, token, POST from another site",
             request: remote(method: "POST", origin: "https://evil.example", authorization: "Bearer \(token)"), isPublic: true,

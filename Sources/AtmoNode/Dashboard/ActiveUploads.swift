@@ -37,7 +37,8 @@ final class ActiveUploads: Sendable {
 
         var status: NodeAPI.Upload {
             NodeAPI.Upload(
-                modelID: modelID, sha256: sha256, peer: peer, route: route, bytesSent: bytesSent, sizeBytes: sizeBytes, startedAt: startedAt)
+                modelID: modelID, sha256: sha256, peer: peer, route: route, bytesSent: bytesSent, sizeBytes: sizeBytes, startedAt: startedAt
+            )
         }
     }
 
@@ -83,10 +84,11 @@ final class ActiveUploads: Sendable {
 
     /// Something else `GET /v1/node` shows changed (storage, limits).
     func changed() {
-        changes.send(state.withLock { state in
-            state.version &+= 1
-            return state.version
-        })
+        changes.send(
+            state.withLock { state in
+                state.version &+= 1
+                return state.version
+            })
     }
 
     /// The uploads under way, oldest first.

@@ -18,7 +18,8 @@ extension DashboardRoutes {
         return NodeAPI.Status(
             nodeID: node.nodeID, nodeName: node.configuration.nodeName, version: WireLimits.protocolVersion,
             startedAt: Int64(startedAt.timeIntervalSince1970),
-            http: node.configuration.mesh.advertisedURL ?? "http://\(LocalNodeFile.localAddress(forBoundHost: node.configuration.host)):\(port)",
+            http: node.configuration.mesh.advertisedURL
+                ?? "http://\(LocalNodeFile.localAddress(forBoundHost: node.configuration.host)):\(port)",
             relays: relays,
             directLinks: links.keys.filter { $0.hasPrefix(TransferHub.directLinkPrefix) }.count,
             mesh: membership.map { NodeAPI.Mesh(meshID: $0.meshID, name: $0.name.isEmpty ? nil : $0.name) },

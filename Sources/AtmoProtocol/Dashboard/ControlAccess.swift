@@ -120,7 +120,9 @@ package struct ControlAccess: Sendable {
 
     /// Whether `request` carries the token in any of its three places.
     func presentsToken(_ request: Request, _ token: String) -> Bool {
-        let presented = [Self.bearerToken(request.authorization), Self.cookieValue(request.cookie, name: Self.cookieName), request.queryToken]
+        let presented = [
+            Self.bearerToken(request.authorization), Self.cookieValue(request.cookie, name: Self.cookieName), request.queryToken,
+        ]
         // Every candidate is compared, so the time taken does not tell which one matched.
         var matched = false
         for candidate in presented {

@@ -2,7 +2,7 @@ import AtmoTesting
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A `text/event-stream` GET on a plain blocking socket: the head, then the stream's text
