@@ -276,7 +276,6 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--small-size", type=int, required=True)
-    parser.add_argument("--large-size", type=int, required=True)
     parser.add_argument("--readme-image")
     parser.add_argument("--atmo", help="the atmo binary (named in the figures)")
     args = parser.parse_args()
