@@ -41,12 +41,47 @@ package struct HubFileFacts: Sendable, Equatable {
 }
 
 extension ModelScanner {
+    /// At most this many snapshots of a repository besides its main one are offered: those
+    /// a ref other than `main` names (a branch, a tag, a pull request), by ref name.
+    static let maxRefSnapshots = 3
+
+    /// The snapshots besides `main` (the main snapshot's commit) that some ref names, each
+    /// once, in the order of their first ref's name, at most `maxRefSnapshots`. A snapshot
+    /// no ref names (an older `main`) is not offered: no client can ask for it but by
+    /// commit, and a cache keeps any number of them.
+    static func huggingFaceRefSnapshots(repoPath: String, main: String) -> [(commit: String, path: String)] {
+        var seen: Set<String> = [main]
+        var result: [(commit: String, path: String)] = []
+        for (_, commit) in huggingFaceRefTargets(repoPath: repoPath) where result.count < maxRefSnapshots {
+            guard Validation.isValidRevision(commit), seen.insert(commit).inserted else { continue }
+            let path = repoPath + "/snapshots/" + commit
+            guard FileStatus(path: path)?.isDirectory == true else { continue }
+            result.append((commit, path))
+        }
+        return result
+    }
+
+    /// The id of a file (or repository) of a snapshot: its usual id for the main snapshot;
+    /// for another snapshot that id with a short hash of the commit appended, so two
+    /// snapshots of a repository never share an id, and every node holding that snapshot
+    /// beside another `main` names it alike.
+    static func revisionID(_ id: String, commit: String, isMain: Bool) -> String {
+        isMain ? id : ModelIdentifier.appending(ModelIdentifier.shortHash("revision:" + commit), to: id)
+    }
+
     /// The refs of a repository folder that name `commit`: every regular file under
     /// `refs/` (at most 4 levels deep, 256 files) whose trimmed content is the commit, by
     /// its path below `refs/`; names the wire would refuse are left out. Sorted, at most
     /// `WireLimits.maxRefsPerRepository`.
     static func huggingFaceRefs(repoPath: String, commit: String) -> [String] {
-        var found: [String] = []
+        Array(huggingFaceRefTargets(repoPath: repoPath).filter { $0.commit == commit }.map(\.ref).prefix(WireLimits.maxRefsPerRepository))
+    }
+
+    /// Every ref of a repository folder with the commit it holds: regular files under `refs/`
+    /// (at most 4 levels deep, 256 files, 256 bytes each), by their path below `refs/`,
+    /// names the wire would refuse left out, sorted by name.
+    static func huggingFaceRefTargets(repoPath: String) -> [(ref: String, commit: String)] {
+        var found: [(ref: String, commit: String)] = []
         var pending: [(path: String, name: String, depth: Int)] = [(repoPath + "/refs", "", 0)]
         var visited = 0
         while let folder = pending.popLast(), visited < 256 {
@@ -59,14 +94,13 @@ extension ModelScanner {
                 if status.isDirectory, folder.depth < 4 {
                     pending.append((path, refName, folder.depth + 1))
                 } else if status.isRegularFile, status.size <= 256, Validation.isValidRefName(refName),
-                    let data = FileManager.default.contents(atPath: path),
-                    String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == commit
+                    let data = FileManager.default.contents(atPath: path)
                 {
-                    found.append(refName)
+                    found.append((refName, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
                 }
             }
         }
-        return Array(found.sorted().prefix(WireLimits.maxRefsPerRepository))
+        return found.sorted { $0.ref < $1.ref }
     }
 
     /// The blob id of a snapshot entry: the name of the file it resolves to, when that file

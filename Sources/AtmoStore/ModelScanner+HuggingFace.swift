@@ -2,8 +2,9 @@
 //
 // Layout: `{hub}/models--{org}--{name}/snapshots/{commit}/{nested/path}` are symlinks into
 // `../../blobs/{blob}`; `refs/main` holds the commit. The scanner takes the snapshot `refs/main`
-// names (or, without a usable `refs/main`, the newest snapshot by mtime, ties by name), every
-// file of it at any depth, with no size floor. A blob named by 64 lowercase hex digits is an LFS
+// names (or, without a usable `refs/main`, the newest snapshot by mtime, ties by name), and the
+// few other snapshots a ref names (ModelScanner+HubRepository.swift), every file of each at any
+// depth, with no size floor. A blob named by 64 lowercase hex digits is an LFS
 // file and its name is the file's SHA-256 (`knownSHA256`); 40-hex blobs are git object ids of
 // small files and say nothing about SHA-256. Only `models--` folders are read (not `datasets--`
 // or `spaces--`). The snapshot is also one repository: every file carries `HubFileFacts`, and
@@ -67,12 +68,23 @@ extension ModelScanner {
 
     func scanHuggingFaceRepo(path repoPath: String, org: String, repo: String) -> [Candidate] {
         guard let snapshot = Self.huggingFaceSnapshot(repoPath: repoPath) else { return [] }
+        // The main snapshot, then the few others a ref names (ModelScanner+HubRepository.swift).
+        return scanHuggingFaceSnapshot(snapshot, repoPath: repoPath, org: org, repo: repo, isMain: true)
+            + Self.huggingFaceRefSnapshots(repoPath: repoPath, main: snapshot.commit).flatMap {
+                scanHuggingFaceSnapshot($0, repoPath: repoPath, org: org, repo: repo, isMain: false)
+            }
+    }
+
+    func scanHuggingFaceSnapshot(
+        _ snapshot: (commit: String, path: String), repoPath: String, org: String, repo: String, isMain: Bool
+    ) -> [Candidate] {
         let repoID = org.isEmpty ? repo : org + "/" + repo
         let blobs = FileWalker.realPath(repoPath + "/blobs").map { $0 + "/" }
         let found = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, wholeSnapshot: true)
         let paths = Set(found.map(\.relativePath))
         let refs = Self.huggingFaceRefs(repoPath: repoPath, commit: snapshot.commit)
-        let repositoryModelID = ModelIdentifier.sanitize(org.isEmpty ? repo : org + "--" + repo)
+        let repositoryModelID = Self.revisionID(
+            ModelIdentifier.sanitize(org.isEmpty ? repo : org + "--" + repo), commit: snapshot.commit, isMain: isMain)
         return found.map { found in
             let fileName = found.relativePath.split(separator: "/").last.map(String.init) ?? found.relativePath
             let blobName = found.resolvedPath.split(separator: "/").last.map(String.init) ?? ""
@@ -84,7 +96,8 @@ extension ModelScanner {
                 category: nil
             )
             let file = ScannedFile(
-                modelID: ModelIdentifier.huggingFace(org: org, repo: repo, path: found.relativePath),
+                modelID: Self.revisionID(
+                    ModelIdentifier.huggingFace(org: org, repo: repo, path: found.relativePath), commit: snapshot.commit, isMain: isMain),
                 name: Self.huggingFaceName(repo: repo, relativePath: found.relativePath),
                 path: found.resolvedPath,
                 sizeBytes: found.status.size,
@@ -105,7 +118,7 @@ extension ModelScanner {
                 hub: HubFileFacts(
                     repoID: repoID, repositoryModelID: repositoryModelID, revision: snapshot.commit, refs: refs,
                     path: found.relativePath, blobID: Self.huggingFaceBlobID(resolvedPath: found.resolvedPath, blobsPrefix: blobs)),
-                isStandalone: Self.isStandaloneHubFile(format: sniffed.format, path: found.relativePath, paths: paths)
+                isStandalone: isMain && Self.isStandaloneHubFile(format: sniffed.format, path: found.relativePath, paths: paths)
             )
             return Candidate(rank: 1, origin: found.path, file: file)
         }
