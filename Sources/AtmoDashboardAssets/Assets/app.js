@@ -197,6 +197,7 @@ const state = {
   page: null,            // { id, item, signature }: the model page shown
   sort: { key: 'name', dir: 1 },
   recentlyInstalled: new Map(), // model id -> ms: completed here, before the mesh view says so
+  modelsFingerprint: null, // catalogFingerprint() when the model list was last fetched for a mesh event
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ let firstLoadRetry = 2000;
 function wanted(kind) {
   const view = currentView();
   if (kind === 'models') return view === 'models' || state.models === null;
-  if (kind === 'peers') return view === 'peers' || view === 'model' || view === 'downloads';
+  if (kind === 'peers') return true;
   if (kind === 'node') return view === 'node' || view === 'peers' || state.node === null;
   if (kind === 'page') return view === 'model';
   return false;
@@ -1250,12 +1251,29 @@ function renderPage(item) {
 // Peers
 // ---------------------------------------------------------------------------------------------
 
+/** Who offers how many models: when it is the same, the model list has not changed in what
+ *  it shows (names, providers), whatever else a mesh event was about. */
+function catalogFingerprint(peers) {
+  return peers.map((p) => `${str(p.node_id)}:${num(p.model_count) ?? 0}`).sort().join(' ');
+}
+
+const MODELS_REFRESH = 5 * 60 * 1000;
+
 async function loadPeers() {
   const answer = await api('/v1/mesh/peers');
   state.peers = arr(answer && answer.peers);
   renderPeers();
   // Sources of downloads are named by the peers' names.
   if (currentView() === 'downloads') renderDownloads();
+  // Most mesh events are a peer's latency measured again: the list of a thousand models is
+  // fetched again only when who offers how many changed (at once), else every 5 minutes.
+  const fingerprint = catalogFingerprint(state.peers);
+  if (state.modelsFingerprint === null) {
+    state.modelsFingerprint = fingerprint;
+  } else if (fingerprint !== state.modelsFingerprint || performance.now() - refetch.models.last > MODELS_REFRESH) {
+    state.modelsFingerprint = fingerprint;
+    scheduleRefetch('models');
+  }
 }
 
 function renderPeers() {
@@ -1494,6 +1512,7 @@ function connectEvents() {
     if (connectedOnce) {
       // The node may have restarted: everything it said may have changed.
       for (const kind in refetch) refetch[kind].stale = true;
+      state.modelsFingerprint = null;
       versions.mesh = versions.node = null;
       refreshVisible();
       resyncDownloads();
@@ -1508,7 +1527,7 @@ function connectEvents() {
     // The stream's first event says where the view stands now: what the page fetched as
     // the stream opened is that already.
     if (skipFirst.mesh) { skipFirst.mesh = false; return; }
-    scheduleRefetch('models');
+    // The peers (small) say whether the model list needs fetching again (loadPeers).
     scheduleRefetch('peers');
     scheduleRefetch('page');
   });
