@@ -235,7 +235,9 @@ function scheduleRefetch(kind, soon = false) {
   if (!wanted(kind) || (document.hidden && r.last > 0)) return;
   if (r.running) { r.again = true; return; }
   if (r.timer) return;
-  const wait = r.last === 0 ? 0 : Math.max(soon ? 0 : 50, r.last + MIN_INTERVAL - performance.now());
+  // Peers behind another view only tell whether the model list changed: every 5 s is enough.
+  const interval = kind === 'peers' && currentView() !== 'peers' ? 5000 : MIN_INTERVAL;
+  const wait = r.last === 0 ? 0 : Math.max(soon ? 0 : 50, r.last + interval - performance.now());
   r.timer = setTimeout(() => { r.timer = null; runFetch(kind); }, wait);
 }
 
