@@ -23,10 +23,13 @@ public struct QueuedDownload: Sendable, Hashable {
     public var kind: String
     /// A repository download's files, destination and (once chosen) revision.
     public var repository: DownloadAPI.Repository?
+    /// A repository download: the SHA-256s of its selected files, once its revision is
+    /// chosen (their partials are in use, as a model download's `sha256`).
+    public var fileSHA256s: [String]
 
     public init(
         requestID: String, modelID: String, sha256: String?, preferredNode: String?, createdAtMs: Int64, priority: String = "high",
-        pausedBy: String? = nil, kind: String = "model", repository: DownloadAPI.Repository? = nil
+        pausedBy: String? = nil, kind: String = "model", repository: DownloadAPI.Repository? = nil, fileSHA256s: [String] = []
     ) {
         self.requestID = requestID
         self.modelID = modelID
@@ -37,6 +40,35 @@ public struct QueuedDownload: Sendable, Hashable {
         self.pausedBy = pausedBy
         self.kind = kind
         self.repository = repository
+        self.fileSHA256s = fileSHA256s
+    }
+
+    /// The SHA-256s of the partial files this download continues from: its version, or a
+    /// repository's files.
+    public var partialSHA256s: [String] { ([sha256].compactMap { $0 } + fileSHA256s).map { $0.lowercased() } }
+}
+
+/// `options_json` of a repository download: its choices, and its files' SHA-256s.
+struct QueuedRepositoryOptions: Codable {
+    var choices: DownloadAPI.Repository
+    var fileSHA256s: [String]
+
+    enum CodingKeys: String, CodingKey { case fileSHA256s = "file_sha256s" }
+
+    init(choices: DownloadAPI.Repository, fileSHA256s: [String]) {
+        self.choices = choices
+        self.fileSHA256s = fileSHA256s
+    }
+
+    init(from decoder: any Decoder) throws {
+        choices = try DownloadAPI.Repository(from: decoder)
+        fileSHA256s = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String].self, forKey: .fileSHA256s) ?? []
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try choices.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fileSHA256s, forKey: .fileSHA256s)
     }
 }
 
@@ -57,7 +89,9 @@ extension StateDatabase {
     public func saveQueuedDownload(_ download: QueuedDownload) throws(StoreError) {
         let options: Data?
         do {
-            options = try download.repository.map { try WireCoding.encode($0) }
+            options = try download.repository.map {
+                try WireCoding.encode(QueuedRepositoryOptions(choices: $0, fileSHA256s: download.fileSHA256s))
+            }
         } catch {
             throw StoreError(.database, "cannot encode the repository choices of download \(download.requestID): \(error)")
         }
@@ -72,11 +106,13 @@ extension StateDatabase {
     /// (a newer node's) reads as a repository download with the default choices.
     public func queuedDownloads() throws(StoreError) -> [QueuedDownload] {
         try read { db in try QueuedDownloadRow.order(Column("created_at_ms")).fetchAll(db) }.map { row in
-            let repository = row.options_json.map { (try? WireCoding.decode(DownloadAPI.Repository.self, from: $0)) ?? .init() }
+            let options = row.options_json.map {
+                (try? WireCoding.decode(QueuedRepositoryOptions.self, from: $0)) ?? QueuedRepositoryOptions(choices: .init(), fileSHA256s: [])
+            }
             return QueuedDownload(
                 requestID: row.request_id, modelID: row.model_id, sha256: row.sha256, preferredNode: row.preferred_node,
                 createdAtMs: row.created_at_ms, priority: row.priority, pausedBy: row.paused_by, kind: row.kind,
-                repository: repository)
+                repository: options?.choices, fileSHA256s: options?.fileSHA256s ?? [])
         }
     }
 

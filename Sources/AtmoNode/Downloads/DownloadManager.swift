@@ -145,12 +145,15 @@ final class DownloadManager: Sendable {
         if let queued { try? database?.saveQueuedDownload(queued) }
     }
 
-    /// The revision a repository download settled on, kept as `pin` keeps a version.
-    func pin(_ requestID: String, revision: String) {
+    /// The revision a repository download settled on, kept as `pin` keeps a version, with
+    /// its selected files' SHA-256s (their partials are this download's).
+    func pin(_ requestID: String, revision: String, files: [String]) {
         let queued = jobsState.withLock { jobs -> QueuedDownload? in
-            guard var job = jobs[requestID], var repository = job.queued.repository, repository.revision == nil else { return nil }
+            guard var job = jobs[requestID], var repository = job.queued.repository else { return nil }
+            guard repository.revision == nil || job.queued.fileSHA256s != files else { return nil }
             repository.revision = revision
             job.queued.repository = repository
+            job.queued.fileSHA256s = files
             jobs[requestID] = job
             return job.queued
         }

@@ -29,11 +29,11 @@ extension DownloadService {
         let choices = queued.repository ?? DownloadAPI.Repository()
         downloads.update(id) { $0.state = .preparing }
         guard let entry = await waitForRepository(queued, revision: choices.revision) else { return }
-        downloads.pin(id, revision: entry.revision)
         let selection = RepositoryFileSelection(include: choices.include, exclude: choices.exclude, paths: choices.files)
         let destination = destination(of: choices)
         do throws(TransferError) {
             let chosen = try selection.files(of: entry)
+            downloads.pin(id, revision: entry.revision, files: chosen.map(\.sha256))
             downloads.update(id) { status in
                 status.filesTotal = chosen.count
                 status.filesDone = 0

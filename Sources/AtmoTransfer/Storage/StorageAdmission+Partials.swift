@@ -7,7 +7,7 @@ import Foundation
 /// (`StoragePlanner.evictions`). A partial is in use, so never stale, when:
 /// - a pull of it is admitted here, or it is the file the pull being admitted continues;
 /// - a download of the node's queue (waiting, queued, running or paused: every row of
-///   `queued_download`) names its SHA-256, or, not pinned to a version yet, its model id is
+///   `queued_download`) names its SHA-256 (a repository download: among its files'), or, not pinned to a version yet, its model id is
 ///   the one of the partial's resume record (a paused, preempted download resumes from its
 ///   verified pieces);
 /// - its pull's lock is held (a pull under way, in this process or another one);
@@ -36,7 +36,7 @@ extension StorageAdmission {
         guard configuration.limitBytes != nil, !partials.isEmpty else { return [] }
         // Without the queue, every partial may be wanted: none is stale.
         guard let queued = try? database.queuedDownloads() else { return [] }
-        let queuedSHAs = Set(queued.compactMap { $0.sha256?.lowercased() })
+        let queuedSHAs = Set(queued.flatMap(\.partialSHA256s))
         let unpinnedModels = Set(queued.filter { $0.sha256 == nil }.map(\.modelID))
         var stale: [StalePartial] = []
         for (sha, size) in partials where !inUse.contains(sha) && !queuedSHAs.contains(sha) {
