@@ -115,7 +115,13 @@ extension SwarmCoordinator {
                 guard !state.checksPieces else { return 0 }
                 let schedule = state.schedule
                 var index = schedule.hashCursor
-                while index < schedule.pieceCount, schedule.states[index] != .missing { index += 1 }
+                while index < schedule.pieceCount, schedule.states[index] != .missing {
+                    // A held piece past the cursor that is not in memory (kept by an earlier
+                    // run, being resumed) is read back anyway: holding the transfer back for
+                    // the hasher would only leave the network idle meanwhile.
+                    if index > schedule.hashCursor, schedule.states[index] == .held, state.buffers[index] == nil { return 0 }
+                    index += 1
+                }
                 return index - schedule.hashCursor
             }
             if ahead <= limit { return }
