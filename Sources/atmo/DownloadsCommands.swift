@@ -79,7 +79,9 @@ struct DownloadsPauseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause",
         abstract: "Pause a download of the running node (by model id, org/name or request id).",
-        discussion: "The partial is kept; it stays paused, also across restarts of the node, until `atmo downloads resume`. Exit 4 when no such download is under way.")
+        discussion:
+            "The partial is kept; it stays paused, also across restarts of the node, until `atmo downloads resume`. Exit 4 when no such download is under way."
+    )
 
     @OptionGroup var store: StoreOptions
 

@@ -36,7 +36,8 @@ struct DownloadHistoryTests {
             try await withMeshNode(stateDirectory: state, folders: []) { b in
                 let listed = try await DownloadPauseTests.statuses(b)
                 #expect(listed.map(\.requestID) == ids, "the same 100, in the same order")
-                #expect(listed.allSatisfy { $0.state == .failed && $0.errorCode == "not_offered" && $0.error != nil }, "\(listed.prefix(2))")
+                #expect(
+                    listed.allSatisfy { $0.state == .failed && $0.errorCode == "not_offered" && $0.error != nil }, "\(listed.prefix(2))")
                 #expect(listed.allSatisfy { $0.finishedAt != nil })
                 // The events stream starts with them too.
                 let burst = try await Self.firstEvents(b.baseURL + DownloadAPI.eventsPath, count: DownloadAPI.historyLimit)

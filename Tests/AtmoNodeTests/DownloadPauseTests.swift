@@ -94,11 +94,13 @@ struct DownloadPauseTests {
                         let shown = try await sandbox.run(["downloads", "--state-dir", state], name: "downloads")
                         let row = shown.stdout.split(separator: "\n").first { $0.contains("kept.gguf") }.map(String.init) ?? ""
                         #expect(row.contains("paused (user)"), "\(shown.stdout)")
-                        let resumed = try await sandbox.run(["downloads", "resume", "kept.gguf", "--state-dir", state, "--json"], name: "resume")
+                        let resumed = try await sandbox.run(
+                            ["downloads", "resume", "kept.gguf", "--state-dir", state, "--json"], name: "resume")
                         #expect(resumed.status == 0, "\(resumed.stderr)")
                         let answer = try? JSONDecoder().decode(DownloadAPI.StatusList.self, from: Data(resumed.stdout.utf8))
                         #expect(answer?.downloads.map(\.requestID) == [id], "\(resumed.stdout)")
-                        let unknown = try await sandbox.run(["downloads", "pause", "nothing-like-this", "--state-dir", state], name: "pause")
+                        let unknown = try await sandbox.run(
+                            ["downloads", "pause", "nothing-like-this", "--state-dir", state], name: "pause")
                         #expect(unknown.status == 4, "\(unknown.stderr)")
                     }
                     let done = try await eventually(timeout: .seconds(90)) { try await Self.status(b, id)?.state == .completed }
