@@ -61,12 +61,13 @@ extension ModelScanner {
         return result
     }
 
-    /// The id of a file (or repository) of a snapshot: its usual id for the main snapshot;
-    /// for another snapshot that id with a short hash of the commit appended, so two
-    /// snapshots of a repository never share an id, and every node holding that snapshot
-    /// beside another `main` names it alike.
-    static func revisionID(_ id: String, commit: String, isMain: Bool) -> String {
-        isMain ? id : ModelIdentifier.appending(ModelIdentifier.shortHash("revision:" + commit), to: id)
+    /// The repository name ids are built from for a snapshot: the name for the main snapshot;
+    /// for another, the name with a short hash of the commit appended (`name-1a2b3c4d`), so
+    /// two snapshots of a repository never share an id (a file's id keeps its extension,
+    /// which the store names its download by), and every node holding that snapshot beside
+    /// another `main` names it alike.
+    static func revisionRepo(_ repo: String, commit: String, isMain: Bool) -> String {
+        isMain ? repo : repo + "-" + ModelIdentifier.shortHash("revision:" + commit)
     }
 
     /// The refs of a repository folder that name `commit`: every regular file under

@@ -83,8 +83,9 @@ extension ModelScanner {
         let found = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, wholeSnapshot: true)
         let paths = Set(found.map(\.relativePath))
         let refs = Self.huggingFaceRefs(repoPath: repoPath, commit: snapshot.commit)
-        let repositoryModelID = Self.revisionID(
-            ModelIdentifier.sanitize(org.isEmpty ? repo : org + "--" + repo), commit: snapshot.commit, isMain: isMain)
+        // Ids name the snapshot's repository part with the commit's hash for a snapshot not main.
+        let idRepo = Self.revisionRepo(repo, commit: snapshot.commit, isMain: isMain)
+        let repositoryModelID = ModelIdentifier.sanitize(org.isEmpty ? idRepo : org + "--" + idRepo)
         return found.map { found in
             let fileName = found.relativePath.split(separator: "/").last.map(String.init) ?? found.relativePath
             let blobName = found.resolvedPath.split(separator: "/").last.map(String.init) ?? ""
@@ -96,8 +97,7 @@ extension ModelScanner {
                 category: nil
             )
             let file = ScannedFile(
-                modelID: Self.revisionID(
-                    ModelIdentifier.huggingFace(org: org, repo: repo, path: found.relativePath), commit: snapshot.commit, isMain: isMain),
+                modelID: ModelIdentifier.huggingFace(org: org, repo: idRepo, path: found.relativePath),
                 name: Self.huggingFaceName(repo: repo, relativePath: found.relativePath),
                 path: found.resolvedPath,
                 sizeBytes: found.status.size,

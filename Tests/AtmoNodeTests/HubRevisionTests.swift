@@ -67,7 +67,13 @@ struct HubRevisionTests {
                 let entries = (list.json?["repositories"] as? [[String: Any]]) ?? []
                 #expect(entries.count == 2)
                 #expect(Set(entries.compactMap { $0["model_id"] as? String }).count == 2)
-                #expect(entries.contains { ($0["refs"] as? [String]) == ["v1.0"] && $0["revision"] as? String == Self.older })
+                let tag = try #require(entries.first { ($0["refs"] as? [String]) == ["v1.0"] })
+                #expect(tag["revision"] as? String == Self.older)
+                // `{name}-{hash}` ids; a file's id keeps its extension (the store names it so).
+                let tagID = try #require(tag["model_id"] as? String)
+                #expect(tagID.hasPrefix("atmo-test--tiny-") && tagID != "atmo-test--tiny")
+                let files = (tag["files"] as? [[String: Any]]) ?? []
+                #expect(files.contains { ($0["model_id"] as? String) == tagID + "--config.json" })
             }
         }
     }

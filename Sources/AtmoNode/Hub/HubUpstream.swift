@@ -103,6 +103,9 @@ final class HubUpstream: Sendable {
         let files = try await client.files(repoID: repoID, commit: commit)
         let mirrored = HubUpstreamRevision(repoID: repoID, commit: commit, files: files)
         revisions.withLock { revisions in
+            // Bounded: past 128 names, the revisions mirrored whole are forgotten (the cache
+            // and the inventory have them; a later request asks the upstream again).
+            if revisions.count >= 128 { revisions = revisions.filter { $0.value.walk == .running } }
             revisions[repoID + "@" + revision] = mirrored
             revisions[repoID + "@" + commit] = mirrored
         }

@@ -5,6 +5,10 @@
                                             .gitattributes, a nested file) into a Hugging
                                             Face cache, laid out as huggingface_hub does
     hub_checks.py node-holds SRC NODE WHAT  the node's cache NODE holds the repository of SRC
+    hub_checks.py make-big CACHE            writes atmo-test/big-model (a 24 MB safetensors)
+    hub_checks.py check-big CACHE WORK      with HF_ENDPOINT set to a node mirroring it from a
+                                            slow upstream: hf_hub_download gets the weights
+                                            without one read timeout (HF_HUB_DOWNLOAD_TIMEOUT)
     hub_checks.py check CACHE WORK          with HF_ENDPOINT set to the node: downloads it
                                             with snapshot_download, hf_hub_download and the
                                             `hf download` CLI into fresh caches under WORK
@@ -19,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from hf_common import exit_status, git_blob_id, report, write_repository  # noqa: E402
@@ -57,9 +62,25 @@ def repository_files():
     }
 
 
+TAG = "v1.0"
+BIG = "atmo-test/big-model"
+
+
+def tagged_files():
+    """path -> (bytes, is_lfs) of the older revision the tag v1.0 names: another config."""
+    files = repository_files()
+    config = json.loads(files["config.json"][0])
+    config["n_positions"] = 16
+    return {
+        "config.json": (json.dumps(config, indent=2).encode() + b"\n", False),
+        "model.safetensors": files["model.safetensors"],
+    }
+
+
 def make_cache(cache):
     files = repository_files()
     write_repository(cache, REPO, files, hashlib.sha1(b"atmo tiny-model").hexdigest())
+    write_repository(cache, REPO, tagged_files(), hashlib.sha1(b"atmo tiny-model v1.0").hexdigest(), refs=(TAG,))
     solo = {k: v for k, v in files.items() if k in ("config.json", "model.safetensors")}
     write_repository(cache, SOLO, solo, hashlib.sha1(b"atmo tiny-solo").hexdigest())
     print(f"ok - made {REPO} ({len(files)} files) and {SOLO} in {cache}")
@@ -121,6 +142,17 @@ def check(cache, work):
         with open(got, "rb") as f:
             report(f.read() == files[name], f"hf_hub_download {name} (revision {revision or 'default'}): same bytes")
 
+    # A revision other than main: the tag v1.0 names an older snapshot.
+    tagged = {p: d for p, (d, _) in tagged_files().items()}
+    tag_commit = hashlib.sha1(b"atmo tiny-model v1.0").hexdigest()
+    fresh = os.path.join(work, "client-tag")
+    path = snapshot_download(REPO, revision=TAG, cache_dir=fresh)
+    same, diff = same_tree(path, tagged)
+    report(same, f"snapshot_download {REPO} revision {TAG}: the tag's files, same bytes {diff or ''}")
+    report(os.path.basename(path) == tag_commit, f"snapshot_download revision {TAG}: the tag's commit {tag_commit[:12]}")
+    got = hf_hub_download(REPO, "config.json", revision=TAG, cache_dir=os.path.join(work, "client-tag-one"))
+    report(open(got, "rb").read() == tagged["config.json"], f"hf_hub_download config.json revision {TAG}: the tag's bytes")
+
     # A repository without an org, and a local_dir download.
     solo, _ = expected(cache, SOLO)
     path = snapshot_download(SOLO, local_dir=os.path.join(work, "solo-dir"), cache_dir=os.path.join(work, "solo-cache"))
@@ -161,6 +193,38 @@ def check(cache, work):
             report(False, f"{what} raises {error.__name__} (got {type(other).__name__}: {str(other)[:200]})")
 
 
+def make_big(cache):
+    import numpy as np
+    from safetensors.numpy import save
+
+    weights = save({"w": np.random.default_rng(7).standard_normal(6 * 1024 * 1024).astype(np.float32)})
+    files = {"config.json": (b'{"model_type": "gpt2"}\n', False), "model.safetensors": (weights, True)}
+    write_repository(cache, BIG, files, hashlib.sha1(b"atmo big-model").hexdigest())
+    print(f"ok - made {BIG} ({len(weights)} bytes of weights) in {cache}")
+
+
+def check_big(cache, work):
+    """The weights through a node mirroring them from a slow upstream: no read timeout."""
+    import logging
+
+    from huggingface_hub import constants, hf_hub_download
+
+    warnings = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            warnings.append(record.getMessage())
+
+    logging.getLogger("huggingface_hub.file_download").addHandler(Collect(level=logging.WARNING))
+    files, _ = expected(cache, BIG)
+    started = time.monotonic()
+    got = hf_hub_download(BIG, "model.safetensors", cache_dir=os.path.join(work, "client-big"))
+    seconds = time.monotonic() - started
+    report(open(got, "rb").read() == files["model.safetensors"], f"hf_hub_download {BIG} model.safetensors: same bytes ({seconds:.1f} s)")
+    retries = [w for w in warnings if "resume" in w.lower() or "error while downloading" in w.lower()]
+    report(not retries, f"no read timeout of {constants.HF_HUB_DOWNLOAD_TIMEOUT} s on the way {retries[:2]}")
+
+
 def node_holds(source_cache, node_cache, what):
     """The node's own cache holds the repository as the source has it (a fetched or mirrored
     copy is complete, and scan_cache_dir finds nothing wrong in it)."""
@@ -179,6 +243,10 @@ def node_holds(source_cache, node_cache, what):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "make-cache":
         make_cache(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "make-big":
+        make_big(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "check-big":
+        check_big(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "check":
         check(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "node-holds":

@@ -48,14 +48,16 @@ start_node() {
     echo "atmo serve $name (pid $pid) at $endpoint"
 }
 
-# wait_listed ENDPOINT NAME: polls (with a deadline) until the endpoint lists the repository.
+# wait_listed ENDPOINT NAME [REPO [REVISION]]: polls (with a deadline) until the endpoint lists
+# the repository (default atmo-test/tiny-model at main).
 wait_listed() {
+    local repo="${3:-atmo-test/tiny-model}" revision="${4:-main}"
     for _ in $(seq 1 600); do
-        curl -fsS "$1/api/models/atmo-test/tiny-model/revision/main" 2>/dev/null | grep -q '"sha"' && return 0
+        curl -fsS "$1/api/models/$repo/revision/$revision" 2>/dev/null | grep -q '"sha"' && return 0
         sleep 0.1
     done
     tail -20 "$work/$2.err" | sed 's/^/   /'
-    interop_fail_early "$2 did not list atmo-test/tiny-model on its Hub endpoint within 60 s"
+    interop_fail_early "$2 did not list $repo@$revision on its Hub endpoint within 60 s"
 }
 
 passed=0
@@ -85,12 +87,14 @@ python3 "$here/hub_checks.py" make-cache "$work/node-cache" || interop_fail_earl
 start_node holder "$work/node-cache"
 holder="$endpoint"
 wait_listed "$holder" holder
+wait_listed "$holder" holder atmo-test/tiny-model v1.0
 HF_ENDPOINT="$holder" run_checks holder check "$work/node-cache" "$work/holder"
 
 # --- 2. a node of the same mesh with an empty cache: it fetches from the holder -------------
 start_node meshed "$work/meshed-cache" --peer "$holder"
 meshed="$endpoint"
 wait_listed "$meshed" meshed
+wait_listed "$meshed" meshed atmo-test/tiny-model v1.0
 HF_ENDPOINT="$meshed" run_checks meshed check "$work/node-cache" "$work/meshed"
 run_checks meshed node-holds "$work/node-cache" "$work/meshed-cache" "fetched through the mesh"
 
@@ -98,6 +102,15 @@ run_checks meshed node-holds "$work/node-cache" "$work/meshed-cache" "fetched th
 start_node mirror "$work/mirror-cache" --upstream "$holder"
 HF_ENDPOINT="$endpoint" run_checks mirror check "$work/node-cache" "$work/mirror"
 run_checks mirror node-holds "$work/node-cache" "$work/mirror-cache" "mirrored from the upstream"
+
+# --- 4. a large file mirrored from a slow upstream (uploads limited to 2 MB/s): it streams --
+python3 "$here/hub_checks.py" make-big "$work/big-cache" || interop_fail_early "could not make the large repository"
+echo '{"bandwidth": {"up": "2MB/s"}}' >"$work/slow.json"
+start_node slow "$work/big-cache" --config "$work/slow.json"
+slow="$endpoint"
+wait_listed "$slow" slow atmo-test/big-model
+start_node bigmirror "$work/bigmirror-cache" --upstream "$slow"
+HF_ENDPOINT="$endpoint" HF_HUB_DOWNLOAD_TIMEOUT=5 run_checks bigmirror check-big "$work/big-cache" "$work/bigmirror"
 
 echo "hub endpoint interop: $passed passed, $failed failed ($((SECONDS - started)) s)"
 [[ $failed -eq 0 ]]
