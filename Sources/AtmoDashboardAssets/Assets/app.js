@@ -12,7 +12,7 @@
 
 import { $, append, clear, h, refreshRelativeTimes } from './dom.js';
 import { renderDownloads } from './downloads.js';
-import { connectEvents } from './events.js';
+import { connectEvents, disconnectEvents } from './events.js';
 import { applyFilters, filtersChanged, onModelRowsClick, renderModelRows } from './model-list.js';
 import { loadPage } from './model-page.js';
 import { loadModels } from './models.js';
@@ -112,6 +112,10 @@ function start() {
   window.addEventListener('hashchange', route);
   // Relative times ("3 min ago") are redrawn locally; this never touches the network.
   setInterval(() => { if (!document.hidden) refreshRelativeTimes(); }, 30000);
+  // A page kept in the back/forward cache gives its event stream back, and takes it again
+  // (with everything fetched anew: events were missed meanwhile) when it is shown.
+  window.addEventListener('pagehide', disconnectEvents);
+  window.addEventListener('pageshow', (event) => { if (event.persisted) connectEvents(); });
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) return;
     refreshRelativeTimes();

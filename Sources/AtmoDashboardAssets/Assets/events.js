@@ -73,6 +73,15 @@ export function connectEvents() {
   });
 }
 
+/** Closes the stream: a page put in the back/forward cache, or left, must not keep one of
+ *  the browser's six connections to this host (a seventh page of the node would not load). */
+export function disconnectEvents() {
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+  if (source) source.close();
+  source = null;
+}
+
 /** An event's JSON object; an empty object when it is not one. */
 function eventData(text) {
   try {
