@@ -79,7 +79,7 @@ struct RelaySourceChannel: SourceChannel {
     }
 
     /// One transfer of the bytes `[offset, offset + length)`; a lost relay path throws
-    /// `RelayRouteLost` with the bytes that came (`fetchPiece` waits for the relay and goes on).
+    /// `RelayRouteLost` with the bytes that came (`fetchPiece` fails the piece as a lost link).
     func fetchRange(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> ByteBuffer {
@@ -123,7 +123,8 @@ struct RelaySourceChannel: SourceChannel {
                     .timeout, "node \(nodeID) sent nothing through the relay for \(piece.isStarted ? stallTimeout : startTimeout)")
             }
         }
-        throw RelayRouteLost(error: TransferError(.peerUnreachable, "the relay path to node \(nodeID) closed"), partial: piece.bytesSoFar)
+        throw RelayRouteLost(
+            "the relay path to node \(nodeID) closed", reason: "the transfer's events ended", partial: piece.bytesSoFar)
     }
 }
 
@@ -168,7 +169,7 @@ struct PieceReception {
             try perform(actions)
             return false
         case .relay(.pathLost(let why)):
-            throw RelayRouteLost(error: TransferError(.peerUnreachable, "relay path to node \(peer) lost: \(why)"), partial: buffer)
+            throw RelayRouteLost("relay path to node \(peer) lost: \(why)", reason: why, partial: buffer)
         case .relay(.message(.transferStart(let start))):
             guard receiver == nil else { return false }
             switch ChunkReceiver.open(request: request, start: start, localNodeID: request.requesterNodeID, configuration: configuration) {

@@ -80,6 +80,8 @@ extension SwarmSchedule {
             peer.failuresInARow += 1
             let doublings = min(peer.failuresInARow - 1, 5)
             peer.backOffUntil = now + configuration.retryBaseDelay * Double(1 << doublings)
+        case .linkLost:
+            peer.backOffUntil = max(peer.backOffUntil, now + configuration.linkLostBackOff)
         case .unusable:
             break
         }

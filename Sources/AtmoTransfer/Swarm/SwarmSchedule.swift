@@ -50,6 +50,10 @@ public struct SwarmSchedule: Sendable {
         case unusable
         /// The engine cancelled the fetch (endgame duplicate, peer dropped, shutdown).
         case cancelled
+        /// The connection that carried the fetch was lost (a relay went away mid-piece): the
+        /// piece goes back to missing at once, the peer is not blamed (no failure in a row)
+        /// and gets no work for `linkLostBackOff`, so other peers take its pieces meanwhile.
+        case linkLost
     }
 
     public enum DropReason: Sendable, Equatable {
@@ -99,6 +103,9 @@ public struct SwarmSchedule: Sendable {
         public var failuresToDropLast = 8
         /// First back-off after a failure; doubles per failure in a row, at most 32 times.
         public var retryBaseDelay = 0.25
+        /// How long a peer whose link was lost gets no work (its next request waits for a
+        /// route back; pieces wait in it only while nobody else can take them).
+        public var linkLostBackOff = 1.0
         /// A peer slower than this fraction of the best peer's rate is dropped...
         public var slowFraction = 0.1
         /// ...once both were measured over at least this long.
