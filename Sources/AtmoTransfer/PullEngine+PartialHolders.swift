@@ -24,12 +24,18 @@ extension PullEngine {
     /// entry pinned already, or no source that answered "not offered". Throws `not_offered`,
     /// saying to wait or to pull from a complete holder, when it applies but cannot work (no
     /// piece manifest to check pieces against, no holder that says which pieces it holds).
+    ///
+    /// A pull that announces no entry (`atmo pull --from URL`) takes the one the holders
+    /// list in their catalogs' `partial_models` (`partialEntry`).
     func partialHolder(for request: PullRequest, after selection: SourceSelection) async throws(TransferError) -> PartialHolder? {
-        guard let announced = request.announcedEntry, announced.modelID == request.modelID, selection.pinned == nil,
-            request.expectedSHA256.map({ $0.lowercased() == announced.sha256 }) ?? true
-        else { return nil }
+        guard selection.pinned == nil else { return nil }
         let holders = selection.notOfferingSources
         guard !holders.isEmpty else { return nil }
+        var announcedEntry = request.announcedEntry
+        if announcedEntry == nil { announcedEntry = try await partialEntry(of: request, at: holders) }
+        guard let announced = announcedEntry, announced.modelID == request.modelID,
+            request.expectedSHA256.map({ $0.lowercased() == announced.sha256.lowercased() }) ?? true
+        else { return nil }
         guard announced.manifestReference != nil, configuration.usesPieceManifests else {
             throw Self.onlyPartialHolders(
                 request.modelID, holders: holders.count, "its entry names no piece manifest to check their pieces against")
