@@ -38,7 +38,7 @@ struct LimitsRoutes: Sendable {
     }
 
     static func requireLocal(_ context: ProviderRequestContext) throws {
-        guard context.isLocalClient else { throw HTTPError(.forbidden, message: "The bandwidth limits answer only this machine") }
+        try context.requireControl("The bandwidth limits API")
     }
 
     /// The decoding problem in a sentence (the value at fault, not Swift's whole dump).

@@ -21,12 +21,18 @@ struct ProviderRequestContext: RequestContext {
     }
 
     /// Set by `ControlAccessMiddleware` on the dashboard's and control API's paths when
-    /// `ControlAccess` let the request in (from this machine, or with the token).
+    /// `ControlAccess` let the request in (from this machine under a loopback Host, or with
+    /// the token). The only thing the control routes trust (`requireControl`): a request
+    /// that reached them any other way is refused, wherever it comes from.
     var controlGranted = false
 
-    /// True when the local control routes may answer: the client is on this machine, or the
-    /// access guard let it in with the token (`controlGranted`, public dashboard).
-    var isLocalClient: Bool { controlGranted || isOnThisMachine }
+    /// Throws 403 unless the access guard let this request in (`controlGranted`): the
+    /// dashboard's and the control API's routes call it first.
+    func requireControl(_ what: String) throws {
+        guard controlGranted else {
+            throw HTTPError(.forbidden, message: "\(what) answers only this machine (or the dashboard's token), through its access guard")
+        }
+    }
 
     /// True for a client on this machine: loopback (127.0.0.0/8, ::1), a Unix socket, or a
     /// connection from the very address it reached (a node bound to one LAN address is

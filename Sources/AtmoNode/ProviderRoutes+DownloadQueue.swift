@@ -124,8 +124,6 @@ extension ProviderRoutes {
     static let cancelAnswerWait: Duration = .seconds(5)
 
     static func requireLocal(_ context: ProviderRequestContext) throws {
-        guard context.isLocalClient else {
-            throw HTTPError(.forbidden, message: "The download queue answers only this machine")
-        }
+        try context.requireControl("The download queue")
     }
 }

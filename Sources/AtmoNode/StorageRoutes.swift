@@ -63,6 +63,6 @@ struct StorageRoutes: Sendable {
 
 extension ProviderRoutes {
     static func requireLocal(_ context: ProviderRequestContext, what: String) throws {
-        guard context.isLocalClient else { throw HTTPError(.forbidden, message: "\(what) answers only this machine") }
+        try context.requireControl(what)
     }
 }

@@ -5,8 +5,10 @@ import Hummingbird
 /// Puts `ControlAccess` in front of the dashboard and the control API (the paths
 /// `ControlAccess.isControlPath` names): a refused request is answered here, with the
 /// refusal's status and code; an allowed one goes on with `controlGranted` set, which the
-/// control routes' `requireLocal` checks read through `isLocalClient`. Every answer on
-/// those paths carries the dashboard's security headers. Other paths pass untouched.
+/// control routes' `requireControl` checks (a route reached past this guard refuses). The
+/// path is judged as the router reads it (`ControlAccess.routedPath`: `//v1/downloads` is
+/// `/v1/downloads`). Every answer on those paths carries the dashboard's security headers.
+/// Other paths pass untouched.
 struct ControlAccessMiddleware: RouterMiddleware {
     typealias Context = ProviderRequestContext
 
@@ -48,7 +50,7 @@ struct ControlAccessMiddleware: RouterMiddleware {
             method: request.method.rawValue,
             authorization: request.headers[.authorization],
             cookie: cookies.isEmpty ? nil : cookies.joined(separator: "; "),
-            queryToken: request.uri.path == "/" ? request.uri.queryParameters.get("token") : nil)
+            queryToken: ControlAccess.routedPath(request.uri.path) == "/" ? request.uri.queryParameters.get("token") : nil)
     }
 }
 

@@ -26,18 +26,23 @@ struct DashboardRoutes: Sendable {
     let streams = EventStreamSlots(capacity: NodeAPI.maxEventStreams)
 
     func register(on router: Router<ProviderRequestContext>) {
-        router.get("/") { request, _ in
+        // Each asks `requireControl` too: a request that got here past the guard is refused.
+        router.get("/") { request, context in
+            try context.requireControl("The dashboard")
             if let presented = request.uri.queryParameters.get("token") { return redirect(presented: String(presented)) }
             return Self.answer(DashboardAssets.files[DashboardAssets.indexName], request: request)
         }
-        router.get("/ui/:file") { request, _ in
-            Self.answer(DashboardAssets.asset(forPath: request.uri.path), request: request)
+        router.get("/ui/:file") { request, context in
+            try context.requireControl("The dashboard")
+            return Self.answer(DashboardAssets.asset(forPath: ControlAccess.routedPath(request.uri.path)), request: request)
         }
-        router.get(.init(NodeAPI.path)) { _, _ in
-            JSONResponse.make(try await status())
+        router.get(.init(NodeAPI.path)) { _, context in
+            try context.requireControl("The node view")
+            return JSONResponse.make(try await status())
         }
-        router.get(.init(NodeAPI.eventsPath)) { _, _ in
-            events()
+        router.get(.init(NodeAPI.eventsPath)) { _, context in
+            try context.requireControl("The event stream")
+            return events()
         }
     }
 

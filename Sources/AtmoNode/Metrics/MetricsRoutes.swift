@@ -16,7 +16,7 @@ struct MetricsRoutes: Sendable {
 
     func register(on router: Router<ProviderRequestContext>) {
         router.get(.init(Self.path)) { _, context in
-            guard isPublic || context.isLocalClient else {
+            guard isPublic || context.isOnThisMachine else {
                 throw HTTPError(
                     .forbidden, message: "/metrics answers only this machine; start the node with --metrics-public to serve it to others")
             }

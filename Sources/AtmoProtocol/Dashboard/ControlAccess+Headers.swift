@@ -3,12 +3,23 @@
 extension ControlAccess {
     /// The paths of the dashboard and of the control API: the page and its files, the node
     /// and event views, and every route that changes or shows this node's own state.
+    /// `path` is the request's path as sent; it is decided as the router reads it
+    /// (`routedPath`), so `//v1/downloads` or `/v1//node` are control paths too.
     package static func isControlPath(_ path: String) -> Bool {
+        let path = routedPath(path)
         if path == "/" || path.hasPrefix("/ui/") { return true }
         for prefix in controlPrefixes where path == prefix || path.hasPrefix(prefix + "/") {
             return true
         }
         return false
+    }
+
+    /// The path as Hummingbird's router matches it: its components between slashes, empty
+    /// ones dropped (`//v1//node/` is `/v1/node`; no leading slash: `v1/node` is too). The
+    /// router does nothing else to a path: no percent-decoding, no dot segments (`/v1/./node`
+    /// and `/v1/%6Eode` match no route), case kept (its `caseInsensitive` option is off).
+    package static func routedPath(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
     }
 
     static let controlPrefixes = [
