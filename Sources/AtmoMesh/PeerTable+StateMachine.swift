@@ -40,6 +40,7 @@ extension PeerTable {
     package mutating func learned(nodeID: String, nodeName: String, httpURL: String?, websocket: Bool, now: Int64) -> [Action] {
         guard nodeID != ownNodeID else { return [] }
         if var peer = peers[nodeID] {
+            let before = peer
             peer.stats.nodeName = nodeName
             if let httpURL, httpURL != peer.stats.httpURL {
                 peer.stats.httpURL = httpURL
@@ -49,6 +50,7 @@ extension PeerTable {
             peer.stats.websocket = websocket
             peer.stats.lastSeenMs = max(peer.stats.lastSeenMs, now)
             peers[nodeID] = peer
+            noteChange(from: before, to: peer, now: now)
         } else {
             guard peers.count < capacity else { return [] }
             var peer = Peer(
@@ -56,8 +58,8 @@ extension PeerTable {
                 origin: .gossip)
             if let httpURL, let held = pending.removeValue(forKey: httpURL) { peer.adopt(held, at: httpURL) }
             peers[nodeID] = peer
+            revision &+= 1
         }
-        revision &+= 1
         return probeIfUnproven(nodeID)
     }
 
@@ -89,17 +91,19 @@ extension PeerTable {
     package mutating func relayPresent(nodeID: String, name: String, relay: String, now: Int64) -> [Action] {
         guard nodeID != ownNodeID else { return [] }
         if var peer = peers[nodeID] {
+            let before = peer
             peer.relays.insert(relay)
             peer.stats.relayed = true
             peer.stats.lastSeenMs = max(peer.stats.lastSeenMs, now)
             peers[nodeID] = peer
+            noteChange(from: before, to: peer, now: now)
         } else {
             guard peers.count < capacity else { return [] }
             var stats = PeerStats(nodeID: nodeID, nodeName: name.isEmpty ? nodeID : name, httpURL: nil, lastSeenMs: now)
             stats.relayed = true
             peers[nodeID] = Peer(stats: stats, origin: .relay, relays: [relay])
+            revision &+= 1
         }
-        revision &+= 1
         return probeIfUnproven(nodeID)
     }
 

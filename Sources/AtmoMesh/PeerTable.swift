@@ -107,8 +107,16 @@ package struct PeerTable: Sendable {
     package internal(set) var pending: [String: Pending] = [:]
     /// Probes of a base URL that failed in a row.
     package internal(set) var probeFailures: [String: Int] = [:]
-    /// Grows on every change a view of the peers would show.
+    /// Grows on every change a view of the peers would show, except a peer's last-seen time
+    /// alone: that moves each time its catalog or relay presence is heard (about once a
+    /// second in a quiet mesh), so it grows the revision at most once per
+    /// `lastSeenRefreshMs` (`noteChange`).
     package internal(set) var revision: UInt64 = 0
+    /// When a last-seen time alone last grew `revision` (ms).
+    package internal(set) var lastSeenRevisionMs: Int64?
+    /// Shortest time between two revisions caused by last-seen times alone: the peers view
+    /// (`last_seen`) is refreshed this often in a mesh where nothing else changes.
+    package static let lastSeenRefreshMs: Int64 = 60_000
 
     package init(ownNodeID: String, capacity: Int = 2048, failedProbesBeforeDeparture: Int = 3) {
         self.ownNodeID = ownNodeID
@@ -144,6 +152,19 @@ package struct PeerTable: Sendable {
             probeFailures = probeFailures.filter { known.contains($0.key) }
         }
         return [.departed(nodeID: nodeID, url: peer.stats.httpURL)]
+    }
+
+    /// Grows `revision` for a change of a peer from `before` to `after`: always when more
+    /// than its last-seen time changed, for that alone at most once per `lastSeenRefreshMs`.
+    mutating func noteChange(from before: Peer, to after: Peer, now: Int64) {
+        var seenOnly = before
+        seenOnly.stats.lastSeenMs = after.stats.lastSeenMs
+        if seenOnly != after {
+            revision &+= 1
+        } else if before.stats.lastSeenMs != after.stats.lastSeenMs, lastSeenRevisionMs.map({ now - $0 >= Self.lastSeenRefreshMs }) ?? true {
+            revision &+= 1
+            lastSeenRevisionMs = now
+        }
     }
 
     /// Asks for a probe of the peer's endpoint when it has a relay route and the endpoint
