@@ -1,4 +1,5 @@
 import AtmoProtocol
+import AtmoStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -24,8 +25,12 @@ extension ProviderRoutes {
                 )
             }
             if let problem = Self.problem(with: start) { throw HTTPError(.badRequest, message: problem) }
-            let id = try self.downloads.start(start)
-            return JSONResponse.make(DownloadAPI.Started(requestID: id), status: .accepted)
+            do {
+                let id = try self.downloads.start(start)
+                return JSONResponse.make(DownloadAPI.Started(requestID: id), status: .accepted)
+            } catch let error as StoreError where self.downloads.isQueueFull(error) {
+                return JSONResponse.error(.tooManyRequests, error.message, code: DownloadAPI.queueFullCode)
+            }
         }
         router.get(.init(DownloadAPI.path)) { _, context in
             try Self.requireLocal(context)

@@ -16,6 +16,9 @@ public enum DownloadAPI {
     /// How many final downloads (completed, failed, cancelled) the node keeps listing, also
     /// across restarts: the most recent ones.
     public static let historyLimit = 100
+    /// The `code` of the 429 answer to a start while the queue holds as many downloads not
+    /// yet final as it takes (256 by default): cancel some, or wait, then retry.
+    public static let queueFullCode = "queue_full"
 
     /// What to download.
     public struct Start: Sendable, Hashable, Codable {

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import AtmoNode
 import AtmoProtocol
+import AtmoStore
 import AtmoTesting
+import AtmoTransfer
 import Foundation
 import NIOCore
 import Testing
@@ -42,6 +44,18 @@ struct RepositoryQueueTests {
                     for (path, bytes) in fixture.files {
                         #expect(FileManager.default.contents(atPath: snapshot + "/" + path).map { [UInt8]($0) } == bytes, "\(path)")
                     }
+
+                    // The library queues the same: one file into another cache.
+                    let other = directory.sub("b-hub-2")
+                    let one = try b.node.downloadRepository(
+                        modelID: "atmo-test--tiny", files: .file("config.json"), into: .huggingFace(HubCache(root: other)))
+                    let oneDone = try await eventually(timeout: .seconds(60)) {
+                        b.node.downloadStatuses().first { $0.requestID == one }?.state == .completed
+                    }
+                    #expect(oneDone, "\(b.node.downloadStatuses().filter { $0.requestID == one })")
+                    let otherSnapshot = other + "/models--atmo-test--tiny/snapshots/" + HubCacheFixture.commit
+                    #expect(FileManager.default.contents(atPath: otherSnapshot + "/config.json").map { [UInt8]($0) } == fixture.files["config.json"])
+                    #expect(!FileManager.default.fileExists(atPath: otherSnapshot + "/model.safetensors"))
                 }
             }
         }
@@ -82,6 +96,21 @@ struct RepositoryQueueTests {
                     let after = try await DownloadPauseTests.statuses(b)
                     #expect(cancelled, "\(after)")
                 }
+            }
+        }
+    }
+
+    @Test func theLibraryPausesAndResumesADownload() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withMeshNode(stateDirectory: directory.sub("b"), folders: []) { b in
+                let id = try b.node.download(modelID: "nobody-offers.gguf")
+                #expect(b.node.pause(requestID: id))
+                let paused = b.node.downloadStatuses().first { $0.requestID == id }
+                #expect(paused?.paused == true && paused?.pausedBy == .user && paused?.state == .queued, "\(String(describing: paused))")
+                #expect(b.node.resume(requestID: "nobody-offers.gguf"))
+                #expect(b.node.downloadStatuses().first { $0.requestID == id }?.pausedBy == nil)
+                #expect(!b.node.pause(requestID: "no-such-download"))
+                #expect(throws: (any Error).self) { try b.node.downloadRepository(modelID: "../escape") }
             }
         }
     }

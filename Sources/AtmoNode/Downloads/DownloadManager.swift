@@ -52,8 +52,17 @@ final class DownloadManager: Sendable {
     let pending: AsyncStream<QueuedDownload>
     let pendingSink: AsyncStream<QueuedDownload>.Continuation
 
-    init(database: StateDatabase?) {
+    /// At most this many downloads not yet final: a start beyond it is refused (one of a
+    /// download already queued still joins it). Each queued download costs memory and, while
+    /// it waits for a provider, a look at the mesh now and then.
+    let unfinishedLimit: Int
+
+    /// How many downloads not yet final a node keeps by default.
+    static let defaultUnfinishedLimit = 256
+
+    init(database: StateDatabase?, unfinishedLimit: Int = DownloadManager.defaultUnfinishedLimit) {
         self.database = database
+        self.unfinishedLimit = max(1, unfinishedLimit)
         (pending, pendingSink) = AsyncStream.makeStream()
     }
 
@@ -74,17 +83,19 @@ final class DownloadManager: Sendable {
             preferredNode: request.from, createdAtMs: Self.nowMs(), priority: (request.priority ?? .default).rawValue,
             kind: kind.rawValue, repository: repository)
         // Check and insert under one lock, so two requests at once make one download.
-        let existing = jobsState.withLock { jobs -> String? in
+        let existing = jobsState.withLock { jobs -> String?? in
             let running = jobs.values.first { job in
                 guard !job.status.isFinal, job.queued.modelID == request.modelID, job.queued.kind == kind.rawValue else { return false }
                 if let repository { return Self.sameChoices(job.queued.repository, repository) }
                 let version = job.status.sha256 ?? job.queued.sha256
                 return wanted == nil || version == nil || version == wanted
             }
-            if let running { return running.queued.requestID }
+            if let running { return .some(running.queued.requestID) }
+            guard jobs.values.count(where: { !$0.status.isFinal }) < unfinishedLimit else { return .none }
             jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued))
-            return nil
+            return .some(nil)
         }
+        guard let existing else { throw StoreError(.busy, Self.queueFullMessage(limit: unfinishedLimit)) }
         if let existing { return (existing, false) }
         do {
             try database?.saveQueuedDownload(queued)
@@ -94,6 +105,16 @@ final class DownloadManager: Sendable {
         }
         announce(queued)
         return (queued.requestID, true)
+    }
+
+    /// The message of the `StoreError` (code `busy`) a start beyond `unfinishedLimit` throws.
+    static func queueFullMessage(limit: Int) -> String {
+        "The download queue is full (\(limit) downloads not yet finished): cancel some (DELETE /v1/downloads/{id}) or wait for them to end, then retry"
+    }
+
+    /// Whether `error` is the refusal of a start beyond `unfinishedLimit`.
+    func isQueueFull(_ error: StoreError) -> Bool {
+        error.code == .busy && error.message == Self.queueFullMessage(limit: unfinishedLimit)
     }
 
     /// Whether a repository download with `choices` is the one `existing` makes (a revision
@@ -126,7 +147,7 @@ final class DownloadManager: Sendable {
             }
             let isNew = jobsState.withLock { jobs -> Bool in
                 guard jobs[queued.requestID] == nil else { return false }
-                jobs[queued.requestID] = Job(queued: queued, status: Self.queuedStatus(queued), restored: true)
+                jobs[queued.requestID] = Job(queued: queued, status: restoredStatus(queued), restored: true)
                 return true
             }
             if isNew { announce(queued) }
@@ -170,7 +191,7 @@ final class DownloadManager: Sendable {
     }
 
     private func announce(_ queued: QueuedDownload) {
-        broadcaster.send(.status(Self.queuedStatus(queued)))
+        broadcaster.send(.status(status(of: queued.requestID) ?? Self.queuedStatus(queued)))
         pendingSink.yield(queued)
     }
 
