@@ -70,6 +70,9 @@ public struct NodeConfiguration: Sendable {
     /// before the client is redirected to a provider (docs/PROTOCOL.md, "Hub-compatible
     /// endpoint"); below `huggingface_hub`'s 10 s read timeout.
     public var hubMeshFetchWaitSeconds: Double = 5
+    /// Seconds a blob whose upstream download failed is not fetched again (doubling per
+    /// further failure, at most an hour); requests meanwhile get 503 with `Retry-After`.
+    public var hubUpstreamRetrySeconds: Double = 30
     /// `GET /metrics` answers every client, not only this machine (`--metrics-public`).
     public var metricsPublic = false
     /// The dashboard and control API answer other machines too, with the token of

@@ -70,8 +70,13 @@ struct HubUpstreamStreamTests {
         try await withTemporaryDirectory { directory in
             let cache = directory.sub("mirror-hub")
             try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-            try await withHubNode(state: directory.sub("mirror-state"), cache: cache, configure: { $0.hubUpstream = fake.baseURL }) {
-                mirror in
+            try await withHubNode(
+                state: directory.sub("mirror-state"), cache: cache,
+                configure: {
+                    $0.hubUpstream = fake.baseURL
+                    $0.hubUpstreamRetrySeconds = 0
+                }
+            ) { mirror in
                 let first = try await TimedClient.get(port: mirror.port, "/\(Self.fakeRepo)/resolve/main/w.bin", readTimeout: 10)
                 #expect(first.status == 200)
                 #expect(first.cut == "closed")
@@ -104,8 +109,13 @@ struct HubUpstreamStreamTests {
         try await withTemporaryDirectory { directory in
             let cache = directory.sub("mirror-hub")
             try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-            try await withHubNode(state: directory.sub("mirror-state"), cache: cache, configure: { $0.hubUpstream = fake.baseURL }) {
-                mirror in
+            try await withHubNode(
+                state: directory.sub("mirror-state"), cache: cache,
+                configure: {
+                    $0.hubUpstream = fake.baseURL
+                    $0.hubUpstreamRetrySeconds = 0
+                }
+            ) { mirror in
                 // A read timeout longer than the mirror's (10 s): the mirror must end it first.
                 let stalled = try await TimedClient.get(port: mirror.port, "/\(Self.fakeRepo)/resolve/main/w.bin", readTimeout: 30)
                 #expect(stalled.status == 200)

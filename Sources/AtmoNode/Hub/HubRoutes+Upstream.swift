@@ -49,8 +49,23 @@ extension HubRoutes {
         if let cached = try await upstream.linkCachedBlob(file, of: revision) {
             return try await cachedBlob(cached.path, file, headers: headers, range: honoursRange ? range : nil, raw: raw, io: upstream.io)
         }
-        let running = upstream.attempt(for: file, of: revision)
-        await running.attempt.waitUntilStarted(limit: .seconds(5))
+        let running: (attempt: HubUpstreamAttempt, task: Task<Void, Never>)
+        switch upstream.attempt(for: file, of: revision) {
+        case .running(let attempt, let task): running = (attempt, task)
+        case .backingOff(let wait):
+            var retry = HTTPFields()
+            retry[.retryAfter] = String(max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0)))
+            return HubAnswers.json(
+                HubBodies.ErrorBody(error: "The upstream endpoint failed on this file lately; retry later"),
+                status: .serviceUnavailable, headers: retry)
+        }
+        if file.sizeBytes <= HubUpstreamAttempt.holdBack {
+            // Nothing to hand out before the check: a 200 now would be a complete file of
+            // unchecked bytes. Answered once the download ended (from the cache, or 502).
+            await running.task.value
+        } else {
+            await running.attempt.waitUntilStarted(limit: .seconds(5))
+        }
         if case .failed(let message) = running.attempt.progress.outcome {
             return HubAnswers.json(HubBodies.ErrorBody(error: "The upstream endpoint failed: \(message)"), status: .badGateway)
         }

@@ -26,14 +26,15 @@ extension HubUpstream {
                 attempt.finish(.verified(sha256: cached.sha256))
                 return
             }
-            let (directory, taint) = (scratchDirectory, self.taint)
-            let (fd, streams) = try await io.run { () throws -> (Int32, Bool) in
+            let taint = self.taint
+            let directory = scratchDirectory
+            let (fd, marker) = try await io.run { () throws -> (Int32, HubUpstreamTaint.Marker) in
                 try FileIO.makeDirectory(directory)
                 let fd = try FileIO.open(scratch, flags: O_RDWR | O_CREAT | O_TRUNC, mode: 0o644)
-                return (fd, taint.begin(blobID: file.blobID, attempt: id))
+                return (fd, taint.begin(blobID: file.blobID))
             }
             opened = true
-            attempt.setFile(fd, streamsUnverified: streams)
+            attempt.setFile(fd, streamsUnverified: marker.streams)
             let digests = try await receive(file, of: revision, into: fd, scratch: scratch, attempt: attempt)
             let matches = file.isLFS ? digests.sha256 == file.blobID : digests.gitBlobID == file.blobID
             guard digests.sizeBytes == file.sizeBytes, matches else {
@@ -42,9 +43,9 @@ extension HubUpstream {
                         + " (sha256 \(digests.sha256), git blob \(digests.gitBlobID))")
             }
             attempt.finish(.verified(sha256: digests.sha256))
-            if streams { taint.end(blobID: file.blobID, attempt: id) }
             let (cache, repoID, commit) = (self.cache, revision.repoID, revision.commit)
             try await io.run {
+                if marker.removeOnVerify { taint.end(blobID: file.blobID) }
                 try FileIO.fsync(fd, path: scratch)
                 let checked = HubCacheFile(path: file.path, sizeBytes: file.sizeBytes, sha256: digests.sha256, blobID: file.blobID)
                 try cache.installBlob(checked, repositoryID: repoID, from: scratch, sha256Verified: true)

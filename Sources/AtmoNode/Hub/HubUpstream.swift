@@ -38,6 +38,8 @@ final class HubUpstream: Sendable {
     private let revisions = Mutex<[String: HubUpstreamRevision]>([:])
     private let walks = Mutex<[String: Task<Void, Never>]>([:])
     private let attempts = Mutex<[String: (attempt: HubUpstreamAttempt, task: Task<Void, Never>)]>([:])
+    /// Blobs whose download failed lately, by `repo/blob id` (not fetched again at once).
+    private let backoff: Mutex<HubUpstreamBackoff>
 
     /// What the upstream has for a revision.
     enum Opened: Sendable {
@@ -47,8 +49,9 @@ final class HubUpstream: Sendable {
 
     init(
         client: HubUpstreamClient, cache: HubCache, scratchDirectory: String, io: BlockingIO, logger: Logger,
-        rescan: @escaping @Sendable () -> Void = {}
+        retryAfter: Duration = .seconds(30), rescan: @escaping @Sendable () -> Void = {}
     ) {
+        backoff = Mutex(HubUpstreamBackoff(base: retryAfter))
         self.client = client
         self.cache = cache
         self.scratchDirectory = scratchDirectory
@@ -148,7 +151,11 @@ final class HubUpstream: Sendable {
     /// downloaded), throwing when its download fails.
     func fetch(_ file: HubUpstreamClient.File, of revision: HubUpstreamRevision) async throws {
         if try await linkCachedBlob(file, of: revision) != nil { return }
-        let running = attempt(for: file, of: revision)
+        let running: (attempt: HubUpstreamAttempt, task: Task<Void, Never>)
+        switch attempt(for: file, of: revision) {
+        case .running(let attempt, let task): running = (attempt, task)
+        case .backingOff(let wait): throw HubUpstreamError("\(file.path) failed lately; not fetched again for \(wait)")
+        }
         await running.task.value
         if case .failed(let message) = running.attempt.progress.outcome { throw HubUpstreamError(message) }
     }
@@ -176,20 +183,30 @@ final class HubUpstream: Sendable {
         }
     }
 
-    /// The running download of `file`'s blob, started unless one runs.
-    func attempt(for file: HubUpstreamClient.File, of revision: HubUpstreamRevision) -> (
-        attempt: HubUpstreamAttempt, task: Task<Void, Never>
-    ) {
+    /// A blob's download: running, or not started because its last one failed lately.
+    enum Started: Sendable {
+        case running(HubUpstreamAttempt, Task<Void, Never>)
+        /// How long until the blob is fetched again (`HubUpstreamBackoff`).
+        case backingOff(Duration)
+    }
+
+    /// The running download of `file`'s blob, started unless one runs or the blob's last
+    /// download failed less than its backoff ago.
+    func attempt(for file: HubUpstreamClient.File, of revision: HubUpstreamRevision) -> Started {
         let key = revision.repoID + "/" + file.blobID
-        return attempts.withLock { attempts -> (attempt: HubUpstreamAttempt, task: Task<Void, Never>) in
-            if let running = attempts[key] { return running }
+        return attempts.withLock { attempts -> Started in
+            if let running = attempts[key] { return .running(running.attempt, running.task) }
+            if let wait = backoff.withLock({ $0.wait(key, now: .now) }) { return .backingOff(wait) }
             let attempt = HubUpstreamAttempt(file: file)
             let task = Task {
                 await self.download(attempt, of: revision)
+                let failed: Bool
+                if case .failed = attempt.progress.outcome { failed = true } else { failed = false }
+                self.backoff.withLock { failed ? $0.failed(key, now: .now) : $0.succeeded(key) }
                 _ = self.attempts.withLock { $0.removeValue(forKey: key) }
             }
             attempts[key] = (attempt, task)
-            return (attempt, task)
+            return .running(attempt, task)
         }
     }
 

@@ -33,7 +33,8 @@ extension MeshNode {
                 let client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream))
                 routes.upstream = HubUpstream(
                     client: client, cache: defaultHubCache, scratchDirectory: configuration.stateDirectory + "/hub-upstream",
-                    io: io, logger: logger, rescan: { provider.requestRescan() })
+                    io: io, logger: logger, retryAfter: .milliseconds(Int64(max(0, configuration.hubUpstreamRetrySeconds) * 1000)),
+                    rescan: { provider.requestRescan() })
             } else {
                 logger.warning("--upstream needs the Hugging Face cache (it is off): repositories are not mirrored")
             }
