@@ -32,8 +32,8 @@ extension EndToEnd.SwarmEndToEnd {
                     $0.requestID == requestID && $0.bytesDone >= mebibyte
                 }
                 // B lists the file in its catalog's `partial_models` from its next gossip tick
-                // on; the pull is made after a moment so that it has.
-                try await Task.sleep(for: .seconds(2))
+                // on; the pull is made once it does.
+                try await Self.waitForPartialListing(of: id, port: b.port)
 
                 // C runs no node: the pull runs in the command, from B's URL alone.
                 let pull = try await sandbox.run(
@@ -52,5 +52,49 @@ extension EndToEnd.SwarmEndToEnd {
                 #expect(done.state == "completed", "\(done)")
             }
         }
+    }
+
+    /// Waits until the node on `port` lists `id` under `partial_models` in its `GET
+    /// /v1/catalogs` (a streamed, chunked body: read as text once its chunks are joined).
+    static func waitForPartialListing(of id: String, port: Int, timeout: Duration = .seconds(30)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if let answer = await HTTPProbe.get(port: port, path: "/v1/catalogs"), answer.status == 200 {
+                let text = dechunked(answer.body, chunked: answer.headers.contains { $0.key.lowercased() == "transfer-encoding" })
+                if let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)), Self.listsPartial(id, in: json) { return }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("the node never listed \(id) in partial_models within \(timeout)")
+    }
+
+    /// Whether some `partial_models` array in `json` (any depth) has an entry of `id`.
+    static func listsPartial(_ id: String, in json: Any) -> Bool {
+        if let object = json as? [String: Any] {
+            if let partial = object["partial_models"] as? [[String: Any]], partial.contains(where: { $0["model_id"] as? String == id }) {
+                return true
+            }
+            return object.values.contains { listsPartial(id, in: $0) }
+        }
+        if let array = json as? [Any] { return array.contains { listsPartial(id, in: $0) } }
+        return false
+    }
+
+    /// The payload of a chunked body (RFC 9112 §7.1), or the body itself when not chunked.
+    static func dechunked(_ body: Data, chunked: Bool) -> String {
+        let raw = String(decoding: body, as: UTF8.self)
+        guard chunked else { return raw }
+        var payload = ""
+        var rest = Substring(raw)
+        while let lineEnd = rest.range(of: "\r\n") {
+            let sizeText = rest[rest.startIndex..<lineEnd.lowerBound].split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size > 0 else { break }
+            let start = lineEnd.upperBound
+            guard let end = rest.utf8.index(start, offsetBy: size, limitedBy: rest.utf8.endIndex) else { break }
+            payload += rest[start..<end]
+            rest = rest[end...].dropFirst(2)
+        }
+        return payload
     }
 }
