@@ -34,6 +34,9 @@ public struct MeshCatalog: Sendable {
     /// Bounds applied to `ttl_seconds` when computing expiry.
     public let ttlBoundsSeconds: ClosedRange<Int64>
     var offers: [String: NodeOffer] = [:]
+    /// Grows when what the model list shows changed (a node's entries, partial entries,
+    /// repositories or name; not a catalog merely heard again with a newer timestamp).
+    public internal(set) var modelsRevision: UInt64 = 0
 
     /// An empty mesh catalog; `ttlBoundsSeconds` should match the gossip configuration.
     public init(ttlBoundsSeconds: ClosedRange<Int64> = GossipConfiguration().ttlBoundsSeconds) {
@@ -51,10 +54,17 @@ public struct MeshCatalog: Sendable {
         var seenIDs = Set<String>()
         let entries = catalog.models.filter { seenIDs.insert($0.modelID).inserted }
         let lifetime = GossipConfiguration.lifetimeMs(ttlSeconds: catalog.ttlSeconds, bounds: ttlBoundsSeconds)
-        offers[catalog.nodeID] = NodeOffer(
+        let previous = offers[catalog.nodeID]
+        let offer = NodeOffer(
             nodeName: catalog.nodeName, endpoints: catalog.transferEndpoints, timestamp: catalog.timestamp,
             expiresAtMs: now + lifetime, entries: entries, partialEntries: Self.partialEntries(of: catalog, besides: entries),
             repositories: Self.repositories(of: catalog))
+        offers[catalog.nodeID] = offer
+        if previous?.nodeName != offer.nodeName || previous?.entries != offer.entries
+            || previous?.partialEntries != offer.partialEntries || previous?.repositories != offer.repositories
+        {
+            modelsRevision &+= 1
+        }
         return true
     }
 
@@ -72,7 +82,9 @@ public struct MeshCatalog: Sendable {
     /// Returns whether the node was known.
     @discardableResult
     public mutating func remove(nodeID: String) -> Bool {
-        offers.removeValue(forKey: nodeID) != nil
+        guard offers.removeValue(forKey: nodeID) != nil else { return false }
+        modelsRevision &+= 1
+        return true
     }
 
     /// Forgets the nodes that did not re-announce within their TTL; returns their ids, sorted.
@@ -80,6 +92,7 @@ public struct MeshCatalog: Sendable {
     public mutating func expire(now: Int64) -> [String] {
         let expired = offers.compactMap { $0.value.expiresAtMs <= now ? $0.key : nil }.sorted()
         for nodeID in expired { offers[nodeID] = nil }
+        if !expired.isEmpty { modelsRevision &+= 1 }
         return expired
     }
 

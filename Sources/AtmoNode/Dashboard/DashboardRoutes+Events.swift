@@ -9,7 +9,8 @@ extension DashboardRoutes {
     /// What one `/v1/events` stream writes.
     enum Outgoing: Sendable {
         case download(DownloadAPI.Status)
-        case mesh(UInt64)
+        /// The mesh view's version and its model list's.
+        case mesh(UInt64, UInt64)
         case node(UInt64)
         case keepalive
     }
@@ -60,8 +61,8 @@ extension DashboardRoutes {
                         sink.finish()
                     }
                     group.addTask {
-                        sink.yield(.mesh(mesh.version))
-                        await Self.coalesce(meshChanges) { _ = sink.yield(.mesh(mesh.version)) }
+                        sink.yield(.mesh(mesh.version, mesh.modelsVersion))
+                        await Self.coalesce(meshChanges) { _ = sink.yield(.mesh(mesh.version, mesh.modelsVersion)) }
                     }
                     group.addTask {
                         for await _ in nodeChanges { nodeTrigger.yield() }
@@ -102,7 +103,7 @@ extension DashboardRoutes {
     static func frame(_ event: Outgoing) -> ByteBuffer {
         switch event {
         case .download(let status): return frame("download", status)
-        case .mesh(let version): return frame("mesh", NodeAPI.Change(version: version))
+        case .mesh(let version, let models): return frame("mesh", NodeAPI.Change(version: version, modelsVersion: models))
         case .node(let version): return frame("node", NodeAPI.Change(version: version))
         case .keepalive: return ByteBuffer(string: ": keepalive\n\n")
         }

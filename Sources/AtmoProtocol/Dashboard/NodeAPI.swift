@@ -127,8 +127,15 @@ public enum NodeAPI {
     }
 
     /// The data of a `mesh` or `node` event: the view's version, to refetch on a change.
+    /// A `mesh` event also carries `models_version`, which moves only when the mesh's model
+    /// list (models, repositories, their providers or partial state) changed.
     public struct Change: Sendable, Hashable, Codable {
         public var version: UInt64
-        public init(version: UInt64) { self.version = version }
+        public var modelsVersion: UInt64?
+        public init(version: UInt64, modelsVersion: UInt64? = nil) {
+            self.version = version
+            self.modelsVersion = modelsVersion
+        }
+        enum CodingKeys: String, CodingKey { case version, modelsVersion = "models_version" }
     }
 }
