@@ -161,7 +161,8 @@ package struct PeerTable: Sendable {
         seenOnly.stats.lastSeenMs = after.stats.lastSeenMs
         if seenOnly != after {
             revision &+= 1
-        } else if before.stats.lastSeenMs != after.stats.lastSeenMs, lastSeenRevisionMs.map({ now - $0 >= Self.lastSeenRefreshMs }) ?? true {
+        } else if before.stats.lastSeenMs != after.stats.lastSeenMs, lastSeenRevisionMs.map({ now - $0 >= Self.lastSeenRefreshMs }) ?? true
+        {
             revision &+= 1
             lastSeenRevisionMs = now
         }

@@ -15,7 +15,8 @@ struct MeshCatalogModelsRevisionTests {
         // Republished with a newer timestamp, same models: the list did not change.
         _ = catalog.apply(MeshFixtures.catalog("b", at: start + 60_000, models: [MeshFixtures.entry("m")]), now: start + 60_000)
         #expect(catalog.modelsRevision == first)
-        _ = catalog.apply(MeshFixtures.catalog("b", at: start + 61_000, models: [MeshFixtures.entry("m"), MeshFixtures.entry("n")]), now: start + 61_000)
+        _ = catalog.apply(
+            MeshFixtures.catalog("b", at: start + 61_000, models: [MeshFixtures.entry("m"), MeshFixtures.entry("n")]), now: start + 61_000)
         #expect(catalog.modelsRevision != first, "a new model")
         let second = catalog.modelsRevision
         catalog.remove(nodeID: "b")

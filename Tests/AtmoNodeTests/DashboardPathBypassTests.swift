@@ -15,7 +15,9 @@ import Testing
 /// guard must judge the path as the router reads it, and the control routes must refuse a
 /// request the guard did not let in (defence in depth).
 struct DashboardPathBypassTests {
-    static let bypassPaths = ["//v1/downloads", "/v1//downloads", "//v1/node", "//v1/events", "/v1//limits", "//", "//ui/app.js", "/v1/storage/"]
+    static let bypassPaths = [
+        "//v1/downloads", "/v1//downloads", "//v1/node", "//v1/events", "/v1//limits", "//", "//ui/app.js", "/v1/storage/",
+    ]
 
     func raw(_ port: Int, _ method: String, _ target: String, host: String, headers: [String] = [], body: String = "")
         async throws -> RawHTTP.Response
@@ -46,7 +48,8 @@ struct DashboardPathBypassTests {
             }
             // No leading slash: the HTTP parser refuses it before any route.
             #expect(try await raw(port, "POST", "v1/downloads", host: "evil.com", body: #"{"model_id":"x"}"#).status == 400)
-            let limits = try await raw(port, "PUT", "/v1//limits", host: "127.0.0.1:\(port)", headers: ["Origin: http://evil.com"], body: #"{"up":"5MB/s"}"#)
+            let limits = try await raw(
+                port, "PUT", "/v1//limits", host: "127.0.0.1:\(port)", headers: ["Origin: http://evil.com"], body: #"{"up":"5MB/s"}"#)
             #expect(limits.status == 403)
             #expect(running.node.shaper.limits.up.isUnlimited, "nothing changed")
             // The CLI (no Origin, an IP literal Host) still gets through, doubled slash or not.
@@ -104,7 +107,8 @@ struct DashboardPathBypassTests {
             ).register(on: router)
             let responder = router.buildResponder()
             for path in ["/", "/ui/app.js", "/v1/node", "/v1/events", "/v1/limits"] {
-                let request = Request(head: HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: path), body: .init(buffer: ByteBuffer()))
+                let request = Request(
+                    head: HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: path), body: .init(buffer: ByteBuffer()))
                 let response = try await responder.respond(to: request, context: try loopbackContext())
                 #expect(response.status == .forbidden, "\(path)")
             }

@@ -8,7 +8,10 @@ struct ControlAccessPathTests {
         #expect(ControlAccess.routedPath("v1/node") == "/v1/node")
         #expect(ControlAccess.routedPath("//") == "/")
         #expect(ControlAccess.routedPath("") == "/")
-        for path in ["//v1/downloads", "/v1//downloads", "//v1/node", "//v1/events", "/v1//limits", "//", "//ui/app.js", "v1/storage", "/v1/follows//x"] {
+        for path in [
+            "//v1/downloads", "/v1//downloads", "//v1/node", "//v1/events", "/v1//limits", "//", "//ui/app.js", "v1/storage",
+            "/v1/follows//x",
+        ] {
             #expect(ControlAccess.isControlPath(path), "\(path)")
         }
         #expect(!ControlAccess.isControlPath("//health"))
