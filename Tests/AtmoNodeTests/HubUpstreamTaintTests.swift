@@ -204,6 +204,10 @@ struct HubUpstreamTaintTests {
             #expect(left == ["d"])
             taint.end(blobID: "d")
             #expect(!taint.isTainted(blobID: "d"))
+            // A marker of the older shape `{blob}.{attempt}` still taints its blob.
+            #expect(FileManager.default.createFile(atPath: directory.sub("unverified/e.1a2b3c4d"), contents: Data()))
+            #expect(taint.isTainted(blobID: "e"))
+            #expect(!taint.isTainted(blobID: "f"))
         }
     }
 }

@@ -68,9 +68,11 @@ struct HubUpstreamTaint: Sendable {
     }
 
     /// Whether `blobID` is tainted: its marker, or an `overflow` marker, is left (and not
-    /// expired).
+    /// expired); so is a marker `{blob id}.{attempt}` that an older node left.
     func isTainted(blobID: String) -> Bool {
-        fresh(blobID) || fresh(Self.overflowName)
+        if fresh(blobID) || fresh(Self.overflowName) { return true }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.contains { $0.hasPrefix(blobID + ".") && fresh($0) }
     }
 
     /// Drops the markers older than `expiry` (the folder's files of another shape too).
