@@ -17,6 +17,15 @@ extension DownloadManager {
         return status
     }
 
+    /// What the partial of a model's download holds now (nil: a repository, no version
+    /// pinned, or no usable partial).
+    func heldBytes(of queued: QueuedDownload?) -> Int64? {
+        guard let queued, queued.kind == DownloadAPI.Kind.model.rawValue, let sha256 = queued.sha256,
+            let record = try? database?.download(sha256: sha256)
+        else { return nil }
+        return Self.heldBytes(record)
+    }
+
     /// The bytes of the pieces `record` trusts now, when its partial has the artefact's
     /// size (nil: no usable partial; the run starts over).
     static func heldBytes(_ record: DownloadRecord) -> Int64? {

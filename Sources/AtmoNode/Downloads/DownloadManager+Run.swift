@@ -9,9 +9,11 @@ extension DownloadManager {
     /// another run owns it); else the stream of what its user asks (cancel, pause).
     func beginRun(_ requestID: String) -> AsyncStream<Control>? {
         let (stream, continuation) = AsyncStream.makeStream(of: Control.self)
+        let held = heldBytes(of: queued(requestID))
         let owned = jobsState.withLock { jobs -> Bool in
             guard var job = jobs[requestID], !job.status.isFinal, !job.running, !job.isUserPaused else { return false }
             job.running = true
+            job.heldFloor = held ?? 0
             job.pausedDuringRun = false
             job.control = continuation
             jobs[requestID] = job
@@ -28,9 +30,16 @@ extension DownloadManager {
     /// before its paused run had stopped is queued again (unless the node stops:
     /// `mayRunAgain` false).
     func endRun(_ requestID: String, mayRunAgain: Bool) {
+        let held = heldBytes(of: queued(requestID))
         let (again, paused) = jobsState.withLock { jobs -> (QueuedDownload?, DownloadAPI.Status?) in
             guard var job = jobs[requestID] else { return (nil, nil) }
             job.running = false
+            // Stopped, not ended: it shows what its partial holds (the run counted bytes in
+            // flight too, which are not kept), so the next run does not step back from it.
+            if let held, !job.status.isFinal {
+                job.status.bytesDone = held
+                job.heldFloor = held
+            }
             job.control?.finish()
             job.control = nil
             var paused: DownloadAPI.Status? = nil
@@ -68,6 +77,7 @@ extension DownloadManager {
         let status = jobsState.withLock { jobs -> DownloadAPI.Status? in
             guard var job = jobs[requestID], !job.status.isFinal else { return nil }
             change(&job.status)
+            if job.status.bytesDone < job.heldFloor { job.status.bytesDone = job.heldFloor }
             if job.isUserPaused, !job.status.isFinal {
                 job.status.paused = true
                 job.status.pausedBy = .user

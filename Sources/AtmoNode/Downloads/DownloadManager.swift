@@ -37,6 +37,10 @@ final class DownloadManager: Sendable {
         var restored = false
         /// When it ended (unix ms); nil while not final.
         var finishedAtMs: Int64?
+        /// The bytes its partial held when its current run began (from the resume record): a
+        /// run that starts by checking those pieces again reports from 0 up; the status does
+        /// not go below them (a model's download; 0 for a repository).
+        var heldFloor: Int64 = 0
         /// A repository download that completed: what it installed (for `/v1/repository-pulls`).
         var repositoryResult: RepositoryPullAPI.Result?
 
