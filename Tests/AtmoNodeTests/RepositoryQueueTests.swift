@@ -54,7 +54,9 @@ struct RepositoryQueueTests {
                     }
                     #expect(oneDone, "\(b.node.downloadStatuses().filter { $0.requestID == one })")
                     let otherSnapshot = other + "/models--atmo-test--tiny/snapshots/" + HubCacheFixture.commit
-                    #expect(FileManager.default.contents(atPath: otherSnapshot + "/config.json").map { [UInt8]($0) } == fixture.files["config.json"])
+                    #expect(
+                        FileManager.default.contents(atPath: otherSnapshot + "/config.json").map { [UInt8]($0) }
+                            == fixture.files["config.json"])
                     #expect(!FileManager.default.fileExists(atPath: otherSnapshot + "/model.safetensors"))
                 }
             }

@@ -230,8 +230,10 @@ final class DownloadManager: Sendable {
     /// Every download known: those under way and the final ones kept (the last
     /// `DownloadAPI.historyLimit`), oldest first.
     func list() -> [DownloadAPI.Status] {
-        jobsState.withLock { jobs in jobs.values.sorted { ($0.queued.createdAtMs, $0.queued.requestID) < ($1.queued.createdAtMs, $1.queued.requestID) }
-                .map(\.status) }
+        jobsState.withLock { jobs in
+            jobs.values.sorted { ($0.queued.createdAtMs, $0.queued.requestID) < ($1.queued.createdAtMs, $1.queued.requestID) }
+                .map(\.status)
+        }
     }
 
     func status(of requestID: String) -> DownloadAPI.Status? { jobsState.withLock { $0[requestID]?.status } }
