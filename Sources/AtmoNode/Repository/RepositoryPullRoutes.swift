@@ -64,7 +64,17 @@ struct RepositoryPullRoutes: Sendable {
                     return
                 }
                 let events = node.downloads.subscribe()
-                let (requestID, created) = try node.downloads.enqueue(start)
+                let requestID: String
+                let created: Bool
+                do {
+                    (requestID, created) = try node.downloads.enqueue(start)
+                } catch let error as StoreError where node.downloads.isQueueFull(error) {
+                    // A full queue is the client's to resolve (cancel some, or wait): said
+                    // as the stream's error event, as the queue's own route answers 429.
+                    try await writer.write(Self.event("error", RepositoryPullAPI.Failure(error: error.message, code: DownloadAPI.queueFullCode)))
+                    try await writer.finish(nil)
+                    return
+                }
                 var ended = false
                 do {
                     for await event in events {
