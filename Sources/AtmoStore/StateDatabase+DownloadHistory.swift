@@ -54,7 +54,7 @@ extension StateDatabase {
     public func downloadHistory() throws(StoreError) -> [(createdAtMs: Int64, status: DownloadAPI.Status)] {
         let rows = try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT created_at_ms, status_json FROM download_history ORDER BY finished_at_ms, created_at_ms"
+                db, sql: "SELECT created_at_ms, status_json FROM download_history ORDER BY finished_at_ms, created_at_ms, request_id"
             ).map { row -> (Int64, Data) in (row["created_at_ms"], row["status_json"]) }
         }
         return rows.compactMap { created, json in
@@ -72,7 +72,7 @@ extension StateDatabase {
         try db.execute(
             sql: """
                 DELETE FROM download_history WHERE request_id NOT IN (
-                    SELECT request_id FROM download_history ORDER BY finished_at_ms DESC, created_at_ms DESC LIMIT ?)
+                    SELECT request_id FROM download_history ORDER BY finished_at_ms DESC, created_at_ms DESC, request_id DESC LIMIT ?)
                 """, arguments: [max(0, keep)])
     }
 }

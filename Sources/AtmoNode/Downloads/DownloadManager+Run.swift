@@ -128,7 +128,11 @@ extension DownloadManager {
     static func trimHistory(_ jobs: inout [String: Job]) {
         let ended = jobs.values.filter { $0.status.isFinal }
         guard ended.count > DownloadAPI.historyLimit else { return }
-        let oldest = ended.sorted { ($0.finishedAtMs ?? 0, $0.queued.createdAtMs) < ($1.finishedAtMs ?? 0, $1.queued.createdAtMs) }
+        // Ties (downloads that ended in the same millisecond) go by request id, as on disk
+        // (`StateDatabase.finishQueuedDownload`), so a restart restores these same ones.
+        let oldest = ended.sorted {
+            ($0.finishedAtMs ?? 0, $0.queued.createdAtMs, $0.queued.requestID) < ($1.finishedAtMs ?? 0, $1.queued.createdAtMs, $1.queued.requestID)
+        }
         for job in oldest.prefix(ended.count - DownloadAPI.historyLimit) { jobs.removeValue(forKey: job.queued.requestID) }
     }
 }
