@@ -117,3 +117,33 @@ interop_wait_port() {
     done
     return 1
 }
+
+# interop_start_node NAME [ARGS...]    starts `$atmo serve` on 127.0.0.1, port 0, state in
+#                                      $work/NAME-state, no LAN, no LlamaFarm, plus ARGS;
+#                                      tracks it, sets port (fails early with its log if it
+#                                      writes none). Environment set before the call
+#                                      (HF_HUB_CACHE=... interop_start_node ...) reaches it.
+interop_start_node() {
+    local name="$1"
+    shift
+    "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/$name.port" --state-dir "$work/$name-state" \
+        --no-lan --no-llamafarm "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    local pid=$!
+    interop_track "$pid"
+    interop_wait_port "$pid" "$work/$name.port"
+    if [[ -z "$port" ]]; then
+        sed 's/^/   /' "$work/$name.err" | tail -20
+        interop_fail_early "atmo serve $name did not write its port within 60 s"
+    fi
+    echo "node $name (pid $pid) at http://127.0.0.1:$port"
+}
+
+# interop_wait_for URL TEXT            polls URL until its body contains TEXT; 1 after 90 s.
+interop_wait_for() {
+    local url="$1" text="$2"
+    for _ in $(seq 1 900); do
+        if curl -fsS "$url" 2>/dev/null | grep -q "$text"; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}

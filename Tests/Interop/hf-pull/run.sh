@@ -38,17 +38,7 @@ mkdir -p "$HOME"
 start_node() {
     local name=$1 cache=$2
     shift 2
-    HF_HUB_CACHE="$cache" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/$name.port" \
-        --state-dir "$work/$name-state" --models-dir "$work/$name-models" --no-lan --no-llamafarm --name "node-$name" "$@" \
-        >"$work/$name.out" 2>"$work/$name.err" &
-    local pid=$!
-    interop_track "$pid"
-    interop_wait_port "$pid" "$work/$name.port"
-    if [[ -z "$port" ]]; then
-        sed 's/^/   /' "$work/$name.err" | tail -20
-        interop_fail_early "atmo serve $name did not write its port within 60 s"
-    fi
-    echo "node $name (pid $pid) at http://127.0.0.1:$port"
+    HF_HUB_CACHE="$cache" interop_start_node "$name" --models-dir "$work/$name-models" --name "node-$name" "$@"
 }
 
 # Polls URL's /v1/catalogs until a catalog offers the repository (deadline 90 s).

@@ -33,19 +33,9 @@ start_node() {
     local name="$1" cache="$2"
     shift 2
     mkdir -p "$cache"
-    HF_HUB_CACHE="$cache" "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/$name.port" \
-        --state-dir "$work/$name-state" --no-lan --no-llamafarm --name "$name" "$@" \
-        >"$work/$name.out" 2>"$work/$name.err" &
-    local pid=$!
-    interop_track "$pid"
     local port
-    interop_wait_port "$pid" "$work/$name.port"
-    if [[ -z "$port" ]]; then
-        sed 's/^/   /' "$work/$name.err"
-        interop_fail_early "atmo serve ($name) did not write its port within 60 s"
-    fi
+    HF_HUB_CACHE="$cache" interop_start_node "$name" --name "$name" "$@"
     endpoint="http://127.0.0.1:$port"
-    echo "atmo serve $name (pid $pid) at $endpoint"
 }
 
 # wait_listed ENDPOINT NAME [REPO [REVISION]]: polls (with a deadline) until the endpoint lists

@@ -27,32 +27,14 @@ echo "python prometheus_client $(python3 -c 'from importlib.metadata import vers
 export HOME="$work/home"
 mkdir -p "$HOME"
 
-# Starts `atmo serve` NAME with extra arguments; sets $port.
+# Starts `atmo serve` NAME with extra arguments (own state, models and port); sets $port.
 start_node() {
     local name=$1
     shift
-    "$atmo" serve --host 127.0.0.1 --port 0 --port-file "$work/$name.port" --state-dir "$work/$name-state" \
-        --models-dir "$work/$name-models" --no-lan --no-llamafarm --no-huggingface --name "node-$name" "$@" \
-        >"$work/$name.out" 2>"$work/$name.err" &
-    local pid=$!
-    interop_track "$pid"
-    interop_wait_port "$pid" "$work/$name.port"
-    if [[ -z "$port" ]]; then
-        sed 's/^/   /' "$work/$name.err" | tail -20
-        interop_fail_early "atmo serve $name did not write its port within 60 s"
-    fi
-    echo "node $name (pid $pid) at http://127.0.0.1:$port"
+    interop_start_node "$name" --models-dir "$work/$name-models" --no-huggingface --name "node-$name" "$@"
 }
 
-# Polls URL until its body contains TEXT (deadline 90 s).
-wait_for() {
-    local url=$1 text=$2
-    for _ in $(seq 1 900); do
-        if curl -fsS "$url" 2>/dev/null | grep -q "$text"; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
+wait_for() { interop_wait_for "$@"; }
 
 size=$((6 * 1024 * 1024 + 3))
 mkdir -p "$work/offered"
