@@ -8,8 +8,8 @@ import AtmoProtocol
 ///   hashes under one id are two versions, never mixed.
 /// - A node's entries disappear when it has not re-announced them within its TTL
 ///   (clamped like gossip does), or at once with `remove(nodeID:)`.
-/// - A node's `repositories` merge per (`model_id`, `revision`) into `MeshRepository`
-///   (MeshCatalog+Repositories.swift).
+/// - A node's `repositories` merge per commit (`repo_id`, `revision`) into `MeshRepository`,
+///   whatever id each node offers it under (MeshCatalog+Repositories.swift).
 /// - A node's `partial_models` (files it is pulling, each naming its piece manifest) make
 ///   it a provider with `partial` set; a model offered only by partial holders is still a
 ///   model of the mesh (pullable from the swarm), with `MeshModel.isComplete` false. A

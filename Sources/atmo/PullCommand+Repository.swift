@@ -62,7 +62,7 @@ extension PullCommand {
         let destination = repositoryDestination(configuration)
         let urls = peers.filter { $0.contains("://") }
         if !urls.isEmpty {
-            let (entry, _) = await repositoryFromCatalogs(urls: urls)
+            let (entry, _, _) = await repositoryFromCatalogs(urls: urls)
             await pullRepositoryHere(
                 entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
         }
@@ -70,19 +70,25 @@ extension PullCommand {
             if detach { await queueRepositoryInNode(node, destination: destination) }
             await pullRepositoryThroughNode(node, destination: destination)
             // An older node without the route: pulled here, from the providers it knows.
-            let (entry, sources) = await repositoryFromCatalogs(urls: [node.file.baseURL], excludingNode: node.file.nodeID)
-            await pullRepositoryHere(entry, sources: sources, destination: destination, configuration, logger: logger)
+            let (entry, sources, providers) = await repositoryFromCatalogs(urls: [node.file.baseURL], excludingNode: node.file.nodeID)
+            await pullRepositoryHere(entry, sources: sources, providers: providers, destination: destination, configuration, logger: logger)
         }
         if detach {
-            Failure(message: "--detach queues the pull in the running node, and none runs here (start `atmo serve`)", exitCode: ExitStatus.usage)
-                .exit(json: json, code: "no_node")
+            Failure(
+                message: "--detach queues the pull in the running node, and none runs here (start `atmo serve`)", exitCode: ExitStatus.usage
+            )
+            .exit(json: json, code: "no_node")
         }
         await pullRepositoryInProcess(configuration, destination: destination, logger: logger)
     }
 
     /// The repository as the catalogs `urls` know them (a node's `/v1/catalogs`: its own and
-    /// those it learned), with the HTTP endpoints of the nodes offering that revision.
-    func repositoryFromCatalogs(urls: [String], excludingNode: String? = nil) async -> (RepositoryEntry, [PullSource]) {
+    /// those it learned), with the HTTP endpoints of the nodes offering that commit and
+    /// their own entries of it by node id: a commit asked for by one id (`org--tiny`) may be
+    /// offered by another node under another (`org--tiny-1a2b3c4d`, a tag beside its `main`).
+    func repositoryFromCatalogs(
+        urls: [String], excludingNode: String? = nil
+    ) async -> (RepositoryEntry, [PullSource], [String: RepositoryEntry]) {
         var found: [(entry: RepositoryEntry, source: PullSource)] = []
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(3), read: .seconds(15))
@@ -102,27 +108,32 @@ extension PullCommand {
                     json: json, code: "peer_unreachable")
             }
             for catalog in bundle.catalogs where catalog.nodeID != excludingNode {
-                guard let entry = catalog.repository(repositoryModelID) else { continue }
                 let http = urls.count == 1 && excludingNode == nil ? url : catalog.transferEndpoints.http
-                if let http { found.append((entry, PullSource(baseURL: http, nodeID: catalog.nodeID))) }
+                guard let http else { continue }
+                for entry in catalog.repositories { found.append((entry, PullSource(baseURL: http, nodeID: catalog.nodeID))) }
             }
         }
-        let revisions = Dictionary(grouping: found, by: \.entry.revision)
-        // The revision most nodes offer; its entry with the most files (a node that pulled
-        // some files offers only those).
-        guard let best = revisions.values.max(by: { $0.count < $1.count }),
-            let entry = best.map(\.entry).max(by: { $0.files.count < $1.files.count })
+        // The commits the id names, each with every node offering it (under any id).
+        let commit = { (entry: RepositoryEntry) in entry.repoID + "@" + entry.revision }
+        let named = Set(found.filter { $0.entry.modelID == repositoryModelID }.map { commit($0.entry) })
+        let commits = Dictionary(grouping: found.filter { named.contains(commit($0.entry)) }, by: { commit($0.entry) })
+        // The commit most nodes offer; its entry under the id asked for with the most files
+        // (a node that pulled some files offers only those).
+        guard let best = commits.values.max(by: { $0.count < $1.count }),
+            let entry = best.map(\.entry).filter({ $0.modelID == repositoryModelID }).max(by: { $0.files.count < $1.files.count })
         else {
             Failure(message: "no node of the mesh offers the repository \(modelID) (see `atmo models`)", exitCode: ExitStatus.notFound)
                 .exit(json: json, code: "not_offered")
         }
-        return (entry, best.map(\.source))
+        let providers = Dictionary(
+            best.compactMap { found in found.source.nodeID.map { ($0, found.entry) } }, uniquingKeysWith: { a, _ in a })
+        return (entry, best.map(\.source), providers)
     }
 
     /// Pulls in this process with its own engine (a running node's mesh view, or URLs).
     func pullRepositoryHere(
-        _ entry: RepositoryEntry, sources: [PullSource], destination: RepositoryDestination, _ configuration: NodeConfiguration,
-        logger: Logger
+        _ entry: RepositoryEntry, sources: [PullSource], providers: [String: RepositoryEntry] = [:], destination: RepositoryDestination,
+        _ configuration: NodeConfiguration, logger: Logger
     ) async -> Never {
         var pullConfiguration = PullConfiguration()
         pullConfiguration.connections = connections
@@ -149,7 +160,7 @@ extension PullCommand {
                     logger: logger)
                 let requestID = UUID().uuidString.lowercased()
                 return await Self.runRepositoryInterruptible { () async throws(TransferError) -> InstalledRepository in
-                    try await puller.pull(entry, from: sources, files: selection, into: destination) { progress in
+                    try await puller.pull(entry, from: sources, providers: providers, files: selection, into: destination) { progress in
                         bar.update(progress.asPullProgress(requestID: requestID)) { shown in if json { printJSON(shown.message) } }
                     }
                 }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import AtmoMesh
 
-/// Issue 12: the mesh merges the nodes' `repositories` per (`model_id`, `revision`), keeps
+/// Issue 12: the mesh merges the nodes' `repositories` per commit (`repo_id`, `revision`), keeps
 /// each provider's own files, forgets them with their node, publishes its own and counts
 /// their files against gossip's model bound.
 struct MeshCatalogRepositoryTests {
@@ -38,7 +38,7 @@ struct MeshCatalogRepositoryTests {
         mesh.apply(Self.catalog("a", at: t0, repositories: [Self.repository()]), now: t0)
         mesh.apply(Self.catalog("c", at: t0, repositories: [Self.repository(Self.revisionB)]), now: t0)
         let all = mesh.repositories
-        #expect(all.map(\.key.revision) == [Self.revisionA, Self.revisionB] && all.allSatisfy { $0.key.modelID == "org--tiny" })
+        #expect(all.map(\.key.revision) == [Self.revisionA, Self.revisionB] && all.allSatisfy { $0.entry.modelID == "org--tiny" })
         let merged = try #require(all.first)
         #expect(merged.entry.files.map(\.path) == ["config.json", "model.safetensors"])
         #expect(merged.entry.refs == ["main", "v1"] && merged.entry.sizeBytes == 20)

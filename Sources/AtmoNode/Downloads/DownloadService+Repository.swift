@@ -99,18 +99,23 @@ extension DownloadService {
         preempted: Shared<Bool>
     ) async {
         let id = queued.requestID
-        // Each file from the nodes holding it (a node that pulled some files offers those).
-        let ranked = offeredRevisions(of: entry.modelID).first { $0.repository.revision == entry.revision }?.providers ?? []
-        let held = mesh.meshRepositories(of: entry.modelID).first { $0.key.revision == entry.revision }
+        // Each file from the nodes holding it (a node that pulled some files offers those),
+        // each node asked by its own ids (a node holding the commit as a tag names it otherwise).
+        let commit = MeshRepository.Key(entry: entry)
+        let ranked = offeredRevisions(of: entry.modelID).first { MeshRepository.Key(entry: $0.repository) == commit }?.providers ?? []
+        let held = mesh.meshRepositories(of: entry.modelID).first { $0.key == commit }
         let sources: @Sendable (RepositoryFile) -> [PullSource] = { file in
             let holders = Set(held?.providers(of: file).map(\.nodeID) ?? [])
             return MeshNode.sources(of: ranked.filter { holders.contains($0.nodeID) })
         }
+        let providers = held?.providerEntries ?? [:]
         let puller = RepositoryPuller(
             engine: engine.background(queued.downloadPriority.isBackground), store: LocalModelStore(directory: modelsDirectory),
             requesterNodeID: nodeID, logger: logger)
         do throws(TransferError) {
-            let done = try await puller.pull(entry, sources: sources, files: selection, into: destination) { progress in
+            let done = try await puller.pull(
+                entry, sources: sources, providers: providers, files: selection, into: destination
+            ) { progress in
                 self.downloads.update(id) { status in Self.show(progress, in: &status) }
             }
             downloads.finish(id, state: .completed, repositoryResult: done.summary) { status in

@@ -16,12 +16,26 @@ extension MeshNode {
 
     /// The revisions of repository `modelID` other nodes offer (the one most nodes offer
     /// first), each with every file some node holds and its providers best first (the
-    /// nodes holding every file first), from the mesh view.
+    /// nodes holding every file first), from the mesh view. A commit is found by any id a
+    /// node offers it under (`{org}--{name}`, or `{org}--{name}-{hash}` for a tag), and
+    /// comes with every node offering it.
     public func repositories(id modelID: String) -> [(entry: RepositoryEntry, providers: [MeshAPI.Provider])] {
         mesh.repositoryVersions(of: modelID, localSHA256s: [], ownNodeID: nodeID)
             .filter { !$0.providers.isEmpty }
             .sorted { ($0.providers.count, $1.repository.revision) > ($1.providers.count, $0.repository.revision) }
             .map { ($0.repository, $0.providers) }
+    }
+
+    /// The HTTP endpoint of the best node offering the commit of `entry` under `entry`'s own
+    /// ids (nodes holding every file first, then by rank), so that its files download from
+    /// it by their `model_id`s: a node offering the commit under another id (a tag beside
+    /// its `main`: `{org}--{name}-{hash}`) serves them by other ids. Nil when none does.
+    public func providerURL(offering entry: RepositoryEntry) -> String? {
+        let commit = MeshRepository.Key(entry: entry)
+        guard let held = mesh.meshRepositories(of: entry.modelID).first(where: { $0.key == commit }) else { return nil }
+        let alike = Set(held.providers.filter { $0.entry.modelID == entry.modelID }.map(\.nodeID))
+        let ranked = repositories(id: entry.modelID).first { MeshRepository.Key(entry: $0.entry) == commit }?.providers ?? []
+        return ranked.lazy.filter { alike.contains($0.nodeID) }.compactMap(\.http).first
     }
 
     /// Pulls the files of the repository `entry` that `files` takes from the nodes of the mesh
@@ -36,13 +50,16 @@ extension MeshNode {
         progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
     ) async throws(TransferError) -> InstalledRepository {
         // Each file from the nodes holding it (a node that pulled some files offers those),
-        // in the order of the mesh view (nodes holding every file first, then by rank).
-        let ranked = repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }?.providers ?? []
-        let held = mesh.meshRepositories(of: entry.modelID).first { $0.key.revision == entry.revision }
+        // in the order of the mesh view (nodes holding every file first, then by rank), each
+        // node asked by its own ids (a node holding the commit as a tag names it otherwise).
+        let commit = MeshRepository.Key(entry: entry)
+        let ranked = repositories(id: entry.modelID).first { MeshRepository.Key(entry: $0.entry) == commit }?.providers ?? []
+        let held = mesh.meshRepositories(of: entry.modelID).first { $0.key == commit }
         let sources: @Sendable (RepositoryFile) -> [PullSource] = { file in
             let holders = Set(held?.providers(of: file).map(\.nodeID) ?? [])
             return Self.sources(of: ranked.filter { holders.contains($0.nodeID) })
         }
+        let providers = held?.providerEntries ?? [:]
         let destination = destination ?? .huggingFace(defaultHubCache)
         let outcome: Result<InstalledRepository, TransferError>
         do {
@@ -56,7 +73,9 @@ extension MeshNode {
                     logger: logger)
                 do throws(TransferError) {
                     // Every file in place already needs no source; the puller says so.
-                    return .success(try await puller.pull(entry, sources: sources, files: files, into: destination, progress: progress))
+                    return .success(
+                        try await puller.pull(
+                            entry, sources: sources, providers: providers, files: files, into: destination, progress: progress))
                 } catch {
                     return .failure(error)
                 }

@@ -35,18 +35,21 @@ public struct RepositoryPuller: Sendable {
     /// the repository, best first) into `destination`, and says where it is and what it
     /// consists of. `progress` hears byte-weighted reports over all the selected files.
     public func pull(
-        _ entry: RepositoryEntry, from sources: [PullSource], files selection: RepositoryFileSelection = .all,
+        _ entry: RepositoryEntry, from sources: [PullSource], providers: [String: RepositoryEntry] = [:],
+        files selection: RepositoryFileSelection = .all,
         into destination: RepositoryDestination, progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
     ) async throws(TransferError) -> InstalledRepository {
-        try await pull(entry, sources: { _ in sources }, files: selection, into: destination, progress: progress)
+        try await pull(entry, sources: { _ in sources }, providers: providers, files: selection, into: destination, progress: progress)
     }
 
     /// As `pull(_:from:files:into:progress:)`, each file from its own sources (the nodes
     /// holding that file, best first: a node that pulled some files of the repository
-    /// offers only those).
+    /// offers only those). `providers` are the entries the sources' nodes announced for
+    /// this commit, by node id: a node offering it under ids of its own (a tag beside
+    /// another `main`: `{org}--{name}-{hash}`) is asked for each file by its own id.
     public func pull(
         _ entry: RepositoryEntry, sources: @escaping @Sendable (RepositoryFile) -> [PullSource],
-        files selection: RepositoryFileSelection = .all,
+        providers: [String: RepositoryEntry] = [:], files selection: RepositoryFileSelection = .all,
         into destination: RepositoryDestination, progress: @escaping @Sendable (RepositoryPullProgress) -> Void = { _ in }
     ) async throws(TransferError) -> InstalledRepository {
         let started = ContinuousClock.now
@@ -54,7 +57,7 @@ public struct RepositoryPuller: Sendable {
         let chosen = try selection.files(of: entry)
         let meter = RepositoryProgressMeter(
             modelID: entry.modelID, fileCount: chosen.count, totalBytes: chosen.reduce(0) { $0 + $1.sizeBytes }, sink: progress)
-        let engine = self.engine.offering(entry.files.map { $0.modelEntry(in: entry) })
+        let engine = self.engine.offering(entry, providers: providers)
         meter.report()
         var installed: [InstalledRepositoryFile] = []
         var transferred: Int64 = 0
