@@ -42,6 +42,7 @@ package enum DashboardAssets {
             Asset("download-status.js", PackageResources.download_status_js, "text/javascript; charset=utf-8"),
             Asset("downloads.js", PackageResources.downloads_js, "text/javascript; charset=utf-8"),
             Asset("events.js", PackageResources.events_js, "text/javascript; charset=utf-8"),
+            Asset("events-worker.js", PackageResources.events_worker_js, "text/javascript; charset=utf-8"),
             Asset("format.js", PackageResources.format_js, "text/javascript; charset=utf-8"),
             Asset("model-list.js", PackageResources.model_list_js, "text/javascript; charset=utf-8"),
             Asset("model-page.js", PackageResources.model_page_js, "text/javascript; charset=utf-8"),

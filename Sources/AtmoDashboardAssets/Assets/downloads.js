@@ -246,12 +246,18 @@ function downloadFinished(s) {
   }
 }
 
-/** After a reconnect: a download the node no longer lists (it restarted) is not running. */
+/** After a reconnect, or on joining the tabs' shared stream: every download the node lists;
+ *  one it no longer lists (it restarted) is not running. */
 export async function resyncDownloads() {
   let answer;
   try { answer = await api('/v1/downloads'); } catch { return; }
   const listed = new Set(arr(answer && answer.downloads).map((s) => s && s.request_id));
-  for (const s of arr(answer && answer.downloads)) if (s && s.request_id) upsertDownload(s);
+  for (const s of arr(answer && answer.downloads)) {
+    if (!s || !s.request_id) continue;
+    // An event may have come after this answer was made: an ended download stays ended.
+    const known = state.downloads.get(s.request_id);
+    if (!(known && isFinal(known) && !isFinal(s))) upsertDownload(s);
+  }
   for (const [id, s] of state.downloads) {
     if (listed.has(id) || isFinal(s)) continue;
     state.downloads.delete(id);

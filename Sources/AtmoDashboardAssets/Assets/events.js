@@ -1,12 +1,21 @@
-// Live updates: one EventSource (GET /v1/events), reconnected with backoff. Download events
-// carry the status itself; mesh and node events only a version, and the page fetches again
-// what changed (refresh.js). Nothing polls on a timer.
+// Live updates: one event stream (GET /v1/events) for every tab of this node. A SharedWorker
+// (events-worker.js) holds it and relays its events to the tabs: a browser opens six HTTP/1.1
+// connections to a host, and a stream per tab would hold one each (a seventh tab would never
+// load). Without SharedWorker (or when it fails to start) the tab keeps its own EventSource.
+// The stream reconnects with backoff. Download events carry the status itself; mesh and node
+// events only a version, and the page fetches again what changed (refresh.js). Nothing polls
+// on a timer.
 
 import { resyncDownloads, upsertDownload } from './downloads.js';
 import { nodeBackOnline, setLive, showBanner } from './notices.js';
 import { markAllStale, refreshVisible, scheduleRefetch } from './refresh.js';
 import { state } from './state.js';
 
+// A new name when the worker's messages change: a tab of an older page keeps its own worker.
+const WORKER_NAME = 'atmo-events-1';
+
+let useWorker = typeof SharedWorker === 'function';
+let port = null;
 let source = null;
 let backoff = 1000;
 let reconnectTimer = null;
@@ -17,34 +26,89 @@ const skipFirst = { mesh: true, node: true };
 export function connectEvents() {
   clearTimeout(reconnectTimer);
   reconnectTimer = null;
-  if (source) source.close();
   setLive('connecting', connectedOnce ? 'reconnecting' : 'connecting');
+  if (useWorker && connectWorker()) return;
+  if (source) source.close();
   const es = new EventSource('/v1/events');
   source = es;
-  es.addEventListener('open', () => {
+  es.addEventListener('open', () => { if (source === es) opened(false); });
+  for (const type of ['download', 'mesh', 'node']) {
+    es.addEventListener(type, (event) => { if (source === es) received(type, event.data); });
+  }
+  es.addEventListener('error', () => {
     if (source !== es) return;
-    backoff = 1000;
-    skipFirst.mesh = skipFirst.node = true;
-    setLive('on', 'live');
-    nodeBackOnline();
-    if (connectedOnce) {
-      // The node may have restarted: everything it said may have changed.
-      markAllStale();
-      state.modelsFingerprint = null;
-      state.modelsVersion = null;
-      versions.mesh = versions.node = null;
-      refreshVisible();
-      resyncDownloads();
+    es.close();
+    source = null;
+    lost(backoff);
+    // 1 s, 2 s, 4 s ... 30 s, with a little jitter so many tabs do not come back at once.
+    reconnectTimer = setTimeout(connectEvents, backoff + Math.floor(Math.random() * 250));
+    backoff = Math.min(backoff * 2, 30000);
+  });
+}
+
+/** Says hello to the shared worker (started on first use); false when there is none. */
+function connectWorker() {
+  try {
+    if (!port) {
+      const worker = new SharedWorker('/ui/events-worker.js', { type: 'module', name: WORKER_NAME });
+      // The worker did not start (its file, a policy): this tab keeps its own stream.
+      worker.addEventListener('error', () => {
+        if (!useWorker) return;
+        console.warn('dashboard: the shared events worker failed; this tab keeps its own stream');
+        useWorker = false;
+        port = null;
+        connectEvents();
+      });
+      port = worker.port;
+      port.addEventListener('message', (message) => fromWorker(message.data || {}));
+      port.start();
     }
-    connectedOnce = true;
-  });
-  es.addEventListener('download', (event) => {
-    try { upsertDownload(JSON.parse(event.data)); } catch (error) { console.warn('dashboard: bad download event', error); }
-  });
-  es.addEventListener('mesh', (event) => {
-    const data = eventData(event.data);
-    const meshChanged = changedVersion('mesh', data);
-    const modelsChanged = changedModelsVersion(data);
+    port.postMessage({ kind: 'hello' });
+    return true;
+  } catch (error) {
+    console.warn('dashboard: no shared events worker', error);
+    useWorker = false;
+    port = null;
+    return false;
+  }
+}
+
+function fromWorker(message) {
+  if (!useWorker) return;
+  if (message.kind === 'open') opened(message.joined === true);
+  else if (message.kind === 'event') received(message.type, message.data);
+  else if (message.kind === 'error') lost(Number(message.retryIn) || 1000);
+}
+
+/** The stream is open; `joined`: it was open before this tab came (its first download
+ *  statuses went to the other tabs). */
+function opened(joined) {
+  backoff = 1000;
+  skipFirst.mesh = skipFirst.node = true;
+  setLive('on', 'live');
+  nodeBackOnline();
+  if (connectedOnce) {
+    // The node may have restarted, or this page sat in the back/forward cache: everything
+    // it said may have changed.
+    markAllStale();
+    state.modelsFingerprint = null;
+    state.modelsVersion = null;
+    versions.mesh = versions.node = null;
+    refreshVisible();
+    resyncDownloads();
+  } else if (joined) {
+    resyncDownloads();
+  }
+  connectedOnce = true;
+}
+
+function received(type, data) {
+  if (type === 'download') {
+    try { upsertDownload(JSON.parse(data)); } catch (error) { console.warn('dashboard: bad download event', error); }
+  } else if (type === 'mesh') {
+    const event = eventData(data);
+    const meshChanged = changedVersion('mesh', event);
+    const modelsChanged = changedModelsVersion(event);
     if (!meshChanged && !modelsChanged) return;
     // The stream's first event says where the view stands now: what the page fetched as
     // the stream opened is that already.
@@ -54,30 +118,27 @@ export function connectEvents() {
     // again (loadPeers).
     scheduleRefetch('peers');
     scheduleRefetch('page');
-  });
-  es.addEventListener('node', (event) => {
-    if (!changedVersion('node', eventData(event.data))) return;
+  } else if (type === 'node') {
+    if (!changedVersion('node', eventData(data))) return;
     if (skipFirst.node) { skipFirst.node = false; return; }
     scheduleRefetch('node');
-  });
-  es.addEventListener('error', () => {
-    if (source !== es) return;
-    es.close();
-    source = null;
-    setLive('offline', `reconnecting in ${Math.round(backoff / 1000)} s`);
-    showBanner(connectedOnce ? `Lost the connection to the node at ${location.host}. Reconnecting…`
-      : `Cannot reach the node's events at ${location.host} yet. Retrying…`, 'offline');
-    // 1 s, 2 s, 4 s ... 30 s, with a little jitter so many tabs do not come back at once.
-    reconnectTimer = setTimeout(connectEvents, backoff + Math.floor(Math.random() * 250));
-    backoff = Math.min(backoff * 2, 30000);
-  });
+  }
 }
 
-/** Closes the stream: a page put in the back/forward cache, or left, must not keep one of
- *  the browser's six connections to this host (a seventh page of the node would not load). */
+/** The stream is lost; it comes back in about `retryIn` ms. */
+function lost(retryIn) {
+  setLive('offline', `reconnecting in ${Math.round(retryIn / 1000)} s`);
+  showBanner(connectedOnce ? `Lost the connection to the node at ${location.host}. Reconnecting…`
+    : `Cannot reach the node's events at ${location.host} yet. Retrying…`, 'offline');
+}
+
+/** Leaves the stream: a page put in the back/forward cache, or left, must not keep it (the
+ *  worker closes it when its last tab is gone; a tab's own stream holds one of the
+ *  browser's six connections to this host). */
 export function disconnectEvents() {
   clearTimeout(reconnectTimer);
   reconnectTimer = null;
+  if (port) port.postMessage({ kind: 'bye' });
   if (source) source.close();
   source = null;
 }

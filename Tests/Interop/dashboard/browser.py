@@ -59,7 +59,7 @@ REBIND_HOST = "rebind.test"
 
 
 class Browser:
-    def __init__(self, profile, width=1280, height=1000):
+    def __init__(self, profile, width=1280, height=1000, back_forward_cache=False):
         options = webdriver.ChromeOptions()
         options.add_argument(f"--user-data-dir={profile}")
         options.binary_location = "/usr/bin/chromium"
@@ -68,12 +68,14 @@ class Browser:
             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
             f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1",
-            # Each load() leaves a page; kept in the back/forward cache it keeps its events
-            # stream open, and after five of them Chromium's six connections per host are
-            # all held: the page's fetches then wait for ever (seen here, Chromium 156).
-            "--disable-features=BackForwardCache",
         ):
             options.add_argument(argument)
+        if not back_forward_cache:
+            # Each load() leaves a page; kept in the back/forward cache it kept its events
+            # stream open, and after five of them Chromium's six connections per host were
+            # all held (seen here, Chromium 156, when each page had a stream of its own). The
+            # suite's pages stay out of it; the back/forward cache check turns it on.
+            options.add_argument("--disable-features=BackForwardCache")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
         self.driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
         self.driver.set_page_load_timeout(30)

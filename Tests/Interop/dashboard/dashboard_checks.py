@@ -26,12 +26,13 @@ from common import (CSP, READ_LIST, UI_TIMEOUT, Checks, downloads, get_json, mes
                     wait_until)
 from downloads_checks import DownloadsChecks  # noqa: E402
 from models_checks import ModelsChecks  # noqa: E402
+from tabs_checks import TabsChecks  # noqa: E402
 
 IDLE_SECONDS = 20
 FILLER = 1000  # the fake peer's ordinary models (the first-paint figure's 1,000)
 
 
-class Suite(ModelsChecks, DownloadsChecks):
+class Suite(ModelsChecks, DownloadsChecks, TabsChecks):
     """Every check, in the order run() calls them; the views' checks are in the mixins."""
 
     def __init__(self, args):
@@ -44,6 +45,7 @@ class Suite(ModelsChecks, DownloadsChecks):
         self.peer = None
         self.shots = {}
         self.showcase_peer = None
+        self.tabs_peer = None
         self.atmo_label = atmo_label(args.atmo)
 
     # --- helpers ------------------------------------------------------------------------
@@ -224,7 +226,11 @@ class Suite(ModelsChecks, DownloadsChecks):
         steps = [self.first_paint, self.idle, self.models_list, self.hostile, self.download_small, self.download_large, self.download_failed,
                  self.peers_and_node, self.showcase]
         console = []
+        # ATMO_DASHBOARD_CHECKS=many_tabs,hostile runs only those steps (while working on them).
+        only = [name for name in os.environ.get("ATMO_DASHBOARD_CHECKS", "").split(",") if name]
         for step in steps:
+            if only and step.__name__ not in only:
+                continue
             try:
                 step()
             except Exception as error:
@@ -233,7 +239,10 @@ class Suite(ModelsChecks, DownloadsChecks):
         errors = self.console_errors(console)
         page_errors = self.browser.js("return window.__atmoErrors || [];") if self.browser else []
         self.checks.ok(not errors and not page_errors, "no JavaScript error in the console", (errors + page_errors)[:5])
-        for step in (self.origin_guard, self.host_guard):
+        for step in (self.origin_guard, self.host_guard, self.many_tabs, self.without_shared_worker,
+                     self.back_forward_cache):
+            if only and step.__name__ not in only:
+                continue
             try:
                 step()
             except Exception as error:
@@ -247,7 +256,7 @@ class Suite(ModelsChecks, DownloadsChecks):
     def close(self):
         if self.browser:
             self.browser.quit()
-        for peer in (self.peer, self.showcase_peer):
+        for peer in (self.peer, self.showcase_peer, self.tabs_peer):
             if peer:
                 peer.stop()
 

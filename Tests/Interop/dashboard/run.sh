@@ -24,12 +24,17 @@
 #      - a POST from a page of another origin is refused (403, no download), and the page
 #        under a rebinding name for 127.0.0.1 (--host-resolver-rules) is refused while a
 #        *.localhost name works;
-#      - no JavaScript error in the console; screenshots of the views.
+#      - no JavaScript error in the console; screenshots of the views;
+#      - 8 tabs of B (tabs_checks.py) each render the list and follow a new catalog live, and
+#        B holds one events stream for them all (the page's SharedWorker; counted by opening
+#        streams until B answers 503 too_many_streams), none once they are closed; a page
+#        in the back/forward cache gives the stream back and takes it again on return.
 #
 # Usage: Tests/Interop/dashboard/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Installs chromium and chromium-driver with apt-get and selenium with pip if missing.
 # Screenshots go to $ATMO_DASHBOARD_OUT (default Tests/Interop/dashboard/out/, ignored by
 # git); ATMO_DASHBOARD_README_IMAGE=1 also copies the models view to docs/images/dashboard.png.
+# ATMO_DASHBOARD_CHECKS=many_tabs,hostile runs only those steps of dashboard_checks.py.
 # Prints one line per check ("ok - ..." / "FAIL - ..." / "SKIP - ..."); exits 1 if any
 # check fails.
 set -uo pipefail
