@@ -7,16 +7,17 @@ import Logging
 import ServiceLifecycle
 
 /// `atmo pull ID --into llamafarm` for a single-file model: downloaded like any pull (by the
-/// running node, else by one in this process), then installed into LlamaFarm's models folder
+/// running node, else by one in this process; from `--from URL`s in this process, see
+/// PullCommand+LlamaFarmURLs.swift), then installed into LlamaFarm's models folder
 /// where the provider's LlamaFarm had it (`LlamaFarmLayout`), hard-linked from the store.
 /// A model fetched for LlamaFarm leaves the store (its bytes live in LlamaFarm's folder, which
 /// the node scans); one the store held already stays.
 extension PullCommand {
-    /// `--into llamafarm` with a plain model id and no repository option or URL: maybe a
-    /// single-file model (a repository of that id is pulled by `pullRepository`).
+    /// `--into llamafarm` with a plain model id and no repository option: maybe a single-file
+    /// model (a repository of that id is pulled by `pullRepository`).
     var isLlamaFarmModelPull: Bool {
         into == .llamafarm && !modelID.contains("/") && include.isEmpty && exclude.isEmpty && repositoryFile == nil
-            && filePath == nil && !peers.contains { $0.contains("://") }
+            && filePath == nil
     }
 
     /// LlamaFarm's models folder: the one the scanner reads (`~/.llamafarm/models`).
@@ -31,6 +32,7 @@ extension PullCommand {
         if let expectedSHA256, !Validation.isValidSHA256(expectedSHA256.lowercased()) {
             Failure(message: "--sha256 takes 64 hex digits", exitCode: ExitStatus.usage).exit(json: json)
         }
+        if peers.contains(where: { $0.contains("://") }) { return await pullModelIntoLlamaFarmFromURLs(configuration, logger: logger) }
         let root = llamaFarmRoot(configuration)
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
             let versions: [MeshAPI.Model]
@@ -47,6 +49,13 @@ extension PullCommand {
             switch SourcePlanner.plan(modelID: modelID, versions: versions, sha256: expectedSHA256, preferredNode: peer) {
             case .pull(let plan):
                 alreadyInLlamaFarm(plan.entry, root: root)
+                if detach {
+                    // The node's own download ends in its store: LlamaFarm's folder would never see it.
+                    Failure(
+                        message: "--detach leaves the install to the node, which puts a single-file model into its store only; "
+                            + "run the pull without --detach to install \(modelID) into LlamaFarm's folder", exitCode: ExitStatus.usage
+                    ).exit(json: json, code: "usage")
+                }
                 await pullThroughNode(node) { final in
                     let entry = versions.first { $0.entry.sha256 == final.sha256 }?.entry ?? plan.entry
                     let fetched = (final.bytesTransferred ?? 0) > 0
@@ -76,6 +85,12 @@ extension PullCommand {
     /// No node runs here: one runs in this process for the pull (as `pullInProcess`). Returns
     /// when the mesh offers a repository, not a model, of that id.
     func pullModelIntoLlamaFarmInProcess(_ base: NodeConfiguration, root: String, logger: Logger) async {
+        if detach {
+            Failure(
+                message: "--detach queues the pull in the running node, and none runs here (start `atmo serve`)", exitCode: ExitStatus.usage
+            )
+            .exit(json: json, code: "no_node")
+        }
         let node = transientNode(base, logger: logger)
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
         let id = modelID

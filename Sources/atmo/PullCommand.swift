@@ -83,12 +83,6 @@ struct PullCommand: AsyncParsableCommand {
     var priority: DownloadPriority = .default
 
     func validate() throws {
-        if isRepositoryPull { return try validateRepositoryPull() }
-        guard Validation.isValidModelID(modelID) else {
-            throw ValidationError(
-                "'\(modelID)' is not a model id: ids are 1-200 of A-Z a-z 0-9 . _ -, start with a letter or digit and never contain '..' (see `atmo models --from URL`)"
-            )
-        }
         guard connections >= 1 && connections <= 64 else { throw ValidationError("--connections must be 1-64") }
         guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
         for peer in peers where peer.contains("://") && !Validation.isValidHTTPEndpoint(peer) {
@@ -96,6 +90,16 @@ struct PullCommand: AsyncParsableCommand {
         }
         if peers.count > 1 && !peers.allSatisfy({ $0.contains("://") }) {
             throw ValidationError("several --from must all be URLs; a node id or name of the mesh goes alone")
+        }
+        if into == .llamafarm && destination != nil {
+            throw ValidationError(
+                "--into llamafarm installs into LlamaFarm's models folder (~/.llamafarm/models); --to names another, drop one")
+        }
+        if isRepositoryPull { return try validateRepositoryPull() }
+        guard Validation.isValidModelID(modelID) else {
+            throw ValidationError(
+                "'\(modelID)' is not a model id: ids are 1-200 of A-Z a-z 0-9 . _ -, start with a letter or digit and never contain '..' (see `atmo models --from URL`)"
+            )
         }
         if let expectedSHA256, !Validation.isValidSHA256(expectedSHA256.lowercased()) {
             throw ValidationError("--sha256 takes 64 hex digits")
@@ -105,9 +109,6 @@ struct PullCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = store.nodeConfiguration()
         let logger = store.makeLogger(label: "atmo.pull", defaultLevel: .warning)
-        var pullConfiguration = PullConfiguration()
-        pullConfiguration.connections = connections
-        pullConfiguration.stallTimeoutSeconds = stallTimeout
         if isLlamaFarmModelPull { await pullModelIntoLlamaFarm(configuration, logger: logger) }
         if isRepositoryPull { await pullRepository(configuration, logger: logger) }
         let viaURL = peer?.contains("://") ?? false
@@ -122,60 +123,22 @@ struct PullCommand: AsyncParsableCommand {
                 await pullThroughNode(node)
             }
             var inProcess = configuration
-            inProcess.pull = pullConfiguration
+            inProcess.pull = commandPullConfiguration
             await pullInProcess(inProcess, logger: logger)
         }
-        let database: StateDatabase
-        let identity: NodeIdentity
-        do {
-            database = try StateDatabase(path: configuration.databasePath)
-            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
-        } catch {
-            Failure(error).exit(json: json)
-        }
-        // From here on: a pull from one URL, in this process.
-        let request = PullRequest(
-            modelID: modelID, sources: peers.map { PullSource(baseURL: $0) },
-            destination: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory),
-            expectedSHA256: expectedSHA256, requesterNodeID: identity.nodeID)
-        let json = self.json
-        let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
-        let outcome: Result<PullResult, TransferError> = try await HTTPClient.withHTTPClient(
-            configuration: PullEngine.httpConfiguration(pullConfiguration)
-        ) { http in
-            var storage = LocalStorage.configuration(stateDirectory: configuration.stateDirectory)
-            storageLimit.apply(to: &storage)
-            // No mesh view here: no model counts as held elsewhere, so only --evict-last-copies evicts.
-            let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
-                .withStorage(StorageAdmission(configuration: storage, database: database, logger: logger))
-            return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
-                try await engine.pull(request) { progress in
-                    // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
-                    bar.update(progress) { shown in
-                        if json { printJSON(shown.message) }
-                    }
-                }
-            }
-        }
-        bar.finish()
-        switch outcome {
-        case .success(let result):
-            if json {
-                printJSON(PullSummary(result))
-            } else if result.alreadyInstalled {
-                print("\(result.entry.modelID) is already installed at \(result.path) (sha256 \(result.entry.sha256))")
-            } else {
-                let rate = result.seconds > 0 ? Double(result.bytesTransferred) / result.seconds : 0
-                let resumed = result.resumedBytes > 0 ? ", resumed after \(formatBytes(result.resumedBytes))" : ""
-                print(
-                    "\(result.entry.modelID): \(formatBytes(result.entry.sizeBytes)) verified and installed at \(result.path) "
-                        + "(\(String(format: "%.1f", result.seconds)) s, \(formatBytes(Int64(rate)))/s\(resumed))")
-            }
-        case .failure(let error):
-            let message =
-                error.code == .cancelled
-                ? interruptedMessage(lastProgress: bar.lastShown, pieceSize: pullConfiguration.pieceSize) : error.message
-            Failure(message: message, exitCode: error.exitCode).exit(json: json, code: error.code.description)
+        // From here on: a pull from the URLs only, in this process.
+        let result = await pullFromURLs(
+            into: LocalModelStore(directory: destination.map(absolute) ?? configuration.modelsDirectory), configuration, logger: logger)
+        if json {
+            printJSON(PullSummary(result))
+        } else if result.alreadyInstalled {
+            print("\(result.entry.modelID) is already installed at \(result.path) (sha256 \(result.entry.sha256))")
+        } else {
+            let rate = result.seconds > 0 ? Double(result.bytesTransferred) / result.seconds : 0
+            let resumed = result.resumedBytes > 0 ? ", resumed after \(formatBytes(result.resumedBytes))" : ""
+            print(
+                "\(result.entry.modelID): \(formatBytes(result.entry.sizeBytes)) verified and installed at \(result.path) "
+                    + "(\(String(format: "%.1f", result.seconds)) s, \(formatBytes(Int64(rate)))/s\(resumed))")
         }
     }
 
