@@ -45,9 +45,10 @@ struct HubMeshTests {
         }
     }
 
-    /// A fetch that does not finish within the wait sends the client to the provider, and
-    /// goes on: the node serves the file itself once it has it.
-    @Test func aSlowFetchRedirectsToTheProviderAndGoesOn() async throws {
+    /// A fetch that does not finish within the wait and offers no pieces (this node's pulls
+    /// use no piece manifests) sends the client to the provider, and goes on: the node
+    /// serves the file itself once it has it. (With pieces it streams: `HubMeshStreamTests`.)
+    @Test func aSlowFetchWithoutPiecesRedirectsToTheProviderAndGoesOn() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"))
             try await withHubNode(state: directory.sub("holder-state"), cache: fixture.root) { holder in
@@ -58,6 +59,7 @@ struct HubMeshTests {
                     configure: {
                         $0.mesh.peers = [holder.baseURL]
                         $0.hubMeshFetchWaitSeconds = 0
+                        $0.pull.usesPieceManifests = false
                     }
                 ) { meshed in
                     let listed = try await eventually(timeout: .seconds(60)) {

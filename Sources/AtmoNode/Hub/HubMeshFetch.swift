@@ -4,62 +4,88 @@ import Synchronization
 /// Fetches files of repositories the mesh offers into this node (`MeshNode.pullRepository`,
 /// one file at a time into the Hugging Face cache the node scans, with the node's pull
 /// engine: swarm pulls, relays, resume), once per file: a request for a file whose fetch
-/// runs waits for that fetch. The fetch outlives the request that started it (a client that
-/// gave up or was redirected does not undo it), so the node holds the file afterwards and
-/// serves it to the next client and to the mesh.
+/// runs joins that fetch. The fetch outlives the request that started it (a client that
+/// gave up, or whose body was cut, does not undo it), so the node holds the file afterwards
+/// and serves it to the next client and to the mesh. A fetch that ended is forgotten, so
+/// the next request for a file whose fetch failed tries again.
 final class HubMeshFetch: Sendable {
-    /// Pulls one file (its path) of a repository revision into this node.
-    let pull: @Sendable (RepositoryEntry, String) async throws -> Void
+    /// Pulls one file (its path) of a repository revision into this node, reporting the
+    /// bytes received so far; returns where the file was installed.
+    let pull: @Sendable (RepositoryEntry, String, @escaping @Sendable (Int64) -> Void) async throws -> String
     /// A base URL of a node offering the revision whose HTTP endpoint a client could use.
     let providerURL: @Sendable (RepositoryEntry) -> String?
+    /// Whether pulls check pieces against manifests, so that a fetch of a file whose entry
+    /// names one offers its pieces while it runs (`PartialOffers`).
+    let offersPieces: Bool
 
-    fileprivate struct Running {
-        var task: Task<Void, Never>
-        var outcome: Result<Void, HubFetchError>?
+    /// One fetch of one file, shared by every request for it.
+    final class Running: Sendable {
+        private struct State {
+            var outcome: Result<String, HubFetchError>?
+            var bytesReceived: Int64 = 0
+        }
+        private let state = Mutex(State())
+        /// Set once by `start`, right after the task is made.
+        fileprivate let task = Mutex<Task<Void, Never>?>(nil)
+
+        /// nil while the fetch runs; else where the file was installed, or why it failed.
+        var outcome: Result<String, HubFetchError>? { state.withLock { $0.outcome } }
+        /// Bytes the pull reported received so far (grows while the fetch makes progress).
+        var bytesReceived: Int64 { state.withLock { $0.bytesReceived } }
+
+        fileprivate func received(_ bytes: Int64) { state.withLock { $0.bytesReceived = max($0.bytesReceived, bytes) } }
+        fileprivate func finish(_ outcome: Result<String, HubFetchError>) { state.withLock { $0.outcome = outcome } }
+
+        /// Waits (polling, bounded by `limit`) until the fetch ended or `until` holds; the
+        /// outcome (nil: still running).
+        func wait(upTo limit: Duration, until: () -> Bool = { false }) async -> Result<String, HubFetchError>? {
+            let deadline = ContinuousClock.now + limit
+            while true {
+                if let outcome { return outcome }
+                guard ContinuousClock.now < deadline, !Task.isCancelled, !until() else { return nil }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
     fileprivate let running = Mutex<[String: Running]>([:])
 
     init(
-        pull: @escaping @Sendable (RepositoryEntry, String) async throws -> Void,
-        providerURL: @escaping @Sendable (RepositoryEntry) -> String?
+        pull: @escaping @Sendable (RepositoryEntry, String, @escaping @Sendable (Int64) -> Void) async throws -> String,
+        providerURL: @escaping @Sendable (RepositoryEntry) -> String?, offersPieces: Bool = true
     ) {
         self.pull = pull
         self.providerURL = providerURL
+        self.offersPieces = offersPieces
     }
 
-    /// Starts the fetch of `path` of `entry` unless it runs already, then waits up to `wait`
-    /// for it: its outcome, or nil while it still runs. A finished fetch is forgotten by the
-    /// first request that sees its outcome (a failed one may be tried again).
-    func fetch(_ entry: RepositoryEntry, path: String, wait: Duration) async -> Result<Void, HubFetchError>? {
+    /// The fetch of `path` of `entry`: the one running, else a new one.
+    func start(_ entry: RepositoryEntry, path: String) -> Running {
         let key = entry.repoID + "@" + entry.revision + "/" + path
-        running.withLock { running in
-            guard running[key] == nil else { return }
+        return running.withLock { running in
+            if let fetch = running[key] { return fetch }
+            let fetch = Running()
+            running[key] = fetch
             let task = Task {
-                let outcome: Result<Void, HubFetchError>
+                let outcome: Result<String, HubFetchError>
                 do {
-                    try await self.pull(entry, path)
-                    outcome = .success(())
+                    outcome = .success(try await self.pull(entry, path) { fetch.received($0) })
                 } catch {
                     outcome = .failure(HubFetchError(message: "\(error)"))
                 }
-                self.running.withLock { $0[key]?.outcome = outcome }
+                fetch.finish(outcome)
+                self.running.withLock { running in
+                    if running[key] === fetch { running[key] = nil }
+                }
             }
-            running[key] = Running(task: task, outcome: nil)
+            fetch.task.withLock { $0 = task }
+            return fetch
         }
-        let deadline = ContinuousClock.now + wait
-        while true {
-            let outcome = running.withLock { running -> Result<Void, HubFetchError>?? in
-                guard let entry = running[key] else { return .some(nil) }
-                guard let outcome = entry.outcome else { return nil }
-                running[key] = nil
-                return .some(outcome)
-            }
-            // Gone (another request took the outcome): the file is in place or failed; the
-            // caller looks again.
-            if let outcome { return outcome ?? .success(()) }
-            guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+    }
+
+    /// Starts the fetch of `path` of `entry` unless it runs already, then waits up to `wait`
+    /// for it: its outcome, or nil while it still runs.
+    func fetch(_ entry: RepositoryEntry, path: String, wait: Duration) async -> Result<String, HubFetchError>? {
+        await start(entry, path: path).wait(upTo: wait)
     }
 }
 
@@ -67,7 +93,7 @@ extension HubMeshFetch {
     /// Cancels every fetch still running and waits for them (the node is stopping: a fetch
     /// must not outlive the pull engine and the file threads it uses).
     func cancelAll() async {
-        let tasks = running.withLock { $0.values.map(\.task) }
+        let tasks = running.withLock { $0.values.compactMap { $0.task.withLock { $0 } } }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
     }

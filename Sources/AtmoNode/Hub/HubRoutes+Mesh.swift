@@ -1,4 +1,5 @@
 import AtmoProtocol
+import AtmoStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,13 +7,15 @@ import Hummingbird
 extension HubRoutes {
     /// A file of a revision only the mesh has (or only part of which this node holds):
     /// - `HEAD` is answered from the entry (size, hashes, commit): nothing is fetched;
-    /// - `GET` starts the file's fetch into this node (`HubMeshFetch`) and waits for it up
-    ///   to `meshFetchWait`; once here, it is served like any local file. A fetch still
-    ///   running then sends the client to a provider that has the file (`302` to its
-    ///   `/v1/models/download/{file's model_id}`) while this node goes on fetching it, so
-    ///   the client never waits past its read timeout and the node still holds the file
-    ///   afterwards; with no provider reachable over HTTP (a relayed one), the request waits
-    ///   for the fetch.
+    /// - `GET` starts the file's fetch into this node (`HubMeshFetch`), or joins the one
+    ///   running, and waits up to `meshFetchWait` for it to end or to offer pieces. Ended:
+    ///   served like any local file (or `502`). Still running: `200` (`206` for a `Range`) at
+    ///   once, the bytes streamed from this node as the fetch checks them
+    ///   (`meshStream`), so swarm pulls and relayed providers serve the client too; only a
+    ///   file no piece offer can exist for (its entry names no piece manifest, or this
+    ///   node's pulls use none) with a provider reachable over HTTP sends the client there (`302` to its
+    ///   `/v1/models/download/{file's model_id}`) while this node goes on fetching. The
+    ///   fetch outlives the request either way, so the node holds the file afterwards.
     func resolveMeshFile(
         _ path: String, of resolved: HubCatalog.Resolved, raw: Request, context: ProviderRequestContext
     ) async throws -> Response {
@@ -21,15 +24,25 @@ extension HubRoutes {
         guard let meshFetch else {
             return HubAnswers.json(HubBodies.ErrorBody(error: "This node does not fetch from the mesh"), status: .serviceUnavailable)
         }
-        var outcome = await meshFetch.fetch(resolved.entry, path: path, wait: meshFetchWait)
+        let fetch = meshFetch.start(resolved.entry, path: path)
+        let offers = provider.partialOffers
+        // A file of at most the held-back bytes has nothing to stream before its check.
+        let streams = file.sizeBytes > HubMeshStreamSource.holdBack
+        var outcome = await fetch.wait(upTo: meshFetchWait) { streams && offers.offer(sha256: file.sha256) != nil }
         if outcome == nil {
-            if let provider = meshFetch.providerURL(resolved.entry) {
+            if !streams {
+                outcome = await fetch.wait(upTo: .seconds(3600))
+            } else if !meshFetch.offersPieces || file.pieceSize == nil || file.piecesSHA256 == nil,
+                offers.offer(sha256: file.sha256) == nil,
+                let provider = meshFetch.providerURL(resolved.entry)
+            {
                 var headers = Self.hubHeaders(file, commit: resolved.entry.revision)
                 headers[.location] = MeshClient.trimmed(provider) + "/v1/models/download/" + file.modelID
                 headers[.contentLength] = "0"
                 return Response(status: .found, headers: headers)
+            } else {
+                return meshStream(file, commit: resolved.entry.revision, fetch: fetch, raw: raw)
             }
-            outcome = await meshFetch.fetch(resolved.entry, path: path, wait: .seconds(3600))
         }
         switch outcome {
         case .failure(let error):
@@ -46,6 +59,36 @@ extension HubRoutes {
             return HubAnswers.stillScanning()
         }
         return try await resolveFile(path, of: here, raw: raw, context: context)
+    }
+
+    /// The file a running mesh fetch is pulling, streamed (`HubMeshStreamSource`): `200`, or
+    /// `206` for a single `Range` (`huggingface_hub` resumes with `bytes=N-`), with the head a
+    /// local file has; the body ends in an error (the connection is cut before
+    /// `Content-Length`) when the fetch fails or stalls.
+    func meshStream(_ file: RepositoryFile, commit: String, fetch: HubMeshFetch.Running, raw: Request) -> Response {
+        var headers = Self.metadataHead(file, commit: commit).headers
+        let size = file.sizeBytes
+        let selection = ByteRangeSelection.select(
+            range: raw.headers[.range], ifRange: raw.headers[.ifRange], etag: headers[.eTag], size: size)
+        let (status, offset, length): (HTTPResponse.Status, Int64, Int64)
+        switch selection {
+        case .unsatisfiable:
+            headers[.contentRange] = ByteRangeHeaders.unsatisfiable(size: size)
+            headers[.contentLength] = nil
+            return HubAnswers.json(
+                HubBodies.ErrorBody(error: "Range not satisfiable for a file of \(size) bytes"), status: .rangeNotSatisfiable,
+                headers: headers)
+        case .partial(let start, let count):
+            (status, offset, length) = (.partialContent, start, count)
+            headers[.contentRange] = ByteRangeHeaders.contentRange(offset: start, length: count, size: size)
+        case .full:
+            (status, offset, length) = (.ok, 0, size)
+        }
+        headers[.contentLength] = String(length)
+        let io = BlockingIO(threadPool: provider.fileReaders)
+        let source = HubMeshStreamSource(offers: provider.partialOffers, fetch: fetch, sha256: file.sha256, size: size, io: io)
+        let body = HubStreamedFile(source: source, offset: offset, length: length, io: io)
+        return Response(status: status, headers: headers, body: body.responseBody())
     }
 
     /// The head a `GET` would have, from the entry alone.

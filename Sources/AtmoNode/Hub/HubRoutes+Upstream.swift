@@ -53,6 +53,9 @@ extension HubRoutes {
         switch upstream.attempt(for: file, of: revision) {
         case .running(let attempt, let task): running = (attempt, task)
         case .backingOff(let wait):
+            if let refusal = upstream.lastRefusal(for: file, of: revision) {
+                return HubAnswers.upstreamRefusal(refusal, upstream: upstream.client.baseURL, wait: wait)
+            }
             var retry = HTTPFields()
             retry[.retryAfter] = String(max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0)))
             return HubAnswers.json(
@@ -66,6 +69,9 @@ extension HubRoutes {
         } else {
             await running.attempt.waitUntilStarted(limit: .seconds(5))
         }
+        if let refusal = running.attempt.progress.refusal {
+            return HubAnswers.upstreamRefusal(refusal, upstream: upstream.client.baseURL)
+        }
         if case .failed(let message) = running.attempt.progress.outcome {
             return HubAnswers.json(HubBodies.ErrorBody(error: "The upstream endpoint failed: \(message)"), status: .badGateway)
         }
@@ -78,7 +84,8 @@ extension HubRoutes {
         }
         headers[.contentLength] = String(file.sizeBytes)
         let attempt = running.attempt
-        let body = HubStreamedFile(fd: fd, offset: 0, length: file.sizeBytes, size: file.sizeBytes, io: upstream.io) { attempt.progress }
+        let source = HubUpstreamStreamSource(fd: fd, size: file.sizeBytes) { attempt.progress }
+        let body = HubStreamedFile(source: source, offset: 0, length: file.sizeBytes, io: upstream.io)
         return Response(status: .ok, headers: headers, body: body.responseBody())
     }
 
@@ -106,7 +113,7 @@ extension HubRoutes {
         headers[.contentLength] = String(length)
         let fd = try await io.run { try FileIO.open(path, flags: O_RDONLY) }
         let done = HubUpstreamAttempt.Progress(started: true, written: size, outcome: .verified(sha256: ""), streamsUnverified: false)
-        let body = HubStreamedFile(fd: fd, offset: offset, length: length, size: size, io: io) { done }
+        let body = HubStreamedFile(source: HubUpstreamStreamSource(fd: fd, size: size) { done }, offset: offset, length: length, io: io)
         return Response(status: status, headers: headers, body: body.responseBody())
     }
 
@@ -124,46 +131,23 @@ extension HubRoutes {
     }
 }
 
-/// A body read from a file that may still be growing: `progress` says how far it may be
-/// read (`HubUpstreamAttempt.readable`) and whether it failed (the body then ends in an
-/// error, which closes the connection before `length` bytes). Owns `fd`.
-struct HubStreamedFile: Sendable {
+/// The scratch file of an upstream download (or a verified blob), read as far as
+/// `progress` allows (`HubUpstreamAttempt.readable`); a failed download fails the body.
+/// Owns `fd`.
+struct HubUpstreamStreamSource: HubStreamSource {
     let fd: Int32
-    let offset: Int64
-    let length: Int64
     let size: Int64
-    let io: BlockingIO
     let progress: @Sendable () -> HubUpstreamAttempt.Progress
 
-    func responseBody() -> ResponseBody {
-        ResponseBody(contentLength: Int(length)) { writer in
-            defer { FileIO.close(fd) }
-            var position = offset
-            let end = offset + length
-            while true {
-                let now = progress()
-                if case .failed(let message) = now.outcome { throw HubUpstreamError("the upstream download failed: \(message)") }
-                let readable = min(end, HubUpstreamAttempt.readable(now, size: size))
-                if position < readable {
-                    let count = Int(min(256 << 10, readable - position))
-                    let (fd, from) = (self.fd, position)
-                    let bytes = try await io.run { () throws -> ByteBuffer in
-                        var buffer = ByteBufferAllocator().buffer(capacity: count)
-                        let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
-                            try FileIO.pread(
-                                fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: from, path: "upstream file")
-                        }
-                        guard read > 0 else { throw HubUpstreamError("the file ended early") }
-                        return buffer
-                    }
-                    position += Int64(bytes.readableBytes)
-                    try await writer.write(bytes)
-                    continue
-                }
-                if position >= end, case .verified = now.outcome { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            try await writer.finish(nil)
-        }
+    func window(from position: Int64) async throws -> HubStreamWindow {
+        let now = progress()
+        if case .failed(let message) = now.outcome { throw HubUpstreamError("the upstream download failed: \(message)") }
+        return HubStreamWindow(readable: HubUpstreamAttempt.readable(now, size: size), activity: now.written)
     }
+
+    func read(offset: Int64, count: Int) throws -> ByteBuffer? {
+        try HubStreamedFile.pread(fd, offset: offset, count: count, path: "upstream file")
+    }
+
+    func close() { FileIO.close(fd) }
 }

@@ -13,24 +13,27 @@ extension MeshNode {
     /// sending mid-body fails the mirror instead of holding it (and its clients) for hours.
     func hubRoutes(provider: ProviderRoutes, io: BlockingIO, http: HTTPClient) -> HubRoutes {
         let inventory = self.inventory
-        // The mesh view, the one lookup `repositories(id:)`, pulls and `/v1/mesh/repositories` read.
+        // The mesh view, one repository id at a time (its index is kept per catalog revision).
         let source = HubRepositorySource(
-            local: { inventory.repositories }, mesh: { Self.byOffers(self.offeredRepositories()) },
+            local: { inventory.repositories }, meshRevisions: { self.mesh.offeredRevisions(repoID: $0, ownNodeID: self.nodeID) },
             hasListed: { inventory.hasListed })
         var routes = HubRoutes(provider: provider, source: source)
         routes.meshFetchWait = .milliseconds(Int64(max(0, configuration.hubMeshFetchWaitSeconds) * 1000))
         let scansHub = configuration.scanRoots.huggingFaceHub != nil
         if scansHub {
             routes.meshFetch = HubMeshFetch(
-                pull: { entry, path in _ = try await self.pullRepository(entry, files: .file(path)) },
-                providerURL: { entry in
-                    self.repositories(id: entry.modelID).first { $0.entry.revision == entry.revision }?.providers.lazy.compactMap(\.http)
-                        .first
-                })
+                pull: { entry, path, received in
+                    let installed = try await self.pullRepository(entry, files: .file(path)) { received($0.bytesDone) }
+                    guard let file = installed.files.first(where: { $0.path == path }) else {
+                        throw HubFetchError(message: "the pull of \(path) installed no such file")
+                    }
+                    return file.location
+                },
+                providerURL: { entry in self.providerURL(offering: entry) }, offersPieces: configuration.pull.usesPieceManifests)
         }
         if let upstream = configuration.hubUpstream {
             if scansHub {
-                let client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream))
+                let client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream), token: configuration.hubUpstreamToken)
                 routes.upstream = HubUpstream(
                     client: client, cache: defaultHubCache, scratchDirectory: configuration.stateDirectory + "/hub-upstream",
                     io: io, logger: logger, retryAfter: .milliseconds(Int64(max(0, configuration.hubUpstreamRetrySeconds) * 1000)),
@@ -42,11 +45,4 @@ extension MeshNode {
         return routes
     }
 
-    /// The mesh's revisions, the ones more nodes offer first (ties by commit), so a ref
-    /// several revisions carry (two nodes' `main`) names the one most nodes offer: commit
-    /// order cannot be told from hashes, and no peer's clock is trusted.
-    static func byOffers(_ repositories: [MeshAPI.Repository]) -> [RepositoryEntry] {
-        repositories.sorted { ($0.providers.count, $1.repository.revision) > ($1.providers.count, $0.repository.revision) }
-            .map(\.repository)
-    }
 }

@@ -1,0 +1,102 @@
+import AtmoNode
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+/// A file only a slow peer holds, through this node's Hub endpoint: the `GET` outlasts the
+/// fetch's wait, and the client gets the bytes from this node as the fetch checks them (no
+/// redirect), ranges as `206`, and a body cut short when the fetch fails.
+struct HubMeshStreamTests {
+    static let repo = HubCacheFixture.repoID
+    /// 6 pieces of 1 MiB, at 1 MB/s: the fetch takes about 6 s, the wait is 0.3 s.
+    static let weightsSize = 6 * 1024 * 1024
+    static let target = "/\(repo)/resolve/main/model.safetensors"
+
+    /// A holder sending at most 1 MB/s, and a node of its mesh with an empty cache that waits
+    /// 0.3 s for a fetch.
+    func withSlowMesh(
+        _ directory: TemporaryDirectory, _ body: @Sendable (HubCacheFixture, RunningNode, RunningNode) async throws -> Void
+    ) async throws {
+        let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"), weightsSize: Self.weightsSize)
+        try await withHubNode(
+            state: directory.sub("holder-state"), cache: fixture.root,
+            configure: { $0.bandwidth.up = ByteRate(bytesPerSecond: 1_000_000) }
+        ) { holder in
+            let cache = directory.sub("meshed-hub")
+            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+            try await withHubNode(
+                state: directory.sub("meshed-state"), cache: cache,
+                configure: {
+                    $0.mesh.peers = [holder.baseURL]
+                    $0.hubMeshFetchWaitSeconds = 0.3
+                }
+            ) { meshed in
+                let listed = try await eventually(timeout: .seconds(60)) {
+                    try await RawHTTP.get(port: meshed.port, "/api/models/\(Self.repo)/revision/main").status == 200
+                }
+                try #require(listed, "the peer's repository never reached this node's Hub endpoint")
+                try await body(fixture, holder, meshed)
+            }
+        }
+    }
+
+    static func get(_ port: Int, headers: [String] = []) async throws -> RawHTTP.Response {
+        try await RawHTTP.send(port: port, RawHTTP.request("GET", target, headers: headers), timeout: 120)
+    }
+
+    @Test func aSlowFetchIsStreamedFromThisNodeAndRangesToo() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withSlowMesh(directory) { fixture, _, meshed in
+                let weights = try #require(fixture.files["model.safetensors"])
+                let whole = Task { try await Self.get(meshed.port) }
+                // A resume mid-fetch, as huggingface_hub sends it.
+                let start = 2_500_000
+                let ranged = try await Self.get(meshed.port, headers: ["Range: bytes=\(start)-"])
+                #expect(ranged.status == 206, "\(ranged.status) \(ranged.bodyText.prefix(300))")
+                #expect(ranged.header("Location") == nil)
+                #expect(ranged.header("Content-Range") == "bytes \(start)-\(weights.count - 1)/\(weights.count)")
+                #expect(ranged.header("X-Repo-Commit") == HubCacheFixture.commit)
+                #expect(ranged.body == Array(weights[start...]))
+                let answer = try await whole.value
+                #expect(answer.status == 200, "\(answer.status) \(answer.bodyText.prefix(300))")
+                #expect(answer.header("Location") == nil)
+                #expect(answer.header("Content-Length") == String(weights.count))
+                #expect(answer.header("ETag") == "\"\(fixture.etags["model.safetensors"] ?? "")\"")
+                #expect(answer.header("X-Linked-Etag") == "\"\(fixture.etags["model.safetensors"] ?? "")\"")
+                #expect(answer.body.count == weights.count)
+                #expect(answer.body == weights)
+            }
+        }
+    }
+
+    @Test func aFetchThatFailsCutsTheClientsBodyShort() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withSlowMesh(directory) { fixture, _, meshed in
+                let weights = try #require(fixture.files["model.safetensors"])
+                let sha256 = try #require(fixture.etags["model.safetensors"])
+                let whole = Task { try await Self.get(meshed.port) }
+                // Once this node holds a piece, the holder's copy changes under it (its last
+                // 2 MiB overwritten): it stops serving it or sends pieces that fail their
+                // check, and the fetch fails.
+                let holds = try await eventually(timeout: .seconds(60)) {
+                    let have = try await RawHTTP.get(port: meshed.port, "/v1/pieces/\(sha256)/have")
+                    guard have.status == 200, let bits = have.json?["have"] as? String, let bytes = Data(base64Encoded: bits) else {
+                        return false
+                    }
+                    return bytes.contains { $0 != 0 }
+                }
+                try #require(holds, "this node never held a piece")
+                let blob = try #require(FileHandle(forUpdatingAtPath: fixture.root + "/models--atmo-test--tiny/blobs/" + sha256))
+                try blob.seek(toOffset: UInt64(weights.count - 2 * 1024 * 1024))
+                try blob.write(contentsOf: Data(repeating: 0xA5, count: 2 * 1024 * 1024))
+                try blob.close()
+                let answer = try await whole.value
+                #expect(answer.status == 200)
+                #expect(answer.header("Content-Length") == String(weights.count))
+                #expect(answer.body.count < weights.count, "a complete body of a failed fetch")
+                #expect(answer.body == Array(weights.prefix(answer.body.count)), "only checked bytes, in order")
+            }
+        }
+    }
+}
