@@ -9,64 +9,30 @@ extension EndToEnd {
     /// are asked over the relay, so a relay-only node takes part in the swarm like an HTTP one.
     @Suite("swarm pulls over relay routes")
     struct SwarmRelayEndToEnd {
-        static let deadEndpoint = "http://127.0.0.1:1"
-
-        /// `atmo mesh invite` on A's state, joined on `stateDirectory` with `relay` as its relay.
-        static func join(_ sandbox: AtmoSandbox, stateDirectory: String, relay: String) async throws {
-            let invite = try await sandbox.run(["mesh", "invite", "--state-dir", sandbox.path("a"), "--json"], name: "invite")
-            let link = try #require(
-                (try JSONSerialization.jsonObject(with: Data(invite.stdout.utf8)) as? [String: Any])?["invite"] as? String)
-            let join = try await sandbox.run(["mesh", "join", link, "--state-dir", stateDirectory, "--relay", relay], name: "join")
-            #expect(join.status == 0, "\(join.stderr)")
-        }
-
         @Test("the only manifest-serving provider is on the relay: the pull swarms, with pieces from it and the HTTP one")
         func manifestOnlyOverTheRelay() async throws {
             try await withAtmoSandbox { sandbox in
                 let size = 16 * mebibyte
                 let piece = PieceManifest.pieceSize(forFileSize: size)
                 let id = "swarm-relay.gguf"
-                let (folderA, folderB) = (sandbox.path("a-models"), sandbox.path("b-models"))
-                let sha256 = try ModelFixtures.writeModel(at: folderA + "/" + id, size: Int(size), seed: 47, header: .gguf)
-                try FileManager.default.createDirectory(atPath: folderB, withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: folderA + "/" + id, toPath: folderB + "/" + id)
-                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
-                try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [sandbox.path("b")])
-                let portA = try HTTPProbe.unusedPort()
                 // A answers HTTP as a node from before manifests (no piece fields, 404 for
                 // /v1/pieces/), 4 MiB/s; B has no reachable endpoint: the relay only. C reaches
                 // the relay through a proxy that counts what it passes, 8 MiB/s: both sources
                 // have their share of the pieces.
                 var older = TCPProxy.Options(bytesPerSecond: 4 << 20)
                 older.hidePieceManifests = true
-                try await withProxies([(portA, older), (relay.port, TCPProxy.Options(bytesPerSecond: 8 << 20))]) { proxies in
-                    let (proxyA, relayForC) = (proxies[0], proxies[1])
-                    try await Self.join(sandbox, stateDirectory: sandbox.path("c"), relay: "ws://127.0.0.1:\(relayForC.port)")
-                    let a = try await sandbox.serve(
-                        folders: [folderA], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: [id],
-                        extraArguments: ["--advertise-url", proxyA.baseURL])
-                    let b = try await sandbox.serve(
-                        folders: [folderB], stateDirectory: sandbox.path("b"), name: "b", readyModels: [id],
-                        extraArguments: ["--advertise-url", Self.deadEndpoint])
-                    try await SwarmModel.waitForManifest(a, modelID: id)
-                    try await SwarmModel.waitForManifest(b, modelID: id)
-                    let c = try await sandbox.serve(
-                        folders: [], stateDirectory: sandbox.path("c"), name: "c",
-                        extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5", "--log-level", "info"])
-                    try await c.waitForMesh("A over HTTP and B over the relay alone, both naming the manifest") { models in
-                        guard let model = models.first(where: { $0.entry.modelID == id }), model.entry.manifestReference != nil else {
-                            return false
-                        }
-                        let routes = model.providers.map { $0.transports ?? [] }
-                        return routes.contains { $0.first == "http" } && routes.contains(["relay"])
-                    }
+                try await SwarmRelayMesh.run(
+                    in: sandbox, modelID: id, size: size, seed: 47, holderB: .copy, optionsA: older,
+                    relayOptions: TCPProxy.Options(bytesPerSecond: 8 << 20)
+                ) { mesh in
+                    let (proxyA, relayForC, c) = (mesh.proxyA, mesh.relayForC, mesh.c)
                     let relayedBefore = relayForC.bytesToClients
                     let sentByABefore = proxyA.bytesToClients
 
                     let pull = try await sandbox.run(["pull", id, "--state-dir", c.stateDirectory, "--json"], name: "pull")
                     #expect(pull.status == 0, "\(pull.stderr)")
-                    #expect(pull.pullOutput.result?.sha256 == sha256)
-                    #expect(filesEqual(c.stateDirectory + "/models/" + id, folderA + "/" + id))
+                    #expect(pull.pullOutput.result?.sha256 == mesh.sha256)
+                    #expect(filesEqual(c.stateDirectory + "/models/" + id, mesh.source))
 
                     let relayed = relayForC.bytesToClients - relayedBefore
                     let sentByA = proxyA.bytesToClients - sentByABefore
@@ -87,27 +53,14 @@ extension EndToEnd {
                 let size = 16 * mebibyte
                 let piece = PieceManifest.pieceSize(forFileSize: size)
                 let id = "swarm-relay-partial.gguf"
-                let folderA = sandbox.path("a-models")
-                let sha256 = try ModelFixtures.writeModel(at: folderA + "/" + id, size: Int(size), seed: 48, header: .gguf)
-                let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
-                try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [sandbox.path("b")])
-                let portA = try HTTPProbe.unusedPort()
                 // A, the seed, sends 2 MiB/s in all over HTTP: B needs 8 s for the file, so it
                 // is still partial while C pulls. B and C have no reachable endpoint; C reaches
                 // the relay through a proxy that counts what the relay sends it.
-                try await withProxies([(portA, TCPProxy.Options(bytesPerSecond: 2 << 20)), (relay.port, TCPProxy.Options())]) { proxies in
-                    let (proxyA, relayForC) = (proxies[0], proxies[1])
-                    try await Self.join(sandbox, stateDirectory: sandbox.path("c"), relay: "ws://127.0.0.1:\(relayForC.port)")
-                    let a = try await sandbox.serve(
-                        folders: [folderA], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: [id],
-                        extraArguments: ["--advertise-url", proxyA.baseURL])
-                    try await SwarmModel.waitForManifest(a, modelID: id)
-                    let b = try await sandbox.serve(
-                        folders: [], stateDirectory: sandbox.path("b"), name: "b",
-                        extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5"])
-                    let c = try await sandbox.serve(
-                        folders: [], stateDirectory: sandbox.path("c"), name: "c",
-                        extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5", "--log-level", "info"])
+                try await SwarmRelayMesh.run(
+                    in: sandbox, modelID: id, size: size, seed: 48, holderB: .empty, optionsA: TCPProxy.Options(bytesPerSecond: 2 << 20),
+                    relayOptions: TCPProxy.Options()
+                ) { mesh in
+                    let (proxyA, relayForC, b, c) = (mesh.proxyA, mesh.relayForC, mesh.b, mesh.c)
                     try await b.waitForMesh("the model with its manifest, from A over HTTP") { models in
                         models.contains { $0.entry.modelID == id && $0.entry.manifestReference != nil && $0.providers.first?.transports?.first == "http" }
                     }
@@ -131,8 +84,8 @@ extension EndToEnd {
                         try await Task.sleep(for: .milliseconds(50))
                     }
                     #expect(await pull.waitForExit(timeout: 10) == 0, "\(pull.standardError)")
-                    #expect(PullOutput(pull).result?.sha256 == sha256, "\(pull.standardOutputLines.suffix(1))")
-                    #expect(filesEqual(c.stateDirectory + "/models/" + id, folderA + "/" + id))
+                    #expect(PullOutput(pull).result?.sha256 == mesh.sha256, "\(pull.standardOutputLines.suffix(1))")
+                    #expect(filesEqual(c.stateDirectory + "/models/" + id, mesh.source))
                     print(
                         "SwarmRelayEndToEnd partial holder over the relay: the relay passed C \(relayedWhilePartial) while B was downloading "
                             + "(\(relayForC.bytesToClients - relayedBefore) in all); A sent \(proxyA.bytesToClients) over HTTP to B and C")

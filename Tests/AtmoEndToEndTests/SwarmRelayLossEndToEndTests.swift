@@ -13,35 +13,13 @@ extension EndToEnd.SwarmRelayEndToEnd {
             let size = 32 * mebibyte
             let piece = PieceManifest.pieceSize(forFileSize: size)
             let id = "swarm-relay-loss.gguf"
-            let (folderA, folderB) = (sandbox.path("a-models"), sandbox.path("b-models"))
-            let sha256 = try ModelFixtures.writeModel(at: folderA + "/" + id, size: Int(size), seed: 49, header: .gguf)
-            try FileManager.default.createDirectory(atPath: folderB, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: folderA + "/" + id, toPath: folderB + "/" + id)
-            let relay = try await sandbox.relay(stateDirectory: sandbox.path("relay"))
-            try await sandbox.makeMesh(name: "home", relay: relay.url, founderState: sandbox.path("a"), memberStates: [sandbox.path("b")])
-            let portA = try HTTPProbe.unusedPort()
             // A over HTTP and B through the relay alone, each about 3 MiB/s to C: the relay
             // dies with the pull about a quarter done and relayed pieces in flight.
-            try await withProxies([(portA, TCPProxy.Options(bytesPerSecond: 3 << 20)), (relay.port, TCPProxy.Options(bytesPerSecond: 3 << 20))]) {
-                proxies in
-                let (proxyA, relayForC) = (proxies[0], proxies[1])
-                try await Self.join(sandbox, stateDirectory: sandbox.path("c"), relay: "ws://127.0.0.1:\(relayForC.port)")
-                let a = try await sandbox.serve(
-                    folders: [folderA], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: [id],
-                    extraArguments: ["--advertise-url", proxyA.baseURL])
-                let b = try await sandbox.serve(
-                    folders: [folderB], stateDirectory: sandbox.path("b"), name: "b", readyModels: [id],
-                    extraArguments: ["--advertise-url", Self.deadEndpoint])
-                try await SwarmModel.waitForManifest(a, modelID: id)
-                try await SwarmModel.waitForManifest(b, modelID: id)
-                let c = try await sandbox.serve(
-                    folders: [], stateDirectory: sandbox.path("c"), name: "c",
-                    extraArguments: ["--advertise-url", Self.deadEndpoint, "--probe-interval", "0.5", "--log-level", "info"])
-                try await c.waitForMesh("A over HTTP and B over the relay alone") { models in
-                    guard let model = models.first(where: { $0.entry.modelID == id }), model.entry.manifestReference != nil else { return false }
-                    let routes = model.providers.map { $0.transports ?? [] }
-                    return routes.contains { $0.first == "http" } && routes.contains(["relay"])
-                }
+            try await SwarmRelayMesh.run(
+                in: sandbox, modelID: id, size: size, seed: 49, holderB: .copy, optionsA: TCPProxy.Options(bytesPerSecond: 3 << 20),
+                relayOptions: TCPProxy.Options(bytesPerSecond: 3 << 20)
+            ) { mesh in
+                let (relay, relayForC, c) = (mesh.relay, mesh.relayForC, mesh.c)
                 let relayedBefore = relayForC.bytesToClients
                 let pull = try sandbox.start(["pull", id, "--state-dir", c.stateDirectory, "--json"], name: "pull")
                 // Killed once B has sent C two pieces through it: more are in flight.
@@ -56,8 +34,8 @@ extension EndToEnd.SwarmRelayEndToEnd {
 
                 #expect(await pull.waitForExit(timeout: 120) == 0, "\(pull.standardError)")
                 let seconds = Date().timeIntervalSince(killed)
-                #expect(PullOutput(pull).result?.sha256 == sha256, "\(pull.standardOutputLines.suffix(1))")
-                #expect(filesEqual(c.stateDirectory + "/models/" + id, folderA + "/" + id))
+                #expect(PullOutput(pull).result?.sha256 == mesh.sha256, "\(pull.standardOutputLines.suffix(1))")
+                #expect(filesEqual(c.stateDirectory + "/models/" + id, mesh.source))
                 let log = c.process.standardError
                 print("SwarmRelayEndToEnd relay killed mid-pull: the pull ended \(String(format: "%.1f", seconds)) s after the kill")
                 #expect(log.contains("pulling from the swarm"), "\(log.suffix(3000))")
