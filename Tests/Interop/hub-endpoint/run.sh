@@ -6,7 +6,9 @@
 # the right bytes, and a missing repository, revision or file raises the Hub's error; the
 # same through a second node of the mesh with an empty cache (it fetches from the first), and
 # through a node of a mesh of its own whose --upstream is the first node's endpoint (it
-# mirrors the repository into its own cache once).
+# mirrors the repository into its own cache once); a large file through a node whose only
+# source is a slow peer, over HTTP or over a relay alone, streamed by that node as it
+# fetches (no redirect, no read timeout).
 #
 # Usage: Tests/Interop/hub-endpoint/run.sh [path/to/atmo]   (default .build/debug/atmo)
 # Installs huggingface_hub, safetensors and numpy with pip if missing. Prints one line per
@@ -56,14 +58,14 @@ failed=0
 run_checks() {
     local name="$1"
     shift
-    python3 "$here/hub_checks.py" "$@" | sed "s/^\(ok\|FAIL\) - /\1 - [$name] /" | tee "$work/checks.out"
+    python3 "$here/${checks_script:-hub_checks.py}" "$@" | sed "s/^\(ok\|FAIL\) - /\1 - [$name] /" | tee "$work/checks.out"
     local status=${PIPESTATUS[0]}
     passed=$((passed + $(grep -c '^ok - ' "$work/checks.out")))
     local bad
     bad=$(grep -c '^FAIL - ' "$work/checks.out")
     if [[ $status -ne 0 && $bad -eq 0 ]]; then
         bad=1
-        echo "FAIL - [$name] hub_checks.py $1 exited with $status"
+        echo "FAIL - [$name] ${checks_script:-hub_checks.py} $1 exited with $status"
     fi
     failed=$((failed + bad))
     if [[ $bad -ne 0 ]]; then
@@ -101,6 +103,34 @@ slow="$endpoint"
 wait_listed "$slow" slow atmo-test/big-model
 start_node bigmirror "$work/bigmirror-cache" --upstream "$slow"
 HF_ENDPOINT="$endpoint" HF_HUB_DOWNLOAD_TIMEOUT=5 run_checks bigmirror check-big "$work/big-cache" "$work/bigmirror"
+
+# --- 6. the same file through a node whose only source is that slow node: it streams ------
+# The node fetches it from the mesh (a swarm pull, pieces checked against the manifest) and
+# hands the client each checked piece as it lands (no redirect to the slow node).
+start_node streamed "$work/streamed-cache" --peer "$slow"
+wait_listed "$endpoint" streamed atmo-test/big-model
+checks_script=stream_checks.py HF_ENDPOINT="$endpoint" HF_HUB_DOWNLOAD_TIMEOUT=5 \
+    run_checks streamed check-streamed "$work/big-cache" "$work/streamed"
+
+# --- 7. the same through a node that reaches its only source over a relay alone ------------
+"$atmo" relay --host 127.0.0.1 --port 0 --port-file "$work/relay.port" --state-dir "$work/relay-state" \
+    >"$work/relay.out" 2>"$work/relay.err" &
+relay_pid=$!
+interop_track "$relay_pid"
+interop_wait_port "$relay_pid" "$work/relay.port"
+[[ -n "$port" ]] || interop_fail_early "atmo relay did not write its port within 60 s"
+relay="ws://127.0.0.1:$port"
+"$atmo" mesh create "hub relay" --relay "$relay" --state-dir "$work/relayholder-state" >"$work/mesh.out" 2>&1 \
+    && "$atmo" mesh invite --json --state-dir "$work/relayholder-state" >"$work/invite.json" 2>>"$work/mesh.out" \
+    && "$atmo" mesh join "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["invite"])' "$work/invite.json")" \
+        --state-dir "$work/relayed-state" --relay "$relay" >>"$work/mesh.out" 2>&1 \
+    || { sed 's/^/   /' "$work/mesh.out"; interop_fail_early "could not make a mesh on the relay"; }
+# Neither node has an HTTP endpoint the other can reach (a dead advertised URL): the relay only.
+start_node relayholder "$work/big-cache" --config "$work/slow.json" --advertise-url http://127.0.0.1:1
+start_node relayed "$work/relayed-cache" --advertise-url http://127.0.0.1:1
+wait_listed "$endpoint" relayed atmo-test/big-model
+checks_script=stream_checks.py HF_ENDPOINT="$endpoint" HF_HUB_DOWNLOAD_TIMEOUT=5 \
+    run_checks relayed check-streamed "$work/big-cache" "$work/relayed"
 
 echo "hub endpoint interop: $passed passed, $failed failed ($((SECONDS - started)) s)"
 [[ $failed -eq 0 ]]
