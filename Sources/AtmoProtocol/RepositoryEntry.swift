@@ -105,6 +105,7 @@ public struct RepositoryEntry: Sendable, Hashable, Codable {
         sourceRef = try reader.optionalString("source_ref") ?? repoID
         let declaredSize = try reader.byteCount("size_bytes")
         files = try Self.readFiles(&reader)
+        if let problem = Self.fileIDProblem(repoID: repoID, files: files) { throw reader.fail("files", problem) }
         sizeBytes = files.reduce(0) { $0 + $1.sizeBytes }
         guard declaredSize == sizeBytes else {
             throw reader.fail("size_bytes", "size_bytes \(declaredSize) is not the sum of the files' sizes (\(sizeBytes))")

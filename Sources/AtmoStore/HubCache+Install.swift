@@ -106,11 +106,39 @@ extension HubCache {
         return how
     }
 
+    /// What `snapshots/{revision}/{path}` holds when that is another file of the commit: a
+    /// symlink into the repository's `blobs/` naming an existing blob other than `file`'s, or
+    /// a regular file. Nil when the pointer is missing, is `file`'s already, or names nothing
+    /// that exists (a broken or stray link, which an install repairs). A commit never
+    /// changes, so such a pointer is never replaced: a source offering other bytes for it is
+    /// wrong about the commit. Blocking.
+    public func heldFileConflict(_ file: HubCacheFile, repositoryID: String, revision: String) -> String? {
+        guard file.problem == nil, let folder = repositoryFolder(repositoryID),
+            let snapshot = snapshotFolder(repositoryID: repositoryID, revision: revision)
+        else { return nil }
+        let pointer = snapshot + "/" + file.path
+        switch Self.kind(pointer) {
+        case .symlink:
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: pointer),
+                target != Self.symlinkTarget(path: file.path, blobID: file.blobID)
+            else { return nil }
+            let prefix = Self.symlinkTarget(path: file.path, blobID: "")
+            guard target.hasPrefix(prefix) else { return nil }
+            let held = String(target.dropFirst(prefix.count))
+            guard Self.isValidBlobID(held), case .file = Self.kind(folder + "/blobs/" + held) else { return nil }
+            return "\(pointer) is blob \(held) already, not \(file.blobID)"
+        case .file:
+            return "\(pointer) is a file of this commit already (not a link to blob \(file.blobID))"
+        default:
+            return nil
+        }
+    }
+
     /// Makes `snapshots/{revision}/{path}` the relative symlink to its blob. Every folder on
     /// the way must be a real folder inside the repository's (a symlink or file there is
-    /// refused, so nothing is written through it); a pointer already there that is not the
-    /// expected symlink (another target, a file) is replaced in one rename, never followed.
-    /// Blocking.
+    /// refused, so nothing is written through it). A pointer already there that holds
+    /// another file of the commit (`heldFileConflict`) is refused with `conflict` and kept;
+    /// one naming nothing that exists is replaced in one rename, never followed. Blocking.
     public func linkSnapshotFile(_ file: HubCacheFile, repositoryID: String, revision: String) throws(StoreError) {
         if let problem = file.problem { throw StoreError(.corrupt, problem) }
         guard let folder = repositoryFolder(repositoryID), let snapshot = snapshotFolder(repositoryID: repositoryID, revision: revision)
@@ -135,6 +163,9 @@ extension HubCache {
         case .directory:
             throw StoreError(.conflict, "\(pointer) is a folder, where \(file.path) goes")
         default: break
+        }
+        if let held = heldFileConflict(file, repositoryID: repositoryID, revision: revision) {
+            throw StoreError(.conflict, "\(held): a commit never changes, the file is kept")
         }
         let temporary = FileIO.temporaryName(for: pointer)
         guard symlink(target, temporary) == 0 else { throw StoreError.posix(errno, "create symlink", path: temporary) }

@@ -29,6 +29,13 @@ struct RepositoryEntryTests {
         return Fixtures.object(members)
     }
 
+    /// The id a provider derives for `path` of `org/tiny`: sanitized, with a hash suffix
+    /// (any 8 hex digits pass the shape check) when sanitizing changed it or it is cut.
+    static func derivedID(_ path: String) -> String {
+        let (text, changed) = RepositoryFileID.shape("org--tiny--" + path.replacingOccurrences(of: "/", with: "--"))
+        return !changed && text.utf8.count <= 200 ? text : String(text.prefix(191)) + "-0123abcd"
+    }
+
     static func file(_ path: String, sha: String = Fixtures.shaABC, blob: String = gitBlob) -> RepositoryFile {
         RepositoryFile(
             path: path, sizeBytes: 3, sha256: sha, blobID: blob,
@@ -76,7 +83,8 @@ struct RepositoryEntryTests {
     @Test func pathsAHubRepositoryMayHoldAreAccepted() throws {
         let paths = [".gitattributes", "a b/c d.txt", "日本語/モデル.bin", "x/.hidden", "a...b", String(repeating: "a", count: 1024)]
         for path in paths {
-            let entry = try Fixtures.decode(RepositoryEntry.self, Self.entryJSON(files: [Self.fileJSON(path, ["model_id": "\"m\""])]))
+            let id = Fixtures.quoted(Self.derivedID(path))
+            let entry = try Fixtures.decode(RepositoryEntry.self, Self.entryJSON(files: [Self.fileJSON(path, ["model_id": id])]))
             #expect(entry.files.first?.path == path)
         }
     }

@@ -26,6 +26,8 @@ struct RepositoryLayout: Sendable {
         if let clash = HubCache.conflictingPaths(entry.files.map(Self.cacheFile)).first {
             throw TransferError(.protocolViolation, "\(entry.repoID) lists \(clash) both as a file and as a folder (or twice)")
         }
+        // A file's id names the model the store installs it as: only its own.
+        if let problem = entry.fileIDProblem { throw TransferError(.protocolViolation, "\(entry.repoID): \(problem)") }
         switch destination {
         case .huggingFace(let cache):
             location = cache.snapshotFolder(repositoryID: entry.repoID, revision: entry.revision) ?? cache.root

@@ -58,6 +58,17 @@ public struct RepositoryPuller: Sendable {
         let meter = RepositoryProgressMeter(
             modelID: entry.modelID, fileCount: chosen.count, totalBytes: chosen.reduce(0) { $0 + $1.sizeBytes }, sink: progress)
         let engine = self.engine.offering(entry, providers: providers)
+        // Before any byte moves: no file of a commit the cache holds is replaced, and the
+        // destination can take the files.
+        if let (file, reason) = try await engine.blocking({ layout.heldConflict(chosen) }) {
+            let peers = sources(file).map { $0.nodeID ?? $0.baseURL }
+            throw TransferError(
+                .hashMismatch,
+                "\(peers.isEmpty ? "the mesh" : peers.joined(separator: ", ")) offers \(file.path) of \(entry.repoID) at commit "
+                    + "\(entry.revision) as blob \(file.blobID), but the Hugging Face cache holds that commit's file: \(reason). "
+                    + "A commit never changes: the pull is refused and the cached file kept")
+        }
+        try await engine.blocking { try layout.prepareDestination(chosen) }
         meter.report()
         var installed: [InstalledRepositoryFile] = []
         var transferred: Int64 = 0
@@ -95,17 +106,27 @@ public struct RepositoryPuller: Sendable {
             let location = try await engine.blocking { try layout.install(file, from: local, sha256Verified: false) }
             return installed(location, .fromStore)
         }
+        // Fetched for another destination, the file goes through the store; a model the store
+        // holds under that id (other bytes) is never replaced nor removed: the file then goes
+        // through a scratch store of the puller's own.
+        let forOtherDestination = layout.destination != .store
+        var held: InstalledModel? = nil
+        if forOtherDestination { held = try await engine.blocking { store.installed(modelID: file.modelID) } }
+        let target = held == nil ? store : Self.scratch(of: store)
         var request = PullRequest(
-            modelID: file.modelID, sources: sources, destination: store, expectedSHA256: file.sha256, requesterNodeID: requesterNodeID)
+            modelID: file.modelID, sources: sources, destination: target, expectedSHA256: file.sha256, requesterNodeID: requesterNodeID)
         request.announcedEntry = file.modelEntry(in: entry)
         let result = try await engine.pull(request) { progress in meter.update(progress) }
-        let location = try await engine.blocking { try layout.install(file, from: result.path, sha256Verified: true) }
-        // Fetched for another destination: its bytes live there now, not as a model of the store.
-        if layout.destination != .store, !result.alreadyInstalled {
-            do { try await engine.blocking { try store.remove(modelID: file.modelID) } } catch {
-                logger.warning("could not drop the store's copy", metadata: ["model": "\(file.modelID)", "error": "\(error)"])
-            }
+        // Its bytes live in the destination now (or the install failed): not a model of the store.
+        let drop = forOtherDestination && (held != nil || !result.alreadyInstalled)
+        let location: String
+        do {
+            location = try await engine.blocking { try Self.install(file, of: entry, from: result.path, layout: layout) }
+        } catch {
+            if drop { await dropCopy(of: file, from: target, engine: engine) }
+            throw error
         }
+        if drop { await dropCopy(of: file, from: target, engine: engine) }
         return installed(location, result.alreadyInstalled ? .fromStore : .fetched, result.bytesTransferred)
     }
 
