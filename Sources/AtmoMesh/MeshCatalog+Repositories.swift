@@ -9,7 +9,7 @@ import AtmoProtocol
 /// `{org}--{name}`, a node holding it beside another `main` (a tag, a branch) as
 /// `{org}--{name}-{hash}`. The merged entry takes the plain id when some provider offers
 /// it (`MeshRepository.preferredID`), the union of every provider's refs, and every file
-/// some provider holds (the first provider's file by node id when two disagree on a path,
+/// some provider holds but none of a path two providers list with other contents (each
 /// named by the id its merged `model_id` gives it where a provider of that id holds the
 /// same file). Each provider keeps its own entry: a file is fetched from a provider by that
 /// provider's own file id, and a pull knows who holds which file. A node offering one
@@ -42,50 +42,37 @@ extension MeshCatalog {
     }
 
     /// The commits some node's entry of which passes `include`, each merged from every
-    /// node offering it.
+    /// node offering it (through a fresh `MeshRepositoryIndex`; a node keeps one per
+    /// `modelsRevision` instead).
     func mergedRepositories(where include: (RepositoryEntry) -> Bool) -> [MeshRepository] {
-        var wanted: Set<MeshRepository.Key> = []
-        for offer in offers.values {
-            for entry in offer.repositories where include(entry) { wanted.insert(MeshRepository.Key(entry: entry)) }
-        }
-        guard !wanted.isEmpty else { return [] }
-        var grouped: [MeshRepository.Key: [(nodeID: String, entry: RepositoryEntry)]] = [:]
-        for (nodeID, offer) in offers {
-            var seen: Set<MeshRepository.Key> = []
-            for entry in offer.repositories {
-                let key = MeshRepository.Key(entry: entry)
-                guard wanted.contains(key), seen.insert(key).inserted else { continue }
-                grouped[key, default: []].append((nodeID, entry))
-            }
-        }
-        return grouped.compactMap { key, announcements -> MeshRepository? in
-            let sorted = announcements.sorted { $0.nodeID < $1.nodeID }
-            let providers = sorted.compactMap { announcement -> MeshRepository.Provider? in
-                guard let offer = offers[announcement.nodeID] else { return nil }
-                return MeshRepository.Provider(
-                    nodeID: announcement.nodeID, nodeName: offer.nodeName, endpoints: offer.endpoints, announcedAt: offer.timestamp,
-                    entry: announcement.entry)
-            }
-            guard !providers.isEmpty else { return nil }
-            return MeshRepository(key: key, entry: Self.merged(providers.map(\.entry)), providers: providers)
-        }.sorted { ($0.entry.modelID, $0.key.revision) < ($1.entry.modelID, $1.key.revision) }
+        let index = repositoryIndex()
+        return repositories(index.keys(where: include), in: index)
     }
 
     /// One commit's entry from its providers' entries (by node id): the preferred id and
-    /// that provider's description, the union of refs, every file some provider holds.
+    /// that provider's description, the union of refs, and every path some provider holds
+    /// on which the providers listing it agree (same SHA-256, size and blob id). A path two
+    /// providers list with other contents is left out: which of them tells the truth cannot
+    /// be told from the catalogs, so neither is served or pulled (docs/PROTOCOL.md, "Trust").
     static func merged(_ entries: [RepositoryEntry]) -> RepositoryEntry {
         let modelID = MeshRepository.preferredID(among: entries.map(\.modelID), repoID: entries[0].repoID)
         let named = entries.first { $0.modelID == modelID } ?? entries[0]
         var files: [String: RepositoryFile] = [:]
+        var disputed: Set<String> = []
         for entry in entries {
-            for file in entry.files where files[file.path] == nil { files[file.path] = file }
-        }
-        // A file's id as the merged id's providers name it, when one of them holds it alike.
-        let namers = entries.filter { $0.modelID == modelID }
-        for (path, file) in files {
-            let alike = namers.lazy.compactMap { $0.file(atPath: path) }.first {
-                $0.sha256 == file.sha256 && $0.sizeBytes == file.sizeBytes
+            for file in entry.files {
+                guard let held = files[file.path] else {
+                    files[file.path] = file
+                    continue
+                }
+                if !held.hasSameContent(as: file) { disputed.insert(file.path) }
             }
+        }
+        for path in disputed { files[path] = nil }
+        // A file's id as the merged id's providers name it, when one of them holds it alike.
+        let namers = entries.filter { $0.modelID == modelID }.map(\.filesByPath)
+        for (path, file) in files {
+            let alike = namers.lazy.compactMap { $0[path] }.first { $0.hasSameContent(as: file) }
             if let alike, alike.modelID != file.modelID { files[path]?.modelID = alike.modelID }
         }
         // Two files never share an id (an entry where they would is invalid): the first path keeps it.
@@ -98,6 +85,20 @@ extension MeshCatalog {
             name: named.name, type: named.type, format: named.format, capabilities: named.capabilities,
             version: named.version, source: named.source, sourceRef: named.sourceRef, files: paths.compactMap { files[$0] },
             repoType: named.repoType, extra: named.extra)
+    }
+}
+
+extension RepositoryFile {
+    /// Whether `other` names the same contents: SHA-256, size and blob id.
+    func hasSameContent(as other: RepositoryFile) -> Bool {
+        sha256 == other.sha256 && sizeBytes == other.sizeBytes && blobID == other.blobID
+    }
+}
+
+extension RepositoryEntry {
+    /// The files by path (the first of a path wins).
+    var filesByPath: [String: RepositoryFile] {
+        Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }
 
@@ -148,7 +149,7 @@ public struct MeshRepository: Sendable, Hashable, Identifiable {
 
     public var key: Key
     /// The merged entry: the preferred id, every provider's refs, every file some provider
-    /// holds, sorted by path.
+    /// holds that no other provider lists with other contents, sorted by path.
     public var entry: RepositoryEntry
     /// The nodes offering it, by node id.
     public var providers: [Provider]
@@ -156,7 +157,13 @@ public struct MeshRepository: Sendable, Hashable, Identifiable {
     public var id: Key { key }
 
     /// The providers holding every file of `entry`.
-    public var completeProviders: [Provider] { providers.filter { provider in entry.files.allSatisfy(provider.holds) } }
+    public var completeProviders: [Provider] {
+        providers.filter { provider in
+            guard provider.entry.files.count >= entry.files.count else { return false }
+            let own = provider.entry.filesByPath
+            return entry.files.allSatisfy { file in own[file.path].map { $0.sha256 == file.sha256 && $0.sizeBytes == file.sizeBytes } ?? false }
+        }
+    }
 
     /// The providers of one file, by node id.
     public func providers(of file: RepositoryFile) -> [Provider] { providers.filter { $0.holds(file) } }

@@ -100,10 +100,8 @@ struct MeshCatalogRepositoryCommitTests {
         #expect(x.providers[1].entry.modelID == Self.hashedID, "its first entry")
         #expect(!x.entry.refs.contains("v2"))
         #expect(x.entry.modelID == "org--tiny", "the plain id beats another id")
-        // Files per path: the first provider by node id, the liar's config here.
-        let config = try #require(x.entry.file(atPath: "config.json"))
-        #expect(config.sha256 == F.sha("9") && config.modelID == "evil--config.json", "no provider of the plain id holds it alike")
-        #expect(x.providers(of: config).map(\.nodeID) == ["a"])
+        // A path the providers disagree on (the liar's config) is served by neither.
+        #expect(x.entry.file(atPath: "config.json") == nil)
         let weights = try #require(x.entry.file(atPath: "model.safetensors"))
         #expect(weights.modelID == "org--tiny--model.safetensors" && x.providers(of: weights).map(\.nodeID) == ["b", "c"])
         #expect(x.providers[0].ownFile(weights) == nil && x.providers[1].ownFile(weights)?.modelID == Self.hashedID + "--model.safetensors")

@@ -68,9 +68,8 @@ struct MeshCatalogRepositoryTests {
         mesh.apply(Self.catalog("a", at: t0, repositories: [Self.repository()]), now: t0)
         mesh.apply(Self.catalog("z", at: t0, repositories: [liar]), now: t0)
         let merged = try #require(mesh.repositories.first)
-        let config = try #require(merged.entry.file(atPath: "config.json"))
-        #expect(config.sha256 == F.sha("1"), "the first provider by node id wins")
-        #expect(merged.providers(of: config).map(\.nodeID) == ["a"])
+        #expect(merged.entry.file(atPath: "config.json") == nil, "a path two providers disagree on is served by neither")
+        #expect(merged.completeProviders.map(\.nodeID) == ["a"])
     }
 
     @Test func ownRepositoriesArePublishedAndTheirFilesCountAgainstTheModelBound() {

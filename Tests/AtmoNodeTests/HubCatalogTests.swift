@@ -1,3 +1,4 @@
+import AtmoMesh
 import AtmoProtocol
 import AtmoStore
 import Foundation
@@ -44,13 +45,14 @@ struct HubCatalogTests {
         #expect(try catalog.resolve(repoID: "org/name", revision: "main").get().entry.revision == Self.commitA)
     }
 
-    /// A snapshot this node pulled one file at a time lists the mesh's files of the same
-    /// commit; only the files it has are served from here.
+    /// A snapshot this node fills one file at a time from the mesh lists the mesh's files
+    /// of the same commit; only the files it has are served from here.
     @Test func aPartlyHeldSnapshotListsTheMeshsFiles() throws {
         let own = Self.entry(Self.commitA, refs: ["main"], files: ["config.json"])
         let theirs = Self.entry(Self.commitA, refs: ["main"], files: ["config.json", "model.bin"])
         for revision in ["main", Self.commitA] {
-            let found = try HubCatalog(local: [own], mesh: [theirs]).resolve(repoID: "org/name", revision: revision).get()
+            let catalog = HubCatalog(local: [own], mesh: [theirs], fillingFromMesh: [.init(entry: own)])
+            let found = try catalog.resolve(repoID: "org/name", revision: revision).get()
             #expect(found.entry.files.count == 2)
             #expect(found.localFile("config.json") != nil)
             #expect(found.localFile("model.bin") == nil)

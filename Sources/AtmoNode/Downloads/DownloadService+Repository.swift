@@ -61,14 +61,14 @@ extension DownloadService {
         }
     }
 
-    /// The revisions of the repository other nodes offer, the one most nodes offer first.
+    /// The revisions of the repository other nodes offer, the one the mesh vouches for most first
+    /// (`MeshRepository.ranked`: trusted providers, then distinct hosts).
     func offeredRevisions(of modelID: String) -> [MeshAPI.Repository] {
         mesh.repositoryVersions(of: modelID, localSHA256s: [], ownNodeID: nodeID)
             .filter { !$0.providers.isEmpty }
-            .sorted { ($0.providers.count, $1.repository.revision) > ($1.providers.count, $0.repository.revision) }
     }
 
-    /// The repository's entry at `revision` (nil: the one most nodes offer), waiting for the
+    /// The repository's entry at `revision` (nil: the one the mesh vouches for most), waiting for the
     /// mesh as `waitForPlan` does; nil when the download ended (refused, cancelled).
     private func waitForRepository(_ queued: QueuedDownload, revision: String?) async -> RepositoryEntry? {
         let patient = downloads.wasRestored(queued.requestID)

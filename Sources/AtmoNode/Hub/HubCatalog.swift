@@ -1,22 +1,41 @@
+import AtmoMesh
 import AtmoProtocol
 
 /// The repositories the Hub endpoint answers for, and the pure rules that pick one for a
 /// repository id and a revision: this node's own snapshots first, then the mesh's.
+///
+/// A commit this node holds is answered from its own snapshot alone: a peer announcing the
+/// same commit with more (or other) files adds nothing to it. The one exception is a
+/// snapshot this node is filling from the mesh's listing (`fillingFromMesh`: the endpoint
+/// answered the commit from the mesh and fetches its files one by one): its listing is the
+/// mesh's, the files this node holds taking the place of the mesh's at their paths.
 package struct HubCatalog: Sendable {
     /// Snapshots this node holds: every file is served from here by its `model_id`.
     package var local: [RepositoryEntry]
-    /// Snapshots peers offer that this node does not hold.
-    package var mesh: [RepositoryEntry]
+    /// The revisions of a repository id that peers offer, the one the mesh vouches for
+    /// most first (`MeshRepository.ranked`): asked for one repository at a time.
+    package var meshRevisions: @Sendable (String) -> [RepositoryEntry]
+    /// Commits whose snapshot this node fills from the mesh's listing.
+    package var fillingFromMesh: Set<MeshRepository.Key>
 
-    package init(local: [RepositoryEntry], mesh: [RepositoryEntry] = []) {
+    /// A catalog over a fixed list of mesh revisions (tests; the node asks by repository id).
+    package init(local: [RepositoryEntry], mesh: [RepositoryEntry] = [], fillingFromMesh: Set<MeshRepository.Key> = []) {
+        self.init(local: local, meshRevisions: { repoID in mesh.filter { $0.repoID == repoID } }, fillingFromMesh: fillingFromMesh)
+    }
+
+    package init(
+        local: [RepositoryEntry], meshRevisions: @escaping @Sendable (String) -> [RepositoryEntry],
+        fillingFromMesh: Set<MeshRepository.Key> = []
+    ) {
         self.local = local
-        self.mesh = mesh
+        self.meshRevisions = meshRevisions
+        self.fillingFromMesh = fillingFromMesh
     }
 
     /// One repository revision: its listing, and the part of it this node holds.
     package struct Resolved: Sendable, Equatable {
-        /// The revision's files as completely as known: the mesh's entry when it lists more
-        /// files than this node's snapshot (a snapshot pulled one file at a time).
+        /// The revision's files: this node's snapshot, or the mesh's listing for a commit
+        /// this node does not hold or is filling from the mesh.
         package var entry: RepositoryEntry
         /// This node's snapshot of the revision, nil when it holds none of it.
         package var local: RepositoryEntry?
@@ -39,25 +58,38 @@ package struct HubCatalog: Sendable {
 
     /// The snapshot of `repoID` at `revision` (nil: `main`): a commit is matched exactly, a
     /// ref name against each snapshot's `refs`. This node's snapshots are looked at first (a
-    /// ref names the commit this node has), then the mesh's; among several snapshots of one
-    /// kind that carry the same ref, the first listed.
+    /// ref names the commit this node has), then the mesh's (the first of `meshRevisions`
+    /// that carries the ref: the one the mesh vouches for most).
     package func resolve(repoID: String, revision: String?) -> Result<Resolved, Miss> {
         let revision = revision ?? "main"
         let matches = { (entry: RepositoryEntry) in
             Validation.isValidRevision(revision) ? entry.revision == revision : entry.refs.contains(revision)
         }
         if let own = local.first(where: { $0.repoID == repoID && matches($0) }) {
-            let theirs = mesh.first { $0.repoID == repoID && $0.revision == own.revision }
-            let listing = theirs.map { $0.files.count > own.files.count ? $0 : own } ?? own
-            return .success(Resolved(entry: listing, local: own))
+            guard fillingFromMesh.contains(MeshRepository.Key(entry: own)) else { return .success(Resolved(entry: own, local: own)) }
+            let theirs = meshRevisions(repoID).first { $0.revision == own.revision }
+            return .success(Resolved(entry: theirs.map { Self.filled(own, listing: $0) } ?? own, local: own))
         }
-        if let theirs = mesh.first(where: { $0.repoID == repoID && matches($0) }) {
-            let own = local.first { $0.repoID == repoID && $0.revision == theirs.revision }
-            let listing = own.map { $0.files.count >= theirs.files.count ? $0 : theirs } ?? theirs
-            return .success(Resolved(entry: listing, local: own))
+        let mesh = meshRevisions(repoID)
+        if let theirs = mesh.first(where: matches) {
+            guard let own = local.first(where: { $0.repoID == repoID && $0.revision == theirs.revision }) else {
+                return .success(Resolved(entry: theirs, local: nil))
+            }
+            let filling = fillingFromMesh.contains(MeshRepository.Key(entry: own))
+            return .success(Resolved(entry: filling ? Self.filled(own, listing: theirs) : own, local: own))
         }
-        let known = (local + mesh).contains { $0.repoID == repoID }
+        let known = !mesh.isEmpty || local.contains { $0.repoID == repoID }
         return .failure(known ? .revision : .repository)
+    }
+
+    /// A snapshot filled from the mesh: `own` with the paths of `listing` it lacks.
+    static func filled(_ own: RepositoryEntry, listing: RepositoryEntry) -> RepositoryEntry {
+        let held = Set(own.files.map(\.path))
+        var entry = own
+        entry.files = (own.files + listing.files.filter { !held.contains($0.path) })
+            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        entry.sizeBytes = entry.files.reduce(0) { $0 + $1.sizeBytes }
+        return entry
     }
 
     /// Files of `entry` under a tree listing's folder `path` (nil: the root): all of them

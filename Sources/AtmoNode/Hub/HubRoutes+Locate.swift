@@ -1,3 +1,4 @@
+import AtmoMesh
 import AtmoProtocol
 import Hummingbird
 import Logging
@@ -24,7 +25,10 @@ extension HubRoutes {
         }
         let miss: HubCatalog.Miss
         switch source.catalog.resolve(repoID: repoID, revision: revision) {
-        case .success(let found): return .found(found)
+        case .success(let found):
+            // A commit answered from the mesh's listing: its snapshot here fills from the mesh.
+            if found.local == nil { source.filling.insert(MeshRepository.Key(entry: found.entry)) }
+            return .found(found)
         case .failure(let known): miss = known
         }
         guard source.hasListed() else { return .answer(HubAnswers.stillScanning()) }

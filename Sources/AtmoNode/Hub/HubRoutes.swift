@@ -10,19 +10,30 @@ package struct HubRepositorySource: Sendable {
     package var local: @Sendable () -> [RepositoryEntry]
     /// The snapshots peers offer (this node's view of the mesh).
     package var mesh: @Sendable () -> [RepositoryEntry]
+    /// The revisions peers offer of one repository id, the one the mesh vouches for most
+    /// first: what a request reads (nil: `mesh` filtered, every file of the mesh walked).
+    package var meshRevisions: (@Sendable (String) -> [RepositoryEntry])?
     /// Whether the node's first scan has listed its folders (before that, a miss is 503).
     package var hasListed: @Sendable () -> Bool
+    /// The commits this endpoint answered from the mesh's listing, whose snapshots it fills.
+    package let filling = HubFillingCommits()
 
     package init(
         local: @escaping @Sendable () -> [RepositoryEntry], mesh: @escaping @Sendable () -> [RepositoryEntry] = { [] },
-        hasListed: @escaping @Sendable () -> Bool = { true }
+        meshRevisions: (@Sendable (String) -> [RepositoryEntry])? = nil, hasListed: @escaping @Sendable () -> Bool = { true }
     ) {
         self.local = local
         self.mesh = mesh
+        self.meshRevisions = meshRevisions
         self.hasListed = hasListed
     }
 
-    var catalog: HubCatalog { HubCatalog(local: local(), mesh: mesh()) }
+    var catalog: HubCatalog {
+        let mesh = self.mesh
+        return HubCatalog(
+            local: local(), meshRevisions: meshRevisions ?? { repoID in mesh().filter { $0.repoID == repoID } },
+            fillingFromMesh: filling.commits)
+    }
 }
 
 /// The part of the Hugging Face Hub's HTTP API that `huggingface_hub` downloads with

@@ -19,6 +19,9 @@ final class MeshState: Sendable {
         var version: UInt64 = 0
         /// `peers.nodeIDsByUniqueHost` as of a peer-table revision (MeshState+Clients.swift).
         var hostIndex: (revision: UInt64, nodeIDs: [String: String])?
+        /// The mesh's repositories merged and indexed, as of a catalog revision and this
+        /// node's own repositories (MeshState+Repositories.swift).
+        var repositoryIndex: RepositoryIndexCache?
     }
 
     /// Most peers remembered (a hostile peer cannot grow the table without bound).

@@ -14,15 +14,14 @@ extension MeshNode {
         return HubCache(root: HubCache.defaultRoot(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory()))
     }
 
-    /// The revisions of repository `modelID` other nodes offer (the one most nodes offer
-    /// first), each with every file some node holds and its providers best first (the
+    /// The revisions of repository `modelID` other nodes offer (the one the mesh vouches for
+    /// most first), each with every file some node holds and its providers best first (the
     /// nodes holding every file first), from the mesh view. A commit is found by any id a
     /// node offers it under (`{org}--{name}`, or `{org}--{name}-{hash}` for a tag), and
     /// comes with every node offering it.
     public func repositories(id modelID: String) -> [(entry: RepositoryEntry, providers: [MeshAPI.Provider])] {
         mesh.repositoryVersions(of: modelID, localSHA256s: [], ownNodeID: nodeID)
             .filter { !$0.providers.isEmpty }
-            .sorted { ($0.providers.count, $1.repository.revision) > ($1.providers.count, $0.repository.revision) }
             .map { ($0.repository, $0.providers) }
     }
 
