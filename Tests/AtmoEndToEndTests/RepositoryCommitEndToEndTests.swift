@@ -63,6 +63,13 @@ extension EndToEnd {
                     #expect(listed.filter { $0.repository.revision == Self.commitX }.count == 1, "\(models.stdout)")
                     #expect(listed.first { $0.repository.revision == Self.commitX }?.providers.count == 2)
 
+                    // The Hub endpoint names X by the tag, by main (the commit more nodes offer) and by itself.
+                    for revision in ["v1", "main", Self.commitX] {
+                        let info = await HTTPProbe.get(port: c.port, path: "/api/models/\(Self.repo)/revision/\(revision)")
+                        let body = info.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+                        #expect(info?.status == 200 && body.contains(#""sha":"\#(Self.commitX)""#), "\(revision): \(body.prefix(300))")
+                    }
+
                     // Pulled by B's id for it: from both nodes.
                     let pulled = sandbox.path("c-pulled")
                     let tagPull = try await sandbox.run(
