@@ -27,6 +27,8 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var downloadsPerPriority: Int?
     /// The Hub-compatible endpoint repositories are mirrored from (`hubUpstream`).
     public var upstream: String?
+    /// A file holding the upstream's token (`hubUpstreamTokenFile`; `HubUpstreamToken`).
+    public var upstreamTokenFile: String?
     /// Followed models: `[{"model_id": "yolo.pt", "mode": "auto"}]` (mode `auto` or `prompt`).
     public var follow: [UpdatesAPI.FollowRequest]?
     /// The dashboard answers other machines too, with its token (`--dashboard-public`).
@@ -37,7 +39,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         case maxStorage = "max_storage", evictLastCopies = "evict_last_copies"
         case bandwidth
         case maxDownloads = "max_downloads", downloadsPerPriority = "downloads_per_priority"
-        case upstream
+        case upstream, upstreamTokenFile = "upstream_token_file"
         case follow
         case dashboardPublic = "dashboard_public"
     }
@@ -71,6 +73,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let maxDownloads { configuration.maxConcurrentDownloads = max(1, maxDownloads) }
         if let downloadsPerPriority { configuration.downloadsPerPriority = max(1, downloadsPerPriority) }
         if let upstream, Validation.isValidHTTPEndpoint(upstream) { configuration.hubUpstream = upstream }
+        if let upstreamTokenFile { configuration.hubUpstreamTokenFile = upstreamTokenFile }
         if let follow { configuration.follows += follow }
         if let dashboardPublic { configuration.dashboardPublic = dashboardPublic }
     }

@@ -66,6 +66,14 @@ public struct NodeConfiguration: Sendable {
     /// mesh has it (`--upstream`, `"upstream"` in config.json); nil: such a request is
     /// answered "not found". Mirrors go into the Hugging Face cache the node scans.
     public var hubUpstream: String?
+    /// A token for the upstream (`--upstream-token-file`, `"upstream_token_file"` in
+    /// config.json), sent as `Authorization: Bearer` to the upstream's own host only (never
+    /// to the CDN it redirects to), for gated and private repositories. Never taken from
+    /// `HF_TOKEN`: the node serves every client of its LAN, so lending it an account's
+    /// access must be explicit.
+    public var hubUpstreamToken: String?
+    /// The file `hubUpstreamToken` is read from when `atmo serve` starts (`HubUpstreamToken`).
+    public var hubUpstreamTokenFile: String?
     /// How long a Hub `GET` of a file only the mesh has waits for the node's own fetch of it
     /// before the client is redirected to a provider (docs/PROTOCOL.md, "Hub-compatible
     /// endpoint"); below `huggingface_hub`'s 10 s read timeout.

@@ -101,6 +101,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "A Hub-compatible endpoint (https://huggingface.co, another node's URL) to mirror repositories the mesh lacks from, once, into the Hugging Face cache.")
     var upstream: String?
 
+    @Option(
+        name: .customLong("upstream-token-file"),
+        help: "A file holding an access token for --upstream (gated or private repositories); sent to the upstream's own host only. HF_TOKEN is not used.")
+    var upstreamTokenFile: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
         guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
@@ -149,6 +154,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxDownloads { configuration.maxConcurrentDownloads = maxDownloads }
         if let downloadsPerPriority { configuration.downloadsPerPriority = downloadsPerPriority }
         if let upstream { configuration.hubUpstream = upstream }
+        if let upstreamTokenFile { configuration.hubUpstreamTokenFile = absolute(upstreamTokenFile) }
+        if let tokenFile = configuration.hubUpstreamTokenFile {
+            do {
+                configuration.hubUpstreamToken = try HubUpstreamToken.read(path: tokenFile)
+            } catch {
+                Failure(message: "\(error)", exitCode: ExitStatus.usage).exit()
+            }
+        }
         let logger = store.makeLogger(label: "atmo.serve", defaultLevel: .info)
         let node: MeshNode
         do {

@@ -48,6 +48,8 @@ extension HubRoutes {
             case .revision(let mirroring):
                 return .mirroring(mirroring, upstream)
             }
+        } catch let refusal as HubUpstreamRefusal {
+            return .answer(HubAnswers.upstreamRefusal(refusal, upstream: upstream.client.baseURL))
         } catch {
             context.logger.warning("upstream mirror failed", metadata: ["repo": "\(repoID)", "error": "\(error)"])
             return .answer(HubAnswers.json(HubBodies.ErrorBody(error: "The upstream endpoint failed: \(error)"), status: .badGateway))

@@ -52,7 +52,7 @@ extension HubUpstream {
                 try cache.linkSnapshotFile(checked, repositoryID: repoID, revision: commit)
             }
         } catch {
-            attempt.finish(.failed("\(error)"))
+            attempt.finish(.failed("\(error)"), refusal: error as? HubUpstreamRefusal)
             logger.warning(
                 "upstream download failed", metadata: ["repo": "\(revision.repoID)", "path": "\(file.path)", "error": "\(error)"])
         }

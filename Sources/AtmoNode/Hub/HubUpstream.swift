@@ -148,16 +148,44 @@ final class HubUpstream: Sendable {
     }
 
     /// Makes `file` of `revision` present in the cache (linked from a blob already there, or
-    /// downloaded), throwing when its download fails.
+    /// downloaded), throwing when its download fails. The upstream's rate limit is waited
+    /// out (what it asks, at most 5 minutes a time, 8 times), not a failure of the mirror.
     func fetch(_ file: HubUpstreamClient.File, of revision: HubUpstreamRevision) async throws {
+        var waits = 0
+        while true {
+            do {
+                return try await fetchOnce(file, of: revision)
+            } catch let refusal as HubUpstreamRefusal where refusal.kind == .rateLimited && waits < 8 {
+                waits += 1
+                logger.info(
+                    "upstream rate limit: waiting", metadata: ["path": "\(file.path)", "seconds": "\(refusal.retryAfter ?? .seconds(1))"])
+                try await Task.sleep(for: min(refusal.retryAfter ?? .seconds(1), .seconds(300)))
+            }
+        }
+    }
+
+    private func fetchOnce(_ file: HubUpstreamClient.File, of revision: HubUpstreamRevision) async throws {
         if try await linkCachedBlob(file, of: revision) != nil { return }
         let running: (attempt: HubUpstreamAttempt, task: Task<Void, Never>)
         switch attempt(for: file, of: revision) {
         case .running(let attempt, let task): running = (attempt, task)
-        case .backingOff(let wait): throw HubUpstreamError("\(file.path) failed lately; not fetched again for \(wait)")
+        case .backingOff(let wait):
+            if var refusal = lastRefusal(for: file, of: revision) {
+                if refusal.kind == .rateLimited { refusal.retryAfter = wait }
+                throw refusal
+            }
+            throw HubUpstreamError("\(file.path) failed lately; not fetched again for \(wait)")
         }
         await running.task.value
-        if case .failed(let message) = running.attempt.progress.outcome { throw HubUpstreamError(message) }
+        let progress = running.attempt.progress
+        if let refusal = progress.refusal { throw refusal }
+        if case .failed(let message) = progress.outcome { throw HubUpstreamError(message) }
+    }
+
+    /// What the upstream refused for `file`'s blob last (gated, rate limit), while the blob
+    /// waits before it is fetched again.
+    func lastRefusal(for file: HubUpstreamClient.File, of revision: HubUpstreamRevision) -> HubUpstreamRefusal? {
+        backoff.withLock { $0.refusal(revision.repoID + "/" + file.blobID, now: .now) }
     }
 
     /// The blob of `file` in the cache with its SHA-256, linked into the revision's snapshot,
@@ -200,9 +228,10 @@ final class HubUpstream: Sendable {
             let attempt = HubUpstreamAttempt(file: file)
             let task = Task {
                 await self.download(attempt, of: revision)
+                let progress = attempt.progress
                 let failed: Bool
-                if case .failed = attempt.progress.outcome { failed = true } else { failed = false }
-                self.backoff.withLock { failed ? $0.failed(key, now: .now) : $0.succeeded(key) }
+                if case .failed = progress.outcome { failed = true } else { failed = false }
+                self.backoff.withLock { failed ? $0.failed(key, now: .now, refusal: progress.refusal) : $0.succeeded(key) }
                 _ = self.attempts.withLock { $0.removeValue(forKey: key) }
             }
             attempts[key] = (attempt, task)

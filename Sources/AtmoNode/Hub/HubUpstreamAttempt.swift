@@ -28,6 +28,8 @@ final class HubUpstreamAttempt: Sendable {
         var outcome: Outcome?
         /// Whether readers may see unverified bytes (see `setFile`).
         var streamsUnverified = false
+        /// Why a failed attempt failed, when the upstream refused it (gated, rate limit).
+        var refusal: HubUpstreamRefusal?
     }
 
     /// How many final bytes a reader holds back until the attempt is verified: one is
@@ -62,9 +64,11 @@ final class HubUpstreamAttempt: Sendable {
 
     func advance(to written: Int64) { state.withLock { $0.progress.written = written } }
 
-    func finish(_ outcome: Outcome) {
+    func finish(_ outcome: Outcome, refusal: HubUpstreamRefusal? = nil) {
         state.withLock { state in
-            if state.progress.outcome == nil { state.progress.outcome = outcome }
+            guard state.progress.outcome == nil else { return }
+            state.progress.outcome = outcome
+            state.progress.refusal = refusal
         }
     }
 

@@ -11,6 +11,7 @@ struct HubUpstreamBackoff: Sendable {
     private struct Failure: Sendable {
         var count: Int
         var retryAt: ContinuousClock.Instant
+        var refusal: HubUpstreamRefusal?
     }
     private var failures: [String: Failure] = [:]
 
@@ -24,11 +25,23 @@ struct HubUpstreamBackoff: Sendable {
         return failure.retryAt - now
     }
 
-    /// A download of `key` failed at `now`: its wait starts (or doubles).
-    mutating func failed(_ key: String, now: ContinuousClock.Instant) {
-        let count = (failures[key]?.count ?? 0) + 1
+    /// Why the last download of `key` failed, when the upstream refused it (while it waits).
+    func refusal(_ key: String, now: ContinuousClock.Instant) -> HubUpstreamRefusal? {
+        guard let failure = failures[key], failure.retryAt > now else { return nil }
+        return failure.refusal
+    }
+
+    /// A download of `key` failed at `now`: its wait starts (or doubles). A rate limit
+    /// waits what the upstream asked instead (`refusal.retryAfter`, at most `ceiling`), and
+    /// does not count as a failure of the blob.
+    mutating func failed(_ key: String, now: ContinuousClock.Instant, refusal: HubUpstreamRefusal? = nil) {
+        var count = (failures[key]?.count ?? 0) + 1
         var delay = base
         for _ in 1..<min(count, 32) where delay < ceiling { delay = delay * 2 }
+        if refusal?.kind == .rateLimited {
+            count -= 1
+            delay = refusal?.retryAfter ?? base
+        }
         if delay > ceiling { delay = ceiling }
         if failures[key] == nil, failures.count >= capacity {
             failures = failures.filter { $0.value.retryAt > now }
@@ -36,7 +49,7 @@ struct HubUpstreamBackoff: Sendable {
                 failures[soonest.key] = nil
             }
         }
-        failures[key] = Failure(count: count, retryAt: now + delay)
+        failures[key] = Failure(count: count, retryAt: now + delay, refusal: refusal)
     }
 
     /// A download of `key` was verified.

@@ -10,11 +10,31 @@ import NIOHTTP1
 /// another node. Asks exactly what `huggingface_hub` asks (docs/PROTOCOL.md, "Hub-compatible
 /// endpoint"): the revision's commit, the commit's file list, each file's bytes. Every
 /// answer is bounded; an upstream's numbers and names are checked like a peer's.
+///
+/// As huggingface.co answers (`HubUpstreamClient+Requests.swift`): redirects are followed
+/// (a renamed repository's relative `307`, a small file's relative `307` to
+/// `/api/resolve-cache/...`, an LFS or Xet file's absolute `302` to a CDN host), the token
+/// never leaves the upstream's own host, the metadata of a `302` is checked against the
+/// listing, a `429` is waited out or answered as the Hub's rate limit, and 401/403 are the
+/// Hub's word on access (`HubUpstreamRefusal`).
 struct HubUpstreamClient: Sendable {
     let http: HTTPClient
     /// The endpoint's base URL, without a trailing `/`.
     let baseURL: String
+    /// Sent as `Authorization: Bearer` to the upstream's own host only (`--upstream-token-file`).
+    var token: String?
     var timeout: TimeAmount = .seconds(30)
+    /// How long one request may wait out the upstream's `429`s before it is answered as a
+    /// rate limit (a client waits on it: `huggingface_hub` reads with a 10 s timeout).
+    var patience: Duration = .seconds(4)
+    /// When the upstream said its rate limit lets requests through again, per bucket.
+    let pace = HubUpstreamPace()
+
+    init(http: HTTPClient, baseURL: String, token: String? = nil) {
+        self.http = http
+        self.baseURL = baseURL
+        self.token = token
+    }
 
     /// What the upstream says about a revision.
     enum Lookup: Sendable, Equatable {
@@ -34,8 +54,9 @@ struct HubUpstreamClient: Sendable {
     /// `GET /api/models/{repo_id}/revision/{rev}`: the commit `revision` names there.
     func lookup(repoID: String, revision: String) async throws -> Lookup {
         let path = "/api/models/\(repoID)/revision/\(Self.encodeSegment(revision))"
-        let (status, headers, body) = try await get(path, limit: 16 << 20)
+        let (status, headers, body, _) = try await get(url: baseURL + path, limit: 16 << 20)
         if let miss = Self.miss(status: status, headers: headers) { return .miss(miss) }
+        if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
         guard status == .ok else { throw HubUpstreamError("GET \(path) answered \(status.code)") }
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let sha = object["sha"] as? String,
             Validation.isValidRevision(sha.lowercased())
@@ -44,46 +65,58 @@ struct HubUpstreamClient: Sendable {
     }
 
     /// `GET /api/models/{repo_id}/tree/{commit}?recursive=true`, following `Link: rel="next"`
-    /// pages, at most `WireLimits.maxFilesPerRepository` files. A file with an invalid path,
+    /// pages (the Hub pages at 1,000 entries; a relative link is taken against the page's
+    /// URL) on the upstream's own host, at most 64 pages and
+    /// `WireLimits.maxFilesPerRepository` files, no path twice. A file with an invalid path,
     /// size or hash fails the whole listing (a mirror is complete or not made).
     func files(repoID: String, commit: String) async throws -> [File] {
         var next: String? = baseURL + "/api/models/\(repoID)/tree/\(commit)?recursive=true&expand=false"
         var files: [File] = []
+        var paths = Set<String>()
         var pages = 0
         while let url = next {
             pages += 1
             guard pages <= 64 else { throw HubUpstreamError("the tree listing of \(repoID) has more than 64 pages") }
-            let (status, headers, body) = try await get(url: url, limit: 64 << 20)
+            let (status, headers, body, finalURL) = try await get(url: url, limit: 64 << 20)
+            if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
             guard status == .ok else { throw HubUpstreamError("GET tree of \(repoID)@\(commit) answered \(status.code)") }
             guard let items = try? JSONSerialization.jsonObject(with: body) as? [[String: Any]] else {
                 throw HubUpstreamError("the tree listing of \(repoID) is not a JSON array")
             }
             for item in items where item["type"] as? String == "file" {
-                files.append(try Self.file(item))
+                let file = try Self.file(item)
+                guard paths.insert(file.path).inserted else { throw HubUpstreamError("the tree listing of \(repoID) repeats \(file.path)") }
+                files.append(file)
                 guard files.count <= WireLimits.maxFilesPerRepository else {
                     throw HubUpstreamError("\(repoID) has more than \(WireLimits.maxFilesPerRepository) files")
                 }
             }
-            next = headers.first(name: "Link").flatMap(Self.nextLink)
+            next = headers.first(name: "Link").flatMap(Self.nextLink).flatMap { URL(string: $0, relativeTo: finalURL)?.absoluteString }
             // A next page stays on the upstream (never another host a listing points at).
-            if let url = next, !url.hasPrefix(baseURL + "/") { throw HubUpstreamError("a tree page points off the upstream: \(url)") }
+            if let url = next, !isUpstream(URL(string: url)) { throw HubUpstreamError("a tree page points off the upstream: \(url)") }
         }
         guard !files.isEmpty else { throw HubUpstreamError("\(repoID)@\(commit) lists no files") }
         return files
     }
 
-    /// Streams `/{repo_id}/resolve/{commit}/{path}` (redirects followed): `started` once the
-    /// upstream answered 200, then every piece of the body, in order, to `consume`. Fails
-    /// unless exactly `file.sizeBytes` bytes arrive. The client's read timeout ends a body
-    /// that stops coming (an upstream that sends its head, then nothing).
+    /// Streams `/{repo_id}/resolve/{commit}/{path}` (redirects followed: `send`): `started`
+    /// once the upstream answered 200, then every piece of the body, in order, to `consume`.
+    /// Before any byte, the redirects' metadata must match the listing (`checkRedirects`).
+    /// Fails unless exactly `file.sizeBytes` bytes arrive. The client's read timeout ends a
+    /// body that stops coming (an upstream that sends its head, then nothing).
     func download(
         repoID: String, commit: String, file: File, started: @Sendable () -> Void, consume: (ByteBuffer) async throws -> Void
     ) async throws {
         let quoted = file.path.split(separator: "/").map { Self.encodeSegment(String($0)) }.joined(separator: "/")
-        var request = HTTPClientRequest(url: baseURL + "/\(repoID)/resolve/\(commit)/\(quoted)")
-        request.headers.add(name: "Accept-Encoding", value: "identity")
-        let response = try await http.execute(request, timeout: .hours(24))
-        guard response.status == .ok else { throw HubUpstreamError("GET \(file.path) answered \(response.status.code)") }
+        let response = try await send(baseURL + "/\(repoID)/resolve/\(commit)/\(quoted)", accept: nil, timeout: .hours(24))
+        guard response.status == .ok else {
+            let onUpstream = isUpstream(response.url)
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            if onUpstream, let refusal = HubUpstreamRefusal.from(status: response.status, headers: response.headers) { throw refusal }
+            throw HubUpstreamError(
+                "GET \(file.path) answered \(response.status.code)" + (onUpstream ? "" : " from \(response.url?.host ?? "another host")"))
+        }
+        try checkRedirects(response.history, file: file, commit: commit)
         started()
         var received: Int64 = 0
         for try await buffer in response.body {
@@ -94,25 +127,26 @@ struct HubUpstreamClient: Sendable {
         guard received == file.sizeBytes else { throw HubUpstreamError("\(file.path): \(received) of \(file.sizeBytes) bytes arrived") }
     }
 
-    private func get(_ path: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data) {
-        try await get(url: baseURL + path, limit: limit)
-    }
-
-    private func get(url: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data) {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/json")
-        let response = try await http.execute(request, timeout: timeout)
+    /// A bounded JSON `GET` (`send`): status, headers, body and the URL that answered.
+    private func get(url: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data, URL?) {
+        let response = try await send(url, accept: "application/json", timeout: timeout)
         let bytes = try await response.body.collect(upTo: limit)
-        return (response.status, response.headers, Data(buffer: bytes))
+        return (response.status, response.headers, Data(buffer: bytes), response.url)
     }
 
     /// The Hub's not-found answers (`X-Error-Code`; the Hub answers 401 for a repository it
-    /// does not show to an anonymous client).
+    /// does not show to an anonymous client). `GatedRepo` is no miss (`HubUpstreamRefusal`).
     static func miss(status: HTTPResponseStatus, headers: HTTPHeaders) -> HubCatalog.Miss? {
         switch headers.first(name: "X-Error-Code") {
         case "RepoNotFound": .repository
         case "RevisionNotFound": .revision
-        default: status == .unauthorized || status == .notFound ? .repository : nil
+        case "GatedRepo": nil
+        default:
+            // A token the upstream refused is the node's problem, not a missing repository.
+            status == .notFound
+                || (status == .unauthorized && headers.first(name: "X-Error-Code") == nil
+                    && headers.first(name: "X-Error-Message") != "Invalid credentials in Authorization header")
+                ? .repository : nil
         }
     }
 

@@ -104,6 +104,7 @@ wait_listed "$slow" slow atmo-test/big-model
 start_node bigmirror "$work/bigmirror-cache" --upstream "$slow"
 HF_ENDPOINT="$endpoint" HF_HUB_DOWNLOAD_TIMEOUT=5 run_checks bigmirror check-big "$work/big-cache" "$work/bigmirror"
 
+source "$here/upstream_hub_behaviour.sh" # 5. --upstream = a replay of huggingface.co's answers (helper U's line; others: leave it)
 # --- 6. the same file through a node whose only source is that slow node: it streams ------
 # The node fetches it from the mesh (a swarm pull, pieces checked against the manifest) and
 # hands the client each checked piece as it lands (no redirect to the slow node).
