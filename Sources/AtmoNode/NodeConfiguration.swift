@@ -75,8 +75,8 @@ public struct NodeConfiguration: Sendable {
     /// The file `hubUpstreamToken` is read from when `atmo serve` starts (`HubUpstreamToken`).
     public var hubUpstreamTokenFile: String?
     /// How long a Hub `GET` of a file only the mesh has waits for the node's own fetch of it
-    /// before the client is redirected to a provider (docs/PROTOCOL.md, "Hub-compatible
-    /// endpoint"); below `huggingface_hub`'s 10 s read timeout.
+    /// to end or offer pieces before the node streams it as it arrives (docs/PROTOCOL.md,
+    /// "Hub-compatible endpoint"); below `huggingface_hub`'s 10 s read timeout.
     public var hubMeshFetchWaitSeconds: Double = 5
     /// Seconds a blob whose upstream download failed is not fetched again (doubling per
     /// further failure, at most an hour); requests meanwhile get 503 with `Retry-After`.

@@ -50,8 +50,9 @@ struct HubRoutes: Sendable {
     var mirroredListingWait: Duration = .seconds(120)
     /// Fetches files only the mesh has (nil: such a `GET` is 503).
     var meshFetch: HubMeshFetch?
-    /// How long a `GET` of a file only the mesh has waits for its fetch before the client is
-    /// sent to a provider (`302`), below `huggingface_hub`'s 10 s read timeout.
+    /// How long a `GET` of a file only the mesh has waits for its fetch to end or offer
+    /// pieces before the answer is streamed (or, with no piece offer possible, a `302` to a
+    /// provider), below `huggingface_hub`'s 10 s read timeout.
     var meshFetchWait: Duration = .seconds(5)
 
     func register(on router: Router<ProviderRequestContext>) {
