@@ -90,6 +90,7 @@ extension PullCommand {
         urls: [String], excludingNode: String? = nil
     ) async -> (RepositoryEntry, [PullSource], [String: RepositoryEntry]) {
         var found: [(entry: RepositoryEntry, source: PullSource)] = []
+        var refused: [String] = []
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(3), read: .seconds(15))
         for url in urls {
@@ -108,6 +109,8 @@ extension PullCommand {
                     json: json, code: "peer_unreachable")
             }
             for catalog in bundle.catalogs where catalog.nodeID != excludingNode {
+                // Entries this node refused (a file id not its own, a hostile path...): said if nothing matches.
+                refused += catalog.rejectedModels.filter { $0.message.contains("repositories") }.map { "\(url): \($0.message)" }
                 let http = urls.count == 1 && excludingNode == nil ? url : catalog.transferEndpoints.http
                 guard let http else { continue }
                 for entry in catalog.repositories { found.append((entry, PullSource(baseURL: http, nodeID: catalog.nodeID))) }
@@ -122,8 +125,10 @@ extension PullCommand {
         guard let best = commits.values.max(by: { $0.count < $1.count }),
             let entry = best.map(\.entry).filter({ $0.modelID == repositoryModelID }).max(by: { $0.files.count < $1.files.count })
         else {
-            Failure(message: "no node of the mesh offers the repository \(modelID) (see `atmo models`)", exitCode: ExitStatus.notFound)
-                .exit(json: json, code: "not_offered")
+            let refusals = refused.prefix(3).joined(separator: "; ")
+            let why = refused.isEmpty ? "" : "; \(refused.count) repository entries were refused as invalid: \(refusals)"
+            let message = "no node of the mesh offers the repository \(modelID) (see `atmo models`)\(why)"
+            Failure(message: message, exitCode: ExitStatus.notFound).exit(json: json, code: "not_offered")
         }
         let providers = Dictionary(
             best.compactMap { found in found.source.nodeID.map { ($0, found.entry) } }, uniquingKeysWith: { a, _ in a })
