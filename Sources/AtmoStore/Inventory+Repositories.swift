@@ -25,10 +25,28 @@ extension Inventory {
         repositories.first { $0.modelID == id }
     }
 
-    /// How many files each scanned snapshot holds, by repository model id.
-    static func repositoryFileCounts(_ files: [ScannedFile]) -> [String: Int] {
-        files.reduce(into: [:]) { counts, file in
+    /// How many files each scanned snapshot holds, by repository model id. A refused entry
+    /// counts too (it never becomes an item), so its repository is never offered.
+    static func repositoryFileCounts(_ files: [ScannedFile], refused: [RefusedEntry] = []) -> [String: Int] {
+        var counts: [String: Int] = files.reduce(into: [:]) { counts, file in
             if let hub = file.hub { counts[hub.repositoryModelID, default: 0] += 1 }
+        }
+        for entry in refused { counts[entry.repositoryModelID, default: 0] += 1 }
+        return counts
+    }
+
+    /// Logs each refused snapshot entry once while it stays refused.
+    func logRefusals(_ refused: [RefusedEntry]) {
+        let fresh = state.withLock { state in
+            let current = Set(refused.map(\.path))
+            let fresh = refused.filter { !state.loggedRefusals.contains($0.path) }
+            state.loggedRefusals = current
+            return fresh
+        }
+        for entry in fresh {
+            logger.error(
+                "Hugging Face snapshot entry resolves outside its repository's blobs; not offering it nor its repository",
+                metadata: ["path": "\(entry.path)", "target": "\(entry.target)"])
         }
     }
 

@@ -41,6 +41,8 @@ public final class Inventory: Sendable {
         /// How many files the last scan found in each repository snapshot, by the
         /// repository's model id: a repository is offered once all of them are items.
         var repositoryFileCounts: [String: Int] = [:]
+        /// The refused snapshot entries already logged (each once while it stays refused).
+        var loggedRefusals: Set<String> = []
         /// The repositories built for `generation` (Inventory+Repositories).
         var repositoryCache: (generation: UInt64, repositories: [RepositoryEntry])?
     }
@@ -98,12 +100,14 @@ public final class Inventory: Sendable {
     public func refresh(using io: BlockingIO = .shared) async throws {
         let scanner = self.scanner
         let database = self.database
-        let (files, cache, stored) = try await io.run { () throws -> ([ScannedFile], [String: (stat: FileIO.Stat, sha256: String)], [String: ManifestReference]) in
+        let (report, cache, stored) = try await io.run { () throws -> (ScanReport, [String: (stat: FileIO.Stat, sha256: String)], [String: ManifestReference]) in
             if let pulled = scanner.roots.pulledModels {
                 LocalModelStore(directory: pulled.path).finishInterruptedInstalls()
             }
-            return (scanner.scan(), try database.allCachedHashes(), try database.manifestReferences())
+            return (scanner.scanReport(), try database.allCachedHashes(), try database.manifestReferences())
         }
+        let files = report.files
+        logRefusals(report.refused)
         var manifests = stored
         var ready: [String: InventoryItem] = [:]
         var toHash: [ScannedFile] = []
@@ -126,7 +130,7 @@ public final class Inventory: Sendable {
                 toHash.append(file)
             }
         }
-        publish(ready, pending: toHash.count, repositoryFileCounts: Self.repositoryFileCounts(files))
+        publish(ready, pending: toHash.count, repositoryFileCounts: Self.repositoryFileCounts(files, refused: report.refused))
         try await io.run {
             try database.forgetHashes(except: Set(files.map(\.path)))
             try database.forgetUnusedManifests()

@@ -56,36 +56,48 @@ extension ModelScanner {
         text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
-    func scanHuggingFaceHub(root: String) -> [Candidate] {
+    /// The files of every repository folder of the hub cache; entries resolving outside
+    /// their repository's `blobs/` go to `refused` (ModelScanner+HubContainment.swift).
+    func scanHuggingFaceHub(root: String, refused: inout [RefusedEntry]) -> [Candidate] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
-        return names.sorted().flatMap { folderName -> [Candidate] in
+        var candidates: [Candidate] = []
+        for folderName in names.sorted() {
             guard let (org, repo) = Self.huggingFaceRepo(folderName: folderName),
                 FileStatus(path: root + "/" + folderName)?.isDirectory == true
-            else { return [] }
-            return scanHuggingFaceRepo(path: root + "/" + folderName, org: org, repo: repo)
+            else { continue }
+            candidates += scanHuggingFaceRepo(path: root + "/" + folderName, org: org, repo: repo, refused: &refused)
         }
+        return candidates
     }
 
-    func scanHuggingFaceRepo(path repoPath: String, org: String, repo: String) -> [Candidate] {
+    func scanHuggingFaceRepo(path repoPath: String, org: String, repo: String, refused: inout [RefusedEntry]) -> [Candidate] {
         guard let snapshot = Self.huggingFaceSnapshot(repoPath: repoPath) else { return [] }
         // The main snapshot, then the few others a ref names (ModelScanner+HubRepository.swift).
-        return scanHuggingFaceSnapshot(snapshot, repoPath: repoPath, org: org, repo: repo, isMain: true)
-            + Self.huggingFaceRefSnapshots(repoPath: repoPath, main: snapshot.commit).flatMap {
-                scanHuggingFaceSnapshot($0, repoPath: repoPath, org: org, repo: repo, isMain: false)
-            }
+        var candidates = scanHuggingFaceSnapshot(snapshot, repoPath: repoPath, org: org, repo: repo, isMain: true, refused: &refused)
+        for other in Self.huggingFaceRefSnapshots(repoPath: repoPath, main: snapshot.commit) {
+            candidates += scanHuggingFaceSnapshot(other, repoPath: repoPath, org: org, repo: repo, isMain: false, refused: &refused)
+        }
+        return candidates
     }
 
     func scanHuggingFaceSnapshot(
-        _ snapshot: (commit: String, path: String), repoPath: String, org: String, repo: String, isMain: Bool
+        _ snapshot: (commit: String, path: String), repoPath: String, org: String, repo: String, isMain: Bool,
+        refused: inout [RefusedEntry]
     ) -> [Candidate] {
         let repoID = org.isEmpty ? repo : org + "/" + repo
-        let blobs = FileWalker.realPath(repoPath + "/blobs").map { $0 + "/" }
-        let found = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, wholeSnapshot: true)
-        let paths = Set(found.map(\.relativePath))
+        let containment = SnapshotContainment(repoPath: repoPath, commit: snapshot.commit, snapshotPath: snapshot.path)
+        let blobs = containment.blobsPrefix
+        let walked = FileWalker.walk(snapshot.path, excluding: roots.excludedFolders, wholeSnapshot: true)
         let refs = Self.huggingFaceRefs(repoPath: repoPath, commit: snapshot.commit)
         // Ids name the snapshot's repository part with the commit's hash for a snapshot not main.
         let idRepo = Self.revisionRepo(repo, commit: snapshot.commit, isMain: isMain)
         let repositoryModelID = ModelIdentifier.sanitize(org.isEmpty ? idRepo : org + "--" + idRepo)
+        // Entries resolving outside the repository's blobs are never offered (F12).
+        let found = walked.filter(containment.admits)
+        refused += walked.filter { !containment.admits($0) }.map {
+            RefusedEntry(path: $0.path, target: $0.resolvedPath, repositoryModelID: repositoryModelID)
+        }
+        let paths = Set(found.map(\.relativePath))
         return found.map { found in
             let fileName = found.relativePath.split(separator: "/").last.map(String.init) ?? found.relativePath
             let blobName = found.resolvedPath.split(separator: "/").last.map(String.init) ?? ""

@@ -116,12 +116,18 @@ package struct ModelScanner: Sendable {
     /// found later (pulled, then Hugging Face, LlamaFarm, extra folders; then by path) gets
     /// "-" + 8 hex of SHA-256 of its location appended, deterministically.
     package func scan() -> [ScannedFile] {
+        scanReport().files
+    }
+
+    /// `scan()` with the Hugging Face snapshot entries it refused (ModelScanner+HubContainment.swift).
+    package func scanReport() -> ScanReport {
         var candidates: [Candidate] = []
+        var refused: [RefusedEntry] = []
         if let pulled = roots.pulledModels {
             candidates += scanPulledModels(root: pulled.standardizedFileURL.path)
         }
         if let hub = roots.huggingFaceHub {
-            candidates += scanHuggingFaceHub(root: hub.standardizedFileURL.path)
+            candidates += scanHuggingFaceHub(root: hub.standardizedFileURL.path, refused: &refused)
         }
         if let llamaFarm = roots.llamaFarmModels {
             candidates += scanLlamaFarm(root: llamaFarm.standardizedFileURL.path)
@@ -129,7 +135,7 @@ package struct ModelScanner: Sendable {
         for folder in roots.extraFolders {
             candidates += scanExtraFolder(root: folder.standardizedFileURL.path)
         }
-        return Self.disambiguate(candidates)
+        return ScanReport(files: Self.disambiguate(candidates), refused: refused)
     }
 
     /// A scanned file plus where it was found, for deterministic tie-breaking.
