@@ -130,7 +130,9 @@ relay="ws://127.0.0.1:$port"
 start_node relayholder "$work/big-cache" --config "$work/slow.json" --advertise-url http://127.0.0.1:1
 start_node relayed "$work/relayed-cache" --advertise-url http://127.0.0.1:1
 wait_listed "$endpoint" relayed atmo-test/big-model
-checks_script=stream_checks.py HF_ENDPOINT="$endpoint" HF_HUB_DOWNLOAD_TIMEOUT=5 \
+# The client's own read timeout (10 s): the first piece comes through the relay (its
+# manifest and pieces asked over it), slower than over HTTP on a loaded machine.
+checks_script=stream_checks.py HF_ENDPOINT="$endpoint" \
     run_checks relayed check-streamed "$work/big-cache" "$work/relayed"
 
 echo "hub endpoint interop: $passed passed, $failed failed ($((SECONDS - started)) s)"
