@@ -5,8 +5,9 @@ import NIOCore
 
 /// The first handler of every connection of both servers, in front of the HTTP decoder:
 /// - it admits the connection only while its client address holds fewer than
-///   `maxConnectionsPerAddress` (a `ConnectionLimiter` shared by the server); one more is
-///   answered `503` and closed;
+///   `maxConnectionsPerAddress` (a `ConnectionLimiter` shared by the server), else into the
+///   address's reserve while that has room (`ConnectionAdmission.isReserved`: short requests
+///   only, held to that by `RequestHeadGate`); one more is answered `503` and closed;
 /// - it closes a connection that has not sent a complete first request head within
 ///   `requestHeadTimeout` (`408` when part of one came), and one still waiting for its first
 ///   head when the server shuts down gracefully.
@@ -37,14 +38,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state = State.new
     private let limiter: ConnectionLimiter
+    private let admission: ConnectionAdmission
     private let headTimeout: TimeAmount
     private let logger: Logger
     /// The address this connection counts against, once admitted.
     private var countedAddress: String?
     private var timeout: Scheduled<Void>?
 
-    init(limiter: ConnectionLimiter, headTimeout: TimeAmount, logger: Logger) {
+    init(
+        limiter: ConnectionLimiter, headTimeout: TimeAmount, logger: Logger,
+        admission: ConnectionAdmission = ConnectionAdmission(reservedRequests: .health)
+    ) {
         self.limiter = limiter
+        self.admission = admission
         self.headTimeout = headTimeout
         self.logger = logger
     }
@@ -104,7 +110,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func activate(context: ChannelHandlerContext) {
         guard case .new = state else { return }
         if let address = context.channel.remoteAddress?.ipAddress {
-            guard limiter.opened(from: address) == .admitted else {
+            switch limiter.opened(from: address) {
+            case .admitted:
+                break
+            case .reserved:
+                admission.isReserved = true
+            case .refused:
                 logger.debug("refused a connection: too many from its address", metadata: ["address": "\(address)"])
                 end(context: context, answer: Self.answer(.tooManyConnections))
                 return
@@ -139,7 +150,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         cancelTimeout()
         if let address = countedAddress {
             countedAddress = nil
-            limiter.closed(from: address)
+            limiter.closed(from: address, reserved: admission.isReserved)
         }
     }
 

@@ -11,12 +11,15 @@ import NIOHTTP1
 /// WebSocket (hummingbird-websocket's upgradable pipeline), with guards added around it:
 ///
 /// ```
-/// ConnectionGuard → HTTP encoder/decoder → RequestHeadGate → upgrade handler
+/// SendStallGuard → ConnectionGuard → HTTP encoder/decoder → RequestHeadGate → upgrade handler
 ///   → FirstRequestErrorResponder → (HTTP: codec, MalformedRequestResponder, …, idle handler)
 /// ```
 ///
-/// - `ConnectionGuard`: connections per client address, and the time to the first complete
-///   request head (the upgradable pipeline has no idle handler before it);
+/// - `SendStallGuard`: a connection whose client takes no byte while bytes wait is closed
+///   after `sendStallTimeout` (it stays after an upgrade, so WebSockets are covered too);
+/// - `ConnectionGuard`: connections per client address (and the address's reserve, for
+///   `ReservedRequests` only), and the time to the first complete request head (the
+///   upgradable pipeline has no idle handler before it);
 /// - `RequestHeadGate`: the rules of `RequestHeadCheck` on every request head;
 /// - `FirstRequestErrorResponder`: until the first request head is through, the upgradable
 ///   pipeline has no handler for a parser error (raw control characters, an oversized
@@ -30,16 +33,22 @@ package struct GuardedUpgradeChannel: ServerChildChannel {
     let limits: HTTPConnectionLimits
     let limiter: ConnectionLimiter
     let maxRequestBodyBytes: Int
+    let reservedRequests: ReservedRequests
 
     package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(RequestHeadGate(maxBodyBytes: maxRequestBodyBytes), position: .after(decoder))
+            let admission = ConnectionAdmission(reservedRequests: reservedRequests)
+            try pipeline.addHandler(RequestHeadGate(maxBodyBytes: maxRequestBodyBytes, admission: admission), position: .after(decoder))
             try pipeline.addHandler(FirstRequestErrorResponder())
-            // Last, so that a connection refused at once finds the others in place.
+            try pipeline.addHandler(SendStallGuard(limit: TimeAmount(limits.sendStallTimeout), logger: logger), position: .first)
+            // Last but nearest the socket after the stall guard, so that a connection refused
+            // at once finds the others in place.
             try pipeline.addHandler(
-                ConnectionGuard(limiter: limiter, headTimeout: TimeAmount(limits.requestHeadTimeout), logger: logger), position: .first)
+                ConnectionGuard(
+                    limiter: limiter, headTimeout: TimeAmount(limits.requestHeadTimeout), logger: logger, admission: admission),
+                position: .after(pipeline.handler(type: SendStallGuard.self)))
             return value
         }
     }
@@ -54,16 +63,19 @@ extension HTTPServerBuilder {
     /// idle timeout is replaced by `limits.idleTimeout`, and `MalformedRequestResponder` is put
     /// first among its additional handlers. `maxRequestBodyBytes`: the largest body a route
     /// reads (a larger `Content-Length` with `Expect: 100-continue` gets 413 at once).
+    /// `reservedRequests`: what a connection from an address's reserve may ask for.
     package static func guardedWebSocketUpgrade(
         configuration: HTTP1WebSocketUpgradeChannel.Configuration,
         limits: HTTPConnectionLimits,
         maxRequestBodyBytes: Int,
+        reservedRequests: ReservedRequests = .health,
         shouldUpgrade:
             @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
                 WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
             >
     ) -> HTTPServerBuilder {
-        let limiter = ConnectionLimiter(limitPerAddress: limits.maxConnectionsPerAddress)
+        let limiter = ConnectionLimiter(
+            limitPerAddress: limits.maxConnectionsPerAddress, reservePerAddress: limits.reservedConnectionsPerAddress)
         let handlers = configuration.http1.additionalChannelHandlers
         var http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [MalformedRequestResponder()] + handlers(), idleTimeout: TimeAmount(limits.idleTimeout))
@@ -72,7 +84,7 @@ extension HTTPServerBuilder {
         return HTTPServerBuilder { responder in
             GuardedUpgradeChannel(
                 inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: guarded, shouldUpgrade: shouldUpgrade),
-                limits: limits, limiter: limiter, maxRequestBodyBytes: maxRequestBodyBytes)
+                limits: limits, limiter: limiter, maxRequestBodyBytes: maxRequestBodyBytes, reservedRequests: reservedRequests)
         }
     }
 }

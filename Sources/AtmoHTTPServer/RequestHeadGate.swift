@@ -4,6 +4,8 @@ import NIOHTTP1
 /// Sits right after the HTTP decoder, before hummingbird-websocket's upgrade handler, and
 /// holds every request head to `RequestHeadCheck`:
 /// - the first head tells `ConnectionGuard` a complete request head came;
+/// - on a connection from its address's reserve, a head for anything but the server's short
+///   requests (`ReservedRequests`) is refused with `503 too_many_connections`;
 /// - a refused head (and everything after it: the connection closes) goes no further: a
 ///   `RequestHeadError` is raised instead, which `FirstRequestErrorResponder` (first
 ///   request) or `MalformedRequestResponder` (later ones, after the answers to the requests
@@ -19,12 +21,14 @@ final class RequestHeadGate: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let maxBodyBytes: Int
+    private let admission: ConnectionAdmission
     private var headsSeen = 0
     /// After a refused head, everything is dropped (the connection is closing).
     private var refused = false
 
-    init(maxBodyBytes: Int) {
+    init(maxBodyBytes: Int, admission: ConnectionAdmission = ConnectionAdmission(reservedRequests: .health)) {
         self.maxBodyBytes = maxBodyBytes
+        self.admission = admission
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -36,7 +40,8 @@ final class RequestHeadGate: ChannelInboundHandler, RemovableChannelHandler {
         let isFirst = headsSeen == 0
         headsSeen += 1
         if isFirst { context.triggerUserOutboundEvent(ConnectionGuard.RequestHeadReceived(), promise: nil) }
-        switch RequestHeadCheck.check(head, isFirst: isFirst, maxBodyBytes: maxBodyBytes) {
+        let verdict = admission.refusal(uri: head.uri).map { RequestHeadCheck.Verdict.refuse($0) }
+        switch verdict ?? RequestHeadCheck.check(head, isFirst: isFirst, maxBodyBytes: maxBodyBytes) {
         case .refuse(let error):
             refused = true
             context.fireErrorCaught(error)

@@ -159,6 +159,7 @@ public struct MeshNode: Sendable {
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes, validateUTF8: true)),
                 limits: configuration.connections,
                 maxRequestBodyBytes: max(ProviderRoutes.maxControlBodyBytes, ProviderRoutes.maxCatalogPushBytes),
+                reservedRequests: .healthAndControl,
                 shouldUpgrade: { [transferHub, logger] request, channel, _ in
                     // Only the transfer socket upgrades; every other path stays plain HTTP.
                     guard request.path == HTTPAPI.transferSocketPath else { return .dontUpgrade }

@@ -52,7 +52,12 @@ struct ConnectionLimitTests {
 
     @Test func oneAddressOverItsCapIsRefusedWhileItsOtherConnectionsAreServed() async throws {
         let cap = 4
-        try await withFixtureNode(configure: { $0.connections.maxConnectionsPerAddress = cap }) { node, _ in
+        // No reserve: one more connection is refused whatever it asks (the reserve: SendStallTests).
+        let limits = { (configuration: inout NodeConfiguration) in
+            configuration.connections.maxConnectionsPerAddress = cap
+            configuration.connections.reservedConnectionsPerAddress = 0
+        }
+        try await withFixtureNode(configure: limits) { node, _ in
             let outcome = try await RawHTTP.blocking { () -> (held: [Int], refused: String, stillServed: Int, afterClose: Int) in
                 // A request on each makes sure the node counted it before the next one comes.
                 let held = try (0..<cap).map { _ in try RawHTTP.Connection(port: node.port, timeout: 30) }

@@ -102,7 +102,11 @@ import Testing
 
     @Test func oneAddressOverItsCapIsRefusedUntilOneOfItsConnectionsCloses() async throws {
         let cap = 3
-        try await withRelay(configure: { $0.connections.maxConnectionsPerAddress = cap }) { relay in
+        // No reserve: one more connection is refused whatever it asks.
+        try await withRelay(configure: {
+            $0.connections.maxConnectionsPerAddress = cap
+            $0.connections.reservedConnectionsPerAddress = 0
+        }) { relay in
             let (refused, afterClose) = try await RawSocket.blocking { () -> (String, String) in
                 // Upgraded WebSockets hold their places.
                 var held = try (0..<cap).map { _ in try RawSocket(port: relay.port, timeout: 20) }
