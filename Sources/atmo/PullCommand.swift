@@ -5,6 +5,7 @@ import AtmoProtocol
 import AtmoStore
 import AtmoTransfer
 import Foundation
+import Logging
 import UnixSignals
 
 struct PullCommand: AsyncParsableCommand {
@@ -109,7 +110,13 @@ struct PullCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = store.nodeConfiguration()
         let logger = store.makeLogger(label: "atmo.pull", defaultLevel: .warning)
+        try await pull(configuration, logger: logger)
+    }
+
+    /// The pull `run` starts (and `--into` may start again for another target).
+    func pull(_ configuration: NodeConfiguration, logger: Logger) async throws {
         if isLlamaFarmModelPull { await pullModelIntoLlamaFarm(configuration, logger: logger) }
+        if isSingleFileIntoPull { try await pullSingleFileInto(configuration, logger: logger) }
         if isRepositoryPull { await pullRepository(configuration, logger: logger) }
         let viaURL = peer?.contains("://") ?? false
         if !viaURL {
