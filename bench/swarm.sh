@@ -12,12 +12,14 @@
 #           until it succeeds (3 times at most)
 #   single  `atmo pull --from URL` (verified, installed) vs `curl -o` of the same file from the
 #           same provider, onto tmpfs, pairs interleaved (goal <= 1.25x), and the pull's peak
-#           RSS (goal < 64 MiB)
+#           RSS (goal < 64 MiB); with BASELINE_BIN, that binary's pull too in every round
+#           (an older build side by side: same provider, same load)
 #   all     every one of them
 # Usage: bench/swarm.sh three|fanout|flip|single|all
 # Environment: SIZE_MIB (256: three, fanout, flip), SINGLE_MIB (1024), RATE (bytes/s per
 # capped provider, 20000000), CONSUMERS (8), RUNS (3: single), ATMO_BIN (a binary to measure
-# instead of building a release one in .build-release), BENCH_DIR (/dev/shm: every file, the
+# instead of building a release one in .build-release), BASELINE_BIN (single: another binary
+# pulled in the same rounds), BENCH_DIR (/dev/shm: every file, the
 # served one and the pulled ones, lives on tmpfs so the shared disk's noise stays out).
 # The proxies are bench/tools/throttle_proxy.py (Python asyncio; one token bucket per provider).
 # Everything runs on 127.0.0.1; every process started here is stopped on exit.
@@ -336,11 +338,22 @@ figure_single() {
     for _ in $(seq 1200); do curl -sf "$url/v1/models" | grep -q "\"$MODEL\"" && break; sleep 0.1; done
     curl -s -o /dev/null "$url/v1/models/download/$MODEL"   # warm-up
     local pull_t=() curl_t=() pull_rss=() pull_cpu=() curl_cpu=() serve_pull=() serve_curl=() i secs kib user sys ticks
+    local base_t=() base_rss=() base_cpu=() serve_base=() base=${BASELINE_BIN:-}
     local serve_pid load_before
     serve_pid=$(tail -1 "$WORK/phase-pids")
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for i in $(seq "$RUNS"); do
         rm -rf "$dir/pull" "$dir/curl.out"
+        if [ -n "$base" ]; then
+            ticks=$(serve_ticks "$serve_pid")
+            /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "$base" pull "$MODEL" --from "$url" --to "$dir/pull/models" \
+                --state-dir "$dir/pull/state" > /dev/null
+            read -r secs kib user sys < "$dir/time.txt"
+            base_t+=("$secs"); base_rss+=("$kib"); base_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
+            serve_base+=("$(( $(serve_ticks "$serve_pid") - ticks ))")
+            cmp -s "$dir/pull/models/$MODEL" "$file" || { echo "FAIL: pulled bytes differ (baseline)" >&2; exit 1; }
+            rm -rf "$dir/pull"
+        fi
         ticks=$(serve_ticks "$serve_pid")
         /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "$ATMO" pull "$MODEL" --from "$url" --to "$dir/pull/models" \
             --state-dir "$dir/pull/state" > /dev/null
@@ -371,6 +384,15 @@ figure_single() {
         "$(awk -v t="$(printf '%s\n' "${serve_curl[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')"
     printf '%-46s %6s MiB %10s   goal < 64 MiB\n' "peak RSS (largest)" "$(( $(printf '%s\n' "${pull_rss[@]}" | sort -g | tail -1) / 1024 ))" "-"
     echo "   runs (pull / curl): ${pull_t[*]} / ${curl_t[*]}"
+    if [ -n "$base" ]; then
+        local b
+        b=$(printf '%s\n' "${base_t[@]}" | median)
+        echo "   baseline $base: time (median) $b s, ratio $(ratio "$b" "$c"), CPU seconds per GiB" \
+            "$(awk -v s="$(printf '%s\n' "${base_cpu[@]}" | median)" -v g="$gib" 'BEGIN { printf "%.2f", s / g }')," \
+            "provider CPU seconds per GiB" \
+            "$(awk -v t="$(printf '%s\n' "${serve_base[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')," \
+            "peak RSS $(( $(printf '%s\n' "${base_rss[@]}" | sort -g | tail -1) / 1024 )) MiB; runs: ${base_t[*]}"
+    fi
     echo "   load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
     echo
 }

@@ -30,8 +30,10 @@ extension PeerClient {
     /// loop as soon as it is complete, once the answer's head proved to be this range of this
     /// file (`RangeBodyCollector.PieceStream`). Returns the bytes of the pieces `take` left,
     /// and which it took. A failure part-way leaves the pieces taken before it taken.
+    /// `connection`: a kept-alive plain-HTTP connection to this peer to send it over (a pull
+    /// from one source alone), instead of AsyncHTTPClient.
     func fetchPieces(
-        of entry: ModelEntry, offset: Int64, lengths: [Int64], on eventLoop: (any EventLoop)?,
+        of entry: ModelEntry, offset: Int64, lengths: [Int64], on eventLoop: (any EventLoop)?, over connection: RangeConnection? = nil,
         received: @escaping @Sendable (Int64) -> Void, take: @escaping @Sendable (Int, [ByteBuffer]) -> Bool
     ) async throws -> (chunks: [ByteBuffer], taken: [Bool]) {
         let length = lengths.reduce(0, +)
@@ -43,14 +45,15 @@ extension PeerClient {
                     status: head.status.code, headers: head.headers, entry: entry, offset: offset, length: length)) != nil
             },
             take: take)
-        let answer = try await fetchRange(of: entry, offset: offset, length: length, stream: stream, on: eventLoop, received: received)
+        let answer = try await fetchRange(
+            of: entry, offset: offset, length: length, stream: stream, on: eventLoop, over: connection, received: received)
         return (answer.chunks, answer.taken)
     }
 
     /// One range request, its answer checked: exactly the bytes asked for.
     private func fetchRange(
         of entry: ModelEntry, offset: Int64, length: Int64, stream: RangeBodyCollector.PieceStream?, on eventLoop: (any EventLoop)? = nil,
-        received: @escaping @Sendable (Int64) -> Void
+        over connection: RangeConnection? = nil, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> RangeBodyCollector.Answer {
         let peer = self
         var headers = HTTPHeaders()
@@ -65,16 +68,21 @@ extension PeerClient {
             stream: stream, received: received)
         let answer: RangeBodyCollector.Answer
         do {
-            let request = try HTTPClient.Request(url: baseURL + HTTPAPI.downloadPrefix + entry.modelID, method: .GET, headers: headers)
-            // The answer's reads and the collector on one loop: a body part handed from the
-            // connection's loop to another costs a thread wake-up per read.
-            let preference = eventLoop.map { HTTPClient.EventLoopPreference.delegateAndChannel(on: $0) } ?? .indifferent
-            let task = http.execute(
-                request: request, delegate: collector, eventLoop: preference, deadline: .now() + .hours(6), logger: logger)
-            answer = try await withTaskCancellationHandler {
-                try await task.get()
-            } onCancel: {
-                task.cancel()
+            let url = baseURL + HTTPAPI.downloadPrefix + entry.modelID
+            if let connection, let path = RangeConnection.requestPath(of: url) {
+                answer = try await connection.get(path: path, headers: headers, collector: collector)
+            } else {
+                let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
+                // The answer's reads and the collector on one loop: a body part handed from the
+                // connection's loop to another costs a thread wake-up per read.
+                let preference = eventLoop.map { HTTPClient.EventLoopPreference.delegateAndChannel(on: $0) } ?? .indifferent
+                let task = http.execute(
+                    request: request, delegate: collector, eventLoop: preference, deadline: .now() + .hours(6), logger: logger)
+                answer = try await withTaskCancellationHandler {
+                    try await task.get()
+                } onCancel: {
+                    task.cancel()
+                }
             }
         } catch {
             // An answer that is not the range was cut after its head: it says what went wrong.
@@ -83,6 +91,14 @@ extension PeerClient {
             }
             answer = other
         }
+        return try checkRangeAnswer(answer, of: entry, offset: offset, length: length)
+    }
+
+    /// The answer to a range request, if it is exactly the bytes asked for.
+    private func checkRangeAnswer(
+        _ answer: RangeBodyCollector.Answer, of entry: ModelEntry, offset: Int64, length: Int64
+    ) throws -> RangeBodyCollector.Answer {
+        let peer = self
         if answer.head.status.code == 416, let refusal = notHeldRefusal(answer, entry: entry, offset: offset, length: length) {
             throw refusal
         }

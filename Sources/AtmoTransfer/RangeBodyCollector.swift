@@ -83,6 +83,20 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     }
 
     func didReceiveHead(task: HTTPClient.Task<Answer>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        headArrived(head)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Answer>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        bodyArrived(buffer, on: task.eventLoop)
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Answer>) throws -> Answer {
+        try finished()
+    }
+
+    /// The answer's head (from AsyncHTTPClient, or a `RangeConnection`).
+    func headArrived(_ head: HTTPResponseHead) {
         let streaming = head.status == .partialContent && (stream?.accept(head) ?? false)
         state.withLock {
             $0.head = head
@@ -90,10 +104,11 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         }
         // The time to the answer's head: a round trip plus the peer's turnaround.
         if let shaping { shaping.shaper.recordRoundTrip(ContinuousClock.now - started, peer: shaping.peer, direction: .down) }
-        return task.eventLoop.makeSucceededVoidFuture()
     }
 
-    func didReceiveBodyPart(task: HTTPClient.Task<Answer>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+    /// A part of the body, on `eventLoop`; the next read waits for the returned future (the
+    /// shaper's wait), and a failed one ends the answer.
+    func bodyArrived(_ buffer: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let now = (ContinuousClock.now - started).seconds
         var completed: [(index: Int, chunks: [ByteBuffer])] = []
         let verdict = state.withLock { state -> (Int64?, (any Error)?) in
@@ -123,18 +138,21 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
             }
             return (state.bytes, nil)
         }
-        if let error = verdict.1 { return task.eventLoop.makeFailedFuture(error) }
-        guard let bytes = verdict.0 else { return task.eventLoop.makeSucceededVoidFuture() }
+        if let error = verdict.1 { return eventLoop.makeFailedFuture(error) }
+        guard let bytes = verdict.0 else { return eventLoop.makeSucceededVoidFuture() }
         received(bytes)
         if let stream, !completed.isEmpty { hand(completed, to: stream) }
         // The next read waits for the shaper (the socket's buffer fills, TCP slows the peer).
-        guard let shaping else { return task.eventLoop.makeSucceededVoidFuture() }
+        guard let shaping else { return eventLoop.makeSucceededVoidFuture() }
         let wait = shaping.shaper.reserve(
             buffer.readableBytes, direction: .down, peer: shaping.peer, modelSize: shaping.modelSize, background: shaping.background)
-        guard wait > .zero else { return task.eventLoop.makeSucceededVoidFuture() }
+        guard wait > .zero else { return eventLoop.makeSucceededVoidFuture() }
         let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
-        return task.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult
+        return eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult
     }
+
+    /// Body bytes received so far.
+    var bytesSoFar: Int64 { state.withLock { $0.bytes } }
 
     /// Ends an answer that is not the range once its head and the start of its body are in.
     struct StopReading: Error {}
@@ -148,7 +166,8 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         }
     }
 
-    func didFinishRequest(task: HTTPClient.Task<Answer>) throws -> Answer {
+    /// The whole answer, once its end arrived.
+    func finished() throws -> Answer {
         try state.withLock { state in
             guard let head = state.head else { throw TransferError(.peerUnreachable, "\(peer) closed the connection before answering") }
             return Answer(head: head, chunks: state.chunks + state.pieceChunks, bytes: state.bytes, taken: state.taken)

@@ -35,6 +35,8 @@ extension SwarmSession {
         let runPieces = Int(max(1, Self.blockSize / manifest.pieceSize))
         // This worker's answers are read on one loop, its own (`fetchStreaming`).
         let loop = (peer.channel as? PeerClient)?.http.eventLoopGroup.next()
+        let connection = rangeConnection(to: peer, on: loop)
+        defer { connection?.close() }
         while !Task.isCancelled {
             guard (try? await coordinator.waitForHasher(aheadAtMost: coordinator.keepAhead - 2 * runPieces)) != nil,
                 case .fetch(let run) = try? await coordinator.nextWork(for: peer.id, runBytes: Self.blockSize)
@@ -45,7 +47,8 @@ extension SwarmSession {
             let streamed = StreamedRun()
             for key in keys { coordinator.started(key) { streamed.cancel() } }
             let fetch = Task {
-                try await self.fetch(run, offset: offset, length: runBytes, from: peer, keys: keys, streamed: streamed, loop: loop)
+                try await self.fetch(
+                    run, offset: offset, length: runBytes, from: peer, keys: keys, streamed: streamed, loop: loop, connection: connection)
             }
             streamed.attach(fetch)
             let outcome = await withTaskCancellationHandler {
@@ -142,14 +145,15 @@ extension SwarmSession {
     /// arrived in: nothing is copied on the way to the disk and the hasher.
     private func fetch(
         _ run: [Int], offset: Int64, length: Int64, from peer: SwarmPeer, keys: [SwarmCoordinator.FetchKey], streamed: StreamedRun,
-        loop: (any EventLoop)?
+        loop: (any EventLoop)?, connection: RangeConnection?
     ) async throws -> [PieceOutcome] {
         var chunks: [ByteBuffer] = []
         var done: Int64 = 0
         let lengths = run.map { self.manifest.range(of: $0).length }
         if let client = peer.channel as? PeerClient, length <= Self.blockSize {
             return try await fetchStreaming(
-                run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, loop: loop)
+                run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, loop: loop,
+                connection: connection)
         }
         while done < length {
             let count = min(Self.blockSize, length - done)

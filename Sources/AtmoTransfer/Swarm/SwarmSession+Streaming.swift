@@ -47,7 +47,7 @@ extension SwarmSession {
     /// slow writes) go the usual way once the run is in.
     func fetchStreaming(
         _ run: [Int], offset: Int64, lengths: [Int64], from peer: SwarmPeer, client: PeerClient, keys: [SwarmCoordinator.FetchKey],
-        streamed: StreamedRun, loop: (any EventLoop)?
+        streamed: StreamedRun, loop: (any EventLoop)?, connection: RangeConnection? = nil
     ) async throws -> [PieceOutcome] {
         let progress: @Sendable (Int64) -> Void = { [coordinator] bytes in
             // Bytes of the run so far, told to the piece they fall in.
@@ -61,7 +61,7 @@ extension SwarmSession {
         let taken: [Bool]
         do {
             (rest, taken) = try await client.fetchPieces(
-                of: entry, offset: offset, lengths: lengths, on: loop, received: progress
+                of: entry, offset: offset, lengths: lengths, on: loop, over: connection, received: progress
             ) { [self] index, bytes in
                 streamPiece(run[index], key: keys[index], bytes: bytes, streamed: streamed)
             }
@@ -77,6 +77,15 @@ extension SwarmSession {
         var outcomes = Array(repeating: PieceOutcome.streamed, count: run.count)
         for (index, outcome) in zip(left, written) { outcomes[index] = outcome }
         return outcomes
+    }
+
+    /// A worker's own kept-alive connection to `peer` (`RangeConnection`), for a pull from one
+    /// plain-HTTP whole-file source alone: nil otherwise (AsyncHTTPClient then).
+    func rangeConnection(to peer: SwarmPeer, on loop: (any EventLoop)?) -> RangeConnection? {
+        guard let loop, let client = peer.channel as? PeerClient, peer.have == nil, peers.count == 1 else { return nil }
+        return RangeConnection(
+            baseURL: client.baseURL, eventLoop: loop, connectTimeout: .milliseconds(Int64(configuration.connectTimeoutSeconds * 1000)),
+            stallTimeout: .milliseconds(Int64(configuration.stallTimeoutSeconds * 1000)))
     }
 
     /// Writes one piece of a streamed run, on the event loop, unchecked: only while checks

@@ -1,0 +1,141 @@
+import AtmoProtocol
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+@testable import AtmoTransfer
+
+/// A loopback server that answers range requests for one file with raw bytes, the way
+/// `behaviour` says, and counts the connections it accepted: for the wire cases of a
+/// `RangeConnection` (keep-alive, a lying `Content-Range`, a short or endless body, a stall,
+/// an answer that is not HTTP) that a well-behaved HTTP server library will not produce.
+final class RawRangeServer: Sendable {
+    enum Answer: Sendable {
+        case honest
+        /// Honest, with `Connection: close`, then the connection is closed.
+        case honestThenClose
+        /// `Content-Range` one byte later than asked.
+        case lyingContentRange
+        /// Another file's ETag.
+        case otherETag
+        /// The head and this many body bytes, then the connection is closed.
+        case shortThenClose(bytes: Int)
+        /// The head and this many body bytes, then silence.
+        case stall(bytes: Int)
+        /// Ten bytes more than asked, announced in `Content-Length`.
+        case tooLong
+        /// Bytes that are not an HTTP answer.
+        case notHTTP
+    }
+
+    let bytes: Data
+    let entry: ModelEntry
+    let behaviour: @Sendable (Int) -> Answer
+    private let counts = Mutex<(connections: Int, requests: Int)>((0, 0))
+    private let channel = Mutex<(any Channel)?>(nil)
+
+    var connections: Int { counts.withLock { $0.connections } }
+    var requests: Int { counts.withLock { $0.requests } }
+
+    /// `behaviour` gets each request's 0-based number.
+    init(size: Int = 512 * 1024, behaviour: @escaping @Sendable (Int) -> Answer = { _ in .honest }) {
+        bytes = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        entry = ModelEntry(
+            modelID: "raw-model", name: "Raw", type: "llm", format: "gguf", sizeBytes: Int64(size), sha256: SHA256Hex.of(bytes),
+            version: "1")
+        self.behaviour = behaviour
+    }
+
+    /// Starts listening on `127.0.0.1:{free port}`; returns the base URL.
+    func start() async throws -> String {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                self.counts.withLock { $0.connections += 1 }
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(server: self)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        channel.withLock { $0 = server }
+        return "http://127.0.0.1:\(server.localAddress?.port ?? 0)"
+    }
+
+    func stop() async {
+        try? await channel.withLock { $0 }?.close()
+    }
+
+    fileprivate func nextRequest() -> Int {
+        counts.withLock { counts in
+            defer { counts.requests += 1 }
+            return counts.requests
+        }
+    }
+
+    /// Reads request heads (no bodies) and answers each one.
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let server: RawRangeServer
+        private var pending = ""
+
+        init(server: RawRangeServer) {
+            self.server = server
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            pending += buffer.readString(length: buffer.readableBytes) ?? ""
+            while let end = pending.range(of: "\r\n\r\n") {
+                let head = String(pending[..<end.lowerBound])
+                pending = String(pending[end.upperBound...])
+                answer(head, context: context)
+            }
+        }
+
+        private func answer(_ head: String, context: ChannelHandlerContext) {
+            let size = Int64(server.bytes.count)
+            var (first, last) = (Int64(0), size - 1)
+            for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("range: bytes=") {
+                let spec = line.dropFirst("range: bytes=".count).split(separator: "-")
+                if spec.count == 2, let a = Int64(spec[0]), let b = Int64(spec[1]) { (first, last) = (a, min(b, size - 1)) }
+            }
+            var body = server.bytes.subdata(in: Int(first)..<Int(last + 1))
+            var range = "bytes \(first)-\(last)/\(size)"
+            var etag = ByteRangeHeaders.etag(sha256: server.entry.sha256)
+            var extra = ""
+            var closeAfter = false
+            let behaviour = server.behaviour(server.nextRequest())
+            switch behaviour {
+            case .honest: break
+            case .honestThenClose:
+                extra = "Connection: close\r\n"
+                closeAfter = true
+            case .lyingContentRange: range = "bytes \(first + 1)-\(last + 1)/\(size)"
+            case .otherETag: etag = ByteRangeHeaders.etag(sha256: String(repeating: "0", count: 64))
+            case .shortThenClose, .stall, .tooLong, .notHTTP: break
+            }
+            var length = body.count
+            switch behaviour {
+            case .shortThenClose(let count):
+                body = body.prefix(count)
+                closeAfter = true
+            case .stall(let count):
+                // The rest never comes; the connection stays open.
+                body = body.prefix(count)
+            case .tooLong:
+                body += Data(repeating: 0x2A, count: 10)
+                length = body.count
+            default: break
+            }
+            var out = context.channel.allocator.buffer(capacity: body.count + 512)
+            if case .notHTTP = behaviour {
+                out.writeString("SSH-2.0-OpenSSH_9.6\r\nthis is not an answer\r\n\r\n")
+            } else {
+                out.writeString(
+                    "HTTP/1.1 206 Partial Content\r\nContent-Range: \(range)\r\nETag: \(etag)\r\nContent-Length: \(length)\r\n\(extra)\r\n")
+                out.writeBytes(body)
+            }
+            let write = context.writeAndFlush(wrapOutboundOut(out))
+            if closeAfter { write.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        }
+    }
+}
