@@ -46,9 +46,10 @@ struct HubMeshTests {
     }
 
     /// A fetch that does not finish within the wait and offers no pieces (this node's pulls
-    /// use no piece manifests) sends the client to the provider, and goes on: the node
-    /// serves the file itself once it has it. (With pieces it streams: `HubMeshStreamTests`.)
-    @Test func aSlowFetchWithoutPiecesRedirectsToTheProviderAndGoesOn() async throws {
+    /// use no piece manifests) is still answered by this node, once the file is checked: a
+    /// redirect would hand the client a provider's unchecked bytes (hostile review F5).
+    /// (With pieces it streams as they are checked: `HubMeshStreamTests`.)
+    @Test func aSlowFetchWithoutPiecesIsServedByThisNodeNeverRedirected() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"))
             try await withHubNode(state: directory.sub("holder-state"), cache: fixture.root) { holder in
@@ -68,15 +69,13 @@ struct HubMeshTests {
                     try #require(listed)
                     let weights = try #require(fixture.files["model.safetensors"])
                     let target = "/\(Self.repo)/resolve/main/model.safetensors"
-                    let redirect = try await RawHTTP.get(port: meshed.port, target)
-                    #expect(redirect.status == 302)
-                    #expect(redirect.header("X-Repo-Commit") == HubCacheFixture.commit)
-                    let location = try #require(redirect.header("Location"))
-                    #expect(location.hasPrefix(holder.baseURL + "/v1/models/download/"))
-                    let direct = try await Client.get(location)
-                    #expect(direct.status == 200)
-                    #expect(direct.body == weights)
-                    // The fetch went on without the client: the node serves the file itself.
+                    // No piece offer can exist: the client still gets its bytes from this node
+                    // (checked), never a redirect to a provider's unchecked ones.
+                    let first = try await RawHTTP.get(port: meshed.port, target)
+                    #expect(first.status == 200)
+                    #expect(first.header("Location") == nil)
+                    #expect(first.header("X-Repo-Commit") == HubCacheFixture.commit)
+                    #expect(first.body == weights)
                     let served = try await eventually(timeout: .seconds(60)) {
                         let answer = try await RawHTTP.get(port: meshed.port, target)
                         return answer.status == 200 && answer.body == weights

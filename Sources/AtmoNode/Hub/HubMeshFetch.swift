@@ -12,11 +12,6 @@ final class HubMeshFetch: Sendable {
     /// Pulls one file (its path) of a repository revision into this node, reporting the
     /// bytes received so far; returns where the file was installed.
     let pull: @Sendable (RepositoryEntry, String, @escaping @Sendable (Int64) -> Void) async throws -> String
-    /// A base URL of a node offering the revision whose HTTP endpoint a client could use.
-    let providerURL: @Sendable (RepositoryEntry) -> String?
-    /// Whether pulls check pieces against manifests, so that a fetch of a file whose entry
-    /// names one offers its pieces while it runs (`PartialOffers`).
-    let offersPieces: Bool
 
     /// One fetch of one file, shared by every request for it.
     final class Running: Sendable {
@@ -49,13 +44,8 @@ final class HubMeshFetch: Sendable {
     }
     fileprivate let running = Mutex<[String: Running]>([:])
 
-    init(
-        pull: @escaping @Sendable (RepositoryEntry, String, @escaping @Sendable (Int64) -> Void) async throws -> String,
-        providerURL: @escaping @Sendable (RepositoryEntry) -> String?, offersPieces: Bool = true
-    ) {
+    init(pull: @escaping @Sendable (RepositoryEntry, String, @escaping @Sendable (Int64) -> Void) async throws -> String) {
         self.pull = pull
-        self.providerURL = providerURL
-        self.offersPieces = offersPieces
     }
 
     /// The fetch of `path` of `entry`: the one running, else a new one.

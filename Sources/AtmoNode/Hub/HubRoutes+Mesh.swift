@@ -11,11 +11,10 @@ extension HubRoutes {
     ///   running, and waits up to `meshFetchWait` for it to end or to offer pieces. Ended:
     ///   served like any local file (or `502`). Still running: `200` (`206` for a `Range`) at
     ///   once, the bytes streamed from this node as the fetch checks them
-    ///   (`meshStream`), so swarm pulls and relayed providers serve the client too; only a
-    ///   file no piece offer can exist for (its entry names no piece manifest, or this
-    ///   node's pulls use none) with a provider reachable over HTTP sends the client there (`302` to its
-    ///   `/v1/models/download/{file's model_id}`) while this node goes on fetching. The
-    ///   fetch outlives the request either way, so the node holds the file afterwards.
+    ///   (`meshStream`), so swarm pulls and relayed providers serve the client too. A client
+    ///   is never sent to a provider: it would get bytes no one checked. A file no piece
+    ///   offer exists for (a pull without manifests) gets its bytes once the whole file is
+    ///   checked. The fetch outlives the request, so the node holds the file afterwards.
     func resolveMeshFile(
         _ path: String, of resolved: HubCatalog.Resolved, raw: Request, context: ProviderRequestContext
     ) async throws -> Response {
@@ -30,20 +29,24 @@ extension HubRoutes {
         let streams = file.sizeBytes > HubMeshStreamSource.holdBack
         var outcome = await fetch.wait(upTo: meshFetchWait) { streams && offers.offer(sha256: file.sha256) != nil }
         if outcome == nil {
-            if !streams {
+            // Never sent elsewhere: a provider's bytes reach the client only through this
+            // node's checks. A file no piece offer exists for yet (its pull uses no manifest,
+            // or the offer comes late) streams once the offer or the checked file is there.
+            guard streams else {
                 outcome = await fetch.wait(upTo: .seconds(3600))
-            } else if !meshFetch.offersPieces || file.pieceSize == nil || file.piecesSHA256 == nil,
-                offers.offer(sha256: file.sha256) == nil,
-                let provider = meshFetch.providerURL(resolved.entry)
-            {
-                var headers = Self.hubHeaders(file, commit: resolved.entry.revision)
-                headers[.location] = MeshClient.trimmed(provider) + "/v1/models/download/" + file.modelID
-                headers[.contentLength] = "0"
-                return Response(status: .found, headers: headers)
-            } else {
-                return meshStream(file, commit: resolved.entry.revision, fetch: fetch, raw: raw)
+                return try await answerEnded(outcome, path: path, of: resolved, raw: raw, context: context)
             }
+            return meshStream(file, commit: resolved.entry.revision, fetch: fetch, raw: raw)
         }
+        return try await answerEnded(outcome, path: path, of: resolved, raw: raw, context: context)
+    }
+
+    /// A mesh fetch that ended (or one still running past the hour a tiny file may wait):
+    /// `502` when it failed, else the file served as a local one.
+    func answerEnded(
+        _ outcome: Result<String, HubFetchError>?, path: String, of resolved: HubCatalog.Resolved, raw: Request,
+        context: ProviderRequestContext
+    ) async throws -> Response {
         switch outcome {
         case .failure(let error):
             context.logger.warning(

@@ -28,8 +28,7 @@ extension MeshNode {
                         throw HubFetchError(message: "the pull of \(path) installed no such file")
                     }
                     return file.location
-                },
-                providerURL: { entry in self.providerURL(offering: entry) }, offersPieces: configuration.pull.usesPieceManifests)
+                })
         }
         if let upstream = configuration.hubUpstream {
             if scansHub {

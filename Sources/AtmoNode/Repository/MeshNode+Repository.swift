@@ -25,18 +25,6 @@ extension MeshNode {
             .map { ($0.repository, $0.providers) }
     }
 
-    /// The HTTP endpoint of the best node offering the commit of `entry` under `entry`'s own
-    /// ids (nodes holding every file first, then by rank), so that its files download from
-    /// it by their `model_id`s: a node offering the commit under another id (a tag beside
-    /// its `main`: `{org}--{name}-{hash}`) serves them by other ids. Nil when none does.
-    public func providerURL(offering entry: RepositoryEntry) -> String? {
-        let commit = MeshRepository.Key(entry: entry)
-        guard let held = mesh.meshRepositories(of: entry.modelID).first(where: { $0.key == commit }) else { return nil }
-        let alike = Set(held.providers.filter { $0.entry.modelID == entry.modelID }.map(\.nodeID))
-        let ranked = repositories(id: entry.modelID).first { MeshRepository.Key(entry: $0.entry) == commit }?.providers ?? []
-        return ranked.lazy.filter { alike.contains($0.nodeID) }.compactMap(\.http).first
-    }
-
     /// Pulls the files of the repository `entry` that `files` takes from the nodes of the mesh
     /// that offer this revision, into `destination` (nil: this node's Hugging Face cache,
     /// `defaultHubCache`), and says where it is and what it consists of. Files already in
