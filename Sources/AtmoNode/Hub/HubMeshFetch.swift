@@ -43,16 +43,36 @@ final class HubMeshFetch: Sendable {
         }
     }
     fileprivate let running = Mutex<[String: Running]>([:])
+    /// Files whose last fetch failed, and when they may be fetched again (10 s, doubling up
+    /// to 10 min; a fetch that succeeds forgets the file).
+    fileprivate let failures = Mutex(HubUpstreamBackoff(base: .seconds(10), ceiling: .seconds(600)))
 
     init(pull: @escaping @Sendable (RepositoryEntry, String, @escaping @Sendable (Int64) -> Void) async throws -> String) {
         self.pull = pull
     }
 
-    /// The fetch of `path` of `entry`: the one running, else a new one.
-    func start(_ entry: RepositoryEntry, path: String) -> Running {
+    /// Fetches that may run at once: requests for other files meanwhile get `busy` (each
+    /// distinct file a client names would otherwise start a pull, outside the download
+    /// queue's limits).
+    static let maxRunning = 16
+
+    /// What a request for a file gets: its fetch (running, or started now), or a refusal.
+    enum Start {
+        case running(Running)
+        /// The file's last fetch failed: it is not fetched again before this wait is over
+        /// (a peer serving wrong bytes would otherwise cost a whole download per request).
+        case backingOff(Duration)
+        /// `maxRunning` fetches of other files run.
+        case busy
+    }
+
+    /// The fetch of `path` of `entry`: the one running, else a new one (unless refused).
+    func start(_ entry: RepositoryEntry, path: String) -> Start {
         let key = entry.repoID + "@" + entry.revision + "/" + path
-        return running.withLock { running in
-            if let fetch = running[key] { return fetch }
+        return running.withLock { running -> Start in
+            if let fetch = running[key] { return .running(fetch) }
+            if let wait = failures.withLock({ $0.wait(key, now: .now) }) { return .backingOff(wait) }
+            guard running.count < Self.maxRunning else { return .busy }
             let fetch = Running()
             running[key] = fetch
             let task = Task {
@@ -62,20 +82,20 @@ final class HubMeshFetch: Sendable {
                 } catch {
                     outcome = .failure(HubFetchError(message: "\(error)"))
                 }
+                self.failures.withLock { failures in
+                    switch outcome {
+                    case .success: failures.succeeded(key)
+                    case .failure: if !Task.isCancelled { failures.failed(key, now: .now) }
+                    }
+                }
                 fetch.finish(outcome)
                 self.running.withLock { running in
                     if running[key] === fetch { running[key] = nil }
                 }
             }
             fetch.task.withLock { $0 = task }
-            return fetch
+            return .running(fetch)
         }
-    }
-
-    /// Starts the fetch of `path` of `entry` unless it runs already, then waits up to `wait`
-    /// for it: its outcome, or nil while it still runs.
-    func fetch(_ entry: RepositoryEntry, path: String, wait: Duration) async -> Result<String, HubFetchError>? {
-        await start(entry, path: path).wait(upTo: wait)
     }
 }
 

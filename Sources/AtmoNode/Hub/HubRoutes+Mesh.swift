@@ -23,7 +23,12 @@ extension HubRoutes {
         guard let meshFetch else {
             return HubAnswers.json(HubBodies.ErrorBody(error: "This node does not fetch from the mesh"), status: .serviceUnavailable)
         }
-        let fetch = meshFetch.start(resolved.entry, path: path)
+        let fetch: HubMeshFetch.Running
+        switch meshFetch.start(resolved.entry, path: path) {
+        case .running(let running): fetch = running
+        case .backingOff(let wait): return Self.retryLater("Fetching \(path) from the mesh failed lately", after: wait)
+        case .busy: return Self.retryLater("This node is fetching \(HubMeshFetch.maxRunning) other files", after: .seconds(5))
+        }
         let offers = provider.partialOffers
         // A file of at most the held-back bytes has nothing to stream before its check.
         let streams = file.sizeBytes > HubMeshStreamSource.holdBack
@@ -51,7 +56,10 @@ extension HubRoutes {
         case .failure(let error):
             context.logger.warning(
                 "mesh fetch failed", metadata: ["repo": "\(resolved.entry.repoID)", "path": "\(path)", "error": "\(error)"])
-            return HubAnswers.json(HubBodies.ErrorBody(error: "Fetching \(path) from the mesh failed: \(error)"), status: .badGateway)
+            // The reason stays in the log: it may name this node's folders.
+            return HubAnswers.json(
+                HubBodies.ErrorBody(error: "Fetching \(path) from the mesh failed; the node's log says why"),
+                status: .badGateway)
         case .success, nil:
             break
         }
@@ -92,6 +100,13 @@ extension HubRoutes {
         let source = HubMeshStreamSource(offers: provider.partialOffers, fetch: fetch, sha256: file.sha256, size: size, io: io)
         let body = HubStreamedFile(source: source, offset: offset, length: length, io: io)
         return Response(status: status, headers: headers, body: body.responseBody())
+    }
+
+    /// `503` with `Retry-After` (whole seconds, at least 1).
+    static func retryLater(_ message: String, after wait: Duration) -> Response {
+        var headers = HTTPFields()
+        headers[.retryAfter] = String(max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0)))
+        return HubAnswers.json(HubBodies.ErrorBody(error: message + "; retry later"), status: .serviceUnavailable, headers: headers)
     }
 
     /// The head a `GET` would have, from the entry alone.

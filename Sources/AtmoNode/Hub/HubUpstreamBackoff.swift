@@ -15,8 +15,9 @@ struct HubUpstreamBackoff: Sendable {
     }
     private var failures: [String: Failure] = [:]
 
-    init(base: Duration = .seconds(30)) {
+    init(base: Duration = .seconds(30), ceiling: Duration = .seconds(3600)) {
         self.base = base
+        self.ceiling = ceiling
     }
 
     /// How long `key` must still wait at `now`; nil: it may be fetched.
