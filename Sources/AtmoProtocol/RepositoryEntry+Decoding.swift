@@ -1,7 +1,9 @@
 /// The checks a repository entry's `refs` and `files` pass as a whole, and its size.
 extension RepositoryEntry {
     /// `refs`: at most `WireLimits.maxRefsPerRepository` safe names (`Validation.isValidRefName`),
-    /// duplicates dropped, order kept. Absent or null reads as none.
+    /// duplicates dropped, order kept, none inside another's folder (`main` and `main/x`
+    /// cannot both be files under `refs/`, as git refuses them too). Absent or null reads
+    /// as none.
     static func readRefs(_ reader: inout FieldReader) throws -> [String] {
         guard let names = try reader.optionalStringArray("refs") else { return [] }
         guard names.count <= WireLimits.maxRefsPerRepository else {
@@ -12,6 +14,15 @@ extension RepositoryEntry {
         for name in names {
             guard Validation.isValidRefName(name) else { throw reader.fail("refs", "invalid ref name") }
             if seen.insert(name).inserted { refs.append(name) }
+        }
+        for name in refs {
+            var folder = Substring(name)
+            while let slash = folder.lastIndex(of: "/") {
+                folder = folder[..<slash]
+                if seen.contains(String(folder)) {
+                    throw reader.fail("refs", "ref \(name) lies inside ref \(folder)")
+                }
+            }
         }
         return refs
     }

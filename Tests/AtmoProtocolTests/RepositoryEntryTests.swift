@@ -121,6 +121,7 @@ struct RepositoryEntryTests {
             ("revision", "\"main\""), ("revision", "\"\(String(Self.revision.dropLast()))\""), ("revision", Fixtures.absent),
             ("refs", #"["../x"]"#), ("refs", #"["a//b"]"#), ("refs", #"[".hidden"]"#), ("refs", #"["a b"]"#),
             ("refs", "[" + (0...16).map { "\"r\($0)\"" }.joined(separator: ",") + "]"), ("model_id", "\"a/b\""),
+            ("refs", #"["main", "main/x"]"#), ("refs", #"["refs/pr/1", "refs/pr/1/a/b", "v1"]"#),
             ("size_bytes", "7"), ("files", "[]"), ("files", Fixtures.absent), ("format", "\"../x\""),
         ]
         for (field, value) in cases {
