@@ -51,7 +51,13 @@ extension RepositoryEntry {
         for file in files {
             guard modelIDs.insert(file.modelID).inserted else { return "model_id \(file.modelID) names two files" }
         }
-        let paths = files.map(\.path).sorted { segmentKey($0).lexicographicallyPrecedes(segmentKey($1)) }
+        return pathConflict(in: files.map(\.path))
+    }
+
+    /// Why files at these paths cannot all sit side by side in a snapshot (a path twice, a
+    /// path inside another file's path), or nil when they can. Linear after one sort.
+    public static func pathConflict(in paths: [String]) -> String? {
+        let paths = paths.sorted { segmentKey($0).lexicographicallyPrecedes(segmentKey($1)) }
         for (previous, path) in zip(paths, paths.dropFirst()) {
             if previous == path { return "path \(path) appears twice" }
             if path.hasPrefix(previous + "/") { return "path \(path) is inside the file \(previous)" }

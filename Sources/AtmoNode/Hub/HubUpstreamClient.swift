@@ -67,7 +67,8 @@ struct HubUpstreamClient: Sendable {
     /// `GET /api/models/{repo_id}/tree/{commit}?recursive=true`, following `Link: rel="next"`
     /// pages (the Hub pages at 1,000 entries; a relative link is taken against the page's
     /// URL) on the upstream's own host, at most 64 pages and
-    /// `WireLimits.maxFilesPerRepository` files, no path twice. A file with an invalid path,
+    /// `WireLimits.maxFilesPerRepository` files, no path twice or inside another file's
+    /// path. A file with an invalid path,
     /// size or hash fails the whole listing (a mirror is complete or not made).
     func files(repoID: String, commit: String) async throws -> [File] {
         var next: String? = baseURL + "/api/models/\(repoID)/tree/\(commit)?recursive=true&expand=false"
@@ -96,6 +97,11 @@ struct HubUpstreamClient: Sendable {
             if let url = next, !isUpstream(URL(string: url)) { throw HubUpstreamError("a tree page points off the upstream: \(url)") }
         }
         guard !files.isEmpty else { throw HubUpstreamError("\(repoID)@\(commit) lists no files") }
+        // Files that cannot sit side by side (`a` and `a/b`) make no mirror, as they make no
+        // peer's entry.
+        if let problem = RepositoryEntry.pathConflict(in: files.map(\.path)) {
+            throw HubUpstreamError("the tree listing of \(repoID)@\(commit) cannot be a snapshot: \(problem)")
+        }
         return files
     }
 
