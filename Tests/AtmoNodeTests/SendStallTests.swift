@@ -63,10 +63,19 @@ struct SendStallTests {
                         $0.connections.sendStallTimeout = Self.stall
                     }
                 ) { mirror in
+                    let etag = try #require(fixture.etags["model.safetensors"])
+                    let blob = mirrorCache + "/models--" + HubCacheFixture.repoID.replacingOccurrences(of: "/", with: "--") + "/blobs/" + etag
                     let (ended, received, status) = try await RawHTTP.blocking { () -> (Bool, Int, Int?) in
                         let reader = try StallingReader(port: mirror.port, receiveBuffer: 16 << 10)
                         defer { reader.close() }
                         try reader.get("/\(HubCacheFixture.repoID)/resolve/main/model.safetensors")
+                        // Only bytes the node has and cannot send are a stall: under a loaded CI
+                        // the upstream's bytes came slowly enough that none ever waited, and the
+                        // body arrived whole. So stop reading until the mirror holds the file.
+                        let deadline = Date().addingTimeInterval(120)
+                        while !FileManager.default.fileExists(atPath: blob), Date() < deadline {
+                            Thread.sleep(forTimeInterval: 0.05)
+                        }
                         Thread.sleep(forTimeInterval: Self.notReading)
                         let ended = reader.readToEnd(seconds: 30)
                         return (ended, reader.received, reader.status)
