@@ -58,7 +58,12 @@ extension SwarmSession {
             }
             switch outcome {
             case .success(let pieces):
-                count(pieces, bytes: runBytes, from: peer)
+                // Streamed pieces were counted as they were written (`streamPiece`).
+                let streamedBytes = zip(run, pieces).reduce(Int64(0)) { sum, pair in
+                    if case .streamed = pair.1 { return sum + manifest.range(of: pair.0).length }
+                    return sum
+                }
+                count(pieces, bytes: runBytes - streamedBytes, from: peer)
                 var wrote = false
                 for (key, piece) in zip(keys, pieces) {
                     switch piece {

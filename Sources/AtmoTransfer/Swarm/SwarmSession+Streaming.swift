@@ -63,7 +63,7 @@ extension SwarmSession {
             (rest, taken) = try await client.fetchPieces(
                 of: entry, offset: offset, lengths: lengths, on: loop, over: connection, received: progress
             ) { [self] index, bytes in
-                streamPiece(run[index], key: keys[index], bytes: bytes, streamed: streamed)
+                streamPiece(run[index], key: keys[index], bytes: bytes, streamed: streamed, from: peer)
             }
         } catch {
             // A piece claimed and not written is this node's failure, whatever the peer did.
@@ -92,7 +92,9 @@ extension SwarmSession {
     /// are deferred (the whole-file hash covers it; another peer joining turns checks on),
     /// and while writes there are fast. False leaves the piece
     /// to `fetchStreaming`'s usual path. The piece's buffers go to the hasher.
-    func streamPiece(_ piece: Int, key: SwarmCoordinator.FetchKey, bytes: [ByteBuffer], streamed: StreamedRun) -> Bool {
+    func streamPiece(
+        _ piece: Int, key: SwarmCoordinator.FetchKey, bytes: [ByteBuffer], streamed: StreamedRun, from peer: SwarmPeer
+    ) -> Bool {
         guard slowLoopWrites.load(ordering: .relaxed) < Self.slowLoopWriteLimit,
             case .claimed = coordinator.claimUnchecked(piece, from: key.peer)
         else { return false }
@@ -105,6 +107,9 @@ extension SwarmSession {
         }
         if ContinuousClock.now - started > Self.slowLoopWrite { slowLoopWrites.add(1, ordering: .relaxed) }
         streamed.insert(piece)
+        // Counted as it is written: the whole file may be in and installed before the run's
+        // task resumes (then cancelled, it counts nothing).
+        engine.counters.received(bytes: manifest.range(of: piece).length, route: peer.source.route, peer: peer.source.nodeID)
         coordinator.arrived(key, valid: true, buffer: bytes)
         return true
     }
