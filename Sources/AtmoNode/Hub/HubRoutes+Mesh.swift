@@ -79,23 +79,10 @@ extension HubRoutes {
     func meshStream(_ file: RepositoryFile, commit: String, fetch: HubMeshFetch.Running, raw: Request) -> Response {
         var headers = Self.metadataHead(file, commit: commit).headers
         let size = file.sizeBytes
-        let selection = ByteRangeSelection.select(
-            range: raw.headers[.range], ifRange: raw.headers[.ifRange], etag: headers[.eTag], size: size)
-        let (status, offset, length): (HTTPResponse.Status, Int64, Int64)
-        switch selection {
-        case .unsatisfiable:
-            headers[.contentRange] = ByteRangeHeaders.unsatisfiable(size: size)
-            headers[.contentLength] = nil
-            return HubAnswers.json(
-                HubBodies.ErrorBody(error: "Range not satisfiable for a file of \(size) bytes"), status: .rangeNotSatisfiable,
-                headers: headers)
-        case .partial(let start, let count):
-            (status, offset, length) = (.partialContent, start, count)
-            headers[.contentRange] = ByteRangeHeaders.contentRange(offset: start, length: count, size: size)
-        case .full:
-            (status, offset, length) = (.ok, 0, size)
-        }
-        headers[.contentLength] = String(length)
+        guard
+            let (status, offset, length) = Self.selectSpan(
+                range: raw.headers[.range], ifRange: raw.headers[.ifRange], size: size, headers: &headers)
+        else { return Self.rangeNotSatisfiable(size: size, headers: headers) }
         let io = BlockingIO(threadPool: provider.fileReaders)
         let source = HubMeshStreamSource(offers: provider.partialOffers, fetch: fetch, sha256: file.sha256, size: size, io: io)
         let body = HubStreamedFile(source: source, offset: offset, length: length, io: io)

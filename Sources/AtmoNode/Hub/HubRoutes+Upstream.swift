@@ -95,22 +95,8 @@ extension HubRoutes {
     ) async throws -> Response {
         var headers = headers
         let size = file.sizeBytes
-        let selection = ByteRangeSelection.select(
-            range: range, ifRange: raw.headers[.ifRange], etag: headers[.eTag], size: size)
-        let (status, offset, length): (HTTPResponse.Status, Int64, Int64)
-        switch selection {
-        case .unsatisfiable:
-            headers[.contentRange] = ByteRangeHeaders.unsatisfiable(size: size)
-            return HubAnswers.json(
-                HubBodies.ErrorBody(error: "Range not satisfiable for a file of \(size) bytes"), status: .rangeNotSatisfiable,
-                headers: headers)
-        case .partial(let start, let count):
-            (status, offset, length) = (.partialContent, start, count)
-            headers[.contentRange] = ByteRangeHeaders.contentRange(offset: start, length: count, size: size)
-        case .full:
-            (status, offset, length) = (.ok, 0, size)
-        }
-        headers[.contentLength] = String(length)
+        guard let (status, offset, length) = Self.selectSpan(range: range, ifRange: raw.headers[.ifRange], size: size, headers: &headers)
+        else { return Self.rangeNotSatisfiable(size: size, headers: headers) }
         let fd = try await io.run { try FileIO.open(path, flags: O_RDONLY) }
         let done = HubUpstreamAttempt.Progress(started: true, written: size, outcome: .verified(sha256: ""), streamsUnverified: false)
         let body = HubStreamedFile(source: HubUpstreamStreamSource(fd: fd, size: size) { done }, offset: offset, length: length, io: io)
