@@ -140,28 +140,13 @@ extension PullCommand {
         _ entry: RepositoryEntry, sources: [PullSource], providers: [String: RepositoryEntry] = [:], destination: RepositoryDestination,
         _ configuration: NodeConfiguration, logger: Logger
     ) async -> Never {
-        var pullConfiguration = PullConfiguration()
-        pullConfiguration.connections = connections
-        pullConfiguration.stallTimeoutSeconds = stallTimeout
-        let database: StateDatabase
-        let identity: NodeIdentity
-        do {
-            database = try StateDatabase(path: configuration.databasePath)
-            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
-        } catch {
-            Failure(error).exit(json: json)
-        }
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
-        let (json, selection, storageLimit) = (self.json, repositorySelection, self.storageLimit)
+        let (json, selection) = (self.json, repositorySelection)
         let outcome: Result<InstalledRepository, TransferError>
         do {
-            outcome = try await HTTPClient.withHTTPClient(configuration: PullEngine.httpConfiguration(pullConfiguration)) { http in
-                var storage = LocalStorage.configuration(stateDirectory: configuration.stateDirectory)
-                storageLimit.apply(to: &storage)
-                let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
-                    .withStorage(StorageAdmission(configuration: storage, database: database, logger: logger))
+            outcome = try await withInProcessEngine(configuration, logger: logger) { engine, requesterNodeID in
                 let puller = RepositoryPuller(
-                    engine: engine, store: LocalModelStore(directory: configuration.modelsDirectory), requesterNodeID: identity.nodeID,
+                    engine: engine, store: LocalModelStore(directory: configuration.modelsDirectory), requesterNodeID: requesterNodeID,
                     logger: logger)
                 let requestID = UUID().uuidString.lowercased()
                 return await Self.runRepositoryInterruptible { () async throws(TransferError) -> InstalledRepository in

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import AtmoNode
 import AtmoProtocol
 import AtmoStore
@@ -10,39 +9,18 @@ import Logging
 /// engine (whether or not a node runs here: a running node's downloads name nodes of its mesh,
 /// not URLs), into `store`. Shared by the plain pull and `--into llamafarm`.
 extension PullCommand {
-    /// The engine's settings from `--connections` and `--stall-timeout`.
-    var commandPullConfiguration: PullConfiguration {
-        var configuration = PullConfiguration()
-        configuration.connections = connections
-        configuration.stallTimeoutSeconds = stallTimeout
-        return configuration
-    }
-
     /// Pulls `modelID` from the `--from` URLs into `store`, showing progress; returns the
     /// verified result, or exits with the failure (Ctrl-C: the partial is kept, exit 130).
     func pullFromURLs(into store: LocalModelStore, _ configuration: NodeConfiguration, logger: Logger) async -> PullResult {
         let pullConfiguration = commandPullConfiguration
-        let database: StateDatabase
-        let identity: NodeIdentity
-        do {
-            database = try StateDatabase(path: configuration.databasePath)
-            identity = try NodeIdentity.loadOrCreate(directory: configuration.stateDirectory)
-        } catch {
-            Failure(error).exit(json: json)
-        }
-        let request = PullRequest(
-            modelID: modelID, sources: peers.map { PullSource(baseURL: $0) }, destination: store, expectedSHA256: expectedSHA256,
-            requesterNodeID: identity.nodeID)
-        let (json, storageLimit) = (self.json, self.storageLimit)
+        let json = self.json
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let outcome: Result<PullResult, TransferError>
         do {
-            outcome = try await HTTPClient.withHTTPClient(configuration: PullEngine.httpConfiguration(pullConfiguration)) { http in
-                var storage = LocalStorage.configuration(stateDirectory: configuration.stateDirectory)
-                storageLimit.apply(to: &storage)
-                // No mesh view here: no model counts as held elsewhere, so only --evict-last-copies evicts.
-                let engine = PullEngine(http: http, database: database, configuration: pullConfiguration, logger: logger)
-                    .withStorage(StorageAdmission(configuration: storage, database: database, logger: logger))
+            outcome = try await withInProcessEngine(configuration, logger: logger) { engine, requesterNodeID in
+                let request = PullRequest(
+                    modelID: modelID, sources: peers.map { PullSource(baseURL: $0) }, destination: store,
+                    expectedSHA256: expectedSHA256, requesterNodeID: requesterNodeID)
                 return await Self.runInterruptible { () async throws(TransferError) -> PullResult in
                     try await engine.pull(request) { progress in
                         // The bar keeps what it shows monotonic; JSON lines get the same guarantee.
