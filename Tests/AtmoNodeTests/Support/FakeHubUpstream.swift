@@ -1,8 +1,5 @@
 import AtmoTesting
 import Foundation
-import NIOCore
-import NIOPosix
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -46,86 +43,33 @@ final class FakeHubUpstream: Sendable {
         }
     }
 
-    let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    private let channel: any Channel
-    private final class Locked<Value: Sendable>: Sendable {
-        let value: Mutex<Value>
-        init(_ value: Value) { self.value = Mutex(value) }
-        func with<T>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
-    }
-    private let counts: Locked<[String: Int]>
-    private let open: Locked<[any Channel]>
+    var port: Int { server.port }
+    var baseURL: String { server.baseURL }
+    private let server: OneRequestHTTPServer
+    private let counts: ReplayShared<[String: Int]>
 
     /// Serves `script(path)` (the path without its query; nil: 404) for every request.
     init(script: @escaping @Sendable (_ path: String, _ attempt: Int) -> Reply?) async throws {
-        let counts = Locked<[String: Int]>([:])
-        let open = Locked<[any Channel]>([])
-        self.counts = counts
-        self.open = open
-        let answer: @Sendable (String) -> Reply = { path in
-            let attempt = counts.with { counts in
+        let counts = ReplayShared<[String: Int]>([:])
+        server = try await OneRequestHTTPServer { head in
+            let target = head.target.map { String($0.split(separator: "?").first ?? "") } ?? ""
+            let path = target.removingPercentEncoding ?? target
+            let attempt = counts.update { counts in
                 counts[path, default: 0] += 1
                 return counts[path] ?? 1
             }
-            return script(path, attempt)
+            let reply =
+                script(path, attempt)
                 ?? .whole(Array(#"{"error":"Repository not found"}"#.utf8), status: 404, headers: ["X-Error-Code: RepoNotFound"])
+            return .init(bytes: reply.bytes, hang: reply.hang, later: reply.later)
         }
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                open.with { $0.append(channel) }
-                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Responder(answer: answer)) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress?.port ?? 0
+        self.counts = counts
     }
 
     /// How many requests asked for `path`.
-    func requests(_ path: String) -> Int { counts.with { $0[path] ?? 0 } }
+    func requests(_ path: String) -> Int { counts.update { $0[path] ?? 0 } }
 
-    func stop() async {
-        for child in open.with({ $0 }) { try? await child.close() }
-        try? await channel.close()
-    }
-
-    private final class Responder: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        typealias OutboundOut = ByteBuffer
-        let answer: @Sendable (String) -> Reply
-        private var head: [UInt8] = []
-        private var answered = false
-
-        init(answer: @escaping @Sendable (String) -> Reply) { self.answer = answer }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard !answered else { return }
-            head.append(contentsOf: unwrapInboundIn(data).readableBytesView)
-            guard let end = head.firstRange(of: Array("\r\n\r\n".utf8)) else {
-                if head.count >= 64 * 1024 { context.close(promise: nil) }
-                return
-            }
-            answered = true
-            let requestLine = String(decoding: head[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
-            let parts = requestLine.split(separator: " ")
-            let path = parts.count > 1 ? String(parts[1].split(separator: "?").first ?? "") : ""
-            let reply = answer(path.removingPercentEncoding ?? path)
-            var buffer = context.channel.allocator.buffer(capacity: reply.bytes.count)
-            buffer.writeBytes(reply.bytes)
-            let (hang, later, channel) = (reply.hang, reply.later, context.channel)
-            let finish: @Sendable () -> Void = { if !hang { channel.close(promise: nil) } }
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
-                guard let later else { return finish() }
-                channel.eventLoop.scheduleTask(
-                    in: .nanoseconds(
-                        Int64(later.delay.components.seconds * 1_000_000_000 + later.delay.components.attoseconds / 1_000_000_000))
-                ) {
-                    var rest = channel.allocator.buffer(capacity: later.bytes.count)
-                    rest.writeBytes(later.bytes)
-                    channel.writeAndFlush(rest).whenComplete { _ in finish() }
-                }
-            }
-        }
-    }
+    func stop() async { await server.stop() }
 }
 
 /// A client with a read timeout, as `huggingface_hub`'s: one `GET`, the head, then the body
