@@ -18,26 +18,12 @@ struct HubMeshStreamTests {
     func withSlowMesh(
         _ directory: TemporaryDirectory, _ body: @Sendable (HubCacheFixture, RunningNode, RunningNode) async throws -> Void
     ) async throws {
-        let fixture = try HubCacheFixture.make(root: directory.sub("holder-hub"), weightsSize: Self.weightsSize)
-        try await withHubNode(
-            state: directory.sub("holder-state"), cache: fixture.root,
-            configure: { $0.bandwidth.up = ByteRate(bytesPerSecond: 1_000_000) }
-        ) { holder in
-            let cache = directory.sub("meshed-hub")
-            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-            try await withHubNode(
-                state: directory.sub("meshed-state"), cache: cache,
-                configure: {
-                    $0.mesh.peers = [holder.baseURL]
-                    $0.hubMeshFetchWaitSeconds = 0.3
-                }
-            ) { meshed in
-                let listed = try await eventually(timeout: .seconds(60)) {
-                    try await RawHTTP.get(port: meshed.port, "/api/models/\(Self.repo)/revision/main").status == 200
-                }
-                try #require(listed, "the peer's repository never reached this node's Hub endpoint")
-                try await body(fixture, holder, meshed)
-            }
+        try await HubMeshPair.with(
+            directory, weightsSize: Self.weightsSize,
+            holder: { $0.bandwidth.up = ByteRate(bytesPerSecond: 1_000_000) },
+            meshed: { $0.hubMeshFetchWaitSeconds = 0.3 }
+        ) { pair in
+            try await body(pair.fixture, pair.holder, pair.meshed)
         }
     }
 
