@@ -85,10 +85,8 @@ struct UnfollowCommand: AsyncParsableCommand {
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
             do {
                 _ = try await node.delete(UpdatesAPI.followPath(modelID), as: UpdatesAPI.FollowRequest.self)
-            } catch let error as LocalNodeError where error.status == 404 {
-                Failure(message: error.message, exitCode: ExitStatus.notFound, code: "not_found").exit()
             } catch {
-                Failure(error).exit()
+                Failure(nodeAnswer: error).exit()
             }
         } else {
             do {
@@ -184,10 +182,8 @@ struct UpdateCommand: AsyncParsableCommand {
         do {
             accepted = try await node.post(
                 UpdatesAPI.updatePath(modelID), UpdatesAPI.FollowRequest(modelID: modelID), as: UpdatesAPI.Accepted.self)
-        } catch let error as LocalNodeError where error.status == 404 {
-            Failure(message: error.message, exitCode: ExitStatus.notFound, code: "not_found").exit(json: json)
         } catch {
-            Failure(error).exit(json: json)
+            Failure(nodeAnswer: error).exit(json: json)
         }
         if json {
             printJSON(accepted)
@@ -226,10 +222,8 @@ struct RollbackCommand: AsyncParsableCommand {
             do {
                 result = try await node.post(
                     UpdatesAPI.rollbackPath, StorageAPI.ModelRequest(modelID: modelID), as: UpdatesAPI.RolledBack.self)
-            } catch let error as LocalNodeError where error.status == 404 {
-                Failure(message: error.message, exitCode: ExitStatus.notFound, code: "not_found").exit(json: json)
             } catch {
-                Failure(error).exit(json: json)
+                Failure(nodeAnswer: error).exit(json: json)
             }
         } else {
             do {

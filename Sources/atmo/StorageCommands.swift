@@ -201,10 +201,8 @@ enum LocalStorage {
                     return try await node.post(StorageAPI.pinsPath, StorageAPI.ModelRequest(modelID: modelID), as: StorageAPI.PinState.self)
                 }
                 return try await node.delete(StorageAPI.pinsPath + "/" + modelID, as: StorageAPI.PinState.self)
-            } catch let error as LocalNodeError where error.status == 404 {
-                Failure(message: error.message, exitCode: ExitStatus.notFound, code: "not_found").exit()
             } catch {
-                Failure(error).exit()
+                Failure(nodeAnswer: error).exit()
             }
         }
         let installed = LocalModelStore(directory: configuration.modelsDirectory).installed(modelID: modelID) != nil
