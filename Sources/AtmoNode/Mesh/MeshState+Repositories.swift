@@ -84,19 +84,7 @@ extension MeshState {
         let others = repository.providers.filter { $0.nodeID != ownNodeID }
         let fileCounts = Dictionary(others.map { ($0.nodeID, $0.entry.files.count) }, uniquingKeysWith: { first, _ in first })
         let complete = Set(repository.completeProviders.map(\.nodeID))
-        let candidates = others.map { provider in
-            var stats =
-                state.peers[provider.nodeID]?.stats
-                ?? PeerStats(nodeID: provider.nodeID, nodeName: provider.nodeName, httpURL: provider.endpoints.http)
-            if let http = provider.endpoints.http { stats.httpURL = MeshClient.trimmed(http) }
-            return stats
-        }
-        let ranked = PeerRanking.ordered(candidates).map { stats in
-            MeshAPI.Provider(
-                nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
-                reliability: stats.reliability, activeTransfers: stats.activeTransfers, transports: stats.transports,
-                files: fileCounts[stats.nodeID])
-        }
+        let ranked = Self.ranked(others.map { ($0.nodeID, $0.nodeName, $0.endpoints.http) }, in: state, files: fileCounts)
         let installed = repository.entry.files.allSatisfy { localSHA256s.contains($0.sha256) }
         return MeshAPI.Repository(
             repository: repository.entry,

@@ -62,22 +62,33 @@ extension MeshState {
         of model: MeshModel, in state: State, excluding ownNodeID: String, preference: PeerRanking.Preference = .automatic
     ) -> [MeshAPI.Provider] {
         let others = model.providers.filter { $0.nodeID != ownNodeID }
-        let partial = Set(others.filter(\.partial).map(\.nodeID))
-        let candidates = others.map { provider in
+        let ranked = Self.ranked(
+            others.map { ($0.nodeID, $0.nodeName, $0.endpoints.http) }, in: state, preference: preference,
+            partial: Set(others.filter(\.partial).map(\.nodeID)))
+        return ranked.filter { !$0.isPartial } + ranked.filter(\.isPartial)
+    }
+
+    /// Providers of one artefact (node id, name, the endpoint their catalog gives for it) as
+    /// `MeshAPI.Provider`s ranked by `PeerRanking` on what this node knows of each peer;
+    /// `partial` names the partial holders, `files` how many of a repository's files each holds.
+    static func ranked(
+        _ providers: [(nodeID: String, nodeName: String, http: String?)], in state: State,
+        preference: PeerRanking.Preference = .automatic, partial: Set<String> = [], files: [String: Int] = [:]
+    ) -> [MeshAPI.Provider] {
+        let candidates = providers.map { provider in
             var stats =
                 state.peers[provider.nodeID]?.stats
-                ?? PeerStats(nodeID: provider.nodeID, nodeName: provider.nodeName, httpURL: provider.endpoints.http)
+                ?? PeerStats(nodeID: provider.nodeID, nodeName: provider.nodeName, httpURL: provider.http)
             // The catalog's endpoint is the one that offers this artefact.
-            if let http = provider.endpoints.http { stats.httpURL = MeshClient.trimmed(http) }
+            if let http = provider.http { stats.httpURL = MeshClient.trimmed(http) }
             return stats
         }
-        let ranked = PeerRanking.ordered(candidates, preference: preference).map { stats in
+        return PeerRanking.ordered(candidates, preference: preference).map { stats in
             MeshAPI.Provider(
                 nodeID: stats.nodeID, nodeName: stats.nodeName, http: stats.httpURL, latencyMs: stats.latencyMs,
                 reliability: stats.reliability, activeTransfers: stats.activeTransfers, transports: stats.transports,
-                partial: partial.contains(stats.nodeID))
+                partial: partial.contains(stats.nodeID), files: files[stats.nodeID])
         }
-        return ranked.filter { !$0.isPartial } + ranked.filter(\.isPartial)
     }
 }
 
