@@ -228,13 +228,11 @@ package enum FileIO {
     }
 
     /// Runs `body` holding an exclusive advisory lock on `path` (created if needed),
-    /// waiting for another holder to finish. For short critical sections only.
+    /// waiting for another holder to finish. For short critical sections only. The file may
+    /// be removed by a holder (`removeLockFile`): the lock is the one `path` names.
     package static func withLock<T>(_ path: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        let fd = try open(path, flags: O_RDWR | O_CREAT)
+        guard let fd = try lockFile(path) else { throw StoreError(.io, "\(path) could not be locked") }
         defer { systemClose(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw StoreError.posix(errno, "lock", path: path) }
-        }
         return try body()
     }
 

@@ -72,16 +72,22 @@ public struct RepositoryPuller: Sendable {
         meter.report()
         var installed: [InstalledRepositoryFile] = []
         var transferred: Int64 = 0
-        for file in chosen {
-            if Task.isCancelled { throw PullSession.transferError(CancellationError()) }
-            meter.begin(file.path)
-            let done = try await pull(file, of: entry, layout: layout, sources: sources(file), engine: engine, meter: meter)
-            transferred += done.bytesTransferred
-            installed.append(done)
-            meter.finish(file.sizeBytes)
-            logger.debug("repository file installed", metadata: ["path": "\(file.path)", "outcome": "\(done.outcome.rawValue)"])
+        do throws(TransferError) {
+            for file in chosen {
+                if Task.isCancelled { throw PullSession.transferError(CancellationError()) }
+                meter.begin(file.path)
+                let done = try await pull(file, of: entry, layout: layout, sources: sources(file), engine: engine, meter: meter)
+                transferred += done.bytesTransferred
+                installed.append(done)
+                meter.finish(file.sizeBytes)
+                logger.debug("repository file installed", metadata: ["path": "\(file.path)", "outcome": "\(done.outcome.rawValue)"])
+            }
+            try await engine.blocking { try layout.finish() }
+        } catch {
+            await tidy(after: chosen, engine: engine)
+            throw error
         }
-        try await engine.blocking { try layout.finish() }
+        await tidy(after: chosen, engine: engine)
         return InstalledRepository(
             entry: entry, destination: destination, path: layout.location, files: installed, bytesTransferred: transferred,
             seconds: (ContinuousClock.now - started).seconds)
@@ -112,13 +118,27 @@ public struct RepositoryPuller: Sendable {
         let forOtherDestination = layout.destination != .store
         var held: InstalledModel? = nil
         if forOtherDestination { held = try await engine.blocking { store.installed(modelID: file.modelID) } }
-        let target = held == nil ? store : Self.scratch(of: store)
+        if held == nil {
+            return try await fetch(file, of: entry, layout: layout, sources: sources, into: store, held: false, engine: engine, meter: meter)
+        }
+        return try await withScratch(of: store, engine: engine) { scratch throws(TransferError) in
+            try await fetch(file, of: entry, layout: layout, sources: sources, into: scratch, held: true, engine: engine, meter: meter)
+        }
+    }
+
+    /// Fetches the file into `target` (the store, or the scratch store when the store holds
+    /// another model under its id: `held`), installs it, and drops the copy it made there
+    /// when the file goes elsewhere.
+    private func fetch(
+        _ file: RepositoryFile, of entry: RepositoryEntry, layout: RepositoryLayout, sources: [PullSource], into target: LocalModelStore,
+        held: Bool, engine: PullEngine, meter: RepositoryProgressMeter
+    ) async throws(TransferError) -> InstalledRepositoryFile {
         var request = PullRequest(
             modelID: file.modelID, sources: sources, destination: target, expectedSHA256: file.sha256, requesterNodeID: requesterNodeID)
         request.announcedEntry = file.modelEntry(in: entry)
         let result = try await engine.pull(request) { progress in meter.update(progress) }
         // Its bytes live in the destination now (or the install failed): not a model of the store.
-        let drop = forOtherDestination && (held != nil || !result.alreadyInstalled)
+        let drop = layout.destination != .store && (held || !result.alreadyInstalled)
         let location: String
         do {
             location = try await engine.blocking { try Self.install(file, of: entry, from: result.path, layout: layout) }
@@ -127,7 +147,9 @@ public struct RepositoryPuller: Sendable {
             throw error
         }
         if drop { await dropCopy(of: file, from: target, engine: engine) }
-        return installed(location, result.alreadyInstalled ? .fromStore : .fetched, result.bytesTransferred)
+        return InstalledRepositoryFile(
+            path: file.path, location: location, sizeBytes: file.sizeBytes, sha256: file.sha256,
+            outcome: result.alreadyInstalled ? .fromStore : .fetched, bytesTransferred: result.bytesTransferred)
     }
 
     /// A model of the store with the file's bytes (same SHA-256 and size), if any. Blocking.
