@@ -26,12 +26,23 @@ extension PeerClient {
         try await fetchRange(of: entry, offset: offset, length: length, stream: nil, received: received).chunks
     }
 
+    /// `fetchChunks`, read on `eventLoop`, over `connection` when there is one (a swarm
+    /// worker's kept-alive connection to this peer) instead of AsyncHTTPClient.
+    func fetchChunks(
+        of entry: ModelEntry, offset: Int64, length: Int64, on eventLoop: (any EventLoop)?, over connection: RangeConnection?,
+        received: @escaping @Sendable (Int64) -> Void
+    ) async throws -> [ByteBuffer] {
+        try await fetchRange(
+            of: entry, offset: offset, length: length, stream: nil, on: eventLoop, over: connection, received: received
+        ).chunks
+    }
+
     /// Fetches whole pieces of `lengths` from `offset` and hands each to `take` on the event
     /// loop as soon as it is complete, once the answer's head proved to be this range of this
     /// file (`RangeBodyCollector.PieceStream`). Returns the bytes of the pieces `take` left,
     /// and which it took. A failure part-way leaves the pieces taken before it taken.
-    /// `connection`: a kept-alive plain-HTTP connection to this peer to send it over (a pull
-    /// from one source alone), instead of AsyncHTTPClient.
+    /// `connection`: a kept-alive plain-HTTP connection to this peer to send it over (a swarm
+    /// worker's), instead of AsyncHTTPClient.
     func fetchPieces(
         of entry: ModelEntry, offset: Int64, lengths: [Int64], on eventLoop: (any EventLoop)?, over connection: RangeConnection? = nil,
         received: @escaping @Sendable (Int64) -> Void, take: @escaping @Sendable (Int, [ByteBuffer]) -> Bool

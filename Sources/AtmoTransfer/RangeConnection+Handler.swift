@@ -28,12 +28,21 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
     /// The connection is closed or closing: `begin` takes no request (a new connection will).
     struct Unusable: Error {}
 
+    /// A connection that carried earlier answers closed before any byte of this one: the
+    /// peer closed it while idle (its idle timeout, a restart), and the request crossed the
+    /// close. A GET may go again on a new connection (RFC 9110 §9.2.2).
+    struct ClosedBeforeAnswer: Error {}
+
     let peer: String
     private var context: ChannelHandlerContext?
     private var closing = false
     private var exchange: Exchange?
     /// The answer's head said the connection closes after it.
     private var closesAfter = false
+    /// Answers this connection carried to their end.
+    private var answered = 0
+    /// Whether any byte of the current exchange's answer came.
+    private var answerStarted = false
     /// The collector's futures not yet complete (the shaper makes reads wait): while there
     /// are any, a read the channel asks for waits.
     private var waiting = 0
@@ -69,6 +78,7 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
         self.exchange = exchange
         self.stallTimeout = stallTimeout
         closesAfter = false
+        answerStarted = false
         lastActivity = .now()
         scheduleStallCheck(at: lastActivity + stallTimeout)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -84,6 +94,7 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActivity = .now()
+        answerStarted = true
         guard let exchange else {
             // Bytes nobody asked for: the peer is not speaking HTTP as a server should.
             context.close(promise: nil)
@@ -111,6 +122,7 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
             let result = Result(catching: { try exchange.collector.finished() })
             let close = closesAfter
             if close { closing = true }
+            answered += 1
             end(result)
             if close { context.close(promise: nil) }
         }
@@ -129,6 +141,8 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
         // in the middle of a body is the peer gone, as with AsyncHTTPClient (retried).
         if let parser = error as? HTTPParserError, parser != .invalidEOFState {
             fail(TransferError(.protocolViolation, "\(peer) sent an answer that is not HTTP/1.1: \(parser)"))
+        } else if closedWhileIdle {
+            fail(ClosedBeforeAnswer())
         } else {
             let received = exchange.map { " after \($0.collector.bytesSoFar) bytes of the answer" } ?? ""
             fail(TransferError(.peerUnreachable, "\(peer) closed the connection\(received): \(error)"))
@@ -136,9 +150,19 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let received = exchange.map { " after \($0.collector.bytesSoFar) bytes of the answer" } ?? ""
-        end(.failure(TransferError(.peerUnreachable, "\(peer) closed the connection\(received)")))
+        if closedWhileIdle {
+            end(.failure(ClosedBeforeAnswer()))
+        } else {
+            let received = exchange.map { " after \($0.collector.bytesSoFar) bytes of the answer" } ?? ""
+            end(.failure(TransferError(.peerUnreachable, "\(peer) closed the connection\(received)")))
+        }
         context.fireChannelInactive()
+    }
+
+    /// The connection, kept alive after earlier answers, closed with a request out and not a
+    /// byte of its answer in (`ClosedBeforeAnswer`).
+    private var closedWhileIdle: Bool {
+        exchange != nil && !answerStarted && answered > 0 && !(exchange?.ticket.isCancelled ?? true)
     }
 
     /// Ends the exchange with `error` and closes the connection (an answer cut short leaves

@@ -8,8 +8,9 @@ import Synchronization
 /// One plain-HTTP connection to a peer, kept alive for the range requests of one pull
 /// worker, one request at a time, read on the worker's own event loop.
 ///
-/// A pull from one source alone uses it instead of AsyncHTTPClient, for two reasons measured
-/// on loopback (docs/BENCHMARKS.md, figure 5): AsyncHTTPClient reads at most 64 KiB at a
+/// Every worker of a swarm pull that asks a plain-HTTP peer (whole-file or partial holder)
+/// uses one instead of AsyncHTTPClient, for two reasons measured on loopback
+/// (docs/BENCHMARKS.md, figure 5 and "Connections per GiB"): AsyncHTTPClient reads at most 64 KiB at a
 /// time (its channels keep NIO's default receive allocator: 16,000 reads per GiB, each
 /// through its state machines), and a request bound to an event loop
 /// (`.delegateAndChannel(on:)`) gets a connection of its own that the pool closes once it is
@@ -20,8 +21,9 @@ import Synchronization
 /// and length checks, the throughput floor, the shaper), and the response is parsed by
 /// NIO's `HTTPClientCodec`. A peer silent for `stallTimeout` while an answer is due fails it
 /// with `.timeout`; a connection closed before the answer's end fails it with
-/// `.peerUnreachable`; a connect slower than `connectTimeout` fails with `.timeout`.
-/// Plain `http://` only: TLS peers keep AsyncHTTPClient.
+/// `.peerUnreachable`; a connect slower than `connectTimeout` fails with `.timeout`. A kept
+/// connection the peer closed while idle is replaced once, also when the close crossed the
+/// request (`ClosedBeforeAnswer`). Plain `http://` only: TLS peers keep AsyncHTTPClient.
 final class RangeConnection: Sendable {
     /// Where requests go: the address to connect to and the `Host` header.
     struct Target: Sendable, Equatable {
@@ -72,10 +74,13 @@ final class RangeConnection: Sendable {
     /// is not the range, cut after `collector.otherBodyLimit` bytes) or the collector's own.
     func get(path: String, headers: HTTPHeaders, collector: RangeBodyCollector) async throws -> RangeBodyCollector.Answer {
         // A kept connection that closed since (the peer, or the last answer's failure) is
-        // replaced once; nothing was sent on it.
+        // replaced once: nothing was sent on it, or the peer closed it as the request went
+        // out, before any byte of the answer (an idle timeout on its side).
         do {
             return try await exchange(path: path, headers: headers, collector: collector)
         } catch is RangeExchangeHandler.Unusable {
+            dropChannel()
+        } catch is RangeExchangeHandler.ClosedBeforeAnswer {
             dropChannel()
         }
         do {
@@ -83,6 +88,9 @@ final class RangeConnection: Sendable {
         } catch is RangeExchangeHandler.Unusable {
             dropChannel()
             throw TransferError(.peerUnreachable, "\(target.hostHeader) closed the connection")
+        } catch is RangeExchangeHandler.ClosedBeforeAnswer {
+            dropChannel()
+            throw TransferError(.peerUnreachable, "\(target.hostHeader) closed the connection before answering")
         }
     }
 

@@ -94,6 +94,35 @@ struct RangeConnectionTests {
         }
     }
 
+    @Test func aKeptConnectionThePeerClosesAsTheRequestArrivesIsReplacedOnce() async throws {
+        // The second request finds the kept connection closing: asked again on a new one.
+        let server = RawRangeServer { $0 == 1 ? .closeWithoutAnswer : .honest }
+        try await Self.withServer(server) { url, connection in
+            let first = await Self.fetch(server, url, over: connection, offset: 0)
+            let firstTook = try first.result.get()
+            #expect(firstTook == [true, true, true, true])
+            let (taken, result) = await Self.fetch(server, url, over: connection, offset: 4 * Self.piece)
+            let took = try result.get()
+            #expect(took == [true, true, true, true])
+            for (index, data) in taken {
+                let start = (4 + index) * Int(Self.piece)
+                #expect(data == server.bytes.subdata(in: start..<start + Int(Self.piece)))
+            }
+            #expect(server.requests == 3)
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aNewConnectionClosedWithoutAnAnswerIsNotAskedAgain() async throws {
+        let server = RawRangeServer { $0 == 0 ? .closeWithoutAnswer : .honest }
+        try await Self.withServer(server) { url, connection in
+            let (taken, result) = await Self.fetch(server, url, over: connection, offset: 0)
+            #expect(Self.code(result) == .peerUnreachable, "\(result)")
+            #expect(taken.isEmpty)
+            #expect(server.requests == 1)
+        }
+    }
+
     @Test func aLyingContentRangeTakesNoPiece() async throws {
         let server = RawRangeServer { _ in .lyingContentRange }
         try await Self.withServer(server) { url, connection in

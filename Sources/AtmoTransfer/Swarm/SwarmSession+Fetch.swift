@@ -172,7 +172,8 @@ extension SwarmSession {
                 }
             }
             if let client = peer.channel as? PeerClient {
-                chunks += try await client.fetchChunks(of: entry, offset: offset + done, length: count, received: progress)
+                chunks += try await client.fetchChunks(
+                    of: entry, offset: offset + done, length: count, on: loop, over: connection, received: progress)
             } else {
                 chunks.append(try await peer.channel.fetchPiece(of: entry, offset: offset + done, length: count, received: progress))
             }

@@ -79,10 +79,13 @@ extension SwarmSession {
         return outcomes
     }
 
-    /// A worker's own kept-alive connection to `peer` (`RangeConnection`), for a pull from one
-    /// plain-HTTP whole-file source alone: nil otherwise (AsyncHTTPClient then).
+    /// A worker's own kept-alive connection to `peer` (`RangeConnection`), for every
+    /// plain-HTTP peer, whole-file or partial holder: its range requests, runs and the blocks
+    /// of large pieces alike, go over it. It opens on the first request, reconnects after a
+    /// failure, and closes when the worker ends (the peer dropped, the pull over). Nil for
+    /// other channels and `https://` (AsyncHTTPClient then).
     func rangeConnection(to peer: SwarmPeer, on loop: (any EventLoop)?) -> RangeConnection? {
-        guard let loop, let client = peer.channel as? PeerClient, peer.have == nil, peers.count == 1 else { return nil }
+        guard let loop, let client = peer.channel as? PeerClient else { return nil }
         return RangeConnection(
             baseURL: client.baseURL, eventLoop: loop, connectTimeout: .milliseconds(Int64(configuration.connectTimeoutSeconds * 1000)),
             stallTimeout: .milliseconds(Int64(configuration.stallTimeoutSeconds * 1000)))

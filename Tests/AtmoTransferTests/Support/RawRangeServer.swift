@@ -27,6 +27,9 @@ final class RawRangeServer: Sendable {
         case tooLong
         /// Bytes that are not an HTTP answer.
         case notHTTP
+        /// No answer: the connection is closed as the request arrives (an idle timeout that
+        /// crossed the request).
+        case closeWithoutAnswer
     }
 
     let bytes: Data
@@ -104,6 +107,10 @@ final class RawRangeServer: Sendable {
             var extra = ""
             var closeAfter = false
             let behaviour = server.behaviour(server.nextRequest())
+            if case .closeWithoutAnswer = behaviour {
+                context.close(promise: nil)
+                return
+            }
             switch behaviour {
             case .honest: break
             case .honestThenClose:
@@ -111,7 +118,7 @@ final class RawRangeServer: Sendable {
                 closeAfter = true
             case .lyingContentRange: range = "bytes \(first + 1)-\(last + 1)/\(size)"
             case .otherETag: etag = ByteRangeHeaders.etag(sha256: String(repeating: "0", count: 64))
-            case .shortThenClose, .stall, .tooLong, .notHTTP: break
+            case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer: break
             }
             var length = body.count
             switch behaviour {
