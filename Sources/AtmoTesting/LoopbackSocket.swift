@@ -14,8 +14,9 @@ public enum LoopbackSocket {
     }
 
     /// A connected socket's descriptor (the caller closes it); reads and writes give up after
-    /// the timeouts (seconds; nil: wait).
-    public static func connect(port: Int, readTimeout: Double? = nil, writeTimeout: Double? = nil) throws -> Int32 {
+    /// the timeouts (seconds; nil: wait). `source`: the loopback address it connects from
+    /// (another of 127.0.0.0/8 is another client address for the server; nil: the system's).
+    public static func connect(port: Int, readTimeout: Double? = nil, writeTimeout: Double? = nil, from source: String? = nil) throws -> Int32 {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -26,6 +27,19 @@ public enum LoopbackSocket {
             guard let seconds else { continue }
             var time = timeval(tv_sec: Int(seconds), tv_usec: .init(Int((seconds - seconds.rounded(.down)) * 1_000_000)))
             setsockopt(fd, SOL_SOCKET, option, &time, socklen_t(MemoryLayout<timeval>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw Failure(description: "bind to \(source): errno \(code)")
+            }
         }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -88,29 +88,4 @@ struct DashboardEventsTests {
             }
         }
     }
-
-    @Test func theStreamBeyondTheBoundIsRefused() async throws {
-        try await withTemporaryDirectory(prefix: "atmo-events") { folder in
-            try await withMeshNode(stateDirectory: folder.path + "/state", folders: []) { running in
-                let port = running.port
-                let (statuses, refusal) = try await RawHTTP.blocking { () -> ([Int], (Int, String)) in
-                    var open: [EventStreamConnection] = []
-                    defer { open.forEach { $0.close() } }
-                    for _ in 0..<NodeAPI.maxEventStreams {
-                        let stream = try EventStreamConnection(port: port)
-                        try stream.readHead()
-                        open.append(stream)
-                    }
-                    let extra = try EventStreamConnection(port: port)
-                    defer { extra.close() }
-                    try extra.readHead()
-                    _ = try extra.read(until: { $0.contains("}") }, timeout: 5)
-                    return (open.map(\.status), (extra.status, extra.text))
-                }
-                #expect(statuses.count == 64 && statuses.allSatisfy { $0 == 200 })
-                #expect(refusal.0 == 503)
-                #expect(refusal.1.contains("\"code\":\"too_many_streams\""), "\(refusal.1)")
-            }
-        }
-    }
 }

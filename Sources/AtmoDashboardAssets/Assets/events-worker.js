@@ -9,7 +9,9 @@
 // this tab missed its first download statuses; the last mesh and node events follow, as a
 // fresh stream would send them), {kind: 'event', type: 'download'|'mesh'|'node', data} and
 // {kind: 'error', retryIn} (the stream is lost: it reconnects in retryIn ms, 1 s, 2 s, 4 s
-// ... 30 s with a little jitter). No imports: it runs as a module or as a classic worker.
+// ... 30 s with a little jitter) and {kind: 'closed', data} (the node closed the stream for a
+// newer one from this address, `event: closed`: no reconnect until a tab says hello again).
+// No imports: it runs as a module or as a classic worker.
 
 const ports = new Set();
 const TYPES = ['download', 'mesh', 'node'];
@@ -50,6 +52,13 @@ function connect() {
       broadcast({ kind: 'event', type, data: event.data });
     });
   }
+  es.addEventListener('closed', (event) => {
+    if (source !== es) return;
+    // More streams came from this address than the node keeps: coming straight back would
+    // close another client's. The tabs say hello again when shown.
+    disconnect();
+    broadcast({ kind: 'closed', data: event.data });
+  });
   es.addEventListener('error', () => {
     if (source !== es) return;
     es.close();

@@ -2,7 +2,9 @@
 // (events-worker.js) holds it and relays its events to the tabs: a browser opens six HTTP/1.1
 // connections to a host, and a stream per tab would hold one each (a seventh tab would never
 // load). Without SharedWorker (or when it fails to start) the tab keeps its own EventSource.
-// The stream reconnects with backoff. Download events carry the status itself; mesh and node
+// The stream reconnects with backoff, except when the node closed it for a newer stream
+// from this address (`event: closed`, more than its bound per address): then it comes back
+// when the page is shown again, so two clients do not take turns. Download events carry the status itself; mesh and node
 // events only a version, and the page fetches again what changed (refresh.js). Nothing polls
 // on a timer.
 
@@ -20,6 +22,8 @@ let source = null;
 let backoff = 1000;
 let reconnectTimer = null;
 let connectedOnce = false;
+/** The node closed the stream for a newer one: reconnect when the page is shown again. */
+let superseded = false;
 const versions = { mesh: null, node: null };
 const skipFirst = { mesh: true, node: true };
 
@@ -35,6 +39,12 @@ export function connectEvents() {
   for (const type of ['download', 'mesh', 'node']) {
     es.addEventListener(type, (event) => { if (source === es) received(type, event.data); });
   }
+  es.addEventListener('closed', (event) => {
+    if (source !== es) return;
+    es.close();
+    source = null;
+    closedByNode(event.data);
+  });
   es.addEventListener('error', () => {
     if (source !== es) return;
     es.close();
@@ -78,12 +88,29 @@ function fromWorker(message) {
   if (message.kind === 'open') opened(message.joined === true);
   else if (message.kind === 'event') received(message.type, message.data);
   else if (message.kind === 'error') lost(Number(message.retryIn) || 1000);
+  else if (message.kind === 'closed') closedByNode(message.data);
 }
+
+/** The node closed the stream: more streams came from this address than it keeps, and it
+ *  closed its oldest, this one. */
+function closedByNode(data) {
+  superseded = true;
+  setLive('offline', 'paused');
+  const reason = eventData(data).error || 'the node closed this page\'s event stream';
+  showBanner(`Live updates paused: ${reason}. They resume when this page is shown again (or reload it).`, 'offline');
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden || !superseded) return;
+  superseded = false;
+  connectEvents();
+});
 
 /** The stream is open; `joined`: it was open before this tab came (its first download
  *  statuses went to the other tabs). */
 function opened(joined) {
   backoff = 1000;
+  superseded = false;
   skipFirst.mesh = skipFirst.node = true;
   setLive('on', 'live');
   nodeBackOnline();

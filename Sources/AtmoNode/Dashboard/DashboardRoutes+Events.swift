@@ -13,7 +13,13 @@ extension DashboardRoutes {
         case mesh(UInt64, UInt64)
         case node(UInt64)
         case keepalive
+        /// A newer stream of this client's address took this one's place: said, then cut.
+        case superseded
     }
+
+    /// Ends the body of a superseded stream with an error, so the server cuts the connection
+    /// (a client that never reads gives its connection back too, not only its slot).
+    struct StreamSuperseded: Error {}
 
     /// The shortest time between two `mesh` (or two `node`) events of one stream.
     static let coalescing = Duration.seconds(1)
@@ -23,8 +29,11 @@ extension DashboardRoutes {
     /// most once a second (one on connect); `: keepalive` every 15 s (the download queue's
     /// clock). Nothing polls: each stream waits on the node's broadcasters. It ends when
     /// the node stops (the download queue ends its streams before the server drains).
-    func events() -> Response {
-        guard let slot = streams.acquire() else {
+    /// At most `NodeAPI.maxEventStreamsPerAddress` per client address: one more closes the
+    /// address's oldest (`event: closed`, code `stream_superseded`, then the connection is
+    /// cut); `NodeAPI.maxEventStreams` in all: one more from another address is a 503.
+    func events(from address: String) -> Response {
+        guard let slot = streams.acquire(address: address) else {
             var response = JSONResponse.error(
                 .serviceUnavailable,
                 "This node has \(NodeAPI.maxEventStreams) event streams open already; close a dashboard tab and retry",
@@ -68,6 +77,12 @@ extension DashboardRoutes {
                         for await _ in nodeChanges { nodeTrigger.yield() }
                     }
                     group.addTask {
+                        for await _ in slot.superseded {
+                            sink.yield(.superseded)
+                            return
+                        }
+                    }
+                    group.addTask {
                         var version: UInt64 = 1
                         sink.yield(.node(version))
                         await Self.coalesce(nodeTriggers) {
@@ -78,6 +93,7 @@ extension DashboardRoutes {
                     defer { group.cancelAll() }
                     for await event in outgoing {
                         try await writer.write(Self.frame(event))
+                        if case .superseded = event { throw StreamSuperseded() }
                     }
                 }
                 withExtendedLifetime(slot) {}
@@ -106,40 +122,17 @@ extension DashboardRoutes {
         case .mesh(let version, let models): return frame("mesh", NodeAPI.Change(version: version, modelsVersion: models))
         case .node(let version): return frame("node", NodeAPI.Change(version: version))
         case .keepalive: return ByteBuffer(string: ": keepalive\n\n")
+        case .superseded:
+            return frame(
+                "closed",
+                NodeAPI.StreamClosed(
+                    error: "This address opened more than \(NodeAPI.maxEventStreamsPerAddress) event streams; its oldest, this one, was closed",
+                    code: NodeAPI.streamSupersededCode))
         }
     }
 
     static func frame<T: Encodable>(_ name: String, _ value: T) -> ByteBuffer {
         let json = (try? WireCoding.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
         return ByteBuffer(string: "event: \(name)\ndata: \(json)\n\n")
-    }
-}
-
-/// Counts the open event streams; a slot is given back when its holder is released.
-final class EventStreamSlots: Sendable {
-    let capacity: Int
-    private let open = Mutex(0)
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// A slot, or nil when `capacity` are taken.
-    func acquire() -> Slot? {
-        let granted = open.withLock { count -> Bool in
-            guard count < capacity else { return false }
-            count += 1
-            return true
-        }
-        return granted ? Slot(self) : nil
-    }
-
-    var count: Int { open.withLock { $0 } }
-
-    fileprivate func release() { open.withLock { $0 -= 1 } }
-
-    /// One open stream.
-    final class Slot: Sendable {
-        private let slots: EventStreamSlots
-        fileprivate init(_ slots: EventStreamSlots) { self.slots = slots }
-        deinit { slots.release() }
     }
 }

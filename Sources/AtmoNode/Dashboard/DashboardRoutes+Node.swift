@@ -23,6 +23,6 @@ extension DashboardRoutes {
             relays: relays,
             directLinks: links.keys.filter { $0.hasPrefix(TransferHub.directLinkPrefix) }.count,
             mesh: membership.map { NodeAPI.Mesh(meshID: $0.meshID, name: $0.name.isEmpty ? nil : $0.name) },
-            serving: node.ledger.uploads.list, storage: storage, limits: node.shaper.status)
+            serving: node.ledger.uploads.list, storage: storage, limits: node.shaper.status, eventStreams: streams.count)
     }
 }

@@ -22,8 +22,9 @@ struct DashboardRoutes: Sendable {
     let startedAt: Date
     /// The public dashboard's token (nil: the dashboard answers this machine only).
     let token: String?
-    /// The open event streams (`NodeAPI.maxEventStreams` at most).
-    let streams = EventStreamSlots(capacity: NodeAPI.maxEventStreams)
+    /// The open event streams (`NodeAPI.maxEventStreams` at most,
+    /// `NodeAPI.maxEventStreamsPerAddress` per client address).
+    let streams = EventStreamSlots(perAddress: NodeAPI.maxEventStreamsPerAddress, total: NodeAPI.maxEventStreams)
 
     func register(on router: Router<ProviderRequestContext>) {
         // Each asks `requireControl` too: a request that got here past the guard is refused.
@@ -42,7 +43,7 @@ struct DashboardRoutes: Sendable {
         }
         router.get(.init(NodeAPI.eventsPath)) { _, context in
             try context.requireControl("The event stream")
-            return events()
+            return events(from: context.remoteAddress?.ipAddress ?? "")
         }
     }
 

@@ -9,6 +9,22 @@ public enum NodeAPI {
     public static let maxServing = 256
     /// At most this many event streams are open at once; one more is answered 503.
     public static let maxEventStreams = 64
+    /// At most this many event streams per client address; one more closes the address's
+    /// oldest (a dashboard holds one per browser, through its shared worker).
+    public static let maxEventStreamsPerAddress = 8
+    /// The `code` of the `closed` event a superseded stream ends with.
+    public static let streamSupersededCode = "stream_superseded"
+
+    /// The data of the `closed` event that ends a stream the node closed.
+    public struct StreamClosed: Sendable, Hashable, Codable {
+        public var error: String
+        public var code: String
+
+        public init(error: String, code: String) {
+            self.error = error
+            self.code = code
+        }
+    }
 
     /// The answer of `GET /v1/node`.
     public struct Status: Sendable, Hashable, Codable {
@@ -29,10 +45,12 @@ public enum NodeAPI {
         public var storage: StorageAPI.Status
         /// As `GET /v1/limits` answers.
         public var limits: BandwidthStatus
+        /// The `/v1/events` streams open now (absent from older nodes).
+        public var eventStreams: Int?
 
         public init(
             nodeID: String, nodeName: String, version: String, startedAt: Int64, http: String, relays: [Relay], directLinks: Int,
-            mesh: Mesh?, serving: [Upload], storage: StorageAPI.Status, limits: BandwidthStatus
+            mesh: Mesh?, serving: [Upload], storage: StorageAPI.Status, limits: BandwidthStatus, eventStreams: Int? = nil
         ) {
             self.nodeID = nodeID
             self.nodeName = nodeName
@@ -45,11 +63,12 @@ public enum NodeAPI {
             self.serving = serving
             self.storage = storage
             self.limits = limits
+            self.eventStreams = eventStreams
         }
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", version, startedAt = "started_at", http, relays
-            case directLinks = "direct_links", mesh, serving, storage, limits
+            case directLinks = "direct_links", mesh, serving, storage, limits, eventStreams = "event_streams"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -66,6 +85,7 @@ public enum NodeAPI {
             try container.encode(serving, forKey: .serving)
             try container.encode(storage, forKey: .storage)
             try container.encode(limits, forKey: .limits)
+            try container.encodeIfPresent(eventStreams, forKey: .eventStreams)
         }
     }
 

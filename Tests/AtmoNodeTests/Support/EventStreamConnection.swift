@@ -15,9 +15,11 @@ final class EventStreamConnection: @unchecked Sendable {
     /// text; else the body so far).
     private(set) var text = ""
     private var closed = false
+    /// The server ended the connection (a read found its end).
+    private(set) var ended = false
 
-    init(port: Int, path: String = "/v1/events", headers extra: [String] = []) throws {
-        fd = try LoopbackSocket.connect(port: port, readTimeout: 0.2, writeTimeout: 2)
+    init(port: Int, path: String = "/v1/events", headers extra: [String] = [], from source: String? = nil) throws {
+        fd = try LoopbackSocket.connect(port: port, readTimeout: 0.2, writeTimeout: 2, from: source)
         let lines = ["GET \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Accept: text/event-stream"] + extra
         let request = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
         let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -63,9 +65,15 @@ final class EventStreamConnection: @unchecked Sendable {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n > 0 { return Array(chunk[0..<n]) }
-        if n == 0 { return nil }
+        if n == 0 {
+            ended = true
+            return nil
+        }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return [] }
-        if errno == ECONNRESET { return nil }
+        if errno == ECONNRESET {
+            ended = true
+            return nil
+        }
         throw RawHTTP.Failure(description: "recv: errno \(errno)")
     }
 

@@ -26,8 +26,8 @@
 #        *.localhost name works;
 #      - no JavaScript error in the console; screenshots of the views;
 #      - 8 tabs of B (tabs_checks.py) each render the list and follow a new catalog live, and
-#        B holds one events stream for them all (the page's SharedWorker; counted by opening
-#        streams until B answers 503 too_many_streams), none once they are closed; a page
+#        B holds one events stream for them all (the page's SharedWorker; counted by GET
+#        /v1/node's event_streams), none once they are closed; a page
 #        in the back/forward cache gives the stream back and takes it again on return.
 #
 # Usage: Tests/Interop/dashboard/run.sh [path/to/atmo]   (default .build/debug/atmo)

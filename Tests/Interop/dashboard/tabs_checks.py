@@ -2,15 +2,12 @@
 SharedWorker, /ui/events-worker.js), so an 8th tab loads although Chromium gives a host
 only six HTTP/1.1 connections (with a stream per tab, six tabs held them all and the
 seventh never loaded); and a page kept in the back/forward cache gives the stream back.
-A mixin of dashboard_checks.Suite; it runs last: counting the node's streams fills its 64
-stream slots for a moment.
+A mixin of dashboard_checks.Suite; it runs last.
 """
 
+import json
 import os
-import socket
-import struct
 import time
-import urllib.parse
 
 from selenium.common.exceptions import TimeoutException, WebDriverException
 
@@ -19,43 +16,19 @@ from browser import Browser
 from common import CSP, UI_TIMEOUT, Checks, mesh_ids, request, row_css, wait_until
 
 TABS = 8
-MAX_STREAMS = 64  # docs/PROTOCOL.md, GET /v1/events: one more is 503 too_many_streams
 TABS_NODE_ID = "fake-peer-many-tabs"
 
 
 def held_streams(node):
-    """How many /v1/events streams the node holds: opens streams of its own until the node
-    answers 503 too_many_streams; the node holds MAX_STREAMS minus those it granted. The
-    probe's streams are reset (RST) at once, so the node frees their slots at its next
-    write to them (the next event or keepalive). Returns (held, statuses of the probe)."""
-    parts = urllib.parse.urlsplit(node)
-    head = (f"GET /v1/events HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n").encode()
-    sockets, statuses = [], []
+    """How many /v1/events streams the node holds: GET /v1/node's `event_streams` (a probe
+    opening streams until a 503 no longer counts them: past 8 streams from one address the
+    node closes that address's oldest, the browser's). Returns (held, the answer's status)."""
+    status, _, body = request(f"{node}/v1/node")
     try:
-        for _ in range(MAX_STREAMS + 1):
-            sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
-            sockets.append(sock)
-            sock.sendall(head)
-            line = b""
-            while not line.endswith(b"\r\n"):
-                chunk = sock.recv(1)
-                if not chunk:
-                    break
-                line += chunk
-            fields = line.split()
-            status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
-            statuses.append(status)
-            if status != 200:
-                break
-    finally:
-        for sock in sockets:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.close()
-            except OSError:
-                pass
-    granted = statuses.count(200)
-    return MAX_STREAMS - granted, statuses
+        held = json.loads(body).get("event_streams")
+    except ValueError:
+        held = None
+    return (held if isinstance(held, int) else -1), status
 
 
 class TabsChecks:
