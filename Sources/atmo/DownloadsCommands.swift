@@ -53,19 +53,25 @@ struct DownloadsListCommand: AsyncParsableCommand {
     }
 }
 
-/// `atmo downloads pause ID` and `resume ID`: `POST /v1/downloads/{id}/pause|resume`.
+/// `atmo downloads pause ID`, `resume ID` and `atmo cancel ID`: `POST /v1/downloads/{id}/pause|resume`,
+/// `DELETE /v1/downloads/{id}`.
 struct DownloadControl {
     var store: StoreOptions
     var id: String
     var json: Bool
 
-    func send(_ suffix: String, done verb: String) async {
+    /// `POST`s to the download's path + `suffix`, or `DELETE`s the download (`cancel`);
+    /// prints the downloads it changed after `verb`.
+    func send(_ suffix: String = "", done verb: String, cancel: Bool = false) async {
         let node = await LocalNodeClient.require(stateDirectory: store.nodeConfiguration().stateDirectory, json: json, alternative: "")
         // A repository is named org/name on the command line, org--name in the queue.
         let named = id.replacingOccurrences(of: "/", with: "--")
         let path = DownloadAPI.path + "/" + (named.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? named) + suffix
         do {
-            let changed = try await node.post(path, [String: String](), as: DownloadAPI.StatusList.self)
+            let changed =
+                cancel
+                ? try await node.delete(path, as: DownloadAPI.StatusList.self)
+                : try await node.post(path, [String: String](), as: DownloadAPI.StatusList.self)
             if json { printJSON(changed) } else { print("\(verb) \(changed.downloads.map(\.modelID).joined(separator: ", "))") }
         } catch let error as LocalNodeError where error.status == 404 {
             Failure(message: error.message, exitCode: ExitStatus.notFound).exit(json: json, code: "not_found")
@@ -125,20 +131,7 @@ struct CancelCommand: AsyncParsableCommand {
     @Flag(help: "Print the cancelled downloads as JSON.")
     var json = false
 
-    func run() async throws {
-        let node = await LocalNodeClient.require(stateDirectory: store.nodeConfiguration().stateDirectory, json: json, alternative: "")
-        // A repository is named org/name on the command line, org--name in the queue.
-        let named = id.replacingOccurrences(of: "/", with: "--")
-        let path = DownloadAPI.path + "/" + (named.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? named)
-        do {
-            let cancelled = try await node.delete(path, as: DownloadAPI.StatusList.self)
-            if json { printJSON(cancelled) } else { print("cancelled \(cancelled.downloads.map(\.modelID).joined(separator: ", "))") }
-        } catch let error as LocalNodeError where error.status == 404 {
-            Failure(message: error.message, exitCode: ExitStatus.notFound).exit(json: json, code: "not_found")
-        } catch {
-            Failure(message: "the local node did not answer: \(error)", exitCode: ExitStatus.unreachable).exit(json: json, code: "no_node")
-        }
-    }
+    func run() async throws { await DownloadControl(store: store, id: id, json: json).send(done: "cancelled", cancel: true) }
 }
 
 extension DownloadPriority: ExpressibleByArgument {}
