@@ -1,11 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import AtmoNode
 import AtmoProtocol
 import AtmoTransfer
 import Foundation
-import NIOCore
-import NIOFoundationCompat
 
 /// A rate flag's value: `20MB/s`, `5Mbps`, `unlimited` (`ByteRate`).
 func parseRate(_ text: String, flag: String) throws -> ByteRate {
@@ -154,19 +151,6 @@ struct LimitCommand: AsyncParsableCommand {
 extension LocalNodeClient {
     /// `PUT path` with `body` as JSON; the answer decoded as `T`, or the node's error.
     func put<Body: Encodable, T: Decodable>(_ path: String, _ body: Body, as type: T.Type) async throws -> T {
-        var request = HTTPClientRequest(url: file.baseURL + path)
-        request.method = .PUT
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: try WireCoding.encode(body)))
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
-        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-            let response = try await http.execute(request, timeout: .seconds(15))
-            let bytes = try await response.body.collect(upTo: 1024 * 1024)
-            guard (200..<300).contains(response.status.code) else {
-                throw LocalNodeError(status: Int(response.status.code), body: Data(buffer: bytes))
-            }
-            return try WireCoding.decode(T.self, from: Data(buffer: bytes))
-        }
+        try await send(.PUT, path, body: try WireCoding.encode(body), as: T.self, maxAnswerBytes: 1024 * 1024)
     }
 }

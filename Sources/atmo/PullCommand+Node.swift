@@ -115,7 +115,11 @@ extension LocalNodeClient {
         try await send(.DELETE, path, body: nil, as: T.self)
     }
 
-    private func send<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data?, as type: T.Type) async throws -> T {
+    /// `method path` with `body` as JSON (if any); the answer (at most `maxAnswerBytes`)
+    /// decoded as `T`, or the node's error.
+    func send<T: Decodable>(
+        _ method: HTTPMethod, _ path: String, body: Data?, as type: T.Type, maxAnswerBytes: Int = 16 * 1024 * 1024
+    ) async throws -> T {
         var request = HTTPClientRequest(url: file.baseURL + path)
         request.method = method
         if let body {
@@ -126,7 +130,7 @@ extension LocalNodeClient {
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
             let response = try await http.execute(request, timeout: .seconds(15))
-            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let bytes = try await response.body.collect(upTo: maxAnswerBytes)
             guard (200..<300).contains(response.status.code) else {
                 throw LocalNodeError(status: Int(response.status.code), body: Data(buffer: bytes))
             }
