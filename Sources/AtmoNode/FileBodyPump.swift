@@ -4,6 +4,7 @@ import AtmoTransfer
 import Foundation
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import NIOPosix
 import Synchronization
@@ -33,33 +34,45 @@ struct FileBody: Sendable {
     }
 }
 
-/// Sends file bodies from the connection's event loop, the way nginx does with `sendfile off`.
+/// Sends file bodies from the connection's event loop, the way nginx does with `sendfile on`.
 ///
 /// A handler on every HTTP connection, after Hummingbird's HTTP/1 codec. The download route
 /// writes the response head through Hummingbird, then hands the range to this handler and
-/// waits; the handler reads a chunk (`pread`), writes it, and reads the next one as soon as
-/// the channel is writable again, all on the loop. A chunk costs no thread hand-off, so one
-/// core serves a download at loopback speed while the other runs the client. The route then
-/// ends the response through Hummingbird as usual.
+/// waits; the handler sends the range chunk by chunk, the next one as soon as the channel is
+/// writable again, all on the loop. A chunk costs no thread hand-off, so one core serves a
+/// download at loopback speed while the other runs the client. The route then ends the
+/// response through Hummingbird as usual.
+///
+/// How a chunk goes out (FileBodyPump+Chunks.swift):
+/// - a complete model file's chunks are handed to the socket as file regions, below the
+///   codec (`FileRegionPort`), so the kernel copies them from the page cache with
+///   `sendfile` and no byte passes through the process; the body's last chunk alone is read
+///   (`pread`) and checked once every earlier region has gone out;
+/// - a partial file's verified pieces (`OpenPartialFile`), and any body once a read was
+///   slow, are read with `pread` into a buffer and written, each read checked.
 ///
 /// Memory: the channel turns unwritable after one chunk (its high-water mark is far below a
 /// chunk), so a download holds about two chunks, and their storage is reused: a buffer the
-/// socket is done with is unshared again, and the next `pread` fills it in place.
+/// socket is done with is unshared again, and the next `pread` fills it in place. A region
+/// holds no buffer at all.
 ///
 /// A read that is slow (the file is not in the page cache and the disk is working) would
-/// hold up every other connection of that loop; once a read takes longer than
-/// `slowReadLimit` (2 ms by default), the rest of that body is read on the node's file
-/// threads instead.
+/// hold up every other connection of that loop; once a read (or a region's `sendfile`) takes
+/// longer than `slowReadLimit` (2 ms by default), the rest of that body is read on the
+/// node's file threads instead.
 ///
 /// A file that changes mid-body ends the response early (the client sees a short body,
-/// never a complete body with other bytes), as does a closed connection, a cancelled task
-/// (server shutdown) or a client that takes nothing for `stalledClientLimit`.
+/// never a complete body with other bytes): the change check (`ServedFile.isUnchanged`)
+/// follows every read and every region sent, and the last chunk is read only after every
+/// region before it has gone, so no change before the check can reach a complete body. A
+/// closed connection or a cancelled task (server shutdown) ends it too; a client that takes
+/// nothing is cut by the server's `SendStallGuard`.
 ///
 /// Bandwidth: before each chunk the node's `BandwidthShaper` reserves its bytes (upload, to
-/// the client's address); when it says wait, the next read is scheduled on the loop after
+/// the client's address); when it says wait, the next chunk is scheduled on the loop after
 /// the wait (nothing sleeps, the loop serves the others meanwhile). Under a limit, chunks
 /// shrink to about a quarter second's worth of the slowest rate, so the wire sees an even
-/// flow and a stalled-client check never mistakes a wait for a stall.
+/// flow and the stall guard never mistakes a wait for a stall.
 final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -70,9 +83,6 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     static let chunkSize = 512 * 1024
     /// Chunks one turn of the loop sends before it lets the loop's other connections run.
     static let chunksPerTurn = 4
-    /// A client that takes no byte for this long is dropped (Hummingbird's idle timeout does
-    /// not apply while a response is being written).
-    static let stalledClientLimit = TimeAmount.seconds(60)
     /// A read on the event loop slower than this moves the body's reads off the loop
     /// (`NodeConfiguration.slowFileReadMilliseconds`).
     let slowReadLimit: TimeAmount
@@ -89,7 +99,7 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The body being sent, if any.
-    private struct Sending {
+    struct Sending {
         let body: FileBody
         let readers: NIOThreadPool
         let done: EventLoopPromise<Int64>
@@ -97,20 +107,24 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         var position: Int64
         var written: Int64 = 0
         var writesInFlight = 0
+        /// Chunks go out as file regions (`sendfile`): a complete model file, read on the loop.
+        var regions: Bool
         var readsOnLoop = true
         var readInFlight = false
-        var lastProgress = NIODeadline.now()
         /// Bytes the shaper granted for the next chunk (it waits for them, or they are due).
         var granted: Int?
         var waitingForShaper = false
         var end: Int64 { body.offset + body.length }
     }
 
-    private var sending: Sending?
+    var sending: Sending?
     /// A `pump` is queued on the loop (after a writability change).
     private var pumpQueued = false
     /// Up to two buffers of earlier chunks, refilled once the socket released them.
-    private var spares: [ByteBuffer] = []
+    var spares: [ByteBuffer] = []
+    /// Where file regions enter the pipeline, below the HTTP codec (nil: none, every chunk
+    /// is read and written as bytes).
+    var regionPort: ChannelHandlerContext?
 
     /// Sends `body` on `channel` (after its response head) and returns the bytes written;
     /// throws `FileBodyError` if the file changed, a read failed, the connection closed or
@@ -123,7 +137,9 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
                 do {
                     let context = try channel.pipeline.syncOperations.context(handlerType: FileBodyPump.self)
                     let pump = try channel.pipeline.syncOperations.handler(type: FileBodyPump.self)
-                    let sending = Sending(body: body, readers: readers, done: done, ticket: ticket, position: body.offset)
+                    let sending = Sending(
+                        body: body, readers: readers, done: done, ticket: ticket, position: body.offset,
+                        regions: body.file.servesRegions && pump.regionPort != nil)
                     pump.start(sending, context: context)
                 } catch {
                     done.fail(FileBodyError(written: 0, underlying: error))
@@ -158,21 +174,7 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         sending = body
-        watchForStall(body.ticket, context: context)
         pump(context: context)
-    }
-
-    /// Ends the body if the client has taken nothing for `stalledClientLimit`.
-    private func watchForStall(_ ticket: Ticket, context: ChannelHandlerContext) {
-        context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Self.stalledClientLimit.nanoseconds / 4)) {
-            guard let state = self.sending, state.ticket === ticket else { return }
-            guard NIODeadline.now() - state.lastProgress < Self.stalledClientLimit else {
-                self.finish(.failure(StalledClient(seconds: Self.stalledClientLimit.nanoseconds / 1_000_000_000)))
-                context.close(promise: nil)
-                return
-            }
-            self.watchForStall(ticket, context: context)
-        }
     }
 
     private func stop(_ ticket: Ticket) {
@@ -180,56 +182,34 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         finish(.failure(CancellationError()))
     }
 
-    /// Reads and writes chunks while the channel takes them, `chunksPerTurn` at most before
-    /// it queues itself behind the loop's other work.
-    private func pump(context: ChannelHandlerContext) {
+    /// Sends chunks while the channel takes them, `chunksPerTurn` at most before it queues
+    /// itself behind the loop's other work.
+    func pump(context: ChannelHandlerContext) {
         var sent = 0
         while var state = sending, !state.readInFlight, !state.waitingForShaper, state.position < state.end, context.channel.isWritable {
             guard sent < Self.chunksPerTurn else {
                 queuePump(context: context)
                 return
             }
+            // The last chunk of a region-sent body is read and checked once every region
+            // before it has gone (their completions pump again).
+            let last = state.end - state.position <= Int64(Self.chunkSize)
+            if state.regions, last, state.writesInFlight > 0 { return }
             guard let count = shapedCount(&state, context: context) else { return }
             sent += 1
-            let at = state.position
-            let body = state.body
-            if state.readsOnLoop {
-                // The older spare: the socket has most likely released it by now.
-                var reuse = spares.isEmpty ? nil : spares.removeFirst()
-                let started = NIODeadline.now()
-                do {
-                    let chunk = try Self.read(body, at: at, count: count, reusing: &reuse)
-                    state.readsOnLoop = NIODeadline.now() - started <= slowReadLimit
-                    sending = state
-                    write(chunk, context: context)
-                } catch {
-                    finish(.failure(error))
-                }
+            if state.regions, state.position + Int64(count) < state.end, let port = regionPort {
+                sendRegion(count: count, state: &state, port: port, context: context)
+            } else if state.readsOnLoop {
+                readOnLoop(count: count, state: &state, context: context)
             } else {
-                state.readInFlight = true
-                sending = state
-                let ticket = state.ticket
-                state.readers.runIfActive(eventLoop: context.eventLoop) {
-                    var fresh: ByteBuffer? = nil
-                    return try Self.read(body, at: at, count: count, reusing: &fresh)
-                }.assumeIsolated().whenComplete { result in
-                    guard self.sending?.ticket === ticket else { return }
-                    self.sending?.readInFlight = false
-                    switch result {
-                    case .success(let chunk):
-                        self.write(chunk, context: context)
-                        self.pump(context: context)
-                    case .failure(let error):
-                        self.finish(.failure(error))
-                    }
-                }
+                readOffLoop(count: count, state: &state, context: context)
             }
         }
     }
 
     /// The bytes of the next chunk once the shaper lets them go; nil when it said wait (the
     /// pump is then scheduled for the end of the wait).
-    private func shapedCount(_ state: inout Sending, context: ChannelHandlerContext) -> Int? {
+    func shapedCount(_ state: inout Sending, context: ChannelHandlerContext) -> Int? {
         let remaining = state.end - state.position
         guard let shaper else { return Int(min(Int64(Self.chunkSize), remaining)) }
         if let granted = state.granted {
@@ -250,42 +230,12 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) {
             guard self.sending?.ticket === ticket else { return }
             self.sending?.waitingForShaper = false
-            self.sending?.lastProgress = NIODeadline.now()
             self.pump(context: context)
         }
         return nil
     }
 
-    private func write(_ chunk: ByteBuffer, context: ChannelHandlerContext) {
-        guard var state = sending else { return }
-        let count = Int64(chunk.readableBytes)
-        state.position += count
-        state.writesInFlight += 1
-        sending = state
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.body(chunk)), promise: written)
-        if spares.count == 2 { spares.removeFirst() }
-        spares.append(chunk)
-        let ticket = state.ticket
-        written.futureResult.assumeIsolated().whenComplete { result in
-            guard self.sending?.ticket === ticket else { return }
-            switch result {
-            case .success:
-                self.sending?.writesInFlight -= 1
-                self.sending?.written += count
-                self.sending?.body.progress?.add(count)
-                if let served = self.sending?.body.served { served.add(count) } else { self.metrics?.servedOverHTTP(bytes: count) }
-                self.sending?.lastProgress = NIODeadline.now()
-                if let state = self.sending, state.position == state.end, state.writesInFlight == 0 {
-                    self.finish(.success(state.written))
-                }
-            case .failure(let error):
-                self.finish(.failure(error))
-            }
-        }
-    }
-
-    private func finish(_ result: Result<Int64, any Error>) {
+    func finish(_ result: Result<Int64, any Error>) {
         guard let state = sending else { return }
         sending = nil
         spares.removeAll()
@@ -295,24 +245,6 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Reads exactly `count` bytes at `position`, then checks the file is still the same.
-    /// The buffer is moved out of `spare` (so this is its only holder besides, perhaps, the
-    /// socket) and filled in place when the socket released it, else into new storage.
-    private static func read(_ body: FileBody, at position: Int64, count: Int, reusing spare: inout ByteBuffer?) throws -> ByteBuffer {
-        var buffer = spare.take() ?? ByteBufferAllocator().buffer(capacity: count)
-        buffer.clear()
-        let file = body.file
-        let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
-            try AtmoStore.FileIO.pread(
-                file.fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: position, path: file.path)
-        }
-        guard got == count, file.isUnchanged else {
-            body.onChange()
-            throw StoreError(.busy, "model file changed while being served; response aborted")
-        }
-        return buffer
-    }
-
     /// Writability returns inside NIO's own write loop: pumping from there would let one
     /// fast client keep the loop to itself, so the pump is queued instead.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -320,7 +252,7 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         if context.channel.isWritable { queuePump(context: context) }
     }
 
-    private func queuePump(context: ChannelHandlerContext) {
+    func queuePump(context: ChannelHandlerContext) {
         guard !pumpQueued, sending != nil else { return }
         pumpQueued = true
         context.eventLoop.assumeIsolated().execute {
@@ -334,15 +266,23 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// Puts a `FileRegionPort` right after the HTTP/1 response encoder (none in a pipeline
+    /// without one: every chunk is then written as bytes).
+    func handlerAdded(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        guard let encoder = try? pipeline.handler(type: HTTPResponseEncoder.self) else { return }
+        let port = FileRegionPort()
+        guard (try? pipeline.addHandler(port, position: .after(encoder))) != nil else { return }
+        regionPort = try? pipeline.context(handler: port)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         finish(.failure(ChannelError.ioOnClosedChannel))
+        if let port = regionPort {
+            regionPort = nil
+            context.pipeline.syncOperations.removeHandler(context: port, promise: nil)
+        }
     }
-}
-
-/// The client took no byte of a body for the given time.
-struct StalledClient: Error, CustomStringConvertible {
-    let seconds: Int64
-    var description: String { "the client took nothing for \(seconds) s; connection closed" }
 }
 
 /// A file body that stopped part-way: how much of it reached the socket, and why.

@@ -14,9 +14,16 @@ protocol ServedFile: AnyObject, Sendable {
     var isUnchanged: Bool { get }
     /// Exactly `length` bytes at `offset`, checked (blocking: call on a file thread).
     func read(offset: Int64, length: Int64) throws -> Data
+    /// Whether its bytes may go out as file regions (`sendfile`), read by the kernel after
+    /// the last check: only where a check after the fact still proves them (`FileBodyPump`).
+    var servesRegions: Bool { get }
 }
 
-extension OpenModelFile: ServedFile {}
+/// A complete file's change check is its stat as hashed: a check after a region was sent
+/// still tells whether anything changed before it.
+extension OpenModelFile: ServedFile {
+    var servesRegions: Bool { true }
+}
 
 /// Why bytes of a partial file cannot be served: the range touches pieces not held yet
 /// (`notHeld`, with their indices), or the offer ended (the pull installed the file or
@@ -77,6 +84,10 @@ final class OpenPartialFile: ServedFile {
     deinit { FileIO.close(fd) }
 
     var isUnchanged: Bool { offers.isCurrent(sha256: sha256, serial: serial) }
+
+    /// A partial's check brackets each read (its offer lived before and after), which a
+    /// region read later by the kernel would escape: its chunks are read and written.
+    var servesRegions: Bool { false }
 
     func read(offset: Int64, length: Int64) throws -> Data {
         guard offset >= start, length >= 0, length <= end - offset else {

@@ -22,6 +22,7 @@ private func systemPwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int,
 private func systemFsync(_ fd: Int32) -> Int32 { fsync(fd) }
 private func systemRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
 private func systemClose(_ fd: Int32) { _ = close(fd) }
+private func systemDuplicate(_ fd: Int32) -> Int32 { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
 
 /// The last-modification time of a stat result, in nanoseconds since 1970.
 private func modificationNanos(_ info: SystemStat) -> Int64 {
@@ -99,6 +100,14 @@ package enum FileIO {
         let fd = systemOpen(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StoreError.posix(errno, "open", path: path) }
         return fd
+    }
+
+    /// A second descriptor of the same open file (close-on-exec), for an owner that closes
+    /// it on its own schedule.
+    package static func duplicate(_ fd: Int32, path: String) throws(StoreError) -> Int32 {
+        let copy = systemDuplicate(fd)
+        guard copy >= 0 else { throw StoreError.posix(errno, "dup", path: path) }
+        return copy
     }
 
     /// Reads exactly up to `count` bytes at `offset` (fewer only at end of file).
