@@ -137,6 +137,8 @@ public final class StateDatabase: Sendable {
         // Final downloads kept (the last 100), pauses and repository downloads of the queue
         // (StateDatabase+DownloadHistory).
         registerDownloadHistoryMigration(in: &migrator)
+        // The commits the Hub endpoint fills from the mesh (StateDatabase+HubFilling).
+        registerHubFillingMigration(in: &migrator)
         return migrator
     }
 

@@ -16,12 +16,14 @@ package struct HubRepositorySource: Sendable {
     /// Whether the node's first scan has listed its folders (before that, a miss is 503).
     package var hasListed: @Sendable () -> Bool
     /// The commits this endpoint answered from the mesh's listing, whose snapshots it fills.
-    package let filling = HubFillingCommits()
+    package let filling: HubFillingCommits
 
     package init(
         local: @escaping @Sendable () -> [RepositoryEntry], mesh: @escaping @Sendable () -> [RepositoryEntry] = { [] },
-        meshRevisions: (@Sendable (String) -> [RepositoryEntry])? = nil, hasListed: @escaping @Sendable () -> Bool = { true }
+        meshRevisions: (@Sendable (String) -> [RepositoryEntry])? = nil, hasListed: @escaping @Sendable () -> Bool = { true },
+        filling: HubFillingCommits = HubFillingCommits()
     ) {
+        self.filling = filling
         self.local = local
         self.mesh = mesh
         self.meshRevisions = meshRevisions

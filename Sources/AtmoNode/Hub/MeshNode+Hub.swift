@@ -16,7 +16,7 @@ extension MeshNode {
         // The mesh view, one repository id at a time (its index is kept per catalog revision).
         let source = HubRepositorySource(
             local: { inventory.repositories }, meshRevisions: { self.mesh.offeredRevisions(repoID: $0, ownNodeID: self.nodeID) },
-            hasListed: { inventory.hasListed })
+            hasListed: { inventory.hasListed }, filling: HubFillingCommits(database: database, logger: logger))
         var routes = HubRoutes(provider: provider, source: source)
         routes.meshFetchWait = .milliseconds(Int64(max(0, configuration.hubMeshFetchWaitSeconds) * 1000))
         let scansHub = configuration.scanRoots.huggingFaceHub != nil
