@@ -175,6 +175,9 @@ figure_three() {
     s1=$(proxy_stat p1 download_body_bytes); s2=$(proxy_stat p2 download_body_bytes); s3=$(proxy_stat p3 download_body_bytes)
     local d1 d2 d3
     d1=$(proxy_stat p1 bytes_down); d2=$(proxy_stat p2 bytes_down); d3=$(proxy_stat p3 bytes_down)
+    local c1 c2 c3 a1 a2 a3
+    c1=$(proxy_stat p1 connections); c2=$(proxy_stat p2 connections); c3=$(proxy_stat p3 connections)
+    a1=$(proxy_stat p1 download_answers); a2=$(proxy_stat p2 download_answers); a3=$(proxy_stat p3 download_answers)
     stop_phase
     local r_one r_three
     r_one=$(mbps "$bytes" "$t_one"); r_three=$(mbps "$bytes" "$t_three")
@@ -184,6 +187,7 @@ figure_three() {
     printf '%-46s %9sR %9sR   goal >= 2.7R\n' "rate / R" "$(ratio "$r_one" "$(mbps "$RATE" 1)")" "$(ratio "$r_three" "$(mbps "$RATE" 1)")"
     printf '%-46s %s\n' "3 sources: download bodies from p1 / p2 / p3" "$s1 / $s2 / $s3 (file $bytes)"
     printf '%-46s %s\n' "3 sources: all bytes sent by p1 / p2 / p3" "$d1 / $d2 / $d3"
+    printf '%-46s %s\n' "3 sources: connections / range answers, p1..p3" "$c1 / $a1, $c2 / $a2, $c3 / $a3 (gossip and probes too)"
     echo
 }
 

@@ -10,11 +10,12 @@ import Synchronization
 ///
 /// Every worker of a swarm pull that asks a plain-HTTP peer (whole-file or partial holder)
 /// uses one instead of AsyncHTTPClient, for two reasons measured on loopback
-/// (docs/BENCHMARKS.md, figure 5 and "Connections per GiB"): AsyncHTTPClient reads at most 64 KiB at a
-/// time (its channels keep NIO's default receive allocator: 16,000 reads per GiB, each
-/// through its state machines), and a request bound to an event loop
-/// (`.delegateAndChannel(on:)`) gets a connection of its own that the pool closes once it is
-/// idle (an "overflow" connection): one new TCP connection per range. Here reads take up to
+/// (docs/BENCHMARKS.md, figure 5 and "Connections of a pull from several sources"):
+/// AsyncHTTPClient reads at most 64 KiB at a time (its channels keep NIO's default receive
+/// allocator: 16,000 reads per GiB, each through its state machines), and a request bound to
+/// an event loop (`.delegateAndChannel(on:)`) gets a connection of its own that the pool
+/// closes once it is idle (an "overflow" connection): a new TCP connection for most ranges
+/// (684 per GiB from three providers). Here reads take up to
 /// `maximumReadBytes`, and the connection stays open between ranges.
 ///
 /// The answer goes to the same `RangeBodyCollector` as AsyncHTTPClient's (the range, ETag
