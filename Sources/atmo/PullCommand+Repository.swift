@@ -20,6 +20,7 @@ extension PullCommand {
     /// Whether this pull is of a repository: an `org/name` id, or any repository option.
     var isRepositoryPull: Bool {
         modelID.contains("/") || !include.isEmpty || !exclude.isEmpty || into != nil || repositoryFile != nil || filePath != nil
+            || revision != nil
     }
 
     /// The repository's `model_id`: `org/name` becomes `org--name`; a model id stays.
@@ -35,6 +36,7 @@ extension PullCommand {
             throw ValidationError("'\(modelID)' is neither a repository id (org/name) nor a model id")
         }
         guard Validation.isValidModelID(repositoryModelID) else { throw ValidationError("'\(modelID)' makes no valid model id") }
+        try validateRevision()
         if repositoryFile != nil && filePath != nil { throw ValidationError("name the file once: PATH or --file PATH") }
         for path in [repositoryFile, filePath].compactMap({ $0 }) where !HubCache.isSafeRelativePath(path) {
             throw ValidationError("'\(path)' is not a path inside a repository")
@@ -118,13 +120,17 @@ extension PullCommand {
         }
         // The commits the id names, each with every node offering it (under any id).
         let commit = { (entry: RepositoryEntry) in entry.repoID + "@" + entry.revision }
-        let named = Set(found.filter { $0.entry.modelID == repositoryModelID }.map { commit($0.entry) })
+        let (match, id) = (revisionMatch, repositoryModelID)
+        let named = Set(found.filter { match.isAsked($0.entry) && match.isAt($0.entry) }.map { commit($0.entry) })
         let commits = Dictionary(grouping: found.filter { named.contains(commit($0.entry)) }, by: { commit($0.entry) })
         // The commit most nodes offer; its entry under the id asked for with the most files
         // (a node that pulled some files offers only those).
         guard let best = commits.values.max(by: { $0.count < $1.count }),
-            let entry = best.map(\.entry).filter({ $0.modelID == repositoryModelID }).max(by: { $0.files.count < $1.files.count })
+            let entry = best.map(\.entry).filter(match.isAsked).max(by: {
+                ($0.modelID == id ? 1 : 0, $0.files.count) < ($1.modelID == id ? 1 : 0, $1.files.count)
+            })
         else {
+            if revision != nil { noSuchRevision(found.map(\.entry).filter(match.isAsked)) }
             let refusals = refused.prefix(3).joined(separator: "; ")
             let why = refused.isEmpty ? "" : "; \(refused.count) repository entries were refused as invalid: \(refusals)"
             let message = "no node of the mesh offers the repository \(modelID) (see `atmo models`)\(why)"
@@ -167,7 +173,7 @@ extension PullCommand {
     func pullRepositoryInProcess(_ base: NodeConfiguration, destination: RepositoryDestination, logger: Logger) async -> Never {
         let node = transientNode(base, logger: logger)
         let group = ServiceGroup(services: [node], gracefulShutdownSignals: [], logger: logger)
-        let (json, selection, id, shown) = (self.json, repositorySelection, repositoryModelID, modelID)
+        let (json, selection, match) = (self.json, repositorySelection, revisionMatch)
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let outcome: Result<InstalledRepository, TransferError> = await withTaskGroup(of: Result<InstalledRepository, TransferError>?.self)
         { tasks in
@@ -177,21 +183,18 @@ extension PullCommand {
             }
             tasks.addTask {
                 let deadline = ContinuousClock.now + .seconds(Self.inProcessDiscoverySeconds)
-                var found = node.repositories(id: id).first
+                var found = Self.offered(by: node, match)
                 while found == nil, ContinuousClock.now < deadline {
                     try? await Task.sleep(for: .milliseconds(200))
-                    found = node.repositories(id: id).first
+                    found = Self.offered(by: node, match)
                 }
                 guard let found else {
-                    return .failure(
-                        TransferError(
-                            .notOffered,
-                            "no node of the mesh offers the repository \(shown) (no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s)"
-                        ))
+                    let searched = "no node runs here; searched the LAN and config.json peers for \(Int(Self.inProcessDiscoverySeconds)) s"
+                    return .failure(Self.notFound(by: node, match, searched: searched))
                 }
                 let requestID = UUID().uuidString.lowercased()
                 return await Self.runRepositoryInterruptible { () async throws(TransferError) -> InstalledRepository in
-                    try await node.pullRepository(found.entry, files: selection, into: destination) { progress in
+                    try await node.pullRepository(found, files: selection, into: destination) { progress in
                         bar.update(progress.asPullProgress(requestID: requestID)) { shown in if json { printJSON(shown.message) } }
                     }
                 }

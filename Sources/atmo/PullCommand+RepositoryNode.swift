@@ -14,8 +14,10 @@ extension PullCommand {
     /// node): the caller then pulls in this process. Ctrl-C ends the request, which stops
     /// the node's pull (the files done and the current partial stay).
     func pullRepositoryThroughNode(_ node: LocalNodeClient, destination: RepositoryDestination) async {
+        let pinned = await pinnedRepository(node)
         var start = RepositoryPullAPI.Start(
-            modelID: repositoryModelID, include: include, exclude: exclude, paths: repositorySelection.paths, into: destination.name)
+            modelID: pinned.modelID, revision: pinned.revision, include: include, exclude: exclude, paths: repositorySelection.paths,
+            into: destination.name)
         start.priority = priority
         switch destination {
         case .huggingFace(let cache): start.hubCache = cache.root
@@ -106,14 +108,15 @@ extension PullCommand {
     /// `kind: repository`), which runs it, resumes it after a restart, and lists it in
     /// `atmo downloads`; the command returns at once.
     func queueRepositoryInNode(_ node: LocalNodeClient, destination: RepositoryDestination) async -> Never {
+        let pinned = await pinnedRepository(node)
         var choices = DownloadAPI.Repository(
-            include: include, exclude: exclude, files: repositorySelection.paths, into: destination.name)
+            revision: pinned.revision, include: include, exclude: exclude, files: repositorySelection.paths, into: destination.name)
         switch destination {
         case .huggingFace(let cache): choices.hubCache = cache.root
         case .llamaFarm(let root): choices.llamaFarmRoot = root
         case .store: break
         }
-        let start = DownloadAPI.Start(modelID: repositoryModelID, priority: priority, kind: .repository, repository: choices)
+        let start = DownloadAPI.Start(modelID: pinned.modelID, priority: priority, kind: .repository, repository: choices)
         let requestID: String
         do {
             requestID = try await node.post(DownloadAPI.path, start, as: DownloadAPI.Started.self).requestID

@@ -50,6 +50,9 @@ struct PullCommand: AsyncParsableCommand {
         help: "Install into hf (the Hugging Face cache, a repository's default), atmo (the node's store) or llamafarm (also a single file).")
     var into: RepositoryTarget?
 
+    @Option(help: "Repository: pull this branch, tag or full commit (default: the commit most nodes offer).")
+    var revision: String?
+
     @Option(
         name: .customLong("from"),
         help: "Only this peer: a base URL (http://192.168.1.20:\(HTTPAPI.defaultPort)), repeatable, or a node id or name of the mesh.")
