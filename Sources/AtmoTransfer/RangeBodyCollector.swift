@@ -42,6 +42,8 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
 
     private struct State {
         var head: HTTPResponseHead?
+        /// When the head arrived (seconds since the request went).
+        var headSeconds: Double = 0
         var chunks: [ByteBuffer] = []
         var bytes: Int64 = 0
         var floor: ThroughputFloor?
@@ -63,6 +65,9 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     let shaping: Shaping?
     let stream: PieceStream?
     private let minimumBytesPerSecond: Double
+    /// The time an answer that is not the range has, from its head, to send its body (at
+    /// most `otherBodyLimit` bytes): the floor's window, else 30 s.
+    let otherBodySeconds: Double
     private let started = ContinuousClock.now
     private let state: Mutex<State>
 
@@ -77,6 +82,8 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         self.peer = peer
         self.received = received
         minimumBytesPerSecond = floor?.bytesPerSecond ?? 0
+        let window = floor?.windowSeconds ?? 0
+        otherBodySeconds = window > 0 ? window : 30
         state = Mutex(
             State(floor: floor.map { ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0) })
         )
@@ -98,8 +105,10 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     /// The answer's head (from AsyncHTTPClient, or a `RangeConnection`).
     func headArrived(_ head: HTTPResponseHead) {
         let streaming = head.status == .partialContent && (stream?.accept(head) ?? false)
+        let now = (ContinuousClock.now - started).seconds
         state.withLock {
             $0.head = head
+            $0.headSeconds = now
             $0.streaming = streaming
         }
         // The time to the answer's head: a round trip plus the peer's turnaround.
@@ -118,6 +127,9 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
                 guard state.bytes + Int64(buffer.readableBytes) <= Int64(otherBodyLimit) else { return (nil, StopReading()) }
                 state.chunks.append(buffer)
                 state.bytes += Int64(buffer.readableBytes)
+                // Nor is one that trickles (each byte moves the stall clock): the answer
+                // ends with what its head and body so far say.
+                guard now - state.headSeconds < otherBodySeconds else { return (nil, StopReading()) }
                 return (nil, nil)
             }
             guard state.bytes + Int64(buffer.readableBytes) <= rangeLength else {

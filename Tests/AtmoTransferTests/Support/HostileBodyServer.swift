@@ -1,0 +1,118 @@
+import AtmoProtocol
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+@testable import AtmoTransfer
+
+/// A loopback server that answers every range request for one file with a body that costs
+/// the client time or CPU: an error answer whose body trickles, or a valid 206 sent chunked
+/// in tiny chunks. Raw bytes, since an HTTP server library will not answer so.
+final class HostileBodyServer: Sendable {
+    enum Answer: Sendable {
+        /// `status` with `Content-Length: 4000`, then one body byte every `interval`,
+        /// `bytes` of them, then the connection is closed.
+        case tricklingError(status: Int, interval: TimeAmount, bytes: Int)
+        /// The range asked for as a 206 with `Transfer-Encoding: chunked`, in chunks of
+        /// `chunkBytes`, all written at once.
+        case chunked(chunkBytes: Int)
+    }
+
+    let bytes: Data
+    let entry: ModelEntry
+    let answer: Answer
+    private let channel = Mutex<(any Channel)?>(nil)
+
+    init(size: Int = 512 * 1024, answer: Answer) {
+        bytes = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) })
+        entry = ModelEntry(
+            modelID: "hostile-body", name: "Hostile", type: "llm", format: "gguf", sizeBytes: Int64(size),
+            sha256: SHA256Hex.of(bytes), version: "1")
+        self.answer = answer
+    }
+
+    /// Starts listening on `127.0.0.1:{free port}`; returns the base URL.
+    func start() async throws -> String {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(server: self)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        channel.withLock { $0 = server }
+        return "http://127.0.0.1:\(server.localAddress?.port ?? 0)"
+    }
+
+    func stop() async {
+        try? await channel.withLock { $0 }?.close()
+    }
+
+    /// Reads request heads (no bodies) and answers each one.
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let server: HostileBodyServer
+        private var pending = ""
+
+        init(server: HostileBodyServer) {
+            self.server = server
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            pending += buffer.readString(length: buffer.readableBytes) ?? ""
+            while let end = pending.range(of: "\r\n\r\n") {
+                let head = String(pending[..<end.lowerBound])
+                pending = String(pending[end.upperBound...])
+                answer(head, context: context)
+            }
+        }
+
+        private func answer(_ head: String, context: ChannelHandlerContext) {
+            let size = Int64(server.bytes.count)
+            var (first, last) = (Int64(0), size - 1)
+            for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("range: bytes=") {
+                let spec = line.dropFirst("range: bytes=".count).split(separator: "-")
+                if spec.count == 2, let a = Int64(spec[0]), let b = Int64(spec[1]) { (first, last) = (a, min(b, size - 1)) }
+            }
+            var out = context.channel.allocator.buffer(capacity: 1024)
+            switch server.answer {
+            case .tricklingError(let status, let interval, let count):
+                out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n")
+                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+                trickle(count, every: interval, context: context)
+            case .chunked(let chunkBytes):
+                let etag = ByteRangeHeaders.etag(sha256: server.entry.sha256)
+                out.writeString(
+                    "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes \(first)-\(last)/\(size)\r\nETag: \(etag)\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n")
+                let body = server.bytes.subdata(in: Int(first)..<Int(last + 1))
+                var offset = 0
+                while offset < body.count {
+                    let count = min(chunkBytes, body.count - offset)
+                    out.writeString(String(count, radix: 16) + "\r\n")
+                    out.writeBytes(body[offset..<offset + count])
+                    out.writeString("\r\n")
+                    offset += count
+                }
+                out.writeString("0\r\n\r\n")
+                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            }
+        }
+
+        /// One byte of a JSON-looking body every `interval`, `count` of them, then a close.
+        private func trickle(_ count: Int, every interval: TimeAmount, context: ChannelHandlerContext) {
+            guard count > 0, context.channel.isActive else {
+                context.close(promise: nil)
+                return
+            }
+            context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
+                guard context.channel.isActive else { return }
+                var byte = context.channel.allocator.buffer(capacity: 1)
+                byte.writeString(" ")
+                context.writeAndFlush(self.wrapOutboundOut(byte), promise: nil)
+                self.trickle(count - 1, every: interval, context: context)
+            }
+        }
+    }
+}
