@@ -1,0 +1,26 @@
+import Testing
+
+@testable import AtmoTransfer
+
+/// A 206 cut into tiny chunks costs the pull CPU per chunk (hostile review dec07e, F3): its
+/// parts must average a kilobyte (`RangeBodyCollector.minimumAveragePartBytes`), over both
+/// ways a range is read.
+@Suite(.serialized)
+struct FinelyCutRangeBodyTests {
+    @Test(arguments: [true, false])
+    func aRangeChunkedIntoTinyChunksFailsAndBlamesThePeer(overConnection: Bool) async throws {
+        let server = HostileBodyServer(answer: .chunked(chunkBytes: 16))
+        let result = try await HostileRangeBodyTests.fetch(server, overConnection: overConnection)
+        let error = try #require(HostileRangeBodyTests.transferError(result), "\(result)")
+        #expect(error.code == .protocolViolation, "\(error)")
+        #expect(error.message.contains("parts"), "\(error)")
+    }
+
+    @Test(arguments: [true, false])
+    func aRangeChunkedIntoKilobyteChunksIsRead(overConnection: Bool) async throws {
+        // Chunked is valid HTTP/1.1: chunks of a TCP segment or more are read as usual.
+        let server = HostileBodyServer(answer: .chunked(chunkBytes: 1400))
+        let result = try await HostileRangeBodyTests.fetch(server, overConnection: overConnection)
+        #expect(try result.get() == HostileRangeBodyTests.length)
+    }
+}
