@@ -112,11 +112,17 @@ extension SwarmSession {
                 lines.append("\(peer.source): holds none of the missing pieces")
             }
         }
-        let code = errors.values.first?.code ?? .notOffered
+        // Sources left for bad pieces alone: verification failed (exit 5), not "not offered".
+        let badPieces = errors.isEmpty && dropped.values.contains { if case .badPieces = $0 { true } else { false } }
+        let code = errors.values.first?.code ?? (badPieces ? .hashMismatch : .notOffered)
+        let advice =
+            badPieces
+            ? "the pieces held so far are kept (only verified ones); pull again from another node that has the model (--from URL)"
+            : "the pieces held so far are kept; pull again when a node that has the model is back"
         return TransferError(
             code,
             "no source left for \(missing.count) pieces of \(entry.modelID) (the first is piece \(missing[0])):\n"
-                + lines.joined(separator: "\n") + "\nthe pieces held so far are kept; pull again when a node that has the model is back")
+                + lines.joined(separator: "\n") + "\n" + advice)
     }
 
     static func describe(_ reason: SwarmSchedule.DropReason) -> String {
