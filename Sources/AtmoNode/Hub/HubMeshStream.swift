@@ -70,7 +70,9 @@ final class HubMeshStreamSource: HubStreamSource {
         if opened?.serial != offer.serial {
             // Another pull of the file began: the bytes sent came from a partial it may rewrite.
             if sentAny { throw HubMeshStreamError("the pull of the file began anew while it was streamed") }
-            try await io.run { try self.open(offer) }
+            // Not opened: the pull ended meanwhile (its partial is the installed file now):
+            // nothing to read until the next window says where the bytes are.
+            guard try await io.run({ try self.open(offer) }) else { return HubStreamWindow(readable: position, activity: activity) }
         }
         return HubStreamWindow(readable: min(Self.heldRun(offer, from: position), size - Self.holdBack), activity: activity)
     }
@@ -109,18 +111,34 @@ final class HubMeshStreamSource: HubStreamSource {
     }
 
     /// Opens the partial of `offer` (blocking), in place of the one open (nothing was sent
-    /// from it). Left unopened when the offer ended meanwhile.
-    private func open(_ offer: PartialOffers.Offer) throws {
-        let fd = try FileIO.open(offer.partialPath, flags: O_RDONLY)
+    /// from it); false, leaving it unopened, when the offer ended meanwhile or its partial
+    /// is gone. A pull that succeeds renames its partial to the installed file before its
+    /// offer ends, so a missing partial is that moment (or a pull failing, whose outcome
+    /// the next window reports), never a failure of the body: under load the offer seen
+    /// by the request's wait was often gone by the body's first read, and the client got a
+    /// `200` cut before its first byte.
+    private func open(_ offer: PartialOffers.Offer) throws -> Bool {
+        guard let fd = try Self.openIfPresent(offer.partialPath) else { return false }
         guard offers.isCurrent(sha256: sha256, serial: offer.serial) else {
             FileIO.close(fd)
-            return
+            return false
         }
         let replaced = state.withLock { state -> Opened? in
             defer { state.partial = Opened(fd: fd, path: offer.partialPath, serial: offer.serial) }
             return state.partial
         }
         if let replaced { FileIO.close(replaced.fd) }
+        return true
+    }
+
+    /// `path` opened for reading; nil when there is no such file.
+    static func openIfPresent(_ path: String) throws -> Int32? {
+        do {
+            return try FileIO.open(path, flags: O_RDONLY)
+        } catch {
+            if error.code == .notFound { return nil }
+            throw error
+        }
     }
 
     /// Opens the installed file (blocking), checks its size and that the bytes sent from the
