@@ -10,7 +10,7 @@ import NIOCore
 ///   only, held to that by `RequestHeadGate`); one more is answered `503` and closed;
 /// - it closes a connection that has not sent a complete first request head within
 ///   `requestHeadTimeout` (`408` when part of one came), and one still waiting for its first
-///   head when the server shuts down gracefully.
+///   head when the server shuts down gracefully (also one told so before it was active).
 ///
 /// hummingbird-websocket's upgradable pipeline adds Hummingbird's idle handler only once the
 /// first request head is parsed, so before it nothing else times a connection out. After the
@@ -44,6 +44,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The address this connection counts against, once admitted.
     private var countedAddress: String?
     private var timeout: Scheduled<Void>?
+    /// The server began its graceful shutdown before this connection was active (its
+    /// handlers were set up, its registration not done): it is closed once active.
+    private var quiesced = false
 
     init(
         limiter: ConnectionLimiter, headTimeout: TimeAmount, logger: Logger,
@@ -101,8 +104,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent, case .awaitingHead = state {
-            end(context: context, answer: nil)
+        if event is ChannelShouldQuiesceEvent {
+            switch state {
+            case .awaitingHead: end(context: context, answer: nil)
+            case .new: quiesced = true
+            case .serving, .ending: break
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -123,6 +130,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             countedAddress = address
         }
         state = .awaitingHead(receivedBytes: false)
+        // Told of the shutdown before it was active: no later quiesce event comes for it.
+        if quiesced {
+            end(context: context, answer: nil)
+            return
+        }
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: headTimeout) { [self] in
             timeout = nil
             guard case .awaitingHead(let receivedBytes) = state else { return }
