@@ -92,8 +92,12 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     /// Told each chunk written (`atmo_bytes_served_total`); nil: not counted.
     let metrics: NodeMetrics?
 
-    init(slowReadLimit: TimeAmount, shaper: BandwidthShaper? = nil, metrics: NodeMetrics? = nil) {
+    /// Whether complete files may go out as file regions (`NodeConfiguration.sendfile`).
+    let sendfile: Bool
+
+    init(slowReadLimit: TimeAmount, sendfile: Bool = true, shaper: BandwidthShaper? = nil, metrics: NodeMetrics? = nil) {
         self.slowReadLimit = slowReadLimit
+        self.sendfile = sendfile
         self.shaper = shaper
         self.metrics = metrics
     }
@@ -267,8 +271,9 @@ final class FileBodyPump: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Puts a `FileRegionPort` right after the HTTP/1 response encoder (none in a pipeline
-    /// without one: every chunk is then written as bytes).
+    /// without one, or with `sendfile` off: every chunk is then written as bytes).
     func handlerAdded(context: ChannelHandlerContext) {
+        guard sendfile else { return }
         let pipeline = context.pipeline.syncOperations
         guard let encoder = try? pipeline.handler(type: HTTPResponseEncoder.self) else { return }
         let port = FileRegionPort()

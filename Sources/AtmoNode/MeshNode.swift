@@ -149,12 +149,15 @@ public struct MeshNode: Sendable {
         let usageService = UsageService(usage: ledger.usage, database: database, blockingIO: blockingIO, logger: self.logger)
         let logger = self.logger
         let slowFileRead = TimeAmount.milliseconds(configuration.slowFileReadMilliseconds)
+        let sendfile = configuration.sendfile
         let application = Application(
             router: router,
             server: .guardedWebSocketUpgrade(
                 configuration: .init(
                     http1: .init(
-                        additionalChannelHandlers: [FileBodyPump(slowReadLimit: slowFileRead, shaper: shaper, metrics: ledger.metrics)]),
+                        additionalChannelHandlers: [
+                            FileBodyPump(slowReadLimit: slowFileRead, sendfile: sendfile, shaper: shaper, metrics: ledger.metrics)
+                        ]),
                     // A text frame that is not UTF-8 closes with 1007 (RFC 6455 §8.1).
                     ws: WebSocketServerConfiguration(maxFrameSize: DirectSocketFrames.maxFrameBytes, validateUTF8: true)),
                 limits: configuration.connections,

@@ -30,6 +30,10 @@ public struct NodeConfiguration: Sendable {
     /// file threads. 0 reads every body off the loop (after its first chunk), for disks
     /// that are always slow.
     public var slowFileReadMilliseconds: Int64 = 2
+    /// Complete model files are sent with `sendfile` (no copy through the process); false
+    /// reads every chunk into a buffer first, like nginx's `sendfile off`, for file systems
+    /// whose `sendfile` misbehaves (some network and virtual-machine shares). `--no-sendfile`.
+    public var sendfile = true
     /// The node's downloads that transfer at once (each on `pull.connections` connections),
     /// at most `downloadsPerPriority` of each priority; the others wait, `queued`, higher
     /// priorities first, then in the order they were asked for (`DownloadScheduler`).

@@ -66,6 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
     var noLAN = false
 
     @Flag(
+        name: .customLong("no-sendfile"),
+        help: "Read every chunk of a served file into memory before sending it, like nginx's 'sendfile off' (for file systems whose sendfile misbehaves).")
+    var noSendfile = false
+
+    @Flag(
         name: .customLong("metrics-public"),
         help: "Serve GET /metrics to every client, not only this machine (for a Prometheus server elsewhere).")
     var metricsPublic = false
@@ -137,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.mesh.peers += peers
         configuration.mesh.relays += relays
         if noLAN { configuration.mesh.lanDiscovery = false }
+        if noSendfile { configuration.sendfile = false }
         if metricsPublic { configuration.metricsPublic = true }
         if dashboardPublic { configuration.dashboardPublic = true }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }

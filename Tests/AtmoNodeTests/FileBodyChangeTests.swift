@@ -16,8 +16,10 @@ struct FileBodyChangeTests {
     /// when the file changes.
     static let size = 32 * 1024 * 1024
 
-    @Test func aFileRewrittenMidBodyEndsTheBodyShort() async throws {
-        try await withFixtureNode(extra: [("big.gguf", Self.size)]) { node, fixture in
+    /// With `sendfile` (file regions) and without (every chunk read and checked).
+    @Test(arguments: [true, false])
+    func aFileRewrittenMidBodyEndsTheBodyShort(sendfile: Bool) async throws {
+        try await withFixtureNode(extra: [("big.gguf", Self.size)], configure: { $0.sendfile = sendfile }) { node, fixture in
             let port = node.port
             let path = fixture.path("big.gguf")
             let received = try await RawHTTP.blocking { () -> Int in
