@@ -215,12 +215,19 @@ public struct PullEngine: Sendable {
             // another source names a manifest for the same file.)
             if !swarmTried && configuration.usesPieceManifests && (entry.manifestReference != nil || selection.hasUntriedSources) {
                 swarmTried = true
-                if let result = try await swarmPull(
+                switch try await swarmPull(
                     request, entry: entry, first: source, firstChannel: peer, firstHave: holder?.have,
                     others: (selection.untriedSources + selection.notOfferingSources).filter { $0 != source }, requestID: requestID,
                     progress: relay.report, onSourceOutcome: onSourceOutcome)
                 {
-                    return result
+                case .pulled(let result): return result
+                case .withoutManifest(let suspects):
+                    // Those that named a doubted manifest go last: this one too, when another is left.
+                    if suspects.contains(source) && holder == nil && selection.hasUntriedSources(besides: suspects) {
+                        selection.tryLast(suspects)
+                        continue
+                    }
+                    selection.tryLast(suspects.filter { $0 != source })
                 }
             }
             // A partial holder serves pieces only, each checked against the manifest.

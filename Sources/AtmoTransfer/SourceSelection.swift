@@ -58,8 +58,8 @@ struct SourceSelection: Sendable {
     }
 
     let modelID: String
-    /// The request's sources, duplicates removed, best first.
-    let sources: [PullSource]
+    /// The request's sources, duplicates removed, best first (`tryLast` reorders them).
+    private(set) var sources: [PullSource]
     let expectedSHA256: String?
     /// The artefact every source must offer, once one entry was accepted.
     private(set) var pinned: ModelEntry?
@@ -86,6 +86,22 @@ struct SourceSelection: Sendable {
 
     /// Whether a source after the current one is left to fail over to.
     var hasUntriedSources: Bool { nextIndex < sources.count }
+
+    /// Whether a source not in `excluded` is left to try.
+    func hasUntriedSources(besides excluded: [PullSource]) -> Bool {
+        sources[nextIndex...].contains { !excluded.contains($0) }
+    }
+
+    /// `suspects` (they named a piece manifest that was doubted) are tried after every
+    /// other source; one tried already (the current one) becomes untried again, at the end.
+    mutating func tryLast(_ suspects: [PullSource]) {
+        guard !suspects.isEmpty else { return }
+        let isSuspect = { (source: PullSource) in suspects.contains(source) }
+        let tried = sources[..<nextIndex].filter { !isSuspect($0) }
+        let untried = sources[nextIndex...].filter { !isSuspect($0) }
+        sources = tried + untried + sources.filter(isSuspect)
+        nextIndex = tried.count
+    }
 
     /// The next source to try, or the pull's failure when none is left.
     mutating func next() -> Next {

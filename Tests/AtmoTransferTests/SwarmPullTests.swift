@@ -167,7 +167,7 @@ struct SwarmPullTests {
         }
     }
 
-    @Test func aManifestThatTwoPeersContradictIsDroppedAndThePullGoesOnWithoutIt() async throws {
+    @Test func aManifestThatTwoPeersContradictIsDroppedAndThePullGoesOnWithTheirs() async throws {
         let model = FakePeer.swarmModel()
         // The first source serves the right bytes but names (and serves) a manifest of other bytes.
         var forged = model.1
@@ -189,8 +189,9 @@ struct SwarmPullTests {
             let outcome = try await Self.pull(model.0, from: [namer] + honest, outcomes: outcomes, in: directory)
             let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
             #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
-            // Nobody was blamed for the manifest's lie.
-            #expect(!outcomes.all.contains { if case .failure = $0.outcome { return true } else { return false } })
+            // The manifest the others name checked out: only the source that named the doubted one is blamed.
+            let blamed = outcomes.all.filter { if case .failure = $0.outcome { return true } else { return false } }.map(\.source.nodeID)
+            #expect(blamed == ["node-0"])
         }
     }
 }

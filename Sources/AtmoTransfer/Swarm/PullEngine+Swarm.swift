@@ -7,25 +7,32 @@ extension PullEngine {
     static let maxSwarmPeers = 16
 
     /// A pull of `entry`, which names a piece manifest, from `first` (whose look-up pinned
-    /// it) and every other source that holds it, whole or in part, at once. Returns nil when
-    /// no source serves a manifest that checks out: the caller then goes on one source at a
-    /// time, trusting the whole-file hash alone.
+    /// it) and every other source that holds it, whole or in part, at once. Returns
+    /// `withoutManifest` when no source serves a manifest that checks out: the caller then
+    /// goes on one source at a time, trusting the whole-file hash alone. When the pinned
+    /// manifest is doubted, the one the other sources' entries name is tried before that
+    /// (`pullWithAnotherManifest`).
     func swarmPull(
         _ request: PullRequest, entry: ModelEntry, first: PullSource, firstChannel: any SourceChannel, firstHave: Bitfield? = nil,
         others: [PullSource],
         requestID: String, progress: @escaping @Sendable (PullProgress) -> Void,
         onSourceOutcome: @escaping @Sendable (PullSource, SourceOutcome) -> Void
-    ) async throws(TransferError) -> PullResult? {
+    ) async throws(TransferError) -> SwarmOutcome {
         let started = ContinuousClock.now
         // The first source's node is in already: its other routes are its fall-backs.
         let sameNode = { (source: PullSource) in first.nodeID != nil && source.nodeID == first.nodeID }
         let joined = await lookUp(others.filter { !sameNode($0) }, for: entry)
         var firstPeer = SwarmPeer(id: 0, source: first, channel: firstChannel, have: firstHave)
         firstPeer.alternates = others.filter(sameNode)
+        // What each peer's own entry names (the first one's is `entry`'s, unless borrowed).
+        var namedBy: [SwarmSchedule.PeerID: ManifestName] = [:]
+        namedBy[0] = ManifestName(entry)
         // An older first source names no manifest: another source's entry for the same file may.
         var named = entry
         if named.manifestReference == nil {
-            guard let other = joined.compactMap(\.entry).first(where: { $0.manifestReference != nil }) else { return nil }
+            guard let other = joined.compactMap(\.entry).first(where: { $0.manifestReference != nil }) else {
+                return .withoutManifest(suspects: [])
+            }
             (named.pieceSize, named.piecesSHA256) = (other.pieceSize, other.piecesSHA256)
         }
         let entry = named
@@ -34,31 +41,61 @@ extension PullEngine {
             var peer = SwarmPeer(id: index + 1, source: candidate.source, channel: candidate.channel, have: candidate.have)
             peer.alternates = candidate.alternates
             peers.append(peer)
+            namedBy[peer.id] = candidate.entry.flatMap(ManifestName.init)
         }
-        guard let manifest = await fetchManifest(for: entry, from: peers) else { return nil }
+        guard let pinned = ManifestName(entry), let manifest = await fetchManifest(for: entry, from: peers) else {
+            return .withoutManifest(suspects: [])
+        }
+        let run = SwarmRun(request: request, started: started, requestID: requestID, progress: progress, onSourceOutcome: onSourceOutcome)
+        if let result = try await runSwarm(run, entry: entry, manifest: manifest, peers: peers, vouching: namedBy.filter { $0.value == pinned }.map(\.key)) {
+            return .pulled(result)
+        }
+        // Whoever named the doubted manifest is suspect: blamed once another manifest checks
+        // out, else tried last one source at a time (and blamed if the whole-file hash fails
+        // on its bytes).
+        let suspects = peers.filter { namedBy[$0.id] == pinned }.map(\.source)
+        if let result = try await pullWithAnotherManifest(run, entry: entry, doubted: pinned, peers: peers, namedBy: namedBy) {
+            for source in suspects {
+                onSourceOutcome(
+                    source,
+                    .failure(
+                        TransferError(
+                            .protocolViolation,
+                            "\(source): its entry names a piece manifest (\(pinned.sha256)) that other sources' pieces fail, while the one they name checks out"
+                        )))
+            }
+            return .pulled(result)
+        }
+        logger.warning("the piece manifest is doubted; pulling without it", metadata: ["model": "\(entry.modelID)"])
+        return .withoutManifest(suspects: suspects)
+    }
+
+    /// Runs one swarm session with `manifest`; `vouching` are the peers whose own entries name
+    /// it. Returns nil when the manifest was doubted (its pieces are discarded, nobody is blamed).
+    func runSwarm(
+        _ run: SwarmRun, entry: ModelEntry, manifest: PieceManifest, peers: [SwarmPeer], vouching: [SwarmSchedule.PeerID]
+    ) async throws(TransferError) -> PullResult? {
         logger.info(
             "pulling from the swarm",
             metadata: ["model": "\(entry.modelID)", "peers": "\(peers.count)", "pieces": "\(manifest.pieceCount)"])
+        let (request, requestID, progress) = (run.request, run.requestID, run.progress)
         let session = try await blocking { [self, peers] () throws -> SwarmSession in
             try SwarmSession(
                 engine: self, request: request, entry: entry, manifest: manifest, peers: peers, requestID: requestID, progress: progress)
         }
+        session.coordinator.vouchForManifest(vouching)
         do {
             let (path, fetched) = try await session.run()
-            reportOutcomes(of: session, success: true, seconds: (ContinuousClock.now - started).seconds, onSourceOutcome)
+            reportOutcomes(of: session, success: true, seconds: (ContinuousClock.now - run.started).seconds, run.onSourceOutcome)
             let database = self.database
             _ = try? await blocking { try database.rememberManifest(sha256: entry.sha256, manifest) }
             return PullResult(
                 entry: entry, path: path, bytesTransferred: fetched, resumedBytes: session.startBytes, alreadyInstalled: false,
-                seconds: (ContinuousClock.now - started).seconds)
+                seconds: (ContinuousClock.now - run.started).seconds)
         } catch {
-            // A doubted manifest blames nobody: the pull goes on one source at a time, the
-            // whole-file hash its only check.
-            if session.coordinator.manifestDoubted {
-                logger.warning("the piece manifest is doubted; pulling without it", metadata: ["model": "\(entry.modelID)"])
-                return nil
-            }
-            reportOutcomes(of: session, success: false, seconds: (ContinuousClock.now - started).seconds, onSourceOutcome)
+            // A doubted manifest blames nobody here: the caller decides.
+            if session.coordinator.manifestDoubted { return nil }
+            reportOutcomes(of: session, success: false, seconds: (ContinuousClock.now - run.started).seconds, run.onSourceOutcome)
             throw error
         }
     }
@@ -107,7 +144,7 @@ extension PullEngine {
 
     /// The manifest `entry` names, from the first peer whose copy checks out, over whatever
     /// route the peer is reached by (HTTP, direct WebSocket or relay).
-    private func fetchManifest(for entry: ModelEntry, from peers: [SwarmPeer]) async -> PieceManifest? {
+    func fetchManifest(for entry: ModelEntry, from peers: [SwarmPeer]) async -> PieceManifest? {
         for peer in peers {
             do {
                 if let manifest = try await peer.channel.manifest(for: entry) { return manifest }

@@ -165,6 +165,13 @@ final class SwarmCoordinator: Sendable {
         state.change { $0.schedule.addPeer(peer, have: have, channelLimit: channelLimit, hasFallback: hasFallback, now: now) }
     }
 
+    /// These peers' own entries name the manifest of this pull (`SwarmSchedule.vouchForManifest`).
+    func vouchForManifest(_ peers: [SwarmSchedule.PeerID]) {
+        state.change { state in
+            for peer in peers { state.schedule.vouchForManifest(peer) }
+        }
+    }
+
     func updateHave(_ peer: SwarmSchedule.PeerID, _ have: Bitfield) {
         state.change { $0.schedule.updateHave(peer, have: have) }
     }

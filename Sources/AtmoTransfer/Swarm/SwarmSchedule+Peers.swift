@@ -10,6 +10,14 @@ extension SwarmSchedule {
         count(have, by: 1)
     }
 
+    /// `id`'s own catalog entry names the manifest this pull checks pieces against: a bad
+    /// piece from it is blamed on it and never makes the manifest doubted (a first source
+    /// that names a made-up manifest and serves bytes that fail it must not be believed over
+    /// the peers whose pieces fail its manifest).
+    public mutating func vouchForManifest(_ id: PeerID) {
+        peers[id]?.namesManifest = true
+    }
+
     /// A partial holder's pieces, fresh (from its `/have` answer or its catalog). Pieces it
     /// held before stay held: a node never loses a verified piece while it pulls.
     public mutating func updateHave(_ id: PeerID, have: Bitfield) {

@@ -31,11 +31,15 @@ extension SwarmSchedule {
             peer.refused.insert(piece)
             peers[id] = peer
             if requesters[piece]?.isEmpty ?? true { release(piece, from: id) }
-            badCopies[piece, default: []].insert(id)
             // Doubt the manifest, not the peers, when two of them disagree with it on one
-            // piece, or when two sent bad pieces and nobody a good one yet.
-            let senders = badCopies.values.reduce(into: Set<PeerID>()) { $0.formUnion($1) }
-            if badCopies[piece]!.count >= 2 || (senders.count >= 2 && goodArrivals == 0) { return [.doubtManifest(piece: piece)] }
+            // piece, or when two sent bad pieces and nobody a good one yet. A peer whose own
+            // entry named the manifest cannot disagree with it: its bad pieces are its own
+            // (a liar that named a made-up manifest is blamed, not believed).
+            if !peer.namesManifest {
+                badCopies[piece, default: []].insert(id)
+                let senders = badCopies.values.reduce(into: Set<PeerID>()) { $0.formUnion($1) }
+                if badCopies[piece]!.count >= 2 || (senders.count >= 2 && goodArrivals == 0) { return [.doubtManifest(piece: piece)] }
+            }
             if peer.badPieces >= configuration.badPiecesToDrop {
                 actions += drop(id, reason: .badPieces(peer.badPieces))
             }

@@ -31,7 +31,7 @@ extension SwarmSchedule {
             peer.badPieces += 1
             peer.refused.insert(piece)
             peers[id] = peer
-            badCopies[piece, default: []].insert(id)
+            if !peer.namesManifest { badCopies[piece, default: []].insert(id) }
             if peer.badPieces >= configuration.badPiecesToDrop {
                 actions += drop(id, reason: .badPieces(peer.badPieces))
             }

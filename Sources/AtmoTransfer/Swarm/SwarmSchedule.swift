@@ -75,7 +75,9 @@ public struct SwarmSchedule: Sendable {
         case drop(peer: PeerID, reason: DropReason)
         /// Two different peers sent copies of `piece` that fail the manifest, or two sent bad
         /// pieces before anyone sent a good one: more likely the manifest is wrong (whoever
-        /// named it lied) than the peers. Stop the swarm, trust none of its pieces, blame nobody.
+        /// named it lied) than the peers. Stop the swarm, trust none of its pieces, blame nobody
+        /// yet (the engine may try the manifest the other sources name). Only peers that did
+        /// not name this manifest themselves count (`vouchForManifest`).
         case doubtManifest(piece: Int)
     }
 
@@ -139,6 +141,9 @@ public struct SwarmSchedule: Sendable {
         var refused: Set<Int> = []
         /// Whether the engine has another route to the same node when this one is dropped.
         var hasFallback = false
+        /// Whether its own catalog entry names the manifest the pieces are checked against
+        /// (`vouchForManifest`): its bad pieces are then its fault, never the manifest's.
+        var namesManifest = false
         /// Bytes per second, smoothed; nil until measured.
         var rate: Double?
         var bytesSinceSample: Int64 = 0
