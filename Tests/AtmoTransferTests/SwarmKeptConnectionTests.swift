@@ -70,8 +70,9 @@ struct SwarmKeptConnectionTests {
             for (peer, tally) in peers {
                 #expect(!peer.log.pieces.isEmpty, "every seed served pieces")
                 // One connection per worker (2), and a new one after an endgame copy the
-                // worker gave up on (the connection cannot carry the next request then).
-                #expect(tally.now.downloadAccepted <= 4, "\(tally.now) for \(peer.log.pieces.count) requests")
+                // worker gave up on or a failure (the connection cannot carry the next
+                // request then). AsyncHTTPClient opened 14-15 here.
+                #expect(tally.now.downloadAccepted <= 6, "\(tally.now) for \(peer.log.pieces.count) requests")
             }
             #expect(outcomes.summary.allSatisfy { $0.failure == nil })
         }
