@@ -12,8 +12,9 @@
 #           until it succeeds (3 times at most)
 #   single  `atmo pull --from URL` (verified, installed) vs `curl -o` of the same file from the
 #           same provider, onto tmpfs, pairs interleaved (goal <= 1.25x), and the pull's peak
-#           RSS (goal < 64 MiB); with BASELINE_BIN, that binary's pull too in every round
-#           (an older build side by side: same provider, same load)
+#           RSS (goal < 64 MiB); in the same rounds, both again from the same binary serving
+#           with --no-sendfile (-plain rows); with BASELINE_BIN, that binary's pull too in
+#           every round (an older build side by side: same provider, same load)
 #   all     every one of them
 # Usage: bench/swarm.sh three|fanout|flip|single|all
 # Environment: SIZE_MIB (256: three, fanout, flip), SINGLE_MIB (1024), RATE (bytes/s per
@@ -330,73 +331,77 @@ figure_flip() {
 
 # ---- 4. single source onto tmpfs: pull vs curl ----
 serve_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # user + system clock ticks of a process
-figure_single() {
-    local file bytes dir="$WORK/single" port url
-    file=$(model_file "$SINGLE_MIB"); bytes=$(stat -c %s "$file")
-    echo "== single: ${SINGLE_MIB} MiB, one provider, onto $(df --output=fstype "$WORK" | tail -1) ($BENCH_DIR), $RUNS interleaved pairs"
-    mkdir -p "$dir"
-    "$ATMO" serve --host 127.0.0.1 --port 0 --port-file "$dir/port" --folder "$(dirname "$file")" --no-huggingface \
-        --no-llamafarm --no-lan --state-dir "$dir/serve" --log-level warning > /dev/null 2> "$dir/serve.log" &
+# One timed transfer: appends "LABEL seconds peak-KiB cpu-seconds provider-ticks" to $dir/results.
+single_measure() {
+    local label=$1 provider=$2 ticks secs kib user sys; shift 2
+    ticks=$(serve_ticks "$provider")
+    /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "$@" > /dev/null
+    read -r secs kib user sys < "$dir/time.txt"
+    echo "$label $secs $kib $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $(( $(serve_ticks "$provider") - ticks ))" >> "$dir/results"
+}
+single_pull() {   # LABEL PROVIDER-PID URL BINARY
+    rm -rf "$dir/pull"
+    single_measure "$1" "$2" "$4" pull "$MODEL" --from "$3" --to "$dir/pull/models" --state-dir "$dir/pull/state"
+    cmp -s "$dir/pull/models/$MODEL" "$file" || { echo "FAIL: pulled bytes differ ($1)" >&2; exit 1; }
+    rm -rf "$dir/pull"
+}
+single_curl() {   # LABEL PROVIDER-PID URL
+    rm -f "$dir/curl.out"
+    single_measure "$1" "$2" curl -s -o "$dir/curl.out" "$3/v1/models/download/$MODEL"
+    cmp -s "$dir/curl.out" "$file" || { echo "FAIL: curl's bytes differ ($1)" >&2; exit 1; }
+    rm -f "$dir/curl.out"
+}
+single_serve() {   # NAME [serve flags...]: starts a provider of the file, prints "PID URL" once it lists it
+    local name=$1 port url; shift
+    "$ATMO" serve --host 127.0.0.1 --port 0 --port-file "$dir/$name.port" --folder "$(dirname "$file")" --no-huggingface \
+        --no-llamafarm --no-lan --state-dir "$dir/$name" --log-level warning "$@" > /dev/null 2> "$dir/$name.log" &
     track $!
-    port=$(waitfile "$dir/port"); url="http://127.0.0.1:$port"
+    port=$(waitfile "$dir/$name.port"); url="http://127.0.0.1:$port"
     for _ in $(seq 1200); do curl -sf "$url/v1/models" | grep -q "\"$MODEL\"" && break; sleep 0.1; done
     curl -s -o /dev/null "$url/v1/models/download/$MODEL"   # warm-up
-    local pull_t=() curl_t=() pull_rss=() pull_cpu=() curl_cpu=() serve_pull=() serve_curl=() i secs kib user sys ticks
-    local base_t=() base_rss=() base_cpu=() serve_base=() base=${BASELINE_BIN:-}
-    local serve_pid load_before
-    serve_pid=$(tail -1 "$WORK/phase-pids")
+    echo "$(tail -1 "$WORK/phase-pids") $url"
+}
+# "LABEL": median seconds, largest peak RSS (MiB), median CPU-s/GiB, median provider CPU-s/GiB.
+single_row() {
+    awk -v l="$1" -v g="$gib" -v hz="$(getconf CLK_TCK)" '$1 == l { n++; t[n]=$2; r=($3>r?$3:r); c[n]=$4; p[n]=$5 }
+        function med(a, n,   i, j, x) { for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j+1] = a[j]; a[j+1] = x }
+            return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
+        END { printf "%.2f %d %.2f %.2f\n", med(t, n), r / 1024, med(c, n) / g, med(p, n) / hz / g }' "$dir/results"
+}
+single_runs() { awk -v l="$1" '$1 == l { printf "%s ", $2 }' "$dir/results"; }
+figure_single() {
+    local file bytes dir="$WORK/single" gib base=${BASELINE_BIN:-} load_before i
+    file=$(model_file "$SINGLE_MIB"); bytes=$(stat -c %s "$file")
+    gib=$(awk -v b="$bytes" 'BEGIN { print b / 1073741824 }')
+    echo "== single: ${SINGLE_MIB} MiB, one provider, onto $(df --output=fstype "$WORK" | tail -1) ($BENCH_DIR), $RUNS interleaved rounds"
+    mkdir -p "$dir"; : > "$dir/results"
+    local sf plain sf_pid sf_url plain_pid plain_url
+    sf=$(single_serve sendfile); read -r sf_pid sf_url <<< "$sf"
+    # The same provider with sendfile off (pread + write, as before 2026-12-07 e), in the same rounds.
+    plain=$(single_serve plain --no-sendfile); read -r plain_pid plain_url <<< "$plain"
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for i in $(seq "$RUNS"); do
-        rm -rf "$dir/pull" "$dir/curl.out"
-        if [ -n "$base" ]; then
-            ticks=$(serve_ticks "$serve_pid")
-            /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "$base" pull "$MODEL" --from "$url" --to "$dir/pull/models" \
-                --state-dir "$dir/pull/state" > /dev/null
-            read -r secs kib user sys < "$dir/time.txt"
-            base_t+=("$secs"); base_rss+=("$kib"); base_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
-            serve_base+=("$(( $(serve_ticks "$serve_pid") - ticks ))")
-            cmp -s "$dir/pull/models/$MODEL" "$file" || { echo "FAIL: pulled bytes differ (baseline)" >&2; exit 1; }
-            rm -rf "$dir/pull"
-        fi
-        ticks=$(serve_ticks "$serve_pid")
-        /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "$ATMO" pull "$MODEL" --from "$url" --to "$dir/pull/models" \
-            --state-dir "$dir/pull/state" > /dev/null
-        read -r secs kib user sys < "$dir/time.txt"
-        pull_t+=("$secs"); pull_rss+=("$kib"); pull_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
-        serve_pull+=("$(( $(serve_ticks "$serve_pid") - ticks ))")
-        cmp -s "$dir/pull/models/$MODEL" "$file" || { echo "FAIL: pulled bytes differ" >&2; exit 1; }
-        rm -rf "$dir/pull"
-        ticks=$(serve_ticks "$serve_pid")
-        /usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" curl -s -o "$dir/curl.out" "$url/v1/models/download/$MODEL"
-        read -r secs kib user sys < "$dir/time.txt"
-        curl_t+=("$secs"); curl_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
-        serve_curl+=("$(( $(serve_ticks "$serve_pid") - ticks ))")
-        rm -f "$dir/curl.out"
+        [ -n "$base" ] && single_pull baseline "$sf_pid" "$sf_url" "$base"
+        single_pull pull "$sf_pid" "$sf_url" "$ATMO"
+        single_curl curl "$sf_pid" "$sf_url"
+        single_pull pull-plain "$plain_pid" "$plain_url" "$ATMO"
+        single_curl curl-plain "$plain_pid" "$plain_url"
     done
     stop_phase
-    local p c gib
-    p=$(printf '%s\n' "${pull_t[@]}" | median); c=$(printf '%s\n' "${curl_t[@]}" | median)
-    gib=$(awk -v b="$bytes" 'BEGIN { print b / 1073741824 }')
-    printf '%-46s %10s %10s\n' "" "atmo pull" "curl -o"
-    printf '%-46s %8s s %8s s   ratio %s, goal <= 1.25\n' "time (median)" "$p" "$c" "$(ratio "$p" "$c")"
-    printf '%-46s %5s MB/s %5s MB/s\n' "rate" "$(mbps "$bytes" "$p")" "$(mbps "$bytes" "$c")"
-    printf '%-46s %10s %10s\n' "CPU seconds per GiB (median)" \
-        "$(awk -v s="$(printf '%s\n' "${pull_cpu[@]}" | median)" -v g="$gib" 'BEGIN { printf "%.2f", s / g }')" \
-        "$(awk -v s="$(printf '%s\n' "${curl_cpu[@]}" | median)" -v g="$gib" 'BEGIN { printf "%.2f", s / g }')"
-    printf '%-46s %10s %10s\n' "provider CPU seconds per GiB (median)" \
-        "$(awk -v t="$(printf '%s\n' "${serve_pull[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')" \
-        "$(awk -v t="$(printf '%s\n' "${serve_curl[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')"
-    printf '%-46s %6s MiB %10s   goal < 64 MiB\n' "peak RSS (largest)" "$(( $(printf '%s\n' "${pull_rss[@]}" | sort -g | tail -1) / 1024 ))" "-"
-    echo "   runs (pull / curl): ${pull_t[*]} / ${curl_t[*]}"
-    if [ -n "$base" ]; then
-        local b
-        b=$(printf '%s\n' "${base_t[@]}" | median)
-        echo "   baseline $base: time (median) $b s, ratio $(ratio "$b" "$c"), CPU seconds per GiB" \
-            "$(awk -v s="$(printf '%s\n' "${base_cpu[@]}" | median)" -v g="$gib" 'BEGIN { printf "%.2f", s / g }')," \
-            "provider CPU seconds per GiB" \
-            "$(awk -v t="$(printf '%s\n' "${serve_base[@]}" | median)" -v g="$gib" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz / g }')," \
-            "peak RSS $(( $(printf '%s\n' "${base_rss[@]}" | sort -g | tail -1) / 1024 )) MiB; runs: ${base_t[*]}"
-    fi
+    local p c pr cr
+    read -r p pr _ _ <<< "$(single_row pull)"; read -r c _ _ _ <<< "$(single_row curl)"
+    printf '%-34s %10s %10s %8s %14s %14s\n' "provider / client" "time" "ratio" "peak RSS" "client CPU-s/GiB" "provider CPU-s/GiB"
+    for label in pull curl pull-plain curl-plain ${base:+baseline}; do
+        local t r cpu prov ref
+        read -r t r cpu prov <<< "$(single_row "$label")"
+        case $label in pull | baseline) ref=$c ;; pull-plain) ref=$(single_row curl-plain | cut -d' ' -f1) ;; *) ref=$t ;; esac
+        printf '%-34s %8s s %10s %6s MiB %14s %14s\n' "$label" "$t" "$(ratio "$t" "$ref")x" "$r" "$cpu" "$prov"
+    done
+    echo "   goal: pull (verified, installed, from the sendfile provider) <= 1.25x curl -o; peak RSS < 64 MiB (pull: $pr MiB)"
+    echo "   rate: pull $(mbps "$bytes" "$p") MB/s, curl $(mbps "$bytes" "$c") MB/s"
+    echo "   (-plain: the same provider binary with --no-sendfile, each chunk read into memory and written)"
+    for label in pull curl pull-plain curl-plain ${base:+baseline}; do echo "   runs $label: $(single_runs "$label")"; done
+    [ -n "$base" ] && echo "   baseline: $base pulling from the sendfile provider"
     echo "   load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
     echo
 }
