@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AtmoProtocol
+import AtmoTransfer
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -14,7 +15,8 @@ struct MeshRequestError: Error, CustomStringConvertible {
 
 /// Talks to other nodes for the mesh: catalogs in (`GET /v1/catalogs`, or `/v1/models` of an
 /// older peer) and out (`POST /v1/catalogs`), and `/health` probes timed for latency.
-/// Every answer is bounded in size and time; a peer's failure is an error, never a hang.
+/// Every answer is bounded in size and time (`timeout` covers head and body:
+/// `HTTPClient.exchange`); a peer's failure is an error, never a hang.
 struct MeshClient: Sendable {
     let http: HTTPClient
     var timeout: TimeAmount = .seconds(10)
@@ -77,9 +79,8 @@ struct MeshClient: Sendable {
             request.body = .bytes(ByteBuffer(data: body))
         }
         do {
-            let response = try await http.execute(request, timeout: timeout)
-            let bytes = try await response.body.collect(upTo: limit)
-            return (response.status, Data(buffer: bytes))
+            let answer = try await http.exchange(request, timeout: timeout, limit: limit)
+            return (answer.status, Data(buffer: answer.body))
         } catch let error as MeshRequestError {
             throw error
         } catch {

@@ -28,12 +28,13 @@ extension PeerClient {
         let status: HTTPResponseStatus
         let body: ByteBuffer
         do {
-            // A large manifest (32 MiB at most) gets a second per MiB on top of the usual bound.
+            // A large manifest (32 MiB at most) gets a second per MiB on top of the usual bound,
+            // head and body together.
             let timeout = controlTimeout + .seconds(Int64(expectedBytes >> 20))
-            let response = try await http.execute(request, timeout: timeout, logger: logger)
-            status = response.status
             do {
-                body = try await response.body.collect(upTo: expectedBytes + Self.manifestBodySlack)
+                let answer = try await http.exchange(
+                    request, timeout: timeout, limit: expectedBytes + Self.manifestBodySlack, logger: logger)
+                (status, body) = (answer.status, answer.body)
             } catch is NIOTooManyBytesError {
                 throw TransferError(
                     .protocolViolation,

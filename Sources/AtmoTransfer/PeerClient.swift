@@ -27,8 +27,8 @@ public struct PeerClient: SourceChannel {
     public var background = false
 
     public var address: String { baseURL }
-    /// Bound on the time for a small JSON request.
-    let controlTimeout: TimeAmount = .seconds(15)
+    /// Bound on the time for a small JSON request, head and body (`HTTPClient.exchange`).
+    var controlTimeout: TimeAmount = .seconds(15)
 
     /// `baseURL` like `http://127.0.0.1:14750` (a trailing slash is ignored).
     public init(baseURL: String, http: HTTPClient, logger: Logger) {
@@ -113,9 +113,9 @@ public struct PeerClient: SourceChannel {
             request.headers.add(name: "Content-Type", value: "application/json")
         }
         do {
-            let response = try await http.execute(request, timeout: timeout ?? controlTimeout, logger: logger)
-            let body = try await response.body.collect(upTo: WireLimits.maxMessageBytes)
-            return (response.status, Data(buffer: body))
+            let answer = try await http.exchange(
+                request, timeout: timeout ?? controlTimeout, limit: WireLimits.maxMessageBytes, logger: logger)
+            return (answer.status, Data(buffer: answer.body))
         } catch {
             throw Self.connectionError(error, peer: baseURL)
         }

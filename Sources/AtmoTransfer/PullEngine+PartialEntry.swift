@@ -38,10 +38,11 @@ extension PullEngine {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         do {
-            let response = try await http.execute(HTTPClientRequest(url: base + HTTPAPI.catalogsPath), timeout: .seconds(20), logger: logger)
-            let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
-            guard response.status == .ok else { return nil }
-            return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: body))
+            let answer = try await http.exchange(
+                HTTPClientRequest(url: base + HTTPAPI.catalogsPath), timeout: .seconds(20), limit: WireLimits.maxCatalogBundleBytes,
+                logger: logger)
+            guard answer.status == .ok else { return nil }
+            return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: answer.body))
         } catch {
             logger.debug("cannot read the catalogs of a source", metadata: ["source": "\(base)", "error": "\(error)"])
             return nil

@@ -50,12 +50,12 @@ struct LocalNodeClient {
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         configuration.connectionPool.retryConnectionEstablishment = false
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-            let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(15))
-            let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
-            guard response.status == .ok else {
-                throw LocalNodeError(status: Int(response.status.code), body: Data(buffer: body))
+            // Head and body within 15 s (`exchange`): a node that trickles its answer is an error.
+            let answer = try await http.exchange(HTTPClientRequest(url: url), timeout: .seconds(15), limit: WireLimits.maxCatalogBundleBytes)
+            guard answer.status == .ok else {
+                throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))
             }
-            return try WireCoding.decode(T.self, from: Data(buffer: body))
+            return try WireCoding.decode(T.self, from: Data(buffer: answer.body))
         }
     }
 }

@@ -129,12 +129,11 @@ extension LocalNodeClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-            let response = try await http.execute(request, timeout: .seconds(15))
-            let bytes = try await response.body.collect(upTo: maxAnswerBytes)
-            guard (200..<300).contains(response.status.code) else {
-                throw LocalNodeError(status: Int(response.status.code), body: Data(buffer: bytes))
+            let answer = try await http.exchange(request, timeout: .seconds(15), limit: maxAnswerBytes)
+            guard (200..<300).contains(answer.status.code) else {
+                throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))
             }
-            return try WireCoding.decode(T.self, from: Data(buffer: bytes))
+            return try WireCoding.decode(T.self, from: Data(buffer: answer.body))
         }
     }
 

@@ -99,12 +99,12 @@ extension PullCommand {
             let bundle: HTTPAPI.CatalogBundle
             do {
                 bundle = try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-                    let response = try await http.execute(HTTPClientRequest(url: url + HTTPAPI.catalogsPath), timeout: .seconds(20))
-                    let body = try await response.body.collect(upTo: WireLimits.maxCatalogBundleBytes)
-                    guard response.status == .ok else {
-                        throw Failure(message: "\(url) answered \(response.status.code)", exitCode: ExitStatus.unreachable)
+                    let answer = try await http.exchange(
+                        HTTPClientRequest(url: url + HTTPAPI.catalogsPath), timeout: .seconds(20), limit: WireLimits.maxCatalogBundleBytes)
+                    guard answer.status == .ok else {
+                        throw Failure(message: "\(url) answered \(answer.status.code)", exitCode: ExitStatus.unreachable)
                     }
-                    return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: body))
+                    return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: answer.body))
                 }
             } catch {
                 Failure(message: "could not read the catalogs of \(url): \(error)", exitCode: ExitStatus.unreachable).exit(

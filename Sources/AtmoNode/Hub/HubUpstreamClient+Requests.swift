@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AtmoTransfer
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -36,7 +37,7 @@ extension HubUpstreamClient {
             guard response.status == .tooManyRequests, isUpstream(response.url),
                 let refusal = HubUpstreamRefusal.from(status: response.status, headers: response.headers)
             else { return response }
-            _ = try? await response.body.collect(upTo: 64 << 10)
+            _ = try? await response.body.collect(upTo: 64 << 10, deadline: .now() + timeout)
             pace.limit(bucket, for: refusal.retryAfter ?? .seconds(1), now: .now)
         }
     }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import AtmoProtocol
 import AtmoStore
+import AtmoTransfer
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -117,7 +118,8 @@ struct HubUpstreamClient: Sendable {
         let response = try await send(baseURL + "/\(repoID)/resolve/\(commit)/\(quoted)", accept: nil, timeout: .hours(24))
         guard response.status == .ok else {
             let onUpstream = isUpstream(response.url)
-            _ = try? await response.body.collect(upTo: 64 << 10)
+            // A small error body, read within its own bound (the request's is a day).
+            _ = try? await response.body.collect(upTo: 64 << 10, deadline: .now() + .seconds(15))
             if onUpstream, let refusal = HubUpstreamRefusal.from(status: response.status, headers: response.headers) { throw refusal }
             throw HubUpstreamError(
                 "GET \(file.path) answered \(response.status.code)" + (onUpstream ? "" : " from \(response.url?.host ?? "another host")"))
@@ -136,7 +138,8 @@ struct HubUpstreamClient: Sendable {
     /// A bounded JSON `GET` (`send`): status, headers, body and the URL that answered.
     private func get(url: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data, URL?) {
         let response = try await send(url, accept: "application/json", timeout: timeout)
-        let bytes = try await response.body.collect(upTo: limit)
+        // The head's deadline ends at the head: the body gets its own (a trickled listing is an error).
+        let bytes = try await response.body.collect(upTo: limit, deadline: .now() + timeout)
         return (response.status, response.headers, Data(buffer: bytes), response.url)
     }
 
