@@ -27,6 +27,8 @@ struct RelayTransferProvider: Sendable {
     var configuration = ChunkSender.Configuration()
     /// The node's bandwidth shaper (nil: no limits).
     var shaper: BandwidthShaper? = nil
+    /// The bounds on uploads at once, per requesting node and in all (`RelayUploadAdmission`).
+    var uploads = RelayUploadSlots()
 
     /// How often a transfer's clock ticks (resend timers are 1 s and up).
     static let tickInterval = Duration.milliseconds(20)
@@ -59,6 +61,13 @@ struct RelayTransferProvider: Sendable {
                 requestID: request.requestID, modelID: request.modelID, reason: reason, message: message, cancelledBy: nodeID)
             _ = route.send(RelayPayload.direct(cancel, to: peer))
         }
+        let admitted = await uploads.acquire(peer: peer)
+        if let message = admitted.refusal(nodeID: nodeID, limits: uploads.limits) {
+            logger.debug("relayed transfer refused", metadata: ["peer": "\(peer)", "reason": "\(message)"])
+            refuse(.timeout, message)
+            return
+        }
+        defer { uploads.release(peer: peer) }
         guard let holding = holding(for: request) else {
             refuse(.protocolError, "\(request.modelID) is not offered by node \(nodeID)")
             return
