@@ -102,6 +102,9 @@ extension RelaySourceChannel {
                 if case .done(let result) = try take(answer) { return result }
             case .relay(.pathLost(let why)):
                 throw pathLost(why)
+            case .relay(.unreadable(let why)):
+                let message = "node \(nodeID) answered a piece query with a message this node cannot read: \(why)"
+                throw TransferError(.protocolViolation, message)
             case .relay(.message), .relay(.binary):
                 continue
             case .tick:

@@ -170,6 +170,17 @@ struct PieceReception {
             return false
         case .relay(.pathLost(let why)):
             throw RelayRouteLost("relay path to node \(peer) lost: \(why)", reason: why, partial: buffer)
+        case .relay(.unreadable(let why)):
+            let message = "node \(peer) sent a transfer message this node cannot read: \(why)"
+            if isStarted {
+                giveUp(.protocolError, message)
+            } else {
+                let cancel = ModelTransferCancel(
+                    requestID: request.requestID, modelID: request.modelID, reason: .protocolError, message: message,
+                    cancelledBy: request.requesterNodeID)
+                _ = route.send(RelayPayload.direct(cancel, to: peer))
+            }
+            throw TransferError(.protocolViolation, message)
         case .relay(.message(.transferStart(let start))):
             guard receiver == nil else { return false }
             switch ChunkReceiver.open(request: request, start: start, localNodeID: request.requesterNodeID, configuration: configuration) {

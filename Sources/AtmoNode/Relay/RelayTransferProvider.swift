@@ -148,6 +148,8 @@ struct ProviderTransfer {
             case .relay(.message(.chunkAck(let ack))): actions = sender.receive(ack: ack, now: now)
             case .relay(.message(.cancel(let cancel))): actions = sender.receive(cancel: cancel)
             case .relay(.pathLost(let why)): actions = sender.cancel(reason: .networkError, message: why)
+            case .relay(.unreadable(let why)):
+                actions = sender.cancel(reason: .protocolError, message: "node \(peer) sent a message this node cannot read: \(why)")
             case .relay: actions = []
             }
             guard await perform(actions), await performCredit() else { return }

@@ -1,6 +1,7 @@
 import AtmoProtocol
 import AtmoTransfer
 import Foundation
+import Logging
 import NIOCore
 import Synchronization
 
@@ -21,6 +22,9 @@ enum RelayTransferEvent: Sendable {
     case pieces(PieceQueryMessage)
     /// The relay path to the other node is gone (its link closed, or it left the mesh).
     case pathLost(String)
+    /// The other node sent a message for this request that does not decode (what is wrong
+    /// with it): a protocol error of that node, which ends the transfer at once.
+    case unreadable(String)
 }
 
 /// Where the node's relay links meet its relayed transfers: which relay reaches which peer
@@ -65,9 +69,13 @@ final class TransferHub: Sendable {
     private let querySink: AsyncStream<(query: PieceQuery, from: String, link: String)>.Continuation
     /// Whether this node takes binary frames itself (it joins with the `binary_direct` capability).
     let acceptsBinary: Bool
+    /// Undecodable messages for no transfer of their sender, dropped (`TransferHub+Unreadable`).
+    let unreadableDropped = Atomic<Int>(0)
+    let logger: Logger
 
-    init(acceptsBinary: Bool = true) {
+    init(acceptsBinary: Bool = true, logger: Logger = Logger(label: "atmo.relay.transfers")) {
         self.acceptsBinary = acceptsBinary
+        self.logger = logger
         (requests, requestSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         (reports, reportSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         (queries, querySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
@@ -172,6 +180,7 @@ final class TransferHub: Sendable {
             }
             message = try WireCoding.decodeMessage(data)
         } catch {
+            unreadable(payload, from: sender, error: error)
             return
         }
         switch message {
@@ -211,7 +220,7 @@ final class TransferHub: Sendable {
 
     /// Hands `event` to the transfer of `requestID` if one waits for it from `sender`.
     @discardableResult
-    private func deliver(_ event: RelayTransferEvent, requestID: String, from sender: String) -> Bool {
+    func deliver(_ event: RelayTransferEvent, requestID: String, from sender: String) -> Bool {
         let inbox = state.withLock { state -> AsyncStream<RelayTransferEvent>.Continuation? in
             guard let entry = state.inboxes[requestID], entry.peer == sender else { return nil }
             return entry.continuation
