@@ -397,7 +397,10 @@ figure_single() {
         case $label in pull | baseline) ref=$c ;; pull-plain) ref=$(single_row curl-plain | cut -d' ' -f1) ;; *) ref=$t ;; esac
         printf '%-34s %8s s %10s %6s MiB %14s %14s\n' "$label" "$t" "$(ratio "$t" "$ref")x" "$r" "$cpu" "$prov"
     done
+    local best
+    best=$(printf '%s\n' "$c" "$(single_row curl-plain | cut -d' ' -f1)" | sort -g | head -1)
     echo "   goal: pull (verified, installed, from the sendfile provider) <= 1.25x curl -o; peak RSS < 64 MiB (pull: $pr MiB)"
+    echo "   against the faster curl of the two providers ($best s): pull $(ratio "$p" "$best")x (sendfile slows curl's own copy on loopback)"
     echo "   rate: pull $(mbps "$bytes" "$p") MB/s, curl $(mbps "$bytes" "$c") MB/s"
     echo "   (-plain: the same provider binary with --no-sendfile, each chunk read into memory and written)"
     for label in pull curl pull-plain curl-plain ${base:+baseline}; do echo "   runs $label: $(single_runs "$label")"; done
