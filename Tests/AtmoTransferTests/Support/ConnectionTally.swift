@@ -112,35 +112,7 @@ final class ConnectionTally: Sendable {
 func withCountingFakePeer<T: Sendable>(
     _ peer: FakePeer, tally: ConnectionTally, _ body: @escaping @Sendable (String) async throws -> T
 ) async throws -> T {
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let quiet = Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() })
-    let application = Application(
-        router: peer.router(),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionTally.Handler(tally: tally)])),
-        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-peer"),
-        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-        logger: quiet)
-    // Stopped by a graceful shutdown, as `withFakePeer` does (never by cancellation).
-    var servicesConfiguration = ServiceGroupConfiguration(services: [application], logger: quiet)
-    servicesConfiguration.maximumGracefulShutdownDuration = .seconds(1)
-    let services = ServiceGroup(configuration: servicesConfiguration)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            try await services.run()
-            return nil
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await body("http://127.0.0.1:\(port)"))
-        } catch {
-            result = .failure(error)
-        }
-        await services.triggerGracefulShutdown()
-        try await group.waitForAll()
-        return try result.get()
-    }
+    try await withFakePeer(peer, channelHandlers: { [ConnectionTally.Handler(tally: tally)] }, body)
 }
 
 /// `withCountingFakePeer` for each of `peers` with its tally, in order.

@@ -206,18 +206,23 @@ struct FakePeer: Sendable {
 }
 
 /// Runs `body` with `peer` serving on `127.0.0.1:{free port}`; stops it afterwards.
-func withFakePeer<T: Sendable>(_ peer: FakePeer, _ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
+/// `channelHandlers`: added to each connection after the HTTP codec (`withCountingFakePeer`).
+func withFakePeer<T: Sendable>(
+    _ peer: FakePeer, channelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] },
+    _ body: @escaping @Sendable (String) async throws -> T
+) async throws -> T {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let quiet = Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() })
     let application = Application(
         router: peer.router(),
+        server: .http1(configuration: .init(additionalChannelHandlers: channelHandlers())),
         configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-peer"),
         onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-        logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
+        logger: quiet)
     // Stopped by a graceful shutdown, never by cancellation: cancelling a server that is
     // accepting a connection traps in NIO (apple/swift-nio#3481).
     // A stalling answer gets one second to end, then it is cancelled.
-    var servicesConfiguration = ServiceGroupConfiguration(
-        services: [application], logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
+    var servicesConfiguration = ServiceGroupConfiguration(services: [application], logger: quiet)
     servicesConfiguration.maximumGracefulShutdownDuration = .seconds(1)
     let services = ServiceGroup(configuration: servicesConfiguration)
     return try await withThrowingTaskGroup(of: T?.self) { group in

@@ -52,7 +52,7 @@ final class HostileBodyServer: Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
         let server: HostileBodyServer
-        private var pending = ""
+        private var heads = RangeRequestHeads()
 
         init(server: HostileBodyServer) {
             self.server = server
@@ -60,21 +60,12 @@ final class HostileBodyServer: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
-            pending += buffer.readString(length: buffer.readableBytes) ?? ""
-            while let end = pending.range(of: "\r\n\r\n") {
-                let head = String(pending[..<end.lowerBound])
-                pending = String(pending[end.upperBound...])
-                answer(head, context: context)
-            }
+            for head in heads.take(&buffer) { answer(head, context: context) }
         }
 
         private func answer(_ head: String, context: ChannelHandlerContext) {
             let size = Int64(server.bytes.count)
-            var (first, last) = (Int64(0), size - 1)
-            for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("range: bytes=") {
-                let spec = line.dropFirst("range: bytes=".count).split(separator: "-")
-                if spec.count == 2, let a = Int64(spec[0]), let b = Int64(spec[1]) { (first, last) = (a, min(b, size - 1)) }
-            }
+            let (first, last) = RangeRequestHeads.range(in: head, size: size)
             var out = context.channel.allocator.buffer(capacity: 1024)
             switch server.answer {
             case .tricklingError(let status, let interval, let count):
