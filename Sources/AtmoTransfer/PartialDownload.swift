@@ -156,13 +156,18 @@ final class PartialDownload: Sendable {
         try await Self.install(partialPath: path, entry: entry, store: store, downloadedFrom: source, engine: engine)
     }
 
-    /// Installs the verified partial at `partialPath` (see `install(downloadedFrom:)`).
+    /// Installs the verified partial at `partialPath` (see `install(downloadedFrom:)`), and
+    /// removes the id's install lock file afterwards, on failure too, when nobody else holds
+    /// or waits on it (`LocalModelStore.removeInstallLock`).
     static func install(
         partialPath: String, entry: ModelEntry, store: LocalModelStore, downloadedFrom source: String, engine: PullEngine
     ) async throws(TransferError) -> String {
         let (verified, partial, database) = (entry, partialPath, engine.database)
         do {
             return try await engine.blockingIO.run {
+                // The install lock goes once the install ends, either way, unless another
+                // install, removal or eviction of the id holds or waits on it (then it stays).
+                defer { store.removeInstallLock(modelID: verified.modelID) }
                 let installed = try store.install(partialPath: partial, entry: verified, downloadedFrom: source)
                 // Verified while streaming: the inventory need not hash it again to offer it.
                 try database.rememberHash(path: installed, stat: try FileIO.stat(installed), sha256: verified.sha256)
