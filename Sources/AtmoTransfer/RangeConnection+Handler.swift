@@ -51,6 +51,8 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
     private var lastActivity = NIODeadline.now()
     private var stallTimeout = TimeAmount.seconds(30)
     private var stallCheck: Scheduled<Void>?
+    /// Ends an answer other than the 206 its window after its head (`otherBodyWindow`).
+    private var otherBodyCheck: Scheduled<Void>?
 
     init(peer: String) {
         self.peer = peer
@@ -106,6 +108,7 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
             if head.status.code >= 100 && head.status.code < 200 && head.status != .switchingProtocols { return }
             closesAfter = !head.isKeepAlive
             exchange.collector.headArrived(head)
+            if head.status != .partialContent { otherBodyWindow(exchange, context: context) }
         case .body(let buffer):
             let ticket = exchange.ticket
             waiting += 1
@@ -178,7 +181,24 @@ final class RangeExchangeHandler: ChannelDuplexHandler {
         self.exchange = nil
         stallCheck?.cancel()
         stallCheck = nil
+        otherBodyCheck?.cancel()
+        otherBodyCheck = nil
         exchange.promise.completeWith(result)
+    }
+
+    /// An answer other than the 206 has the collector's window (`otherBodySeconds`) from its
+    /// head to end. The collector checks it as body bytes come; a peer that sends one and
+    /// then nothing would hold the exchange for the window plus the stall timeout, so the
+    /// window's end also fails it, as the collector would (`StopReading`: the answer ends
+    /// with what its head and body so far say).
+    private func otherBodyWindow(_ exchange: Exchange, context: ChannelHandlerContext) {
+        let ticket = exchange.ticket
+        let window = TimeAmount.nanoseconds(Int64(exchange.collector.otherBodySeconds * 1e9))
+        otherBodyCheck?.cancel()
+        otherBodyCheck = context.eventLoop.assumeIsolated().scheduleTask(in: window) {
+            guard self.exchange?.ticket === ticket else { return }
+            self.fail(RangeBodyCollector.StopReading())
+        }
     }
 
     /// Fails the exchange once nothing arrived for `stallTimeout` (checked at the deadline,
