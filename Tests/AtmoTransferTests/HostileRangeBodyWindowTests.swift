@@ -1,10 +1,8 @@
 import AsyncHTTPClient
-import AtmoProtocol
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
 
 @testable import AtmoTransfer
@@ -17,7 +15,7 @@ import Testing
 struct HostileRangeBodyWindowTests {
     @Test
     func anErrorAnswerThatGoesSilentEndsWithinTheWindow() async throws {
-        let server = SilentErrorServer()
+        let server = HostileBodyServer(answer: .silentError(status: 404))
         let url = try await server.start()
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         // A stall timeout far past the window (1 s): before the fix the exchange ended on it,
@@ -44,49 +42,5 @@ struct HostileRangeBodyWindowTests {
         }
         let transfer = try #require(error as? TransferError, "\(error)")
         #expect(transfer.code == .notOffered, "\(transfer)")
-    }
-}
-
-/// A loopback server that answers every request with a 404 announcing a 4,000-byte body,
-/// sends one byte of it, and then nothing (the connection stays open until `stop`).
-final class SilentErrorServer: Sendable {
-    let entry: ModelEntry
-    private let channel = Mutex<(any Channel)?>(nil)
-
-    init() {
-        let bytes = Data(repeating: 7, count: 128 * 1024)
-        entry = ModelEntry(
-            modelID: "silent-error", name: "Silent", type: "llm", format: "gguf", sizeBytes: Int64(bytes.count),
-            sha256: SHA256Hex.of(bytes), version: "1")
-    }
-
-    /// Starts listening on `127.0.0.1:{free port}`; returns the base URL.
-    func start() async throws -> String {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler()) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        channel.withLock { $0 = server }
-        return "http://127.0.0.1:\(server.localAddress?.port ?? 0)"
-    }
-
-    func stop() async {
-        try? await channel.withLock { $0 }?.close()
-    }
-
-    private final class Handler: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        typealias OutboundOut = ByteBuffer
-        private var heads = RangeRequestHeads()
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            for _ in heads.take(&buffer) {
-                var out = context.channel.allocator.buffer(capacity: 256)
-                out.writeString("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{")
-                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-            }
-        }
     }
 }

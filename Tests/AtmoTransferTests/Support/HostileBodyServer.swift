@@ -7,13 +7,16 @@ import Synchronization
 @testable import AtmoTransfer
 
 /// A loopback server that answers every range request for one file with a body that costs
-/// the client time or CPU: an error answer whose body trickles, or a valid 206 sent chunked
-/// in tiny chunks. Raw bytes, since an HTTP server library will not answer so.
+/// the client time or CPU: an error answer whose body trickles or stops, or a valid 206 sent
+/// chunked in tiny chunks. Raw bytes, since an HTTP server library will not answer so.
 final class HostileBodyServer: Sendable {
     enum Answer: Sendable {
         /// `status` with `Content-Length: 4000`, then one body byte every `interval`,
         /// `bytes` of them, then the connection is closed.
         case tricklingError(status: Int, interval: TimeAmount, bytes: Int)
+        /// `status` with `Content-Length: 4000`, one body byte, then nothing (the
+        /// connection stays open until `stop`).
+        case silentError(status: Int)
         /// The range asked for as a 206 with `Transfer-Encoding: chunked`, in chunks of
         /// `chunkBytes`, all written at once.
         case chunked(chunkBytes: Int)
@@ -72,6 +75,9 @@ final class HostileBodyServer: Sendable {
                 out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n")
                 context.writeAndFlush(wrapOutboundOut(out), promise: nil)
                 trickle(count, every: interval, context: context)
+            case .silentError(let status):
+                out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{")
+                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
             case .chunked(let chunkBytes):
                 let etag = ByteRangeHeaders.etag(sha256: server.entry.sha256)
                 out.writeString(
