@@ -9,8 +9,8 @@ import NIOPosix
 extension FileBodyPump {
     /// Hands `count` bytes at the body's position to the socket as a file region, through
     /// `port`. The region owns a duplicate of the file's descriptor, closed once the region
-    /// is written or dropped. A region whose `sendfile` held the loop past `slowReadLimit`
-    /// sends the rest of the body with reads on the file threads.
+    /// is written or dropped. A region whose `sendfile` was slow (`LoopReadWatch`: the disk
+    /// was working) sends the rest of the body with reads on the file threads.
     func sendRegion(count: Int, state: inout Sending, port: ChannelHandlerContext, context: ChannelHandlerContext) {
         let file = state.body.file
         let handle: NIOFileHandle
@@ -27,26 +27,26 @@ extension FileBodyPump {
         sending = state
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenComplete { _ in try? handle.close() }
-        let started = NIODeadline.now()
+        let watch = LoopReadWatch(limit: slowReadLimit)
         // The write completes synchronously when the socket takes it all; its bytes are
         // counted in `completed`, after the change check.
         port.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.fileRegion(region))), promise: written)
-        if NIODeadline.now() - started > slowReadLimit {
+        if watch.wasSlow {
             sending?.regions = false
             sending?.readsOnLoop = false
         }
         track(written.futureResult, count: Int64(count), checkFile: true, context: context)
     }
 
-    /// Reads the next chunk on the loop (into the older spare buffer) and writes it; a read
-    /// slower than `slowReadLimit` moves the body's later reads to the file threads.
+    /// Reads the next chunk on the loop (into the older spare buffer) and writes it; a slow
+    /// read (`LoopReadWatch`) moves the body's later reads to the file threads.
     func readOnLoop(count: Int, state: inout Sending, context: ChannelHandlerContext) {
         // The older spare: the socket has most likely released it by now.
         var reuse = spares.isEmpty ? nil : spares.removeFirst()
-        let started = NIODeadline.now()
+        let watch = LoopReadWatch(limit: slowReadLimit)
         do {
             let chunk = try Self.read(state.body, at: state.position, count: count, reusing: &reuse)
-            state.readsOnLoop = NIODeadline.now() - started <= slowReadLimit
+            state.readsOnLoop = !watch.wasSlow
             if !state.readsOnLoop { state.regions = false }
             sending = state
             write(chunk, context: context)

@@ -58,8 +58,9 @@ struct FileBody: Sendable {
 ///
 /// A read that is slow (the file is not in the page cache and the disk is working) would
 /// hold up every other connection of that loop; once a read (or a region's `sendfile`) takes
-/// longer than `slowReadLimit` (2 ms by default), the rest of that body is read on the
-/// node's file threads instead.
+/// longer than `slowReadLimit` (2 ms by default) while its thread read from the disk
+/// (`LoopReadWatch`: a preempted thread is not a slow disk), the rest of that body is read
+/// on the node's file threads instead.
 ///
 /// A file that changes mid-body ends the response early (the client sees a short body,
 /// never a complete body with other bytes): the change check (`ServedFile.isUnchanged`)
