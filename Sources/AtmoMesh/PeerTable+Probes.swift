@@ -38,7 +38,8 @@ extension PeerTable {
                     peers[nodeID]
                     ?? Peer(
                         stats: PeerStats(
-                            nodeID: nodeID, nodeName: health.nodeName.isEmpty ? held.nodeName ?? "" : health.nodeName, httpURL: url),
+                            nodeID: nodeID, nodeName: health.nodeName.isEmpty ? held.nodeName ?? "" : health.nodeName, httpURL: url,
+                            reliability: held.reliability),
                         origin: held.origin)
                 peer.adopt(held, at: url)
                 peers[nodeID] = peer
@@ -48,19 +49,30 @@ extension PeerTable {
         }
         if let nodeID = nodeID(at: url) {
             peers[nodeID]?.stats.recordProbe(latencyMs: latencyMs, activeTransfers: health.activeTransfers, now: now)
+            peers[nodeID]?.probeFailure = nil
             revision &+= 1
         }
         return actions
     }
 
-    /// The probe of `url` failed (refused, timed out, an error status). The peer there is
-    /// failing; after `failedProbesBeforeDeparture` in a row, and on no relay, it is gone.
-    package mutating func probeFailed(_ url: String, now: Int64) -> [Action] {
+    /// The probe of `url` failed (`reason`: timed out, or refused, an error status...). The
+    /// peer there is failing; after `failedProbesBeforeDeparture` in a row, and on no relay,
+    /// it is gone. A pending address (a configured peer never reached) keeps the failure and
+    /// its reliability falls as a peer's would: a peer that only trickles its answers shows
+    /// as timing out, not as "not reached yet".
+    package mutating func probeFailed(_ url: String, reason: ProbeFailure = .failed, now: Int64) -> [Action] {
         let failures = probeFailures[url, default: 0] + 1
         probeFailures[url] = failures
+        if var held = pending[url] {
+            held.reliability *= 0.9  // as `PeerStats.recordFailure`
+            held.probeFailure = reason
+            pending[url] = held
+            revision &+= 1
+        }
         guard let nodeID = nodeID(at: url), var peer = peers[nodeID] else { return [] }
         peer.stats.recordFailure()
         peer.stats.httpReachability = .failing
+        peer.probeFailure = reason
         peers[nodeID] = peer
         revision &+= 1
         // Still reachable through a relay: its endpoint is just not reachable from here.

@@ -21,9 +21,10 @@ extension PeerTable {
             }
         } else if let held = pending[url] {
             // A configured address stays configured (it is kept when it fails).
-            let merged = Pending(
-                origin: held.origin == .configured ? .configured : origin, nodeID: nodeID ?? held.nodeID,
-                nodeName: nodeName ?? held.nodeName, instanceName: instanceName ?? held.instanceName)
+            var merged = held
+            merged.origin = held.origin == .configured ? .configured : origin
+            (merged.nodeID, merged.nodeName) = (nodeID ?? held.nodeID, nodeName ?? held.nodeName)
+            merged.instanceName = instanceName ?? held.instanceName
             if merged != held {
                 pending[url] = merged
                 revision &+= 1

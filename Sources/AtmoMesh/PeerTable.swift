@@ -47,6 +47,8 @@ package struct PeerTable: Sendable {
         package var configuredURLs: Set<String> = []
         /// A probe of its (unproven) endpoint was asked for.
         var probeAsked = false
+        /// How its last probe failed; nil when it answered (or was not probed yet).
+        package var probeFailure: ProbeFailure?
 
         /// `held`, an address that turned out to be this peer: the peer takes its origin
         /// when that says more (configured over all, LAN over gossip), remembers it when it
@@ -72,6 +74,11 @@ package struct PeerTable: Sendable {
         package var nodeName: String?
         /// The DNS-SD instance name, for a LAN address.
         package var instanceName: String?
+        /// Its probes' record, as `PeerStats.reliability`: 1 until a probe fails (a configured
+        /// address that never answers falls, as a peer's endpoint would).
+        package var reliability = 1.0
+        /// How its last probe failed; nil when not probed yet.
+        package var probeFailure: ProbeFailure?
 
         package init(origin: PeerOrigin, nodeID: String? = nil, nodeName: String? = nil, instanceName: String? = nil) {
             self.origin = origin
@@ -79,6 +86,14 @@ package struct PeerTable: Sendable {
             self.nodeName = nodeName
             self.instanceName = instanceName
         }
+    }
+
+    /// How a probe of `GET /health` failed.
+    package enum ProbeFailure: String, Sendable, Hashable {
+        /// No whole answer within the probe's deadline (down without a word, or trickling).
+        case timeout
+        /// Refused, an error status, or an answer that does not decode.
+        case failed
     }
 
     /// What the node does after an event.
@@ -144,7 +159,12 @@ package struct PeerTable: Sendable {
         revision &+= 1
         if peer.origin == .configured {
             let urls = peer.configuredURLs.isEmpty ? [peer.stats.httpURL].compactMap { $0 } : Array(peer.configuredURLs)
-            for url in urls where !url.isEmpty { pending[url] = Pending(origin: .configured) }
+            for url in urls where !url.isEmpty {
+                // Kept to try again, with the record of the probes that failed it.
+                var held = Pending(origin: .configured)
+                (held.reliability, held.probeFailure) = (peer.stats.reliability, peer.probeFailure)
+                pending[url] = held
+            }
         }
         if probeFailures.count > capacity * 2 {
             // Forget the failure counts of addresses nobody serves at any more.

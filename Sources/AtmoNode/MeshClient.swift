@@ -10,6 +10,8 @@ import NIOHTTP1
 struct MeshRequestError: Error, CustomStringConvertible {
     let peer: String
     let message: String
+    /// No whole answer came in time (the exchange's deadline, or a connect or read timeout).
+    var timedOut = false
     var description: String { "\(peer): \(message)" }
 }
 
@@ -83,6 +85,8 @@ struct MeshClient: Sendable {
             return (answer.status, Data(buffer: answer.body))
         } catch let error as MeshRequestError {
             throw error
+        } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
+            throw MeshRequestError(peer: baseURL, message: "\(error)", timedOut: true)
         } catch {
             throw MeshRequestError(peer: baseURL, message: "\(error)")
         }

@@ -92,10 +92,19 @@ public enum MeshAPI {
         public var modelCount: Int
         /// How it can be reached, best first: `http`, `websocket`, `relay` (nil from older nodes).
         public var transports: [String]?
+        /// Why its last `/health` probe failed: `timeout` (no whole answer within the probe's
+        /// deadline, e.g. a peer that trickles its answer) or `failed` (refused, an error
+        /// status, an answer that does not decode); nil when it answered or was not probed yet.
+        public var probeError: String?
+
+        /// `probe_error` of a probe that got no whole answer in time.
+        public static let probeTimedOut = "timeout"
+        /// `probe_error` of a probe that failed otherwise.
+        public static let probeFailed = "failed"
 
         public init(
             nodeID: String, nodeName: String, http: String?, origin: String, latencyMs: Double?, activeTransfers: Int?,
-            reliability: Double, lastSeen: Int64, modelCount: Int, transports: [String]? = nil
+            reliability: Double, lastSeen: Int64, modelCount: Int, transports: [String]? = nil, probeError: String? = nil
         ) {
             self.nodeID = nodeID
             self.nodeName = nodeName
@@ -107,12 +116,13 @@ public enum MeshAPI {
             self.lastSeen = lastSeen
             self.modelCount = modelCount
             self.transports = transports
+            self.probeError = probeError
         }
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", http, origin, latencyMs = "latency_ms"
             case activeTransfers = "active_transfers", reliability, lastSeen = "last_seen", modelCount = "model_count"
-            case transports
+            case transports, probeError = "probe_error"
         }
     }
 

@@ -10,7 +10,9 @@ struct PeersCommand: AsyncParsableCommand {
             Asks the node running on this state folder (`atmo serve`). ORIGIN says how a peer became \\
             known: configured (--peer or config.json), lan (DNS-SD) or gossip (another node's \\
             catalog). Reliability starts at 1.0 and moves 10% towards 1 on every success and \\
-            towards 0 on every failure.
+            towards 0 on every failure, a failed /health probe included. A configured address \\
+            no node has answered at yet shows "(not reached yet)", "(no answer in time)" when \\
+            its probes time out (a peer that trickles its answers) or "(not reachable)".
             """)
 
     @OptionGroup var store: StoreOptions
@@ -31,12 +33,31 @@ struct PeersCommand: AsyncParsableCommand {
         }
         let rows = list.peers.map { peer in
             [
-                peer.nodeName.isEmpty ? "?" : peer.nodeName, peer.nodeID.isEmpty ? "(not reached yet)" : peer.nodeID, peer.http ?? "-",
+                peer.nodeName.isEmpty ? "?" : peer.nodeName, peer.nodeID.isEmpty ? Self.unreached(peer) : peer.nodeID,
+                (peer.http ?? "-") + (peer.nodeID.isEmpty ? "" : Self.probeNote(peer)),
                 peer.origin, (peer.transports ?? []).isEmpty ? "-" : (peer.transports ?? []).joined(separator: ","),
                 peer.latencyMs.map { String(format: "%.1f ms", $0) } ?? "-",
                 peer.activeTransfers.map(String.init) ?? "-", String(format: "%.2f", peer.reliability), String(peer.modelCount),
             ]
         }
         printTable(header: ["NAME", "NODE ID", "HTTP", "ORIGIN", "VIA", "LATENCY", "LOAD", "RELIABILITY", "MODELS"], rows: rows)
+    }
+
+    /// The NODE ID column of an address no node has answered at yet.
+    static func unreached(_ peer: MeshAPI.Peer) -> String {
+        switch peer.probeError {
+        case MeshAPI.Peer.probeTimedOut: return "(no answer in time)"
+        case nil: return "(not reached yet)"
+        default: return "(not reachable)"
+        }
+    }
+
+    /// After a known peer's endpoint: why its last probe failed, if it did.
+    static func probeNote(_ peer: MeshAPI.Peer) -> String {
+        switch peer.probeError {
+        case MeshAPI.Peer.probeTimedOut: return " (no answer in time)"
+        case nil: return ""
+        default: return " (probe failed)"
+        }
     }
 }

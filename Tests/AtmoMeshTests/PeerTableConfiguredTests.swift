@@ -37,7 +37,11 @@ struct PeerTableConfiguredTests {
         #expect(peers.probeFailed(Self.advertised, now: Self.now) == [.departed(nodeID: "b", url: Self.advertised)])
         #expect(peers["b"] == nil)
         // The address the user gave is tried again, not the one the catalog advertised.
-        #expect(peers.pending == [Self.configured: PeerTable.Pending(origin: .configured)])
+        #expect(peers.pending.keys.sorted() == [Self.configured])
+        #expect(peers.pending[Self.configured]?.origin == .configured)
+        // It keeps the record of the probes that failed it.
+        #expect(peers.pending[Self.configured]?.probeFailure == .failed)
+        #expect((peers.pending[Self.configured]?.reliability ?? 1) < 0.8)
         #expect(peers.probeTargets == [Self.configured])
         #expect(peers.probeSucceeded(Self.configured, health: health("b"), latencyMs: 1, now: Self.now) == [.gossipWith(Self.configured)])
         #expect(peers["b"]?.origin == .configured)

@@ -53,7 +53,8 @@ extension MeshService {
             mesh.updatePeers { peers, now in peers.probeSucceeded(url, health: answer, latencyMs: latencyMs, now: now) }
         } catch {
             logger.debug("peer probe failed", metadata: ["peer": "\(url)", "error": "\(error)"])
-            mesh.updatePeers { peers, now in peers.probeFailed(url, now: now) }
+            let reason: PeerTable.ProbeFailure = (error as? MeshRequestError)?.timedOut == true ? .timeout : .failed
+            mesh.updatePeers { peers, now in peers.probeFailed(url, reason: reason, now: now) }
         }
     }
 

@@ -38,13 +38,13 @@ extension MeshState {
                     nodeID: peer.stats.nodeID, nodeName: peer.stats.nodeName, http: peer.stats.httpURL, origin: peer.origin.rawValue,
                     latencyMs: peer.stats.latencyMs, activeTransfers: peer.stats.activeTransfers, reliability: peer.stats.reliability,
                     lastSeen: peer.stats.lastSeenMs, modelCount: state.catalog.models(offeredBy: peer.stats.nodeID).count,
-                    transports: peer.stats.transports)
+                    transports: peer.stats.transports, probeError: peer.probeFailure?.rawValue)
             }
             for (url, pending) in state.peers.pending {
                 list.append(
                     MeshAPI.Peer(
                         nodeID: "", nodeName: "", http: url, origin: pending.origin.rawValue, latencyMs: nil, activeTransfers: nil,
-                        reliability: 1, lastSeen: 0, modelCount: 0))
+                        reliability: pending.reliability, lastSeen: 0, modelCount: 0, probeError: pending.probeFailure?.rawValue))
             }
             return list.sorted { ($0.nodeName, $0.nodeID, $0.http ?? "") < ($1.nodeName, $1.nodeID, $1.http ?? "") }
         }
