@@ -10,8 +10,8 @@ extension PullEngine {
     /// it) and every other source that holds it, whole or in part, at once. Returns
     /// `withoutManifest` when no source serves a manifest that checks out: the caller then
     /// goes on one source at a time, trusting the whole-file hash alone. When the pinned
-    /// manifest is doubted, the one the other sources' entries name is tried before that
-    /// (`pullWithAnotherManifest`).
+    /// manifest is doubted, the one the other sources' entries name is tried before that, and
+    /// a doubted one again once another proves wrong (`runTrials`, `ManifestTrials`).
     func swarmPull(
         _ request: PullRequest, entry: ModelEntry, first: PullSource, firstChannel: any SourceChannel, firstHave: Bitfield? = nil,
         others: [PullSource],
@@ -47,34 +47,17 @@ extension PullEngine {
             return .withoutManifest(suspects: [])
         }
         let run = SwarmRun(request: request, started: started, requestID: requestID, progress: progress, onSourceOutcome: onSourceOutcome)
-        if let result = try await runSwarm(run, entry: entry, manifest: manifest, peers: peers, vouching: namedBy.filter { $0.value == pinned }.map(\.key)) {
-            return .pulled(result)
-        }
-        // Whoever named the doubted manifest is suspect: blamed once another manifest checks
-        // out, else tried last one source at a time (and blamed if the whole-file hash fails
-        // on its bytes).
-        let suspects = peers.filter { namedBy[$0.id] == pinned }.map(\.source)
-        if let result = try await pullWithAnotherManifest(run, entry: entry, doubted: pinned, peers: peers, namedBy: namedBy) {
-            for source in suspects {
-                onSourceOutcome(
-                    source,
-                    .failure(
-                        TransferError(
-                            .protocolViolation,
-                            "\(source): its entry names a piece manifest (\(pinned.sha256)) that other sources' pieces fail, while the one they name checks out"
-                        )))
-            }
-            return .pulled(result)
-        }
-        logger.warning("the piece manifest is doubted; pulling without it", metadata: ["model": "\(entry.modelID)"])
-        return .withoutManifest(suspects: suspects)
+        var trials = ManifestTrials(
+            pinned: pinned, peers: peers.map { ManifestTrials.Peer(id: $0.id, name: namedBy[$0.id], partial: $0.have != nil) })
+        return try await runTrials(run, entry: entry, pinnedManifest: manifest, peers: peers, trials: &trials)
     }
 
     /// Runs one swarm session with `manifest`; `vouching` are the peers whose own entries name
-    /// it. Returns nil when the manifest was doubted (its pieces are discarded, nobody is blamed).
+    /// it. A doubted manifest (its pieces are discarded) or a wrong one (every piece matched
+    /// it, the whole file failed) blames nobody here: the caller decides.
     func runSwarm(
         _ run: SwarmRun, entry: ModelEntry, manifest: PieceManifest, peers: [SwarmPeer], vouching: [SwarmSchedule.PeerID]
-    ) async throws(TransferError) -> PullResult? {
+    ) async throws(TransferError) -> SwarmTrialEnd {
         logger.info(
             "pulling from the swarm",
             metadata: ["model": "\(entry.modelID)", "peers": "\(peers.count)", "pieces": "\(manifest.pieceCount)"])
@@ -89,13 +72,15 @@ extension PullEngine {
             reportOutcomes(of: session, success: true, seconds: (ContinuousClock.now - run.started).seconds, run.onSourceOutcome)
             let database = self.database
             _ = try? await blocking { try database.rememberManifest(sha256: entry.sha256, manifest) }
-            return PullResult(
-                entry: entry, path: path, bytesTransferred: fetched, resumedBytes: session.startBytes, alreadyInstalled: false,
-                seconds: (ContinuousClock.now - run.started).seconds)
+            return .pulled(
+                PullResult(
+                    entry: entry, path: path, bytesTransferred: fetched, resumedBytes: session.startBytes, alreadyInstalled: false,
+                    seconds: (ContinuousClock.now - run.started).seconds))
         } catch {
-            // A doubted manifest blames nobody here: the caller decides.
-            if session.coordinator.manifestDoubted { return nil }
+            if session.coordinator.manifestDoubted { return .doubted }
             reportOutcomes(of: session, success: false, seconds: (ContinuousClock.now - run.started).seconds, run.onSourceOutcome)
+            // Every piece held and checked, and still a hash mismatch: the whole file failed.
+            if error.code == .hashMismatch && session.coordinator.schedule.isComplete { return .wrong(error) }
             throw error
         }
     }

@@ -12,7 +12,9 @@ enum SwarmOutcome: Sendable {
 struct ManifestName: Hashable, Sendable {
     var pieceSize: Int64
     var sha256: String
+}
 
+extension ManifestName {
     init?(_ entry: ModelEntry) {
         guard let reference = entry.manifestReference else { return nil }
         (pieceSize, sha256) = (reference.pieceSize, reference.sha256)
@@ -28,49 +30,85 @@ struct SwarmRun: Sendable {
     var onSourceOutcome: @Sendable (PullSource, SourceOutcome) -> Void
 }
 
+/// How one swarm session with one manifest ended, when it did not throw.
+enum SwarmTrialEnd: Sendable {
+    case pulled(PullResult)
+    /// Two peers' copies of a piece failed the manifest (its pieces are discarded).
+    case doubted
+    /// Every piece matched the manifest and the whole file failed the catalog's SHA-256:
+    /// the manifest is wrong (`error` says so).
+    case wrong(TransferError)
+}
+
 extension PullEngine {
-    /// After the pinned manifest (`doubted`) was doubted: the manifests the other peers'
-    /// entries name, the most named first, each fetched from a peer that names it (it must
-    /// match its name) and tried by a swarm session without the peers that named the doubted
-    /// one (a lying first source costs the pieces in flight at the doubt, not the file).
-    /// Partial holders join only when their pieces have the same size; peers that named
-    /// another manifest stay out. Returns nil when none checks out.
-    func pullWithAnotherManifest(
-        _ run: SwarmRun, entry: ModelEntry, doubted: ManifestName, peers: [SwarmPeer], namedBy: [SwarmSchedule.PeerID: ManifestName]
-    ) async throws(TransferError) -> PullResult? {
-        var counts: [ManifestName: Int] = [:]
-        var order: [ManifestName] = []
-        for peer in peers {
-            guard let name = namedBy[peer.id], name != doubted else { continue }
-            if counts[name] == nil { order.append(name) }
-            counts[name, default: 0] += 1
-        }
-        let ranked = order.enumerated().sorted { (counts[$0.element]!, -$0.offset) > (counts[$1.element]!, -$1.offset) }.map(\.element)
-        for name in ranked {
-            let usable = peers.filter { peer in
-                if let named = namedBy[peer.id] { return named == name }
-                return peer.have == nil || name.pieceSize == doubted.pieceSize
+    /// Runs the swarm sessions `trials` asks for, the pinned manifest (`pinnedManifest`)
+    /// first: after a doubt, the manifest the other peers' entries name, each fetched from a
+    /// peer that names it (it must match its name); after a manifest proven wrong by the
+    /// whole-file hash, a doubted one again without the peers that named the wrong one (see
+    /// `ManifestTrials`). A lying first source costs the pieces in flight at the doubt, two
+    /// sybils one pull of the file from them, never the pull. Each verdict's blame goes to
+    /// `onSourceOutcome`. Throws the last trial's error when it was a wrong manifest;
+    /// returns `withoutManifest` when no manifest is left to try.
+    func runTrials(
+        _ run: SwarmRun, entry: ModelEntry, pinnedManifest: PieceManifest, peers: [SwarmPeer], trials: inout ManifestTrials
+    ) async throws(TransferError) -> SwarmOutcome {
+        let byID = Dictionary(peers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let namedBy = Dictionary(trials.peers.compactMap { peer in peer.name.map { (peer.id, $0) } }, uniquingKeysWith: { first, _ in first })
+        let blame = { (ids: [SwarmSchedule.PeerID], why: (String) -> String) in
+            for id in ids {
+                guard let source = byID[id]?.source else { continue }
+                let reason = why(namedBy[id]?.sha256 ?? "?")
+                run.onSourceOutcome(source, .failure(TransferError(.protocolViolation, "\(source): \(reason)")))
             }
-            var other = entry
-            (other.pieceSize, other.piecesSHA256) = (name.pieceSize, name.sha256)
+        }
+        var manifests = [trials.pinned: pinnedManifest]
+        var trial: ManifestTrials.Trial? = trials.first()
+        var lastWrong: TransferError? = nil
+        var retried = false
+        while let current = trial {
+            trial = nil
+            var named = entry
+            (named.pieceSize, named.piecesSHA256) = (current.name.pieceSize, current.name.sha256)
             // Renumbered from 0, as a session numbers the peers that join it.
             var renumbered: [SwarmPeer] = []
             var vouching: [SwarmSchedule.PeerID] = []
-            for peer in usable {
+            for id in current.peers {
+                guard let peer = byID[id] else { continue }
                 var copy = SwarmPeer(id: renumbered.count, source: peer.source, channel: peer.channel, have: peer.have)
                 copy.alternates = peer.alternates
-                if namedBy[peer.id] == name { vouching.append(copy.id) }
+                if current.vouching.contains(id) { vouching.append(copy.id) }
                 renumbered.append(copy)
             }
-            let namers = renumbered.filter { vouching.contains($0.id) }
-            guard let manifest = await fetchManifest(for: other, from: namers) else { continue }
-            logger.warning(
-                "the piece manifest is doubted; trying the one the other sources name",
-                metadata: ["model": "\(entry.modelID)", "doubted": "\(doubted.sha256)", "trying": "\(name.sha256)"])
-            if let result = try await runSwarm(run, entry: other, manifest: manifest, peers: renumbered, vouching: vouching) {
-                return result
+            if manifests[current.name] == nil {
+                manifests[current.name] = await fetchManifest(for: named, from: renumbered.filter { vouching.contains($0.id) })
             }
+            if let manifest = manifests[current.name] {
+                if retried {
+                    logger.warning(
+                        "a piece manifest was doubted or proven wrong; trying another one the sources name",
+                        metadata: ["model": "\(entry.modelID)", "trying": "\(current.name.sha256)"])
+                }
+                lastWrong = nil
+                switch try await runSwarm(run, entry: named, manifest: manifest, peers: renumbered, vouching: vouching) {
+                case .pulled(let result):
+                    blame(trials.pulled(current.name)) { sha256 in
+                        "its entry names a piece manifest (\(sha256)) that other sources' pieces fail, while the one they name checks out"
+                    }
+                    return .pulled(result)
+                case .doubted:
+                    _ = trials.ended(current.name, .doubted)
+                case .wrong(let error):
+                    lastWrong = error
+                    blame(trials.ended(current.name, .wrong)) { sha256 in
+                        "its entry names a piece manifest (\(sha256)) whose pieces all check out but make a file that fails the catalog's SHA-256"
+                    }
+                }
+            }
+            trial = trials.next()
+            retried = true
         }
-        return nil
+        if let lastWrong { throw lastWrong }
+        logger.warning("the piece manifest is doubted; pulling without it", metadata: ["model": "\(entry.modelID)"])
+        return .withoutManifest(suspects: trials.suspects.compactMap { byID[$0]?.source })
     }
 }
