@@ -28,15 +28,15 @@ struct PeerTableProbeFailureTests {
         #expect(peers.pending[Self.url]?.probeFailure == .failed)
     }
 
-    @Test func aPeerThatAnswersAtLastStartsFromItsAddresssRecordAndClearsTheFailure() {
+    @Test func aPeerThatAnswersAtLastStartsFromItsAddresssRecordAndClearsTheFailure() throws {
         var peers = PeerTable(ownNodeID: "self")
         _ = peers.discovered(Self.url, origin: .configured)
         _ = peers.probeFailed(Self.url, reason: .timeout, now: Self.now)
         _ = peers.probeSucceeded(Self.url, health: .init(nodeID: "b", nodeName: "bee"), latencyMs: 2, now: Self.now)
-        let peer = try? #require(peers["b"])
-        #expect(peer?.probeFailure == nil)
+        let peer = try #require(peers["b"])
+        #expect(peer.probeFailure == nil)
         // 0.9 from the timeout, then a success: 0.9 * 0.9 + 0.1.
-        #expect(abs((peer?.stats.reliability ?? 0) - 0.91) < 1e-9)
+        #expect(abs(peer.stats.reliability - 0.91) < 1e-9)
     }
 
     @Test func aKnownPeerWhoseProbeTimesOutSaysSoUntilItAnswers() {
