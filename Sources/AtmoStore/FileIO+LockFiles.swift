@@ -10,7 +10,8 @@ import Foundation
 /// the path still names the file it locked (else the file was removed meanwhile and the lock
 /// guards nothing: it opens the path again). So a holder can unlink the file before it lets
 /// go, and a waiter that opened the old file retries on the new one instead of entering
-/// beside its opener.
+/// beside its opener. Only a holder unlinks, once its critical section is over, so the path
+/// never names two locked files at once: whoever locks the next file enters after it.
 ///
 /// The Hugging Face cache's `.locks/` are not such files: `huggingface_hub` (through the
 /// `filelock` package) never checks, so unlinking one there would let a Python download and
@@ -44,6 +45,23 @@ extension FileIO {
             }
             close(fd)
         }
+    }
+
+    /// Runs `body` holding the exclusive lock of `path` (created if needed, waiting for
+    /// another holder), then unlinks the lock file before letting go, whether `body` returned
+    /// or threw: the last holder leaves no file behind. A waiter on the unlinked file re-checks
+    /// and takes the path's next file (see the type's notes), so holders stay one at a time.
+    /// Blocking.
+    package static func withLockRemovingFile<T>(_ path: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        guard let fd = try lockFile(path) else { throw StoreError(.io, "\(path) could not be locked") }
+        defer {
+            // Ours until we let go: only a holder unlinks, and it holds the file the path names.
+            if let held = try? fstat(fd), let current = try? stat(path), current.inode == held.inode, current.device == held.device {
+                unlink(path)
+            }
+            close(fd)
+        }
+        return try body()
     }
 
     /// Removes the lock file at `path` when nobody holds nor waits on it: takes it without

@@ -37,15 +37,15 @@ extension LocalModelStore {
     /// copy, if any, stays intact until the rename replaces it in one step. On failure the
     /// partial is where it was, so the download can be installed later without fetching.
     ///
-    /// Installs of one model id are serialised (a lock file under `.atmo-partial/`), so two
-    /// versions installed at once can never leave one version's file under the other's
-    /// sidecar. Blocking: call through `BlockingIO`.
+    /// Installs of one model id are serialised (its install lock, `withInstallLock`: a lock
+    /// file under `.atmo-partial/` that goes once the install ends), so two versions installed
+    /// at once can never leave one version's file under the other's sidecar. Blocking: call
+    /// through `BlockingIO`.
     public func install(partialPath: String, entry: ModelEntry, downloadedFrom: String) throws(StoreError) -> String {
         let fd = try FileIO.open(partialPath, flags: O_RDWR)
         defer { FileIO.close(fd) }
         try FileIO.fsync(fd, path: partialPath)
-        try FileIO.makeDirectory(partialDirectory)
-        return try FileIO.withLock(installLockPath(modelID: entry.modelID)) { () throws(StoreError) -> String in
+        return try withInstallLock(modelID: entry.modelID) { () throws(StoreError) -> String in
             try place(partialPath: partialPath, entry: entry, downloadedFrom: downloadedFrom)
         }
     }
@@ -122,7 +122,7 @@ extension LocalModelStore {
             unlink(staged)
             return nil
         }
-        let outcome = try? FileIO.withLock(installLockPath(modelID: model.modelID)) { () throws(StoreError) -> Bool in
+        let outcome = try? withInstallLock(modelID: model.modelID) { () throws(StoreError) -> Bool in
             // Finished (or resolved) by someone else meanwhile.
             guard (try? FileIO.stat(staged)) != nil else { return false }
             let moved = (try? FileIO.stat(partialPath(sha256: sha256))) == nil

@@ -1,7 +1,19 @@
 import AtmoProtocol
 import Foundation
 
+/// The install lock of a model id, `.atmo-partial/{model_id}.install.lock`: installs,
+/// removals under it (eviction), rollbacks to a kept previous version and the finishing of an
+/// interrupted install of one id run one at a time. No file stays once they end, on success
+/// and on failure (`FileIO.withLockRemovingFile`), unless a process died holding it (the next
+/// holder of that id removes it).
 extension LocalModelStore {
+    /// Runs `body` holding the install lock of `modelID` (waiting for another holder), then
+    /// removes the lock file. Blocking.
+    func withInstallLock<T>(modelID: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try FileIO.makeDirectory(partialDirectory)
+        return try FileIO.withLockRemovingFile(installLockPath(modelID: modelID), body)
+    }
+
     /// Removes the install lock file of `modelID` (`.atmo-partial/{model_id}.install.lock`)
     /// when no install, removal or eviction of that id holds or waits on it; one that does
     /// keeps it (`FileIO.removeLockFile`). Returns whether it is gone. Blocking.

@@ -68,8 +68,7 @@ extension LocalModelStore {
     /// when no previous version is kept. Blocking.
     @discardableResult
     public func rollBack(modelID: String) throws(StoreError) -> (restored: InstalledModel, replaced: InstalledModel?) {
-        try FileIO.makeDirectory(partialDirectory)
-        return try FileIO.withLock(installLockPath(modelID: modelID)) {
+        try withInstallLock(modelID: modelID) {
             () throws(StoreError) -> (restored: InstalledModel, replaced: InstalledModel?) in
             guard let previous = previousVersion(of: modelID) else {
                 throw StoreError(.notFound, "no previous version of \(modelID) is kept (see `atmo follows`)")

@@ -75,8 +75,7 @@ extension LocalModelStore {
     /// another version may have replaced it meanwhile: that one stays). Runs under the
     /// model's install lock. Returns whether it removed it.
     public func evict(modelID: String, sha256: String) throws(StoreError) -> Bool {
-        try FileIO.makeDirectory(partialDirectory)
-        return try FileIO.withLock(installLockPath(modelID: modelID)) { () throws(StoreError) -> Bool in
+        try withInstallLock(modelID: modelID) { () throws(StoreError) -> Bool in
             guard let installed = installed(modelID: modelID), installed.sha256.lowercased() == sha256.lowercased() else {
                 return try evictPreviousVersion(modelID: modelID, sha256: sha256)
             }
