@@ -11,6 +11,9 @@ import NIOCore
 /// channel asks it for those (`own`) and answers the pull by the entry's ids, so one pull
 /// takes a file from every node holding it, whatever id each gives it. The bytes are still
 /// checked against the SHA-256, so a wrong answer costs a retry, never a bad file.
+///
+/// The ranges of a plain-HTTP source go over the pull's kept-alive connections
+/// (`RepositoryConnections`) when it has them; other sources' through `base`.
 struct RepositoryFileChannel: SourceChannel {
     let base: any SourceChannel
     /// The repository's files by their `model_id`, as single-file entries.
@@ -18,6 +21,8 @@ struct RepositoryFileChannel: SourceChannel {
     /// The files this source offers under another id, as it announced them, by the
     /// repository entry's id.
     var own: [String: ModelEntry] = [:]
+    /// The repository pull's kept-alive connections (nil: every range through `base`).
+    var connections: RepositoryConnections? = nil
 
     var address: String { base.address }
     var maxConcurrentPieces: Int { base.maxConcurrentPieces }
@@ -51,7 +56,17 @@ struct RepositoryFileChannel: SourceChannel {
     func fetchPiece(
         of entry: ModelEntry, offset: Int64, length: Int64, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> ByteBuffer {
-        try await base.fetchPiece(of: theirs(entry), offset: offset, length: length, received: received)
+        let named = theirs(entry)
+        guard let client = base as? PeerClient, let connection = connections?.borrow(for: client) else {
+            return try await base.fetchPiece(of: named, offset: offset, length: length, received: received)
+        }
+        defer { connections?.giveBack(connection, for: client) }
+        let chunks = try await client.fetchChunks(
+            of: named, offset: offset, length: length, on: connection.eventLoop, over: connection, received: received)
+        if chunks.count == 1 { return chunks[0] }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        for var chunk in chunks { buffer.writeBuffer(&chunk) }
+        return buffer
     }
 
     func report(_ outcome: TransferReport, timeout: TimeAmount?) async {
@@ -96,8 +111,10 @@ extension PullEngine {
     /// This engine, its sources taken to offer the files of `repository` (the files of a
     /// repository they list) even where they do not list them as models, each source by
     /// the ids its node's own entry in `providers` (by node id) gives them
-    /// (`RepositoryFileChannel`).
-    func offering(_ repository: RepositoryEntry, providers: [String: RepositoryEntry] = [:]) -> PullEngine {
+    /// (`RepositoryFileChannel`), their plain-HTTP ranges over `connections` when given.
+    func offering(
+        _ repository: RepositoryEntry, providers: [String: RepositoryEntry] = [:], connections: RepositoryConnections? = nil
+    ) -> PullEngine {
         let original = self
         let files = repository.files.map { $0.modelEntry(in: repository) }
         let known = Dictionary(files.map { ($0.modelID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -105,7 +122,9 @@ extension PullEngine {
         var engine = PullEngine(
             http: http, database: database, configuration: configuration, logger: logger, blockingIO: blockingIO,
             channelFactory: { source in
-                RepositoryFileChannel(base: original.channel(to: source), known: known, own: source.nodeID.flatMap { own[$0] } ?? [:])
+                RepositoryFileChannel(
+                    base: original.channel(to: source), known: known, own: source.nodeID.flatMap { own[$0] } ?? [:],
+                    connections: connections)
             },
             partialOffers: partialOffers)
         engine.storage = storage

@@ -57,7 +57,10 @@ public struct RepositoryPuller: Sendable {
         let chosen = try selection.files(of: entry)
         let meter = RepositoryProgressMeter(
             modelID: entry.modelID, fileCount: chosen.count, totalBytes: chosen.reduce(0) { $0 + $1.sizeBytes }, sink: progress)
-        let engine = self.engine.offering(entry, providers: providers)
+        // Kept-alive connections to the plain-HTTP sources, for every file; closed with the pull.
+        let connections = RepositoryConnections(self.engine.configuration)
+        defer { connections.close() }
+        let engine = self.engine.offering(entry, providers: providers, connections: connections)
         // Before any byte moves: no file of a commit the cache holds is replaced, and the
         // destination can take the files.
         if let (file, reason) = try await engine.blocking({ layout.heldConflict(chosen) }) {
