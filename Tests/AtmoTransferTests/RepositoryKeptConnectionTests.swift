@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import AtmoProtocol
 import AtmoStore
 import AtmoTesting
@@ -80,5 +81,21 @@ struct RepositoryKeptConnectionTests {
         }
         #expect(peer.0.log.pieces.count >= 97)
         #expect(peer.1.now.downloadAccepted <= 4, "\(peer.1.now) for \(peer.0.log.pieces.count) requests")
+    }
+
+    @Test func aConnectionIsLentOnceAndNoneOnceThePullEnded() async throws {
+        try await HTTPClient.withHTTPClient { http in
+            let connections = RepositoryConnections(PullHarness.configuration())
+            let plain = PeerClient(baseURL: "http://127.0.0.1:9", http: http, logger: PullHarness.logger)
+            let tls = PeerClient(baseURL: "https://127.0.0.1:9", http: http, logger: PullHarness.logger)
+            #expect(connections.borrow(for: tls) == nil, "https keeps AsyncHTTPClient")
+            let first = try #require(connections.borrow(for: plain))
+            let second = try #require(connections.borrow(for: plain))
+            #expect(first !== second, "a lent connection is not lent again")
+            connections.giveBack(first, for: plain)
+            #expect(connections.borrow(for: plain) === first, "a connection given back is lent again")
+            connections.close()
+            #expect(connections.borrow(for: plain) == nil, "no connection once the pull ended")
+        }
     }
 }
