@@ -75,13 +75,21 @@ extension ProviderRoutes {
         }
         router.get(.init(DownloadAPI.eventsPath)) { _, context in
             try Self.requireLocal(context)
-            return self.downloadEvents()
+            return self.downloadEvents(from: context.remoteAddress?.ipAddress ?? "")
         }
     }
 
     /// `text/event-stream`: every status now, then each change, with keep-alive comments;
-    /// ends when the node stops.
-    func downloadEvents() -> Response {
+    /// ends when the node stops. Capped as `/v1/events` is, in a budget of its own
+    /// (`downloadStreams`): one stream more than `NodeAPI.maxEventStreamsPerAddress` from an
+    /// address closes that address's oldest (`event: closed`, `stream_superseded`, then the
+    /// connection is cut), one more than `NodeAPI.maxEventStreams` from another address is
+    /// a 503. Each stream queues at most `eventQueueLimit` events for its client (the newest).
+    func downloadEvents(from address: String) -> Response {
+        let slots = downloadStreams
+        guard let slot = slots.acquire(address: address) else {
+            return slots.refusal("download event streams", advice: "retry shortly")
+        }
         let events = downloads.subscribe()
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -89,18 +97,45 @@ extension ProviderRoutes {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                for await event in events {
-                    switch event {
-                    case .status(let status):
-                        let json = (try? WireCoding.encode(status)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
-                        try await writer.write(ByteBuffer(string: "event: download\ndata: \(json)\n\n"))
-                    case .keepalive:
-                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                // The slot is held as long as the body (released when it is dropped, even unwritten).
+                withExtendedLifetime(slot) {}
+                // nil: superseded.
+                let (outgoing, sink) = AsyncStream.makeStream(of: DownloadEvent?.self, bufferingPolicy: .bufferingNewest(Self.eventQueueLimit))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await event in events { sink.yield(event) }
+                        sink.finish()
+                    }
+                    group.addTask {
+                        for await _ in slot.superseded {
+                            sink.yield(nil)
+                            return
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    for await event in outgoing {
+                        switch event {
+                        case .status(let status)?:
+                            let json = (try? WireCoding.encode(status)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+                            try await writer.write(ByteBuffer(string: "event: download\ndata: \(json)\n\n"))
+                        case .keepalive?:
+                            try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                        case nil:
+                            try await writer.write(
+                                EventStreamSlots.supersededFrame("download event streams", perAddress: slots.perAddress))
+                            throw EventStreamSlots.Superseded()
+                        }
                     }
                 }
+                withExtendedLifetime(slot) {}
                 try await writer.finish(nil)
             })
     }
+
+    /// The events one `/v1/downloads/events` stream holds for a client that reads slower
+    /// than they come; older ones are dropped (the first statuses fit: a node lists 256
+    /// unfinished downloads by default and `DownloadAPI.historyLimit` final ones).
+    static let eventQueueLimit = 512
 
     /// The `{id}` of `/v1/downloads/{id}...`: a request id or a model id.
     static func downloadID(_ context: ProviderRequestContext) throws -> String {

@@ -29,6 +29,8 @@ struct ProviderRoutes: Sendable {
 
     /// The routes registered below, read back from the router for 404-or-405 answers.
     let routeTable = RouteTable()
+    /// The open `/v1/downloads/events` streams (capped as `/v1/events`, apart from them).
+    let downloadStreams = EventStreamSlots(perAddress: NodeAPI.maxEventStreamsPerAddress, total: NodeAPI.maxEventStreams)
 
     func register(on router: Router<ProviderRequestContext>) {
         router.add(middleware: JSONErrorMiddleware(allowedMethods: routeTable.allowedMethods(path:)))

@@ -5,7 +5,9 @@ public enum DownloadAPI {
     /// `POST` a `Start` (this machine only) -> `Started`; `GET` -> `StatusList`.
     public static let path = "/v1/downloads"
     /// `GET`: Server-Sent Events, one `download` event (a `Status`) per change, starting
-    /// with every known download; `: keepalive` comments in between.
+    /// with every known download; `: keepalive` comments in between. Capped as
+    /// `NodeAPI.eventsPath` is (`NodeAPI.maxEventStreamsPerAddress`, `NodeAPI.maxEventStreams`,
+    /// counted apart): a superseded stream ends with `event: closed` (a `NodeAPI.StreamClosed`).
     public static let eventsPath = "/v1/downloads/events"
     // `DELETE /v1/downloads/{request_id or model_id}` (this machine only) cancels;
     // `POST /v1/downloads/{request_id or model_id}/pause` and `/resume` pause and resume.

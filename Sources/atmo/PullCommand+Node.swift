@@ -29,29 +29,33 @@ extension PullCommand {
         }
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let json = self.json
-        let lostNode = Shared(false)
+        let lost = Shared<String?>(nil)
         let final: DownloadAPI.Status? = await withTaskGroup(of: DownloadAPI.Status?.self) { group in
             group.addTask {
                 let lastState = Shared<DownloadAPI.State?>(nil)
-                let ended = try? await node.followDownloads { status in
-                    guard status.requestID == requestID else { return false }
-                    if status.state != lastState.value {
-                        lastState.value = status.state
-                        if status.paused == true {
-                            bar.note("\(status.modelID): paused for a more urgent download; it resumes from its pieces when a slot frees")
-                        } else if let note = status.state.note(modelID: status.modelID) {
-                            bar.note(note)
+                do {
+                    // A stream the node supersedes or refuses, or a dropped connection, is
+                    // followed again while the node still runs the download.
+                    return try await node.followDownload(requestID) { status in
+                        if status.state != lastState.value {
+                            lastState.value = status.state
+                            if status.paused == true {
+                                bar.note("\(status.modelID): paused for a more urgent download; it resumes from its pieces when a slot frees")
+                            } else if let note = status.state.note(modelID: status.modelID) {
+                                bar.note(note)
+                            }
                         }
+                        // Before the entry is known (queued, preparing) there is no bar to show.
+                        guard status.totalBytes > 0 || status.isFinal else { return false }
+                        bar.update(Self.progress(of: status)) { shown in
+                            if json && !status.isFinal { printJSON(shown.message) }
+                        }
+                        return status.isFinal
                     }
-                    // Before the entry is known (queued, preparing) there is no bar to show.
-                    guard status.totalBytes > 0 || status.isFinal else { return false }
-                    bar.update(Self.progress(of: status)) { shown in
-                        if json && !status.isFinal { printJSON(shown.message) }
-                    }
-                    return status.isFinal
+                } catch {
+                    if !Task.isCancelled { lost.value = "\(error)" }
+                    return nil
                 }
-                if ended == nil, !Task.isCancelled { lostNode.value = true }
-                return ended
             }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return nil }
@@ -62,9 +66,9 @@ extension PullCommand {
             return first
         }
         bar.finish()
-        if final == nil, lostNode.value {
+        if final == nil, let why = lost.value {
             Failure(
-                message: "lost the connection to the node; it may still be downloading \(modelID) (see `atmo downloads`)",
+                message: "lost the download's progress from the node (\(why)); it may still be downloading \(modelID) (see `atmo downloads`)",
                 exitCode: ExitStatus.unreachable
             ).exit(json: json, code: "no_node")
         }
@@ -134,32 +138,6 @@ extension LocalNodeClient {
                 throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))
             }
             return try WireCoding.decode(T.self, from: Data(buffer: answer.body))
-        }
-    }
-
-    /// Reads the node's download events and hands each status to `handle` until it returns
-    /// true (then returns that status) or the stream ends (nil).
-    func followDownloads(_ handle: @Sendable (DownloadAPI.Status) -> Bool) async throws -> DownloadAPI.Status? {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(60))
-        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-            let response = try await http.execute(HTTPClientRequest(url: file.baseURL + DownloadAPI.eventsPath), timeout: .hours(24 * 365))
-            guard response.status == .ok else { throw LocalNodeError(status: Int(response.status.code), message: "\(response.status)") }
-            // Bytes, split into lines only at '\n', so a character cut between two chunks
-            // is decoded whole.
-            var pending: [UInt8] = []
-            for try await chunk in response.body {
-                pending.append(contentsOf: chunk.readableBytesView)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = pending[..<newline]
-                    pending.removeSubrange(...newline)
-                    guard line.starts(with: Array("data: ".utf8)) else { continue }
-                    guard let status = try? WireCoding.decode(DownloadAPI.Status.self, from: Data(line.dropFirst(6))) else { continue }
-                    if handle(status) { return status }
-                }
-                if pending.count > 1 << 20 { pending.removeAll() }  // a line that never ends is not ours
-            }
-            return nil
         }
     }
 }

@@ -17,10 +17,6 @@ extension DashboardRoutes {
         case superseded
     }
 
-    /// Ends the body of a superseded stream with an error, so the server cuts the connection
-    /// (a client that never reads gives its connection back too, not only its slot).
-    struct StreamSuperseded: Error {}
-
     /// The shortest time between two `mesh` (or two `node`) events of one stream.
     static let coalescing = Duration.seconds(1)
 
@@ -34,12 +30,7 @@ extension DashboardRoutes {
     /// cut); `NodeAPI.maxEventStreams` in all: one more from another address is a 503.
     func events(from address: String) -> Response {
         guard let slot = streams.acquire(address: address) else {
-            var response = JSONResponse.error(
-                .serviceUnavailable,
-                "This node has \(NodeAPI.maxEventStreams) event streams open already; close a dashboard tab and retry",
-                code: "too_many_streams")
-            response.headers[.retryAfter] = "5"
-            return response
+            return streams.refusal("event streams", advice: "close a dashboard tab and retry")
         }
         let downloads = node.downloads.subscribe()
         let meshChanges = node.mesh.changes.subscribe()
@@ -93,7 +84,7 @@ extension DashboardRoutes {
                     defer { group.cancelAll() }
                     for await event in outgoing {
                         try await writer.write(Self.frame(event))
-                        if case .superseded = event { throw StreamSuperseded() }
+                        if case .superseded = event { throw EventStreamSlots.Superseded() }
                     }
                 }
                 withExtendedLifetime(slot) {}
@@ -123,11 +114,7 @@ extension DashboardRoutes {
         case .node(let version): return frame("node", NodeAPI.Change(version: version))
         case .keepalive: return ByteBuffer(string: ": keepalive\n\n")
         case .superseded:
-            return frame(
-                "closed",
-                NodeAPI.StreamClosed(
-                    error: "This address opened more than \(NodeAPI.maxEventStreamsPerAddress) event streams; its oldest, this one, was closed",
-                    code: NodeAPI.streamSupersededCode))
+            return EventStreamSlots.supersededFrame("event streams", perAddress: NodeAPI.maxEventStreamsPerAddress)
         }
     }
 

@@ -1,5 +1,6 @@
-/// Which event streams (`GET /v1/events`) a node keeps open, pure (no sockets, no clock):
-/// at most `perAddress` per client address and `total` in all.
+/// Which event streams of one kind (`GET /v1/events`, or `GET /v1/downloads/events`, each
+/// with its own budget) a node keeps open, pure (no sockets, no clock): at most `perAddress`
+/// per client address and `total` in all.
 ///
 /// A stream from an address that holds `perAddress` already supersedes that address's
 /// oldest (closed at once), so streams a client left behind (a page that froze, a laptop

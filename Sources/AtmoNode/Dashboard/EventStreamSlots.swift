@@ -1,8 +1,9 @@
 import Synchronization
 
-/// The open event streams of a node (`EventStreamBudget` behind a `Mutex`): a slot is
-/// given back when its holder is released, and a slot superseded by a newer stream of its
-/// address is told so through `superseded`.
+/// The open event streams of one kind (`/v1/events`, or `/v1/downloads/events`: one
+/// `EventStreamBudget` each, behind a `Mutex`): a slot is given back when its holder is
+/// released, and a slot superseded by a newer stream of its address is told so through
+/// `superseded`.
 final class EventStreamSlots: Sendable {
     private struct State {
         var budget: EventStreamBudget
@@ -11,10 +12,16 @@ final class EventStreamSlots: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The bounds (each at least 1): streams per client address, and in all.
+    let perAddress: Int
+    let total: Int
 
     /// Slots for `perAddress` streams per client address and `total` in all.
     init(perAddress: Int, total: Int) {
-        state = Mutex(State(budget: EventStreamBudget(perAddress: perAddress, total: total)))
+        let budget = EventStreamBudget(perAddress: perAddress, total: total)
+        self.perAddress = budget.perAddress
+        self.total = budget.total
+        state = Mutex(State(budget: budget))
     }
 
     /// A slot for a stream from `address`, or nil when the node holds its total already.

@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import AtmoProtocol
+import Foundation
+import NIOCore
+
+/// When `atmo pull` follows a download of the running node and its event stream ends
+/// before the download did (the node superseded it, `event: closed` `stream_superseded`;
+/// refused it, 503 `too_many_streams`; or the connection dropped): whether to follow
+/// again and after how long. Pure: no sockets, no clock.
+struct DownloadFollowRetry: Sendable {
+    /// Streams in a row that may end without a status of the download before the
+    /// follower gives up.
+    static let maxFailures = 6
+    /// The first wait; each failure in a row doubles it, up to `maxDelay`.
+    static let firstDelay = Duration.milliseconds(250)
+    static let maxDelay = Duration.seconds(4)
+
+    enum Action: Sendable, Hashable {
+        case reconnect(after: Duration)
+        case giveUp
+    }
+
+    /// Streams ended in a row since one brought a status of the download.
+    private(set) var failures = 0
+
+    /// A stream brought a status of the download: the next end starts the count over.
+    mutating func heard() { failures = 0 }
+
+    /// A stream ended (or could not open) while the node still lists the download unfinished,
+    /// or while the node did not answer at all.
+    mutating func ended() -> Action {
+        failures += 1
+        guard failures <= Self.maxFailures else { return .giveUp }
+        var delay = Self.firstDelay
+        for _ in 1..<failures { delay = min(delay * 2, Self.maxDelay) }
+        return .reconnect(after: delay)
+    }
+}
+
+extension LocalNodeClient {
+    /// How one `/v1/downloads/events` stream ended.
+    enum FollowEnd: Sendable {
+        /// `handle` returned true for this status.
+        case handled(DownloadAPI.Status)
+        /// The stream ended (or failed to open) first; `heard` says whether it brought a
+        /// status of the download.
+        case ended(heard: Bool, why: String)
+    }
+
+    /// Follows the download `requestID` of the node: hands each of its statuses to
+    /// `handle` until it returns true (then returns that status). A stream that ends first
+    /// is opened again (`DownloadFollowRetry`) as long as the node lists the download
+    /// unfinished; the new stream starts with its status now. A final status the node
+    /// lists meanwhile ends the follow. Throws `FollowLost` once the retries are spent.
+    func followDownload(_ requestID: String, handle: @Sendable (DownloadAPI.Status) -> Bool) async throws -> DownloadAPI.Status {
+        var retry = DownloadFollowRetry()
+        while true {
+            let end = await followStream { status in
+                guard status.requestID == requestID else { return false }
+                return handle(status)
+            } isOurs: { $0.requestID == requestID }
+            try Task.checkCancellation()
+            let why: String
+            switch end {
+            case .handled(let status): return status
+            case .ended(let heard, let reason):
+                if heard { retry.heard() }
+                why = reason
+            }
+            // The node's list says whether the download still runs (one that ended while no
+            // stream was open ends the follow here).
+            if let listed = try? await get(DownloadAPI.path, as: DownloadAPI.StatusList.self) {
+                guard let status = listed.downloads.first(where: { $0.requestID == requestID }) else {
+                    throw FollowLost(reason: "the node no longer lists the download (\(why))")
+                }
+                if status.isFinal, handle(status) { return status }
+            }
+            switch retry.ended() {
+            case .reconnect(let delay): try await Task.sleep(for: delay)
+            case .giveUp: throw FollowLost(reason: "its event stream ended \(retry.failures) times in a row (last: \(why))")
+            }
+        }
+    }
+
+    /// The follow gave up: the node may still run the download.
+    struct FollowLost: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { reason }
+    }
+
+    /// Reads one `/v1/downloads/events` stream: each status goes to `handle` until it
+    /// returns true. Never throws: an error ends the stream.
+    private func followStream(
+        _ handle: @Sendable (DownloadAPI.Status) -> Bool, isOurs: @Sendable (DownloadAPI.Status) -> Bool
+    ) async -> FollowEnd {
+        var configuration = HTTPClient.Configuration()
+        // Keep-alive comments come every 15 s: a minute of silence is a dead stream.
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(60))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        var heard = false
+        var event = ""
+        do {
+            return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+                let response = try await http.execute(HTTPClientRequest(url: file.baseURL + DownloadAPI.eventsPath), timeout: .hours(24 * 365))
+                guard response.status == .ok else {
+                    let body = try? await response.body.collect(upTo: 64 * 1024)
+                    let error = LocalNodeError(status: Int(response.status.code), body: body.map { Data(buffer: $0) } ?? Data())
+                    return .ended(heard: false, why: "HTTP \(response.status.code) \(error.code ?? error.message)")
+                }
+                // Bytes, split into lines only at '\n', so a character cut between two chunks
+                // is decoded whole.
+                var pending: [UInt8] = []
+                for try await chunk in response.body {
+                    pending.append(contentsOf: chunk.readableBytesView)
+                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = pending[..<newline]
+                        pending.removeSubrange(...newline)
+                        if line.starts(with: Array("event: ".utf8)) {
+                            event = String(decoding: line.dropFirst(7), as: UTF8.self)
+                            continue
+                        }
+                        guard line.starts(with: Array("data: ".utf8)) else { continue }
+                        let data = Data(line.dropFirst(6))
+                        if event == "closed" {
+                            let closed = try? WireCoding.decode(NodeAPI.StreamClosed.self, from: data)
+                            return .ended(heard: heard, why: "the node closed the stream: \(closed?.code ?? "closed")")
+                        }
+                        guard let status = try? WireCoding.decode(DownloadAPI.Status.self, from: data) else { continue }
+                        if isOurs(status) { heard = true }
+                        if handle(status) { return .handled(status) }
+                    }
+                    if pending.count > 1 << 20 { pending.removeAll() }  // a line that never ends is not ours
+                }
+                return .ended(heard: heard, why: "the node ended the stream")
+            }
+        } catch {
+            return .ended(heard: heard, why: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import AtmoProtocol
+import AtmoTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension EndToEnd {
+    /// `atmo pull` through the running node follows the download on `/v1/downloads/events`,
+    /// which the node caps per client address: a stream of the CLI that the node supersedes
+    /// mid-pull is followed again, and the pull completes.
+    @Suite("a pull followed through the node")
+    struct NodeFollowSuperseded {
+        static let size: Int64 = 32 * mebibyte
+        static let rate = 4 * 1024 * 1024
+
+        @Test("atmo pull keeps following and succeeds when the node supersedes its event stream mid-pull")
+        func supersededStreamIsFollowedAgain() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("offered")
+                let sha = try ModelFixtures.writeSparseModel(at: folder + "/gamma.gguf", size: Self.size, seed: 33)
+                let portA = try HTTPProbe.unusedPort()
+                try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: Self.rate)) { proxy in
+                    let a = try await sandbox.serve(
+                        folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["gamma.gguf"],
+                        extraArguments: ["--advertise-url", proxy.baseURL])
+                    let c = try await sandbox.serve(folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", a.baseURL])
+                    try await c.waitForMesh("gamma") { $0.contains { $0.entry.modelID == "gamma.gguf" } }
+
+                    let follower = try sandbox.start(["pull", "gamma.gguf", "--state-dir", c.stateDirectory, "--json"], name: "follow")
+                    _ = try await waitForPullProgress(follower, atLeast: 2 * mebibyte)
+                    // As many streams as an address may hold, from the CLI's address (the node's
+                    // file names 127.0.0.1): the CLI's, the oldest, is superseded.
+                    // One at a time (each admitted before the next), so the first is the oldest.
+                    var streams: [IdleEventStream] = []
+                    defer { streams.forEach { $0.close() } }
+                    for _ in 0..<NodeAPI.maxEventStreamsPerAddress {
+                        let stream = try IdleEventStream(port: c.port)
+                        streams.append(stream)
+                        #expect(try await stream.wait(timeout: 10) { $0.contains("\r\n\r\n") }, "a head: \(stream.text)")
+                    }
+                    let running = await HTTPProbe.getJSON(DownloadAPI.StatusList.self, port: c.port, path: DownloadAPI.path)?.downloads
+                    #expect(running?.contains { $0.modelID == "gamma.gguf" && !$0.isFinal } == true, "superseded mid-pull: \(String(describing: running))")
+                    // The CLI follows again: its new stream supersedes the oldest of these.
+                    #expect(
+                        try await streams[0].wait(timeout: 30) { $0.contains("event: closed") },
+                        "the CLI opened a stream again: \(streams[0].text.suffix(300))")
+
+                    #expect(await follower.waitForExit(timeout: 120) == 0, "\(follower.standardError)")
+                    let output = PullOutput(follower)
+                    #expect(output.result?.sha256 == sha, "\(follower.standardOutputLines.suffix(2))")
+                    #expect(output.bytesReported > 2 * mebibyte, "progress went on after the reconnect")
+                    #expect(filesEqual(c.stateDirectory + "/models/gamma.gguf", folder + "/gamma.gguf"))
+                }
+            }
+        }
+    }
+
+    /// A `/v1/downloads/events` stream on a plain socket that reads nothing until asked.
+    final class IdleEventStream: @unchecked Sendable {
+        let fd: Int32
+        private(set) var text = ""
+        private var closed = false
+
+        init(port: Int) throws {
+            fd = try LoopbackSocket.connect(port: port, writeTimeout: 2, from: "127.0.0.1")
+            let request = Array("GET \(DownloadAPI.eventsPath) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\r\n".utf8)
+            let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent == request.count else {
+                close()
+                throw ProcessFailure(message: "send: errno \(errno)")
+            }
+        }
+
+        /// Reads what came until `condition(text)` holds (true), the stream ended or
+        /// `timeout` seconds passed (false unless it holds then).
+        func wait(timeout: Double, until condition: (String) -> Bool) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while !condition(text), Date() < deadline {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n > 0 {
+                    text += String(decoding: chunk[0..<n], as: UTF8.self)
+                } else if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    break
+                } else {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            return condition(text)
+        }
+
+        func close() {
+            guard !closed else { return }
+            closed = true
+            LoopbackSocket.close(fd)
+        }
+
+        deinit { close() }
+    }
+}
