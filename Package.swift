@@ -98,6 +98,10 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 // NIOConnectionError: what a refused connection throws (ErrorMapping).
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // SplicedRangeConnection: splice(2) (CAtmoSystem), and NIO's HTTP/1 response
+                // parser run on an EmbeddedChannel for the answer's head.
+                "CAtmoSystem",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         // The HTTP/1.1 + WebSocket server channel of both servers, with its guards

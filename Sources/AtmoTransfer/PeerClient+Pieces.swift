@@ -67,9 +67,7 @@ extension PeerClient {
         over connection: RangeConnection? = nil, received: @escaping @Sendable (Int64) -> Void
     ) async throws -> RangeBodyCollector.Answer {
         let peer = self
-        var headers = HTTPHeaders()
-        headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
-        headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
+        let headers = Self.rangeHeaders(of: entry, offset: offset, length: length)
         let shaping = shaper.map {
             RangeBodyCollector.Shaping(
                 shaper: $0, peer: shapingPeer ?? URL(string: baseURL)?.host ?? baseURL, modelSize: entry.sizeBytes, background: background)
@@ -103,6 +101,15 @@ extension PeerClient {
             answer = other
         }
         return try checkRangeAnswer(answer, of: entry, offset: offset, length: length)
+    }
+
+    /// The headers of a request for `length` bytes of `entry`'s file from `offset`: the range,
+    /// and `If-Range` with the file's ETag, so a changed file is never mixed in.
+    static func rangeHeaders(of entry: ModelEntry, offset: Int64, length: Int64) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Range", value: "bytes=\(offset)-\(offset + length - 1)")
+        headers.add(name: "If-Range", value: ByteRangeHeaders.etag(sha256: entry.sha256))
+        return headers
     }
 
     /// The answer to a range request, if it is exactly the bytes asked for.

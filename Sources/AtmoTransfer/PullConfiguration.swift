@@ -42,6 +42,10 @@ public struct PullConfiguration: Sendable {
     /// Whether the pulls are background transfers for the shaper (they yield bandwidth when
     /// the round trip to their peer rises): the node's `normal` and `low` downloads.
     public var background = false
+    /// Whether a pull from one whole-file plain-HTTP source, while its piece checks are
+    /// deferred, takes the range answers straight from the socket into the partial file
+    /// (`SplicedRangeConnection`, Linux); false reads them through NIO, as every other pull.
+    public var splicesRanges = true
 
     public init() {}
 }

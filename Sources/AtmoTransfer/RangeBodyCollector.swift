@@ -44,11 +44,10 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         var head: HTTPResponseHead?
         /// When the head arrived (seconds since the request went).
         var headSeconds: Double = 0
-        /// Body parts of a 206 so far (`minimumAveragePartBytes`).
-        var parts = 0
+        /// The rules a 206's body keeps (length, parts, the throughput floor).
+        var pace: RangeBodyPace
         var chunks: [ByteBuffer] = []
         var bytes: Int64 = 0
-        var floor: ThroughputFloor?
         /// Whether pieces go to `stream.take` (a 206 whose head `accept` passed).
         var streaming = false
         var piece = 0
@@ -66,7 +65,6 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
     let received: @Sendable (Int64) -> Void
     let shaping: Shaping?
     let stream: PieceStream?
-    private let minimumBytesPerSecond: Double
     /// The time an answer that is not the range has, from its head, to send its body (at
     /// most `otherBodyLimit` bytes): the floor's window, else 30 s.
     let otherBodySeconds: Double
@@ -83,12 +81,9 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         self.otherBodyLimit = otherBodyLimit
         self.peer = peer
         self.received = received
-        minimumBytesPerSecond = floor?.bytesPerSecond ?? 0
         let window = floor?.windowSeconds ?? 0
         otherBodySeconds = window > 0 ? window : 30
-        state = Mutex(
-            State(floor: floor.map { ThroughputFloor(minimumBytesPerSecond: $0.bytesPerSecond, windowSeconds: $0.windowSeconds, start: 0) })
-        )
+        state = Mutex(State(pace: RangeBodyPace(peer: peer, rangeLength: rangeLength, floor: floor)))
     }
 
     func didReceiveHead(task: HTTPClient.Task<Answer>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
@@ -134,24 +129,14 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
                 guard now - state.headSeconds < otherBodySeconds else { return (nil, StopReading()) }
                 return (nil, nil)
             }
-            guard state.bytes + Int64(buffer.readableBytes) <= rangeLength else {
-                return (nil, TransferError(.protocolViolation, "\(peer) sent more bytes than the range it confirmed"))
-            }
-            state.parts += 1
-            if let error = tooFinelyCut(state, adding: buffer.readableBytes) { return (nil, error) }
+            if let error = state.pace.admits(buffer.readableBytes) { return (nil, error) }
             if state.streaming {
                 completed = Self.cut(buffer, into: &state, lengths: stream?.lengths ?? [])
             } else {
                 state.chunks.append(buffer)
             }
             state.bytes += Int64(buffer.readableBytes)
-            // The chunk that completes the range is never held against it.
-            if state.bytes < rangeLength, let rate = state.floor?.shortfall(received: state.bytes, now: now) {
-                return (
-                    nil,
-                    TransferError(.timeout, "\(peer) is trickling (\(Int(rate)) bytes/s, under the floor of \(Int(minimumBytesPerSecond)))")
-                )
-            }
+            if let error = state.pace.took(buffer.readableBytes, now: now) { return (nil, error) }
             return (state.bytes, nil)
         }
         if let error = verdict.1 { return eventLoop.makeFailedFuture(error) }
@@ -165,27 +150,6 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
         guard wait > .zero else { return eventLoop.makeSucceededVoidFuture() }
         let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
         return eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult
-    }
-
-    /// Body parts of a 206 after which they must average `minimumAveragePartBytes`.
-    static let partsBeforeAverage = 256
-    /// Each body part costs the same whatever its size (a chunk of a chunked body is one
-    /// part): a peer cutting a range into 16-byte chunks made the pull burn ~0.55 CPU-s per
-    /// MiB. An honest body's parts are socket reads, at least a TCP segment (over 1 KiB)
-    /// each even on a slow link.
-    static let minimumAveragePartBytes: Int64 = 1024
-
-    /// The failure of a 206 whose parts, with one of `count` bytes more, average under
-    /// `minimumAveragePartBytes` (the part that completes the range is never held against it).
-    private func tooFinelyCut(_ state: State, adding count: Int) -> TransferError? {
-        let bytes = state.bytes + Int64(count)
-        guard state.parts > Self.partsBeforeAverage, bytes < rangeLength,
-            bytes < Int64(state.parts) * Self.minimumAveragePartBytes
-        else { return nil }
-        return TransferError(
-            .protocolViolation,
-            "\(peer) sent \(bytes) bytes of a range in \(state.parts) parts (under \(Self.minimumAveragePartBytes) bytes each on "
-                + "average): a body cut this fine costs more to read than it carries; no longer asked")
     }
 
     /// Body bytes received so far.

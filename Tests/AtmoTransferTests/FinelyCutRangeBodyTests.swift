@@ -3,7 +3,7 @@ import Testing
 @testable import AtmoTransfer
 
 /// A 206 cut into tiny chunks costs the pull CPU per chunk (hostile review dec07e, F3): its
-/// parts must average a kilobyte (`RangeBodyCollector.minimumAveragePartBytes`), over both
+/// parts must average a kilobyte (`RangeBodyPace.minimumAveragePartBytes`), over both
 /// ways a range is read.
 @Suite(.serialized)
 struct FinelyCutRangeBodyTests {

@@ -26,6 +26,16 @@ extension SwarmCoordinator {
 
     var checksPieces: Bool { state.withLock { $0.checksPieces } }
 
+    /// Gives back the claim of `piece`, claimed unchecked and cut short before all of it was
+    /// written (a spliced run that failed): it is no longer unchecked, and whoever fetches it
+    /// next may claim it. The caller then fails the piece, which goes back to missing.
+    func releaseUnchecked(_ piece: Int) {
+        state.change { state in
+            guard state.claimed.remove(piece) != nil else { return }
+            state.unchecked[piece] = nil
+        }
+    }
+
     /// From now on pieces are checked on arrival, and those held unchecked get checked on
     /// disk: another peer joined, or another node asked for this node's pieces. Each peer may
     /// then have `requestsPerPeer` requests out (the pull alone had fewer).

@@ -9,6 +9,10 @@ extension SwarmSession {
     /// is fetched in several ranges, all held until the piece is verified; smaller pieces in
     /// file order go several to a request (`SwarmSchedule.extendRun`).
     static let blockSize: Int64 = 4 * 1024 * 1024
+    /// Bytes per range request of a spliced run (`fetchSpliced`): its pieces go to the file,
+    /// not to memory, so a run may be long; each request costs both sides about a
+    /// millisecond of CPU (256 requests per GiB at `blockSize`).
+    static let splicedRunBytes: Int64 = 32 * 1024 * 1024
 
     /// How one piece of a fetch ended.
     enum PieceOutcome {
@@ -36,10 +40,19 @@ extension SwarmSession {
         // This worker's answers are read on one loop, its own (`fetchStreaming`).
         let loop = (peer.channel as? PeerClient)?.http.eventLoopGroup.next()
         let connection = rangeConnection(to: peer, on: loop)
-        defer { connection?.close() }
+        let spliced = SplicerSlot(splicedConnection(to: peer))
+        defer {
+            connection?.close()
+            spliced.close()
+        }
         while !Task.isCancelled {
-            guard (try? await coordinator.waitForHasher(aheadAtMost: coordinator.keepAhead - 2 * runPieces)) != nil,
-                case .fetch(let run) = try? await coordinator.nextWork(for: peer.id, runBytes: Self.blockSize)
+            // A spliced run's pieces go to the file, none waits in memory for the hasher: its
+            // runs are longer (fewer requests for both sides) and do not wait for it.
+            let splicing = spliced.connection != nil && !coordinator.checksPieces
+            if !splicing {
+                guard (try? await coordinator.waitForHasher(aheadAtMost: coordinator.keepAhead - 2 * runPieces)) != nil else { return }
+            }
+            guard case .fetch(let run) = try? await coordinator.nextWork(for: peer.id, runBytes: splicing ? Self.splicedRunBytes : Self.blockSize)
             else { return }
             let offset = manifest.range(of: run[0]).offset
             let runBytes = run.reduce(Int64(0)) { $0 + manifest.range(of: $1).length }
@@ -48,7 +61,8 @@ extension SwarmSession {
             for key in keys { coordinator.started(key) { streamed.cancel() } }
             let fetch = Task {
                 try await self.fetch(
-                    run, offset: offset, length: runBytes, from: peer, keys: keys, streamed: streamed, loop: loop, connection: connection)
+                    run, offset: offset, length: runBytes, from: peer, keys: keys, streamed: streamed, loop: loop, connection: connection,
+                    spliced: spliced)
             }
             streamed.attach(fetch)
             let outcome = await withTaskCancellationHandler {
@@ -150,11 +164,20 @@ extension SwarmSession {
     /// arrived in: nothing is copied on the way to the disk and the hasher.
     private func fetch(
         _ run: [Int], offset: Int64, length: Int64, from peer: SwarmPeer, keys: [SwarmCoordinator.FetchKey], streamed: StreamedRun,
-        loop: (any EventLoop)?, connection: RangeConnection?
+        loop: (any EventLoop)?, connection: RangeConnection?, spliced: SplicerSlot
     ) async throws -> [PieceOutcome] {
         var chunks: [ByteBuffer] = []
         var done: Int64 = 0
         let lengths = run.map { self.manifest.range(of: $0).length }
+        if let client = peer.channel as? PeerClient, length <= Self.splicedRunBytes, !coordinator.checksPieces, let splicer = spliced.connection {
+            do {
+                return try await fetchSpliced(
+                    run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, over: splicer)
+            } catch is SplicedRangeConnection.Unspliceable {
+                // An answer without a Content-Length: this peer's ranges go through NIO.
+                spliced.close()
+            }
+        }
         if let client = peer.channel as? PeerClient, length <= Self.blockSize {
             return try await fetchStreaming(
                 run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, loop: loop,

@@ -10,4 +10,16 @@ int atmo_tune_malloc(int mmap_threshold, int arena_max);
 /// module does not export: sys/vfs.h). 1 yes, 0 no or elsewhere.
 int atmo_fd_is_tmpfs(int fd);
 
+/// Moves up to `count` bytes from the socket `source` into `file` at `offset`, through the
+/// pipe `pipe_read`/`pipe_write`, with no copy through user space (splice(2), twice). Returns
+/// the bytes moved (all of them are in the file), 0 at the socket's end, -1 when reading the
+/// socket failed (errno: EAGAIN when its receive timeout passed with nothing), -2 when
+/// writing the file failed (errno; bytes may be left in the pipe: the caller drops the
+/// connection). -1 with errno ENOSYS where there is no splice.
+long long atmo_splice_socket_to_file(int source, int pipe_read, int pipe_write, int file, long long offset, long long count);
+
+/// Sets the capacity of the pipe open as `fd` (F_SETPIPE_SZ). Returns the capacity it has
+/// now, or -errno (-ENOSYS where pipes cannot be resized).
+int atmo_set_pipe_size(int fd, int size);
+
 #endif

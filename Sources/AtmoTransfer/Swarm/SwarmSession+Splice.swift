@@ -1,0 +1,98 @@
+import AtmoProtocol
+import AtmoStore
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// A worker's spliced connection (`SplicedRangeConnection`), while its peer's answers may
+/// take that path; closed when the worker ends, or for good once the peer answered in a
+/// form the splice path does not take.
+final class SplicerSlot: Sendable {
+    private let slot: Mutex<SplicedRangeConnection?>
+
+    init(_ connection: SplicedRangeConnection?) { slot = Mutex(connection) }
+
+    var connection: SplicedRangeConnection? { slot.withLock { $0 } }
+
+    func close() {
+        slot.withLock { connection in
+            connection?.close()
+            connection = nil
+        }
+    }
+}
+
+/// The pieces a spliced run claimed, and which of them are all in the file.
+private final class SplicedClaims: Sendable {
+    private let state = Mutex<(claimed: [Int], finished: Set<Int>)>(([], []))
+
+    func claimed(_ piece: Int) { state.withLock { $0.claimed.append(piece) } }
+    func finished(_ piece: Int) { state.withLock { _ = $0.finished.insert(piece) } }
+    /// Claimed and not finished: cut short in the file.
+    var unfinished: [Int] { state.withLock { state in state.claimed.filter { !state.finished.contains($0) } } }
+}
+
+extension SwarmSession {
+    /// A spliced connection to `peer` for this worker: a whole-file plain-HTTP peer, no
+    /// bandwidth limits on its reads (the shaper paces NIO reads), splicing on. Nil otherwise.
+    func splicedConnection(to peer: SwarmPeer) -> SplicedRangeConnection? {
+        guard configuration.splicesRanges, peer.have == nil, let client = peer.channel as? PeerClient, client.shaper == nil else {
+            return nil
+        }
+        return SplicedRangeConnection(
+            baseURL: client.baseURL, connectTimeout: configuration.connectTimeoutSeconds, stallTimeout: configuration.stallTimeoutSeconds,
+            floor: client.throughputFloor)
+    }
+
+    /// Fetches a run of whole pieces over `splicer`: each piece the coordinator lets this run
+    /// write unchecked (`claimUnchecked`, decided as the piece begins) goes from the socket
+    /// into the partial file and to the hasher by the file. At a piece it may not write
+    /// (checks began: another peer joined or asked for pieces; or another copy won) the run
+    /// ends, and its other pieces go back to the schedule (`.lost`), for every peer to
+    /// take. A run cut short gives back the claim of the piece it was writing.
+    func fetchSpliced(
+        _ run: [Int], offset: Int64, lengths: [Int64], from peer: SwarmPeer, client: PeerClient, keys: [SwarmCoordinator.FetchKey],
+        streamed: StreamedRun, over splicer: SplicedRangeConnection
+    ) async throws -> [PieceOutcome] {
+        let length = lengths.reduce(0, +)
+        guard let path = RangeConnection.requestPath(of: client.baseURL + HTTPAPI.downloadPrefix + entry.modelID) else {
+            throw SplicedRangeConnection.Unspliceable()
+        }
+        let target = SplicedRangeConnection.Run(
+            path: path, headers: PeerClient.rangeHeaders(of: entry, offset: offset, length: length), fd: partial.fd, filePath: partial.path,
+            fileOffset: offset, lengths: lengths)
+        let claims = SplicedClaims()
+        let (entry, coordinator, counters) = (self.entry, self.coordinator, engine.counters)
+        let callbacks = SplicedRangeConnection.Callbacks(
+            accept: { head in
+                try client.checkPieceResponse(status: head.status.code, headers: head.headers, entry: entry, offset: offset, length: length)
+            },
+            begin: { index in
+                guard case .claimed = coordinator.claimUnchecked(run[index], from: keys[index].peer) else { return false }
+                claims.claimed(run[index])
+                return true
+            },
+            finished: { index in
+                claims.finished(run[index])
+                streamed.insert(run[index])
+                counters.received(bytes: lengths[index], route: peer.source.route, peer: peer.source.nodeID)
+                coordinator.arrived(keys[index], valid: true, buffer: nil)
+            },
+            received: { bytes in
+                // Bytes of the run so far, told to the piece they fall in.
+                var left = bytes
+                for (key, pieceLength) in zip(keys, lengths) where left > 0 {
+                    coordinator.received(key, bytesSoFar: min(left, pieceLength))
+                    left -= pieceLength
+                }
+            })
+        let written: Int
+        do {
+            written = try await splicer.fetch(target, callbacks)
+        } catch {
+            for piece in claims.unfinished { coordinator.releaseUnchecked(piece) }
+            throw error
+        }
+        return run.indices.map { $0 < written ? .streamed : .lost }
+    }
+}

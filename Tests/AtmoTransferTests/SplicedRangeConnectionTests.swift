@@ -1,0 +1,283 @@
+#if os(Linux)
+import AsyncHTTPClient
+import AtmoProtocol
+import AtmoStore
+import AtmoTesting
+import Foundation
+import Glibc
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import AtmoTransfer
+
+/// The spliced receive path of a pull from one whole-file source (`SplicedRangeConnection`):
+/// the same wire cases as `RangeConnectionTests`, each answer checked as NIO's path checks
+/// it, the bytes landing in a real file.
+@Suite(.serialized)
+struct SplicedRangeConnectionTests {
+    static let piece: Int64 = 64 * 1024
+
+    struct Outcome {
+        var result: Result<Int, any Error>
+        /// Pieces that went into the file whole, in order.
+        var finished: [Int]
+        /// The file after the fetch.
+        var file: Data
+        var code: TransferError.Code? {
+            guard case .failure(let error) = result else { return nil }
+            return (error as? TransferError)?.code
+        }
+    }
+
+    /// Fetches `count` pieces from `offset` into a fresh file of the server's size;
+    /// `splices(index)` says whether the run goes on with piece `index`.
+    static func fetch(
+        _ server: RawRangeServer, over connection: SplicedRangeConnection, offset: Int64, count: Int = 4, fileMode: Int32 = O_RDWR,
+        splices: @escaping @Sendable (Int) -> Bool = { _ in true }
+    ) async throws -> Outcome {
+        try await withTemporaryDirectory { directory in
+            let path = directory.sub("partial")
+            _ = FileManager.default.createFile(atPath: path, contents: Data(count: server.bytes.count))
+            let fd = open(path, fileMode)
+            defer { close(fd) }
+            let client = PeerClient(baseURL: "http://unused", http: HTTPClient.shared, logger: Logger(label: "spliced-test"))
+            let finished = Mutex<[Int]>([])
+            let length = Int64(count) * Self.piece
+            let entry = server.entry
+            let run = SplicedRangeConnection.Run(
+                path: "/v1/models/download/\(entry.modelID)", headers: PeerClient.rangeHeaders(of: entry, offset: offset, length: length),
+                fd: fd, filePath: path, fileOffset: offset, lengths: Array(repeating: Self.piece, count: count))
+            let callbacks = SplicedRangeConnection.Callbacks(
+                accept: { head in
+                    try client.checkPieceResponse(status: head.status.code, headers: head.headers, entry: entry, offset: offset, length: length)
+                },
+                begin: splices, finished: { index in finished.withLock { $0.append(index) } }, received: { _ in })
+            let result: Result<Int, any Error>
+            do {
+                result = .success(try await connection.fetch(run, callbacks))
+            } catch {
+                result = .failure(error)
+            }
+            return Outcome(result: result, finished: finished.withLock { $0 }, file: try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+    }
+
+    static func withServer(
+        _ server: RawRangeServer, stallTimeout: Double = 30, _ body: @escaping @Sendable (SplicedRangeConnection) async throws -> Void
+    ) async throws {
+        let url = try await server.start()
+        let connection = try #require(SplicedRangeConnection(baseURL: url, connectTimeout: 5, stallTimeout: stallTimeout, floor: nil))
+        do {
+            try await withDeadline(30) { try await body(connection) }
+        } catch {
+            connection.close()
+            await server.stop()
+            throw error
+        }
+        connection.close()
+        await server.stop()
+    }
+
+    static func slice(_ server: RawRangeServer, pieces: Range<Int>) -> Data {
+        server.bytes.subdata(in: pieces.lowerBound * Int(piece)..<pieces.upperBound * Int(piece))
+    }
+
+    @Test func rangesGoIntoTheFileOverOneKeptConnection() async throws {
+        let server = RawRangeServer()
+        try await Self.withServer(server) { connection in
+            for run in 0..<2 {
+                let outcome = try await Self.fetch(server, over: connection, offset: Int64(run) * 4 * Self.piece)
+                #expect(try outcome.result.get() == 4)
+                #expect(outcome.finished == [0, 1, 2, 3])
+                let start = run * 4 * Int(Self.piece)
+                #expect(outcome.file.subdata(in: start..<start + 4 * Int(Self.piece)) == Self.slice(server, pieces: run * 4..<run * 4 + 4))
+            }
+            #expect(server.requests == 2)
+            #expect(server.connections == 1)
+        }
+    }
+
+    @Test func aPieceItMayNotWriteEndsTheRunAndItsConnection() async throws {
+        let server = RawRangeServer()
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0, splices: { $0 < 2 })
+            #expect(try outcome.result.get() == 2)
+            #expect(outcome.finished == [0, 1])
+            #expect(outcome.file.subdata(in: 0..<2 * Int(Self.piece)) == Self.slice(server, pieces: 0..<2))
+            #expect(outcome.file.subdata(in: 2 * Int(Self.piece)..<4 * Int(Self.piece)) == Data(count: 2 * Int(Self.piece)))
+            // The rest of that body was never read: the next run has a new connection.
+            let next = try await Self.fetch(server, over: connection, offset: 4 * Self.piece)
+            #expect(try next.result.get() == 4)
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func anAnswerWithConnectionCloseIsFollowedByANewConnection() async throws {
+        let server = RawRangeServer { $0 == 0 ? .honestThenClose : .honest }
+        try await Self.withServer(server) { connection in
+            _ = try await Self.fetch(server, over: connection, offset: 0).result.get()
+            _ = try await Self.fetch(server, over: connection, offset: 4 * Self.piece).result.get()
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aKeptConnectionThePeerClosesAsTheRequestArrivesIsReplacedOnce() async throws {
+        let server = RawRangeServer { $0 == 1 ? .closeWithoutAnswer : .honest }
+        try await Self.withServer(server) { connection in
+            _ = try await Self.fetch(server, over: connection, offset: 0).result.get()
+            let outcome = try await Self.fetch(server, over: connection, offset: 4 * Self.piece)
+            _ = try outcome.result.get()
+            #expect(outcome.finished == [0, 1, 2, 3])
+            #expect(outcome.file.subdata(in: 4 * Int(Self.piece)..<8 * Int(Self.piece)) == Self.slice(server, pieces: 4..<8))
+            #expect(server.requests == 3)
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aNewConnectionClosedWithoutAnAnswerIsNotAskedAgain() async throws {
+        let server = RawRangeServer { $0 == 0 ? .closeWithoutAnswer : .honest }
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0)
+            #expect(outcome.code == .peerUnreachable, "\(outcome.result)")
+            #expect(outcome.finished.isEmpty)
+            #expect(server.requests == 1)
+        }
+    }
+
+    @Test func aLyingContentRangeOrAnotherFilesETagWritesNothing() async throws {
+        for (answer, code) in [(RawRangeServer.Answer.lyingContentRange, TransferError.Code.protocolViolation), (.otherETag, .sourceChanged)] {
+            let server = RawRangeServer { _ in answer }
+            try await Self.withServer(server) { connection in
+                let outcome = try await Self.fetch(server, over: connection, offset: 0)
+                #expect(outcome.code == code, "\(outcome.result)")
+                #expect(outcome.finished.isEmpty)
+                #expect(outcome.file == Data(count: server.bytes.count))
+            }
+        }
+    }
+
+    @Test func aShortBodyKeepsTheWholePiecesBeforeTheCutAndFailsAsRetriable() async throws {
+        let server = RawRangeServer { $0 == 0 ? .shortThenClose(bytes: Int(2 * Self.piece) + 100) : .honest }
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0)
+            #expect(outcome.code == .peerUnreachable, "\(outcome.result)")
+            #expect(outcome.finished == [0, 1])
+            let again = try await Self.fetch(server, over: connection, offset: 2 * Self.piece, count: 2)
+            _ = try again.result.get()
+            #expect(again.finished == [0, 1])
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aStalledPeerTimesOutWithinTheStallTimeout() async throws {
+        let server = RawRangeServer { _ in .stall(bytes: Int(Self.piece) + 10) }
+        try await Self.withServer(server, stallTimeout: 0.5) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0)
+            #expect(outcome.code == .timeout, "\(outcome.result)")
+            #expect(outcome.finished == [0])
+        }
+    }
+
+    @Test func moreBytesThanTheRangeOrAnAnswerThatIsNotHTTPIsAProtocolViolation() async throws {
+        for answer in [RawRangeServer.Answer.tooLong, .notHTTP] {
+            let server = RawRangeServer { _ in answer }
+            try await Self.withServer(server) { connection in
+                let outcome = try await Self.fetch(server, over: connection, offset: 0)
+                #expect(outcome.code == .protocolViolation, "\(answer): \(outcome.result)")
+                #expect(outcome.finished.isEmpty)
+            }
+        }
+    }
+
+    @Test func aCancelledFetchEndsAtOnceAndTheNextOneConnectsAgain() async throws {
+        let server = RawRangeServer { $0 == 0 ? .stall(bytes: 10) : .honest }
+        try await Self.withServer(server) { connection in
+            let task = Task { try await Self.fetch(server, over: connection, offset: 0) }
+            while server.requests == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            task.cancel()
+            let outcome = try await task.value
+            guard case .failure(let error) = outcome.result else {
+                Issue.record("a cancelled fetch succeeded")
+                return
+            }
+            #expect(error is CancellationError, "\(error)")
+            let again = try await Self.fetch(server, over: connection, offset: 0)
+            _ = try again.result.get()
+            #expect(again.finished == [0, 1, 2, 3])
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aFileItCannotWriteIsTheNodesErrorNotThePeers() async throws {
+        let server = RawRangeServer()
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0, fileMode: O_RDONLY)
+            guard case .failure(let error) = outcome.result else {
+                Issue.record("a fetch into a read-only file succeeded")
+                return
+            }
+            #expect(error is StoreError, "\(error)")
+            #expect(outcome.finished.isEmpty)
+        }
+    }
+
+    @Test func aChunkedAnswerIsLeftToNIO() async throws {
+        let hostile = HostileBodyServer(answer: .chunked(chunkBytes: 4096))
+        let url = try await hostile.start()
+        defer { Task { await hostile.stop() } }
+        let connection = try #require(SplicedRangeConnection(baseURL: url, connectTimeout: 5, stallTimeout: 5, floor: nil))
+        defer { connection.close() }
+        try await withTemporaryDirectory { directory in
+            let path = directory.sub("partial")
+            _ = FileManager.default.createFile(atPath: path, contents: Data(count: hostile.bytes.count))
+            let fd = open(path, O_RDWR)
+            defer { close(fd) }
+            let entry = hostile.entry
+            let client = PeerClient(baseURL: url, http: HTTPClient.shared, logger: Logger(label: "spliced-test"))
+            let run = SplicedRangeConnection.Run(
+                path: "/v1/models/download/\(entry.modelID)", headers: PeerClient.rangeHeaders(of: entry, offset: 0, length: Self.piece),
+                fd: fd, filePath: path, fileOffset: 0, lengths: [Self.piece])
+            let callbacks = SplicedRangeConnection.Callbacks(
+                accept: { head in
+                    try client.checkPieceResponse(status: head.status.code, headers: head.headers, entry: entry, offset: 0, length: Self.piece)
+                },
+                begin: { _ in true }, finished: { _ in }, received: { _ in })
+            await #expect(throws: SplicedRangeConnection.Unspliceable.self) { _ = try await connection.fetch(run, callbacks) }
+        }
+    }
+
+    @Test func anErrorAnswersBodyIsNeverWaitedFor() async throws {
+        // A 404 whose body never comes: the status says it all, at once.
+        let hostile = HostileBodyServer(answer: .silentError(status: 404))
+        let url = try await hostile.start()
+        defer { Task { await hostile.stop() } }
+        let connection = try #require(SplicedRangeConnection(baseURL: url, connectTimeout: 5, stallTimeout: 30, floor: nil))
+        defer { connection.close() }
+        let entry = hostile.entry
+        let client = PeerClient(baseURL: url, http: HTTPClient.shared, logger: Logger(label: "spliced-test"))
+        let run = SplicedRangeConnection.Run(
+            path: "/v1/models/download/\(entry.modelID)", headers: PeerClient.rangeHeaders(of: entry, offset: 0, length: Self.piece),
+            fd: -1, filePath: "/nonexistent", fileOffset: 0, lengths: [Self.piece])
+        let callbacks = SplicedRangeConnection.Callbacks(
+            accept: { head in
+                try client.checkPieceResponse(status: head.status.code, headers: head.headers, entry: entry, offset: 0, length: Self.piece)
+            },
+            begin: { _ in true }, finished: { _ in }, received: { _ in })
+        let error = try await withDeadline(10) { () -> TransferError? in
+            do {
+                _ = try await connection.fetch(run, callbacks)
+                return nil
+            } catch {
+                return error as? TransferError
+            }
+        }
+        #expect(error?.code == .notOffered)
+    }
+
+    @Test func onlyPlainHTTPBaseURLsGetOne() {
+        #expect(SplicedRangeConnection(baseURL: "https://example.com", connectTimeout: 1, stallTimeout: 1, floor: nil) == nil)
+    }
+}
+#endif
