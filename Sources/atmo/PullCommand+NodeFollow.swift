@@ -10,7 +10,7 @@ import NIOCore
 struct DownloadFollowRetry: Sendable {
     /// Streams in a row that may end without a status of the download before the
     /// follower gives up.
-    static let maxFailures = 6
+    static let maxFailures = 8
     /// The first wait; each failure in a row doubles it, up to `maxDelay`.
     static let firstDelay = Duration.milliseconds(250)
     static let maxDelay = Duration.seconds(4)

@@ -10,7 +10,7 @@ import Testing
 extension EndToEnd {
     /// `atmo pull` through the running node follows the download on `/v1/downloads/events`,
     /// which the node caps per client address: a stream of the CLI that the node supersedes
-    /// mid-pull is followed again, and the pull completes.
+    /// mid-pull, or that drops while the node restarts, is followed again, and the pull completes.
     @Suite("a pull followed through the node")
     struct NodeFollowSuperseded {
         static let size: Int64 = 32 * mebibyte
@@ -53,6 +53,39 @@ extension EndToEnd {
                     #expect(output.result?.sha256 == sha, "\(follower.standardOutputLines.suffix(2))")
                     #expect(output.bytesReported > 2 * mebibyte, "progress went on after the reconnect")
                     #expect(filesEqual(c.stateDirectory + "/models/gamma.gguf", folder + "/gamma.gguf"))
+                }
+            }
+        }
+
+        @Test("atmo pull keeps following when its stream drops as the node restarts mid-pull, and succeeds")
+        func droppedStreamIsFollowedAgainAfterARestart() async throws {
+            try await withAtmoSandbox { sandbox in
+                let folder = sandbox.path("offered")
+                let sha = try ModelFixtures.writeSparseModel(at: folder + "/delta.gguf", size: Self.size, seed: 34)
+                let portA = try HTTPProbe.unusedPort()
+                try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: Self.rate)) { proxy in
+                    let a = try await sandbox.serve(
+                        folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["delta.gguf"],
+                        extraArguments: ["--advertise-url", proxy.baseURL])
+                    // The same port after the restart: the CLI asks the address it read at its start.
+                    let portC = try HTTPProbe.unusedPort()
+                    let c = try await sandbox.serve(
+                        folders: [], stateDirectory: sandbox.path("c"), port: portC, name: "c", extraArguments: ["--peer", a.baseURL])
+                    try await c.waitForMesh("delta") { $0.contains { $0.entry.modelID == "delta.gguf" } }
+
+                    let follower = try sandbox.start(["pull", "delta.gguf", "--state-dir", c.stateDirectory, "--json"], name: "follow")
+                    _ = try await waitForPullProgress(follower, atLeast: 2 * mebibyte)
+                    // The node stops mid-pull (its streams end, then nothing answers) and starts again.
+                    c.process.signal(SIGTERM)
+                    #expect(await c.process.waitForExit(timeout: 30) == 0)
+                    #expect(follower.isRunning, "the CLI waits for the node: \(follower.standardError)")
+                    let again = try await sandbox.serve(
+                        folders: [], stateDirectory: c.stateDirectory, port: portC, name: "c-again", extraArguments: ["--peer", a.baseURL])
+
+                    #expect(await follower.waitForExit(timeout: 120) == 0, "\(follower.standardError)")
+                    let output = PullOutput(follower)
+                    #expect(output.result?.sha256 == sha, "\(follower.standardOutputLines.suffix(2))")
+                    #expect(filesEqual(again.stateDirectory + "/models/delta.gguf", folder + "/delta.gguf"))
                 }
             }
         }
