@@ -40,7 +40,7 @@ extension SwarmSession {
             switch outcome {
             case .written(_, let checked): if checked { verified += 1 }
             case .bad: rejected += 1
-            case .lost, .streamed: break
+            case .lost, .unfetched, .streamed: break
             }
         }
         if verified > 0 || rejected > 0 { counters.pieces(verified: verified, rejected: rejected) }

@@ -23,6 +23,8 @@ extension SwarmSession {
         case streamed
         /// Another copy was first, or the piece is no longer wanted.
         case lost
+        /// Never received: its spliced run ended before it (`fetchSpliced`).
+        case unfetched
         /// Its bytes fail the manifest.
         case bad(digest: String)
     }
@@ -72,12 +74,15 @@ extension SwarmSession {
             }
             switch outcome {
             case .success(let pieces):
-                // Streamed pieces were counted as they were written (`streamPiece`).
-                let streamedBytes = zip(run, pieces).reduce(Int64(0)) { sum, pair in
-                    if case .streamed = pair.1 { return sum + manifest.range(of: pair.0).length }
-                    return sum
+                // Streamed pieces were counted as they were written (`streamPiece`); unfetched
+                // ones never came.
+                let uncountedBytes = zip(run, pieces).reduce(Int64(0)) { sum, pair in
+                    switch pair.1 {
+                    case .streamed, .unfetched: return sum + manifest.range(of: pair.0).length
+                    default: return sum
+                    }
                 }
-                count(pieces, bytes: runBytes - streamedBytes, from: peer)
+                count(pieces, bytes: runBytes - uncountedBytes, from: peer)
                 var wrote = false
                 for (key, piece) in zip(keys, pieces) {
                     switch piece {
@@ -87,7 +92,7 @@ extension SwarmSession {
                         if checked { engine.partialOffers?.pieceVerified(sha256: entry.sha256, index: key.piece) }
                     case .streamed:
                         wrote = true
-                    case .lost:
+                    case .lost, .unfetched:
                         coordinator.failed(key, .cancelled)
                     case .bad(let digest):
                         handle(BadPiece(digest: digest), of: key, from: peer)

@@ -48,8 +48,8 @@ extension SwarmSession {
     /// write unchecked (`claimUnchecked`, decided as the piece begins) goes from the socket
     /// into the partial file and to the hasher by the file. At a piece it may not write
     /// (checks began: another peer joined or asked for pieces; or another copy won) the run
-    /// ends, and its other pieces go back to the schedule (`.lost`), for every peer to
-    /// take. A run cut short gives back the claim of the piece it was writing.
+    /// ends, and its other pieces go back to the schedule (`.unfetched`), for every peer
+    /// to take. A run cut short gives back the claim of the piece it was writing.
     func fetchSpliced(
         _ run: [Int], offset: Int64, lengths: [Int64], from peer: SwarmPeer, client: PeerClient, keys: [SwarmCoordinator.FetchKey],
         streamed: StreamedRun, over splicer: SplicedRangeConnection
@@ -93,6 +93,6 @@ extension SwarmSession {
             for piece in claims.unfinished { coordinator.releaseUnchecked(piece) }
             throw error
         }
-        return run.indices.map { $0 < written ? .streamed : .lost }
+        return run.indices.map { $0 < written ? .streamed : .unfetched }
     }
 }
