@@ -100,7 +100,8 @@ extension ProviderRoutes {
                 // The slot is held as long as the body (released when it is dropped, even unwritten).
                 withExtendedLifetime(slot) {}
                 // nil: superseded.
-                let (outgoing, sink) = AsyncStream.makeStream(of: DownloadEvent?.self, bufferingPolicy: .bufferingNewest(Self.eventQueueLimit))
+                let (outgoing, sink) = AsyncStream.makeStream(
+                    of: DownloadEvent?.self, bufferingPolicy: .bufferingNewest(Self.eventQueueLimit))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await event in events { sink.yield(event) }

@@ -40,7 +40,8 @@ extension PullCommand {
                         if status.state != lastState.value {
                             lastState.value = status.state
                             if status.paused == true {
-                                bar.note("\(status.modelID): paused for a more urgent download; it resumes from its pieces when a slot frees")
+                                bar.note(
+                                    "\(status.modelID): paused for a more urgent download; it resumes from its pieces when a slot frees")
                             } else if let note = status.state.note(modelID: status.modelID) {
                                 bar.note(note)
                             }
@@ -68,7 +69,8 @@ extension PullCommand {
         bar.finish()
         if final == nil, let why = lost.value {
             Failure(
-                message: "lost the download's progress from the node (\(why)); it may still be downloading \(modelID) (see `atmo downloads`)",
+                message:
+                    "lost the download's progress from the node (\(why)); it may still be downloading \(modelID) (see `atmo downloads`)",
                 exitCode: ExitStatus.unreachable
             ).exit(json: json, code: "no_node")
         }

@@ -58,7 +58,9 @@ extension LocalNodeClient {
             let end = await followStream { status in
                 guard status.requestID == requestID else { return false }
                 return handle(status)
-            } isOurs: { $0.requestID == requestID }
+            } isOurs: {
+                $0.requestID == requestID
+            }
             try Task.checkCancellation()
             let why: String
             switch end {
@@ -101,7 +103,8 @@ extension LocalNodeClient {
         var event = ""
         do {
             return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-                let response = try await http.execute(HTTPClientRequest(url: file.baseURL + DownloadAPI.eventsPath), timeout: .hours(24 * 365))
+                let response = try await http.execute(
+                    HTTPClientRequest(url: file.baseURL + DownloadAPI.eventsPath), timeout: .hours(24 * 365))
                 guard response.status == .ok else {
                     let body = try? await response.body.collect(upTo: 64 * 1024)
                     let error = LocalNodeError(status: Int(response.status.code), body: body.map { Data(buffer: $0) } ?? Data())

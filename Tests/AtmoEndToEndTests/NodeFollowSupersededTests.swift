@@ -26,7 +26,8 @@ extension EndToEnd {
                     let a = try await sandbox.serve(
                         folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["gamma.gguf"],
                         extraArguments: ["--advertise-url", proxy.baseURL])
-                    let c = try await sandbox.serve(folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", a.baseURL])
+                    let c = try await sandbox.serve(
+                        folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", a.baseURL])
                     try await c.waitForMesh("gamma") { $0.contains { $0.entry.modelID == "gamma.gguf" } }
 
                     let follower = try sandbox.start(["pull", "gamma.gguf", "--state-dir", c.stateDirectory, "--json"], name: "follow")
@@ -42,7 +43,9 @@ extension EndToEnd {
                         #expect(try await stream.wait(timeout: 10) { $0.contains("\r\n\r\n") }, "a head: \(stream.text)")
                     }
                     let running = await HTTPProbe.getJSON(DownloadAPI.StatusList.self, port: c.port, path: DownloadAPI.path)?.downloads
-                    #expect(running?.contains { $0.modelID == "gamma.gguf" && !$0.isFinal } == true, "superseded mid-pull: \(String(describing: running))")
+                    #expect(
+                        running?.contains { $0.modelID == "gamma.gguf" && !$0.isFinal } == true,
+                        "superseded mid-pull: \(String(describing: running))")
                     // The CLI follows again: its new stream supersedes the oldest of these.
                     #expect(
                         try await streams[0].wait(timeout: 30) { $0.contains("event: closed") },
@@ -99,7 +102,8 @@ extension EndToEnd {
 
         init(port: Int) throws {
             fd = try LoopbackSocket.connect(port: port, writeTimeout: 2, from: "127.0.0.1")
-            let request = Array("GET \(DownloadAPI.eventsPath) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\r\n".utf8)
+            let request = Array(
+                "GET \(DownloadAPI.eventsPath) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\r\n".utf8)
             let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard sent == request.count else {
                 close()
