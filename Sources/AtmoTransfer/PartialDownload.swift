@@ -129,10 +129,12 @@ final class PartialDownload: Sendable {
 
     /// Records which pieces are written (no fsync).
     func recordWritten(_ written: Bitfield) async throws {
-        let (database, sha256, path) = (engine.database, entry.sha256, self.path)
-        try await engine.blockingIO.run {
-            try database.updateDownloadPieces(sha256: sha256, written: written.bytes, durable: nil, partialPath: path)
-        }
+        try await engine.blockingIO.run { [self] in try recordWrittenNow(written) }
+    }
+
+    /// `recordWritten`, on the caller's thread (blocking: a spliced run's own thread).
+    func recordWrittenNow(_ written: Bitfield) throws {
+        try engine.database.updateDownloadPieces(sha256: entry.sha256, written: written.bytes, durable: nil, partialPath: path)
     }
 
     /// fsyncs the file, then records `written` (the pieces written before the fsync) as durable.

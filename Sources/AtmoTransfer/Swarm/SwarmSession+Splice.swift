@@ -22,12 +22,24 @@ final class SplicerSlot: Sendable {
     }
 }
 
-/// The pieces a spliced run claimed, and which of them are all in the file.
+/// The pieces a spliced run claimed, which of them are all in the file, and the bytes
+/// finished since the resume record was last written.
 private final class SplicedClaims: Sendable {
-    private let state = Mutex<(claimed: [Int], finished: Set<Int>)>(([], []))
+    private let state = Mutex<(claimed: [Int], finished: Set<Int>, unrecorded: Int64)>(([], [], 0))
 
     func claimed(_ piece: Int) { state.withLock { $0.claimed.append(piece) } }
-    func finished(_ piece: Int) { state.withLock { _ = $0.finished.insert(piece) } }
+
+    /// Whether the resume record is due after this piece of `length` bytes.
+    func finished(_ piece: Int, length: Int64, recordEvery: Int64) -> Bool {
+        state.withLock { state in
+            state.finished.insert(piece)
+            state.unrecorded += length
+            guard state.unrecorded >= recordEvery else { return false }
+            state.unrecorded = 0
+            return true
+        }
+    }
+
     /// Claimed and not finished: cut short in the file.
     var unfinished: [Int] { state.withLock { state in state.claimed.filter { !state.finished.contains($0) } } }
 }
@@ -62,7 +74,7 @@ extension SwarmSession {
             path: path, headers: PeerClient.rangeHeaders(of: entry, offset: offset, length: length), fd: partial.fd, filePath: partial.path,
             fileOffset: offset, lengths: lengths)
         let claims = SplicedClaims()
-        let (entry, coordinator, counters) = (self.entry, self.coordinator, engine.counters)
+        let (entry, coordinator, counters, partial, logger) = (self.entry, self.coordinator, engine.counters, self.partial, self.logger)
         let callbacks = SplicedRangeConnection.Callbacks(
             accept: { head in
                 try client.checkPieceResponse(status: head.status.code, headers: head.headers, entry: entry, offset: offset, length: length)
@@ -73,10 +85,19 @@ extension SwarmSession {
                 return true
             },
             finished: { index in
-                claims.finished(run[index])
+                let recordDue = claims.finished(run[index], length: lengths[index], recordEvery: Self.blockSize)
                 streamed.insert(run[index])
                 counters.received(bytes: lengths[index], route: peer.source.route, peer: peer.source.nodeID)
                 coordinator.arrived(keys[index], valid: true, buffer: nil)
+                // A run is long: its pieces are recorded as they come, about every
+                // `blockSize`, so a killed pull loses no more than a NIO run would (the
+                // worker records the rest when the run ends).
+                guard recordDue else { return }
+                do {
+                    try partial.recordWrittenNow(coordinator.heldPieces)
+                } catch {
+                    logger.warning("cannot record the pieces written", metadata: ["error": "\(error)"])
+                }
             },
             received: { bytes in
                 // Bytes of the run so far, told to the piece they fall in.
