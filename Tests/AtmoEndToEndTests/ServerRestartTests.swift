@@ -12,21 +12,29 @@ extension EndToEnd {
                 let size = 256 * mebibyte
                 let served = try await ServedModel.start(in: sandbox, size: size, sparse: true, seed: 21)
                 let server = served.server
-                // Straight to the provider: while it is down, connections are refused.
-                let pull = try sandbox.start(served.pullArguments(), name: "pull")
-                _ = try await waitForPullProgress(pull, atLeast: 1)
-                // Freeze the provider first, so the transfer is stopped mid-way however fast
-                // this machine is, then kill it.
-                server.process.signal(SIGSTOP)
-                let frozenAt = PullOutput(pull).bytesReported
-                try #require(pull.isRunning && frozenAt < size, "the pull finished before the provider could be stopped")
-                server.process.signal(SIGKILL)
-                #expect(await server.process.waitForExit(timeout: 10) != nil)
+                // Through a proxy capped at 64 MiB/s, so the pull is still mid-way when the
+                // provider is frozen however fast this machine pulls (a spliced pull straight
+                // from the provider took 256 MiB before the first progress report). While the
+                // provider is down, the proxy closes every connection at once, as a refused one.
+                let (pull, frozenAt, restarted) = try await TCPProxy.run(
+                    upstreamPort: server.port, options: .init(bytesPerSecond: 64 * 1024 * 1024)
+                ) { proxy in
+                    let pull = try sandbox.start(served.pullArguments(from: proxy.baseURL), name: "pull")
+                    _ = try await waitForPullProgress(pull, atLeast: 1)
+                    // Freeze the provider first, so the transfer is stopped mid-way, then kill it.
+                    server.process.signal(SIGSTOP)
+                    let frozenAt = PullOutput(pull).bytesReported
+                    try #require(pull.isRunning && frozenAt < size, "the pull finished before the provider could be stopped")
+                    server.process.signal(SIGKILL)
+                    #expect(await server.process.waitForExit(timeout: 10) != nil)
 
-                let restarted = try await sandbox.serve(
-                    folders: server.folders, stateDirectory: server.stateDirectory, port: server.port,
-                    name: "serve-restarted", readyModels: [served.modelID])
-                #expect(restarted.port == server.port)
+                    let restarted = try await sandbox.serve(
+                        folders: server.folders, stateDirectory: server.stateDirectory, port: server.port,
+                        name: "serve-restarted", readyModels: [served.modelID])
+                    #expect(restarted.port == server.port)
+                    _ = await pull.waitForExit(timeout: 120)
+                    return (pull, frozenAt, restarted)
+                }
 
                 let status = await pull.waitForExit(timeout: 120)
                 #expect(status == 0, "\(pull.standardError)")
