@@ -62,15 +62,19 @@ final class SplicedRangeConnection: Sendable {
     /// The kept connection closed before any byte of the answer.
     struct ClosedBeforeAnswer: Error {}
 
+    /// Another fetch is running on this connection (one at a time): nothing was sent.
+    struct Busy: Error {}
+
     private struct Connection {
         var socket: Int32 = -1
         var pipe: (read: Int32, write: Int32) = (-1, -1)
         var pipeCapacity = 64 * 1024
         /// Whether an answer came on this socket (so a close before the next is an idle close).
         var answered = false
-        /// The exchange running now, and whether it was cancelled.
+        /// The exchange running now, whether it was cancelled, whether one is running.
         var ticket: UInt64 = 0
         var aborted = false
+        var busy = false
     }
 
     let target: RangeConnection.Target
@@ -107,11 +111,15 @@ final class SplicedRangeConnection: Sendable {
     /// (the file), `CancellationError`, `Unspliceable`, or `accept`'s error.
     func fetch(_ run: Run, _ callbacks: Callbacks) async throws -> Int {
         try Task.checkCancellation()
-        let ticket = connection.withLock { state -> UInt64 in
+        let ticket = connection.withLock { state -> UInt64? in
+            guard !state.busy else { return nil }
+            state.busy = true
             state.ticket &+= 1
             state.aborted = false
             return state.ticket
         }
+        guard let ticket else { throw Busy() }
+        defer { connection.withLock { $0.busy = false } }
         return try await withTaskCancellationHandler {
             try await thread.runIfActive { try self.exchange(run, callbacks, ticket: ticket) }
         } onCancel: {

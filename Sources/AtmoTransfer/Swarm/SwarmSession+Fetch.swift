@@ -36,17 +36,14 @@ extension SwarmSession {
 
     /// A worker: takes pieces (a run of them while the order is the file's and checks are
     /// deferred) for `peer` until it has no more work.
-    func work(for peer: SwarmPeer) async {
+    /// `spliced`: the peer's spliced connection, shared by its workers (`serve`).
+    func work(for peer: SwarmPeer, spliced: SplicerSlot) async {
         // Two runs may be asked for while the hasher is behind, and both stay in `keepAhead`.
         let runPieces = Int(max(1, Self.blockSize / manifest.pieceSize))
         // This worker's answers are read on one loop, its own (`fetchStreaming`).
         let loop = (peer.channel as? PeerClient)?.http.eventLoopGroup.next()
         let connection = rangeConnection(to: peer, on: loop)
-        let spliced = SplicerSlot(splicedConnection(to: peer))
-        defer {
-            connection?.close()
-            spliced.close()
-        }
+        defer { connection?.close() }
         while !Task.isCancelled {
             // A spliced run's pieces go to the file, none waits in memory for the hasher: its
             // runs are longer (fewer requests for both sides) and do not wait for it.
@@ -181,6 +178,8 @@ extension SwarmSession {
             } catch is SplicedRangeConnection.Unspliceable {
                 // An answer without a Content-Length: this peer's ranges go through NIO.
                 spliced.close()
+            } catch is SplicedRangeConnection.Busy {
+                // Another worker's run is on it (checks began and ended its turn-taking).
             }
         }
         if let client = peer.channel as? PeerClient, length <= Self.blockSize {

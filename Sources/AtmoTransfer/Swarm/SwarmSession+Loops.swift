@@ -22,9 +22,13 @@ extension SwarmSession {
             logger.debug("transfer announcement failed", metadata: ["peer": "\(peer.source)", "error": "\(error)"])
         }
         let workers = max(1, min(configuration.connections, peer.channel.maxConcurrentPieces))
+        // One spliced connection for the peer's workers: while it is the pull's only source
+        // the schedule lets one run out at a time (`alone`), so they take turns on it.
+        let spliced = SplicerSlot(splicedConnection(to: peer))
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<workers { group.addTask { await self.work(for: peer) } }
+            for _ in 0..<workers { group.addTask { await self.work(for: peer, spliced: spliced) } }
         }
+        spliced.close()
         // Dropped for failures (or as unusable) with another route to the same node left:
         // that route takes over, keeping every piece held.
         guard !Task.isCancelled, let next = peer.alternates.first, let reason = coordinator.dropped[peer.id],

@@ -45,12 +45,22 @@ private final class SplicedClaims: Sendable {
 }
 
 extension SwarmSession {
-    /// A spliced connection to `peer` for this worker: a whole-file plain-HTTP peer, no
-    /// bandwidth limits on its reads (the shaper paces NIO reads), splicing on. Nil otherwise.
-    func splicedConnection(to peer: SwarmPeer) -> SplicedRangeConnection? {
+    /// Whether `peer`'s ranges may be spliced: a whole-file plain-HTTP peer, no bandwidth
+    /// limits on its reads (the shaper paces NIO reads), splicing on, on Linux.
+    static func splices(_ peer: SwarmPeer, _ configuration: PullConfiguration) -> Bool {
+        #if os(Linux)
         guard configuration.splicesRanges, peer.have == nil, let client = peer.channel as? PeerClient, client.shaper == nil else {
-            return nil
+            return false
         }
+        return RangeConnection.Target(baseURL: client.baseURL) != nil
+        #else
+        return false
+        #endif
+    }
+
+    /// The spliced connection to `peer` for its workers, if its ranges may be spliced.
+    func splicedConnection(to peer: SwarmPeer) -> SplicedRangeConnection? {
+        guard Self.splices(peer, configuration), let client = peer.channel as? PeerClient else { return nil }
         return SplicedRangeConnection(
             baseURL: client.baseURL, connectTimeout: configuration.connectTimeoutSeconds, stallTimeout: configuration.stallTimeoutSeconds,
             floor: client.throughputFloor)
