@@ -62,8 +62,10 @@ final class SplicedRangeConnection: Sendable {
     /// The kept connection closed before any byte of the answer.
     struct ClosedBeforeAnswer: Error {}
 
-    /// Another fetch is running on this connection (one at a time): nothing was sent.
-    struct Busy: Error {}
+    /// One fetch: whether its task was cancelled (before or while it ran).
+    private final class Ticket: Sendable {
+        let cancelled = Atomic<Bool>(false)
+    }
 
     private struct Connection {
         var socket: Int32 = -1
@@ -71,10 +73,9 @@ final class SplicedRangeConnection: Sendable {
         var pipeCapacity = 64 * 1024
         /// Whether an answer came on this socket (so a close before the next is an idle close).
         var answered = false
-        /// The exchange running now, whether it was cancelled, whether one is running.
-        var ticket: UInt64 = 0
+        /// The exchange running now, and whether it was cancelled.
+        var running: Ticket?
         var aborted = false
-        var busy = false
     }
 
     let target: RangeConnection.Target
@@ -109,19 +110,17 @@ final class SplicedRangeConnection: Sendable {
     /// GETs `run`'s range and puts its pieces in the file while `begin` lets it. Returns how
     /// many pieces (from the first) are in the file. Throws `TransferError`s, `StoreError`s
     /// (the file), `CancellationError`, `Unspliceable`, or `accept`'s error.
+    /// Fetches run one after another on the connection's thread: a second worker's run
+    /// waits for the one before it (a cancelled one that waited never starts).
     func fetch(_ run: Run, _ callbacks: Callbacks) async throws -> Int {
         try Task.checkCancellation()
-        let ticket = connection.withLock { state -> UInt64? in
-            guard !state.busy else { return nil }
-            state.busy = true
-            state.ticket &+= 1
-            state.aborted = false
-            return state.ticket
-        }
-        guard let ticket else { throw Busy() }
-        defer { connection.withLock { $0.busy = false } }
+        let ticket = Ticket()
         return try await withTaskCancellationHandler {
-            try await thread.runIfActive { try self.exchange(run, callbacks, ticket: ticket) }
+            try await thread.runIfActive {
+                try self.begin(ticket)
+                defer { self.connection.withLock { $0.running = nil } }
+                return try self.exchange(run, callbacks)
+            }
         } onCancel: {
             self.abort(ticket)
         }
@@ -133,9 +132,20 @@ final class SplicedRangeConnection: Sendable {
         thread.shutdownGracefully { _ in }
     }
 
-    private func abort(_ ticket: UInt64) {
+    /// On the connection's thread, as a fetch starts: it is the one running now.
+    private func begin(_ ticket: Ticket) throws {
+        let cancelled = connection.withLock { state -> Bool in
+            state.running = ticket
+            state.aborted = ticket.cancelled.load(ordering: .acquiring)
+            return state.aborted
+        }
+        if cancelled { throw CancellationError() }
+    }
+
+    private func abort(_ ticket: Ticket) {
+        ticket.cancelled.store(true, ordering: .releasing)
         connection.withLock { state in
-            guard state.ticket == ticket else { return }
+            guard state.running === ticket else { return }
             state.aborted = true
             if state.socket >= 0 { _ = shutdown(state.socket, Int32(SHUT_RDWR)) }
         }
@@ -159,7 +169,7 @@ final class SplicedRangeConnection: Sendable {
     }
 
     /// One exchange; a kept socket closed as the request went out is replaced once.
-    private func exchange(_ run: Run, _ callbacks: Callbacks, ticket: UInt64) throws -> Int {
+    private func exchange(_ run: Run, _ callbacks: Callbacks) throws -> Int {
         do {
             return try attempt(run, callbacks)
         } catch is ClosedBeforeAnswer {

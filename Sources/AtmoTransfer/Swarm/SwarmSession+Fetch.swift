@@ -178,8 +178,6 @@ extension SwarmSession {
             } catch is SplicedRangeConnection.Unspliceable {
                 // An answer without a Content-Length: this peer's ranges go through NIO.
                 spliced.close()
-            } catch is SplicedRangeConnection.Busy {
-                // Another worker's run is on it (checks began and ended its turn-taking).
             }
         }
         if let client = peer.channel as? PeerClient, length <= Self.blockSize {

@@ -22,8 +22,8 @@ extension SwarmSession {
             logger.debug("transfer announcement failed", metadata: ["peer": "\(peer.source)", "error": "\(error)"])
         }
         let workers = max(1, min(configuration.connections, peer.channel.maxConcurrentPieces))
-        // One spliced connection for the peer's workers: while it is the pull's only source
-        // the schedule lets one run out at a time (`alone`), so they take turns on it.
+        // One spliced connection for the peer's workers: their runs take turns on it (the
+        // schedule lets one or two out while it is the pull's only source).
         let spliced = SplicerSlot(splicedConnection(to: peer))
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<workers { group.addTask { await self.work(for: peer, spliced: spliced) } }

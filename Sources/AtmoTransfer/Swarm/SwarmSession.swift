@@ -66,12 +66,8 @@ final class SwarmSession: Sendable {
         var scheduleConfiguration = SwarmSchedule.Configuration()
         // One whole-file source alone: two runs at a time, one arriving while the other is
         // written, is all the disk and the hasher take (more only costs memory and CPU).
-        // Spliced, one: a 32 MiB run's round trip is nothing, and two threads splicing into
-        // one file spin on its inode lock (8% of the pull's CPU).
         let alone = peers.count == 1 && peers[0].have == nil
-        let runsAlone = alone && Self.splices(peers[0], configuration) ? 1 : 2
-        scheduleConfiguration.maxRequestsPerPeer =
-            alone ? min(runsAlone, max(1, configuration.connections)) : max(1, configuration.connections)
+        scheduleConfiguration.maxRequestsPerPeer = alone ? min(2, max(1, configuration.connections)) : max(1, configuration.connections)
         scheduleConfiguration.retryBaseDelay = configuration.retryBaseDelaySeconds
         scheduleConfiguration.salt = UInt64.random(in: .min ... .max)
         // Pieces verified by an earlier run against this manifest are held at once; the
