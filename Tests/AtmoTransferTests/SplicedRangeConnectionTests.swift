@@ -191,6 +191,29 @@ struct SplicedRangeConnectionTests {
         }
     }
 
+    @Test func interimAnswersBeforeTheRangeAreSkipped() async throws {
+        // Legal HTTP/1.1 (a proxy in front of a peer may send them); hostile review dec07f S1.
+        let server = RawRangeServer { _ in .interimThenHonest }
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0)
+            #expect(try outcome.result.get() == 4)
+            #expect(outcome.file.subdata(in: 0..<4 * Int(Self.piece)) == Self.slice(server, pieces: 0..<4))
+        }
+    }
+
+    @Test func aHeadLongerThanItsBufferIsLeftToNIO() async throws {
+        // NIO's own limit is 80 KiB; hostile review dec07f S2.
+        let server = RawRangeServer { _ in .honestWithHeader(bytes: 20_000) }
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0)
+            guard case .failure(let error) = outcome.result else {
+                Issue.record("a 20 KB head was taken")
+                return
+            }
+            #expect(error is SplicedRangeConnection.Unspliceable, "\(error)")
+        }
+    }
+
     @Test func aCancelledFetchEndsAtOnceAndTheNextOneConnectsAgain() async throws {
         let server = RawRangeServer { $0 == 0 ? .stall(bytes: 10) : .honest }
         try await Self.withServer(server) { connection in

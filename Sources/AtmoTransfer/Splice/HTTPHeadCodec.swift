@@ -39,15 +39,16 @@ struct HTTPHeadCodec {
         return nil
     }
 
-    /// The answer's head, parsed from exactly its bytes (status line to the empty line).
-    func decode(_ head: UnsafeRawBufferPointer) throws -> HTTPResponseHead {
+    /// The answer's head, parsed from exactly its bytes (status line to the empty line); nil
+    /// for an interim (1xx) head, which NIO's decoder drops (the answer's own head follows).
+    func decode(_ head: UnsafeRawBufferPointer) throws -> HTTPResponseHead? {
         var bytes = ByteBuffer()
         bytes.writeBytes(head)
         try channel.writeInbound(bytes)
         while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
             if case .head(let parsed) = part { return parsed }
         }
-        throw TransferError(.protocolViolation, "the answer's head did not parse")
+        return nil
     }
 
     func finish() {

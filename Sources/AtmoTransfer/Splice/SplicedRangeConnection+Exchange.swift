@@ -22,30 +22,47 @@ extension SplicedRangeConnection {
             throw socketError(error, while: "sending the request")
         }
 
-        // The head, and the first bytes of the body read with it.
+        // The head, and the first bytes of the body read with it. Interim (1xx) heads before
+        // it are legal HTTP/1.1 and skipped (at most `maximumInterimHeads`); a head longer than
+        // the buffer goes to NIO, whose limit is larger.
         var scratch = [UInt8](repeating: 0, count: HTTPHeadCodec.maximumHeadBytes)
         var filled = 0
-        var headEnd: Int? = nil
-        while headEnd == nil {
-            guard filled < scratch.count else {
-                throw TransferError(.protocolViolation, "\(peer)'s answer head is longer than \(HTTPHeadCodec.maximumHeadBytes) bytes")
+        var searched = 0
+        var interimHeads = 0
+        var received = false
+        var answer: (head: HTTPResponseHead, end: Int)? = nil
+        while answer == nil {
+            if let end = scratch.withUnsafeBytes({ HTTPHeadCodec.headEnd(in: UnsafeRawBufferPointer(rebasing: $0[0..<filled]), from: searched) }) {
+                let parsed: HTTPResponseHead?
+                do {
+                    parsed = try scratch.withUnsafeBytes { try codec.decode(UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
+                } catch {
+                    throw TransferError(.protocolViolation, "\(peer) sent an answer head that does not parse (\(error))")
+                }
+                if let parsed {
+                    answer = (parsed, end)
+                    break
+                }
+                interimHeads += 1
+                guard interimHeads <= Self.maximumInterimHeads else {
+                    throw TransferError(.protocolViolation, "\(peer) sent more than \(Self.maximumInterimHeads) interim (1xx) answers")
+                }
+                scratch.replaceSubrange(0..<filled - end, with: scratch[end..<filled])
+                (filled, searched) = (filled - end, 0)
+                continue
             }
+            searched = filled
+            guard filled < scratch.count else { throw Unspliceable() }
             let count = scratch.withUnsafeMutableBytes { BlockingSocket.receive(socket, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
             if count <= 0 {
-                if reused && filled == 0 && (count == 0 || count == -Int(ECONNRESET)) { throw ClosedBeforeAnswer() }
+                if reused && !received && (count == 0 || count == -Int(ECONNRESET)) { throw ClosedBeforeAnswer() }
                 if count == 0 { throw TransferError(.peerUnreachable, "\(peer) closed the connection before its answer's head ended") }
                 throw socketError(Int32(-count), while: "waiting for the answer")
             }
-            let before = filled
+            received = true
             filled += count
-            headEnd = scratch.withUnsafeBytes { HTTPHeadCodec.headEnd(in: UnsafeRawBufferPointer(rebasing: $0[0..<filled]), from: before) }
         }
-        let response: HTTPResponseHead
-        do {
-            response = try scratch.withUnsafeBytes { try codec.decode(UnsafeRawBufferPointer(rebasing: $0[0..<headEnd!])) }
-        } catch {
-            throw TransferError(.protocolViolation, "\(peer) sent an answer head that does not parse (\(error))")
-        }
+        let (response, headEnd) = (answer!.head, answer!.end)
         try callbacks.accept(response)
         let total = run.lengths.reduce(0, +)
         let lengths = response.headers["Content-Length"]
@@ -58,7 +75,7 @@ extension SplicedRangeConnection {
         var body = BodyReader(
             socket: socket, pipe: pipe, capacity: capacity, run: run, pace: RangeBodyPace(peer: peer, rangeLength: total, floor: floor),
             connection: self)
-        body.pending = Array(scratch[headEnd!..<filled])
+        body.pending = Array(scratch[headEnd..<filled])
         let written = try body.read(callbacks)
         // A run ended early leaves the rest of the body unread: the connection goes too.
         if written < run.lengths.count || response.headers[canonicalForm: "Connection"].contains(where: { $0.lowercased() == "close" }) {
@@ -68,6 +85,9 @@ extension SplicedRangeConnection {
         }
         return written
     }
+
+    /// Interim (1xx) answer heads skipped before the answer's own.
+    static let maximumInterimHeads = 8
 
     /// The error of a failed socket call, as the pull reports it.
     func socketError(_ error: Int32, while doing: String) -> Error {

@@ -55,8 +55,9 @@ final class SplicedRangeConnection: Sendable {
         var received: @Sendable (Int64) -> Void
     }
 
-    /// An answer the splice path does not take (no Content-Length: a chunked body): the
-    /// caller fetches the range through NIO instead.
+    /// An answer the splice path does not take (no Content-Length: a chunked body; a head
+    /// longer than `HTTPHeadCodec.maximumHeadBytes`): the caller fetches the range through
+    /// NIO instead.
     struct Unspliceable: Error {}
 
     /// The kept connection closed before any byte of the answer.

@@ -30,6 +30,10 @@ final class RawRangeServer: Sendable {
         /// No answer: the connection is closed as the request arrives (an idle timeout that
         /// crossed the request).
         case closeWithoutAnswer
+        /// `100 Continue` and `103 Early Hints` heads, then the honest answer.
+        case interimThenHonest
+        /// Honest, with a header of this many bytes in the head.
+        case honestWithHeader(bytes: Int)
     }
 
     let bytes: Data
@@ -109,7 +113,8 @@ final class RawRangeServer: Sendable {
                 closeAfter = true
             case .lyingContentRange: range = "bytes \(first + 1)-\(last + 1)/\(size)"
             case .otherETag: etag = ByteRangeHeaders.etag(sha256: String(repeating: "0", count: 64))
-            case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer: break
+            case .honestWithHeader(let count): extra = "X-Padding: \(String(repeating: "p", count: count))\r\n"
+            case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer, .interimThenHonest: break
             }
             var length = body.count
             switch behaviour {
@@ -125,6 +130,9 @@ final class RawRangeServer: Sendable {
             default: break
             }
             var out = context.channel.allocator.buffer(capacity: body.count + 512)
+            if case .interimThenHonest = behaviour {
+                out.writeString("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
+            }
             if case .notHTTP = behaviour {
                 out.writeString("SSH-2.0-OpenSSH_9.6\r\nthis is not an answer\r\n\r\n")
             } else {
