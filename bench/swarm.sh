@@ -13,8 +13,9 @@
 #   single  `atmo pull --from URL` (verified, installed) vs `curl -o` of the same file from the
 #           same provider, onto tmpfs, pairs interleaved (goal <= 1.25x), and the pull's peak
 #           RSS (goal < 64 MiB); in the same rounds, both again from the same binary serving
-#           with --no-sendfile (-plain rows); with BASELINE_BIN, that binary's pull too in
-#           every round (an older build side by side: same provider, same load)
+#           with --no-sendfile (-plain rows), and curl from nginx (Debian's nginx-light,
+#           sendfile on and off: the reference server of bench/run.sh); with BASELINE_BIN, that
+#           binary's pull too in every round (an older build side by side: same provider, load)
 #   all     every one of them
 # Usage: bench/swarm.sh three|fanout|flip|single|all
 # Environment: SIZE_MIB (256: three, fanout, flip), SINGLE_MIB (1024), RATE (bytes/s per
@@ -58,9 +59,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need curl || [ ! -x /usr/bin/time ] || ! need python3; then
-    echo "== installing curl, time, python3"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl time python3 >/dev/null
+if ! need curl || [ ! -x /usr/bin/time ] || ! need python3 || ! need nginx; then
+    echo "== installing curl, time, python3, nginx-light"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl time python3 nginx-light >/dev/null
 fi
 
 if [ -n "${ATMO_BIN:-}" ]; then
@@ -330,7 +331,17 @@ figure_flip() {
 }
 
 # ---- 4. single source onto tmpfs: pull vs curl ----
-serve_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # user + system clock ticks of a process
+# User + system clock ticks of a process and its children that were waited for; nginx's
+# workers: the sum over the master's children.
+serve_ticks() {
+    if [ -f "/proc/$1/task/$1/children" ] && [ -n "$(cat "/proc/$1/task/$1/children")" ]; then
+        local total=0 child
+        for child in $(cat "/proc/$1/task/$1/children"); do total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$child/stat") )); done
+        echo "$total"
+    else
+        awk '{ print $14 + $15 }' "/proc/$1/stat"
+    fi
+}
 # One timed transfer: appends "LABEL seconds peak-KiB cpu-seconds provider-ticks" to $dir/results.
 single_measure() {
     local label=$1 provider=$2 ticks secs kib user sys; shift 2
@@ -345,11 +356,36 @@ single_pull() {   # LABEL PROVIDER-PID URL BINARY
     cmp -s "$dir/pull/models/$MODEL" "$file" || { echo "FAIL: pulled bytes differ ($1)" >&2; exit 1; }
     rm -rf "$dir/pull"
 }
-single_curl() {   # LABEL PROVIDER-PID URL
+single_curl() {   # LABEL PROVIDER-PID URL (of the file itself)
     rm -f "$dir/curl.out"
-    single_measure "$1" "$2" curl -s -o "$dir/curl.out" "$3/v1/models/download/$MODEL"
+    single_measure "$1" "$2" curl -s -o "$dir/curl.out" "$3"
     cmp -s "$dir/curl.out" "$file" || { echo "FAIL: curl's bytes differ ($1)" >&2; exit 1; }
     rm -f "$dir/curl.out"
+}
+single_nginx() {   # starts nginx (sendfile on and off) serving the file's folder; prints "PID URL-ON URL-OFF"
+    local on off
+    on=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+    off=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+    mkdir -p "$dir/nginx"
+    # (user root: the bench's folders are root's own, mode 0700)
+    cat > "$dir/nginx/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+pid $dir/nginx/nginx.pid;
+error_log $dir/nginx/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir/nginx; proxy_temp_path $dir/nginx; fastcgi_temp_path $dir/nginx;
+    uwsgi_temp_path $dir/nginx; scgi_temp_path $dir/nginx;
+    server { listen 127.0.0.1:$on;  sendfile on;  root $(dirname "$file"); }
+    server { listen 127.0.0.1:$off; sendfile off; output_buffers 2 1m; root $(dirname "$file"); }
+}
+NGINX
+    nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx"
+    local pid; pid=$(waitfile "$dir/nginx/nginx.pid"); track "$pid"
+    curl -s -o /dev/null "http://127.0.0.1:$on/$MODEL"; curl -s -o /dev/null "http://127.0.0.1:$off/$MODEL"   # warm-up
+    echo "$pid http://127.0.0.1:$on/$MODEL http://127.0.0.1:$off/$MODEL"
 }
 single_serve() {   # NAME [serve flags...]: starts a provider of the file, prints "PID URL" once it lists it
     local name=$1 port url; shift
@@ -379,31 +415,38 @@ figure_single() {
     sf=$(single_serve sendfile); read -r sf_pid sf_url <<< "$sf"
     # The same provider with sendfile off (pread + write, as before 2026-12-07 e), in the same rounds.
     plain=$(single_serve plain --no-sendfile); read -r plain_pid plain_url <<< "$plain"
+    # The reference server of bench/run.sh, sendfile on (Debian's default) and off.
+    local nginx_pid nginx_on nginx_off download=/v1/models/download/$MODEL
+    read -r nginx_pid nginx_on nginx_off <<< "$(single_nginx)"
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for i in $(seq "$RUNS"); do
         [ -n "$base" ] && single_pull baseline "$sf_pid" "$sf_url" "$base"
         single_pull pull "$sf_pid" "$sf_url" "$ATMO"
-        single_curl curl "$sf_pid" "$sf_url"
+        single_curl curl "$sf_pid" "$sf_url$download"
+        single_curl curl-nginx "$nginx_pid" "$nginx_on"
         single_pull pull-plain "$plain_pid" "$plain_url" "$ATMO"
-        single_curl curl-plain "$plain_pid" "$plain_url"
+        single_curl curl-plain "$plain_pid" "$plain_url$download"
+        single_curl curl-nginx-off "$nginx_pid" "$nginx_off"
     done
     stop_phase
     local p c pr cr
     read -r p pr _ _ <<< "$(single_row pull)"; read -r c _ _ _ <<< "$(single_row curl)"
     printf '%-34s %10s %10s %8s %14s %14s\n' "provider / client" "time" "ratio" "peak RSS" "client CPU-s/GiB" "provider CPU-s/GiB"
-    for label in pull curl pull-plain curl-plain ${base:+baseline}; do
+    for label in pull curl pull-plain curl-plain curl-nginx curl-nginx-off ${base:+baseline}; do
         local t r cpu prov ref
         read -r t r cpu prov <<< "$(single_row "$label")"
         case $label in pull | baseline) ref=$c ;; pull-plain) ref=$(single_row curl-plain | cut -d' ' -f1) ;; *) ref=$t ;; esac
         printf '%-34s %8s s %10s %6s MiB %14s %14s\n' "$label" "$t" "$(ratio "$t" "$ref")x" "$r" "$cpu" "$prov"
     done
-    local best
-    best=$(printf '%s\n' "$c" "$(single_row curl-plain | cut -d' ' -f1)" | sort -g | head -1)
+    local best n_on n_off
+    n_on=$(single_row curl-nginx | cut -d' ' -f1); n_off=$(single_row curl-nginx-off | cut -d' ' -f1)
+    best=$(printf '%s\n' "$c" "$(single_row curl-plain | cut -d' ' -f1)" "$n_on" "$n_off" | sort -g | head -1)
     echo "   goal: pull (verified, installed, from the sendfile provider) <= 1.25x curl -o; peak RSS < 64 MiB (pull: $pr MiB)"
-    echo "   against the faster curl of the two providers ($best s): pull $(ratio "$p" "$best")x (sendfile slows curl's own copy on loopback)"
+    echo "   pull against curl from nginx: sendfile on (Debian's default) $(ratio "$p" "$n_on")x, off $(ratio "$p" "$n_off")x"
+    echo "   against the fastest curl of the four servers ($best s): pull $(ratio "$p" "$best")x (sendfile slows curl's own copy on loopback)"
     echo "   rate: pull $(mbps "$bytes" "$p") MB/s, curl $(mbps "$bytes" "$c") MB/s"
     echo "   (-plain: the same provider binary with --no-sendfile, each chunk read into memory and written)"
-    for label in pull curl pull-plain curl-plain ${base:+baseline}; do echo "   runs $label: $(single_runs "$label")"; done
+    for label in pull curl pull-plain curl-plain curl-nginx curl-nginx-off ${base:+baseline}; do echo "   runs $label: $(single_runs "$label")"; done
     [ -n "$base" ] && echo "   baseline: $base pulling from the sendfile provider"
     echo "   load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
     echo
