@@ -163,7 +163,15 @@ struct PullCommand: AsyncParsableCommand {
         guard let lastProgress, lastProgress.piecesDone > 0 else {
             return "interrupted before a whole piece arrived; run `\(command)` to start again"
         }
-        let kept = min(lastProgress.totalBytes, Int64(lastProgress.piecesDone) * pieceSize)
+        // The pull's own piece size: the configured one unless its progress counts another
+        // number of pieces (a swarm pull's are the manifest's, a power of two).
+        var pulledPieceSize = pieceSize
+        let (count, total) = (Int64(lastProgress.pieceCount), lastProgress.totalBytes)
+        if count > 0, !((count - 1) * pieceSize < total && total <= count * pieceSize) {
+            pulledPieceSize = 1
+            while pulledPieceSize * count < total { pulledPieceSize *= 2 }
+        }
+        let kept = min(lastProgress.totalBytes, Int64(lastProgress.piecesDone) * pulledPieceSize)
         return "interrupted: the partial download of \(modelID) is kept (\(formatBytes(kept)) of "
             + "\(formatBytes(lastProgress.totalBytes)), \(lastProgress.piecesDone) of \(lastProgress.pieceCount) pieces); "
             + "run `\(command)` again to resume it"

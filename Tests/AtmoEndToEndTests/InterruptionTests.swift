@@ -54,7 +54,7 @@ extension EndToEnd {
         func interruptedPullResumes() async throws {
             try await withAtmoSandbox { sandbox in
                 let served = try await ServedModel.start(in: sandbox, size: Self.size, sparse: true, seed: 12)
-                try await TCPProxy.run(upstreamPort: served.server.port, options: .init(bytesPerSecond: Self.rate)) { proxy in
+                let kept = try await TCPProxy.run(upstreamPort: served.server.port, options: .init(bytesPerSecond: Self.rate)) { proxy in
                     let pull = try sandbox.start(served.pullArguments(from: proxy.baseURL), name: "pull-interrupted")
                     _ = try await waitForPullProgress(pull, atLeast: 24 * mebibyte)
                     pull.signal(SIGINT)
@@ -67,6 +67,7 @@ extension EndToEnd {
                     let error = PullOutput(pull).error
                     #expect(error?.code == "cancelled")
                     #expect(error?.exitCode == 130)
+                    return Self.keptMiB(in: pull.standardError)
                 }
                 #expect(!fileExists(served.installedPath))
                 #expect(served.partialFiles.count == 1)
@@ -80,7 +81,19 @@ extension EndToEnd {
                 #expect(result.resumedBytes >= 24 * mebibyte - Self.maxLost)
                 #expect(result.bytesTransferred == Self.size - result.resumedBytes)
                 #expect(filesEqual(served.installedPath, served.source))
+                // What the message said was kept is what the resume found, give or take the
+                // pieces in flight (it counted the manifest's pieces at the configured size).
+                let said = try #require(kept, "no 'kept (N MiB of' in the message")
+                #expect(abs(said * Double(mebibyte) - Double(result.resumedBytes)) <= Double(Self.maxLost), "said \(said) MiB, resumed \(result.resumedBytes)")
             }
+        }
+
+        /// The MiB the Ctrl-C message says are kept ("kept (24.0 MiB of ...").
+        static func keptMiB(in message: String) -> Double? {
+            guard let start = message.range(of: "kept (")?.upperBound, let end = message[start...].range(of: " MiB of")?.lowerBound else {
+                return nil
+            }
+            return Double(message[start..<end])
         }
 
         /// `transfers.cancelled` of the provider's `/health`.

@@ -221,6 +221,31 @@ struct SplicedRangeConnectionTests {
         }
     }
 
+    @Test func aTrickledHeadHasTheStallTimeoutInAll() async throws {
+        // A byte every 0.2 s renews the socket's own timeout for ever; the head as a whole
+        // has the stall timeout (hostile review dec07f S4).
+        let server = RawRangeServer { _ in .trickledHead(every: .milliseconds(200)) }
+        try await Self.withServer(server, stallTimeout: 1) { connection in
+            let started = ContinuousClock.now
+            let outcome = try await Self.fetch(server, over: connection, offset: 0)
+            #expect(outcome.code == .timeout, "\(outcome.result)")
+            #expect(ContinuousClock.now - started < .seconds(20))
+        }
+    }
+
+    @Test func junkAfterABodyIsNotTakenForTheNextAnswer() async throws {
+        // The body is whole; the junk after it closes that connection (hostile review dec07f S5).
+        let server = RawRangeServer { $0 == 0 ? .honestThenJunk : .honest }
+        try await Self.withServer(server) { connection in
+            let first = try await Self.fetch(server, over: connection, offset: 0)
+            #expect(try first.result.get() == 4)
+            #expect(first.file.subdata(in: 0..<4 * Int(Self.piece)) == Self.slice(server, pieces: 0..<4))
+            let second = try await Self.fetch(server, over: connection, offset: 4 * Self.piece)
+            #expect(try second.result.get() == 4)
+            #expect(server.connections == 2)
+        }
+    }
+
     @Test func aCancelledFetchEndsAtOnceAndTheNextOneConnectsAgain() async throws {
         let server = RawRangeServer { $0 == 0 ? .stall(bytes: 10) : .honest }
         try await Self.withServer(server) { connection in

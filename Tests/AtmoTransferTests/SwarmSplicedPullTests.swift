@@ -11,9 +11,10 @@ import Testing
 /// as soon as another holder joins.
 @Suite(.serialized)
 struct SwarmSplicedPullTests {
-    static func pull(_ model: (ModelEntry, Data, [UInt8]), splicing: Bool, sources: [String], discovered: [String] = [], in directory: TemporaryDirectory)
-        async throws -> PullResult
-    {
+    static func pull(
+        _ model: (ModelEntry, Data, [UInt8]), splicing: Bool, sources: [String], discovered: [String] = [], in directory: TemporaryDirectory,
+        configure: (inout PullConfiguration) -> Void = { _ in }
+    ) async throws -> PullResult {
         let store = LocalModelStore(directory: directory.sub("pulled-\(splicing)"))
         var request = PullHarness.request(
             model.0.modelID, from: sources.enumerated().map { PullSource(baseURL: $1, nodeID: "peer\($0)") }, into: store)
@@ -23,6 +24,7 @@ struct SwarmSplicedPullTests {
         }
         var configuration = PullHarness.configuration(connections: 1)
         configuration.splicesRanges = splicing
+        configure(&configuration)
         let outcome = try await PullHarness.withEngine(configuration, database: try StateDatabase()) { engine in
             try await withDeadline(60) { [request] in await PullHarness.pull(engine, request) }
         }
@@ -47,6 +49,23 @@ struct SwarmSplicedPullTests {
             #expect(longest <= SwarmSession.blockSize)
         }
         #expect(seed.log.requestedBytes == Int64(model.1.count))
+    }
+
+    @Test(arguments: [false, true])
+    func aNodesUnlimitedShaperStillSplicesALimitOnDownloadsDoesNot(limited: Bool) async throws {
+        // A node always passes its shaper (hostile review dec07f S3): unlimited, its pulls splice.
+        let model = FakePeer.swarmModel(size: 12 * 1024 * 1024 + 77)
+        let seed = FakePeer.seed(model)
+        var limits = BandwidthLimits()
+        if limited { limits.down = try #require(ByteRate(parsing: "1GB/s")) }
+        let shaper = BandwidthShaper(limits: limits)
+        try await withTemporaryDirectory { directory in
+            try await withFakePeers([seed]) { urls in
+                _ = try await Self.pull(model, splicing: true, sources: urls, in: directory) { $0 = $0.shaped(by: shaper) }
+            }
+        }
+        let longest = seed.log.pieces.map(\.length).max() ?? 0
+        #expect((longest > SwarmSession.blockSize) == !limited, "\(seed.log.pieces.map(\.length))")
     }
 
     @Test func aHolderFoundWhileASplicedRunIsInFlightTakesTheRestOfIt() async throws {

@@ -36,6 +36,9 @@ public final class BandwidthShaper: Sendable {
     /// The limits in force.
     public var limits: BandwidthLimits { state.withLock { $0.limits } }
 
+    /// Whether no limit applies now (background transfers still adapt to delay).
+    public var isUnlimited: Bool { !limited.load(ordering: .acquiring) }
+
     /// Replaces the limits; writes already waiting keep their turn, the next ones follow
     /// the new limits.
     public func setLimits(_ limits: BandwidthLimits) {

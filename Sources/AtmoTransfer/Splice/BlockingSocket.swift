@@ -87,6 +87,12 @@ enum BlockingSocket {
         return nil
     }
 
+    /// Whether bytes wait to be read now (without blocking).
+    static func hasUnreadBytes(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
+    }
+
     /// One `recv` into `buffer`: the bytes read, 0 at the end, or -errno (EINTR retried).
     static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         while true {

@@ -24,7 +24,10 @@ extension SplicedRangeConnection {
 
         // The head, and the first bytes of the body read with it. Interim (1xx) heads before
         // it are legal HTTP/1.1 and skipped (at most `maximumInterimHeads`); a head longer than
-        // the buffer goes to NIO, whose limit is larger.
+        // the buffer goes to NIO, whose limit is larger. The whole head has the stall timeout
+        // (each byte of a trickled head would renew the socket's own timeout).
+        let headDeadline = NIODeadline.now() + .nanoseconds(Int64(stallTimeout * 1e9))
+        defer { BlockingSocket.setTimeouts(socket, seconds: stallTimeout) }
         var scratch = [UInt8](repeating: 0, count: HTTPHeadCodec.maximumHeadBytes)
         var filled = 0
         var searched = 0
@@ -53,16 +56,27 @@ extension SplicedRangeConnection {
             }
             searched = filled
             guard filled < scratch.count else { throw Unspliceable() }
+            let left = headDeadline - NIODeadline.now()
+            guard left > .zero else {
+                throw TransferError(.timeout, "\(peer) sent no complete answer head within \(Int(stallTimeout)) s")
+            }
+            BlockingSocket.setTimeouts(socket, seconds: min(stallTimeout, Double(left.nanoseconds) / 1e9))
             let count = scratch.withUnsafeMutableBytes { BlockingSocket.receive(socket, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
             if count <= 0 {
                 if reused && !received && (count == 0 || count == -Int(ECONNRESET)) { throw ClosedBeforeAnswer() }
                 if count == 0 { throw TransferError(.peerUnreachable, "\(peer) closed the connection before its answer's head ended") }
+                if NIODeadline.now() >= headDeadline {
+                    throw TransferError(.timeout, "\(peer) sent no complete answer head within \(Int(stallTimeout)) s")
+                }
                 throw socketError(Int32(-count), while: "waiting for the answer")
             }
             received = true
             filled += count
         }
         let (response, headEnd) = (answer!.head, answer!.end)
+        // A 416's JSON body says whether the peer does not hold the range yet (`not_held`):
+        // NIO's path reads it (hostile review dec07f S7).
+        if response.status.code == 416 { throw Unspliceable() }
         try callbacks.accept(response)
         let total = run.lengths.reduce(0, +)
         let lengths = response.headers["Content-Length"]
@@ -77,8 +91,10 @@ extension SplicedRangeConnection {
             connection: self)
         body.pending = Array(scratch[headEnd..<filled])
         let written = try body.read(callbacks)
-        // A run ended early leaves the rest of the body unread: the connection goes too.
-        if written < run.lengths.count || response.headers[canonicalForm: "Connection"].contains(where: { $0.lowercased() == "close" }) {
+        // A run ended early leaves the rest of the body unread, and bytes past the body (a
+        // peer's junk) would be read as the next answer: the connection goes in both cases.
+        let closes = response.headers[canonicalForm: "Connection"].contains(where: { $0.lowercased() == "close" })
+        if written < run.lengths.count || closes || !body.pending.isEmpty || BlockingSocket.hasUnreadBytes(socket) {
             closeAfterAnswer()
         } else {
             markAnswered()
@@ -113,11 +129,9 @@ private struct BodyReader {
 
     var now: Double { Double((NIODeadline.now() - started).nanoseconds) / 1e9 }
 
-    /// Returns how many pieces are in the file.
+    /// Returns how many pieces are in the file. Bytes read with the head past the range stay
+    /// in `pending` (never written; the caller drops the connection).
     mutating func read(_ callbacks: SplicedRangeConnection.Callbacks) throws -> Int {
-        guard Int64(pending.count) <= pace.rangeLength else {
-            throw TransferError(.protocolViolation, "\(connection.peer) sent more bytes than the range it confirmed")
-        }
         var position = run.fileOffset
         for (index, length) in run.lengths.enumerated() {
             guard callbacks.begin(index) else { return index }

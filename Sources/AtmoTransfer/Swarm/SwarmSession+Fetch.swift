@@ -47,7 +47,7 @@ extension SwarmSession {
         while !Task.isCancelled {
             // A spliced run's pieces go to the file, none waits in memory for the hasher: its
             // runs are longer (fewer requests for both sides) and do not wait for it.
-            let splicing = spliced.connection != nil && !coordinator.checksPieces
+            let splicing = spliced.connection != nil && splicesNow(peer)
             if !splicing {
                 guard (try? await coordinator.waitForHasher(aheadAtMost: coordinator.keepAhead - 2 * runPieces)) != nil else { return }
             }
@@ -171,7 +171,7 @@ extension SwarmSession {
         var chunks: [ByteBuffer] = []
         var done: Int64 = 0
         let lengths = run.map { self.manifest.range(of: $0).length }
-        if let client = peer.channel as? PeerClient, length <= Self.splicedRunBytes, !coordinator.checksPieces, let splicer = spliced.connection {
+        if let client = peer.channel as? PeerClient, length <= Self.splicedRunBytes, splicesNow(peer), let splicer = spliced.connection {
             do {
                 return try await fetchSpliced(
                     run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, over: splicer)

@@ -45,17 +45,26 @@ private final class SplicedClaims: Sendable {
 }
 
 extension SwarmSession {
-    /// Whether `peer`'s ranges may be spliced: a whole-file plain-HTTP peer, no bandwidth
-    /// limits on its reads (the shaper paces NIO reads), splicing on, on Linux.
+    /// Whether `peer`'s ranges may be spliced: a whole-file plain-HTTP peer, splicing on, on
+    /// Linux, and not a background pull (those adapt their rate to the round trip of each
+    /// NIO range, `BandwidthShaper`). Each run also asks `splicesNow`.
     static func splices(_ peer: SwarmPeer, _ configuration: PullConfiguration) -> Bool {
         #if os(Linux)
-        guard configuration.splicesRanges, peer.have == nil, let client = peer.channel as? PeerClient, client.shaper == nil else {
+        guard configuration.splicesRanges, peer.have == nil, let client = peer.channel as? PeerClient, !client.background else {
             return false
         }
         return RangeConnection.Target(baseURL: client.baseURL) != nil
         #else
         return false
         #endif
+    }
+
+    /// Whether the next run from `peer` may be spliced: checks are deferred (it is the only
+    /// source), and no bandwidth limit applies now (the shaper paces NIO reads; a limit set
+    /// while a spliced run is out applies from the next run, at most `splicedRunBytes` on).
+    func splicesNow(_ peer: SwarmPeer) -> Bool {
+        guard !coordinator.checksPieces else { return false }
+        return (peer.channel as? PeerClient)?.shaper?.isUnlimited ?? true
     }
 
     /// The spliced connection to `peer` for its workers, if its ranges may be spliced.

@@ -34,6 +34,10 @@ final class RawRangeServer: Sendable {
         case interimThenHonest
         /// Honest, with a header of this many bytes in the head.
         case honestWithHeader(bytes: Int)
+        /// Honest, then junk bytes after the body on the kept connection.
+        case honestThenJunk
+        /// The head one byte every `every`, then the body (never silent for the interval).
+        case trickledHead(every: TimeAmount)
     }
 
     let bytes: Data
@@ -114,7 +118,7 @@ final class RawRangeServer: Sendable {
             case .lyingContentRange: range = "bytes \(first + 1)-\(last + 1)/\(size)"
             case .otherETag: etag = ByteRangeHeaders.etag(sha256: String(repeating: "0", count: 64))
             case .honestWithHeader(let count): extra = "X-Padding: \(String(repeating: "p", count: count))\r\n"
-            case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer, .interimThenHonest: break
+            case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer, .interimThenHonest, .honestThenJunk, .trickledHead: break
             }
             var length = body.count
             switch behaviour {
@@ -140,8 +144,27 @@ final class RawRangeServer: Sendable {
                     "HTTP/1.1 206 Partial Content\r\nContent-Range: \(range)\r\nETag: \(etag)\r\nContent-Length: \(length)\r\n\(extra)\r\n")
                 out.writeBytes(body)
             }
+            if case .honestThenJunk = behaviour { out.writeString("GARBAGE after the body\r\n\r\n") }
+            if case .trickledHead(let every) = behaviour {
+                trickle(out, every: every, context: context)
+                return
+            }
             let write = context.writeAndFlush(wrapOutboundOut(out))
             if closeAfter { write.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        }
+
+        /// Writes `bytes` one byte every `every` until the head's end, then the rest at once.
+        private func trickle(_ bytes: ByteBuffer, every: TimeAmount, context: ChannelHandlerContext) {
+            var bytes = bytes
+            guard context.channel.isActive, bytes.readableBytes > 0 else { return }
+            let headLeft = bytes.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)).map { $0.upperBound - bytes.readerIndex } ?? 0
+            guard headLeft > 0 else {
+                context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+                return
+            }
+            let one = bytes.readSlice(length: 1)!
+            context.writeAndFlush(wrapOutboundOut(one), promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: every) { self.trickle(bytes, every: every, context: context) }
         }
     }
 }
