@@ -278,6 +278,21 @@ struct SplicedRangeConnectionTests {
         }
     }
 
+    @Test func aFileThatTakesNoSpliceIsLeftToNIO() async throws {
+        // splice(2) refuses a file opened to append (EINVAL), as a file system without
+        // `splice_write` does: the range goes to NIO instead of failing the pull.
+        let server = RawRangeServer()
+        try await Self.withServer(server) { connection in
+            let outcome = try await Self.fetch(server, over: connection, offset: 0, fileMode: O_RDWR | O_APPEND)
+            guard case .failure(let error) = outcome.result else {
+                Issue.record("a fetch into an append-only file succeeded")
+                return
+            }
+            #expect(error is SplicedRangeConnection.Unspliceable, "\(error)")
+            #expect(outcome.finished.isEmpty)
+        }
+    }
+
     /// A fetch of one piece from a `HostileBodyServer` answering `answer`.
     static func fetchOnePiece(answering answer: HostileBodyServer.Answer) async throws -> Outcome {
         let hostile = HostileBodyServer(answer: answer)

@@ -158,7 +158,12 @@ private struct BodyReader {
         while done < length {
             let moved = atmo_splice_socket_to_file(
                 socket, pipe.read, pipe.write, run.fd, offset + done, min(length - done, Int64(capacity)))
-            if moved == -2 { throw StoreError.posix(errno, "write", path: run.filePath) }
+            if moved == -2 {
+                let error = errno
+                // A file system that takes no splice (no `splice_write`): NIO writes this pull.
+                if error == EINVAL || error == EOPNOTSUPP || error == ENOSYS { throw SplicedRangeConnection.Unspliceable() }
+                throw StoreError.posix(error, "write", path: run.filePath)
+            }
             try check(moved)
             try took(Int(moved), callbacks)
             done += moved

@@ -56,8 +56,8 @@ final class SplicedRangeConnection: Sendable {
     }
 
     /// An answer the splice path does not take (no Content-Length: a chunked body; a head
-    /// longer than `HTTPHeadCodec.maximumHeadBytes`): the caller fetches the range through
-    /// NIO instead.
+    /// longer than `HTTPHeadCodec.maximumHeadBytes`; a 416), or a destination file system that
+    /// takes no splice: the caller fetches the range through NIO instead.
     struct Unspliceable: Error {}
 
     /// The kept connection closed before any byte of the answer.
