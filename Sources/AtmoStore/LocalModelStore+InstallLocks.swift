@@ -14,6 +14,16 @@ extension LocalModelStore {
         return try FileIO.withLockRemovingFile(installLockPath(modelID: modelID), body)
     }
 
+    /// Removes a model and its sidecar (`remove`) under the model's install lock, so it is
+    /// never half-way through beside an install, rollback or eviction of the same id (which
+    /// could leave a new version's file without its sidecar). What `atmo rm` calls. Blocking.
+    public func removeUnderInstallLock(modelID: String) throws(StoreError) {
+        guard Validation.isValidModelID(modelID), installed(modelID: modelID) != nil else {
+            throw StoreError(.notFound, "\(modelID) is not installed in \(directory) (see `atmo ls`)")
+        }
+        try withInstallLock(modelID: modelID) { () throws(StoreError) in try remove(modelID: modelID) }
+    }
+
     /// Removes the install lock file of `modelID` (`.atmo-partial/{model_id}.install.lock`)
     /// when no install, removal or eviction of that id holds or waits on it; one that does
     /// keeps it (`FileIO.removeLockFile`). Returns whether it is gone. Blocking.

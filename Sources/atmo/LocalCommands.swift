@@ -147,7 +147,7 @@ struct RemoveCommand: AsyncParsableCommand {
     func run() async throws {
         let local = target.store(store)
         do {
-            try local.remove(modelID: modelID)
+            try local.removeUnderInstallLock(modelID: modelID)
         } catch {
             let failure = Failure(error)
             failure.exit(json: json, code: error.code == .notFound ? "not_installed" : error.code.description)
