@@ -127,7 +127,8 @@ final class SplicedRangeConnection: Sendable {
         }
     }
 
-    /// Closes the connection and its thread (the worker is done). No fetch may be running.
+    /// Closes the connection and its thread (every worker is done): no fetch may be running,
+    /// since its socket would be closed under it.
     func close() {
         dropSocket()
         thread.shutdownGracefully { _ in }

@@ -176,8 +176,8 @@ extension SwarmSession {
                 return try await fetchSpliced(
                     run, offset: offset, lengths: lengths, from: peer, client: client, keys: keys, streamed: streamed, over: splicer)
             } catch is SplicedRangeConnection.Unspliceable {
-                // An answer without a Content-Length: this peer's ranges go through NIO.
-                spliced.close()
+                // An answer the splice path does not take: this peer's ranges go through NIO.
+                spliced.disable()
             }
         }
         if let client = peer.channel as? PeerClient, length <= Self.blockSize {

@@ -4,20 +4,25 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// A worker's spliced connection (`SplicedRangeConnection`), while its peer's answers may
-/// take that path; closed when the worker ends, or for good once the peer answered in a
-/// form the splice path does not take.
+/// A peer's spliced connection (`SplicedRangeConnection`), shared by its workers while its
+/// answers may take that path: set aside for good once the peer answered in a form the
+/// splice path does not take (another worker's run may still be on it), closed when every
+/// worker has ended.
 final class SplicerSlot: Sendable {
-    private let slot: Mutex<SplicedRangeConnection?>
+    private let slot: Mutex<(connection: SplicedRangeConnection?, disabled: Bool)>
 
-    init(_ connection: SplicedRangeConnection?) { slot = Mutex(connection) }
+    init(_ connection: SplicedRangeConnection?) { slot = Mutex((connection, false)) }
 
-    var connection: SplicedRangeConnection? { slot.withLock { $0 } }
+    var connection: SplicedRangeConnection? { slot.withLock { $0.disabled ? nil : $0.connection } }
 
+    /// No run takes the connection from now on (it closes with `close`).
+    func disable() { slot.withLock { $0.disabled = true } }
+
+    /// Closes the connection; no worker may be using it.
     func close() {
-        slot.withLock { connection in
-            connection?.close()
-            connection = nil
+        slot.withLock { slot in
+            slot.connection?.close()
+            slot.connection = nil
         }
     }
 }
