@@ -1,3 +1,4 @@
+#if os(Linux)
 import AtmoProtocol
 import AtmoStore
 import AtmoTesting
@@ -83,3 +84,4 @@ struct SwarmSplicedPullTests {
         #expect(later.log.requestedBytes > Int64(model.1.count) / 4, "\(later.log.requestedBytes)")
     }
 }
+#endif

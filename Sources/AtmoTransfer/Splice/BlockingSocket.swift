@@ -2,6 +2,7 @@
 import Glibc
 #endif
 
+#if os(Linux)
 /// The plain POSIX calls of a `SplicedRangeConnection`: a TCP connection opened with a
 /// deadline, then used with blocking calls bounded by the socket's own timeouts
 /// (`SO_RCVTIMEO`, `SO_SNDTIMEO`). Every failure is a `TransferError` that says which peer.
@@ -102,3 +103,4 @@ enum BlockingSocket {
         }
     }
 }
+#endif

@@ -7,6 +7,7 @@ import NIOHTTP1
 import Glibc
 #endif
 
+#if os(Linux)
 /// One request and its answer on the connection's thread: the head through NIO's codec,
 /// the body spliced into the file piece by piece.
 extension SplicedRangeConnection {
@@ -186,3 +187,4 @@ private struct BodyReader {
         callbacks.received(pace.bytes)
     }
 }
+#endif

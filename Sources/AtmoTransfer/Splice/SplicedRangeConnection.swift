@@ -107,7 +107,10 @@ final class SplicedRangeConnection: Sendable {
     }
 
     var peer: String { target.hostHeader }
+}
 
+#if os(Linux)
+extension SplicedRangeConnection {
     /// GETs `run`'s range and puts its pieces in the file while `begin` lets it. Returns how
     /// many pieces (from the first) are in the file. Throws `TransferError`s, `StoreError`s
     /// (the file), `CancellationError`, `Unspliceable`, or `accept`'s error.
@@ -218,3 +221,11 @@ final class SplicedRangeConnection: Sendable {
         return (socket, (fds[0], fds[1]), capacity, false)
     }
 }
+#else
+extension SplicedRangeConnection {
+    /// Never reached: there is no connection (`init?` gives nil) where nothing splices.
+    func fetch(_ run: Run, _ callbacks: Callbacks) async throws -> Int { throw Unspliceable() }
+
+    func close() {}
+}
+#endif
