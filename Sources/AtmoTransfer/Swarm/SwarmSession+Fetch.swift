@@ -29,6 +29,18 @@ extension SwarmSession {
         case bad(digest: String)
     }
 
+    /// Hears a run's body bytes so far (after `before` bytes of it came in earlier requests)
+    /// and tells each piece its share, for smooth progress and the peer's rate.
+    func runProgress(_ keys: [SwarmCoordinator.FetchKey], lengths: [Int64], before: Int64 = 0) -> @Sendable (Int64) -> Void {
+        { [coordinator] bytes in
+            var left = before + bytes
+            for (key, pieceLength) in zip(keys, lengths) where left > 0 {
+                coordinator.received(key, bytesSoFar: min(left, pieceLength))
+                left -= pieceLength
+            }
+        }
+    }
+
     /// A piece that did not match the manifest.
     struct BadPiece: Error {
         let digest: String
@@ -187,15 +199,7 @@ extension SwarmSession {
         }
         while done < length {
             let count = min(Self.blockSize, length - done)
-            let before = done
-            let progress: @Sendable (Int64) -> Void = { [coordinator] bytes in
-                // Bytes of the run so far, told to the piece they fall in.
-                var left = before + bytes
-                for (key, pieceLength) in zip(keys, lengths) where left > 0 {
-                    coordinator.received(key, bytesSoFar: min(left, pieceLength))
-                    left -= pieceLength
-                }
-            }
+            let progress = runProgress(keys, lengths: lengths, before: done)
             if let client = peer.channel as? PeerClient {
                 chunks += try await client.fetchChunks(
                     of: entry, offset: offset + done, length: count, on: loop, over: connection, received: progress)

@@ -123,14 +123,7 @@ extension SwarmSession {
                     logger.warning("cannot record the pieces written", metadata: ["error": "\(error)"])
                 }
             },
-            received: { bytes in
-                // Bytes of the run so far, told to the piece they fall in.
-                var left = bytes
-                for (key, pieceLength) in zip(keys, lengths) where left > 0 {
-                    coordinator.received(key, bytesSoFar: min(left, pieceLength))
-                    left -= pieceLength
-                }
-            })
+            received: runProgress(keys, lengths: lengths))
         let written: Int
         do {
             written = try await splicer.fetch(target, callbacks)

@@ -49,14 +49,7 @@ extension SwarmSession {
         _ run: [Int], offset: Int64, lengths: [Int64], from peer: SwarmPeer, client: PeerClient, keys: [SwarmCoordinator.FetchKey],
         streamed: StreamedRun, loop: (any EventLoop)?, connection: RangeConnection? = nil
     ) async throws -> [PieceOutcome] {
-        let progress: @Sendable (Int64) -> Void = { [coordinator] bytes in
-            // Bytes of the run so far, told to the piece they fall in.
-            var left = bytes
-            for (key, pieceLength) in zip(keys, lengths) where left > 0 {
-                coordinator.received(key, bytesSoFar: min(left, pieceLength))
-                left -= pieceLength
-            }
-        }
+        let progress = runProgress(keys, lengths: lengths)
         let rest: [ByteBuffer]
         let taken: [Bool]
         do {
