@@ -136,7 +136,9 @@ final class RangeBodyCollector: HTTPClientResponseDelegate {
                 state.chunks.append(buffer)
             }
             state.bytes += Int64(buffer.readableBytes)
-            if let error = state.pace.took(buffer.readableBytes, now: now) { return (nil, error) }
+            // The floor's windows start at the head, as on the spliced path: the time to the
+            // head (a connect, the peer's turnaround, a loaded machine) is not body time.
+            if let error = state.pace.took(buffer.readableBytes, now: now - state.headSeconds) { return (nil, error) }
             return (state.bytes, nil)
         }
         if let error = verdict.1 { return eventLoop.makeFailedFuture(error) }

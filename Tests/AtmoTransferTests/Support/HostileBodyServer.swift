@@ -25,9 +25,12 @@ final class HostileBodyServer: Sendable {
     let bytes: Data
     let entry: ModelEntry
     let answer: Answer
+    /// How long each answer waits before its head goes out (a loaded or far peer).
+    let headDelay: TimeAmount
     private let channel = Mutex<(any Channel)?>(nil)
 
-    init(size: Int = 512 * 1024, answer: Answer) {
+    init(size: Int = 512 * 1024, answer: Answer, headDelay: TimeAmount = .zero) {
+        self.headDelay = headDelay
         bytes = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) })
         entry = ModelEntry(
             modelID: "hostile-body", name: "Hostile", type: "llm", format: "gguf", sizeBytes: Int64(size),
@@ -63,7 +66,16 @@ final class HostileBodyServer: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
-            for head in heads.take(&buffer) { answer(head, context: context) }
+            for head in heads.take(&buffer) {
+                guard server.headDelay > .zero else {
+                    answer(head, context: context)
+                    continue
+                }
+                context.eventLoop.assumeIsolated().scheduleTask(in: server.headDelay) {
+                    guard context.channel.isActive else { return }
+                    self.answer(head, context: context)
+                }
+            }
         }
 
         private func answer(_ head: String, context: ChannelHandlerContext) {
