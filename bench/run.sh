@@ -9,6 +9,7 @@
 # Everything runs on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/nginx.sh
 SIZE_MIB=${1:-1024}
 RUNS=${RUNS:-3}
 ROOT=$(pwd)
@@ -17,7 +18,7 @@ chmod 755 "$WORK"
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+    nginx_stop "$WORK/nginx"
     sleep 0.3
     rm -rf "$WORK"
 }
@@ -77,24 +78,9 @@ for _ in $(seq 600); do [ -s "$WORK/atmo.port" ] && curl -sf "http://127.0.0.1:$
 APORT=$(cat "$WORK/atmo.port")
 ATMO_URL="http://127.0.0.1:$APORT"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-NPORT_ON=$(free_port); NPORT_OFF=$(free_port)
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<NGINX
-worker_processes 2;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-    uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-    server { listen 127.0.0.1:$NPORT_ON;  sendfile on;  root $WORK/models; }
-    server { listen 127.0.0.1:$NPORT_OFF; sendfile off; output_buffers 2 1m; root $WORK/models; }
-}
-NGINX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
-sleep 0.5
+# The reference server, sendfile on and off (bench/lib/nginx.sh).
+NGINX=$(nginx_start "$WORK/nginx" "$WORK/models" 2)
+read -r _ NPORT_ON NPORT_OFF <<< "$NGINX"
 
 fetch() { curl -s -o /dev/null -w '%{time_total}\n' "$1"; }
 fetch "$ATMO_URL/v1/models/download/$MODEL" >/dev/null   # warm-up

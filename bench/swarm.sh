@@ -27,6 +27,7 @@
 # Everything runs on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/nginx.sh
 ROOT=$(pwd)
 WHAT=${1:-all}
 case "$WHAT" in three | fanout | flip | single | all) ;; *) sed -n '2,25p' "$0"; exit 2 ;; esac
@@ -363,27 +364,10 @@ single_curl() {   # LABEL PROVIDER-PID URL (of the file itself)
     rm -f "$dir/curl.out"
 }
 single_nginx() {   # starts nginx (sendfile on and off) serving the file's folder; prints "PID URL-ON URL-OFF"
-    local on off
-    on=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-    off=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-    mkdir -p "$dir/nginx"
+    local started pid on off
     # (user root: the bench's folders are root's own, mode 0700)
-    cat > "$dir/nginx/nginx.conf" <<NGINX
-user root;
-worker_processes 1;
-pid $dir/nginx/nginx.pid;
-error_log $dir/nginx/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/nginx; proxy_temp_path $dir/nginx; fastcgi_temp_path $dir/nginx;
-    uwsgi_temp_path $dir/nginx; scgi_temp_path $dir/nginx;
-    server { listen 127.0.0.1:$on;  sendfile on;  root $(dirname "$file"); }
-    server { listen 127.0.0.1:$off; sendfile off; output_buffers 2 1m; root $(dirname "$file"); }
-}
-NGINX
-    nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx"
-    local pid; pid=$(waitfile "$dir/nginx/nginx.pid"); track "$pid"
+    started=$(nginx_start "$dir/nginx" "$(dirname "$file")" 1 root) || exit 1
+    read -r pid on off <<< "$started"; track "$pid"
     curl -s -o /dev/null "http://127.0.0.1:$on/$MODEL"; curl -s -o /dev/null "http://127.0.0.1:$off/$MODEL"   # warm-up
     echo "$pid http://127.0.0.1:$on/$MODEL http://127.0.0.1:$off/$MODEL"
 }
