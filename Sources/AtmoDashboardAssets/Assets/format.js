@@ -39,6 +39,16 @@ export function relativeTime(ms) {
   return `${Math.floor(diff / 86400)} d ago`;
 }
 
+/** `value` as one line of at most `max` characters (code points), ending in "…" when cut:
+ *  a string from the network (a peer's error) can be of any length and hold line breaks. */
+export function truncate(value, max) {
+  const full = str(value);
+  // Only the first 4 × max units are looked at, whatever the string's length.
+  const head = full.slice(0, 4 * max).replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
+  const points = Array.from(head);
+  return points.length > max || full.length > 4 * max ? points.slice(0, max - 1).join('').trimEnd() + '…' : head;
+}
+
 export function shortID(id) { return typeof id === 'string' && id.length > 12 ? id.slice(0, 12) + '…' : String(id ?? ''); }
 export function str(v) { return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v); }
 export function arr(v) { return Array.isArray(v) ? v : []; }

@@ -5,7 +5,7 @@
 import { api } from './api.js';
 import { $, append, chips, clear, h, kv, setEmpty, timeEl } from './dom.js';
 import { renderDownloads } from './downloads.js';
-import { arr, num, str } from './format.js';
+import { arr, num, str, truncate } from './format.js';
 import { refetch, scheduleRefetch } from './refresh.js';
 import { currentView, state } from './state.js';
 
@@ -18,6 +18,24 @@ function catalogFingerprint(peers) {
 }
 
 const MODELS_REFRESH = 5 * 60 * 1000;
+
+/** The longest `probe_error` shown as it is (a node of another version may say anything). */
+const PROBE_ERROR_SHOWN = 80;
+
+/** Why the peer's last `/health` probe failed, in words, next to its endpoint (as `atmo peers`
+ *  says it): `timeout` (no whole answer within the probe's deadline, e.g. a peer that trickles
+ *  its answers), `failed` (refused, an error status, an answer that does not decode), any other
+ *  value cut to PROBE_ERROR_SHOWN characters; null when it answered or was not probed yet. */
+function probeNote(p) {
+  const error = truncate(p.probe_error, PROBE_ERROR_SHOWN);
+  if (!error) return null;
+  const [text, title] = error === 'timeout'
+    ? ['no answer in time', 'Its last /health probe got no whole answer within the probe\'s deadline (a peer that trickles its answers, or does not answer).']
+    : error === 'failed'
+      ? ['probe failed', 'Its last /health probe failed: refused, an error status, or an answer that does not decode.']
+      : [`probe failed: ${error}`, 'Its last /health probe failed.'];
+  return h('div', { class: 'probe-note', 'data-testid': 'peer-probe-error', title, text });
+}
 
 export async function loadPeers() {
   const answer = await api('/v1/mesh/peers');
@@ -48,8 +66,9 @@ function renderPeers() {
     const transports = arr(p.transports).length ? arr(p.transports) : p.http ? ['http'] : [];
     const reliability = num(p.reliability);
     const rel = reliability !== null ? Math.round(reliability * 100) : null;
-    fragment.appendChild(h('tr', { 'data-testid': 'peer-row', 'data-node-id': str(p.node_id) },
-      h('td', null, h('div', { class: 'pname', text: str(p.node_name) || '(no name)' }), p.http ? h('div', { class: 'mid', text: str(p.http) }) : null),
+    fragment.appendChild(h('tr', { 'data-testid': 'peer-row', 'data-node-id': str(p.node_id), 'data-http': str(p.http) },
+      h('td', null, h('div', { class: 'pname', text: str(p.node_name) || '(no name)' }), p.http ? h('div', { class: 'mid', text: str(p.http) }) : null,
+        probeNote(p)),
       h('td', { class: 'mono', title: str(p.node_id), text: str(p.node_id) }),
       h('td', null, h('span', { class: 'tag', text: ORIGIN_LABEL[p.origin] || str(p.origin) || '—' })),
       h('td', null, transports.length ? chips(transports) : h('span', { class: 'muted', text: 'unreachable' })),

@@ -112,6 +112,14 @@ class Browser:
     def js_async(self, script, *args):
         return self.driver.execute_async_script(script, *args)
 
+    def add_document_script(self, source):
+        """Runs `source` in every document loaded from now on, before its scripts (DevTools
+        injection, like HOOK); returns the id remove_document_script takes."""
+        return self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})["identifier"]
+
+    def remove_document_script(self, identifier):
+        self.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": identifier})
+
     def dialogs(self):
         """alert/confirm/prompt calls recorded in this document, and a native one left open."""
         recorded = self.js("return window.__atmoDialogs || [];")

@@ -26,13 +26,14 @@ from common import (CSP, READ_LIST, UI_TIMEOUT, Checks, downloads, get_json, mes
                     wait_until)
 from downloads_checks import DownloadsChecks  # noqa: E402
 from models_checks import ModelsChecks  # noqa: E402
+from peers_checks import PeersChecks  # noqa: E402
 from tabs_checks import TabsChecks  # noqa: E402
 
 IDLE_SECONDS = 20
 FILLER = 1000  # the fake peer's ordinary models (the first-paint figure's 1,000)
 
 
-class Suite(ModelsChecks, DownloadsChecks, TabsChecks):
+class Suite(ModelsChecks, DownloadsChecks, PeersChecks, TabsChecks):
     """Every check, in the order run() calls them; the views' checks are in the mixins."""
 
     def __init__(self, args):
@@ -224,7 +225,7 @@ class Suite(ModelsChecks, DownloadsChecks, TabsChecks):
         self.browser = Browser(os.path.join(self.args.work, "chromium-profile"))
         Checks.info(f"headless Chromium {self.browser.version}, node B {self.node}, node A {self.provider}, fake peer {self.peer.url}")
         steps = [self.first_paint, self.idle, self.models_list, self.hostile, self.download_small, self.download_large, self.download_failed,
-                 self.peers_and_node, self.showcase]
+                 self.peers_and_node, self.probe_timeout_peer, self.showcase]
         console = []
         # ATMO_DASHBOARD_CHECKS=many_tabs,hostile runs only those steps (while working on them).
         only = [name for name in os.environ.get("ATMO_DASHBOARD_CHECKS", "").split(",") if name]
@@ -286,6 +287,8 @@ def main():
     parser.add_argument("--work", required=True)
     parser.add_argument("--small-size", type=int, required=True)
     parser.add_argument("--readme-image")
+    parser.add_argument("--trickled-node", help="node C, whose one configured peer (--trickler) trickles its answers")
+    parser.add_argument("--trickler")
     parser.add_argument("--atmo", help="the atmo binary (named in the figures)")
     args = parser.parse_args()
     # run.sh's cleanup sends TERM: end through `finally`, so Chromium and chromedriver stop too.

@@ -21,6 +21,10 @@
 #        /v1/downloads/{id}/pause) and cancelled; node A's view lists the upload; one of
 #        the fake peer's models (which it does not serve) fails and stays with its reason;
 #      - peers and node views; the open list follows a peer's goodbye and a new catalog;
+#      - node C (`atmo serve --peer T`), whose one configured peer T (trickler.py) trickles
+#        its answers: C's peers view says "no answer in time" next to T, with the
+#        reliability the API gives (peers_checks.py); a long markup probe_error shows as
+#        text, cut with a visible "…";
 #      - a POST from a page of another origin is refused (403, no download), and the page
 #        under a rebinding name for 127.0.0.1 (--host-resolver-rules) is refused while a
 #        *.localhost name works;
@@ -93,12 +97,23 @@ b_url="http://127.0.0.1:$port"
 wait_for "$b_url/v1/mesh/models" '"dash-large.gguf"' || interop_fail_early "node B did not learn dash-large.gguf from A within 90 s"
 wait_for "$b_url/v1/mesh/models" '"dash-small.gguf"' || interop_fail_early "node B did not learn dash-small.gguf from A within 90 s"
 
+# Node C and its one configured peer, which answers every request one byte every 2 s: C's
+# probes of it time out (C probes again as soon as a round ends).
+python3 "$here/trickler.py" "$work/trickler.port" >"$work/trickler.err" 2>&1 &
+trickler_pid=$!
+interop_track "$trickler_pid"
+interop_wait_port "$trickler_pid" "$work/trickler.port" || interop_fail_early "trickler.py did not write its port within 60 s"
+trickler_url="http://127.0.0.1:$port"
+start_node c --peer "$trickler_url" --probe-interval 0.3
+c_url="http://127.0.0.1:$port"
+
 readme_image=""
 [[ "${ATMO_DASHBOARD_README_IMAGE:-0}" == 1 ]] && readme_image="$here/../../../docs/images/dashboard.png"
 : >"$work/checks.out"
 # In the background and tracked, so the cleanup's TERM reaches it (it then stops Chromium).
 python3 "$here/dashboard_checks.py" --node "$b_url" --provider "$a_url" --out "$out" --work "$work" --atmo "$atmo" \
-    --small-size "$small_size" ${readme_image:+--readme-image "$readme_image"} \
+    --small-size "$small_size" --trickled-node "$c_url" --trickler "$trickler_url" \
+    ${readme_image:+--readme-image "$readme_image"} \
     >"$work/checks.out" 2>&1 &
 checks_pid=$!
 interop_track "$checks_pid"
@@ -116,7 +131,7 @@ failed=$(grep -c '^FAIL - ' "$work/checks.out")
 skipped=$(grep -c '^SKIP - ' "$work/checks.out")
 [[ $status -ne 0 && $failed -eq 0 ]] && failed=1
 if [[ $failed -ne 0 ]]; then
-    for name in a b; do
+    for name in a b c; do
         echo "node $name log (last 20 lines):"
         tail -20 "$work/$name.err" | sed 's/^/   /'
     done
