@@ -1,8 +1,6 @@
 import AtmoProtocol
 import Foundation
 import NIOCore
-import NIOPosix
-import Synchronization
 
 @testable import AtmoTransfer
 
@@ -27,7 +25,7 @@ final class HostileBodyServer: Sendable {
     let answer: Answer
     /// How long each answer waits before its head goes out (a loaded or far peer).
     let headDelay: TimeAmount
-    private let channel = Mutex<(any Channel)?>(nil)
+    private let listener = RawHeadListener()
 
     init(size: Int = 512 * 1024, answer: Answer, headDelay: TimeAmount = .zero) {
         self.headDelay = headDelay
@@ -40,88 +38,69 @@ final class HostileBodyServer: Sendable {
 
     /// Starts listening on `127.0.0.1:{free port}`; returns the base URL.
     func start() async throws -> String {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(server: self)) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        channel.withLock { $0 = server }
-        return "http://127.0.0.1:\(server.localAddress?.port ?? 0)"
+        try await listener.start(answering: self)
     }
 
     func stop() async {
-        try? await channel.withLock { $0 }?.close()
+        await listener.stop()
+    }
+}
+
+extension HostileBodyServer: RawHeadAnswering {
+    func reply(to head: String, context: ChannelHandlerContext) {
+        guard headDelay > .zero else {
+            respond(to: head, context: context)
+            return
+        }
+        context.eventLoop.assumeIsolated().scheduleTask(in: headDelay) {
+            guard context.channel.isActive else { return }
+            self.respond(to: head, context: context)
+        }
     }
 
-    /// Reads request heads (no bodies) and answers each one.
-    private final class Handler: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        typealias OutboundOut = ByteBuffer
-        let server: HostileBodyServer
-        private var heads = RangeRequestHeads()
-
-        init(server: HostileBodyServer) {
-            self.server = server
+    private func respond(to head: String, context: ChannelHandlerContext) {
+        let size = Int64(bytes.count)
+        let (first, last) = RangeRequestHeads.range(in: head, size: size)
+        var out = context.channel.allocator.buffer(capacity: 1024)
+        switch answer {
+        case .tricklingError(let status, let interval, let count):
+            out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n")
+            context.writeAndFlush(NIOAny(out), promise: nil)
+            trickle(count, every: interval, context: context)
+        case .silentError(let status):
+            out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{")
+            context.writeAndFlush(NIOAny(out), promise: nil)
+        case .chunked(let chunkBytes):
+            let etag = ByteRangeHeaders.etag(sha256: entry.sha256)
+            out.writeString(
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes \(first)-\(last)/\(size)\r\nETag: \(etag)\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n")
+            let body = bytes.subdata(in: Int(first)..<Int(last + 1))
+            var offset = 0
+            while offset < body.count {
+                let count = min(chunkBytes, body.count - offset)
+                out.writeString(String(count, radix: 16) + "\r\n")
+                out.writeBytes(body[offset..<offset + count])
+                out.writeString("\r\n")
+                offset += count
+            }
+            out.writeString("0\r\n\r\n")
+            context.writeAndFlush(NIOAny(out), promise: nil)
         }
+    }
 
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            for head in heads.take(&buffer) {
-                guard server.headDelay > .zero else {
-                    answer(head, context: context)
-                    continue
-                }
-                context.eventLoop.assumeIsolated().scheduleTask(in: server.headDelay) {
-                    guard context.channel.isActive else { return }
-                    self.answer(head, context: context)
-                }
-            }
+    /// One byte of a JSON-looking body every `interval`, `count` of them, then a close.
+    private func trickle(_ count: Int, every interval: TimeAmount, context: ChannelHandlerContext) {
+        guard count > 0, context.channel.isActive else {
+            context.close(promise: nil)
+            return
         }
-
-        private func answer(_ head: String, context: ChannelHandlerContext) {
-            let size = Int64(server.bytes.count)
-            let (first, last) = RangeRequestHeads.range(in: head, size: size)
-            var out = context.channel.allocator.buffer(capacity: 1024)
-            switch server.answer {
-            case .tricklingError(let status, let interval, let count):
-                out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n")
-                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-                trickle(count, every: interval, context: context)
-            case .silentError(let status):
-                out.writeString("HTTP/1.1 \(status) Error\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{")
-                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-            case .chunked(let chunkBytes):
-                let etag = ByteRangeHeaders.etag(sha256: server.entry.sha256)
-                out.writeString(
-                    "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes \(first)-\(last)/\(size)\r\nETag: \(etag)\r\n"
-                        + "Transfer-Encoding: chunked\r\n\r\n")
-                let body = server.bytes.subdata(in: Int(first)..<Int(last + 1))
-                var offset = 0
-                while offset < body.count {
-                    let count = min(chunkBytes, body.count - offset)
-                    out.writeString(String(count, radix: 16) + "\r\n")
-                    out.writeBytes(body[offset..<offset + count])
-                    out.writeString("\r\n")
-                    offset += count
-                }
-                out.writeString("0\r\n\r\n")
-                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-            }
-        }
-
-        /// One byte of a JSON-looking body every `interval`, `count` of them, then a close.
-        private func trickle(_ count: Int, every interval: TimeAmount, context: ChannelHandlerContext) {
-            guard count > 0, context.channel.isActive else {
-                context.close(promise: nil)
-                return
-            }
-            context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
-                guard context.channel.isActive else { return }
-                var byte = context.channel.allocator.buffer(capacity: 1)
-                byte.writeString(" ")
-                context.writeAndFlush(self.wrapOutboundOut(byte), promise: nil)
-                self.trickle(count - 1, every: interval, context: context)
-            }
+        context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
+            guard context.channel.isActive else { return }
+            var byte = context.channel.allocator.buffer(capacity: 1)
+            byte.writeString(" ")
+            context.writeAndFlush(NIOAny(byte), promise: nil)
+            self.trickle(count - 1, every: interval, context: context)
         }
     }
 }

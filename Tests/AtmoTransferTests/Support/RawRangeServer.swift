@@ -1,7 +1,6 @@
 import AtmoProtocol
 import Foundation
 import NIOCore
-import NIOPosix
 import Synchronization
 
 @testable import AtmoTransfer
@@ -44,7 +43,7 @@ final class RawRangeServer: Sendable {
     let entry: ModelEntry
     let behaviour: @Sendable (Int) -> Answer
     private let counts = Mutex<(connections: Int, requests: Int)>((0, 0))
-    private let channel = Mutex<(any Channel)?>(nil)
+    private let listener = RawHeadListener()
 
     var connections: Int { counts.withLock { $0.connections } }
     var requests: Int { counts.withLock { $0.requests } }
@@ -60,111 +59,93 @@ final class RawRangeServer: Sendable {
 
     /// Starts listening on `127.0.0.1:{free port}`; returns the base URL.
     func start() async throws -> String {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                self.counts.withLock { $0.connections += 1 }
-                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(server: self)) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        channel.withLock { $0 = server }
-        return "http://127.0.0.1:\(server.localAddress?.port ?? 0)"
+        try await listener.start(answering: self)
     }
 
     func stop() async {
-        try? await channel.withLock { $0 }?.close()
+        await listener.stop()
     }
 
-    fileprivate func nextRequest() -> Int {
+    private func nextRequest() -> Int {
         counts.withLock { counts in
             defer { counts.requests += 1 }
             return counts.requests
         }
     }
+}
 
-    /// Reads request heads (no bodies) and answers each one.
-    private final class Handler: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        typealias OutboundOut = ByteBuffer
-        let server: RawRangeServer
-        private var heads = RangeRequestHeads()
+extension RawRangeServer: RawHeadAnswering {
+    func accepted() {
+        counts.withLock { $0.connections += 1 }
+    }
 
-        init(server: RawRangeServer) {
-            self.server = server
+    func reply(to head: String, context: ChannelHandlerContext) {
+        let size = Int64(bytes.count)
+        let (first, last) = RangeRequestHeads.range(in: head, size: size)
+        var body = bytes.subdata(in: Int(first)..<Int(last + 1))
+        var range = "bytes \(first)-\(last)/\(size)"
+        var etag = ByteRangeHeaders.etag(sha256: entry.sha256)
+        var extra = ""
+        var closeAfter = false
+        let behaviour = self.behaviour(nextRequest())
+        if case .closeWithoutAnswer = behaviour {
+            context.close(promise: nil)
+            return
         }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            for head in heads.take(&buffer) { answer(head, context: context) }
+        switch behaviour {
+        case .honest: break
+        case .honestThenClose:
+            extra = "Connection: close\r\n"
+            closeAfter = true
+        case .lyingContentRange: range = "bytes \(first + 1)-\(last + 1)/\(size)"
+        case .otherETag: etag = ByteRangeHeaders.etag(sha256: String(repeating: "0", count: 64))
+        case .honestWithHeader(let count): extra = "X-Padding: \(String(repeating: "p", count: count))\r\n"
+        case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer, .interimThenHonest, .honestThenJunk, .trickledHead: break
         }
-
-        private func answer(_ head: String, context: ChannelHandlerContext) {
-            let size = Int64(server.bytes.count)
-            let (first, last) = RangeRequestHeads.range(in: head, size: size)
-            var body = server.bytes.subdata(in: Int(first)..<Int(last + 1))
-            var range = "bytes \(first)-\(last)/\(size)"
-            var etag = ByteRangeHeaders.etag(sha256: server.entry.sha256)
-            var extra = ""
-            var closeAfter = false
-            let behaviour = server.behaviour(server.nextRequest())
-            if case .closeWithoutAnswer = behaviour {
-                context.close(promise: nil)
-                return
-            }
-            switch behaviour {
-            case .honest: break
-            case .honestThenClose:
-                extra = "Connection: close\r\n"
-                closeAfter = true
-            case .lyingContentRange: range = "bytes \(first + 1)-\(last + 1)/\(size)"
-            case .otherETag: etag = ByteRangeHeaders.etag(sha256: String(repeating: "0", count: 64))
-            case .honestWithHeader(let count): extra = "X-Padding: \(String(repeating: "p", count: count))\r\n"
-            case .shortThenClose, .stall, .tooLong, .notHTTP, .closeWithoutAnswer, .interimThenHonest, .honestThenJunk, .trickledHead: break
-            }
-            var length = body.count
-            switch behaviour {
-            case .shortThenClose(let count):
-                body = body.prefix(count)
-                closeAfter = true
-            case .stall(let count):
-                // The rest never comes; the connection stays open.
-                body = body.prefix(count)
-            case .tooLong:
-                body += Data(repeating: 0x2A, count: 10)
-                length = body.count
-            default: break
-            }
-            var out = context.channel.allocator.buffer(capacity: body.count + 512)
-            if case .interimThenHonest = behaviour {
-                out.writeString("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
-            }
-            if case .notHTTP = behaviour {
-                out.writeString("SSH-2.0-OpenSSH_9.6\r\nthis is not an answer\r\n\r\n")
-            } else {
-                out.writeString(
-                    "HTTP/1.1 206 Partial Content\r\nContent-Range: \(range)\r\nETag: \(etag)\r\nContent-Length: \(length)\r\n\(extra)\r\n")
-                out.writeBytes(body)
-            }
-            if case .honestThenJunk = behaviour { out.writeString("GARBAGE after the body\r\n\r\n") }
-            if case .trickledHead(let every) = behaviour {
-                trickle(out, every: every, context: context)
-                return
-            }
-            let write = context.writeAndFlush(wrapOutboundOut(out))
-            if closeAfter { write.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        var length = body.count
+        switch behaviour {
+        case .shortThenClose(let count):
+            body = body.prefix(count)
+            closeAfter = true
+        case .stall(let count):
+            // The rest never comes; the connection stays open.
+            body = body.prefix(count)
+        case .tooLong:
+            body += Data(repeating: 0x2A, count: 10)
+            length = body.count
+        default: break
         }
-
-        /// Writes `bytes` one byte every `every` until the head's end, then the rest at once.
-        private func trickle(_ bytes: ByteBuffer, every: TimeAmount, context: ChannelHandlerContext) {
-            var bytes = bytes
-            guard context.channel.isActive, bytes.readableBytes > 0 else { return }
-            let headLeft = bytes.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)).map { $0.upperBound - bytes.readerIndex } ?? 0
-            guard headLeft > 0 else {
-                context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
-                return
-            }
-            let one = bytes.readSlice(length: 1)!
-            context.writeAndFlush(wrapOutboundOut(one), promise: nil)
-            context.eventLoop.assumeIsolated().scheduleTask(in: every) { self.trickle(bytes, every: every, context: context) }
+        var out = context.channel.allocator.buffer(capacity: body.count + 512)
+        if case .interimThenHonest = behaviour {
+            out.writeString("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
         }
+        if case .notHTTP = behaviour {
+            out.writeString("SSH-2.0-OpenSSH_9.6\r\nthis is not an answer\r\n\r\n")
+        } else {
+            out.writeString(
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: \(range)\r\nETag: \(etag)\r\nContent-Length: \(length)\r\n\(extra)\r\n")
+            out.writeBytes(body)
+        }
+        if case .honestThenJunk = behaviour { out.writeString("GARBAGE after the body\r\n\r\n") }
+        if case .trickledHead(let every) = behaviour {
+            trickle(out, every: every, context: context)
+            return
+        }
+        let write = context.writeAndFlush(NIOAny(out))
+        if closeAfter { write.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    /// Writes `bytes` one byte every `every` until the head's end, then the rest at once.
+    private func trickle(_ bytes: ByteBuffer, every: TimeAmount, context: ChannelHandlerContext) {
+        var bytes = bytes
+        guard context.channel.isActive, bytes.readableBytes > 0 else { return }
+        let headLeft = bytes.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)).map { $0.upperBound - bytes.readerIndex } ?? 0
+        guard headLeft > 0 else {
+            context.writeAndFlush(NIOAny(bytes), promise: nil)
+            return
+        }
+        let one = bytes.readSlice(length: 1)!
+        context.writeAndFlush(NIOAny(one), promise: nil)
+        context.eventLoop.assumeIsolated().scheduleTask(in: every) { self.trickle(bytes, every: every, context: context) }
     }
 }
