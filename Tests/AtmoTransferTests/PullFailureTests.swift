@@ -74,49 +74,58 @@ struct PullFailureTests {
 
     /// A peer that sends headers and some bytes of one piece, then nothing: each attempt
     /// ends at the stall timeout, and after the configured attempts the pull fails with
-    /// `timeout` (not a hang).
+    /// `timeout` (not a hang: `expectFailure`'s guard). The stall timeout is 2 s so that an
+    /// honest piece whose answer a starved machine delays is not the one that runs out of
+    /// attempts first.
     @Test func stalledPeerTimesOutAfterTheConfiguredAttempts() async throws {
         let stalled = Int64(5 * Self.pieceSize)
-        let started = ContinuousClock.now
         let peer = try await expectFailure(
             .timeout, mentioning: "failed 3 times",
-            configuration: PullHarness.configuration(stallTimeout: 0.5, attempts: 3, retryDelay: 0.05)
+            configuration: PullHarness.configuration(stallTimeout: 2, attempts: 3, retryDelay: 0.05)
         ) { $0.offset == stalled ? .stallAfter(bytes: 1000) : .honest }
-        let elapsed = ContinuousClock.now - started
-        #expect(peer.log.pieces.filter { $0.offset == stalled }.count == 3)
-        #expect(elapsed < .seconds(15), "took \(elapsed)")
+        let asked = peer.log.pieces.filter { $0.offset == stalled }.count
+        #expect(asked == 3, "the stalled piece was asked for \(asked) times")
     }
 
     /// A peer that keeps a piece alive with a few bytes now and then (never silent for the
     /// stall timeout) is below the throughput floor: that attempt is given up and retried.
+    /// At 500 bytes/s the 64 KiB piece would take over 2 minutes, past the pull's guard:
+    /// the pull completes only if the floor dropped the trickle. The retries are honest, but
+    /// a starved machine may cut one of them too (its parts late by more than a window), so
+    /// the count is at least 2, not exactly 2.
     @Test func tricklingPeerIsRetriedLikeAStalledOne() async throws {
-        let requests = try await Self.pieceRequests { attempt in attempt == 0 ? .trickle(bytes: 100, every: 0.2) : .honest }
-        // 500 bytes/s against the default floor of 4096: the first attempt was dropped.
-        #expect(requests == 2)
+        let requests = try await Self.pieceRequests(floor: 4096) { attempt in attempt == 0 ? .trickle(bytes: 100, every: 0.2) : .honest }
+        #expect(requests >= 2, "piece 3 was asked for \(requests) times")
     }
 
-    /// A slow peer above the floor (40 KB/s, a piece taking longer than one window) keeps
-    /// its piece.
+    /// A slow peer above the floor, its piece taking longer than one window (64 KiB at
+    /// 40 KB/s: 1.6 s of 1 s windows), keeps its piece. The floor is 512 bytes/s here, far
+    /// under the peer's pace: each 8 KiB part holds a window up by itself for 16 s, so a
+    /// sender the test machine starves for seconds between its parts is not taken for a
+    /// trickle; a rule that dropped a piece for outlasting one window still fails here.
     @Test func slowPeerAboveTheFloorKeepsItsPiece() async throws {
-        let requests = try await Self.pieceRequests { _ in .trickle(bytes: 4 * 1024, every: 0.1) }
-        #expect(requests == 1)
+        let requests = try await Self.pieceRequests(floor: 512) { _ in .trickle(bytes: 8 * 1024, every: 0.2) }
+        #expect(requests == 1, "piece 3 was asked for \(requests) times")
     }
 
-    /// Pulls (with the floor judged over 1 s windows) from a peer that answers piece 3's
-    /// attempts as `answer` says and every other piece honestly; checks the installed bytes
-    /// and returns how often piece 3 was asked for.
-    static func pieceRequests(_ answer: @escaping @Sendable (_ attempt: Int) -> FakePeer.Answer) async throws -> Int {
+    /// Pulls (with a floor of `floor` bytes/s judged over 1 s windows) from a peer that
+    /// answers piece 3's attempts as `answer` says and every other piece honestly; checks the
+    /// installed bytes and returns how often piece 3 was asked for. The stall timeout (20 s)
+    /// and the attempts (8) leave room for a starved machine: a piece cut here is cut by the
+    /// floor, and a few cut honest answers do not fail the pull.
+    static func pieceRequests(floor: Double, _ answer: @escaping @Sendable (_ attempt: Int) -> FakePeer.Answer) async throws -> Int {
         let (entry, bytes) = Self.model()
         let watched = Int64(3 * Self.pieceSize)
         let peer = FakePeer(entry: entry, bytes: bytes) { request in request.offset == watched ? answer(request.attempt) : .honest }
-        var floorOfOneSecond = PullHarness.configuration(stallTimeout: 1, attempts: 3, retryDelay: 0.05)
+        var floorOfOneSecond = PullHarness.configuration(stallTimeout: 20, attempts: 8, retryDelay: 0.05)
+        floorOfOneSecond.minimumBytesPerSecond = floor
         floorOfOneSecond.throughputWindowSeconds = 1
         let configuration = floorOfOneSecond
         try await withTemporaryDirectory { directory in
             let store = LocalModelStore(directory: directory.sub("pulled"))
             try await withFakePeer(peer) { url in
                 try await PullHarness.withEngine(configuration, database: try StateDatabase()) { engine in
-                    let result = try await withDeadline(30) {
+                    let result = try await withDeadline(60) {
                         try await engine.pull(PullHarness.request(entry.modelID, from: url, into: store))
                     }
                     #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == bytes)
@@ -126,6 +135,9 @@ struct PullFailureTests {
         return peer.log.pieces.filter { $0.offset == watched }.count
     }
 
+    /// A piece whose first answer drops or stalls is asked again and the pull completes. At
+    /// least twice, not exactly: a starved machine may delay an honest retry's answer past
+    /// the stall timeout too (2 s, and 8 attempts, leave it room).
     @Test func peerThatDropsOrStallsOnceIsRetried() async throws {
         let (entry, bytes) = Self.model()
         let dropped = Int64(2 * Self.pieceSize)
@@ -139,16 +151,19 @@ struct PullFailureTests {
             let store = LocalModelStore(directory: directory.sub("pulled"))
             try await withFakePeer(peer) { url in
                 try await PullHarness.withEngine(
-                    PullHarness.configuration(stallTimeout: 0.5, attempts: 3, retryDelay: 0.05), database: try StateDatabase()
+                    PullHarness.configuration(stallTimeout: 2, attempts: 8, retryDelay: 0.05), database: try StateDatabase()
                 ) { engine in
-                    let result = try await withDeadline(30) {
+                    let result = try await withDeadline(60) {
                         try await engine.pull(PullHarness.request(entry.modelID, from: url, into: store))
                     }
                     #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == bytes)
                 }
             }
-            #expect(peer.log.pieces.filter { $0.offset == dropped }.count == 2)
-            #expect(peer.log.pieces.filter { $0.offset == stalled }.count == 2)
+            let (droppedAsked, stalledAsked) = (
+                peer.log.pieces.filter { $0.offset == dropped }.count, peer.log.pieces.filter { $0.offset == stalled }.count
+            )
+            #expect(droppedAsked >= 2, "the dropped piece was asked for \(droppedAsked) times")
+            #expect(stalledAsked >= 2, "the stalled piece was asked for \(stalledAsked) times")
         }
     }
 
