@@ -18,16 +18,6 @@ struct InstallAtomicityTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
     }
 
-    /// The sidecar that step 1 of `install` stages.
-    func stage(_ entry: ModelEntry, in store: LocalModelStore, identity: String? = nil) throws {
-        var model = InstalledModel(
-            modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
-            sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef, downloadedFrom: "x",
-            downloadedAt: "2026-01-01T00:00:00Z", fileName: entry.fileName)
-        model.fileIdentity = identity
-        try FileIO.writeAtomically(try JSONEncoder().encode(model), to: store.stagedSidecarPath(sha256: entry.sha256))
-    }
-
     @Test(
         "a full disk at install moves nothing: the partial stays, no model without its sidecar",
         .enabled(if: TmpfsMount.isAvailable, "needs root on Linux to mount a tmpfs (a real full disk)"))
@@ -76,7 +66,7 @@ struct InstallAtomicityTests {
             let partial = store.partialPath(sha256: sha)
             try Data(count: 4096).write(to: URL(fileURLWithPath: partial))
             let entry = entry(sha256: sha, size: 4096)
-            try stage(entry, in: store)
+            try store.stageSidecar(for: entry)
 
             #expect(store.finishInterruptedInstalls().isEmpty)
             #expect(FileManager.default.fileExists(atPath: partial), "the partial stays for the next pull")
@@ -95,7 +85,7 @@ struct InstallAtomicityTests {
             try store.prepare()
             let sha = String(repeating: "b", count: 64)
             let entry = entry(sha256: sha, size: 4096)
-            try stage(entry, in: store)
+            try store.stageSidecar(for: entry)
             try Data(count: 4096).write(to: URL(fileURLWithPath: store.modelPath(for: entry)))
             #expect(store.installed().isEmpty, "a file without its sidecar is not installed")
 
@@ -115,7 +105,7 @@ struct InstallAtomicityTests {
             let entry = entry(sha256: sha, size: 4096)
             let partial = store.partialPath(sha256: sha)
             try Data(count: 4096).write(to: URL(fileURLWithPath: partial))
-            try stage(entry, in: store, identity: LocalModelStore.identity(of: try FileIO.stat(partial)))
+            try store.stageSidecar(for: entry, identity: LocalModelStore.identity(of: try FileIO.stat(partial)))
             try FileIO.rename(partial, store.modelPath(for: entry))  // step 2, then the crash
 
             #expect(store.finishInterruptedInstalls(sha256: sha) == ["yolo"])
@@ -136,7 +126,7 @@ struct InstallAtomicityTests {
             _ = try store.install(partialPath: oldPartial, entry: old, downloadedFrom: "x")
             let newPartial = store.partialPath(sha256: new.sha256)
             try Data(repeating: 2, count: 4096).write(to: URL(fileURLWithPath: newPartial))
-            try stage(new, in: store, identity: LocalModelStore.identity(of: try FileIO.stat(newPartial)))
+            try store.stageSidecar(for: new, identity: LocalModelStore.identity(of: try FileIO.stat(newPartial)))
             unlink(newPartial)
 
             #expect(store.finishInterruptedInstalls().isEmpty)
@@ -152,7 +142,7 @@ struct InstallAtomicityTests {
             try store.prepare()
             let sha = String(repeating: "c", count: 64)
             let entry = entry(sha256: sha, size: 4096)
-            try stage(entry, in: store)
+            try store.stageSidecar(for: entry)
             try Data(count: 100).write(to: URL(fileURLWithPath: store.modelPath(for: entry)))
             // Another version's staged sidecar is not this pull's business.
             #expect(store.finishInterruptedInstalls(sha256: String(repeating: "d", count: 64)).isEmpty)

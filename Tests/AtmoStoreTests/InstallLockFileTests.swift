@@ -101,17 +101,13 @@ struct InstallLockFileTests {
             try store.prepare()
             let sha = String(repeating: "b", count: 64)
             let entry = entry(sha)
-            let model = InstalledModel(
-                modelID: entry.modelID, name: entry.name, type: entry.type, format: entry.format, sizeBytes: entry.sizeBytes,
-                sha256: entry.sha256, version: entry.version, source: entry.source, sourceRef: entry.sourceRef,
-                downloadedFrom: "x", downloadedAt: "2026-01-01T00:00:00Z", fileName: entry.fileName)
             // Staged, then the crash after step 2: finished.
-            try FileIO.writeAtomically(try JSONEncoder().encode(model), to: store.stagedSidecarPath(sha256: sha))
+            try store.stageSidecar(for: entry)
             try Data(count: 4096).write(to: URL(fileURLWithPath: store.modelPath(for: entry)))
             #expect(store.finishInterruptedInstalls() == ["yolo"])
             #expect(Self.locks(in: store) == [])
             // Staged over a file of another size: dropped.
-            try FileIO.writeAtomically(try JSONEncoder().encode(model), to: store.stagedSidecarPath(sha256: sha))
+            try store.stageSidecar(for: entry)
             try Data(count: 100).write(to: URL(fileURLWithPath: store.modelPath(for: entry)))
             #expect(store.finishInterruptedInstalls().isEmpty)
             #expect(Self.locks(in: store) == [])
