@@ -33,6 +33,9 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
     public var follow: [UpdatesAPI.FollowRequest]?
     /// The dashboard answers other machines too, with its token (`--dashboard-public`).
     public var dashboardPublic: Bool?
+    /// Seconds a peer's `/health` probe waits for its whole answer (`MeshConfiguration.probeTimeout`;
+    /// brought within 0.5-60).
+    public var probeTimeout: Double?
 
     enum CodingKeys: String, CodingKey {
         case peers, nodeName = "node_name", lanDiscovery = "lan_discovery", advertiseURL = "advertise_url", relays
@@ -42,6 +45,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         case upstream, upstreamTokenFile = "upstream_token_file"
         case follow
         case dashboardPublic = "dashboard_public"
+        case probeTimeout = "probe_timeout"
     }
 
     public static func defaultPath(stateDirectory: String) -> String { stateDirectory + "/config.json" }
@@ -76,6 +80,7 @@ public struct NodeConfigFile: Sendable, Hashable, Codable {
         if let upstreamTokenFile { configuration.hubUpstreamTokenFile = upstreamTokenFile }
         if let follow { configuration.follows += follow }
         if let dashboardPublic { configuration.dashboardPublic = dashboardPublic }
+        if let probeTimeout { configuration.mesh.probeTimeout = MeshConfiguration.probeTimeout(seconds: probeTimeout) }
     }
 }
 

@@ -150,6 +150,10 @@ public struct MeshConfiguration: Sendable {
     public var tickInterval: Duration = .seconds(1)
     /// How often every peer's `/health` is timed.
     public var probeInterval: Duration = .seconds(10)
+    /// How long a `/health` probe waits for its whole answer before it counts as failed
+    /// (`probe_error: "timeout"`): `--probe-timeout`, `"probe_timeout"` in config.json, within
+    /// `probeTimeoutBounds` (`probeTimeout(seconds:)`).
+    public var probeTimeout: Duration = .seconds(10)
     /// Fan-out, hop limit, intervals and caps of catalog gossip.
     public var gossip = GossipConfiguration()
     /// Relays to keep a connection to (`--relay`, `relays` in config.json, and those of
@@ -161,4 +165,14 @@ public struct MeshConfiguration: Sendable {
     public var relayTransferModes: [TransferMode] = [.fastBinary, .fastText, .compat]
 
     public init() {}
+
+    /// The probe timeouts a node accepts, in seconds: long enough for a loaded node on a slow
+    /// link, short enough that a round (which waits for its probes) still comes every minute.
+    public static let probeTimeoutBounds: ClosedRange<Double> = 0.5...60
+
+    /// `seconds` as a probe timeout, brought within `probeTimeoutBounds`.
+    public static func probeTimeout(seconds: Double) -> Duration {
+        let bounded = seconds.isNaN ? 10 : min(max(seconds, probeTimeoutBounds.lowerBound), probeTimeoutBounds.upperBound)
+        return .milliseconds(Int64((bounded * 1000).rounded()))
+    }
 }

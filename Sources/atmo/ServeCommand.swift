@@ -86,6 +86,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each peer (3 failed probes in a row drop its models).")
     var probeInterval: Double = 10
 
+    @Option(
+        name: .customLong("probe-timeout"),
+        help: "Seconds a peer's health probe waits for its whole answer before it counts as failed (0.5-60; default 10; probe_timeout in config.json).")
+    var probeTimeout: Double?
+
     @Option(help: "A JSON settings file (peers, relays, node_name, lan_discovery, advertise_url; default: <state-dir>/config.json if present).")
     var config: String?
 
@@ -115,6 +120,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535 (0: any free port)") }
         guard rescanInterval > 0 else { throw ValidationError("--rescan-interval must be positive") }
         guard probeInterval >= 0.1 else { throw ValidationError("--probe-interval must be at least 0.1 s") }
+        if let probeTimeout, !MeshConfiguration.probeTimeoutBounds.contains(probeTimeout) {
+            throw ValidationError("--probe-timeout must be 0.5-60 s")
+        }
         if let maxDownloads, maxDownloads < 1 { throw ValidationError("--max-downloads must be at least 1") }
         if let downloadsPerPriority, downloadsPerPriority < 1 { throw ValidationError("--downloads-per-priority must be at least 1") }
         for peer in peers + [advertiseURL, upstream].compactMap({ $0 }) where !Validation.isValidHTTPEndpoint(peer) {
@@ -147,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
         if dashboardPublic { configuration.dashboardPublic = true }
         if let advertiseURL { configuration.mesh.advertisedURL = advertiseURL }
         configuration.mesh.probeInterval = .milliseconds(Int64(probeInterval * 1000))
+        if let probeTimeout { configuration.mesh.probeTimeout = MeshConfiguration.probeTimeout(seconds: probeTimeout) }
         configuration.host = host
         configuration.port = port
         configuration.connections = connections.applied(to: configuration.connections)

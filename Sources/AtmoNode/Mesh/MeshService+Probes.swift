@@ -2,6 +2,7 @@ import AtmoDiscovery
 import AtmoMesh
 import AtmoProtocol
 import Foundation
+import NIOCore
 
 /// Probes, and the events of discovery and configuration: each becomes an event of the peer
 /// table (`PeerTable`), whose rules decide what it changes (see docs/MESH.md, "The peer table").
@@ -46,8 +47,10 @@ extension MeshService {
     }
 
     func probe(_ url: String) async {
+        var prober = client
+        prober.timeout = TimeAmount(configuration.probeTimeout)
         do {
-            let (health, roundTrip) = try await client.probe(url)
+            let (health, roundTrip) = try await prober.probe(url)
             let latencyMs = Double(roundTrip.components.attoseconds) / 1e15 + Double(roundTrip.components.seconds) * 1000
             let answer = PeerTable.Health(nodeID: health.nodeID, nodeName: health.nodeName, activeTransfers: health.activeTransfers)
             mesh.updatePeers { peers, now in peers.probeSucceeded(url, health: answer, latencyMs: latencyMs, now: now) }

@@ -13,7 +13,7 @@ import json
 
 from common import UI_TIMEOUT, Checks, get_json, wait_until
 
-PROBE_TIMEOUT_WAIT = 90  # C's first probe ends at the probe's deadline (10 s by default)
+PROBE_TIMEOUT_WAIT = 90  # C's first probe ends at its deadline (run.sh: --probe-timeout 2)
 HOSTILE_PROBE_ERROR = "<img src=x onerror=alert(9)>" + "A" * 5000 + "\n<script>alert(8)</script>"
 PROBE_NOTE_MAX = 120  # "probe failed: " and the error, cut (the page cuts at 80 characters)
 

@@ -98,13 +98,13 @@ wait_for "$b_url/v1/mesh/models" '"dash-large.gguf"' || interop_fail_early "node
 wait_for "$b_url/v1/mesh/models" '"dash-small.gguf"' || interop_fail_early "node B did not learn dash-small.gguf from A within 90 s"
 
 # Node C and its one configured peer, which answers every request one byte every 2 s: C's
-# probes of it time out (C probes again as soon as a round ends).
+# probes of it time out, after 2 s (--probe-timeout; C probes again as soon as a round ends).
 python3 "$here/trickler.py" "$work/trickler.port" >"$work/trickler.err" 2>&1 &
 trickler_pid=$!
 interop_track "$trickler_pid"
 interop_wait_port "$trickler_pid" "$work/trickler.port" || interop_fail_early "trickler.py did not write its port within 60 s"
 trickler_url="http://127.0.0.1:$port"
-start_node c --peer "$trickler_url" --probe-interval 0.3
+start_node c --peer "$trickler_url" --probe-interval 0.3 --probe-timeout 2
 c_url="http://127.0.0.1:$port"
 
 readme_image=""
