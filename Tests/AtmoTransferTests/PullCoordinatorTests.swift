@@ -31,7 +31,7 @@ struct PullCoordinatorTests {
         }
         #expect(buffer.readableBytes == 4)
         coordinator.hashed(0)
-        let work = try await withDeadline(5) { try await waiting.value }
+        let work = try await withDeadline(60) { try await waiting.value }
         #expect(index(work) == 2)
     }
 
@@ -79,7 +79,7 @@ struct PullCoordinatorTests {
         try await Task.sleep(for: .milliseconds(50))
         worker.cancel()
         hasher.cancel()
-        let results = try await withDeadline(5) { (await worker.result.map { _ in () }, await hasher.result.map { _ in () }) }
+        let results = try await withDeadline(60) { (await worker.result.map { _ in () }, await hasher.result.map { _ in () }) }
         for result in [results.0, results.1] {
             guard case .failure(let error) = result else {
                 Issue.record("a cancelled wait must throw")
@@ -96,7 +96,7 @@ struct PullCoordinatorTests {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await coordinator.nextWork()
         }
-        let result = try await withDeadline(5) { await worker.result.map { _ in () } }
+        let result = try await withDeadline(60) { await worker.result.map { _ in () } }
         guard case .failure(let error) = result else {
             Issue.record("a cancelled wait must throw")
             return
@@ -109,7 +109,7 @@ struct PullCoordinatorTests {
     @Test func manyWorkersAndTheHasherFinishTogether() async throws {
         let pieces = 64
         let coordinator = coordinator(pieces: pieces, ahead: 3, attempts: 100)
-        let (written, hashedOrder) = try await withDeadline(20) {
+        let (written, hashedOrder) = try await withDeadline(120) {
             try await withThrowingTaskGroup(of: (Int, [Int]).self) { group in
                 for worker in 0..<6 {
                     group.addTask {

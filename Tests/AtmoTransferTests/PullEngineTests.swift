@@ -102,7 +102,7 @@ struct PullEngineTests {
             try await withFakePeer(peer) { url in
                 try await PullHarness.withEngine(database: database) { engine in
                     let request = PullHarness.request("empty-model", from: url, into: store)
-                    let result = try await withDeadline(10) { try await engine.pull(request) }
+                    let result = try await withDeadline(60) { try await engine.pull(request) }
                     #expect(!result.alreadyInstalled && result.bytesTransferred == 0)
                     #expect(result.path == store.directory + "/empty-model.onnx")
                     #expect(try FileIO.stat(result.path).size == 0)
@@ -111,7 +111,7 @@ struct PullEngineTests {
                     #expect(peer.log.pieces.isEmpty)
                     #expect(PullHarness.partials(in: store).isEmpty)
                     #expect(try database.allDownloads().isEmpty)
-                    let again = try await withDeadline(10) { try await engine.pull(request) }
+                    let again = try await withDeadline(60) { try await engine.pull(request) }
                     #expect(again.alreadyInstalled)
                 }
             }
@@ -134,7 +134,7 @@ struct PullEngineTests {
                 try await PullHarness.withEngine(database: database) { engine in
                     let request = PullHarness.request("shared-model", from: url, into: store)
                     let first = Task { await PullHarness.pull(engine, request) }
-                    try await withDeadline(10) {
+                    try await withDeadline(60) {
                         while peer.log.pieces.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
                     }
                     let second = await PullHarness.pull(engine, request)

@@ -120,7 +120,7 @@ struct PullFailoverTests {
             let store = LocalModelStore(directory: directory.sub("pulled"))
             try await withFakePeers([failing, good]) { urls in
                 let outcomes = OutcomeLog()
-                // 2 s (the harness default): with 0.5 s, a busy machine's pause in the good
+                // 2 s: with 0.5 s, a busy machine's pause in the good
                 // source's stream was taken for a stall (seen once in a fresh-clone run).
                 let configuration = PullHarness.configuration(connections: 4, stallTimeout: 2, attempts: 2)
                 let outcome = try await PullHarness.withEngine(configuration, database: try StateDatabase()) { engine in

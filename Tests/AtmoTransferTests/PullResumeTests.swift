@@ -37,12 +37,12 @@ struct PullResumeTests {
                         }
                         // 14 requests: each connection asks for its next piece only after writing
                         // the last one, so the 12 honest pieces are written and both connections hang.
-                        try await withDeadline(20) {
+                        try await withDeadline(60) {
                             while gated.log.pieces.count < 14 { try await Task.sleep(for: .milliseconds(10)) }
                         }
                         // More than `syncEveryBytes` arrived: the pieces are fsynced and recorded
                         // as durable (they would survive a power cut) within a tick.
-                        try await withDeadline(5) {
+                        try await withDeadline(60) {
                             while try database.download(sha256: entry.sha256).map({ Bitfield(count: 64, bytes: $0.durablePieces).setCount })
                                 != 12
                             {
@@ -50,7 +50,7 @@ struct PullResumeTests {
                             }
                         }
                         pulling.cancel()
-                        let outcome = try await withDeadline(10) { await pulling.value }
+                        let outcome = try await withDeadline(60) { await pulling.value }
                         #expect(outcome.failure?.code == .cancelled)
                         #expect(outcome.failure?.exitCode == 130)
                     }
@@ -105,7 +105,7 @@ struct PullResumeTests {
                 try await PullHarness.withEngine(PullHarness.configuration(connections: 2, stallTimeout: 60), database: database) {
                     engine in
                     let pulling = Task { await PullHarness.pull(engine, PullHarness.request("fragile", from: url, into: store)) }
-                    try await withDeadline(20) {
+                    try await withDeadline(60) {
                         while gated.log.pieces.count < 8 { try await Task.sleep(for: .milliseconds(10)) }
                     }
                     pulling.cancel()
@@ -161,7 +161,7 @@ struct PullResumeTests {
                     try await PullHarness.withEngine(PullHarness.configuration(connections: 2, stallTimeout: 60), database: database) {
                         engine in
                         let pulling = Task { await PullHarness.pull(engine, PullHarness.request(old.modelID, from: url, into: store)) }
-                        try await withDeadline(20) {
+                        try await withDeadline(60) {
                             // 12 requests: the 10 honest pieces are written, two connections hang.
                             while gated.log.pieces.count < 12 { try await Task.sleep(for: .milliseconds(10)) }
                         }

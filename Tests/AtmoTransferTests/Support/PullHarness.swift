@@ -11,13 +11,16 @@ import Testing
 
 @testable import AtmoTransfer
 
-/// Shared set-up of the pull tests: small pieces and short timeouts so they run fast.
+/// Shared set-up of the pull tests: small pieces and short retry delays so they run fast.
+/// The stall timeout (also the HTTP client's read timeout, for the entry and manifest
+/// requests too) is 30 s, as in production: a loaded CI delayed honest answers past the 2 s
+/// it was (`readTimeout` failures); a test that wants stalls caught sooner says so.
 enum PullHarness {
     static let logger = Logger(label: "atmo.test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let requester = "0123456789abcdef"
 
     static func configuration(
-        connections: Int = 4, stallTimeout: Double = 2, attempts: Int = 3, retryDelay: Double = 0.02
+        connections: Int = 4, stallTimeout: Double = 30, attempts: Int = 3, retryDelay: Double = 0.02
     ) -> PullConfiguration {
         var configuration = PullConfiguration()
         configuration.pieceSize = 64 * 1024
