@@ -34,9 +34,10 @@ public struct LocalNodeFile: Sendable, Hashable, Codable {
     public static func path(stateDirectory: String) -> String { stateDirectory + "/node.json" }
 
     /// The file of a node that may still run; nil when there is none or its process is gone.
+    /// Reads at most 64 KiB, without blocking (a huge file, a FIFO or a device is no node's).
     public static func read(stateDirectory: String) -> LocalNodeFile? {
-        guard let data = FileManager.default.contents(atPath: path(stateDirectory: stateDirectory)),
-            let file = try? JSONDecoder().decode(LocalNodeFile.self, from: data), file.pid > 0
+        let bytes = FormatSniffer.readHeader(path: path(stateDirectory: stateDirectory), maxBytes: 64 * 1024 + 1)
+        guard bytes.count <= 64 * 1024, let file = try? JSONDecoder().decode(LocalNodeFile.self, from: Data(bytes)), file.pid > 0
         else { return nil }
         // kill(pid, 0) fails with ESRCH once the process is gone (EPERM: alive, someone else's).
         guard kill(file.pid, 0) == 0 || errno == EPERM else { return nil }

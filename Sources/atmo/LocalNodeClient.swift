@@ -10,14 +10,13 @@ import NIOFoundationCompat
 /// this machine. Commands that show the mesh go through it, since it holds the mesh view.
 struct LocalNodeClient {
     let file: LocalNodeFile
+    /// The state folder whose `node.json` named the node: read again when nothing answers at
+    /// `file.baseURL` any more (the node may have restarted on another port).
+    var stateDirectory: String? = nil
 
     /// The running node of `stateDirectory`, if any answers as the one its file names.
     static func find(stateDirectory: String) async -> LocalNodeClient? {
-        guard let file = LocalNodeFile.read(stateDirectory: stateDirectory) else { return nil }
-        let client = LocalNodeClient(file: file)
-        guard let health = try? await client.get(HTTPAPI.healthPath, as: HTTPAPI.Health.self), health.nodeID == file.nodeID else {
-            return nil
-        }
+        guard case .found(let client) = await lookUp(stateDirectory: stateDirectory) else { return nil }
         return client
     }
 
@@ -41,17 +40,20 @@ struct LocalNodeClient {
         }
     }
 
-    func get<T: Decodable>(_ path: String, query: [(String, String?)] = [], as type: T.Type) async throws -> T {
+    /// `GET path`: head and body within `timeout`, or an error.
+    func get<T: Decodable>(
+        _ path: String, query: [(String, String?)] = [], as type: T.Type, timeout: TimeAmount = .seconds(15)
+    ) async throws -> T {
         var components = URLComponents(string: file.baseURL + path)
         let items = query.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
         if !items.isEmpty { components?.queryItems = items }
         guard let url = components?.string else { throw Failure(message: "bad local URL for \(path)", exitCode: ExitStatus.failure) }
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
+        configuration.timeout = .init(connect: .seconds(2), read: min(timeout, .seconds(10)))
         configuration.connectionPool.retryConnectionEstablishment = false
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-            // Head and body within 15 s (`exchange`): a node that trickles its answer is an error.
-            let answer = try await http.exchange(HTTPClientRequest(url: url), timeout: .seconds(15), limit: WireLimits.maxCatalogBundleBytes)
+            // Head and body within `timeout` (`exchange`): a node that trickles its answer is an error.
+            let answer = try await http.exchange(HTTPClientRequest(url: url), timeout: timeout, limit: WireLimits.maxCatalogBundleBytes)
             guard answer.status == .ok else {
                 throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))
             }

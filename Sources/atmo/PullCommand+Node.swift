@@ -29,7 +29,7 @@ extension PullCommand {
         }
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let json = self.json
-        let lost = Shared<String?>(nil)
+        let lost = Shared<LocalNodeClient.FollowLost?>(nil)
         let final: DownloadAPI.Status? = await withTaskGroup(of: DownloadAPI.Status?.self) { group in
             group.addTask {
                 let lastState = Shared<DownloadAPI.State?>(nil)
@@ -54,7 +54,7 @@ extension PullCommand {
                         return status.isFinal
                     }
                 } catch {
-                    if !Task.isCancelled { lost.value = "\(error)" }
+                    if !Task.isCancelled { lost.value = error as? LocalNodeClient.FollowLost ?? .init(reason: "\(error)") }
                     return nil
                 }
             }
@@ -68,6 +68,14 @@ extension PullCommand {
         }
         bar.finish()
         if final == nil, let why = lost.value {
+            if let noNode = why.noNode {
+                // The node stopped (or its node.json leads nowhere): it resumes the download when it runs again.
+                Failure(
+                    message: "lost the node while it downloaded \(modelID): \(noNode); start it again with `atmo serve` "
+                        + "(it resumes the download), then `atmo pull \(modelID)` follows it again",
+                    exitCode: ExitStatus.unreachable
+                ).exit(json: json, code: "no_node")
+            }
             Failure(
                 message:
                     "lost the download's progress from the node (\(why)); it may still be downloading \(modelID) (see `atmo downloads`)",

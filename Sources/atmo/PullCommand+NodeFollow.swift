@@ -51,11 +51,17 @@ extension LocalNodeClient {
     /// `handle` until it returns true (then returns that status). A stream that ends first
     /// is opened again (`DownloadFollowRetry`) as long as the node lists the download
     /// unfinished; the new stream starts with its status now. A final status the node
-    /// lists meanwhile ends the follow. Throws `FollowLost` once the retries are spent.
+    /// lists meanwhile ends the follow. When nothing answers at the node's address (or
+    /// something that does not know the download), `node.json` is read again: a node
+    /// restarted on another port is followed there. Throws `FollowLost` once the retries
+    /// are spent.
     func followDownload(_ requestID: String, handle: @Sendable (DownloadAPI.Status) -> Bool) async throws -> DownloadAPI.Status {
+        var node = self
         var retry = DownloadFollowRetry()
+        // Why node.json led to no node, the last time it was read after the node stopped answering.
+        var noNode: String? = nil
         while true {
-            let end = await followStream { status in
+            let end = await node.followStream { status in
                 guard status.requestID == requestID else { return false }
                 return handle(status)
             } isOurs: {
@@ -71,15 +77,33 @@ extension LocalNodeClient {
             }
             // The node's list says whether the download still runs (one that ended while no
             // stream was open ends the follow here).
-            if let listed = try? await get(DownloadAPI.path, as: DownloadAPI.StatusList.self) {
-                guard let status = listed.downloads.first(where: { $0.requestID == requestID }) else {
+            var moved = false
+            if let listed = try? await node.get(DownloadAPI.path, as: DownloadAPI.StatusList.self) {
+                noNode = nil
+                if let status = listed.downloads.first(where: { $0.requestID == requestID }) {
+                    if status.isFinal, handle(status) { return status }
+                } else if case .found(let other) = await node.lookUpAgain(), other.file.baseURL != node.file.baseURL {
+                    // Another process took the address of a node that restarted elsewhere.
+                    (node, moved) = (other, true)
+                } else {
                     throw FollowLost(reason: "the node no longer lists the download (\(why))")
                 }
-                if status.isFinal, handle(status) { return status }
+            } else {
+                switch await node.lookUpAgain() {
+                case .found(let other):
+                    moved = other.file.baseURL != node.file.baseURL
+                    (node, noNode) = (other, nil)
+                case .none(let reason): noNode = reason
+                }
             }
+            try Task.checkCancellation()
             switch retry.ended() {
-            case .reconnect(let delay): try await Task.sleep(for: delay)
-            case .giveUp: throw FollowLost(reason: "its event stream ended \(retry.failures) times in a row (last: \(why))")
+            // A node found at a new address is asked at once (still counted: a file that
+            // keeps moving cannot hold the follower).
+            case .reconnect(let delay): if !moved { try await Task.sleep(for: delay) }
+            case .giveUp:
+                throw FollowLost(
+                    reason: "its event stream ended \(retry.failures) times in a row (last: \(why))", noNode: noNode)
             }
         }
     }
@@ -87,7 +111,10 @@ extension LocalNodeClient {
     /// The follow gave up: the node may still run the download.
     struct FollowLost: Error, CustomStringConvertible {
         var reason: String
-        var description: String { reason }
+        /// Set when, at the end, nothing answered at the node's address and `node.json` led to
+        /// no node either: why (the node stopped, or the file is stale or not a node's).
+        var noNode: String? = nil
+        var description: String { noNode.map { "\(reason); \($0)" } ?? reason }
     }
 
     /// Reads one `/v1/downloads/events` stream: each status goes to `handle` until it

@@ -1,0 +1,52 @@
+import AtmoNode
+import AtmoProtocol
+import Foundation
+import NIOCore
+
+extension LocalNodeClient {
+    /// What `{state}/node.json` leads to now.
+    enum Lookup: Sendable {
+        /// A node that answers `/health` as the one the file names.
+        case found(LocalNodeClient)
+        /// No node; why, in words for the person at the terminal (of the file's content only
+        /// a short, printable excerpt).
+        case none(String)
+    }
+
+    /// Reads `node.json` of `stateDirectory` and asks the node it names for its `/health`
+    /// (within `healthTimeout`). A file that is missing, unreadable, of a process that is gone,
+    /// naming no http(s) URL, or a URL that answers as no node (or another one) is `.none`.
+    static func lookUp(stateDirectory: String, healthTimeout: TimeAmount = .seconds(15)) async -> Lookup {
+        let path = LocalNodeFile.path(stateDirectory: stateDirectory)
+        guard FileManager.default.fileExists(atPath: path) else { return .none("no node runs on \(stateDirectory) (no \(path))") }
+        guard let file = LocalNodeFile.read(stateDirectory: stateDirectory) else {
+            return .none("\(path) names no running node (its process is gone, or it is not a node's file)")
+        }
+        let named = "\(shown(file.baseURL)) (named by \(path))"
+        guard file.baseURL.hasPrefix("http://") || file.baseURL.hasPrefix("https://") else {
+            return .none("\(named) is not an http URL")
+        }
+        let client = LocalNodeClient(file: file, stateDirectory: stateDirectory)
+        do {
+            let health = try await client.get(HTTPAPI.healthPath, as: HTTPAPI.Health.self, timeout: healthTimeout)
+            guard health.nodeID == file.nodeID else { return .none("\(named) answers as another node") }
+        } catch {
+            return .none("\(named) does not answer as a node: \(shown("\(error)"))")
+        }
+        return .found(client)
+    }
+
+    /// `lookUp` again for the folder that named this node, after nothing answered at its
+    /// address (a node restarted on port 0 writes its new one there). A node that does not
+    /// answer `/health` in 5 s counts as none: the follower's retries stay short.
+    func lookUpAgain() async -> Lookup {
+        guard let stateDirectory else { return .none("nothing answers at \(Self.shown(file.baseURL))") }
+        return await Self.lookUp(stateDirectory: stateDirectory, healthTimeout: .seconds(5))
+    }
+
+    /// `text` as it may be printed: printable ASCII (anything else as `?`), at most 160 characters.
+    static func shown(_ text: String) -> String {
+        let printable = String(text.unicodeScalars.prefix(161).map { (0x20..<0x7F).contains($0.value) ? Character($0) : "?" })
+        return printable.count > 160 ? printable.prefix(160) + "..." : printable
+    }
+}
