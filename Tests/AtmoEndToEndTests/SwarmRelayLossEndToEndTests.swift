@@ -22,13 +22,27 @@ extension EndToEnd.SwarmRelayEndToEnd {
                 let (relay, relayForC, c) = (mesh.relay, mesh.relayForC, mesh.c)
                 let relayedBefore = relayForC.bytesToClients
                 let pull = try sandbox.start(["pull", id, "--state-dir", c.stateDirectory, "--json"], name: "pull")
-                // Killed once B has sent C two pieces through it: more are in flight.
+                // Killed once B has sent C two pieces through it, while a piece is streaming
+                // (bytes came in each of the last three polls, and the stream began under half a
+                // piece ago or has run two pieces without a pause): B may have one piece out at a
+                // time, and between pieces nothing is in flight (a loaded machine made that gap
+                // the kill's moment once).
                 let deadline = Date().addingTimeInterval(60)
-                while pull.isRunning, relayForC.bytesToClients - relayedBefore < 2 * piece, Date() < deadline {
+                var (last, streamStart, streamingPolls) = (relayedBefore, relayedBefore, 0)
+                while pull.isRunning, Date() < deadline {
                     try await Task.sleep(for: .milliseconds(20))
+                    let now = relayForC.bytesToClients
+                    if now == last { (streamStart, streamingPolls) = (now, 0) } else { streamingPolls += 1 }
+                    last = now
+                    let streamed = now - streamStart
+                    if now - relayedBefore >= 2 * piece, streamingPolls >= 3, streamed < piece / 2 || streamed >= 2 * piece { break }
                 }
                 #expect(pull.isRunning, "the pull ended before the relay was killed")
+                // The relay dies, and C's connection to it with it, as when the relay's machine
+                // goes: without the cut, the proxy's buffers (the kernel's socket buffers behind
+                // a 3 MiB/s pace) would still hand C whole pieces B had sent before the kill.
                 relay.process.signal(SIGKILL)
+                await relayForC.cut()
                 _ = await relay.process.waitForExit(timeout: 10)
                 let killed = Date()
 

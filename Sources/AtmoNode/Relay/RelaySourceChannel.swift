@@ -87,6 +87,8 @@ struct RelaySourceChannel: SourceChannel {
         // A relay that restarts, or a link that reconnects, comes back within seconds: wait
         // for it rather than fail the piece at once.
         guard let route = await hub.waitForRoute(to: nodeID, via: direct?.linkID, timeout: direct == nil ? routeWait : .zero) else {
+            // A pull that no longer wants the piece stopped the wait: say so, not "no relay".
+            try Task.checkCancellation()
             throw TransferError(
                 .peerUnreachable, "node \(nodeID) has been on no relay this node is connected to for \(routeWait)")
         }
