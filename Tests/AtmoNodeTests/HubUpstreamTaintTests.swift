@@ -35,11 +35,11 @@ struct HubUpstreamTaintTests {
             try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
             try await withHubNode(state: directory.sub("mirror-state"), cache: cache, configure: { $0.hubUpstream = fake.baseURL }) {
                 mirror in
-                let first = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 10)
+                let first = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 30)
                 #expect(first.status != 200 || first.cut != nil)
                 var last: TimedClient.Result?
                 for _ in 0..<6 {
-                    let answer = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 10)
+                    let answer = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 30)
                     #expect(answer.status != 200 || answer.cut != nil)
                     last = answer
                 }
@@ -67,13 +67,13 @@ struct HubUpstreamTaintTests {
                 }
             ) { mirror in
                 for round in 1...5 {
-                    _ = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 10)
-                    let fetched = try await eventually(timeout: .seconds(20)) { fake.requests(Self.upstreamPath) >= round }
+                    _ = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 30)
+                    let fetched = try await eventually(timeout: .seconds(60)) { fake.requests(Self.upstreamPath) >= round }
                     #expect(fetched)
                 }
                 let markers = try FileManager.default.contentsOfDirectory(atPath: state + "/hub-upstream/unverified")
                 #expect(markers == [Stream.sha256(good)])
-                let resumed = try await TimedClient.get(port: mirror.port, Self.path, headers: ["Range: bytes=100-"], readTimeout: 10)
+                let resumed = try await TimedClient.get(port: mirror.port, Self.path, headers: ["Range: bytes=100-"], readTimeout: 30)
                 #expect(resumed.status != 206)
             }
         }
@@ -86,7 +86,7 @@ struct HubUpstreamTaintTests {
     @Test func aFullMarkerFolderStillStreamsACleanBlob() async throws {
         let (good, bad) = Self.bytes(200_000)
         let fake = try await Stream.fakeUpstream(good: good) { attempt in
-            attempt == 1 ? .paced(bad, tail: 1000, delay: .seconds(1)) : .whole(good)
+            attempt == 1 ? .paced(bad, tail: 1000, delay: .seconds(5)) : .whole(good)
         }
         try await withTemporaryDirectory { directory in
             let (cache, state) = (directory.sub("mirror-hub"), directory.sub("mirror-state"))
@@ -104,15 +104,17 @@ struct HubUpstreamTaintTests {
                     $0.hubUpstreamRetrySeconds = 0
                 }
             ) { mirror in
-                let first = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 10)
+                let first = try await TimedClient.get(port: mirror.port, Self.path, readTimeout: 30)
                 #expect(first.status == 200)
                 #expect(first.cut == "closed")
                 #expect(first.body.count >= good.count - 1000)
                 #expect(first.body.count < good.count)
                 let resumed = try await TimedClient.get(
-                    port: mirror.port, Self.path, headers: ["Range: bytes=\(first.body.count)-"], readTimeout: 10)
+                    port: mirror.port, Self.path, headers: ["Range: bytes=\(first.body.count)-"], readTimeout: 30)
                 #expect(resumed.status == 200)
-                #expect(resumed.body == good)
+                // A Bool: a failed `==` of two 200 KB arrays costs minutes of CPU to print.
+                let whole = resumed.body == good
+                #expect(whole, "\(resumed.body.count) bytes, not the clean blob's \(good.count)")
             }
         }
         await fake.stop()
@@ -147,7 +149,7 @@ struct HubUpstreamTaintTests {
             try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
             try await withHubNode(state: directory.sub("mirror-state"), cache: cache, configure: { $0.hubUpstream = fake.baseURL }) {
                 mirror in
-                let answer = try await TimedClient.get(port: mirror.port, "/\(repo)/resolve/main/e.bin", readTimeout: 10)
+                let answer = try await TimedClient.get(port: mirror.port, "/\(repo)/resolve/main/e.bin", readTimeout: 30)
                 #expect(answer.status == 502)
             }
         }
