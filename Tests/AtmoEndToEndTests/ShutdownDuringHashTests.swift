@@ -7,10 +7,11 @@ extension EndToEnd {
     /// Issue 9, item 15: a node busy hashing a large new file stops at once when asked to.
     @Suite("shutdown during a first hash")
     struct ShutdownDuringHash {
-        /// A 20 GB sparse model (hashed at ~1.3 GB/s, so ~15 s), SIGTERM while it is being
+        /// A 200 GB sparse model (hashed at ~1.3 GB/s, so ~150 s), SIGTERM while it is being
         /// hashed: `atmo serve` exits 0 well before the hash could have finished. The bound is
-        /// generous (5 s); with the hash uncancellable the exit took as long as the hash.
-        @Test("serve exits promptly on SIGTERM in the middle of hashing a 20 GB file")
+        /// generous (30 s, for a loaded machine); with the hash uncancellable the exit took as
+        /// long as the hash.
+        @Test("serve exits promptly on SIGTERM in the middle of hashing a 200 GB file")
         func sigtermDuringFirstHash() async throws {
             try await withAtmoSandbox { sandbox in
                 let folder = sandbox.path("offered")
@@ -18,7 +19,7 @@ extension EndToEnd {
                 let path = folder + "/huge.gguf"
                 _ = FileManager.default.createFile(atPath: path, contents: Data("GGUF".utf8) + Data([3, 0, 0, 0]))
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-                try handle.truncate(atOffset: 20_000_000_000)
+                try handle.truncate(atOffset: 200_000_000_000)
                 try handle.close()
 
                 let portFile = sandbox.path("serve.port")
@@ -41,8 +42,8 @@ extension EndToEnd {
                 let status = await serve.waitForExit(timeout: 60)
                 let elapsed = ContinuousClock.now - started
                 #expect(status == 0, "\(serve.standardError)")
-                #expect(elapsed < .seconds(5), "atmo serve took \(elapsed) to exit after SIGTERM")
-                print("ShutdownDuringHash: atmo serve exited \(elapsed) after SIGTERM during a 20 GB hash")
+                #expect(elapsed < .seconds(30), "atmo serve took \(elapsed) to exit after SIGTERM")
+                print("ShutdownDuringHash: atmo serve exited \(elapsed) after SIGTERM during a 200 GB hash")
             }
         }
     }
