@@ -14,10 +14,10 @@ struct MeshClientDeadlineTests {
     struct Hung: Error {}
 
     /// How `operation` ended: its error, `Hung` past `guardSeconds` (the test's own guard), or nil.
-    /// The guard is 60 times the 1 s timeout, so a starved machine (CI once took 18 s to end a
+    /// The guard is 120 times the 1 s timeout, so a starved machine (CI once took 18 s to end a
     /// 1 s deadline) stays within it, while the trickled answer's `Content-Length` would take
     /// over two hours (`TricklingAnswerServer`): only a missing timeout reaches it.
-    static func failure(guardSeconds: Double = 60, _ operation: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
+    static func failure(guardSeconds: Double = 120, _ operation: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
         do {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask { try await operation(); return true }

@@ -92,7 +92,9 @@ import Testing
         let keys = MeshKeys.generate()
         try await withRelay(configure: { configuration in
             configuration.tickInterval = .milliseconds(100)
-            configuration.relay.firstMessageTimeoutMs = 500
+            // Generous against the time from the founder's and alice's connects to their first
+            // messages, on a loaded machine (500 ms closed the founder once).
+            configuration.relay.firstMessageTimeoutMs = 5_000
             // Generous against the founder's 100 ms pings, on a loaded machine.
             configuration.relay.idleTimeoutMs = 4_000
         }) { relay in

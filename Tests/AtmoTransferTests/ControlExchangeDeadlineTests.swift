@@ -22,10 +22,10 @@ struct ControlExchangeDeadlineTests {
     }
 
     /// `operation`'s error, or a failure naming a hang past `guardSeconds` (the test's own
-    /// guard). The guard is 60 times the 1 s deadline, so a starved machine (CI once took 18 s
+    /// guard). The guard is 120 times the 1 s deadline, so a starved machine (CI once took 18 s
     /// to end a 1 s deadline) stays within it, while the trickled answer's `Content-Length`
     /// would take over two hours (`TricklingAnswerServer`): only a missing deadline reaches it.
-    static func failure(guardSeconds: Double = 60, _ operation: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
+    static func failure(guardSeconds: Double = 120, _ operation: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
         do {
             try await withDeadline(guardSeconds) { try await operation() }
             return nil

@@ -14,7 +14,9 @@ import Testing
 /// Shared set-up of the pull tests: small pieces and short retry delays so they run fast.
 /// The stall timeout (also the HTTP client's read timeout, for the entry and manifest
 /// requests too) is 30 s, as in production: a loaded CI delayed honest answers past the 2 s
-/// it was (`readTimeout` failures); a test that wants stalls caught sooner says so.
+/// it was (`readTimeout` failures); a test that wants stalls caught sooner says so. The
+/// connect timeout is 10 s: at 2 s a loaded run's busy event loop gave "did not accept a
+/// connection in time" for a loopback peer.
 enum PullHarness {
     static let logger = Logger(label: "atmo.test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let requester = "0123456789abcdef"
@@ -27,7 +29,7 @@ enum PullHarness {
         configuration.connections = connections
         configuration.maxPiecesAhead = 8
         configuration.stallTimeoutSeconds = stallTimeout
-        configuration.connectTimeoutSeconds = 2
+        configuration.connectTimeoutSeconds = 10
         configuration.maxAttemptsPerPiece = attempts
         configuration.retryBaseDelaySeconds = retryDelay
         return configuration
