@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +12,15 @@ enum BlockingSocket {
     /// Connects to `host`:`port` (a name or a literal address; each address it resolves to is
     /// tried in turn) within `timeout` seconds each, then sets the timeouts of every later
     /// call to `stallTimeout` seconds. Returns the descriptor.
-    static func connect(host: String, port: Int, timeout: Double, stallTimeout: Double, peer: String) throws(TransferError) -> Int32 {
+    ///
+    /// `watch(fd)` comes before each attempt: it lets a canceller shut `fd` down, which ends
+    /// the wait for the handshake at once (the attempt fails with ECONNRESET); false means the
+    /// connection is cancelled, and no attempt is made. `unwatch()` comes after each attempt,
+    /// before `fd` is closed or returned.
+    static func connect(
+        host: String, port: Int, timeout: Double, stallTimeout: Double, peer: String, watch: (Int32) -> Bool = { _ in true },
+        unwatch: () -> Void = {}
+    ) throws(TransferError) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -31,7 +41,13 @@ enum BlockingSocket {
                 lastError = errno
                 continue
             }
-            switch connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen, timeout: timeout) {
+            guard watch(fd) else {
+                Glibc.close(fd)
+                throw TransferError(.peerUnreachable, "the connection to \(peer) was cancelled")
+            }
+            let result = connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen, timeout: timeout)
+            unwatch()
+            switch result {
             case 0:
                 var one: Int32 = 1
                 _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -57,9 +73,16 @@ enum BlockingSocket {
         defer { _ = fcntl(fd, F_SETFL, flags) }
         if Glibc.connect(fd, address, length) == 0 { return 0 }
         guard errno == EINPROGRESS else { return errno }
-        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        let ready = poll(&entry, 1, Int32(max(1, min(timeout * 1000, Double(Int32.max)))))
-        guard ready > 0 else { return ready == 0 ? ETIMEDOUT : errno }
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(min(timeout, 1e9) * 1e9))
+        while true {
+            let left = Double((deadline - NIODeadline.now()).nanoseconds) / 1e6
+            guard left > 0 else { return ETIMEDOUT }
+            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&entry, 1, Int32(max(1, min(left, Double(Int32.max)))))
+            if ready > 0 { break }
+            if ready == 0 { return ETIMEDOUT }
+            if errno != EINTR { return errno }
+        }
         var error: Int32 = 0
         var size = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 else { return errno }

@@ -27,8 +27,9 @@ import Glibc
 /// `Unspliceable` for NIO to fetch). The body keeps the same rules as on NIO
 /// (`RangeBodyPace`). Each piece is claimed as it begins (`begin`); one that may not be
 /// written unchecked ends the run there, the connection dropped with the rest unread. Silence longer than the stall timeout fails with `.timeout` (the
-/// socket's own timeouts); cancelling the task shuts the socket down. A kept connection the
-/// peer closed while idle is replaced once, as `RangeConnection` does. Linux only.
+/// socket's own timeouts); cancelling the task shuts the socket down, also one still
+/// connecting. A kept connection the peer closed while idle is replaced once, as
+/// `RangeConnection` does. Linux only.
 final class SplicedRangeConnection: Sendable {
     /// One range request: `path` (percent-encoded), its headers, and where its pieces go.
     struct Run: Sendable {
@@ -70,6 +71,8 @@ final class SplicedRangeConnection: Sendable {
 
     private struct Connection {
         var socket: Int32 = -1
+        /// A socket waiting for its handshake (`BlockingSocket.connect` closes or returns it).
+        var connecting: Int32 = -1
         var pipe: (read: Int32, write: Int32) = (-1, -1)
         var pipeCapacity = 64 * 1024
         /// Whether an answer came on this socket (so a close before the next is an idle close).
@@ -152,7 +155,9 @@ extension SplicedRangeConnection {
         connection.withLock { state in
             guard state.running === ticket else { return }
             state.aborted = true
-            if state.socket >= 0 { _ = shutdown(state.socket, Int32(SHUT_RDWR)) }
+            // A shut-down socket ends a blocked call on it at once: a connect's wait for the
+            // handshake (else up to the connect timeout), a head's, a splice's.
+            for fd in [state.socket, state.connecting] where fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 
@@ -201,7 +206,15 @@ extension SplicedRangeConnection {
         }
         if let kept { return kept }
         let socket = try BlockingSocket.connect(
-            host: target.host, port: target.port, timeout: connectTimeout, stallTimeout: stallTimeout, peer: peer)
+            host: target.host, port: target.port, timeout: connectTimeout, stallTimeout: stallTimeout, peer: peer,
+            watch: { fd in
+                self.connection.withLock { state in
+                    guard !state.aborted else { return false }
+                    state.connecting = fd
+                    return true
+                }
+            },
+            unwatch: { self.connection.withLock { $0.connecting = -1 } })
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
             let error = errno
