@@ -81,6 +81,9 @@ enum TimedClient {
         var body: [UInt8]
         /// Why reading stopped before `Content-Length` bytes: `timeout`, `closed`, nil when complete.
         var cut: String?
+        /// From the first body byte to the end of reading (zero without a body): how long the
+        /// body took to come, whatever the time to its head.
+        var bodyDuration: Duration = .zero
     }
 
     static func get(port: Int, _ target: String, headers: [String] = [], readTimeout: Double) async throws -> Result {
@@ -95,6 +98,7 @@ enum TimedClient {
             var headEnd: Int?
             var length = Int.max
             var result = Result(status: 0, headers: [:], body: [], cut: nil)
+            var firstBodyByte: ContinuousClock.Instant?
             while true {
                 if let start = headEnd, data.count - start >= length { break }
                 let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -117,11 +121,13 @@ enum TimedClient {
                     }
                     length = Int(result.headers["content-length"] ?? "") ?? Int.max
                 }
+                if firstBodyByte == nil, let start = headEnd, data.count > start { firstBodyByte = ContinuousClock.now }
             }
             if let start = headEnd {
                 result.body = Array(data[start...])
                 if result.cut != nil, length == Int.max, result.cut == "closed" { result.cut = nil }
             }
+            if let firstBodyByte { result.bodyDuration = ContinuousClock.now - firstBodyByte }
             return result
         }
     }
