@@ -22,9 +22,10 @@ import Synchronization
 /// and length checks, the throughput floor, the shaper), and the response is parsed by
 /// NIO's `HTTPClientCodec`. A peer silent for `stallTimeout` while an answer is due fails it
 /// with `.timeout`; a connection closed before the answer's end fails it with
-/// `.peerUnreachable`; a connect slower than `connectTimeout` fails with `.timeout`. A kept
-/// connection the peer closed while idle is replaced once, also when the close crossed the
-/// request (`ClosedBeforeAnswer`). Plain `http://` only: TLS peers keep AsyncHTTPClient.
+/// `.peerUnreachable`; a connect slower than `connectTimeout` fails with `.timeout` (a
+/// cancelled one ends at once, `ConnectAttempt`). A kept connection the peer closed while
+/// idle is replaced once, also when the close crossed the request (`ClosedBeforeAnswer`).
+/// Plain `http://` only: TLS peers keep AsyncHTTPClient.
 final class RangeConnection: Sendable {
     /// Where requests go: the address to connect to and the `Host` header.
     struct Target: Sendable, Equatable {
@@ -147,6 +148,7 @@ final class RangeConnection: Sendable {
     /// The kept connection while it is open, else a new one.
     private func openChannel() async throws -> any Channel {
         if let open = channel.withLock({ $0 }), open.isActive { return open }
+        let attempt = ConnectAttempt()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -155,17 +157,27 @@ final class RangeConnection: Sendable {
                 value: AdaptiveRecvByteBufferAllocator(minimum: 16 * 1024, initial: Self.initialReadBytes, maximum: Self.maximumReadBytes)
             )
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard attempt.opened(channel) else { return channel.eventLoop.makeFailedFuture(CancellationError()) }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(RangeExchangeHandler(peer: self.target.hostHeader))
                 }
             }
         let opened: any Channel
         do {
-            opened = try await bootstrap.connect(host: target.host, port: target.port).get()
-        } catch let error as ChannelError {
-            guard case .connectTimeout = error else { throw error }
+            opened = try await withTaskCancellationHandler {
+                try await bootstrap.connect(host: target.host, port: target.port).get()
+            } onCancel: {
+                attempt.cancel()
+            }
+        } catch {
+            if attempt.isCancelled { throw CancellationError() }
+            guard let error = error as? ChannelError, case .connectTimeout = error else { throw error }
             throw TransferError(.timeout, "\(target.hostHeader) did not accept a connection in time (is the address right?)")
+        }
+        if attempt.isCancelled {
+            opened.close(promise: nil)
+            throw CancellationError()
         }
         let previous = channel.withLock { channel in
             defer { channel = opened }
