@@ -180,7 +180,7 @@ struct HubUpstreamHubBehaviourTests {
         let options = setup
         try await withReplayMirror(replay) { mirror, _ in
             let answer = try await TimedClient.get(
-                port: mirror.port, "/\(options.repoID)/resolve/main/model.safetensors", readTimeout: 10)
+                port: mirror.port, "/\(options.repoID)/resolve/main/model.safetensors", readTimeout: 30)
             #expect(answer.status == 502)
             #expect(answer.body.count < 1000)
         }

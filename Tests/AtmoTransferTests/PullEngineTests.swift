@@ -141,7 +141,7 @@ struct PullEngineTests {
                     #expect(second.failure?.code == .alreadyRunning)
                     #expect(second.failure?.message.contains("shared-model") == true)
                     #expect(second.failure?.exitCode == 7)
-                    let firstResult = try await withDeadline(30) { await first.value }
+                    let firstResult = try await withDeadline(60) { await first.value }
                     let installed = try #require(firstResult.success)
                     #expect(try Data(contentsOf: URL(fileURLWithPath: installed.path)) == bytes)
                     let third = await PullHarness.pull(engine, request)

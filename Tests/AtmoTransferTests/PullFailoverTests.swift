@@ -24,7 +24,7 @@ struct PullFailoverTests {
                 let alive = PullSource(baseURL: url, nodeID: "alive-node")
                 let (progress, outcomes) = (ProgressLog(), OutcomeLog())
                 let outcome = try await PullHarness.withEngine(database: try StateDatabase()) { engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(
                             engine, PullHarness.request(entry.modelID, from: [dead, alive], into: store), progress: progress.record,
                             outcomes: outcomes)
@@ -59,7 +59,7 @@ struct PullFailoverTests {
                 let sources = urls.map { PullSource(baseURL: $0) }
                 let (progress, outcomes) = (ProgressLog(), OutcomeLog())
                 let outcome = try await PullHarness.withEngine(PullHarness.configuration(connections: 1), database: database) { engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(
                             engine, PullHarness.request(entry.modelID, from: sources, into: store), progress: progress.record,
                             outcomes: outcomes)
@@ -124,7 +124,7 @@ struct PullFailoverTests {
                 // source's stream was taken for a stall (seen once in a fresh-clone run).
                 let configuration = PullHarness.configuration(connections: 4, stallTimeout: 2, attempts: 2)
                 let outcome = try await PullHarness.withEngine(configuration, database: try StateDatabase()) { engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(
                             engine, PullHarness.request(entry.modelID, from: urls.map { PullSource(baseURL: $0) }, into: store),
                             outcomes: outcomes)
@@ -182,7 +182,7 @@ struct PullFailoverTests {
                 let outcomes = OutcomeLog()
                 let outcome = try await PullHarness.withEngine(PullHarness.configuration(connections: 1), database: try StateDatabase()) {
                     engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(
                             engine, PullHarness.request(entry.modelID, from: urls.map { PullSource(baseURL: $0) }, into: store),
                             outcomes: outcomes)
@@ -217,7 +217,7 @@ struct PullFailoverTests {
                 let outcomes = OutcomeLog()
                 let outcome = try await PullHarness.withEngine(PullHarness.configuration(attempts: 2), database: try StateDatabase()) {
                     engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(engine, PullHarness.request(entry.modelID, from: sources, into: store), outcomes: outcomes)
                     }
                 }
@@ -253,7 +253,7 @@ struct PullFailoverTests {
             try await withFakePeers([liar, good]) { urls in
                 let (progress, outcomes) = (ProgressLog(), OutcomeLog())
                 let outcome = try await PullHarness.withEngine(database: try StateDatabase()) { engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(
                             engine, PullHarness.request(entry.modelID, from: urls.map { PullSource(baseURL: $0) }, into: store),
                             progress: progress.record, outcomes: outcomes)
@@ -289,7 +289,7 @@ struct PullFailoverTests {
             try await withFakePeers(liars + [unused]) { urls in
                 let outcomes = OutcomeLog()
                 let outcome = try await PullHarness.withEngine(database: database) { engine in
-                    try await withDeadline(30) {
+                    try await withDeadline(60) {
                         await PullHarness.pull(
                             engine, PullHarness.request(entry.modelID, from: urls.map { PullSource(baseURL: $0) }, into: store),
                             outcomes: outcomes)
