@@ -22,9 +22,13 @@ struct PartialRelayServingTests {
         let link = DirectSocketLink(
             url: "ws://127.0.0.1:\(node.port)\(HTTPAPI.transferSocketPath)", nodeID: node.node.nodeID, hub: hub,
             logger: Logger(label: "test"))
-        return RelaySourceChannel(
+        var channel = RelaySourceChannel(
             nodeID: node.node.nodeID, hub: hub, mesh: MeshState(gossip: gossip, catalog: MeshCatalog()), localNodeID: "consumer",
             direct: link)
+        // A guard, not a bound: the first query opens the socket too, and a loaded run took
+        // over the default 5 s to it.
+        channel.queryTimeout = .seconds(60)
+        return channel
     }
 
     @Test(arguments: [[TransferMode.fastBinary, .fastText, .compat], [.fastText], [.compat]])

@@ -86,7 +86,7 @@ struct PieceQueryTests {
     /// A channel to node `p1` on a fake relay link; `answer` scripts p1's replies to each
     /// query (payloads it sends back). Returns the channel and the queries sent.
     static func scripted(
-        capabilities: [String] = ["models", RelayBinaryFrame.capability, PieceQueryLimits.capability], timeout: Duration = .seconds(30),
+        capabilities: [String] = ["models", RelayBinaryFrame.capability, PieceQueryLimits.capability], timeout: Duration = .seconds(120),
         answer: @escaping @Sendable (PieceQuery) -> [[String: JSONValue]]
     ) -> (RelaySourceChannel, Asked) {
         let hub = TransferHub()
@@ -106,7 +106,7 @@ struct PieceQueryTests {
         var channel = RelaySourceChannel(
             nodeID: "p1", hub: hub, mesh: MeshState(gossip: gossip, catalog: MeshCatalog()), localNodeID: "consumer")
         // Answers come at once: the timeout only bounds a test that goes wrong (a loaded
-        // machine takes a while over a manifest of two parts in a debug build).
+        // machine takes a while over a manifest of two parts in a debug build: over 30 s once).
         channel.queryTimeout = timeout
         return (channel, asked)
     }
