@@ -66,7 +66,9 @@ enum RawHTTP {
     }
 
     /// Sends `bytes` and reads one response (for `HEAD` no body). Closes the connection.
-    static func send(port: Int, _ bytes: [UInt8], isHead: Bool = false, timeout: Double = 20) async throws -> Response {
+    /// `timeout` bounds the whole exchange: a guard against a hang (a loaded run's Hub
+    /// answers took over 20 s), not a speed bound.
+    static func send(port: Int, _ bytes: [UInt8], isHead: Bool = false, timeout: Double = 60) async throws -> Response {
         try await blocking {
             let connection = try Connection(port: port, timeout: timeout)
             defer { connection.close() }
@@ -76,7 +78,7 @@ enum RawHTTP {
     }
 
     /// Sends `bytes` (several pipelined requests) and reads `methods.count` responses in order.
-    static func sendPipelined(port: Int, _ bytes: [UInt8], methods: [String], timeout: Double = 20) async throws -> [Response] {
+    static func sendPipelined(port: Int, _ bytes: [UInt8], methods: [String], timeout: Double = 60) async throws -> [Response] {
         try await blocking {
             let connection = try Connection(port: port, timeout: timeout)
             defer { connection.close() }
