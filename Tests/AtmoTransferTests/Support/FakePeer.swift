@@ -46,6 +46,8 @@ struct FakePeer: Sendable {
         case hold
         /// This status, with a JSON error body.
         case status(Int)
+        /// 416 with the JSON body of a peer that does not hold the range yet (`not_held`).
+        case notHeld
     }
 
     /// What the fake peer saw: requests, and the messages consumers sent.
@@ -190,6 +192,10 @@ struct FakePeer: Sendable {
             try await Task.sleep(for: .seconds(3600))
         case .status(let code):
             return Self.json(#"{"error":"as you asked"}"#, status: HTTPResponse.Status(code: code))
+        case .notHeld:
+            var response = Self.json(#"{"error":"not held yet","code":"not_held"}"#, status: .rangeNotSatisfiable)
+            response.headers[.contentRange] = "bytes */\(size)"
+            return response
         }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: body)))
     }
