@@ -82,7 +82,9 @@ extension LocalNodeClient {
                 noNode = nil
                 if let status = listed.downloads.first(where: { $0.requestID == requestID }) {
                     if status.isFinal, handle(status) { return status }
-                } else if case .found(let other) = await node.lookUpAgain(), other.file.baseURL != node.file.baseURL {
+                } else if case .found(let other) = await node.lookUpAgain(), other.file.baseURL != node.file.baseURL,
+                    other.file.nodeID == node.file.nodeID
+                {
                     // Another process took the address of a node that restarted elsewhere.
                     (node, moved) = (other, true)
                 } else {
@@ -90,9 +92,10 @@ extension LocalNodeClient {
                 }
             } else {
                 switch await node.lookUpAgain() {
-                case .found(let other):
+                case .found(let other) where other.file.nodeID == node.file.nodeID:
                     moved = other.file.baseURL != node.file.baseURL
                     (node, noNode) = (other, nil)
+                case .found(let other): noNode = "\(Self.shown(other.file.baseURL)) is another node"
                 case .none(let reason): noNode = reason
                 }
             }

@@ -138,7 +138,7 @@ struct PullFollowNodeFileTests {
                 switch kind {
                 case .removed: why = "no node runs on \(state)"
                 case .malformed, .wrongTypes: why = "names no running node"
-                case .anotherNode: why = "answers as another node"
+                case .anotherNode: why = "is another node"
                 case .nothingListening: why = "does not answer as a node"
                 case .notHTTP: why = "is not an http URL"
                 }

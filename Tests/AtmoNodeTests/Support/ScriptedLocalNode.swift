@@ -14,6 +14,8 @@ final class ScriptedLocalNode: Sendable {
         var status = 200
         var contentType = "application/json"
         var body: Data
+        /// More header lines (`Location` of a redirect).
+        var headers: [String: String] = [:]
 
         static func json<T: Encodable>(_ value: T, status: Int = 200) -> Answer {
             Answer(status: status, body: (try? WireCoding.encode(value)) ?? Data("{}".utf8))
@@ -28,18 +30,22 @@ final class ScriptedLocalNode: Sendable {
         }
     }
 
-    let nodeID = "scripted-node-0001"
+    let nodeID: String
     let port: Int
     private let channel: any Channel
 
-    /// Serves on `127.0.0.1:0`, answering `GET /health` itself and every other request with
-    /// `script(method, path)` (nil: 404), and writes `node.json` into `stateDirectory`.
-    init(stateDirectory: String, script: @escaping @Sendable (_ method: String, _ path: String) -> Answer?) async throws {
-        let nodeID = self.nodeID
+    /// Serves on `127.0.0.1:0` as `nodeID`, answering `GET /health` itself (unless the script
+    /// does) and every other request with `script(method, path)` (nil: 404), and writes
+    /// `node.json` into `stateDirectory`.
+    init(
+        stateDirectory: String, nodeID: String = "scripted-node-0001",
+        script: @escaping @Sendable (_ method: String, _ path: String) -> Answer?
+    ) async throws {
+        self.nodeID = nodeID
         let health = Answer.json(
             HTTPAPI.Health(modelsAvailable: 0, httpPort: 0, nodeID: nodeID, nodeName: "scripted", activeTransfers: 0, modelsHashing: 0))
         let answer: @Sendable (String, String) -> Answer = { method, path in
-            if path == HTTPAPI.healthPath { return health }
+            if path == HTTPAPI.healthPath { return script(method, path) ?? health }
             return script(method, path) ?? .json(HTTPAPI.ErrorBody(error: "not scripted", code: nil), status: 404)
         }
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -79,6 +85,7 @@ final class ScriptedLocalNode: Sendable {
             let path = parts.count > 1 ? String(parts[1].split(separator: "?").first ?? "") : ""
             let reply = answer(method, path)
             var text = "HTTP/1.1 \(reply.status) \(reply.status == 200 ? "OK" : "Scripted")\r\n"
+            for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
             text += "Content-Type: \(reply.contentType)\r\nContent-Length: \(reply.body.count)\r\nConnection: close\r\n\r\n"
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + reply.body.count)
             buffer.writeString(text)
