@@ -14,6 +14,11 @@ struct DownloadFollowRetry: Sendable {
     /// The first wait; each failure in a row doubles it, up to `maxDelay`.
     static let firstDelay = Duration.milliseconds(250)
     static let maxDelay = Duration.seconds(4)
+    /// Moves (`node.json` naming a new address of the node) one pull follows; a status on the
+    /// stream does not give them back, so addresses that point at each other end the follow.
+    static let maxMoves = 8
+    /// The wait before asking a node at its new address.
+    static let moveDelay = Duration.milliseconds(100)
 
     enum Action: Sendable, Hashable {
         case reconnect(after: Duration)
@@ -23,8 +28,18 @@ struct DownloadFollowRetry: Sendable {
     /// Streams ended in a row since one brought a status of the download.
     private(set) var failures = 0
 
+    /// Moves to a new address of the node during this follow.
+    private(set) var moves = 0
+
     /// A stream brought a status of the download: the next end starts the count over.
     mutating func heard() { failures = 0 }
+
+    /// `node.json` named a new address of the node: follow it there after `moveDelay`, or give
+    /// up after `maxMoves`.
+    mutating func moved() -> Action {
+        moves += 1
+        return moves <= Self.maxMoves ? .reconnect(after: Self.moveDelay) : .giveUp
+    }
 
     /// A stream ended (or could not open) while the node still lists the download unfinished,
     /// or while the node did not answer at all.
@@ -100,10 +115,13 @@ extension LocalNodeClient {
                 }
             }
             try Task.checkCancellation()
+            // A node found at a new address is asked soon; the moves have their own budget,
+            // which no status on a stream gives back: a file that keeps moving cannot hold the follower.
+            if moved, case .giveUp = retry.moved() {
+                throw FollowLost(reason: "node.json named a new address of the node \(retry.moves) times during this pull (last: \(why))")
+            }
             switch retry.ended() {
-            // A node found at a new address is asked at once (still counted: a file that
-            // keeps moving cannot hold the follower).
-            case .reconnect(let delay): if !moved { try await Task.sleep(for: delay) }
+            case .reconnect(let delay): try await Task.sleep(for: moved ? DownloadFollowRetry.moveDelay : delay)
             case .giveUp:
                 throw FollowLost(
                     reason: "its event stream ended \(retry.failures) times in a row (last: \(why))", noNode: noNode)
