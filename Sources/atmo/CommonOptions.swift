@@ -84,11 +84,11 @@ struct Failure: Error, CustomStringConvertible {
         self.init(message: context.map { "\($0): \(mapped.message)" } ?? mapped.message, exitCode: mapped.exitCode, code: mapped.wireCode)
     }
 
-    /// Prints the message on stderr (and, with `json`, an `error` line with `code` on
-    /// stdout first) and exits with `exitCode`.
+    /// Prints the message on stderr as text (`TerminalText`: it may quote a node or peer)
+    /// (and, with `json`, an `error` line with `code` on stdout first) and exits with `exitCode`.
     func exit(json: Bool = false, code: String? = nil) -> Never {
         if json { printJSON(ErrorLine(code: code ?? self.code, error: message, exitCode: exitCode)) }
-        FileHandle.standardError.write(Data("atmo: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("atmo: \(TerminalText.clean(message, limit: 4096))\n".utf8))
         Foundation.exit(exitCode)
     }
 }

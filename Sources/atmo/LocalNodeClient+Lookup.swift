@@ -50,9 +50,6 @@ extension LocalNodeClient {
         return await Self.lookUp(stateDirectory: stateDirectory, nodeID: file.nodeID, healthTimeout: .seconds(5))
     }
 
-    /// `text` as it may be printed: printable ASCII (anything else as `?`), at most 160 characters.
-    static func shown(_ text: String) -> String {
-        let printable = String(text.unicodeScalars.prefix(161).map { (0x20..<0x7F).contains($0.value) ? Character($0) : "?" })
-        return printable.count > 160 ? printable.prefix(160) + "..." : printable
-    }
+    /// `text` as it may be printed (`TerminalText.clean`).
+    static func shown(_ text: String) -> String { TerminalText.clean(text) }
 }

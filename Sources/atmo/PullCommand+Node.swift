@@ -41,8 +41,8 @@ extension PullCommand {
                             lastState.value = status.state
                             if status.paused == true {
                                 bar.note(
-                                    "\(status.modelID): paused for a more urgent download; it resumes from its pieces when a slot frees")
-                            } else if let note = status.state.note(modelID: status.modelID) {
+                                    "\(TerminalText.clean(status.modelID)): paused for a more urgent download; it resumes from its pieces when a slot frees")
+                            } else if let note = status.state.note(modelID: TerminalText.clean(status.modelID)) {
                                 bar.note(note)
                             }
                         }
@@ -98,7 +98,9 @@ extension PullCommand {
                         bytesTransferred: final.bytesTransferred ?? 0, resumedBytes: final.resumedBytes ?? 0,
                         alreadyInstalled: final.bytesTransferred == 0, seconds: final.seconds ?? 0))
             } else {
-                print("\(final.modelID): \(formatBytes(final.totalBytes)) verified and installed at \(final.path ?? "?") (by the node)")
+                print(
+                    "\(TerminalText.clean(final.modelID)): \(formatBytes(final.totalBytes)) verified and installed at "
+                        + "\(TerminalText.clean(final.path ?? "?", limit: 4096)) (by the node)")
             }
             Foundation.exit(ExitStatus.success)
         case .cancelled:

@@ -156,7 +156,7 @@ extension LocalNodeClient {
                 guard response.status == .ok else {
                     let body = try? await response.body.collect(upTo: 64 * 1024)
                     let error = LocalNodeError(status: Int(response.status.code), body: body.map { Data(buffer: $0) } ?? Data())
-                    return .ended(heard: false, why: "HTTP \(response.status.code) \(error.code ?? error.message)")
+                    return .ended(heard: false, why: "HTTP \(response.status.code) \(Self.shown(error.code ?? error.message))")
                 }
                 // Bytes, split into lines only at '\n', so a character cut between two chunks
                 // is decoded whole.
@@ -174,7 +174,7 @@ extension LocalNodeClient {
                         let data = Data(line.dropFirst(6))
                         if event == "closed" {
                             let closed = try? WireCoding.decode(NodeAPI.StreamClosed.self, from: data)
-                            return .ended(heard: heard, why: "the node closed the stream: \(closed?.code ?? "closed")")
+                            return .ended(heard: heard, why: "the node closed the stream: \(Self.shown(closed?.code ?? "closed"))")
                         }
                         guard let status = try? WireCoding.decode(DownloadAPI.Status.self, from: data) else { continue }
                         if isOurs(status) { heard = true }
@@ -185,7 +185,7 @@ extension LocalNodeClient {
                 return .ended(heard: heard, why: "the node ended the stream")
             }
         } catch {
-            return .ended(heard: heard, why: "\(error)")
+            return .ended(heard: heard, why: Self.shown("\(error)"))
         }
     }
 }
