@@ -33,7 +33,8 @@ extension LocalNodeClient {
         }
         let client = LocalNodeClient(file: file, stateDirectory: stateDirectory)
         do {
-            let health = try await client.get(HTTPAPI.healthPath, as: HTTPAPI.Health.self, timeout: healthTimeout)
+            // A node's /health is under 1 KiB: 64 KiB is plenty, and a huge answer is no node's.
+            let health = try await client.get(HTTPAPI.healthPath, as: HTTPAPI.Health.self, timeout: healthTimeout, limit: 64 * 1024)
             guard health.nodeID == file.nodeID else { return .none("\(named) answers as another node") }
         } catch {
             return .none("\(named) does not answer as a node: \(shown("\(error)"))")

@@ -40,25 +40,34 @@ struct LocalNodeClient {
         }
     }
 
-    /// `GET path`: head and body within `timeout`, or an error.
+    /// `GET path`: head and body (at most `limit` bytes) within `timeout`, or an error.
     func get<T: Decodable>(
-        _ path: String, query: [(String, String?)] = [], as type: T.Type, timeout: TimeAmount = .seconds(15)
+        _ path: String, query: [(String, String?)] = [], as type: T.Type, timeout: TimeAmount = .seconds(15),
+        limit: Int = WireLimits.maxCatalogBundleBytes
     ) async throws -> T {
         var components = URLComponents(string: file.baseURL + path)
         let items = query.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
         if !items.isEmpty { components?.queryItems = items }
         guard let url = components?.string else { throw Failure(message: "bad local URL for \(path)", exitCode: ExitStatus.failure) }
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: min(timeout, .seconds(10)))
+        var configuration = Self.httpConfiguration(read: min(timeout, .seconds(10)))
         configuration.connectionPool.retryConnectionEstablishment = false
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
             // Head and body within `timeout` (`exchange`): a node that trickles its answer is an error.
-            let answer = try await http.exchange(HTTPClientRequest(url: url), timeout: timeout, limit: WireLimits.maxCatalogBundleBytes)
+            let answer = try await http.exchange(HTTPClientRequest(url: url), timeout: timeout, limit: limit)
             guard answer.status == .ok else {
                 throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))
             }
             return try WireCoding.decode(T.self, from: Data(buffer: answer.body))
         }
+    }
+
+    /// The HTTP client of requests to the node: a node never redirects, so a redirect (to
+    /// whatever host) is its answer, not followed.
+    static func httpConfiguration(read: TimeAmount) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(2), read: read)
+        configuration.redirectConfiguration = .disallow
+        return configuration
     }
 }
 

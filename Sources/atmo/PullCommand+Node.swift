@@ -142,9 +142,7 @@ extension LocalNodeClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))
         }
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
-        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+        return try await HTTPClient.withHTTPClient(configuration: LocalNodeClient.httpConfiguration(read: .seconds(10))) { http in
             let answer = try await http.exchange(request, timeout: .seconds(15), limit: maxAnswerBytes)
             guard (200..<300).contains(answer.status.code) else {
                 throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))

@@ -143,9 +143,8 @@ extension LocalNodeClient {
     private func followStream(
         _ handle: @Sendable (DownloadAPI.Status) -> Bool, isOurs: @Sendable (DownloadAPI.Status) -> Bool
     ) async -> FollowEnd {
-        var configuration = HTTPClient.Configuration()
         // Keep-alive comments come every 15 s: a minute of silence is a dead stream.
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(60))
+        var configuration = Self.httpConfiguration(read: .seconds(60))
         configuration.connectionPool.retryConnectionEstablishment = false
         var heard = false
         var event = ""

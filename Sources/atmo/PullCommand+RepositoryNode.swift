@@ -35,10 +35,8 @@ extension PullCommand {
         let bar = ProgressBar(isTerminal: !json && isatty(STDERR_FILENO) == 1)
         let (json, prepared) = (self.json, request)
         let requestID = UUID().uuidString.lowercased()
-        var clientConfiguration = HTTPClient.Configuration()
         // A long re-hash of a large file sends no event for a while; a node that dies closes the connection.
-        clientConfiguration.timeout = .init(connect: .seconds(2), read: .hours(1))
-        let configuration = clientConfiguration
+        let configuration = LocalNodeClient.httpConfiguration(read: .hours(1))
         let outcome: NodeOutcome = await withTaskGroup(of: NodeOutcome?.self) { group in
             group.addTask {
                 do {
