@@ -36,12 +36,17 @@ public struct LocalNodeFile: Sendable, Hashable, Codable {
     /// The file of a node that may still run; nil when there is none or its process is gone.
     /// Reads at most 64 KiB, without blocking (a huge file, a FIFO or a device is no node's).
     public static func read(stateDirectory: String) -> LocalNodeFile? {
-        let bytes = FormatSniffer.readHeader(path: path(stateDirectory: stateDirectory), maxBytes: 64 * 1024 + 1)
-        guard bytes.count <= 64 * 1024, let file = try? JSONDecoder().decode(LocalNodeFile.self, from: Data(bytes)), file.pid > 0
-        else { return nil }
+        guard let file = decoded(stateDirectory: stateDirectory), file.pid > 0 else { return nil }
         // kill(pid, 0) fails with ESRCH once the process is gone (EPERM: alive, someone else's).
         guard kill(file.pid, 0) == 0 || errno == EPERM else { return nil }
         return file
+    }
+
+    /// The record in the file, read at most 64 KiB without blocking; nil for anything else.
+    static func decoded(stateDirectory: String) -> LocalNodeFile? {
+        let bytes = FormatSniffer.readHeader(path: path(stateDirectory: stateDirectory), maxBytes: 64 * 1024 + 1)
+        guard bytes.count <= 64 * 1024 else { return nil }
+        return try? JSONDecoder().decode(LocalNodeFile.self, from: Data(bytes))
     }
 
     public func write(stateDirectory: String) throws {
@@ -50,13 +55,11 @@ public struct LocalNodeFile: Sendable, Hashable, Codable {
         try FileIO.writeAtomically(try encoder.encode(self), to: Self.path(stateDirectory: stateDirectory))
     }
 
-    /// Removes the file if it is still this record (a newer node may have replaced it).
+    /// Removes the file if it is still this record (a newer node may have replaced it), read
+    /// as `read` reads it (at most 64 KiB, without blocking).
     public func remove(stateDirectory: String) {
-        let path = Self.path(stateDirectory: stateDirectory)
-        guard let data = FileManager.default.contents(atPath: path),
-            let current = try? JSONDecoder().decode(LocalNodeFile.self, from: data), current == self
-        else { return }
-        try? FileManager.default.removeItem(atPath: path)
+        guard Self.decoded(stateDirectory: stateDirectory) == self else { return }
+        try? FileManager.default.removeItem(atPath: Self.path(stateDirectory: stateDirectory))
     }
 
     static func localAddress(forBoundHost host: String) -> String {
