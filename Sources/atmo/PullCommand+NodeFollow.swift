@@ -157,20 +157,17 @@ extension LocalNodeClient {
                     let error = LocalNodeError(status: Int(response.status.code), body: body.map { Data(buffer: $0) } ?? Data())
                     return .ended(heard: false, why: "HTTP \(response.status.code) \(Self.shown(error.code ?? error.message))")
                 }
-                // Bytes, split into lines only at '\n', so a character cut between two chunks
-                // is decoded whole.
-                var pending: [UInt8] = []
+                var lines = EventStreamLines()
+                let (eventField, dataField) = (Array("event: ".utf8), Array("data: ".utf8))
                 for try await chunk in response.body {
-                    pending.append(contentsOf: chunk.readableBytesView)
-                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        let line = pending[..<newline]
-                        pending.removeSubrange(...newline)
-                        if line.starts(with: Array("event: ".utf8)) {
-                            event = String(decoding: line.dropFirst(7), as: UTF8.self)
+                    lines.append(chunk.readableBytesView)
+                    while let line = lines.next() {
+                        if line.starts(with: eventField) {
+                            event = String(decoding: line.dropFirst(eventField.count), as: UTF8.self)
                             continue
                         }
-                        guard line.starts(with: Array("data: ".utf8)) else { continue }
-                        let data = Data(line.dropFirst(6))
+                        guard line.starts(with: dataField) else { continue }
+                        let data = Data(line.dropFirst(dataField.count))
                         if event == "closed" {
                             let closed = try? WireCoding.decode(NodeAPI.StreamClosed.self, from: data)
                             return .ended(heard: heard, why: "the node closed the stream: \(Self.shown(closed?.code ?? "closed"))")
@@ -179,7 +176,6 @@ extension LocalNodeClient {
                         if isOurs(status) { heard = true }
                         if handle(status) { return .handled(status) }
                     }
-                    if pending.count > 1 << 20 { pending.removeAll() }  // a line that never ends is not ours
                 }
                 return .ended(heard: heard, why: "the node ended the stream")
             }

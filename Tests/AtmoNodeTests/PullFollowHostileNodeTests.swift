@@ -192,4 +192,31 @@ struct PullFollowHostileNodeTests {
             await elsewhere.stop()
         }
     }
+
+    @Test("atmo pull reads the node's stream past a line over 1 MiB and a flood of empty lines")
+    func overlongLinesAndNewlinesAreSkipped() async throws {
+        try await withAtmoSandbox(prefix: "atmo-follow") { sandbox in
+            let state = try Self.state(sandbox)
+            let streams = Shared(0)
+            let json = { (status: DownloadAPI.Status) in String(decoding: (try? WireCoding.encode(status)) ?? Data(), as: UTF8.self) }
+            var wrong = Self.completed
+            wrong.path = "/inside-the-long-line/" + Base.modelID
+            // A 1.5 MiB line (with a status of ours inside it: not a line of its own), 256 KiB of
+            // newlines, then the download's end.
+            var body = "event: download\ndata: " + String(repeating: "x", count: 3 << 19) + "data: " + json(wrong) + "\n"
+            body += String(repeating: "\n", count: 1 << 18)
+            body += "event: download\ndata: " + json(Self.completed) + "\n\n"
+            let stream = ScriptedLocalNode.Answer(contentType: "text/event-stream", body: Data(body.utf8))
+            let node = try await Self.node(stateDirectory: state, streams: streams) { stream }
+            do {
+                let pull = try sandbox.start(["pull", Base.modelID, "--state-dir", state, "--json"], name: "pull")
+                #expect(await pull.waitForExit(timeout: 90) == 0, "\(pull.standardError)")
+                #expect(PullOutput(pull).result?.path == "/nonexistent/" + Base.modelID, "\(pull.standardOutputLines.suffix(2))")
+            } catch {
+                await node.stop()
+                throw error
+            }
+            await node.stop()
+        }
+    }
 }
