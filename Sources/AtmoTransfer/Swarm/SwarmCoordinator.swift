@@ -219,12 +219,15 @@ final class SwarmCoordinator: Sendable {
     var delivered: [SwarmSchedule.PeerID: Int64] { state.withLock { $0.delivered } }
 
     /// Why the pull is stuck, if it is: pieces no active peer can give while nothing is in
-    /// flight. Nil while it can go on.
+    /// flight and no other piece is left to fetch (a peer between two requests, or backing
+    /// off, still has pieces to give: they are fetched first, so a resume needs only the
+    /// ones nobody had). Nil while it can go on.
     var stuckPieces: [Int]? {
         state.withLock { state in
             guard !state.schedule.isComplete, !state.schedule.hasFetchesInFlight else { return nil }
             let missing = state.schedule.unavailablePieces
-            return missing.isEmpty ? nil : missing
+            guard !missing.isEmpty, missing.count == state.schedule.states.lazy.filter({ $0 == .missing }).count else { return nil }
+            return missing
         }
     }
 
