@@ -162,6 +162,7 @@ extension LocalNodeClient {
                 for try await chunk in response.body {
                     lines.append(chunk.readableBytesView)
                     while let line = lines.next() {
+                        if line.isEmpty { continue }  // the end of an event (or a flood of them)
                         if line.starts(with: eventField) {
                             event = String(decoding: line.dropFirst(eventField.count), as: UTF8.self)
                             continue
