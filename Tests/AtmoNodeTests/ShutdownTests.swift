@@ -17,7 +17,7 @@ struct ShutdownTests {
     /// The client reads a little and then stalls (its receive window fills, the server's
     /// writes wait). Leaving `withMeshNode` cancels the node: it must stop promptly,
     /// without crashing, and the stalled connection must be closed.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func cancellingTheNodeDuringAStalledDownloadEndsPromptly() async throws {
         let fixture = try NodeFixture.make(extra: [("huge.gguf", Self.size)])
         defer { fixture.directory.remove() }
@@ -25,7 +25,7 @@ struct ShutdownTests {
         let connection = SocketBox()
         defer { connection.close() }
         let bodyEnded = Mutex(clock.now)
-        try await withMeshNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder]) { node in
+        try await withMeshNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder], configure: Self.longGrace) { node in
             let port = node.port
             let fd = try await RawHTTP.blocking { () throws -> Int32 in
                 try Self.startDownload(port: port, readAtLeast: 256 * 1024)
@@ -34,15 +34,20 @@ struct ShutdownTests {
             #expect(try await eventually { node.node.ledger.snapshot.activeDownloads == 1 })
             bodyEnded.withLock { $0 = clock.now }
         }
-        // withMeshNode returns once the node's run() has returned.
-        #expect(clock.now - bodyEnded.withLock { $0 } < .seconds(10))
+        // withMeshNode returns once the node's run() has returned: well before the grace
+        // period it would wait out for the stalled download if cancelling were not prompt.
+        #expect(clock.now - bodyEnded.withLock { $0 } < .seconds(40))
         let closed = try await RawHTTP.blocking { Self.drainsToClose(connection.fd, seconds: 15) }
         #expect(closed, "the stalled connection was not closed by the stopping node")
     }
 
+    /// A graceful shutdown period far longer than a prompt stop takes on a loaded machine (a
+    /// run at five times the CI's load took 10.5-11.6 s), so "prompt" is told from "waited it out".
+    static func longGrace(_ configuration: inout NodeConfiguration) { configuration.shutdownGracePeriodSeconds = 60 }
+
     /// The same, bounded from outside: a task running the node is cancelled while a
     /// download is in flight, and finishes well within a few seconds.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func cancelledNodeTaskFinishesInBoundedTime() async throws {
         let fixture = try NodeFixture.make(extra: [("huge.gguf", Self.size)])
         defer { fixture.directory.remove() }
@@ -50,7 +55,7 @@ struct ShutdownTests {
         defer { connection.close() }
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let nodeTask = Task {
-            try await withMeshNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder]) { node in
+            try await withMeshNode(stateDirectory: fixture.stateFolder, folders: [fixture.modelsFolder], configure: Self.longGrace) { node in
                 let port = node.port
                 let fd = try await RawHTTP.blocking { try Self.startDownload(port: port, readAtLeast: 256 * 1024) }
                 connection.set(fd)
@@ -70,15 +75,15 @@ struct ShutdownTests {
                 return true
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(20))
+                try await Task.sleep(for: .seconds(45))
                 return false
             }
             let first = try await group.next() ?? false
             group.cancelAll()
             return first
         }
-        #expect(finished, "the node did not stop within 20 s of being cancelled")
-        #expect(clock.now - started < .seconds(10))
+        #expect(finished, "the node did not stop within 45 s of being cancelled")
+        #expect(clock.now - started < .seconds(40))
         let closed = try await RawHTTP.blocking { Self.drainsToClose(connection.fd, seconds: 15) }
         #expect(closed)
     }
