@@ -8,8 +8,9 @@ import NIOCore
 /// refused it, 503 `too_many_streams`; or the connection dropped): whether to follow
 /// again and after how long. Pure: no sockets, no clock.
 struct DownloadFollowRetry: Sendable {
-    /// Streams in a row that may end without a status of the download before the
-    /// follower gives up.
+    /// Streams in a row that may end without a status of the download and be followed
+    /// again: the next one to end (`maxFailures + 1` in a row) gives up, and the give-up
+    /// says that count (`failures`).
     static let maxFailures = 8
     /// The first wait; each failure in a row doubles it, up to `maxDelay`.
     static let firstDelay = Duration.milliseconds(250)
