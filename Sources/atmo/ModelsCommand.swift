@@ -130,9 +130,9 @@ struct ModelsCommand: AsyncParsableCommand {
 }
 
 /// Prints `rows` under `header` in aligned columns; every cell as text (`TerminalText`, at
-/// most 200 characters): cells hold names and addresses other nodes chose.
+/// most 1024 characters): cells hold names and addresses other nodes chose.
 func printTable(header: [String], rows: [[String]]) {
-    let all = ([header] + rows).map { $0.map { TerminalText.clean($0, limit: 200) } }
+    let all = ([header] + rows).map { $0.map { TerminalText.clean($0, limit: 1024) } }
     let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
     for row in all {
         let cells = row.enumerated().map { index, cell in
