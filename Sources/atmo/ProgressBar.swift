@@ -84,7 +84,7 @@ final class ProgressBar: @unchecked Sendable {
         case .downloading:
             text += "  \(formatBytes(Int64(max(0, progress.bytesPerSecond))))/s"
             if let eta = progress.etaSeconds, eta.isFinite, eta >= 0 { text += "  ETA \(formatDuration(eta))" }
-            if let route = routeLabel(progress.peer) { text += "  \(route)" }
+            if let route = routeLabel(progress.peer) { text += "  \(TerminalText.clean(route))" }  // a peer chose it
         case .verifying: text += "  verifying"
         case .installing: text += "  installing"
         case .completed: text += "  done"
