@@ -84,7 +84,6 @@ extension SwarmSession {
                 hasher = try await partial.hashBack(hasher, offset: offset, length: length, through: readBuffer)
             }
             coordinator.hashed(work.piece, epoch: work.epoch)
-            hashPace.advanced()
         }
         return hasher.finalize().hexString
     }

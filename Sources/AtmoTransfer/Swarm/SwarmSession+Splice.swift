@@ -99,8 +99,6 @@ extension SwarmSession {
             fileOffset: offset, lengths: lengths)
         let claims = SplicedClaims()
         let (entry, coordinator, counters, partial, logger) = (self.entry, self.coordinator, engine.counters, self.partial, self.logger)
-        let (pace, cancellation) = (hashPace, SplicedRunCancellation())
-        let lead = Int(max(2, Self.hashLeadBytes / manifest.pieceSize))
         let callbacks = SplicedRangeConnection.Callbacks(
             accept: { head in
                 try client.checkPieceResponse(status: head.status.code, headers: head.headers, entry: entry, offset: offset, length: length)
@@ -118,24 +116,17 @@ extension SwarmSession {
                 // A run is long: its pieces are recorded as they come, about every
                 // `blockSize`, so a killed pull loses no more than a NIO run would (the
                 // worker records the rest when the run ends).
-                if recordDue {
-                    do {
-                        try partial.recordWrittenNow(coordinator.heldPieces)
-                    } catch {
-                        logger.warning("cannot record the pieces written", metadata: ["error": "\(error)"])
-                    }
+                guard recordDue else { return }
+                do {
+                    try partial.recordWrittenNow(coordinator.heldPieces)
+                } catch {
+                    logger.warning("cannot record the pieces written", metadata: ["error": "\(error)"])
                 }
-                pace.wait { !cancellation.isCancelled && coordinator.hasherIsBehind(run[index], byMoreThan: lead) }
             },
             received: runProgress(keys, lengths: lengths))
         let written: Int
         do {
-            written = try await withTaskCancellationHandler {
-                try await splicer.fetch(target, callbacks)
-            } onCancel: {
-                cancellation.cancel()
-                pace.advanced()
-            }
+            written = try await splicer.fetch(target, callbacks)
         } catch {
             for piece in claims.unfinished { coordinator.releaseUnchecked(piece) }
             throw error

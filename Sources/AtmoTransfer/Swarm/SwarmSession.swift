@@ -42,8 +42,6 @@ final class SwarmSession: Sendable {
     private let resumedBytes: Mutex<Int64>
     /// Piece writes from the event loop slower than `slowLoopWrite` (`streamPiece`).
     let slowLoopWrites = Atomic<Int>(0)
-    /// Keeps spliced runs within `hashLeadBytes` of the hasher.
-    let hashPace = HashPace()
 
     var configuration: PullConfiguration { engine.configuration }
     var logger: Logger { engine.logger }
@@ -97,11 +95,6 @@ final class SwarmSession: Sendable {
     /// (12 MiB: with 16, a pull from one source alone over `RangeConnection`'s larger reads
     /// peaked at 60-63 MiB RSS, for no measurable gain in time.)
     static let keepAheadBytes: Int64 = 12 * 1024 * 1024
-
-    /// How far a spliced run may get ahead of the whole-file hasher (`HashPace`): room for a
-    /// few milliseconds of either side's hiccups, and half the machine's shared cache, so the
-    /// hasher reads pages still in it.
-    static let hashLeadBytes: Int64 = 16 * 1024 * 1024
 
     /// Whether `record` was written by a swarm pull of this manifest (its pieces were
     /// verified before they were written).
