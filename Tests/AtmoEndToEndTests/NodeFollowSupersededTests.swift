@@ -13,25 +13,11 @@ extension EndToEnd {
     /// mid-pull, or that drops while the node restarts, is followed again, and the pull completes.
     @Suite("a pull followed through the node")
     struct NodeFollowSuperseded {
-        static let size: Int64 = 32 * mebibyte
-        static let rate = 4 * 1024 * 1024
-
         @Test("atmo pull keeps following and succeeds when the node supersedes its event stream mid-pull")
         func supersededStreamIsFollowedAgain() async throws {
             try await withAtmoSandbox { sandbox in
-                let folder = sandbox.path("offered")
-                let sha = try ModelFixtures.writeSparseModel(at: folder + "/gamma.gguf", size: Self.size, seed: 33)
-                let portA = try HTTPProbe.unusedPort()
-                try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: Self.rate)) { proxy in
-                    let a = try await sandbox.serve(
-                        folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["gamma.gguf"],
-                        extraArguments: ["--advertise-url", proxy.baseURL])
-                    let c = try await sandbox.serve(
-                        folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", a.baseURL])
-                    try await c.waitForMesh("gamma") { $0.contains { $0.entry.modelID == "gamma.gguf" } }
-
-                    let follower = try sandbox.start(["pull", "gamma.gguf", "--state-dir", c.stateDirectory, "--json"], name: "follow")
-                    _ = try await waitForPullProgress(follower, atLeast: 2 * mebibyte)
+                try await FollowedPull.run(in: sandbox, modelID: "gamma.gguf", seed: 33) { pull in
+                    let c = pull.c
                     // As many streams as an address may hold, from the CLI's address (the node's
                     // file names 127.0.0.1): the CLI's, the oldest, is superseded.
                     // One at a time (each admitted before the next), so the first is the oldest.
@@ -51,11 +37,8 @@ extension EndToEnd {
                         try await streams[0].wait(timeout: 30) { $0.contains("event: closed") },
                         "the CLI opened a stream again: \(streams[0].text.suffix(300))")
 
-                    #expect(await follower.waitForExit(timeout: 120) == 0, "\(follower.standardError)")
-                    let output = PullOutput(follower)
-                    #expect(output.result?.sha256 == sha, "\(follower.standardOutputLines.suffix(2))")
+                    let output = await pull.expectCompleted()
                     #expect(output.bytesReported > 2 * mebibyte, "progress went on after the reconnect")
-                    #expect(filesEqual(c.stateDirectory + "/models/gamma.gguf", folder + "/gamma.gguf"))
                 }
             }
         }
@@ -63,32 +46,15 @@ extension EndToEnd {
         @Test("atmo pull keeps following when its stream drops as the node restarts mid-pull, and succeeds")
         func droppedStreamIsFollowedAgainAfterARestart() async throws {
             try await withAtmoSandbox { sandbox in
-                let folder = sandbox.path("offered")
-                let sha = try ModelFixtures.writeSparseModel(at: folder + "/delta.gguf", size: Self.size, seed: 34)
-                let portA = try HTTPProbe.unusedPort()
-                try await TCPProxy.run(upstreamPort: portA, options: .init(bytesPerSecond: Self.rate)) { proxy in
-                    let a = try await sandbox.serve(
-                        folders: [folder], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: ["delta.gguf"],
-                        extraArguments: ["--advertise-url", proxy.baseURL])
-                    // The same port after the restart: the CLI asks the address it read at its start.
-                    let portC = try HTTPProbe.unusedPort()
-                    let c = try await sandbox.serve(
-                        folders: [], stateDirectory: sandbox.path("c"), port: portC, name: "c", extraArguments: ["--peer", a.baseURL])
-                    try await c.waitForMesh("delta") { $0.contains { $0.entry.modelID == "delta.gguf" } }
-
-                    let follower = try sandbox.start(["pull", "delta.gguf", "--state-dir", c.stateDirectory, "--json"], name: "follow")
-                    _ = try await waitForPullProgress(follower, atLeast: 2 * mebibyte)
+                // The same port after the restart: the CLI asks the address it read at its start.
+                let portC = try HTTPProbe.unusedPort()
+                try await FollowedPull.run(in: sandbox, modelID: "delta.gguf", seed: 34, portC: portC) { pull in
                     // The node stops mid-pull (its streams end, then nothing answers) and starts again.
-                    c.process.signal(SIGTERM)
-                    #expect(await c.process.waitForExit(timeout: 30) == 0)
-                    #expect(follower.isRunning, "the CLI waits for the node: \(follower.standardError)")
-                    let again = try await sandbox.serve(
-                        folders: [], stateDirectory: c.stateDirectory, port: portC, name: "c-again", extraArguments: ["--peer", a.baseURL])
-
-                    #expect(await follower.waitForExit(timeout: 120) == 0, "\(follower.standardError)")
-                    let output = PullOutput(follower)
-                    #expect(output.result?.sha256 == sha, "\(follower.standardOutputLines.suffix(2))")
-                    #expect(filesEqual(again.stateDirectory + "/models/delta.gguf", folder + "/delta.gguf"))
+                    pull.c.process.signal(SIGTERM)
+                    #expect(await pull.c.process.waitForExit(timeout: 30) == 0)
+                    #expect(pull.follower.isRunning, "the CLI waits for the node: \(pull.follower.standardError)")
+                    _ = try await pull.restartC(port: portC)
+                    _ = await pull.expectCompleted()
                 }
             }
         }
