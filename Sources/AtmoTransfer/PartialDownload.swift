@@ -98,6 +98,21 @@ final class PartialDownload: Sendable {
         }
     }
 
+    /// Reads `count` bytes at `offset`.
+    func readBack(offset: Int64, count: Int) async throws -> ByteBuffer {
+        let (fd, path) = (self.fd, self.path)
+        return try await engine.blockingIO.run { try Self.read(fd: fd, path: path, offset: offset, count: count) }
+    }
+
+    static func read(fd: Int32, path: String, offset: Int64, count: Int) throws -> ByteBuffer {
+        var filled = ByteBufferAllocator().buffer(capacity: count)
+        let got = try filled.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
+            try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: offset, path: path)
+        }
+        guard got == count else { throw StoreError(.corrupt, "\(path) is shorter than recorded; it will be downloaded again") }
+        return filled
+    }
+
     /// Records the pieces on disk; `durable` is the set known fsynced (nil keeps the saved one).
     /// `checked` false: some pieces were written without the piece manifest's check, so the
     /// record does not name the manifest and a resume checks every piece again.

@@ -71,7 +71,6 @@ extension SwarmSession {
     func hashLoop() async throws -> String? {
         var hasher = SHA256()
         var epoch: Int? = nil
-        let readBuffer = PartialHashing.ReadBuffer()
         while let work = try await coordinator.nextHashWork() {
             if work.epoch != epoch {
                 hasher = SHA256()
@@ -81,7 +80,13 @@ extension SwarmSession {
                 for chunk in buffer { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
             } else {
                 let (offset, length) = manifest.range(of: work.piece)
-                hasher = try await partial.hashBack(hasher, offset: offset, length: length, through: readBuffer)
+                var done: Int64 = 0
+                while done < length {
+                    let count = Int(min(Int64(PullSession.readBackSlice), length - done))
+                    let slice = try await partial.readBack(offset: offset + done, count: count)
+                    slice.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                    done += Int64(count)
+                }
             }
             coordinator.hashed(work.piece, epoch: work.epoch)
         }
