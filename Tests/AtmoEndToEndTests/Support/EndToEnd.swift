@@ -35,8 +35,10 @@ struct ServedModel: Sendable {
 
     /// Starts a provider offering one model file. `sparse` writes a large file fast (see
     /// `ModelFixtures.writeSparseModel`); otherwise every byte is pseudo-random.
+    /// `serveArguments` are added to the provider's `atmo serve` command line.
     static func start(
-        in sandbox: AtmoSandbox, modelID: String = "e2e-model.gguf", size: Int64, sparse: Bool = false, seed: UInt64 = 1
+        in sandbox: AtmoSandbox, modelID: String = "e2e-model.gguf", size: Int64, sparse: Bool = false, seed: UInt64 = 1,
+        serveArguments: [String] = []
     ) async throws -> ServedModel {
         let folder = sandbox.path("offered")
         let path = folder + "/" + modelID
@@ -45,7 +47,7 @@ struct ServedModel: Sendable {
             ? try ModelFixtures.writeSparseModel(at: path, size: size, seed: seed)
             : try ModelFixtures.writeModel(at: path, size: Int(size), seed: seed, header: .gguf)
         let server = try await sandbox.serve(
-            folders: [folder], stateDirectory: sandbox.path("provider"), readyModels: [modelID])
+            folders: [folder], stateDirectory: sandbox.path("provider"), readyModels: [modelID], extraArguments: serveArguments)
         return ServedModel(sandbox: sandbox, server: server, modelID: modelID, sha256: sha256, size: size, source: path)
     }
 }
