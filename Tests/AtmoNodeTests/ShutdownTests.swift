@@ -89,41 +89,106 @@ struct ShutdownTests {
     }
 
     /// Graceful shutdown (the signal path of `atmo serve`, here SIGUSR2 so the test process
-    /// is not stopped): a stalled download gets `shutdownGracePeriodSeconds`, then is cut,
-    /// and `run()` returns.
-    @Test(.timeLimit(.minutes(1)))
+    /// is not stopped) honours the configured `shutdownGracePeriodSeconds`. One signal stops
+    /// two nodes, each serving a download its client stalled. The node given 1 s cuts its
+    /// download and `run()` returns; the node given 120 s still waits for its download 15 s
+    /// after the signal (past the 10 s default, so neither node can have used the default)
+    /// and returns once its client goes away. Behaviour tells the two apart, not a stopwatch:
+    /// the only bounds are a 60 s hang guard (half the long grace; a loaded run of the 1 s
+    /// node took up to 11.6 s) and the 15 s lower bound, which no load can break. Their send
+    /// stall timeout is far longer than the test, so only the grace period can cut.
+    @Test(.timeLimit(.minutes(3)))
     func gracefulShutdownCutsAStalledDownloadAfterTheGracePeriod() async throws {
-        let fixture = try NodeFixture.make(extra: [("huge.gguf", Self.size)])
-        defer { fixture.directory.remove() }
-        var configuration = NodeConfiguration(
-            stateDirectory: fixture.stateFolder, modelsDirectory: fixture.directory.sub("pulled"),
-            scanRoots: ScanRoots(extraFolders: [URL(fileURLWithPath: fixture.modelsFolder)]))
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configuration.shutdownGracePeriodSeconds = 1
-        let node = try MeshNode(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let short = try await SignalledNode.start(gracePeriodSeconds: 1)
+        defer { short.stop() }
+        let long = try await SignalledNode.start(gracePeriodSeconds: 120)
+        defer { long.stop() }
+        let signalled = ContinuousClock.now
+        kill(getpid(), SIGUSR2)
+
+        #expect(await short.returns(within: .seconds(60)), "the node given a 1 s grace period had not stopped 60 s after the signal")
+        let cut = try await RawHTTP.blocking { Self.drainsToClose(short.connection.fd, seconds: 30) }
+        #expect(cut, "the node given a 1 s grace period did not cut its stalled download")
+
+        try await Task.sleep(until: signalled + .seconds(15), clock: .continuous)
+        #expect(
+            !long.hasReturned,
+            "the node given a 120 s grace period stopped within 15 s of the signal: the configured period was not used")
+        #expect(long.node.ledger.snapshot.activeDownloads == 1, "the node given 120 s did not wait for its download")
+        // Its client goes away: nothing is left to wait for, and the shutdown completes.
+        long.connection.close()
+        #expect(
+            await long.returns(within: .seconds(60)),
+            "the node given 120 s had not stopped 60 s after its last download ended (did it get the signal?)")
+    }
+
+    /// A node run in its own task with SIGUSR2 as its graceful shutdown signal, serving one
+    /// download whose client read 256 KiB and stopped.
+    final class SignalledNode: Sendable {
+        let node: MeshNode
         let connection = SocketBox()
-        defer { connection.close() }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let clock = ContinuousClock()
-        let signalled = Mutex(clock.now)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await node.run(gracefulShutdownSignals: [.sigusr2]) { port in portContinuation.yield(port) }
-            }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            #expect(try await eventually { node.inventory.completedScans > 0 })
-            let fd = try await RawHTTP.blocking { try Self.startDownload(port: port, readAtLeast: 256 * 1024) }
-            connection.set(fd)
-            signalled.withLock { $0 = clock.now }
-            kill(getpid(), SIGUSR2)
-            try await group.next()
+        private let fixture: NodeFixture
+        private let running = Mutex<Task<Void, any Error>?>(nil)
+        private let returned = Atomic(false)
+        var hasReturned: Bool { returned.load(ordering: .acquiring) }
+
+        private init(node: MeshNode, fixture: NodeFixture) {
+            self.node = node
+            self.fixture = fixture
         }
-        let took = clock.now - signalled.withLock { $0 }
-        #expect(took < .seconds(8), "graceful shutdown took \(took)")
-        let closed = try await RawHTTP.blocking { Self.drainsToClose(connection.fd, seconds: 15) }
-        #expect(closed)
+
+        static func start(gracePeriodSeconds: Double) async throws -> SignalledNode {
+            let fixture = try NodeFixture.make(extra: [("huge.gguf", ShutdownTests.size)])
+            var configuration = NodeConfiguration(
+                stateDirectory: fixture.stateFolder, modelsDirectory: fixture.directory.sub("pulled"),
+                scanRoots: ScanRoots(extraFolders: [URL(fileURLWithPath: fixture.modelsFolder)]))
+            configuration.host = "127.0.0.1"
+            configuration.port = 0
+            configuration.mesh.lanDiscovery = false
+            configuration.shutdownGracePeriodSeconds = gracePeriodSeconds
+            configuration.connections.sendStallTimeout = .seconds(600)
+            let node = try MeshNode(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let signalled = SignalledNode(node: node, fixture: fixture)
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            signalled.running.withLock {
+                $0 = Task {
+                    defer {
+                        signalled.returned.store(true, ordering: .releasing)
+                        portContinuation.finish()
+                    }
+                    try await node.run(gracefulShutdownSignals: [.sigusr2]) { port in portContinuation.yield(port) }
+                }
+            }
+            do {
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next(), "the node stopped before serving")
+                try #require(try await eventually { node.inventory.completedScans > 0 }, "the node's first scan did not end")
+                let fd = try await RawHTTP.blocking { try ShutdownTests.startDownload(port: port, readAtLeast: 256 * 1024) }
+                signalled.connection.set(fd)
+                try #require(try await eventually { node.ledger.snapshot.activeDownloads == 1 }, "the download is not counted")
+                return signalled
+            } catch {
+                signalled.stop()
+                throw error
+            }
+        }
+
+        /// Whether `run()` returned within `limit` (polled: the node's task is not awaited,
+        /// so a node that never stops cannot hang the test).
+        func returns(within limit: Duration) async -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while !hasReturned && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return hasReturned
+        }
+
+        /// Cancels the node (a no-op once it returned), closes the client, removes the files.
+        func stop() {
+            running.withLock { $0?.cancel() }
+            connection.close()
+            fixture.directory.remove()
+        }
     }
 
     /// Opens a download, reads its head and `readAtLeast` body bytes, returns the socket.
