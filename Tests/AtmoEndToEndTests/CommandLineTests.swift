@@ -130,14 +130,16 @@ extension EndToEnd {
             }
         }
 
-        /// The download is paced to 512 KiB/s: it would need about two minutes more, so a node
-        /// that exits 0 within the 60 s guard, saying its grace period ran out, cut it.
+        /// The download is paced to 256 KiB/s: the ranges the pull has asked for would take the
+        /// node about 90 s to send (a node that waited for them without a grace period exited
+        /// after 45 s at 512 KiB/s), so a node that exits 0 within the 60 s guard, saying its
+        /// grace period ran out, cut them.
         @Test("serve exits 0 on SIGTERM within its grace period while a download is in flight")
         func serveStopsDuringTransfer() async throws {
             try await withAtmoSandbox { sandbox in
                 let served = try await ServedModel.start(
                     in: sandbox, size: 64 * mebibyte, sparse: true, seed: 65, serveArguments: Self.debugLog)
-                try await TCPProxy.run(upstreamPort: served.server.port, options: .init(bytesPerSecond: 512 << 10)) { proxy in
+                try await TCPProxy.run(upstreamPort: served.server.port, options: .init(bytesPerSecond: 256 << 10)) { proxy in
                     let pull = try sandbox.start(served.pullArguments(from: proxy.baseURL), name: "pull")
                     _ = try await waitForPullProgress(pull, atLeast: mebibyte)
                     served.server.process.signal(SIGTERM)
