@@ -1,5 +1,6 @@
 import AtmoProtocol
 import AtmoStore
+import Crypto
 import Foundation
 import NIOCore
 
@@ -98,19 +99,10 @@ final class PartialDownload: Sendable {
         }
     }
 
-    /// Reads `count` bytes at `offset`.
-    func readBack(offset: Int64, count: Int) async throws -> ByteBuffer {
-        let (fd, path) = (self.fd, self.path)
-        return try await engine.blockingIO.run { try Self.read(fd: fd, path: path, offset: offset, count: count) }
-    }
-
-    static func read(fd: Int32, path: String, offset: Int64, count: Int) throws -> ByteBuffer {
-        var filled = ByteBufferAllocator().buffer(capacity: count)
-        let got = try filled.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
-            try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: offset, path: path)
-        }
-        guard got == count else { throw StoreError(.corrupt, "\(path) is shorter than recorded; it will be downloaded again") }
-        return filled
+    /// `hasher` fed with `length` bytes of the file at `offset`, read from the page cache
+    /// (`FileHasher.updateMapped`: no copy into the process).
+    func hashBack(_ hasher: SHA256, offset: Int64, length: Int64) async throws -> SHA256 {
+        try await FileHasher.hashed(hasher, fd: fd, path: path, from: offset, length: length, on: engine.blockingIO)
     }
 
     /// Records the pieces on disk; `durable` is the set known fsynced (nil keeps the saved one).

@@ -65,7 +65,7 @@ extension PullSession {
     }
 
     /// Feeds pieces into SHA-256 in file order: from memory when a worker just wrote them,
-    /// from the partial file (a slice at a time) for pieces of an earlier run. Returns the
+    /// from the partial file's pages for pieces of an earlier run. Returns the
     /// hex digest of the whole file.
     func hashLoop() async throws -> String? {
         var hasher = hashState.withLock { $0.hasher }
@@ -78,34 +78,11 @@ extension PullSession {
                     buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 } else {
                     let (offset, length) = coordinator.plan.range(of: index)
-                    var done: Int64 = 0
-                    while done < length {
-                        let count = Int(min(Int64(Self.readBackSlice), length - done))
-                        let slice = try await readBack(offset: offset + done, count: count)
-                        slice.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                        done += Int64(count)
-                    }
+                    hasher = try await partial.hashBack(hasher, offset: offset, length: length)
                 }
                 hashState.withLock { $0 = HashCheckpoint(hasher: hasher, pieces: index + 1) }
                 coordinator.hashed(index)
             }
-        }
-    }
-
-    /// Bytes per read when the hasher reads a piece back from the partial file.
-    static let readBackSlice = 1024 * 1024
-
-    /// Reads `count` bytes of the partial file at `offset`.
-    private func readBack(offset: Int64, count: Int) async throws -> ByteBuffer {
-        let fd = self.fd
-        let path = partialPath
-        return try await engine.blockingIO.run {
-            var filled = ByteBufferAllocator().buffer(capacity: count)
-            let got = try filled.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw throws(StoreError) in
-                try FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), offset: offset, path: path)
-            }
-            guard got == count else { throw StoreError(.corrupt, "\(path) is shorter than recorded; it will be downloaded again") }
-            return filled
         }
     }
 

@@ -70,6 +70,19 @@ int atmo_set_pipe_size(int fd, int size) {
     int set = fcntl(fd, F_SETPIPE_SZ, size);
     return set < 0 ? -errno : set;
 }
+
+#include <sys/mman.h>
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+int atmo_populate_read(void *address, size_t length) {
+    int result;
+    do {
+        result = madvise(address, length, MADV_POPULATE_READ);
+    } while (result != 0 && errno == EINTR);
+    return result == 0 ? 0 : errno;
+}
 #else
 #include <errno.h>
 
@@ -82,5 +95,10 @@ long long atmo_splice_socket_to_file(int source, int pipe_read, int pipe_write, 
 int atmo_set_pipe_size(int fd, int size) {
     (void)fd; (void)size;
     return -ENOSYS;
+}
+
+int atmo_populate_read(void *address, size_t length) {
+    (void)address; (void)length;
+    return ENOSYS;
 }
 #endif

@@ -36,7 +36,7 @@ extension SwarmSession {
                 if cancellation.isCancelled { throw CancellationError() }
                 let (offset, length) = manifest.range(of: piece)
                 var hasher = SHA256()
-                try FileHasher.update(&hasher, path: partial.path, from: offset, length: length, isCancelled: { cancellation.isCancelled })
+                try FileHasher.updateMapped(&hasher, fd: partial.fd, path: partial.path, from: offset, length: length)
                 if Array(hasher.finalize()) == Array(manifest.digest(of: piece)) { good.append(piece) } else { bad.append(piece) }
             }
             return (good, bad)
@@ -66,7 +66,7 @@ extension SwarmSession {
     }
 
     /// Feeds pieces into the whole-file SHA-256 in file order (from memory when a worker
-    /// just fetched them, else read back from the partial), starting over when pieces under
+    /// just fetched them, else from the partial's pages), starting over when pieces under
     /// it were replaced. Returns the hex digest.
     func hashLoop() async throws -> String? {
         var hasher = SHA256()
@@ -80,13 +80,7 @@ extension SwarmSession {
                 for chunk in buffer { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
             } else {
                 let (offset, length) = manifest.range(of: work.piece)
-                var done: Int64 = 0
-                while done < length {
-                    let count = Int(min(Int64(PullSession.readBackSlice), length - done))
-                    let slice = try await partial.readBack(offset: offset + done, count: count)
-                    slice.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                    done += Int64(count)
-                }
+                hasher = try await partial.hashBack(hasher, offset: offset, length: length)
             }
             coordinator.hashed(work.piece, epoch: work.epoch)
         }

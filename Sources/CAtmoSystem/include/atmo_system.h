@@ -1,6 +1,8 @@
 #ifndef ATMO_SYSTEM_H
 #define ATMO_SYSTEM_H
 
+#include <stddef.h>
+
 /// glibc's malloc tuning, which Swift's Glibc module does not export (malloc.h).
 /// A value <= 0 leaves that setting alone. Returns 1 when the settings were applied, 0
 /// elsewhere or on failure.
@@ -21,5 +23,12 @@ long long atmo_splice_socket_to_file(int source, int pipe_read, int pipe_write, 
 /// Sets the capacity of the pipe open as `fd` (F_SETPIPE_SZ). Returns the capacity it has
 /// now, or -errno (-ENOSYS where pipes cannot be resized).
 int atmo_set_pipe_size(int fd, int size);
+
+/// Faults in every page of the file mapping [address, address + length) for reading
+/// (madvise MADV_POPULATE_READ, Linux 5.14), so that a read error, or a range past the file's
+/// end, comes back here as an errno (EFAULT, EIO, ...) instead of a SIGBUS when the pages are
+/// first touched. Returns 0, or the errno; EINVAL where the kernel has no such advice, ENOSYS
+/// elsewhere.
+int atmo_populate_read(void *address, size_t length);
 
 #endif
