@@ -34,10 +34,15 @@ public final class TransferLedger: Sendable {
 
     func downloadStarted() { counts.withLock { $0.activeDownloads += 1 } }
 
-    /// `route`: counted in the metrics here (relayed transfers); nil: counted as it is
-    /// written (HTTP bodies, `FileBodyPump`).
-    func downloadEnded(bytes: Int64, route: NodeMetrics.Route? = nil, peer: String? = nil) {
-        if let route { metrics.served(bytes: bytes, route: route, peer: peer) }
+    /// `bytes`: of the file served, each once; `resent`: a relayed transfer's chunks sent
+    /// again after their ack timed out (`UploadTally`), in the metrics only. `route`:
+    /// counted in the metrics here (relayed transfers); nil: counted as it is written (HTTP
+    /// bodies, `FileBodyPump`).
+    func downloadEnded(bytes: Int64, resent: Int64 = 0, route: NodeMetrics.Route? = nil, peer: String? = nil) {
+        if let route {
+            metrics.served(bytes: bytes, route: route, peer: peer)
+            metrics.resent(bytes: resent, route: route, peer: peer)
+        }
         counts.withLock {
             $0.activeDownloads -= 1
             $0.bytesServed += bytes

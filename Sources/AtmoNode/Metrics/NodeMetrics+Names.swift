@@ -13,6 +13,9 @@ extension NodeMetrics {
         static let bytesServed = Metric(
             name: "atmo_bytes_served_total",
             help: "Bytes of model files this node served, by route and peer (peer: first 32 node ids, then other)")
+        static let bytesResent = Metric(
+            name: "atmo_bytes_resent_total",
+            help: "Bytes of relayed transfers' chunks this node sent again after their ack timed out, by route and peer")
         static let bytesReceived = Metric(
             name: "atmo_bytes_received_total", help: "Bytes of model files this node received in its pulls, by route and peer")
         static let piecesVerified = Metric(

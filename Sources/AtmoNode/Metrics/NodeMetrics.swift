@@ -51,6 +51,10 @@ public final class NodeMetrics: Sendable, TransferCounters {
                 _ = registry.makeCounter(descriptor: metric.descriptor, labels: [("route", route.rawValue), ("peer", PeerLabels.unknown)])
             }
         }
+        for route in [Route.directWS, .relay] {
+            let labels = [("route", route.rawValue), ("peer", PeerLabels.unknown)]
+            _ = registry.makeCounter(descriptor: Metric.bytesResent.descriptor, labels: labels)
+        }
         for metric in [Metric.piecesVerified, .piecesRejected] {
             _ = registry.makeCounter(descriptor: metric.descriptor)
         }
@@ -68,6 +72,12 @@ public final class NodeMetrics: Sendable, TransferCounters {
     /// requests, which name no requester) over `route`.
     public func served(bytes: Int64, route: Route, peer: String?) {
         count(Metric.bytesServed, bytes: bytes, route: route, peer: peer)
+    }
+
+    /// `bytes` of chunks a relayed transfer to `peer` over `route` sent again after their ack
+    /// timed out: not counted in `served` (docs/METRICS.md).
+    public func resent(bytes: Int64, route: Route, peer: String?) {
+        count(Metric.bytesResent, bytes: bytes, route: route, peer: peer)
     }
 
     /// `bytes` of a download's body written over HTTP (range requests name no requester).

@@ -102,12 +102,13 @@ struct RelayTransferProvider: Sendable {
                 sizeBytes: sender.range.endByte - sender.range.startByte)
             await transfer.run(inbox)
             transfer.progress.map(ledger.uploads.end)
-            ledger.downloadEnded(bytes: transfer.bytesSent, route: direct ? .directWS : .relay, peer: peer)
+            ledger.downloadEnded(
+                bytes: transfer.tally.served, resent: transfer.tally.resent, route: direct ? .directWS : .relay, peer: peer)
             logger.debug(
                 "relayed transfer ended",
                 metadata: [
                     "model": "\(request.modelID)", "peer": "\(peer)", "mode": "\(sender.mode.rawValue)",
-                    "bytes": "\(transfer.bytesSent)", "state": "\(transfer.sender.state)",
+                    "bytes": "\(transfer.tally.served)", "resent": "\(transfer.tally.resent)", "state": "\(transfer.sender.state)",
                 ])
         }
     }
@@ -120,7 +121,8 @@ struct ProviderTransfer {
     let route: TransferHub.Route
     let peer: String
     let fileReaders: NIOThreadPool
-    private(set) var bytesSent: Int64 = 0
+    /// The bytes put on the link: served (each chunk once) and resent (UploadTally).
+    private(set) var tally = UploadTally()
     /// Paces the sender with the node's shaper (UploadShaping).
     var shaping: UploadShaping?
     /// The dashboard's entry of this upload (`GET /v1/node`'s `serving`).
@@ -184,10 +186,9 @@ struct ProviderTransfer {
                     _ = await perform(sender.cancel(reason: .protocolError, message: message))
                     return false
                 }
-                if route.send(frame) {
-                    bytesSent += slice.length
-                    progress?.add(slice.length)
-                }
+                var resend = false
+                if case .resend = action { resend = true }
+                if tally.transmitted(slice, resend: resend, took: route.send(frame)) { progress?.add(slice.length) }
             case .cancel(let cancel):
                 _ = route.send(RelayPayload.direct(cancel, to: peer))
                 return false
