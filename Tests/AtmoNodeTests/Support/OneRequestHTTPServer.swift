@@ -15,12 +15,13 @@ final class OneRequestHTTPServer: Sendable {
         var headers: [String: String]
     }
 
-    /// The bytes to write; `later` is written `delay` after them; then the connection closes
-    /// unless `hang`.
+    /// The bytes to write; `later` is written `delay` after them (in `laterParts` pieces, each
+    /// `delay` after the one before); then the connection closes unless `hang`.
     struct Answer: Sendable {
         var bytes: [UInt8]
         var hang = false
         var later: (delay: Duration, bytes: [UInt8])?
+        var laterParts = 1
     }
 
     let port: Int
@@ -76,16 +77,28 @@ final class OneRequestHTTPServer: Sendable {
             buffer.writeBytes(reply.bytes)
             let (hang, later, channel) = (reply.hang, reply.later, context.channel)
             let finish: @Sendable () -> Void = { if !hang { channel.close(promise: nil) } }
+            let laterBytes = later.map { Self.split($0.bytes, into: reply.laterParts) } ?? []
             context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
-                guard let later else { return finish() }
-                channel.eventLoop.scheduleTask(
-                    in: .nanoseconds(
-                        Int64(later.delay.components.seconds * 1_000_000_000 + later.delay.components.attoseconds / 1_000_000_000))
-                ) {
-                    var rest = channel.allocator.buffer(capacity: later.bytes.count)
-                    rest.writeBytes(later.bytes)
-                    channel.writeAndFlush(rest).whenComplete { _ in finish() }
-                }
+                Self.write(laterBytes[...], every: later?.delay ?? .zero, on: channel, then: finish)
+            }
+        }
+
+        private static func split(_ bytes: [UInt8], into count: Int) -> [[UInt8]] {
+            let size = max(1, (bytes.count + max(1, count) - 1) / max(1, count))
+            return stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
+        }
+
+        /// Writes each part `delay` after the one before, then calls `finish`.
+        private static func write(
+            _ parts: ArraySlice<[UInt8]>, every delay: Duration, on channel: any Channel, then finish: @escaping @Sendable () -> Void
+        ) {
+            guard let part = parts.first else { return finish() }
+            channel.eventLoop.scheduleTask(
+                in: .nanoseconds(Int64(delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000))
+            ) {
+                var buffer = channel.allocator.buffer(capacity: part.count)
+                buffer.writeBytes(part)
+                channel.writeAndFlush(buffer).whenComplete { _ in write(parts.dropFirst(), every: delay, on: channel, then: finish) }
             }
         }
     }
