@@ -25,33 +25,55 @@ struct ProbeTimeoutSettingTests {
         }
     }
 
-    @Test("a configured peer whose /health answers whole but 6 s late times out under a 1 s probe timeout")
-    func theProbeWaitsTheTimeoutSet() async throws {
+    /// How a configured peer's `/health` answers: the head and the body's first byte at once,
+    /// the rest in `parts` pieces `every` apart; and the first probe's outcome the node must show.
+    struct LateAnswer: Sendable, CustomTestStringConvertible {
+        var probeTimeout: Duration
+        var every: Duration
+        var parts: Int
+        var timesOut: Bool
+        var testDescription: String { "probe timeout \(probeTimeout), answer whole after \(every * parts)" }
+    }
+
+    /// Told apart by behaviour, not by how late a short timer fires (a loaded CI machine fired
+    /// a 1 s timeout 3.8 s late): a 30 s setting lets a probe wait for an answer that is whole
+    /// after 12.5 s (five parts 2.5 s apart, never silent long enough for the 10 s read
+    /// timeout), which the 10 s default would have cut; and a 1 s setting times out an answer
+    /// whose rest comes 30 s later.
+    @Test(
+        "a configured peer's late /health: answered under a 30 s probe timeout, timed out under 1 s",
+        arguments: [
+            LateAnswer(probeTimeout: .seconds(30), every: .milliseconds(2500), parts: 5, timesOut: false),
+            LateAnswer(probeTimeout: .seconds(1), every: .seconds(30), parts: 1, timesOut: true),
+        ])
+    func theProbeWaitsTheTimeoutSet(late: LateAnswer) async throws {
         let answer = HTTPAPI.Health(
             modelsAvailable: 0, httpPort: 0, nodeID: "late-peer-0001", nodeName: "late", activeTransfers: 0, modelsHashing: 0)
         let health = try WireCoding.encode(answer)
-        // The head and the body's first byte at once, the rest 6 s later: whole within the
-        // default 10 s, never within 1 s (a loaded CI machine fired a 1 s timeout 3.8 s late).
         let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(health.count)\r\nConnection: close\r\n\r\n"
         let server = try await OneRequestHTTPServer { _ in
-            .init(bytes: Array(head.utf8) + [health[0]], later: (.seconds(6), Array(health.dropFirst())))
+            .init(bytes: Array(head.utf8) + [health[0]], later: (late.every, Array(health.dropFirst())), laterParts: late.parts)
         }
         do {
             try await withTemporaryDirectory { directory in
                 try await withMeshNode(stateDirectory: directory.sub("node"), folders: []) { configuration in
                     configuration.mesh.peers = [server.baseURL]
                     configuration.mesh.probeInterval = .milliseconds(300)
-                    configuration.mesh.probeTimeout = .seconds(1)
+                    configuration.mesh.probeTimeout = late.probeTimeout
                 } _: { running in
                     // Until the first probe has ended, either way (answered: the address has a node id).
                     var seen: MeshAPI.Peer? = nil
-                    _ = try await eventually(timeout: .seconds(60)) {
+                    _ = try await eventually(timeout: .seconds(90)) {
                         let list = await HTTPProbe.getJSON(MeshAPI.PeerList.self, port: running.port, path: MeshAPI.peersPath)
                         seen = list?.peers.first { $0.http == server.baseURL && ($0.probeError != nil || !$0.nodeID.isEmpty) }
                         return seen != nil
                     }
                     let peer = try #require(seen, "the configured peer's probe never ended")
-                    #expect(peer.probeError == MeshAPI.Peer.probeTimedOut && peer.nodeID.isEmpty, "\(peer)")
+                    if late.timesOut {
+                        #expect(peer.probeError == MeshAPI.Peer.probeTimedOut && peer.nodeID.isEmpty, "\(peer)")
+                    } else {
+                        #expect(peer.probeError == nil && peer.nodeID == "late-peer-0001", "the probe did not wait 30 s: \(peer)")
+                    }
                 }
             }
         } catch {
