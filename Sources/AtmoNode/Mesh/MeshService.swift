@@ -6,6 +6,7 @@ import AtmoStore
 import AtmoTransfer
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The node's part in the mesh, run next to the HTTP server: it publishes this node's
@@ -161,10 +162,12 @@ struct MeshService: Service {
     }
 
     /// `GET /v1/catalogs`, or for an older peer without it, its one catalog built from
-    /// `/health` (id, name) and `/v1/models`.
+    /// `/health` (id, name; within the probe timeout, like every `/health` probe) and `/v1/models`.
     private func fetchEverything(from peer: String) async throws -> [ModelCatalog] {
         if let bundle = try await client.fetchCatalogs(from: peer) { return bundle.catalogs }
-        let (health, _) = try await client.probe(peer)
+        var prober = client
+        prober.timeout = TimeAmount(configuration.probeTimeout)
+        let (health, _) = try await prober.probe(peer)
         let models = try await client.fetchModels(from: peer)
         let nodeID = health.nodeID.isEmpty ? mesh.announcedNodeID(at: peer) ?? peer : health.nodeID
         return [
