@@ -5,17 +5,21 @@
 public enum RepositoryPullAPI {
     public static let path = "/v1/repository-pulls"
 
-    /// The request body.
+    /// The request body. Only `model_id` is required: a body without `include`, `exclude`
+    /// or `into` takes their defaults (no patterns: every file; `hf`), as `POST /v1/downloads`
+    /// does. Encoded, it names every field it always did (`include`, `exclude`, `into` too).
     public struct Start: Sendable, Hashable, Codable {
         /// The repository's `model_id` (`org--name`).
         public var modelID: String
         /// One revision (40 hex); nil: the one most providers offer.
         public var revision: String?
+        /// Glob patterns of the files to take; empty: every file.
         public var include: [String]
+        /// Glob patterns of the files to leave out.
         public var exclude: [String]
         /// Exactly these files; nil: every file the patterns take.
         public var paths: [String]?
-        /// `hf`, `atmo` or `llamafarm`.
+        /// `hf` (the default), `atmo` or `llamafarm`.
         public var into: String
         /// `hf`: the cache folder (the client's `HubCache.defaultRoot`); nil: the node's.
         public var hubCache: String?
@@ -41,6 +45,20 @@ public enum RepositoryPullAPI {
         enum CodingKeys: String, CodingKey {
             case modelID = "model_id", revision, include, exclude, paths, into
             case hubCache = "hub_cache", llamaFarmRoot = "llamafarm_root", priority
+        }
+
+        /// Decodes a body whose optional fields may be absent (the memberwise defaults).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            modelID = try container.decode(String.self, forKey: .modelID)
+            revision = try container.decodeIfPresent(String.self, forKey: .revision)
+            include = try container.decodeIfPresent([String].self, forKey: .include) ?? []
+            exclude = try container.decodeIfPresent([String].self, forKey: .exclude) ?? []
+            paths = try container.decodeIfPresent([String].self, forKey: .paths)
+            into = try container.decodeIfPresent(String.self, forKey: .into) ?? "hf"
+            hubCache = try container.decodeIfPresent(String.self, forKey: .hubCache)
+            llamaFarmRoot = try container.decodeIfPresent(String.self, forKey: .llamaFarmRoot)
+            priority = try container.decodeIfPresent(DownloadPriority.self, forKey: .priority)
         }
     }
 
