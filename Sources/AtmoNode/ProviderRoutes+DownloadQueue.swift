@@ -12,7 +12,15 @@ extension ProviderRoutes {
     func registerDownloads(on router: Router<ProviderRequestContext>) {
         router.post(.init(DownloadAPI.path)) { request, context in
             try Self.requireLocal(context)
-            let body = try await request.body.collect(upTo: Self.maxControlBodyBytes)
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: Self.maxDownloadRequestBytes)
+            } catch is NIOTooManyBytesError {
+                return JSONResponse.error(
+                    .contentTooLarge,
+                    "A download request is at most \(Self.maxDownloadRequestBytes >> 20) MiB of JSON (10,000 files of up to ~400 bytes each);"
+                        + " split a longer file list into several downloads", code: WireError.Code.tooLarge.description)
+            }
             let start: DownloadAPI.Start
             do {
                 start = try WireCoding.decode(DownloadAPI.Start.self, from: Data(buffer: body))
@@ -159,6 +167,11 @@ extension ProviderRoutes {
         }
         return nil
     }
+
+    /// Largest `POST /v1/downloads` body: a repository download may name up to
+    /// `DownloadAPI.Repository.maxFiles` (10,000) files, which do not fit in the other control
+    /// routes' 64 KiB; 4 MiB takes 10,000 paths of ~400 bytes (a local route, read once).
+    static let maxDownloadRequestBytes = 4 << 20
 
     /// How long `DELETE` waits for cancelled downloads to stop before it answers with
     /// statuses that may still say `downloading`.

@@ -11,6 +11,9 @@ struct StorageRoutes: Sendable {
     /// Where the file system and SQLite work of these routes runs.
     let fileReaders: NIOThreadPool
 
+    /// The `code` of the 409 that refuses a pin beyond `StateDatabase.maxPins`.
+    static let tooManyPinsCode = "too_many_pins"
+
     func register(on router: Router<ProviderRequestContext>) {
         router.get(.init(StorageAPI.path)) { _, context in
             try ProviderRoutes.requireLocal(context, what: "The storage API")
@@ -20,7 +23,13 @@ struct StorageRoutes: Sendable {
         router.post(.init(StorageAPI.pinsPath)) { request, context in
             try ProviderRoutes.requireLocal(context, what: "The storage API")
             let modelID = try await Self.modelID(of: request)
-            return JSONResponse.make(try await fileReaders.runIfActive { try storage.pin(modelID) })
+            do {
+                return JSONResponse.make(try await fileReaders.runIfActive { try storage.pin(modelID) })
+            } catch let error as StoreError where error.code == .conflict {
+                // The bound of pins (`StateDatabase.maxPins`): the store's sentence says what
+                // to do (the error middleware would put generic advice in its place).
+                return JSONResponse.error(.conflict, error.message, code: Self.tooManyPinsCode)
+            }
         }
         router.delete(.init(StorageAPI.pinsPath + "/:id")) { _, context in
             try ProviderRoutes.requireLocal(context, what: "The storage API")

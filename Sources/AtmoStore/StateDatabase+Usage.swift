@@ -76,11 +76,22 @@ extension StateDatabase {
         }
     }
 
-    /// Pins `modelID`: eviction never takes it. Pinning a pinned id changes nothing.
+    /// Most pinned ids a node keeps (as many as follows: an id may be pinned before it is
+    /// pulled, so the bound is on ids, not on models present).
+    public static let maxPins = 1_024
+
+    /// Pins `modelID`: eviction never takes it. Pinning a pinned id changes nothing. Fails
+    /// with `conflict` beyond `maxPins`.
     package func pin(modelID: String) throws(StoreError) {
         let now = Date().timeIntervalSince1970
-        try write { db in
+        let added = try write { db -> Bool in
+            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM model_pin WHERE model_id = ?", arguments: [modelID]) ?? false
+            if !exists, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM model_pin") ?? 0 >= Self.maxPins { return false }
             try db.execute(sql: "INSERT OR IGNORE INTO model_pin (model_id, pinned_at) VALUES (?, ?)", arguments: [modelID, now])
+            return true
+        }
+        guard added else {
+            throw StoreError(.conflict, "this node has \(Self.maxPins) pinned models already; unpin one first (`atmo unpin ID`)")
         }
     }
 

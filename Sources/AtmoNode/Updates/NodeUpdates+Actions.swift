@@ -6,12 +6,21 @@ import Foundation
 /// What people and apps ask of the node's updates (`UpdatesAPI`, `atmo follow` and the
 /// others). Blocking: call on the node's threads.
 extension NodeUpdates {
+    /// Every mode name a follow takes (`UpdatePlanner.Mode(name:)`): the error for another
+    /// one lists them all.
+    static let modeNames = ["auto", "auto-update", "auto_update", "prompt"]
+
+    /// The error for a follow mode that is none of `modeNames` (the mode cut to 64 characters).
+    static func unknownModeMessage(_ mode: String) -> String {
+        "mode '\(mode.prefix(64))' is not one of \(modeNames.joined(separator: ", ")) (auto-update and auto_update are auto)"
+    }
+
     /// Follows `request.modelID` (or changes its mode). Throws `invalidArgument`-like
     /// `conflict` errors for an unknown mode or beyond the bound of follows.
     func follow(_ request: UpdatesAPI.FollowRequest) throws(StoreError) -> UpdatesAPI.Follow {
         guard Validation.isValidModelID(request.modelID) else { throw StoreError(.conflict, "'\(request.modelID)' is not a model id") }
         guard let mode = UpdatePlanner.Mode(name: request.mode ?? "auto") else {
-            throw StoreError(.conflict, "mode '\(request.mode ?? "")' is not one of auto, prompt")
+            throw StoreError(.conflict, Self.unknownModeMessage(request.mode ?? ""))
         }
         try database.follow(modelID: request.modelID, mode: mode.rawValue)
         return try follows().first { $0.modelID == request.modelID }

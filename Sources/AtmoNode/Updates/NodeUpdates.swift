@@ -64,7 +64,7 @@ final class NodeUpdates: Sendable {
                 continue
             }
             guard let mode = UpdatePlanner.Mode(name: request.mode ?? "auto") else {
-                logger.warning("config.json: cannot follow \(request.modelID): mode '\(request.mode ?? "")' is not one of auto, prompt")
+                logger.warning("config.json: cannot follow \(request.modelID): \(Self.unknownModeMessage(request.mode ?? ""))")
                 continue
             }
             entries[request.modelID] = mode.rawValue

@@ -12,6 +12,9 @@ struct UpdateRoutes: Sendable {
     /// Where the file system and SQLite work of these routes runs.
     let fileReaders: NIOThreadPool
 
+    /// The `code` of the 409 that refuses a follow beyond `StateDatabase.maxFollows`.
+    static let tooManyFollowsCode = "too_many_follows"
+
     func register(on router: Router<ProviderRequestContext>) {
         router.get(.init(UpdatesAPI.followsPath)) { _, context in
             try ProviderRoutes.requireLocal(context, what: "The updates API")
@@ -25,13 +28,21 @@ struct UpdateRoutes: Sendable {
             do {
                 follow = try WireCoding.decode(UpdatesAPI.FollowRequest.self, from: Data(buffer: body))
             } catch {
-                throw HTTPError(.badRequest, message: "Expected {\"model_id\": \"...\", \"mode\": \"auto|prompt\"}: \(error)")
+                throw HTTPError(
+                    .badRequest, message: "Expected {\"model_id\": \"...\", \"mode\"?: \"\(NodeUpdates.modeNames.joined(separator: "|"))\"}: \(error)")
             }
             _ = try StorageRoutes.checked(follow.modelID)
             if let mode = follow.mode, UpdatePlanner.Mode(name: mode) == nil {
-                throw HTTPError(.badRequest, message: "mode '\(mode)' is not one of auto, prompt")
+                throw HTTPError(.badRequest, message: NodeUpdates.unknownModeMessage(mode))
             }
-            return JSONResponse.make(try await fileReaders.runIfActive { try updates.follow(follow) })
+            do {
+                return JSONResponse.make(try await fileReaders.runIfActive { try updates.follow(follow) })
+            } catch let error as StoreError where error.code == .conflict {
+                // The id and mode were checked above: the conflict left is the bound of
+                // follows, and the store's sentence says what to do (the error middleware
+                // would put generic advice in its place).
+                return JSONResponse.error(.conflict, error.message, code: Self.tooManyFollowsCode)
+            }
         }
         router.delete(.init(UpdatesAPI.followsPath + "/:id")) { _, context in
             try ProviderRoutes.requireLocal(context, what: "The updates API")
