@@ -63,22 +63,24 @@ struct HubUpstreamTests {
 
     /// An upstream's listing is checked like a peer's: unsafe paths, sizes and hashes fail it.
     @Test func listingItemsAreChecked() throws {
+        typealias Item = HubUpstreamJSON.TreeItem
         let sha = String(repeating: "a", count: 64)
-        let good = try HubUpstreamClient.file(["path": "a/b.bin", "size": 5, "oid": String(repeating: "1", count: 40)])
-        #expect(good == .init(path: "a/b.bin", sizeBytes: 5, blobID: String(repeating: "1", count: 40)))
-        let lfs = try HubUpstreamClient.file([
-            "path": "w.safetensors", "size": 9, "oid": String(repeating: "1", count: 40), "lfs": ["oid": sha.uppercased(), "size": 9],
-        ])
+        let git = String(repeating: "1", count: 40)
+        let good = try HubUpstreamClient.file(Item(path: "a/b.bin", size: 5, oid: git))
+        #expect(good == .init(path: "a/b.bin", sizeBytes: 5, blobID: git))
+        let lfs = try HubUpstreamClient.file(Item(path: "w.safetensors", size: 9, oid: git, lfs: .init(oid: sha.uppercased(), size: 9)))
         #expect(lfs.blobID == sha)
         #expect(lfs.isLFS)
-        let bad: [[String: Any]] = [
-            ["path": "../x", "size": 5, "oid": String(repeating: "1", count: 40)],
-            ["path": "/etc/passwd", "size": 5, "oid": String(repeating: "1", count: 40)],
-            ["path": "x", "size": -1, "oid": String(repeating: "1", count: 40)],
-            ["path": "x", "size": 5, "oid": "zz"],
-            ["path": "x", "size": 5],
-            ["path": "x", "size": 5, "oid": String(repeating: "1", count: 40), "lfs": ["oid": sha, "size": 6]],
-            ["path": "x", "size": 5, "oid": String(repeating: "1", count: 40), "lfs": ["oid": "abc", "size": 5]],
+        let bad: [Item] = [
+            Item(path: "../x", size: 5, oid: git),
+            Item(path: "/etc/passwd", size: 5, oid: git),
+            Item(path: "x", size: -1, oid: git),
+            Item(path: "x", size: 5, oid: "zz"),
+            Item(path: "x", size: 5, oid: nil),
+            Item(path: nil, size: 5, oid: git),
+            Item(path: "x", size: nil, oid: git),
+            Item(path: "x", size: 5, oid: git, lfs: .init(oid: sha, size: 6)),
+            Item(path: "x", size: 5, oid: git, lfs: .init(oid: "abc", size: 5)),
         ]
         for item in bad {
             #expect(throws: HubUpstreamError.self, "\(item)") { try HubUpstreamClient.file(item) }

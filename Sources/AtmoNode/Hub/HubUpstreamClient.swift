@@ -30,6 +30,8 @@ struct HubUpstreamClient: Sendable {
     var patience: Duration = .seconds(4)
     /// When the upstream said its rate limit lets requests through again, per bucket.
     let pace = HubUpstreamPace()
+    /// The upstream's JSON answers read at once (the others wait).
+    let reads = HubUpstreamReads()
 
     init(http: HTTPClient, baseURL: String, token: String? = nil) {
         self.http = http
@@ -52,40 +54,57 @@ struct HubUpstreamClient: Sendable {
         var isLFS: Bool { blobID.utf8.count == 64 }
     }
 
-    /// `GET /api/models/{repo_id}/revision/{rev}`: the commit `revision` names there.
+    /// `GET /api/models/{repo_id}/revision/{rev}`: the commit `revision` names there. Only
+    /// `sha` is decoded, within `HubUpstreamJSON`'s bounds.
     func lookup(repoID: String, revision: String) async throws -> Lookup {
         let path = "/api/models/\(repoID)/revision/\(Self.encodeSegment(revision))"
-        let (status, headers, body, _) = try await get(url: baseURL + path, limit: 16 << 20)
-        if let miss = Self.miss(status: status, headers: headers) { return .miss(miss) }
-        if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
-        guard status == .ok else { throw HubUpstreamError("GET \(path) answered \(status.code)") }
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let sha = object["sha"] as? String,
-            Validation.isValidRevision(sha.lowercased())
-        else { throw HubUpstreamError("GET \(path) has no valid sha") }
-        return .found(commit: sha.lowercased())
+        return try await reads.run {
+            let what = "the info of \(repoID)"
+            let (status, headers, body, _) = try await get(url: baseURL + path, limit: HubUpstreamJSON.maxInfoBytes, what: what)
+            if let miss = Self.miss(status: status, headers: headers) { return .miss(miss) }
+            if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
+            guard status == .ok else { throw HubUpstreamError("GET \(path) answered \(status.code)") }
+            let info = try HubUpstreamJSON.decode(HubUpstreamJSON.Info.self, from: body, what: what)
+            guard let sha = info.sha?.lowercased(), Validation.isValidRevision(sha) else {
+                throw HubUpstreamError("GET \(path) has no valid sha")
+            }
+            return .found(commit: sha)
+        }
     }
 
     /// `GET /api/models/{repo_id}/tree/{commit}?recursive=true`, following `Link: rel="next"`
     /// pages (the Hub pages at 1,000 entries; a relative link is taken against the page's
-    /// URL) on the upstream's own host, at most 64 pages and
-    /// `WireLimits.maxFilesPerRepository` files, no path twice or inside another file's
-    /// path. A file with an invalid path,
-    /// size or hash fails the whole listing (a mirror is complete or not made).
+    /// URL) on the upstream's own host, at most 64 pages, `HubUpstreamJSON.maxTreeItems`
+    /// items (files and folders) and `WireLimits.maxFilesPerRepository` files, no path twice
+    /// or inside another file's path; each page within `HubUpstreamJSON`'s bounds, counted
+    /// before it is decoded. A file with an invalid path, size or hash fails the whole
+    /// listing (a mirror is complete or not made).
     func files(repoID: String, commit: String) async throws -> [File] {
         var next: String? = baseURL + "/api/models/\(repoID)/tree/\(commit)?recursive=true&expand=false"
         var files: [File] = []
         var paths = Set<String>()
         var pages = 0
+        var items = 0
         while let url = next {
             pages += 1
             guard pages <= 64 else { throw HubUpstreamError("the tree listing of \(repoID) has more than 64 pages") }
-            let (status, headers, body, finalURL) = try await get(url: url, limit: 64 << 20)
-            if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
-            guard status == .ok else { throw HubUpstreamError("GET tree of \(repoID)@\(commit) answered \(status.code)") }
-            guard let items = try? JSONSerialization.jsonObject(with: body) as? [[String: Any]] else {
-                throw HubUpstreamError("the tree listing of \(repoID) is not a JSON array")
+            let what = "page \(pages) of the tree listing of \(repoID)"
+            let (page, headers, finalURL) = try await reads.run { () -> ([HubUpstreamJSON.TreeItem], HTTPHeaders, URL?) in
+                let (status, headers, body, finalURL) = try await get(url: url, limit: HubUpstreamJSON.maxTreePageBytes, what: what)
+                if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
+                guard status == .ok else { throw HubUpstreamError("GET tree of \(repoID)@\(commit) answered \(status.code)") }
+                // Counted before anything is decoded: the items of every page add up.
+                let shape = HubUpstreamJSON.shape(of: body)
+                guard items + shape.topLevelValues <= HubUpstreamJSON.maxTreeItems else {
+                    throw HubUpstreamError(
+                        "the tree listing of \(repoID) has more than \(HubUpstreamJSON.maxTreeItems) items (files and folders),"
+                            + " the most this node reads")
+                }
+                let page = try HubUpstreamJSON.decode([HubUpstreamJSON.TreeItem].self, from: body, what: what, shape: shape)
+                return (page, headers, finalURL)
             }
-            for item in items where item["type"] as? String == "file" {
+            items += page.count
+            for item in page where item.type == "file" {
                 let file = try Self.file(item)
                 guard paths.insert(file.path).inserted else { throw HubUpstreamError("the tree listing of \(repoID) repeats \(file.path)") }
                 files.append(file)
@@ -135,12 +154,17 @@ struct HubUpstreamClient: Sendable {
         guard received == file.sizeBytes else { throw HubUpstreamError("\(file.path): \(received) of \(file.sizeBytes) bytes arrived") }
     }
 
-    /// A bounded JSON `GET` (`send`): status, headers, body and the URL that answered.
-    private func get(url: String, limit: Int) async throws -> (HTTPResponseStatus, HTTPHeaders, Data, URL?) {
+    /// A bounded JSON `GET` (`send`): status, headers, body and the URL that answered. An
+    /// answer over `limit` bytes fails, named by `what`.
+    private func get(url: String, limit: Int, what: String) async throws -> (HTTPResponseStatus, HTTPHeaders, Data, URL?) {
         let response = try await send(url, accept: "application/json", timeout: timeout)
         // The head's deadline ends at the head: the body gets its own (a trickled listing is an error).
-        let bytes = try await response.body.collect(upTo: limit, deadline: .now() + timeout)
-        return (response.status, response.headers, Data(buffer: bytes), response.url)
+        do {
+            let bytes = try await response.body.collect(upTo: limit, deadline: .now() + timeout)
+            return (response.status, response.headers, Data(buffer: bytes), response.url)
+        } catch is NIOTooManyBytesError {
+            throw HubUpstreamError("\(what) is larger than \(limit >> 20) MiB, the most this node reads of it")
+        }
     }
 
     /// The Hub's not-found answers (`X-Error-Code`; the Hub answers 401 for a repository it
@@ -161,20 +185,19 @@ struct HubUpstreamClient: Sendable {
 
     /// One listing item, checked: a safe path, a size, a 40-hex `oid`, and for an LFS file a
     /// 64-hex `lfs.oid` of the same size.
-    static func file(_ item: [String: Any]) throws -> File {
-        guard let path = item["path"] as? String, Validation.isValidRepositoryPath(path) else {
+    static func file(_ item: HubUpstreamJSON.TreeItem) throws -> File {
+        guard let path = item.path, Validation.isValidRepositoryPath(path) else {
             throw HubUpstreamError("a listed file has an unsafe path")
         }
-        guard let size = (item["size"] as? NSNumber)?.int64Value, size >= 0, size <= WireLimits.maxFileSizeBytes else {
+        guard let size = item.size, size >= 0, size <= WireLimits.maxFileSizeBytes else {
             throw HubUpstreamError("\(path) has no valid size")
         }
-        if let lfs = item["lfs"] as? [String: Any] {
-            guard let oid = (lfs["oid"] as? String)?.lowercased(), Validation.isValidBlobID(oid), oid.utf8.count == 64,
-                (lfs["size"] as? NSNumber)?.int64Value == size
+        if let lfs = item.lfs {
+            guard let oid = lfs.oid?.lowercased(), Validation.isValidBlobID(oid), oid.utf8.count == 64, lfs.size == size
             else { throw HubUpstreamError("\(path) has an invalid lfs oid or size") }
             return File(path: path, sizeBytes: size, blobID: oid)
         }
-        guard let oid = (item["oid"] as? String)?.lowercased(), oid.utf8.count == 40, Validation.isValidBlobID(oid) else {
+        guard let oid = item.oid?.lowercased(), oid.utf8.count == 40, Validation.isValidBlobID(oid) else {
             throw HubUpstreamError("\(path) has no valid git oid")
         }
         return File(path: path, sizeBytes: size, blobID: oid)
