@@ -115,6 +115,46 @@ struct HubEndpointTests {
         }
     }
 
+    /// A revision the parser refuses is named in the answer, not `main` (hostile review
+    /// dec07h F1): escaped, as it is also a header.
+    @Test func refusedRevisionsAreNamed() async throws {
+        try await withFixture { node, _ in
+            for (path, shown) in [
+                ("/\(Self.repo)/resolve/.hidden/config.json", ".hidden"), ("/api/models/\(Self.repo)/revision/%c3%a9", "%C3%A9"),
+                ("/api/models/\(Self.repo)/tree/a%0Ab", "a%0Ab"),
+            ] {
+                let answer = try await RawHTTP.get(port: node.port, path)
+                #expect(answer.status == 404, "\(path)")
+                #expect(answer.header("X-Error-Code") == "RevisionNotFound", "\(path)")
+                #expect(answer.header("X-Error-Message") == "Invalid rev id: \(shown)", "\(path)")
+                #expect(answer.json?["error"] as? String == "Invalid rev id: \(shown)", "\(path)")
+            }
+        }
+    }
+
+    /// A repository named `tree` (or `revision`) answers its info at
+    /// `/api/models/{org}/tree`, as on the Hub (hostile review dec07h F8).
+    @Test func aRepositoryNamedTreeAnswersItsInfo() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try HubCacheFixture.make(root: directory.sub("hub"))
+            try FileManager.default.moveItem(
+                atPath: fixture.root + "/models--atmo-test--tiny", toPath: fixture.root + "/models--atmo-test--tree")
+            try await withHubNode(state: directory.sub("state"), cache: fixture.root) { node in
+                let listed = try await eventually(timeout: .seconds(60)) {
+                    try await RawHTTP.get(port: node.port, "/api/models/atmo-test/tree/revision/main").status == 200
+                }
+                try #require(listed, "the node never listed atmo-test/tree")
+                let info = try await RawHTTP.get(port: node.port, "/api/models/atmo-test/tree")
+                #expect(info.status == 200)
+                #expect(info.json?["id"] as? String == "atmo-test/tree")
+                #expect(info.json?["sha"] as? String == Self.commit)
+                let tree = try await RawHTTP.get(port: node.port, "/api/models/atmo-test/tree/tree/main")
+                #expect(tree.status == 200)
+                #expect(tree.body.count > 2)
+            }
+        }
+    }
+
     /// The node's own routes are untouched; another method on a Hub path is 405.
     @Test func otherRoutesAndMethods() async throws {
         try await withFixture { node, _ in

@@ -76,15 +76,58 @@ struct HubPathTests {
         }
     }
 
+    /// A refused revision is named in the answer as the client sent it (decoded, anything
+    /// outside printable ASCII escaped, at most 100 characters): hostile review dec07h F1.
     @Test func hostileRevisions() {
-        for revision in ["..", "%2E%2E", ".hidden", "a%00b", "refs%2F..%2Fx", "", "a%5Cb"] {
+        let cases: [(String, String)] = [
+            ("..", ".."), ("%2E%2E", ".."), (".hidden", ".hidden"), ("a%00b", "a%00b"), ("refs%2F..%2Fx", "refs/../x"),
+            ("", "(empty)"), ("a%5Cb", "a\\b"), ("%c3%a9", "%C3%A9"), ("v%7f", "v%7F"), ("v%09x", "v%09x"), ("%ZZ", "%ZZ"),
+            (String(repeating: "v", count: 300), String(repeating: "v", count: 100) + "..."),
+        ]
+        for (revision, shown) in cases {
             #expect(
-                HubPath.parse(path: "/org/name/resolve/\(revision)/config.json", query: nil) == .revisionNotFound(repoID: "org/name"),
-                "\(revision)")
+                HubPath.parse(path: "/org/name/resolve/\(revision)/config.json", query: nil)
+                    == .revisionNotFound(repoID: "org/name", revision: shown), "\(revision)")
             #expect(
-                HubPath.parse(path: "/api/models/org/name/revision/\(revision)", query: nil) == .revisionNotFound(repoID: "org/name"),
-                "\(revision)")
+                HubPath.parse(path: "/api/models/org/name/revision/\(revision)", query: nil)
+                    == .revisionNotFound(repoID: "org/name", revision: shown), "\(revision)")
         }
+    }
+
+    /// Repositories named like a keyword (`tree`, `revision`, `resolve`): a keyword is
+    /// followed by a revision, as in the Hub's URLs, so a last segment is a name
+    /// (hostile review dec07h F8); where both readings exist, the `org/name` one.
+    @Test func repositoriesNamedLikeKeywords() {
+        #expect(HubPath.parse(path: "/api/models/acme/tree", query: nil) == .request(.info(repoID: "acme/tree", revision: nil)))
+        #expect(
+            HubPath.parse(path: "/api/models/acme/revision", query: nil) == .request(.info(repoID: "acme/revision", revision: nil)))
+        #expect(
+            HubPath.parse(path: "/api/models/acme/tree/revision/main", query: nil)
+                == .request(.info(repoID: "acme/tree", revision: "main")))
+        #expect(
+            HubPath.parse(path: "/api/models/acme/revision/revision/v1", query: nil)
+                == .request(.info(repoID: "acme/revision", revision: "v1")))
+        #expect(
+            HubPath.parse(path: "/api/models/acme/tree/tree/main", query: "recursive=true")
+                == .request(.tree(repoID: "acme/tree", revision: "main", path: nil, recursive: true)))
+        #expect(
+            HubPath.parse(path: "/acme/tree/resolve/main/f.txt", query: nil)
+                == .request(.resolve(repoID: "acme/tree", revision: "main", path: "f.txt")))
+        #expect(
+            HubPath.parse(path: "/acme/resolve/resolve/main/f.txt", query: nil)
+                == .request(.resolve(repoID: "acme/resolve", revision: "main", path: "f.txt")))
+        // An org-less repository: its keyword has a revision after it.
+        #expect(
+            HubPath.parse(path: "/api/models/gpt2/tree/main/tree/x", query: nil)
+                == .request(.tree(repoID: "gpt2", revision: "main", path: "tree/x", recursive: false)))
+        #expect(
+            HubPath.parse(path: "/api/models/acme/tree/revision", query: nil)
+                == .request(.tree(repoID: "acme", revision: "revision", path: nil, recursive: false)))
+        // A keyword that ends the path where no repository id can: no revision was named.
+        #expect(
+            HubPath.parse(path: "/api/models/org/name/tree", query: nil) == .revisionNotFound(repoID: "org/name", revision: "(empty)"))
+        #expect(HubPath.parse(path: "/org/name/resolve", query: nil) == .revisionNotFound(repoID: "org/name", revision: "(empty)"))
+        #expect(HubPath.parse(path: "/gpt2/resolve", query: nil) == .revisionNotFound(repoID: "gpt2", revision: "(empty)"))
     }
 
     /// A file path that could leave the snapshot folder is never looked up.

@@ -28,8 +28,9 @@ package enum HubPathMatch: Sendable, Equatable {
     /// A Hub path with a repository id the Hub would never accept, or a repository type
     /// other than models (datasets, spaces): answered as `RepoNotFound`.
     case repositoryNotFound
-    /// A revision that is no ref name and no commit: `RevisionNotFound`.
-    case revisionNotFound(repoID: String)
+    /// A revision that is no ref name and no commit: `RevisionNotFound`. `revision` is what
+    /// the client sent, fit to be shown (`HubPath.shown`).
+    case revisionNotFound(repoID: String, revision: String)
     /// A file path that could name something outside a snapshot: `EntryNotFound`.
     case entryNotFound(repoID: String, revision: String)
 }
@@ -39,7 +40,14 @@ package enum HubPathMatch: Sendable, Equatable {
 /// `%00` or `%2F` inside a repository name are refused like their plain forms.
 ///
 /// Repository ids are `name` or `org/name`, so the keyword (`revision`, `tree`, `resolve`)
-/// is looked for as the third segment first (`org/name`), then as the second (`name`).
+/// is looked for as the third segment first (`org/name`), then as the second (`name`). As in
+/// the Hub's own URLs (`/api/models/{repo_id}/revision/{revision}`,
+/// `/api/models/{repo_id}/tree/{revision}[/{path}]`), a revision follows a keyword, so a last
+/// segment is a keyword only where no other reading exists: `/api/models/org/tree` is the
+/// info of the repository `org/tree`, `/org/name/resolve` a request without a revision.
+/// Where both readings exist (`/api/models/a/tree/tree/main`: `a/tree` at `main`, or `a` at
+/// `tree` with path `main`), the `org/name` one is taken, as `huggingface_hub` builds its
+/// URLs from an `org/name` id.
 package enum HubPath {
     /// The Hub's API prefix of repository types this endpoint answers (`/api/models/`), and
     /// the others it answers "not found" for.
@@ -59,7 +67,9 @@ package enum HubPath {
 
     /// `/api/models/` + `{repo}`, `{repo}/revision/{rev}`, `{repo}/tree/{rev}[/{path}]`.
     private static func parseAPI(_ parts: [Substring], query: String?) -> HubPathMatch {
-        let split = keywordIndex(parts, keywords: ["revision", "tree"])
+        // `org/name/tree` names no revision; `name/tree` is the repository `name/tree`.
+        let keywords: Set<Substring> = ["revision", "tree"]
+        let split = keywordIndex(parts, keywords: keywords) ?? (parts.count > 2 ? trailingKeywordIndex(parts, keywords: keywords) : nil)
         guard let split else {
             // No keyword: the whole rest is the repository id (`name` or `org/name`).
             guard parts.count <= 2, let repoID = repositoryID(parts[...]) else { return .repositoryNotFound }
@@ -67,7 +77,9 @@ package enum HubPath {
         }
         guard let repoID = repositoryID(parts[..<split]) else { return .repositoryNotFound }
         let rest = parts[(split + 1)...]
-        guard let first = rest.first, let revision = revision(first) else { return .revisionNotFound(repoID: repoID) }
+        guard let first = rest.first, let revision = revision(first) else {
+            return .revisionNotFound(repoID: repoID, revision: shown(rest.first ?? ""))
+        }
         if parts[split] == "revision" {
             guard rest.count == 1 else { return .repositoryNotFound }
             return .request(.info(repoID: repoID, revision: revision))
@@ -82,21 +94,58 @@ package enum HubPath {
 
     /// `/{repo}/resolve/{rev}/{path}`; anything else is not a Hub path.
     private static func parseResolve(_ parts: [Substring]) -> HubPathMatch {
-        guard let split = keywordIndex(parts, keywords: ["resolve"]) else { return .notHub }
+        let keywords: Set<Substring> = ["resolve"]
+        guard let split = keywordIndex(parts, keywords: keywords) ?? trailingKeywordIndex(parts, keywords: keywords) else {
+            return .notHub
+        }
         guard let repoID = repositoryID(parts[..<split]) else { return .repositoryNotFound }
         let rest = parts[(split + 1)...]
-        guard let first = rest.first, let revision = revision(first) else { return .revisionNotFound(repoID: repoID) }
+        guard let first = rest.first, let revision = revision(first) else {
+            return .revisionNotFound(repoID: repoID, revision: shown(rest.first ?? ""))
+        }
         guard rest.count > 1, let path = filePath(rest.dropFirst()) else {
             return .entryNotFound(repoID: repoID, revision: revision)
         }
         return .request(.resolve(repoID: repoID, revision: revision, path: path))
     }
 
-    /// Where the keyword sits: index 2 (`org/name/keyword`) before index 1 (`name/keyword`).
+    /// Where the keyword sits, a segment after it: index 2 (`org/name/keyword/...`) before
+    /// index 1 (`name/keyword/...`).
     private static func keywordIndex(_ parts: [Substring], keywords: Set<Substring>) -> Int? {
-        if parts.count > 2, keywords.contains(parts[2]) { return 2 }
-        if parts.count > 1, keywords.contains(parts[1]) { return 1 }
+        if parts.count > 3, keywords.contains(parts[2]) { return 2 }
+        if parts.count > 2, keywords.contains(parts[1]) { return 1 }
         return nil
+    }
+
+    /// A keyword that ends the path (`org/name/keyword`, `name/keyword`): a request that
+    /// names no revision.
+    private static func trailingKeywordIndex(_ parts: [Substring], keywords: Set<Substring>) -> Int? {
+        guard parts.count == 2 || parts.count == 3, keywords.contains(parts[parts.count - 1]) else { return nil }
+        return parts.count - 1
+    }
+
+    /// The longest revision text an error message shows.
+    static let maxShownRevision = 100
+    private static let hexDigits = Array("0123456789ABCDEF")
+
+    /// A refused revision segment as an error message may show it: percent-decoded when it
+    /// decodes, every character outside printable ASCII percent-encoded (the message is also
+    /// a header), at most `maxShownRevision` characters; `(empty)` for nothing.
+    package static func shown(_ segment: Substring) -> String {
+        guard !segment.isEmpty else { return "(empty)" }
+        let text = percentDecoded(segment) ?? String(segment)
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x20 && scalar.value < 0x7F {
+                out.unicodeScalars.append(scalar)
+            } else {
+                for byte in String(scalar).utf8 {
+                    out += "%" + String(hexDigits[Int(byte >> 4)]) + String(hexDigits[Int(byte & 0xF)])
+                }
+            }
+            if out.utf8.count >= maxShownRevision { return String(out.prefix(maxShownRevision)) + "..." }
+        }
+        return out
     }
 
     private static func repositoryID(_ parts: ArraySlice<Substring>) -> String? {

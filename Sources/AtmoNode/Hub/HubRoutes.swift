@@ -148,12 +148,12 @@ struct HubMiddleware: RouterMiddleware {
             return try await routes.answer(hubRequest, raw: request, context: context)
         case .repositoryNotFound:
             return HubAnswers.repositoryNotFound()
-        case .revisionNotFound(let repoID):
+        case .revisionNotFound(let repoID, let revision):
             // An impossible revision of a repository nobody has is still "repository not found".
             guard routes.source.catalog.resolve(repoID: repoID, revision: "main") != .failure(.repository) else {
                 return HubAnswers.repositoryNotFound()
             }
-            return HubAnswers.revisionNotFound(nil)
+            return HubAnswers.revisionNotFound(revision)
         case .entryNotFound(let repoID, let revision):
             switch routes.source.catalog.resolve(repoID: repoID, revision: revision) {
             case .success(let found): return HubAnswers.entryNotFound(commit: found.entry.revision)
