@@ -226,9 +226,10 @@ final class PullSession: Sendable {
         await Task { await peer.report(cancel, timeout: .seconds(2)) }.value
     }
 
+    /// Removes the partial and its record after a failed hash check (`PartialDownload.discard`:
+    /// the lock file goes when the pull lets go of it, as the pull may go on with another source).
     func discardPartial() {
-        unlink(partialPath)
-        try? engine.database.deleteDownload(sha256: entry.sha256)
+        partial.discard()
     }
 
     /// Records the pieces on disk. `durable` is the set known fsynced; nil keeps the saved one.
