@@ -31,12 +31,21 @@ struct HubUpstreamTests {
                         #expect(answer.status == 200, "\(path)")
                         #expect(answer.header("X-Linked-Etag") == "\"\(fixture.etags[path] ?? "")\"")
                         #expect(answer.body == bytes, "\(path)")
-                        // In the mirror's own cache, as a blob named by its etag.
+                        // In the mirror's own cache, as a blob named by its etag: installed once
+                        // checked, which is also when the client's held-back last byte goes out,
+                        // so the blob may land just after the answer ends.
                         let blob = mirrorCache + "/models--atmo-test--tiny/blobs/" + (fixture.etags[path] ?? "")
-                        #expect(FileManager.default.contents(atPath: blob).map { [UInt8]($0) } == bytes, "\(path)")
+                        let installed = try await eventually(timeout: .seconds(60)) {
+                            FileManager.default.contents(atPath: blob).map { [UInt8]($0) } == bytes
+                        }
+                        #expect(installed, "\(path)")
                     }
-                    let ref = FileManager.default.contents(atPath: mirrorCache + "/models--atmo-test--tiny/refs/main")
-                    #expect(ref.map { String(decoding: $0, as: UTF8.self) } == HubCacheFixture.commit)
+                    // The ref once the walk has every file (it ends after the last install).
+                    let referenced = try await eventually(timeout: .seconds(60)) {
+                        let ref = FileManager.default.contents(atPath: mirrorCache + "/models--atmo-test--tiny/refs/main")
+                        return ref.map { String(decoding: $0, as: UTF8.self) } == HubCacheFixture.commit
+                    }
+                    #expect(referenced)
 
                     // Once: the upstream serves no more bytes for more requests of the mirror.
                     let served = try await Self.bytesServed(upstream)
