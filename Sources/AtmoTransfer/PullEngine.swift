@@ -155,8 +155,9 @@ public struct PullEngine: Sendable {
         var earlierRunBytes: Int64? = nil
         var transferred: Int64 = 0
         // The artefact's lock, once the first source's entry pinned it; dies with the process.
-        var lockFD: Int32? = nil
-        defer { if let lockFD { FileIO.close(lockFD) } }
+        // Let go at the end, its file removed when no partial is left (`releaseLock`).
+        var lock: (fd: Int32, sha256: String)? = nil
+        defer { if let lock { PartialDownload.releaseLock(lock.fd, sha256: lock.sha256, in: store) } }
         // The pull's hold on its bytes under the storage limit, once admitted.
         var admitted: StorageTicket? = nil
         defer { admitted?.end() }
@@ -195,16 +196,16 @@ public struct PullEngine: Sendable {
             }
 
             // The first accepted entry pins the artefact: check the store, take its lock.
-            if lockFD == nil {
+            if lock == nil {
                 if let done = try await blocking({ Self.installedResult(entry, in: store) }) { return installedAlready(done) }
-                let (lock, done) = try await blocking { () throws -> (Int32, PullResult?) in
-                    let lock = try Self.lock(entry, in: store)
+                let (fd, done) = try await blocking { () throws -> (Int32, PullResult?) in
+                    let fd = try Self.lock(entry, in: store)
                     // Another pull of the same artefact may have finished between the check
                     // above and taking the lock, or a crash may have cut its install short.
                     store.finishInterruptedInstalls(sha256: entry.sha256)
-                    return (lock, Self.installedResult(entry, in: store))
+                    return (fd, Self.installedResult(entry, in: store))
                 }
-                lockFD = lock
+                lock = (fd, entry.sha256)
                 if let done { return installedAlready(done) }
                 admitted = try await admit(entry, into: store)
             }
