@@ -16,10 +16,7 @@ extension ProviderRoutes {
             do {
                 body = try await request.body.collect(upTo: Self.maxDownloadRequestBytes)
             } catch is NIOTooManyBytesError {
-                return JSONResponse.error(
-                    .contentTooLarge,
-                    "A download request is at most \(Self.maxDownloadRequestBytes >> 20) MiB of JSON (10,000 files of up to ~400 bytes each);"
-                        + " split a longer file list into several downloads", code: WireError.Code.tooLarge.description)
+                return Self.downloadRequestTooLarge()
             }
             let start: DownloadAPI.Start
             do {
@@ -172,6 +169,14 @@ extension ProviderRoutes {
     /// `DownloadAPI.Repository.maxFiles` (10,000) files, which do not fit in the other control
     /// routes' 64 KiB; 4 MiB takes 10,000 paths of ~400 bytes (a local route, read once).
     static let maxDownloadRequestBytes = 4 << 20
+
+    /// 413 for a download request (or a repository pull's) over `maxDownloadRequestBytes`.
+    static func downloadRequestTooLarge() -> Response {
+        JSONResponse.error(
+            .contentTooLarge,
+            "A download request is at most \(maxDownloadRequestBytes >> 20) MiB of JSON (10,000 files of up to ~400 bytes each);"
+                + " split a longer file list into several downloads", code: WireError.Code.tooLarge.description)
+    }
 
     /// How long `DELETE` waits for cancelled downloads to stop before it answers with
     /// statuses that may still say `downloading`.

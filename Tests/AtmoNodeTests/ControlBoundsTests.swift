@@ -105,4 +105,30 @@ struct ControlBoundsTests {
             }
         }
     }
+
+    @Test("a repository pull (atmo pull org/name --files) takes the queue's body limit: read and refused for its count, 413 naming the limit beyond")
+    func repositoryPullsTakeTheQueuesBodyLimit() async throws {
+        try await withTemporaryDirectory(prefix: "atmo-bounds") { folder in
+            try await withMeshNode(stateDirectory: folder.path + "/state", folders: []) { running in
+                let url = running.baseURL + RepositoryPullAPI.path
+                // Over the 256 KiB the route used to read: the body is read, the count refused.
+                let counted = Self.repositoryPull(files: 10_001, length: 40)
+                #expect(counted.utf8.count > 256 << 10)
+                let (status, answer) = try await routes.call(url, "POST", body: counted)
+                #expect(status == 400, "\(answer.prefix(300))")
+                #expect(answer.contains("at most 10000 files"), "\(answer.prefix(300))")
+                let oversized = Self.repositoryPull(files: 10_000, length: 500)
+                #expect(oversized.utf8.count > 4 << 20)
+                let (tooLarge, text) = try await routes.call(url, "POST", body: oversized)
+                #expect(tooLarge == 413, "\(text.prefix(300))")
+                #expect(text.contains("at most 4 MiB") && text.contains(#""code":"too_large""#), "\(text.prefix(300))")
+            }
+        }
+    }
+
+    /// A repository pull request naming `count` files of `length` bytes each.
+    static func repositoryPull(files count: Int, length: Int) -> String {
+        repositoryDownload(files: count, length: length)
+            .replacingOccurrences(of: #""repo_id": "acme/tiny", "kind": "repository", "files""#, with: #""model_id": "acme--tiny", "paths""#)
+    }
 }

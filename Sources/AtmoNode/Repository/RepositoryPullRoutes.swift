@@ -23,7 +23,13 @@ struct RepositoryPullRoutes: Sendable {
     func register(on router: Router<ProviderRequestContext>) {
         router.post(.init(RepositoryPullAPI.path)) { request, context in
             try ProviderRoutes.requireLocal(context)
-            let body = try await request.body.collect(upTo: 256 * 1024)
+            let body: ByteBuffer
+            do {
+                // As large as the queue's own requests: `--files` may name up to 10,000 paths.
+                body = try await request.body.collect(upTo: ProviderRoutes.maxDownloadRequestBytes)
+            } catch is NIOTooManyBytesError {
+                return ProviderRoutes.downloadRequestTooLarge()
+            }
             let start: RepositoryPullAPI.Start
             do {
                 start = try WireCoding.decode(RepositoryPullAPI.Start.self, from: Data(buffer: body))
