@@ -29,7 +29,11 @@ struct MeshClient: Sendable {
         let (status, body) = try await request(.GET, baseURL, HTTPAPI.catalogsPath, limit: WireLimits.maxCatalogBundleBytes)
         if status == .notFound || status == .methodNotAllowed { return nil }
         guard status == .ok else { throw MeshRequestError(peer: baseURL, message: "GET \(HTTPAPI.catalogsPath) answered \(status.code)") }
-        return try decode(HTTPAPI.CatalogBundle.self, body, from: baseURL, limit: WireLimits.maxCatalogBundleBytes)
+        do {
+            return try HTTPAPI.CatalogBundle.read(body)
+        } catch {
+            throw MeshRequestError(peer: baseURL, message: "sent an invalid answer: \(error)")
+        }
     }
 
     /// The models of an older peer that has no `/v1/catalogs`.
@@ -60,11 +64,9 @@ struct MeshClient: Sendable {
         return (try decode(HTTPAPI.Health.self, body, from: baseURL), roundTrip)
     }
 
-    private func decode<T: Decodable>(
-        _ type: T.Type, _ body: Data, from baseURL: String, limit: Int = WireLimits.maxMessageBytes
-    ) throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, _ body: Data, from baseURL: String) throws -> T {
         do {
-            return try WireCoding.decode(T.self, from: body, limit: limit)
+            return try WireCoding.decode(T.self, from: body)
         } catch {
             throw MeshRequestError(peer: baseURL, message: "sent an invalid answer: \(error)")
         }
@@ -85,6 +87,10 @@ struct MeshClient: Sendable {
             return (answer.status, Data(buffer: answer.body))
         } catch let error as MeshRequestError {
             throw error
+        } catch let error as NIOTooManyBytesError {
+            let refused = ErrorMapping.answerTooLarge(
+                from: baseURL, what: "an answer to \(method) \(path)", limit: limit, underlying: error)
+            throw MeshRequestError(peer: baseURL, message: refused.message)
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
             throw MeshRequestError(peer: baseURL, message: "\(error)", timedOut: true)
         } catch {

@@ -130,8 +130,9 @@ public struct PeerClient: SourceChannel {
         }
     }
 
-    /// Turns connection-level failures into errors a person can act on.
-    static func connectionError(_ error: any Error, peer: String) -> TransferError {
+    /// Turns connection-level failures into errors a person can act on; `limit`: the bound
+    /// of the read that failed (`WireLimits.maxMessageBytes` for a control answer).
+    static func connectionError(_ error: any Error, peer: String, limit: Int = WireLimits.maxMessageBytes) -> TransferError {
         if let error = error as? TransferError { return error }
         if error is CancellationError { return TransferError(.cancelled, "cancelled") }
         if let error = error as? HTTPClientError {
@@ -146,6 +147,9 @@ public struct PeerClient: SourceChannel {
             if error == .remoteConnectionClosed {
                 return TransferError(.peerUnreachable, "\(peer) closed the connection", underlying: error)
             }
+        }
+        if error is NIOTooManyBytesError {
+            return ErrorMapping.answerTooLarge(from: peer, what: "an answer", limit: limit, underlying: error)
         }
         if ErrorMapping.posixErrno(in: error) == ECONNREFUSED {
             return TransferError(.peerUnreachable, "cannot connect to \(peer): connection refused (is `atmo serve` running there?)", underlying: error)

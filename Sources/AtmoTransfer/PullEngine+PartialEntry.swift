@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import AtmoProtocol
 import Foundation
 
@@ -32,19 +31,15 @@ extension PullEngine {
         return found.values.first
     }
 
-    /// `GET {baseURL}/v1/catalogs`; nil when it cannot be read (a peer from before the mesh,
+    /// `GET {baseURL}/v1/catalogs` within the bound of a whole mesh's catalogs
+    /// (`PeerClient.catalogBundle`); nil when it cannot be read (a peer from before the mesh,
     /// a plain HTTP server): the pull then fails as not offered, as before.
     private func catalogs(at baseURL: String) async -> HTTPAPI.CatalogBundle? {
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let peer = PeerClient(baseURL: baseURL, http: http, logger: logger)
         do {
-            let answer = try await http.exchange(
-                HTTPClientRequest(url: base + HTTPAPI.catalogsPath), timeout: .seconds(20), limit: WireLimits.maxCatalogBundleBytes,
-                logger: logger)
-            guard answer.status == .ok else { return nil }
-            return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: answer.body))
+            return try await peer.catalogBundle()
         } catch {
-            logger.debug("cannot read the catalogs of a source", metadata: ["source": "\(base)", "error": "\(error)"])
+            logger.debug("cannot read the catalogs of a source", metadata: ["source": "\(peer.baseURL)", "error": "\(error)"])
             return nil
         }
     }

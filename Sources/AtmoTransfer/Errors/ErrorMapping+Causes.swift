@@ -90,6 +90,8 @@ extension ErrorMapping {
             }
         }
         if error is NIOConnectionError { return .peerUnreachable }
+        // A bounded read of a peer's answer stopped at its limit: the peer sent too much.
+        if error is NIOTooManyBytesError { return .peerError }
         return nil
     }
 }

@@ -12,6 +12,16 @@ extension ErrorMapping {
         }
     }
 
+    /// A peer's answer longer than `limit` bytes, the most this node reads of `what` (a
+    /// bounded read stopped with `NIOTooManyBytesError`): the peer's failure, named with the
+    /// bound, never the library's dump of it.
+    public static func answerTooLarge(from peer: String, what: String, limit: Int, underlying: (any Error)? = nil) -> TransferError {
+        let bound = limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
+        return TransferError(
+            .peerError, "\(peer) sent \(what) over \(bound), the most a node reads (too_large); that node is misbehaving",
+            underlying: underlying)
+    }
+
     /// The code of a piece the peer cancelled (or that this node cancelled) with `reason`.
     /// A `hash_mismatch` means the peer's copy is not the pinned artefact any more; a
     /// `not_held`, that the peer is still pulling the file and lacks a piece of the range
