@@ -64,15 +64,17 @@ extension PullCommand {
         let destination = repositoryDestination(configuration)
         let urls = peers.filter { $0.contains("://") }
         if !urls.isEmpty {
-            let (entry, _, _) = await repositoryFromCatalogs(urls: urls)
+            // From every `--from` whose catalogs could be read; those that cannot are skipped.
+            let (entry, _, _, answered) = await repositoryFromCatalogs(urls: urls, logger: logger)
             await pullRepositoryHere(
-                entry, sources: urls.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
+                entry, sources: answered.map { PullSource(baseURL: $0) }, destination: destination, configuration, logger: logger)
         }
         if let node = await LocalNodeClient.find(stateDirectory: configuration.stateDirectory) {
             if detach { await queueRepositoryInNode(node, destination: destination) }
             await pullRepositoryThroughNode(node, destination: destination)
             // An older node without the route: pulled here, from the providers it knows.
-            let (entry, sources, providers) = await repositoryFromCatalogs(urls: [node.file.baseURL], excludingNode: node.file.nodeID)
+            let (entry, sources, providers, _) = await repositoryFromCatalogs(
+                urls: [node.file.baseURL], excludingNode: node.file.nodeID, logger: logger)
             await pullRepositoryHere(entry, sources: sources, providers: providers, destination: destination, configuration, logger: logger)
         }
         if detach {
@@ -88,27 +90,47 @@ extension PullCommand {
     /// those it learned), with the HTTP endpoints of the nodes offering that commit and
     /// their own entries of it by node id: a commit asked for by one id (`org--tiny`) may be
     /// offered by another node under another (`org--tiny-1a2b3c4d`, a tag beside its `main`).
+    /// `answered`: the `urls` whose catalogs were read.
+    ///
+    /// Each URL's catalogs are read within the bound of a whole mesh's catalogs
+    /// (`PeerClient.catalogBundle`, 64 MiB). A URL that cannot be read (down, not a node,
+    /// an answer too large or unreadable) is skipped, as a single-file pull skips a bad
+    /// source: one dead or hostile `--from` cannot deny what another offers. Exits when
+    /// none can be read, or none offers the repository, naming each URL's problem.
     func repositoryFromCatalogs(
-        urls: [String], excludingNode: String? = nil
-    ) async -> (RepositoryEntry, [PullSource], [String: RepositoryEntry]) {
+        urls: [String], excludingNode: String? = nil, logger: Logger
+    ) async -> (RepositoryEntry, [PullSource], [String: RepositoryEntry], answered: [String]) {
         var found: [(entry: RepositoryEntry, source: PullSource)] = []
         var refused: [String] = []
+        var unreadable: [(url: String, error: TransferError)] = []
+        var refusedCatalogs: [String] = []
+        var answered: [String] = []
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(3), read: .seconds(15))
         for url in urls {
-            let bundle: HTTPAPI.CatalogBundle
+            // One at a time: at most one answer (64 MiB at most) is held at once.
+            let read: Result<HTTPAPI.CatalogBundle, TransferError>
             do {
-                bundle = try await HTTPClient.withHTTPClient(configuration: configuration) { http in
-                    let answer = try await http.exchange(
-                        HTTPClientRequest(url: url + HTTPAPI.catalogsPath), timeout: .seconds(20), limit: WireLimits.maxCatalogBundleBytes)
-                    guard answer.status == .ok else {
-                        throw Failure(message: "\(url) answered \(answer.status.code)", exitCode: ExitStatus.unreachable)
+                read = try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+                    do throws(TransferError) {
+                        return .success(try await PeerClient(baseURL: url, http: http, logger: logger).catalogBundle())
+                    } catch {
+                        return .failure(error)
                     }
-                    return try WireCoding.decode(HTTPAPI.CatalogBundle.self, from: Data(buffer: answer.body))
                 }
             } catch {
-                Failure(message: "could not read the catalogs of \(url): \(error)", exitCode: ExitStatus.unreachable).exit(
-                    json: json, code: "peer_unreachable")
+                read = .failure(TransferError(.internalError, "the HTTP client failed: \(error)"))
+            }
+            let bundle: HTTPAPI.CatalogBundle
+            switch read {
+            case .success(let read): bundle = read
+            case .failure(let error):
+                unreadable.append((url, error))
+                continue
+            }
+            answered.append(url)
+            if let first = bundle.rejected.first {
+                refusedCatalogs.append("\(bundle.rejected.count) catalogs of \(url) were refused (\(first))")
             }
             for catalog in bundle.catalogs where catalog.nodeID != excludingNode {
                 // Entries this node refused (a file id not its own, a hostile path...): said if nothing matches.
@@ -117,6 +139,12 @@ extension PullCommand {
                 guard let http else { continue }
                 for entry in catalog.repositories { found.append((entry, PullSource(baseURL: http, nodeID: catalog.nodeID))) }
             }
+        }
+        // Each message names its URL (`PeerClient.catalogBundle`), unless a status answer's.
+        let problems = unreadable.map { $0.error.message.contains($0.url) ? $0.error.message : "\($0.url): \($0.error.message)" }
+        if answered.isEmpty {
+            let message = "could not read the catalogs of any source: " + problems.joined(separator: "; ")
+            Failure(message: message, exitCode: ExitStatus.unreachable).exit(json: json, code: "peer_unreachable")
         }
         // The commits the id names, each with every node offering it (under any id).
         let commit = { (entry: RepositoryEntry) in entry.repoID + "@" + entry.revision }
@@ -132,13 +160,19 @@ extension PullCommand {
         else {
             if revision != nil { noSuchRevision(found.map(\.entry).filter(match.isAsked)) }
             let refusals = refused.prefix(3).joined(separator: "; ")
-            let why = refused.isEmpty ? "" : "; \(refused.count) repository entries were refused as invalid: \(refusals)"
+            var why = refused.isEmpty ? "" : "; \(refused.count) repository entries were refused as invalid: \(refusals)"
+            // What was not seen at all: catalogs refused whole, `--from`s that could not be read.
+            for problem in refusedCatalogs.prefix(3) { why += "; " + problem }
+            if !problems.isEmpty { why += "; could not read the catalogs of: " + problems.prefix(3).joined(separator: "; ") }
             let message = "no node of the mesh offers the repository \(modelID) (see `atmo models`)\(why)"
             Failure(message: message, exitCode: ExitStatus.notFound).exit(json: json, code: "not_offered")
         }
         let providers = Dictionary(
             best.compactMap { found in found.source.nodeID.map { ($0, found.entry) } }, uniquingKeysWith: { a, _ in a })
-        return (entry, best.map(\.source), providers)
+        if !unreadable.isEmpty {
+            logger.warning("skipped the sources whose catalogs cannot be read: \(problems.joined(separator: "; "))")
+        }
+        return (entry, best.map(\.source), providers, answered)
     }
 
     /// Pulls in this process with its own engine (a running node's mesh view, or URLs).
