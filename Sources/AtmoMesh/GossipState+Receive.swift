@@ -115,6 +115,7 @@ extension GossipState {
         guard let victims = budgetVictims(for: stored, bytes: bytes, sender: sender, capsSender: capsSender) else {
             statistics.refused += 1
             statistics.refusedForSize += 1
+            refusedForSize(stored, bytes: bytes, sender: sender, capsSender: capsSender, now: now)
             return nil
         }
         var evicted: [GossipAction<Peer>] = []

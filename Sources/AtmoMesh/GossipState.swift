@@ -50,6 +50,8 @@ public struct GossipState<Peer: Hashable & Sendable>: Sendable {
     public internal(set) var ownCatalog: ModelCatalog
     /// What this node did so far.
     public internal(set) var statistics = GossipStatistics()
+    /// Catalogs refused for their size, and which of them to warn about (`GossipState+Refusals.swift`).
+    var refusalNotices = CatalogRefusalNotices()
 
     let peerAddress: @Sendable (ModelCatalog) -> Peer?
     var ownPeer: Peer?

@@ -54,7 +54,8 @@ public struct MeshNode: Sendable {
             configuration: configuration.mesh.gossip, random: SplitMix64(seed: UInt64.random(in: .min ... .max)),
             peerAddress: { catalog in catalog.transferEndpoints.http.map(MeshClient.trimmed) })
         downloads = DownloadManager(database: database)
-        mesh = MeshState(gossip: gossip, catalog: MeshCatalog(ttlBoundsSeconds: configuration.mesh.gossip.ttlBoundsSeconds))
+        mesh = MeshState(
+            gossip: gossip, catalog: MeshCatalog(ttlBoundsSeconds: configuration.mesh.gossip.ttlBoundsSeconds), logger: logger)
         shaper = BandwidthShaper(limits: configuration.bandwidth)
         storage = NodeStorage(
             configuration: configuration, database: database, usage: ledger.usage, mesh: mesh, nodeID: identity.nodeID, logger: logger)

@@ -1,6 +1,7 @@
 import AtmoMesh
 import AtmoProtocol
 import Foundation
+import Logging
 import Synchronization
 
 /// The node's mesh view behind one lock: the gossip state machine (peers are base URLs),
@@ -42,7 +43,11 @@ final class MeshState: Sendable {
     let gossipCounters = GossipCounters()
     private let probeSink: AsyncStream<String>.Continuation
 
-    init(gossip: GossipState<String>, catalog: MeshCatalog) {
+    /// Where refused catalogs are warned about (`logRefusals`); nil: nowhere.
+    let logger: Logger?
+
+    init(gossip: GossipState<String>, catalog: MeshCatalog, logger: Logger? = nil) {
+        self.logger = logger
         let peers = PeerTable(ownNodeID: gossip.ownCatalog.nodeID, capacity: Self.maxPeers)
         state = Mutex(State(gossip: gossip, catalog: catalog, peers: peers))
         (actions, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
@@ -57,8 +62,8 @@ final class MeshState: Sendable {
     @discardableResult
     func update(queue: Bool = true, _ body: (inout State, Int64) -> [GossipAction<String>]) -> [GossipAction<String>] {
         let now = Self.now()
-        let (outgoing, version, published, probes) = state.withLock {
-            state -> ([GossipAction<String>], UInt64?, ModelCatalog?, [String]) in
+        let (outgoing, version, published, probes, refusals) = state.withLock {
+            state -> ([GossipAction<String>], UInt64?, ModelCatalog?, [String], [CatalogRefusal]) in
             let before = state.version
             let peersBefore = state.peers.revision
             let publishedBefore = state.gossip.ownCatalog.timestamp
@@ -82,9 +87,10 @@ final class MeshState: Sendable {
             defer { state.probesWanted = [] }
             return (
                 outgoing, state.version == before ? nil : state.version, own.timestamp == publishedBefore ? nil : own,
-                state.probesWanted
+                state.probesWanted, state.gossip.takeRefusalNotices()
             )
         }
+        logRefusals(refusals)
         if let version { changes.send(version) }
         if let published { ownCatalogs.send(published) }
         for url in probes { probeSink.yield(url) }

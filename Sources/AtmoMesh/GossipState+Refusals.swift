@@ -1,0 +1,115 @@
+import AtmoProtocol
+
+/// A peer's catalog this node refused for its size (the byte budgets of docs/MESH.md,
+/// "Memory"): what a warning about it says.
+public struct CatalogRefusal: Sendable, Hashable {
+    public enum Reason: String, Sendable, Hashable, CaseIterable {
+        /// Larger than `maxBytesPerOrigin` by itself.
+        case overOriginBudget = "over_origin_budget"
+        /// Its sender pushed more than `maxBytesPerSender` unasked.
+        case overSenderBudget = "over_sender_budget"
+        /// No room within `maxLearnedBytes` without dropping a direct peer's catalog.
+        case noRoom = "no_room"
+    }
+
+    /// The catalog's node id (as it claims it).
+    public var origin: String
+    /// The catalog's size as held (`heldSize`) and the budget it did not fit.
+    public var bytes: Int
+    public var budget: Int
+    public var reason: Reason
+    /// Who delivered it (a pushing address, `pull:{peer}`, `relay:{id}`).
+    public var sender: String
+    /// Refusals not noticed since the last notice because too many came at once.
+    public var unnoticedBefore = 0
+
+    /// What happened, for a person reading the node's log.
+    public var summary: String {
+        switch reason {
+        case .overOriginBudget:
+            return "the catalog of \(origin) (\(bytes) bytes) is larger than the \(budget) bytes this node holds of one node: "
+                + "its models and repositories stay out of the mesh view (a repository of many thousand files?)"
+        case .overSenderBudget:
+            return "\(sender) delivered more than the \(budget) bytes of catalogs this node takes from one sender unasked: "
+                + "the catalog of \(origin) (\(bytes) bytes) was refused"
+        case .noRoom:
+            return "no room for the catalog of \(origin) (\(bytes) bytes) within the \(budget) bytes of catalogs this node holds "
+                + "without dropping a direct peer's"
+        }
+    }
+}
+
+/// When a refusal is worth a notice (a warning of the node): once per origin per
+/// `interval`, and at most `maxPerInterval` notices per interval in all, so that a peer
+/// pushing oversized catalogs of invented origins makes a few lines, not a flood. Pure:
+/// time comes in, notices come out (`GossipState.takeRefusalNotices`).
+public struct CatalogRefusalNotices: Sendable {
+    /// 10 minutes.
+    public static let interval: Int64 = 10 * 60 * 1000
+    public static let maxPerInterval = 16
+
+    /// Refusals by reason since the node started (noticed or not).
+    public private(set) var counts: [CatalogRefusal.Reason: Int] = [:]
+    private var lastNoticeMs: [String: Int64] = [:]
+    private var windowStartMs: Int64 = .min
+    private var noticesInWindow = 0
+    private var unnoticed = 0
+    private var pending: [CatalogRefusal] = []
+
+    public init() {}
+
+    /// Counts `refusal`, and queues a notice of it unless its origin had one within
+    /// `interval` or `maxPerInterval` were given in the current interval.
+    mutating func refused(_ refusal: CatalogRefusal, now: Int64) {
+        counts[refusal.reason, default: 0] += 1
+        if windowStartMs == .min || now - windowStartMs >= Self.interval {
+            windowStartMs = now
+            noticesInWindow = 0
+            // Origins noticed before this interval may be noticed again.
+            lastNoticeMs = lastNoticeMs.filter { now - $0.value < Self.interval }
+        }
+        if let last = lastNoticeMs[refusal.origin], now - last < Self.interval { return }
+        guard noticesInWindow < Self.maxPerInterval else {
+            unnoticed += 1
+            return
+        }
+        noticesInWindow += 1
+        lastNoticeMs[refusal.origin] = now
+        var notice = refusal
+        notice.unnoticedBefore = unnoticed
+        unnoticed = 0
+        pending.append(notice)
+    }
+
+    /// The notices queued since the last call.
+    mutating func take() -> [CatalogRefusal] {
+        defer { pending = [] }
+        return pending
+    }
+}
+
+extension GossipState {
+    /// The refusals to warn about since the last call (`CatalogRefusalNotices`).
+    public mutating func takeRefusalNotices() -> [CatalogRefusal] { refusalNotices.take() }
+
+    /// Refusals for size by reason since the start.
+    public var refusalCounts: [CatalogRefusal.Reason: Int] { refusalNotices.counts }
+
+    /// Records that `catalog` (`bytes` as held, delivered by `sender`) did not fit the byte
+    /// budgets, with the budget it did not fit.
+    mutating func refusedForSize(_ catalog: ModelCatalog, bytes: Int, sender: String, capsSender: Bool, now: Int64) {
+        let reason: CatalogRefusal.Reason
+        let budget: Int
+        if bytes > configuration.maxBytesPerOrigin {
+            (reason, budget) = (.overOriginBudget, configuration.maxBytesPerOrigin)
+        } else if capsSender, heldBytes(deliveredBy: sender) + bytes > configuration.maxBytesPerSender {
+            (reason, budget) = (.overSenderBudget, configuration.maxBytesPerSender)
+        } else {
+            (reason, budget) = (.noRoom, configuration.maxLearnedBytes)
+        }
+        refusalNotices.refused(
+            CatalogRefusal(
+                origin: catalog.nodeID, bytes: bytes, budget: budget, reason: reason, sender: sender),
+            now: now)
+    }
+}

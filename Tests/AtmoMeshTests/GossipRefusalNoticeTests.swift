@@ -1,0 +1,63 @@
+import AtmoProtocol
+import Testing
+
+@testable import AtmoMesh
+
+/// A catalog refused for its size is noticed (hostile dec07h F10: it was dropped without a
+/// trace, and its node's repositories were "not offered"): once per origin per interval,
+/// with its size and the budget, and never more than a few notices per interval in all.
+struct GossipRefusalNoticeTests {
+    let t0 = MeshFixtures.start
+
+    @Test func aCatalogOverTheOriginBudgetIsNoticedWithItsSizeAndTheBudget() throws {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
+        let big = GossipBudgetTests.catalog("big", kilobytes: 40, at: t0)
+        #expect(node.receive(big, from: nil, senderKey: "10.0.0.9", now: t0).learned.isEmpty)
+        let notices = node.takeRefusalNotices()
+        try #require(notices.count == 1)
+        #expect(notices[0].origin == "big")
+        #expect(notices[0].reason == .overOriginBudget)
+        #expect(notices[0].budget == 32 << 10)
+        #expect(notices[0].bytes == big.withGossipHops(nil).heldSize)
+        #expect(notices[0].sender == "10.0.0.9")
+        #expect(notices[0].summary.contains("big") && notices[0].summary.contains("\(32 << 10) bytes"))
+        #expect(node.takeRefusalNotices().isEmpty, "taken once")
+        #expect(node.refusalCounts[.overOriginBudget] == 1)
+    }
+
+    @Test func theSameOriginIsNoticedOncePerInterval() {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
+        var noticed = 0
+        // Every 30 s a newer oversized catalog of the same origin, for 25 minutes.
+        for step in 0..<50 {
+            let now = t0 + Int64(step) * 30_000
+            _ = node.receive(GossipBudgetTests.catalog("big", kilobytes: 40, at: now), from: nil, now: now)
+            noticed += node.takeRefusalNotices().count
+        }
+        #expect(noticed == 3, "at 0, 10 and 20 minutes")
+        #expect(node.refusalCounts[.overOriginBudget] == 50)
+    }
+
+    @Test func manyOriginsMakeAFewNoticesNotAFlood() {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
+        var notices: [CatalogRefusal] = []
+        for index in 0..<200 {
+            _ = node.receive(GossipBudgetTests.catalog("big-\(index)", kilobytes: 40, at: t0), from: nil, now: t0 + Int64(index))
+            notices += node.takeRefusalNotices()
+        }
+        #expect(notices.count == CatalogRefusalNotices.maxPerInterval)
+        // The next interval's first notice counts the ones left out.
+        let later = t0 + CatalogRefusalNotices.interval + 1000
+        _ = node.receive(GossipBudgetTests.catalog("big-next", kilobytes: 40, at: later), from: nil, now: later)
+        let next = node.takeRefusalNotices()
+        #expect(next.map(\.unnoticedBefore) == [200 - CatalogRefusalNotices.maxPerInterval])
+    }
+
+    @Test func aPullAnswerOverTheOriginBudgetIsNoticedToo() {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
+        _ = node.receivePull([GossipBudgetTests.catalog("big", kilobytes: 40, at: t0)], from: "peer-x", now: t0)
+        let notices = node.takeRefusalNotices()
+        #expect(notices.map(\.reason) == [.overOriginBudget])
+        #expect(notices.first?.sender == GossipState<String>.pullSender("peer-x"))
+    }
+}
