@@ -135,6 +135,7 @@ extension GossipState {
         bytesBySender[sender, default: 0] += bytes
         nextDeadlineMs = min(nextDeadlineMs, expiresAt)
         statistics.accepted += 1
+        refusedEntries(of: stored, bytes: bytes, sender: sender, now: now)
         if let peer = peerAddress(stored), peer != ownPeer {
             let replaceProbability = Double(configuration.maxPeers) / Double(max(1, records.count))
             view.insert(

@@ -10,6 +10,9 @@ public struct CatalogRefusal: Sendable, Hashable {
         case overSenderBudget = "over_sender_budget"
         /// No room within `maxLearnedBytes` without dropping a direct peer's catalog.
         case noRoom = "no_room"
+        /// The catalog was taken, but entries of it were refused when it was read (a
+        /// repository of more than `WireLimits.maxFilesPerRepository` files, a hostile path...).
+        case entriesRefused = "entries_refused"
     }
 
     /// The catalog's node id (as it claims it).
@@ -22,6 +25,9 @@ public struct CatalogRefusal: Sendable, Hashable {
     public var sender: String
     /// Refusals not noticed since the last notice because too many came at once.
     public var unnoticedBefore = 0
+    /// `entriesRefused`: how many entries, and the first one's reason (printable, cut short).
+    public var entries = 0
+    public var detail = ""
 
     /// What happened, for a person reading the node's log.
     public var summary: String {
@@ -32,6 +38,8 @@ public struct CatalogRefusal: Sendable, Hashable {
         case .overSenderBudget:
             return "\(sender) delivered more than the \(budget) bytes of catalogs this node takes from one sender unasked: "
                 + "the catalog of \(origin) (\(bytes) bytes) was refused"
+        case .entriesRefused:
+            return "\(entries) entries of the catalog of \(origin) were refused (\(detail)); they stay out of the mesh view"
         case .noRoom:
             return "no room for the catalog of \(origin) (\(bytes) bytes) within the \(budget) bytes of catalogs this node holds "
                 + "without dropping a direct peer's"
@@ -68,13 +76,14 @@ public struct CatalogRefusalNotices: Sendable {
             // Origins noticed before this interval may be noticed again.
             lastNoticeMs = lastNoticeMs.filter { now - $0.value < Self.interval }
         }
-        if let last = lastNoticeMs[refusal.origin], now - last < Self.interval { return }
+        let key = refusal.origin + "|" + refusal.reason.rawValue
+        if let last = lastNoticeMs[key], now - last < Self.interval { return }
         guard noticesInWindow < Self.maxPerInterval else {
             unnoticed += 1
             return
         }
         noticesInWindow += 1
-        lastNoticeMs[refusal.origin] = now
+        lastNoticeMs[key] = now
         var notice = refusal
         notice.unnoticedBefore = unnoticed
         unnoticed = 0
@@ -94,6 +103,18 @@ extension GossipState {
 
     /// Refusals for size by reason since the start.
     public var refusalCounts: [CatalogRefusal.Reason: Int] { refusalNotices.counts }
+
+    /// Records that `catalog`, taken, came with entries refused when it was read.
+    mutating func refusedEntries(of catalog: ModelCatalog, bytes: Int, sender: String, now: Int64) {
+        guard let first = catalog.rejectedModels.first else { return }
+        // The reason may quote what the peer sent: printable characters only, cut short.
+        let printable = String(
+            String.UnicodeScalarView(first.description.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
+        var refusal = CatalogRefusal(origin: catalog.nodeID, bytes: bytes, budget: 0, reason: .entriesRefused, sender: sender)
+        refusal.entries = catalog.rejectedModels.count
+        refusal.detail = String(printable.prefix(200))
+        refusalNotices.refused(refusal, now: now)
+    }
 
     /// Records that `catalog` (`bytes` as held, delivered by `sender`) did not fit the byte
     /// budgets, with the budget it did not fit.

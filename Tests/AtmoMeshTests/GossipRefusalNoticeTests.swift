@@ -60,4 +60,24 @@ struct GossipRefusalNoticeTests {
         #expect(notices.map(\.reason) == [.overOriginBudget])
         #expect(notices.first?.sender == GossipState<String>.pullSender("peer-x"))
     }
+
+    @Test func aCatalogTakenWithEntriesRefusedIsNoticed() throws {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
+        var catalog = GossipBudgetTests.catalog("many", kilobytes: 1, at: t0)
+        // As decoding leaves them: a repository of too many files, with a line break in it.
+        catalog.rejectedModels = [
+            WireError(.tooLarge, "repositories[0].files: more than 4096 elements\nforged line"),
+            WireError(.invalidValue, "models[3].sha256: x"),
+        ]
+        #expect(node.receive(catalog, from: nil, now: t0).learned.count == 1, "the catalog itself is taken")
+        let notices = node.takeRefusalNotices()
+        try #require(notices.count == 1)
+        #expect(notices[0].reason == .entriesRefused && notices[0].entries == 2)
+        #expect(notices[0].summary.contains("more than 4096 elements"), "\(notices[0].summary)")
+        #expect(!notices[0].summary.contains("\n"), "\(notices[0].summary)")
+        // Its next publication, a minute later: not noticed again within the interval.
+        catalog.timestamp = t0 + 60_000
+        _ = node.receive(catalog, from: nil, now: t0 + 60_000)
+        #expect(node.takeRefusalNotices().isEmpty)
+    }
 }
