@@ -37,5 +37,8 @@ extension NodeMetrics {
         static let gossipSent = Metric(name: "atmo_gossip_messages_sent_total", help: "Gossip messages this node sent, by kind")
         static let gossipReceived = Metric(
             name: "atmo_gossip_messages_received_total", help: "Gossip messages this node received, by kind")
+        static let gossipRefused = Metric(
+            name: "atmo_gossip_catalogs_refused_total",
+            help: "Peer catalogs refused for their size, or taken with entries refused, by reason")
     }
 }

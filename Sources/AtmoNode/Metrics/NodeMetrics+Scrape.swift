@@ -1,3 +1,4 @@
+import AtmoMesh
 import AtmoProtocol
 import AtmoStore
 
@@ -46,6 +47,10 @@ extension NodeMetrics {
         for kind in GossipCounters.Kind.allCases {
             sync(.gossipSent, labels: [("kind", kind.rawValue)], to: gossip.sent[kind] ?? 0)
             sync(.gossipReceived, labels: [("kind", kind.rawValue)], to: gossip.received[kind] ?? 0)
+        }
+        let refusals = sources.mesh.state.withLock { $0.gossip.refusalCounts }
+        for reason in CatalogRefusal.Reason.allCases {
+            sync(.gossipRefused, labels: [("reason", reason.rawValue)], to: Int64(refusals[reason] ?? 0))
         }
         return render()
     }
