@@ -11,10 +11,11 @@ import Darwin
 ///
 /// A pull's whole-file hash reads every piece back from the partial file. Through `pread`
 /// each byte is copied once more into the process before SHA-256 reads it; through a
-/// read-only mapping the hash reads the page cache's own pages (docs/BENCHMARKS.md, figure
-/// 5). Each window is populated first (`MADV_POPULATE_READ`), so that a read error or a
-/// file shorter than the range is a `StoreError` here, never a SIGBUS in the middle of the
-/// hash. Where the kernel cannot map or populate (before Linux 5.14, another system), the
+/// read-only mapping the hash reads the page cache's own pages (docs/BENCHMARKS.md, issue
+/// 10's figure 5). Each window is populated first (`MADV_POPULATE_READ`), so that a read
+/// error or a file shorter than the range is a `StoreError` here, not a SIGBUS in the middle
+/// of the hash. (Only another program truncating the partial while a populated window is
+/// hashed could still raise one; the partial is locked by its pull, and atmo never does.) Where the kernel cannot map or populate (before Linux 5.14, another system), the
 /// bytes are read with `pread` as before.
 extension FileHasher {
     /// Bytes mapped at a time (mapped pages count in the process's resident size).
@@ -64,7 +65,8 @@ extension FileHasher {
         case 0:
             hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base + skip, count: count))
             return true
-        case EINVAL, ENOSYS:
+        case EINVAL, ENOSYS, ENOMEM, EAGAIN:
+            // No such advice, or no room to populate now: `pread` reads the rest.
             return false
         case EFAULT:
             throw shrank(path)

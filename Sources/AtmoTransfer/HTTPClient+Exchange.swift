@@ -78,8 +78,10 @@ package enum ExchangeDeadline {
                 return (state.waiter, state.tasks)
             }
             guard let decided else { return }
-            decided.waiter?.resume(with: outcome)
+            // Cancelled before the waiter goes on: an abandoned operation is already told to stop
+            // when the caller sees the outcome.
             for task in decided.tasks { task.cancel() }
+            decided.waiter?.resume(with: outcome)
         }
 
         /// The caller's continuation: resumed now if the outcome is known, else by `decide`.

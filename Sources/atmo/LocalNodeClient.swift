@@ -57,7 +57,8 @@ struct LocalNodeClient {
             guard answer.status == .ok else {
                 throw LocalNodeError(status: Int(answer.status.code), body: Data(buffer: answer.body))
             }
-            return try WireCoding.decode(T.self, from: Data(buffer: answer.body))
+            // Decoded within the same limit it was read with (a large mesh view passes 8 MiB).
+            return try WireCoding.decode(T.self, from: Data(buffer: answer.body), limit: limit)
         }
     }
 
