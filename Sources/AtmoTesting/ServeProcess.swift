@@ -34,7 +34,7 @@ public struct ServeProcess: Sendable {
     /// view after `timeout` seconds.
     @discardableResult
     public func waitForMesh(
-        _ what: String, timeout: Double = 30, until condition: @Sendable ([MeshAPI.Model]) -> Bool
+        _ what: String, timeout: Double = 60, until condition: @Sendable ([MeshAPI.Model]) -> Bool
     ) async throws -> [MeshAPI.Model] {
         let deadline = Date().addingTimeInterval(timeout)
         var last: [MeshAPI.Model]? = nil

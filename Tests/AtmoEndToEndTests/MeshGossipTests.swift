@@ -19,11 +19,14 @@ extension EndToEnd {
 
                 let a = try await sandbox.serve(
                     folders: [sandbox.path("a-models")], stateDirectory: sandbox.path("a"), name: "a", readyModels: ["alpha.gguf"])
+                // B and C probe their peers only at start (600 s apart): within the test only A's
+                // goodbye can take its models out of their views, not failed probes.
                 let b = try await sandbox.serve(
                     folders: [sandbox.path("b-models")], stateDirectory: sandbox.path("b"), name: "b", readyModels: ["beta.gguf"],
-                    extraArguments: ["--peer", a.baseURL])
+                    extraArguments: ["--peer", a.baseURL, "--probe-interval", "600"])
                 let c = try await sandbox.serve(
-                    folders: [], stateDirectory: sandbox.path("c"), name: "c", extraArguments: ["--peer", b.baseURL])
+                    folders: [], stateDirectory: sandbox.path("c"), name: "c",
+                    extraArguments: ["--peer", b.baseURL, "--probe-interval", "600"])
                 let aID = try #require(await a.health()?.nodeID)
 
                 // C never talks to A directly before it learns of A through B.
@@ -56,7 +59,7 @@ extension EndToEnd {
                 // A stops cleanly: its goodbye (an empty catalog) spreads, long before its TTL.
                 a.process.signal(SIGTERM)
                 #expect(await a.process.waitForExit(timeout: 30) == 0)
-                try await c.waitForMesh("alpha gone after A's goodbye", timeout: 20) { models in
+                try await c.waitForMesh("alpha gone after A's goodbye", timeout: 60) { models in
                     !models.contains { $0.entry.modelID == "alpha.gguf" } && models.contains { $0.entry.modelID == "beta.gguf" }
                 }
             }
@@ -75,7 +78,7 @@ extension EndToEnd {
                 a.process.signal(SIGKILL)
                 _ = await a.process.waitForExit(timeout: 10)
                 // Three failed probes 0.3 s apart, long before the 300 s TTL would expire it.
-                try await c.waitForMesh("alpha gone after A was killed", timeout: 20) { models in
+                try await c.waitForMesh("alpha gone after A was killed", timeout: 60) { models in
                     !models.contains { $0.entry.modelID == "alpha.gguf" }
                 }
                 let peers = try #require(await c.meshPeers())

@@ -50,7 +50,7 @@ extension EndToEnd {
                 // A leaves: the relay tells B, whose view drops A's models (A's endpoint never answered).
                 a.process.signal(SIGTERM)
                 #expect(await a.process.waitForExit(timeout: 30) == 0)
-                try await b.waitForMesh("alpha gone once A left the relay", timeout: 20) { models in
+                try await b.waitForMesh("alpha gone once A left the relay", timeout: 60) { models in
                     !models.contains { $0.entry.modelID == "alpha.gguf" }
                 }
             }

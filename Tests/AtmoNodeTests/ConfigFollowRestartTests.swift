@@ -18,7 +18,7 @@ struct ConfigFollowRestartTests {
     ) async throws {
         try await withMeshNode(stateDirectory: state, folders: [], configure: { $0.follows = config }) { running in
             let expected = Dictionary(config.map { ($0.modelID, $0.mode ?? "auto") }, uniquingKeysWith: { first, _ in first })
-            let deadline = Date().addingTimeInterval(15)
+            let deadline = Date().addingTimeInterval(60)
             while try running.node.database.configFollows() != expected, Date() < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }

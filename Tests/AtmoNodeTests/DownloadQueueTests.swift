@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// How long a queued download waits for a node of the mesh to offer its model.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct DownloadQueueTests {
     /// A new download of a model nobody offers fails once the wait is over; one an earlier
     /// run queued keeps waiting, and completes when a node offers its model.
@@ -30,7 +30,7 @@ struct DownloadQueueTests {
                     configuration.waitForProvidersSeconds = 0.5
                 } _: { b in
                     let fresh = try b.node.download(modelID: "epsilon.gguf")
-                    let failed = try await eventually(timeout: .seconds(20)) { try await Self.status(b, fresh)?.state == "failed" }
+                    let failed = try await eventually(timeout: .seconds(60)) { try await Self.status(b, fresh)?.state == "failed" }
                     #expect(failed)
                     #expect(try await Self.status(b, fresh)?.errorCode == "not_offered")
                     // Well past the wait, the restored one is still waiting.
@@ -40,7 +40,7 @@ struct DownloadQueueTests {
 
                     // The model appears on the provider: the restored download completes.
                     let sha = try ModelFixtures.writeModel(at: offered + "/delta.gguf", size: 300_000, seed: 9, header: .gguf)
-                    let completed = try await eventually(timeout: .seconds(30)) {
+                    let completed = try await eventually(timeout: .seconds(90)) {
                         try await Self.status(b, "queued-by-an-earlier-run")?.state == "completed"
                     }
                     #expect(completed)

@@ -23,13 +23,15 @@ struct MetricsPeerLabelTests {
                         configuration.mesh.peers = [a.baseURL]
                     } _: { b in
                         // A knows both, on one address.
-                        let deadline = ContinuousClock.now + .seconds(30)
-                        while ContinuousClock.now < deadline {
+                        let deadline = ContinuousClock.now + .seconds(60)
+                        var knowsBoth = false
+                        while !knowsBoth, ContinuousClock.now < deadline {
                             let peers = await HTTPProbe.get(port: a.port, path: "/v1/mesh/peers")
                             let text = peers.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
-                            if text.contains(b.node.nodeID) && text.contains(c.node.nodeID) { break }
-                            try await Task.sleep(for: .milliseconds(50))
+                            knowsBoth = text.contains(b.node.nodeID) && text.contains(c.node.nodeID)
+                            if !knowsBoth { try await Task.sleep(for: .milliseconds(50)) }
                         }
+                        try #require(knowsBoth, "A never listed both B and C: the per-peer labels below need it")
                         for await models in b.node.modelUpdates where models.contains(where: { $0.entry.modelID == "delta.gguf" }) { break }
                         let requestID = try b.node.download(modelID: "delta.gguf")
                         for await update in b.node.downloadUpdates where update.requestID == requestID {

@@ -26,12 +26,14 @@ struct MetricsTests {
 
                     for await models in b.node.modelUpdates where models.contains(where: { $0.entry.modelID == "gamma.gguf" }) { break }
                     // A knows B (B's catalog reached it): the only peer on B's address.
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while ContinuousClock.now < deadline {
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    var knowsB = false
+                    while !knowsB, ContinuousClock.now < deadline {
                         let peers = await HTTPProbe.get(port: a.port, path: "/v1/mesh/peers")
-                        if let peers, String(decoding: peers.body, as: UTF8.self).contains(b.node.nodeID) { break }
-                        try await Task.sleep(for: .milliseconds(50))
+                        knowsB = peers.map { String(decoding: $0.body, as: UTF8.self).contains(b.node.nodeID) } ?? false
+                        if !knowsB { try await Task.sleep(for: .milliseconds(50)) }
                     }
+                    try #require(knowsB, "A never listed B among its peers: the per-peer labels below need it")
                     let requestID = try b.node.download(modelID: "gamma.gguf")
                     for await update in b.node.downloadUpdates where update.requestID == requestID {
                         if case .completed = update.state { break }

@@ -66,9 +66,10 @@ struct PartialOfferTests {
     }
 
     /// Polls node `port`'s mesh view until `done` holds for the providers of
-    /// `pulling.gguf` (nil when the view lists no such model), for at most 20 s.
+    /// `pulling.gguf` (nil when the view lists no such model), for at most 60 s (a hang guard:
+    /// it returns as soon as `done` holds).
     static func waitForView(port: Int, _ done: ([MeshAPI.Provider]?) -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let list = await HTTPProbe.getJSON(MeshAPI.ModelList.self, port: port, path: MeshAPI.modelsPath) {
                 let providers = list.models.first { $0.entry.modelID == entry.modelID }?.providers

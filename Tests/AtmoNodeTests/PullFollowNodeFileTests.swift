@@ -43,7 +43,7 @@ struct PullFollowNodeFileTests {
     /// Starts `atmo pull` through the node of `state` and waits until it follows the download.
     static func startFollowing(_ sandbox: AtmoSandbox, state: String, streams: Shared<Int>) async throws -> AtmoProcess {
         let pull = try sandbox.start(["pull", modelID, "--state-dir", state, "--json"], name: "pull")
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(90)
         while streams.value == 0 {
             guard pull.isRunning, Date() < deadline else {
                 throw ProcessFailure(message: "the pull did not follow the download: \(pull.standardError)")

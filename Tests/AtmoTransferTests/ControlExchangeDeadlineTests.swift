@@ -41,7 +41,9 @@ struct ControlExchangeDeadlineTests {
         await server.stop()
         #expect(!(error is DeadlineExceeded), "the entry request hung past the test's guard")
         #expect((error as? TransferError)?.code == .timeout, "\(String(describing: error))")
-        #expect(server.requestCount == 1)
+        // At most once: a timed-out exchange is not retried. (None at all when a starved server
+        // had not read the head yet as the 1 s deadline ended the exchange.)
+        #expect(server.requestCount <= 1)
     }
 
     @Test func aManifestWhoseBodyTricklesFailsAsATimeout() async throws {
