@@ -17,11 +17,44 @@ struct MeshRequestError: Error, CustomStringConvertible {
 
 /// Talks to other nodes for the mesh: catalogs in (`GET /v1/catalogs`, or `/v1/models` of an
 /// older peer) and out (`POST /v1/catalogs`), and `/health` probes timed for latency.
-/// Every answer is bounded in size and time (`timeout` covers head and body:
+/// Every answer is bounded in size and time (`timeout` covers connect, head and body:
 /// `HTTPClient.exchange`); a peer's failure is an error, never a hang.
+///
+/// The node's mesh client (`MeshService.client`) has `catalogTimeout(probeTimeout:)`; a probe
+/// sets the probe timeout on its copy (`MeshService.probe`). `http` must be configured by
+/// `httpConfiguration(probeTimeout:)`, so that only these deadlines end a request.
 struct MeshClient: Sendable {
     let http: HTTPClient
-    var timeout: TimeAmount = .seconds(10)
+    var timeout: TimeAmount = Self.defaultTimeout
+
+    /// The bound of a mesh exchange when nothing longer is configured.
+    static let defaultTimeout: TimeAmount = .seconds(10)
+
+    /// The bound of a catalog exchange (`GET` and `POST /v1/catalogs`, an older peer's
+    /// `/v1/models`) on a node whose probe timeout is `probeTimeout`: 10 s, or the probe
+    /// timeout when that is longer (at most 60 s, `MeshConfiguration.probeTimeoutBounds`).
+    /// A probe timeout set above 10 s says the peers' links are slow, and a catalog (up to
+    /// 64 MiB) is never smaller than a `/health` answer, so it may take as long; a shorter one
+    /// (to see a silent peer sooner) does not cut catalogs below 10 s.
+    static func catalogTimeout(probeTimeout: Duration) -> TimeAmount {
+        max(defaultTimeout, TimeAmount(probeTimeout))
+    }
+
+    /// The configuration of the client under the node's mesh requests. Its connect and read
+    /// timeouts are the longest deadline one of its exchanges has (`catalogTimeout`, never
+    /// shorter than the probe timeout), so they never end a request before its own deadline:
+    /// a fixed 10 s read timeout cut the probe of a peer that stalled after its head at 10 s,
+    /// whatever `--probe-timeout` said. Every request still ends by its deadline.
+    /// (A client with a read timeout of its own as a stall bound, like the Hub upstream's,
+    /// is another client.)
+    static func httpConfiguration(probeTimeout: Duration) -> HTTPClient.Configuration {
+        let longest = catalogTimeout(probeTimeout: probeTimeout)
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: longest, read: longest)
+        // A refused connection is an answer: the probe or gossip round counts it.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
 
     /// Every fresh catalog `baseURL` knows. A peer without `/v1/catalogs` (an older node)
     /// answers nil: the caller builds its catalog from `/v1/models` and `/health` instead.

@@ -93,12 +93,17 @@ public struct MeshNode: Sendable {
         let routes = ProviderRoutes(
             inventory: inventory, ledger: ledger, mesh: mesh, downloads: downloads, partialOffers: partialOffers, nodeID: nodeID,
             nodeName: configuration.nodeName, boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(10))
-        httpConfiguration.connectionPool.retryConnectionEstablishment = false
-        let meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // The mesh's requests end by their deadlines (the probe timeout for probes); the Hub
+        // upstream's client keeps a 10 s read timeout as its stall bound for streamed files.
+        let probeTimeout = configuration.mesh.probeTimeout
+        let meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: MeshClient.httpConfiguration(probeTimeout: probeTimeout))
+        var hubHTTPConfiguration = HTTPClient.Configuration()
+        hubHTTPConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(10))
+        hubHTTPConfiguration.connectionPool.retryConnectionEstablishment = false
+        let hubHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: hubHTTPConfiguration)
+        let meshClient = MeshClient(http: meshHTTP, timeout: MeshClient.catalogTimeout(probeTimeout: probeTimeout))
         let meshService = MeshService(
-            mesh: mesh, inventory: inventory, partialOffers: partialOffers, database: database, client: MeshClient(http: meshHTTP),
+            mesh: mesh, inventory: inventory, partialOffers: partialOffers, database: database, client: meshClient,
             configuration: configuration.mesh, identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host,
             logger: logger)
         let pullHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: PullEngine.httpConfiguration(configuration.pull))
@@ -139,7 +144,7 @@ public struct MeshNode: Sendable {
         metricsRoutes().register(on: router)
         repositoryPullRoutes().register(on: router)
         dashboard.register(on: router)
-        let hub = hubRoutes(provider: routes, io: blockingIO, http: meshHTTP)
+        let hub = hubRoutes(provider: routes, io: blockingIO, http: hubHTTP)
         hub.register(on: router)  // last: it answers only paths no route took
         routes.routeTable.load(from: router)
         storage.onEviction(rescan: { inventoryService.requestRescan() })
@@ -211,12 +216,14 @@ public struct MeshNode: Sendable {
         } catch {
             await hub.stopBackgroundWork()
             try? await meshHTTP.shutdown()
+            try? await hubHTTP.shutdown()
             try? await pullHTTP.shutdown()
             try? await fileReaders.shutdownGracefully()
             throw error
         }
         await hub.stopBackgroundWork()
         try await meshHTTP.shutdown()
+        try await hubHTTP.shutdown()
         try await pullHTTP.shutdown()
         try await fileReaders.shutdownGracefully()
     }

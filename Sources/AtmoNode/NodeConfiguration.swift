@@ -150,9 +150,11 @@ public struct MeshConfiguration: Sendable {
     public var tickInterval: Duration = .seconds(1)
     /// How often every peer's `/health` is timed.
     public var probeInterval: Duration = .seconds(10)
-    /// How long a `/health` probe waits for its whole answer before it counts as failed
+    /// How long a `/health` probe waits for its whole answer (connect, head and body, however
+    /// long the peer goes silent within it) before it counts as failed
     /// (`probe_error: "timeout"`): `--probe-timeout`, `"probe_timeout"` in config.json, within
-    /// `probeTimeoutBounds` (`probeTimeout(seconds:)`).
+    /// `probeTimeoutBounds` (`probeTimeout(seconds:)`). Catalog exchanges get as long when it
+    /// is above their 10 s (`MeshClient.catalogTimeout(probeTimeout:)`).
     public var probeTimeout: Duration = .seconds(10)
     /// Fan-out, hop limit, intervals and caps of catalog gossip.
     public var gossip = GossipConfiguration()

@@ -1,12 +1,13 @@
-import AtmoNode
 import AtmoProtocol
 import AtmoTesting
 import Foundation
 import Testing
 
+@testable import AtmoNode
+
 /// A peer's `/health` probe waits `MeshConfiguration.probeTimeout` for its whole answer
 /// (`--probe-timeout`, `"probe_timeout"` in config.json; 10 s by default), where it waited a
-/// fixed 10 s (the mesh client's deadline).
+/// fixed 10 s (the mesh client's deadline, then its HTTP client's read timeout).
 @Suite("probe timeout setting")
 struct ProbeTimeoutSettingTests {
     @Test("config.json's probe_timeout reaches the node's configuration, brought within 0.5-60 s")
@@ -25,6 +26,20 @@ struct ProbeTimeoutSettingTests {
         }
     }
 
+    @Test("a catalog exchange gets 10 s, or the probe timeout when longer; the mesh client's own timeouts never end one sooner")
+    func theCatalogBoundFollowsALongerProbeTimeout() {
+        #expect(MeshClient.catalogTimeout(probeTimeout: .seconds(1)) == .seconds(10))
+        #expect(MeshClient.catalogTimeout(probeTimeout: .seconds(10)) == .seconds(10))
+        #expect(MeshClient.catalogTimeout(probeTimeout: .milliseconds(45_500)) == .milliseconds(45_500))
+        for probeTimeout: Duration in [.milliseconds(500), .seconds(10), .seconds(30), .seconds(60)] {
+            let timeouts = MeshClient.httpConfiguration(probeTimeout: probeTimeout).timeout
+            let longest = MeshClient.catalogTimeout(probeTimeout: probeTimeout)
+            // No timeout of its own (nil) or one at least as long: only the exchange's deadline ends it.
+            let neverSooner = [timeouts.read, timeouts.connect].allSatisfy { $0.map { $0 >= longest } ?? true }
+            #expect(neverSooner, "probe timeout \(probeTimeout): \(timeouts)")
+        }
+    }
+
     /// How a configured peer's `/health` answers: the head and the body's first byte at once,
     /// the rest in `parts` pieces `every` apart; and the first probe's outcome the node must show.
     struct LateAnswer: Sendable, CustomTestStringConvertible {
@@ -37,13 +52,15 @@ struct ProbeTimeoutSettingTests {
 
     /// Told apart by behaviour, not by how late a short timer fires (a loaded CI machine fired
     /// a 1 s timeout 3.8 s late): a 30 s setting lets a probe wait for an answer that is whole
-    /// after 12.5 s (five parts 2.5 s apart, never silent long enough for the 10 s read
-    /// timeout), which the 10 s default would have cut; and a 1 s setting times out an answer
-    /// whose rest comes 30 s later.
+    /// after 12.5 s (five parts 2.5 s apart), which the 10 s default would have cut; a 30 s
+    /// setting also waits out a peer silent for 15 s after the head and first body byte (the
+    /// mesh client's own 10 s read timeout cut it, whatever the setting said); and a 1 s
+    /// setting times out an answer whose rest comes 30 s later.
     @Test(
         "a configured peer's late /health: answered under a 30 s probe timeout, timed out under 1 s",
         arguments: [
             LateAnswer(probeTimeout: .seconds(30), every: .milliseconds(2500), parts: 5, timesOut: false),
+            LateAnswer(probeTimeout: .seconds(30), every: .seconds(15), parts: 1, timesOut: false),
             LateAnswer(probeTimeout: .seconds(1), every: .seconds(30), parts: 1, timesOut: true),
         ])
     func theProbeWaitsTheTimeoutSet(late: LateAnswer) async throws {

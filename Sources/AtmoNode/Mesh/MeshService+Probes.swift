@@ -46,6 +46,8 @@ extension MeshService {
         }
     }
 
+    /// `GET /health` of `url` within the probe timeout, connect to last body byte (the mesh
+    /// client's own timeouts never end it sooner: `MeshClient.httpConfiguration`).
     func probe(_ url: String) async {
         var prober = client
         prober.timeout = TimeAmount(configuration.probeTimeout)
