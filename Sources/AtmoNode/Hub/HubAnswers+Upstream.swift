@@ -32,6 +32,23 @@ extension HubAnswers {
         return json(HubBodies.ErrorBody(error: message), status: status, headers: headers)
     }
 
+    /// This node's answer when its reads of the upstream stayed taken (`HubUpstreamBusy`):
+    /// `503` with `Retry-After` and the reason as `X-Error-Message` and `{"error"}`, which
+    /// `huggingface_hub` raises as an `HfHubHTTPError` naming it (and retries where it
+    /// retries a 503).
+    static func upstreamBusy(_ busy: HubUpstreamBusy, upstream: String) -> Response {
+        var headers = HTTPFields()
+        headers[.retryAfter] = String(retryBusyAfterSeconds)
+        let message =
+            "This node's upstream \(upstream) is busy: its \(busy.limit) reads of it stayed taken for"
+            + " \(wholeSeconds(busy.waited)) s; retry after \(retryBusyAfterSeconds) s"
+        headers[.errorMessage] = message
+        return json(HubBodies.ErrorBody(error: message), status: .serviceUnavailable, headers: headers)
+    }
+
+    /// The `Retry-After` of `upstreamBusy`.
+    static let retryBusyAfterSeconds = 5
+
     /// A duration in whole seconds, rounded up, at least 1.
     static func wholeSeconds(_ duration: Duration) -> Int64 {
         max(1, duration.components.seconds + (duration.components.attoseconds > 0 ? 1 : 0))

@@ -50,6 +50,9 @@ extension HubRoutes {
             }
         } catch let refusal as HubUpstreamRefusal {
             return .answer(HubAnswers.upstreamRefusal(refusal, upstream: upstream.client.baseURL))
+        } catch let busy as HubUpstreamBusy {
+            context.logger.info("upstream reads busy", metadata: ["repo": "\(repoID)", "error": "\(busy)"])
+            return .answer(HubAnswers.upstreamBusy(busy, upstream: upstream.client.baseURL))
         } catch {
             context.logger.warning("upstream mirror failed", metadata: ["repo": "\(repoID)", "error": "\(error)"])
             return .answer(HubAnswers.json(HubBodies.ErrorBody(error: "The upstream endpoint failed: \(error)"), status: .badGateway))

@@ -30,8 +30,11 @@ struct HubUpstreamClient: Sendable {
     var patience: Duration = .seconds(4)
     /// When the upstream said its rate limit lets requests through again, per bucket.
     let pace = HubUpstreamPace()
-    /// The upstream's JSON answers read at once (the others wait).
-    let reads = HubUpstreamReads()
+    /// The upstream's JSON answers read at once; the others wait their turn at most
+    /// `reads.wait` (30 s, as `timeout`), then throw `HubUpstreamBusy`.
+    var reads = HubUpstreamReads()
+    /// Bytes of a whole tree listing, over all its pages (`HubUpstreamJSON.maxTreeBytes`).
+    var maxTreeBytes = HubUpstreamJSON.maxTreeBytes
 
     init(http: HTTPClient, baseURL: String, token: String? = nil) {
         self.http = http
@@ -74,23 +77,32 @@ struct HubUpstreamClient: Sendable {
 
     /// `GET /api/models/{repo_id}/tree/{commit}?recursive=true`, following `Link: rel="next"`
     /// pages (the Hub pages at 1,000 entries; a relative link is taken against the page's
-    /// URL) on the upstream's own host, at most 64 pages, `HubUpstreamJSON.maxTreeItems`
-    /// items (files and folders) and `WireLimits.maxFilesPerRepository` files, no path twice
-    /// or inside another file's path; each page within `HubUpstreamJSON`'s bounds, counted
-    /// before it is decoded. A file with an invalid path, size or hash fails the whole
-    /// listing (a mirror is complete or not made).
+    /// URL) on the upstream's own host, at most 64 pages, `maxTreeBytes` bytes over all of
+    /// them, `HubUpstreamJSON.maxTreeItems` items (files and folders) and
+    /// `WireLimits.maxFilesPerRepository` files, no path twice or inside another file's path;
+    /// each page within `HubUpstreamJSON`'s bounds, its bytes and items counted before it is
+    /// decoded. A file with an invalid path, size or hash fails the whole listing (a mirror
+    /// is complete or not made).
     func files(repoID: String, commit: String) async throws -> [File] {
         var next: String? = baseURL + "/api/models/\(repoID)/tree/\(commit)?recursive=true&expand=false"
         var files: [File] = []
         var paths = Set<String>()
         var pages = 0
         var items = 0
+        var bytes = 0
         while let url = next {
             pages += 1
             guard pages <= 64 else { throw HubUpstreamError("the tree listing of \(repoID) has more than 64 pages") }
             let what = "page \(pages) of the tree listing of \(repoID)"
-            let (page, headers, finalURL) = try await reads.run { () -> ([HubUpstreamJSON.TreeItem], HTTPHeaders, URL?) in
-                let (status, headers, body, finalURL) = try await get(url: url, limit: HubUpstreamJSON.maxTreePageBytes, what: what)
+            // The pages' bytes add up: a page may hold what the listing has left, no more.
+            let left = max(0, maxTreeBytes - bytes)
+            let overListing =
+                left < HubUpstreamJSON.maxTreePageBytes
+                ? "the tree listing of \(repoID) is larger than \(Self.mebibytes(maxTreeBytes)) over its pages,"
+                    + " the most this node reads of one listing" : nil
+            let (page, headers, finalURL, read) = try await reads.run { () -> ([HubUpstreamJSON.TreeItem], HTTPHeaders, URL?, Int) in
+                let (status, headers, body, finalURL) = try await get(
+                    url: url, limit: min(left, HubUpstreamJSON.maxTreePageBytes), what: what, tooLarge: overListing)
                 if let refusal = HubUpstreamRefusal.from(status: status, headers: headers) { throw refusal }
                 guard status == .ok else { throw HubUpstreamError("GET tree of \(repoID)@\(commit) answered \(status.code)") }
                 // Counted before anything is decoded: the items of every page add up.
@@ -101,8 +113,9 @@ struct HubUpstreamClient: Sendable {
                             + " the most this node reads")
                 }
                 let page = try HubUpstreamJSON.decode([HubUpstreamJSON.TreeItem].self, from: body, what: what, shape: shape)
-                return (page, headers, finalURL)
+                return (page, headers, finalURL, body.count)
             }
+            bytes += read
             items += page.count
             for item in page where item.type == "file" {
                 let file = try Self.file(item)
@@ -155,16 +168,25 @@ struct HubUpstreamClient: Sendable {
     }
 
     /// A bounded JSON `GET` (`send`): status, headers, body and the URL that answered. An
-    /// answer over `limit` bytes fails, named by `what`.
-    private func get(url: String, limit: Int, what: String) async throws -> (HTTPResponseStatus, HTTPHeaders, Data, URL?) {
+    /// answer over `limit` bytes fails, named by `what` (or said by `tooLarge`).
+    private func get(
+        url: String, limit: Int, what: String, tooLarge: String? = nil
+    ) async throws -> (HTTPResponseStatus, HTTPHeaders, Data, URL?) {
         let response = try await send(url, accept: "application/json", timeout: timeout)
         // The head's deadline ends at the head: the body gets its own (a trickled listing is an error).
         do {
             let bytes = try await response.body.collect(upTo: limit, deadline: .now() + timeout)
             return (response.status, response.headers, Data(buffer: bytes), response.url)
         } catch is NIOTooManyBytesError {
-            throw HubUpstreamError("\(what) is larger than \(limit >> 20) MiB, the most this node reads of it")
+            throw HubUpstreamError(tooLarge ?? "\(what) is larger than \(Self.mebibytes(limit)), the most this node reads of it")
         }
+    }
+
+    /// `bytes` as the bounds are written: whole MiB, else KiB, else bytes.
+    static func mebibytes(_ bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 
     /// The Hub's not-found answers (`X-Error-Code`; the Hub answers 401 for a repository it

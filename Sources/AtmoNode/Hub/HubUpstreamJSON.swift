@@ -24,6 +24,10 @@ enum HubUpstreamJSON {
     static let maxValues = 1 << 19
     /// Items (files and folders) of a whole tree listing, over all its pages.
     static let maxTreeItems = 4 * WireLimits.maxFilesPerRepository
+    /// Bytes of a whole tree listing, over all its pages (64 pages of `maxTreePageBytes`
+    /// would be 512 MiB): room for `maxTreeItems` items of the longest paths
+    /// (`WireLimits.maxRepositoryPathBytes`, ~1.2 KB an item: ~20 MB), so 8 full pages.
+    static let maxTreeBytes = 64 << 20
 
     /// The info fields the mirror reads.
     struct Info: Decodable {
