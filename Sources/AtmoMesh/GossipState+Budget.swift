@@ -18,12 +18,14 @@ extension GossipState {
         return view.source(of: peer) == .direct
     }
 
-    /// The origins whose catalogs must be dropped so that `catalog` (of `bytes`, delivered
-    /// by `sender`) fits the byte budgets; nil when it cannot fit and is refused:
+    /// Whether `catalog` (of `bytes`, delivered by `sender`) fits the byte budgets: taken
+    /// once the catalogs of the returned victims are dropped, or refused with the budget it
+    /// did not fit (the reason is decided here, where it is known, not guessed after):
     ///
-    /// - larger than `maxBytesPerOrigin`;
+    /// - larger than `maxBytesPerOrigin`: `overOriginBudget`;
     /// - the sender's own catalogs are dropped first to keep it within `maxBytesPerSender`
-    ///   (when `capsSender`), then any to keep the total within `maxLearnedBytes`;
+    ///   (when `capsSender`; `overSenderBudget` when they are not enough), then any to keep
+    ///   the total within `maxLearnedBytes` (`noRoom` when those that may go are not enough);
     /// - origins this node does not talk to directly go first, then the largest, then the
     ///   one closest to expiry. A catalog of an origin that is not direct never makes a
     ///   direct origin's catalog go: it is refused instead.
@@ -33,10 +35,10 @@ extension GossipState {
     /// The order for the total is computed once and reused until used up (`evictionOrder`):
     /// a bundle of thousands of catalogs over the budget costs a few sorts, not one sort of
     /// every held catalog per catalog. Catalogs admitted since join at the next computation.
-    mutating func budgetVictims(
+    mutating func budgetDecision(
         for catalog: ModelCatalog, bytes: Int, sender: String, capsSender: Bool = true
-    ) -> [String]? {
-        guard bytes <= configuration.maxBytesPerOrigin else { return nil }
+    ) -> BudgetDecision {
+        guard bytes <= configuration.maxBytesPerOrigin else { return .refuse(.overOriginBudget) }
         let origin = catalog.nodeID
         let replaced = records[origin].flatMap { $0.catalog == nil ? nil : $0 }
         var totalExcess = heldBytes - (replaced?.bytes ?? 0) + bytes - configuration.maxLearnedBytes
@@ -45,7 +47,7 @@ extension GossipState {
             ? heldBytes(deliveredBy: sender) - (replaced?.sender == sender ? replaced?.bytes ?? 0 : 0) + bytes
                 - configuration.maxBytesPerSender
             : 0
-        guard totalExcess > 0 || senderExcess > 0 else { return [] }
+        guard totalExcess > 0 || senderExcess > 0 else { return .admit(victims: []) }
 
         let newIsDirect = isDirect(catalog)
         var victims: [String] = []
@@ -66,7 +68,7 @@ extension GossipState {
                 senderExcess -= candidate.bytes
                 totalExcess -= candidate.bytes
             }
-            if senderExcess > 0 { return nil }
+            if senderExcess > 0 { return .refuse(.overSenderBudget) }
         }
         // The total, from the reused order (the next victim last); each origin is checked
         // again when its turn comes (still held, still allowed to go).
@@ -91,7 +93,7 @@ extension GossipState {
             taken.insert(other)
             totalExcess -= record.bytes
         }
-        return totalExcess > 0 ? nil : victims
+        return totalExcess > 0 ? .refuse(.noRoom) : .admit(victims: victims)
     }
 
     /// Every held catalog in the order they go to make room, the first to go last:
@@ -108,6 +110,14 @@ extension GossipState {
         evictionOrder = candidates.map(\.origin)
         evictionOrderBuilds += 1
     }
+}
+
+/// What the byte budgets make of a catalog (`GossipState.budgetDecision`).
+enum BudgetDecision: Equatable {
+    /// It fits once the catalogs of these origins are dropped (none: it fits as things are).
+    case admit(victims: [String])
+    /// It does not fit, for this reason (`overOriginBudget`, `overSenderBudget` or `noRoom`).
+    case refuse(CatalogRefusal.Reason)
 }
 
 /// A held catalog as the byte budgets weigh it for eviction.

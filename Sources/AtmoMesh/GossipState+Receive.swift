@@ -112,10 +112,14 @@ extension GossipState {
         let bytes = stored.heldSize
         // The byte budgets (docs/MESH.md, "Memory"): room is made before anything changes,
         // or the catalog is refused and what is held stays as it was.
-        guard let victims = budgetVictims(for: stored, bytes: bytes, sender: sender, capsSender: capsSender) else {
+        let victims: [String]
+        switch budgetDecision(for: stored, bytes: bytes, sender: sender, capsSender: capsSender) {
+        case .admit(let dropped):
+            victims = dropped
+        case .refuse(let reason):
             statistics.refused += 1
             statistics.refusedForSize += 1
-            refusedForSize(stored, bytes: bytes, sender: sender, capsSender: capsSender, now: now)
+            refusedForSize(stored, bytes: bytes, sender: sender, reason: reason, now: now)
             return nil
         }
         var evicted: [GossipAction<Peer>] = []

@@ -117,20 +117,21 @@ extension GossipState {
     }
 
     /// Records that `catalog` (`bytes` as held, delivered by `sender`) did not fit the byte
-    /// budgets, with the budget it did not fit.
-    mutating func refusedForSize(_ catalog: ModelCatalog, bytes: Int, sender: String, capsSender: Bool, now: Int64) {
-        let reason: CatalogRefusal.Reason
-        let budget: Int
-        if bytes > configuration.maxBytesPerOrigin {
-            (reason, budget) = (.overOriginBudget, configuration.maxBytesPerOrigin)
-        } else if capsSender, heldBytes(deliveredBy: sender) + bytes > configuration.maxBytesPerSender {
-            (reason, budget) = (.overSenderBudget, configuration.maxBytesPerSender)
-        } else {
-            (reason, budget) = (.noRoom, configuration.maxLearnedBytes)
-        }
+    /// budgets for `reason` (as `budgetDecision` decided it), with the budget it did not fit.
+    mutating func refusedForSize(_ catalog: ModelCatalog, bytes: Int, sender: String, reason: CatalogRefusal.Reason, now: Int64) {
         refusalNotices.refused(
             CatalogRefusal(
-                origin: catalog.nodeID, bytes: bytes, budget: budget, reason: reason, sender: sender),
+                origin: catalog.nodeID, bytes: bytes, budget: budget(refusedFor: reason), reason: reason, sender: sender),
             now: now)
+    }
+
+    /// The byte budget a catalog refused for `reason` did not fit (0: not a budget's).
+    func budget(refusedFor reason: CatalogRefusal.Reason) -> Int {
+        switch reason {
+        case .overOriginBudget: return configuration.maxBytesPerOrigin
+        case .overSenderBudget: return configuration.maxBytesPerSender
+        case .noRoom: return configuration.maxLearnedBytes
+        case .entriesRefused: return 0
+        }
     }
 }

@@ -61,6 +61,40 @@ struct GossipRefusalNoticeTests {
         #expect(notices.first?.sender == GossipState<String>.pullSender("peer-x"))
     }
 
+    /// Review dec08: the sender's own catalog could go to keep it within its share, but the
+    /// rest are direct origins a learned catalog may not push out. The refusal is for the
+    /// total (`no_room`), not the sender's share (it was named `over_sender_budget`).
+    @Test func aRefusalForTheTotalIsNotNamedTheSendersShare() throws {
+        // (A sender's budget is at least one origin's: `GossipConfiguration` raises it.)
+        var node = GossipBudgetTests.node(total: 100 << 10, perOrigin: 40 << 10, perSender: 40 << 10, peers: ["d1", "d2"])
+        _ = node.receive(GossipBudgetTests.catalog("d1", kilobytes: 35, at: t0), from: nil, senderKey: "a", now: t0)
+        _ = node.receive(GossipBudgetTests.catalog("d2", kilobytes: 35, at: t0), from: nil, senderKey: "b", now: t0)
+        _ = node.receive(GossipBudgetTests.catalog("old", kilobytes: 20, at: t0), from: nil, senderKey: "c", now: t0)
+        try #require(node.catalog(of: "d1") != nil && node.catalog(of: "d2") != nil && node.catalog(of: "old") != nil)
+        #expect(node.takeRefusalNotices().isEmpty)
+        // Its share: dropping "old" makes room. The total: still 5 KiB over, and only direct ones left.
+        let new = GossipBudgetTests.catalog("new", kilobytes: 35, at: t0 + 1)
+        #expect(node.receive(new, from: nil, senderKey: "c", now: t0 + 1).learned.isEmpty)
+        #expect(node.catalog(of: "old") != nil, "nothing goes for a refused catalog")
+        let notices = node.takeRefusalNotices()
+        #expect(notices.map(\.reason) == [.noRoom])
+        #expect(notices.first?.budget == 100 << 10)
+        #expect(node.refusalCounts[.noRoom] == 1 && node.refusalCounts[.overSenderBudget] == nil, "\(node.refusalCounts)")
+    }
+
+    /// The sender's share is named when it is what refused: its own catalogs that could go
+    /// are not enough (a direct origin's it delivered stays for a learned one).
+    @Test func aRefusalForTheSendersShareIsNamedSo() throws {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 40 << 10, perSender: 40 << 10, peers: ["d1"])
+        _ = node.receive(GossipBudgetTests.catalog("d1", kilobytes: 30, at: t0), from: nil, senderKey: "c", now: t0)
+        try #require(node.catalog(of: "d1") != nil)
+        #expect(node.receive(GossipBudgetTests.catalog("new", kilobytes: 20, at: t0), from: nil, senderKey: "c", now: t0).learned.isEmpty)
+        let notices = node.takeRefusalNotices()
+        #expect(notices.map(\.reason) == [.overSenderBudget])
+        #expect(notices.first?.budget == 40 << 10)
+        #expect(notices.first?.sender == "c")
+    }
+
     @Test func aCatalogTakenWithEntriesRefusedIsNoticed() throws {
         var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
         var catalog = GossipBudgetTests.catalog("many", kilobytes: 1, at: t0)
