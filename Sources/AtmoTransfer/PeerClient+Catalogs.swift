@@ -23,10 +23,8 @@ extension PeerClient {
         let answer: CollectedResponse
         do {
             answer = try await http.exchange(request, timeout: timeout, limit: limit, logger: logger)
-        } catch is NIOTooManyBytesError {
-            throw ErrorMapping.answerTooLarge(from: baseURL, what: "catalogs", limit: limit)
         } catch {
-            throw Self.connectionError(error, peer: baseURL, limit: limit)
+            throw Self.connectionError(error, peer: baseURL, what: "catalogs", limit: limit)
         }
         switch answer.status {
         case .ok:

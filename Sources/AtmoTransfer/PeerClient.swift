@@ -130,9 +130,12 @@ public struct PeerClient: SourceChannel {
         }
     }
 
-    /// Turns connection-level failures into errors a person can act on; `limit`: the bound
-    /// of the read that failed (`WireLimits.maxMessageBytes` for a control answer).
-    static func connectionError(_ error: any Error, peer: String, limit: Int = WireLimits.maxMessageBytes) -> TransferError {
+    /// Turns connection-level failures into errors a person can act on (the failure kept as
+    /// `underlying`, but for a cancellation); `limit`: the bound of the read that failed (`WireLimits.maxMessageBytes`
+    /// for a control answer) and `what` the answer it read, both named when it was over.
+    static func connectionError(
+        _ error: any Error, peer: String, what: String = "an answer", limit: Int = WireLimits.maxMessageBytes
+    ) -> TransferError {
         if let error = error as? TransferError { return error }
         if error is CancellationError { return TransferError(.cancelled, "cancelled") }
         if let error = error as? HTTPClientError {
@@ -149,7 +152,7 @@ public struct PeerClient: SourceChannel {
             }
         }
         if error is NIOTooManyBytesError {
-            return ErrorMapping.answerTooLarge(from: peer, what: "an answer", limit: limit, underlying: error)
+            return ErrorMapping.answerTooLarge(from: peer, what: what, limit: limit, underlying: error)
         }
         if ErrorMapping.posixErrno(in: error) == ECONNREFUSED {
             return TransferError(.peerUnreachable, "cannot connect to \(peer): connection refused (is `atmo serve` running there?)", underlying: error)

@@ -61,6 +61,8 @@ struct PeerClientCatalogsTests {
         #expect(error?.code == .peerError, "\(String(describing: error))")
         #expect(error?.message.contains("64 MiB") == true, "\(String(describing: error))")
         #expect(error?.message.contains("NIOTooManyBytesError") == false, "\(String(describing: error))")
+        // The bounded read's own error is kept, as `underlying` (review dec08).
+        #expect((error?.underlying).map { $0 is NIOTooManyBytesError } == true, "\(String(describing: error?.underlying))")
     }
 
     @Test("a catalog nested too deep is refused and its reason says so")
