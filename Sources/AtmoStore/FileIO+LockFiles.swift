@@ -55,13 +55,21 @@ extension FileIO {
     package static func withLockRemovingFile<T>(_ path: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         guard let fd = try lockFile(path) else { throw StoreError(.io, "\(path) could not be locked") }
         defer {
-            // Ours until we let go: only a holder unlinks, and it holds the file the path names.
-            if let held = try? fstat(fd), let current = try? stat(path), current.inode == held.inode, current.device == held.device {
-                unlink(path)
-            }
+            removeLockFile(path, heldBy: fd)
             close(fd)
         }
         return try body()
+    }
+
+    /// Unlinks the lock file at `path` when it is the file `fd` holds (the holder's side of
+    /// the type's notes: only a holder unlinks, and only the file the path still names, not
+    /// one made there since by another). Call it before letting go of `fd`. Returns whether
+    /// it unlinked the file.
+    @discardableResult
+    package static func removeLockFile(_ path: String, heldBy fd: Int32) -> Bool {
+        guard let held = try? fstat(fd), let current = try? stat(path), current.inode == held.inode, current.device == held.device
+        else { return false }
+        return unlink(path) == 0
     }
 
     /// Removes the lock file at `path` when nobody holds nor waits on it: takes it without

@@ -151,17 +151,14 @@ final class PartialDownload: Sendable {
     /// when its pull ends, removing the lock file first when no partial of the artefact is
     /// left (installed, or discarded after a failed hash check): it would guard nothing and
     /// stay for ever, one per bad file a peer offered. Only the holder unlinks, and only while
-    /// the path still names the file it holds (`FileIO+LockFiles`): a pull that opened that
-    /// file meanwhile finds, once it has the lock, that the path names another file, and
-    /// takes the path's next one. A kept partial keeps its lock file. Blocking.
+    /// the path still names the file it holds (`FileIO.removeLockFile(_:heldBy:)`): a pull
+    /// that opened that file meanwhile finds, once it has the lock, that the path names
+    /// another file, and takes the path's next one. A kept partial keeps its lock file.
+    /// Blocking.
     static func releaseLock(_ fd: Int32, sha256: String, in store: LocalModelStore) {
         defer { FileIO.close(fd) }
-        let lockPath = store.lockPath(sha256: sha256)
-        guard (try? FileIO.stat(store.partialPath(sha256: sha256))) == nil,
-            let held = try? FileIO.fstat(fd), let current = try? FileIO.stat(lockPath),
-            current.inode == held.inode, current.device == held.device
-        else { return }
-        unlink(lockPath)
+        guard (try? FileIO.stat(store.partialPath(sha256: sha256))) == nil else { return }
+        FileIO.removeLockFile(store.lockPath(sha256: sha256), heldBy: fd)
     }
 
     /// Installs the verified file atomically, remembers its hash (and manifest), forgets the

@@ -44,6 +44,25 @@ struct RemovableLockFileTests {
         let entries = Atomic<Int>(0)
     }
 
+    /// `withLockRemovingFile` unlinks only the file it holds: a file made at the path
+    /// meanwhile (after its own was removed) stays, with its holder.
+    @Test func aLockFileMadeAgainMeanwhileIsNotRemoved() throws {
+        let directory = try TemporaryDirectory(prefix: "atmo-lock")
+        defer { directory.remove() }
+        let path = directory.path + "/w.lock"
+        let next = try FileIO.withLockRemovingFile(path) { () throws(StoreError) -> Int32? in
+            unlink(path)
+            return try FileIO.lockFile(path, wait: false)
+        }
+        let holder = try #require(next, "the path's next file")
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(try FileIO.lockFile(path, wait: false) == nil, "still held by its holder")
+        FileIO.close(holder)
+        // The file it holds goes.
+        try FileIO.withLockRemovingFile(path) { () throws(StoreError) in }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func aHeldLockFileIsNotRemoved() throws {
         let directory = try TemporaryDirectory(prefix: "atmo-lock")
         defer { directory.remove() }
