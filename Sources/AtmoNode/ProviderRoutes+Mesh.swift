@@ -29,11 +29,13 @@ extension ProviderRoutes {
                 throw HTTPError(.badRequest, message: "Invalid model id: use 1-200 of A-Z a-z 0-9 . _ - (no '..')")
             }
             let versions = self.mesh.versions(of: id, localSHA256s: self.localSHA256s(), ownNodeID: self.nodeID)
-            guard !versions.isEmpty else { throw HTTPError(.notFound, message: "No node of the mesh offers \(id)") }
+            guard !versions.isEmpty else {
+                throw HTTPError(.notFound, message: "No node of the mesh offers \(id)" + self.mesh.refusalHint())
+            }
             return JSONResponse.make(MeshAPI.ModelList(models: versions))
         }
         router.get(.init(MeshAPI.peersPath)) { _, _ in
-            JSONResponse.make(MeshAPI.PeerList(peers: self.mesh.peerList()))
+            JSONResponse.make(self.mesh.peerListAnswer())
         }
     }
 

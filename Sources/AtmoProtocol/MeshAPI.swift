@@ -96,6 +96,9 @@ public enum MeshAPI {
         /// deadline, e.g. a peer that trickles its answer) or `failed` (refused, an error
         /// status, an answer that does not decode); nil when it answered or was not probed yet.
         public var probeError: String?
+        /// **Extension** `refused_catalogs`: the catalogs this node refused whose origin is this
+        /// peer or that it delivered (newest first); nil (omitted) when none.
+        public var refusedCatalogs: [RefusedCatalog]?
 
         /// `probe_error` of a probe that got no whole answer in time.
         public static let probeTimedOut = "timeout"
@@ -122,13 +125,22 @@ public enum MeshAPI {
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id", nodeName = "node_name", http, origin, latencyMs = "latency_ms"
             case activeTransfers = "active_transfers", reliability, lastSeen = "last_seen", modelCount = "model_count"
-            case transports, probeError = "probe_error"
+            case transports, probeError = "probe_error", refusedCatalogs = "refused_catalogs"
         }
     }
 
     /// `GET /v1/mesh/peers`.
     public struct PeerList: Sendable, Hashable, Codable {
         public var peers: [Peer]
-        public init(peers: [Peer]) { self.peers = peers }
+        /// **Extension** `refused_catalogs`: every refusal this node remembers (at most 256,
+        /// newest first), those of origins it knows no peer of too; nil (omitted) when none.
+        public var refusedCatalogs: [RefusedCatalog]?
+
+        public init(peers: [Peer], refusedCatalogs: [RefusedCatalog]? = nil) {
+            self.peers = peers
+            self.refusedCatalogs = refusedCatalogs
+        }
+
+        enum CodingKeys: String, CodingKey { case peers, refusedCatalogs = "refused_catalogs" }
     }
 }

@@ -57,7 +57,12 @@ extension PullCommand {
         guard revision != nil else { return (repositoryModelID, nil) }
         let rows = (try? await node.get(MeshAPI.repositoriesPath, as: MeshAPI.RepositoryList.self))?.repositories ?? []
         let (known, row) = revisionMatch.pick(rows)
-        guard let row else { noSuchRevision(known) }
+        guard let row else {
+            let error = Self.noSuchRevision(known, asked: modelID, revision: revision ?? "main")
+            // Nothing of that repository offered, and catalogs refused lately: one of them may have offered it.
+            let hint = error.code == .notOffered && known.isEmpty ? await refusalHint(node) : ""
+            Failure(message: error.message + hint, exitCode: error.exitCode).exit(json: json, code: error.code.description)
+        }
         return (row.repository.modelID, row.repository.revision)
     }
 

@@ -26,7 +26,19 @@ extension PullCommand {
         case .chooseVersion(let message):
             Failure(message: message, exitCode: ExitStatus.usage).exit(json: json, code: "ambiguous_version")
         case .refuse(let code, let message):
-            Failure(message: message, exitCode: ErrorMapping.exitCode(for: code)).exit(json: json, code: code.description)
+            let wanted = expectedSHA256?.lowercased()
+            let offersNone = code == .notOffered && !versions.contains { wanted == nil || $0.entry.sha256 == wanted }
+            let hint = offersNone ? await refusalHint(node) : ""
+            Failure(message: message + hint, exitCode: ErrorMapping.exitCode(for: code)).exit(json: json, code: code.description)
         }
+    }
+
+    /// What the node says of the peer catalogs it refused in the last hour (`refused_catalogs`
+    /// of `GET /v1/mesh/peers`), for the message of a pull that finds no provider; "" when
+    /// none, or from a node that does not say.
+    func refusalHint(_ node: LocalNodeClient) async -> String {
+        guard let list = try? await node.get(MeshAPI.peersPath, as: MeshAPI.PeerList.self) else { return "" }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return RefusedCatalogHint.text(RefusedCatalogHint.recent(list.refusedCatalogs ?? [], now: now)) ?? ""
     }
 }

@@ -85,8 +85,9 @@ extension DownloadService {
                 continue
             }
             let at = revision.map { " at revision \($0)" } ?? ""
+            let hint = mesh.refusalHint()
             downloads.finish(queued.requestID, state: .failed) { status in
-                status.error = "no other node of the mesh offers the repository \(queued.modelID)\(at) (see `atmo models`)"
+                status.error = "no other node of the mesh offers the repository \(queued.modelID)\(at) (see `atmo models`)" + hint
                 status.errorCode = TransferError.Code.notOffered.description
             }
             return nil

@@ -187,8 +187,12 @@ struct DownloadService: Service {
                     }
                     continue
                 }
+                // Nothing offered, and catalogs refused lately: one of them may have offered it.
+                let wanted = queued.sha256?.lowercased()
+                let offersNone = code == .notOffered && !versions.contains { wanted == nil || $0.entry.sha256 == wanted }
+                let hint = offersNone ? mesh.refusalHint() : ""
                 downloads.finish(queued.requestID, state: .failed) { status in
-                    status.error = message
+                    status.error = message + hint
                     status.errorCode = code.description
                 }
                 return nil

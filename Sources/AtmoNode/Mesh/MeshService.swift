@@ -163,8 +163,14 @@ struct MeshService: Service {
 
     /// `GET /v1/catalogs`, or for an older peer without it, its one catalog built from
     /// `/health` (id, name; within the probe timeout, like every `/health` probe) and `/v1/models`.
+    /// Catalogs of the answer that could not be read are remembered and warned about
+    /// (`unreadableCatalogs`); those read go through the gossip's budgets, whose refusals are
+    /// remembered and warned about as a push's are (`MeshState.update`).
     private func fetchEverything(from peer: String) async throws -> [ModelCatalog] {
-        if let bundle = try await client.fetchCatalogs(from: peer) { return bundle.catalogs }
+        if let bundle = try await client.fetchCatalogs(from: peer) {
+            mesh.unreadableCatalogs(bundle.rejected, pulledFrom: peer)
+            return bundle.catalogs
+        }
         var prober = client
         prober.timeout = TimeAmount(configuration.probeTimeout)
         let (health, _) = try await prober.probe(peer)

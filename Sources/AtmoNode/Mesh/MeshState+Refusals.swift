@@ -1,4 +1,5 @@
 import AtmoMesh
+import AtmoProtocol
 import Logging
 
 extension MeshState {
@@ -21,5 +22,37 @@ extension MeshState {
             if refusal.unnoticedBefore > 0 { metadata["unnoticed_before"] = "\(refusal.unnoticedBefore)" }
             logger.warning("gossip: \(refusal.summary)", metadata: metadata)
         }
+    }
+
+    /// Catalogs of `peer`'s answer to this node's pull (`GET /v1/catalogs`) that could not be
+    /// read (invalid, nested too deep): remembered as `unreadable` refusals, and warned about
+    /// like the gossip's refusals, once per peer per 10 minutes.
+    func unreadableCatalogs(_ rejected: [WireError], pulledFrom peer: String) {
+        guard let first = rejected.first else { return }
+        let now = Self.now()
+        let refusal = MeshAPI.RefusedCatalog(
+            origin: "", sender: "pull:" + peer, reason: MeshAPI.RefusedCatalog.unreadable, bytes: 0, entries: rejected.count,
+            detail: Self.printable(first.message), refusedAt: now)
+        guard state.withLock({ $0.refusedCatalogs.record(refusal) }), let logger else { return }
+        let what = "\(rejected.count) catalogs of the answer of \(peer) could not be read (\(refusal.detail ?? ""))"
+        logger.warning(
+            "gossip: \(what); they stay out of the mesh view",
+            metadata: ["sender": "\(refusal.sender)", "reason": "\(refusal.reason)", "entries": "\(rejected.count)"])
+    }
+
+    /// The refusals this node remembers, newest first, and those concerning each peer
+    /// (`refused_catalogs` of `GET /v1/mesh/peers`).
+    var refusedCatalogs: [MeshAPI.RefusedCatalog] { state.withLock { $0.refusedCatalogs.all } }
+
+    /// What a pull that finds no provider adds to its message when catalogs were refused in
+    /// the last hour (`RefusedCatalogHint`); "" when none were.
+    func refusalHint() -> String {
+        let now = Self.now()
+        return RefusedCatalogHint.text(state.withLock { $0.refusedCatalogs.recent(now: now) }) ?? ""
+    }
+
+    /// What a peer sent, fit for a log line and an answer: printable ASCII, at most 200 characters.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
     }
 }

@@ -30,7 +30,7 @@ extension MeshState {
         }
     }
 
-    /// The peers known, by name then id.
+    /// The peers known, by name then id, each with the refusals of catalogs concerning it.
     func peerList() -> [MeshAPI.Peer] {
         state.withLock { state in
             var list = state.peers.peers.values.map { peer in
@@ -46,8 +46,21 @@ extension MeshState {
                         nodeID: "", nodeName: "", http: url, origin: pending.origin.rawValue, latencyMs: nil, activeTransfers: nil,
                         reliability: pending.reliability, lastSeen: 0, modelCount: 0, probeError: pending.probeFailure?.rawValue))
             }
+            let refusals = state.refusedCatalogs.all
+            if !refusals.isEmpty {
+                for index in list.indices {
+                    let refused = CatalogRefusalMemory.concerning(refusals, nodeID: list[index].nodeID, http: list[index].http)
+                    list[index].refusedCatalogs = refused.isEmpty ? nil : refused
+                }
+            }
             return list.sorted { ($0.nodeName, $0.nodeID, $0.http ?? "") < ($1.nodeName, $1.nodeID, $1.http ?? "") }
         }
+    }
+
+    /// The answer to `GET /v1/mesh/peers`: the peers, and every refusal remembered.
+    func peerListAnswer() -> MeshAPI.PeerList {
+        let refused = refusedCatalogs
+        return MeshAPI.PeerList(peers: peerList(), refusedCatalogs: refused.isEmpty ? nil : refused)
     }
 
     /// The answer to `GET /v1/catalogs`.

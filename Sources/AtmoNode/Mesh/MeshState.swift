@@ -23,6 +23,8 @@ final class MeshState: Sendable {
         /// The mesh's repositories merged and indexed, as of a catalog revision and this
         /// node's own repositories (MeshState+Repositories.swift).
         var repositoryIndex: RepositoryIndexCache?
+        /// The latest refusals of peer catalogs (MeshState+Refusals.swift), bounded.
+        var refusedCatalogs = CatalogRefusalMemory()
     }
 
     /// Most peers remembered (a hostile peer cannot grow the table without bound).
@@ -71,6 +73,7 @@ final class MeshState: Sendable {
             for action in body(&state, now) {
                 switch action {
                 case .learned(let catalog):
+                    state.refusedCatalogs.accepted(origin: catalog.nodeID)
                     if state.catalog.apply(catalog, now: now) { state.version &+= 1 }
                     outgoing += state.perform(state.peers.learned(catalog, now: now), now: now)
                 case .forgot(let nodeID):
@@ -85,9 +88,11 @@ final class MeshState: Sendable {
             if state.peers.revision != peersBefore { state.version &+= 1 }
             let own = state.gossip.ownCatalog
             defer { state.probesWanted = [] }
+            let refusals = state.gossip.takeRefusalNotices()
+            for refusal in refusals { state.refusedCatalogs.record(MeshAPI.RefusedCatalog(refusal, at: now)) }
             return (
                 outgoing, state.version == before ? nil : state.version, own.timestamp == publishedBefore ? nil : own,
-                state.probesWanted, state.gossip.takeRefusalNotices()
+                state.probesWanted, refusals
             )
         }
         logRefusals(refusals)

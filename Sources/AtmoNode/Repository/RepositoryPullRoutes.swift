@@ -63,7 +63,8 @@ struct RepositoryPullRoutes: Sendable {
                 guard await Self.waitForRepository(start, node: node) else {
                     let at = start.repository?.revision.map { " at revision \($0)" } ?? ""
                     let failure = RepositoryPullAPI.Failure(
-                        error: "no other node of the mesh offers the repository \(start.modelID)\(at) (see `atmo models`)",
+                        error: "no other node of the mesh offers the repository \(start.modelID)\(at) (see `atmo models`)"
+                            + node.mesh.refusalHint(),
                         code: TransferError.Code.notOffered.description)
                     try await writer.write(Self.event("error", failure))
                     try await writer.finish(nil)

@@ -1,0 +1,57 @@
+import AtmoMesh
+import AtmoProtocol
+
+/// What a pull that finds no provider adds to its `not_offered` message when this node
+/// refused peer catalogs lately (`refused_catalogs` of `GET /v1/mesh/peers`): one of those may
+/// have offered the model. The error code stays `not_offered`; only the message says more.
+public enum RefusedCatalogHint {
+    /// `"; 2 peer catalogs were refused ... (largest: ...); see ..."`, to append to the message
+    /// of a pull that found no provider; nil when `refusals` is empty.
+    public static func text(_ refusals: [MeshAPI.RefusedCatalog]) -> String? {
+        guard let largest = refusals.max(by: { ($0.bytes, $1.refusedAt) < ($1.bytes, $0.refusedAt) }) else { return nil }
+        let count = refusals.count
+        let catalogs = count == 1 ? "1 peer catalog was" : "\(count) peer catalogs were"
+        let which = count == 1 ? "" : "largest: "
+        return "; \(catalogs) refused by this node's gossip limits in the last hour and may have offered it "
+            + "(\(which)\(describe(largest))); see `refused_catalogs` in `atmo peers --json` and the node's log"
+    }
+
+    /// How long a refusal counts for the hint: longer than the 10 minutes within which an
+    /// origin's refusal is noticed once (`CatalogRefusalNotices.interval`), so that a catalog
+    /// refused again and again stays in it.
+    public static let recentMs: Int64 = 60 * 60 * 1000
+
+    /// Those of `refusals` of the last `recentMs` before `now`.
+    public static func recent(_ refusals: [MeshAPI.RefusedCatalog], now: Int64) -> [MeshAPI.RefusedCatalog] {
+        refusals.filter { now - $0.refusedAt < recentMs }
+    }
+
+    /// One refusal, for a person: whose catalog, how large, and what it did not fit.
+    public static func describe(_ refusal: MeshAPI.RefusedCatalog) -> String {
+        let whose = refusal.origin.isEmpty ? "a catalog from \(refusal.sender)" : "the catalog of node \(refusal.origin)"
+        let size = refusal.bytes > 0 ? ", \(byteText(refusal.bytes))" : ""
+        let budget = refusal.budget.map(byteText) ?? "?"
+        switch refusal.reason {
+        case CatalogRefusal.Reason.overOriginBudget.rawValue:
+            return "\(whose)\(size), over the \(budget) per-origin budget"
+        case CatalogRefusal.Reason.overSenderBudget.rawValue:
+            return "\(whose)\(size), over the \(budget) that \(refusal.sender) may push unasked"
+        case CatalogRefusal.Reason.noRoom.rawValue:
+            return "\(whose)\(size), no room within the \(budget) of catalogs held"
+        case CatalogRefusal.Reason.entriesRefused.rawValue:
+            return "\(whose): \(refusal.entries ?? 0) entries refused (\(refusal.detail ?? "?"))"
+        case MeshAPI.RefusedCatalog.unreadable:
+            return "\(whose): \(refusal.entries ?? 1) unreadable (\(refusal.detail ?? "?"))"
+        default:
+            return "\(whose)\(size): \(refusal.reason)"
+        }
+    }
+
+    /// `512 bytes`, `9.1 KiB`, `4.0 MiB`.
+    static func byteText(_ bytes: Int) -> String {
+        if bytes < 1024 { return "\(bytes) bytes" }
+        let (value, unit) = bytes < 1 << 20 ? (Double(bytes) / 1024, "KiB") : (Double(bytes) / Double(1 << 20), "MiB")
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) \(unit)"
+    }
+}

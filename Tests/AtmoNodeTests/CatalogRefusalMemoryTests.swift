@@ -1,0 +1,81 @@
+import AtmoProtocol
+import Testing
+
+@testable import AtmoNode
+
+/// The node's memory of refused peer catalogs (`CatalogRefusalMemory`): the latest refusal of
+/// each origin from each sender, bounded however many origins a hostile mesh invents.
+struct CatalogRefusalMemoryTests {
+    static func refusal(
+        _ origin: String, sender: String = "10.0.0.9", bytes: Int = 9_500_000, at: Int64, reason: String = "over_origin_budget"
+    ) -> MeshAPI.RefusedCatalog {
+        MeshAPI.RefusedCatalog(origin: origin, sender: sender, reason: reason, bytes: bytes, budget: 8 << 20, refusedAt: at)
+    }
+
+    @Test func holdsAtMostItsCapacityDroppingTheLeastRecentlyRecorded() {
+        var memory = CatalogRefusalMemory(capacity: 4)
+        for index in 0..<1000 { memory.record(Self.refusal("invented-\(index)", at: Int64(index))) }
+        #expect(memory.count == 4)
+        #expect(Array(memory.all.map(\.origin).prefix(5)) == ["invented-999", "invented-998", "invented-997", "invented-996"])
+    }
+
+    @Test func aRefusalRecordedAgainIsKeptOverOlderOnes() {
+        var memory = CatalogRefusalMemory(capacity: 2)
+        memory.record(Self.refusal("kept", at: 1))
+        memory.record(Self.refusal("dropped", at: 2))
+        memory.record(Self.refusal("kept", bytes: 10_000_000, at: 3))
+        memory.record(Self.refusal("newest", at: 4))
+        #expect(memory.all.map(\.origin) == ["newest", "kept"])
+        #expect(memory.all.last?.bytes == 10_000_000, "the latest refusal of an origin replaces the earlier")
+    }
+
+    @Test func eachOriginAndSenderIsOneEntryAndNewsOncePerInterval() {
+        var memory = CatalogRefusalMemory()
+        let first = memory.record(Self.refusal("a", at: 0), interval: 100)
+        let repeated = memory.record(Self.refusal("a", at: 50), interval: 100)
+        let otherReason = memory.record(Self.refusal("a", at: 60, reason: "no_room"), interval: 100)
+        let otherSender = memory.record(Self.refusal("a", sender: "pull:http://10.0.0.7:7070", at: 70), interval: 100)
+        #expect(first)
+        #expect(!repeated, "same origin, sender and reason within the interval")
+        #expect(otherReason, "another reason is news")
+        #expect(otherSender)
+        #expect(memory.count == 2)
+        let later = memory.record(Self.refusal("a", at: 200), interval: 100)
+        #expect(later, "news again after the interval")
+    }
+
+    @Test func anOriginsCatalogTakenClearsItsRefusalsForSizeButNotItsRefusedEntries() {
+        var memory = CatalogRefusalMemory()
+        memory.record(Self.refusal("a", at: 1))
+        memory.record(Self.refusal("a", sender: "relay:a", at: 2, reason: "entries_refused"))
+        memory.record(Self.refusal("b", at: 3))
+        memory.accepted(origin: "a")
+        #expect(memory.all.map { "\($0.origin) \($0.reason)" } == ["b over_origin_budget", "a entries_refused"])
+    }
+
+    @Test func aPeersRefusalsAreThoseOfItsCatalogAndThoseItDelivered() {
+        var memory = CatalogRefusalMemory()
+        memory.record(Self.refusal("peer-x", sender: "10.0.0.1", at: 1))
+        memory.record(Self.refusal("other-1", sender: "pull:http://10.0.0.2:7070", at: 2))
+        memory.record(Self.refusal("other-2", sender: "10.0.0.2", at: 3))
+        memory.record(Self.refusal("other-3", sender: "relay:peer-y", at: 4))
+        memory.record(Self.refusal("other-4", sender: "10.0.0.3", at: 5))
+        #expect(memory.concerning(nodeID: "peer-x", http: "http://10.0.0.1:7070").map(\.origin) == ["peer-x"])
+        #expect(memory.concerning(nodeID: "peer-y", http: "http://10.0.0.2:7070/").map(\.origin) == ["other-3", "other-2", "other-1"])
+        #expect(memory.concerning(nodeID: "", http: nil).isEmpty)
+        #expect(CatalogRefusalMemory.host(of: "http://[::1]:7070/base") == "::1")
+    }
+
+    @Test func theHintCountsRecentRefusalsAndNamesTheLargest() throws {
+        let now: Int64 = 10 * 3_600_000
+        let refusals = [
+            Self.refusal("small", bytes: 5_000_000, at: now - 1000),
+            Self.refusal("big", bytes: 9_542_000, at: now - 2000),
+            Self.refusal("stale", bytes: 50_000_000, at: now - 2 * 3_600_000),
+        ]
+        let hint = try #require(RefusedCatalogHint.text(RefusedCatalogHint.recent(refusals, now: now)))
+        #expect(hint.contains("2 peer catalogs were refused by this node's gossip limits"), "\(hint)")
+        #expect(hint.contains("largest: the catalog of node big, 9.1 MiB, over the 8.0 MiB per-origin budget"), "\(hint)")
+        #expect(RefusedCatalogHint.text([]) == nil)
+    }
+}
