@@ -10,8 +10,12 @@ import Testing
 /// `UpdatesAPI` on a running node: follows made, changed and removed, bad requests refused,
 /// nothing to accept or roll back answered 404.
 struct UpdateRoutesTests {
-    /// `method url` with `body`; the status and the answer as text.
-    func call(_ url: String, _ method: String = "GET", body: String? = nil) async throws -> (UInt, String) {
+    /// `method url` with `body`; the status and the answer as text. `timeout` bounds the
+    /// whole exchange, body included, and is only a guard against a hang: ControlBoundsTests
+    /// send bodies of over 4 MiB through here, which a loaded CI uploads and decodes slowly.
+    func call(
+        _ url: String, _ method: String = "GET", body: String? = nil, timeout: Duration = .seconds(120)
+    ) async throws -> (UInt, String) {
         try await HTTPClient.withHTTPClient { http in
             var request = HTTPClientRequest(url: url)
             switch method {
@@ -20,7 +24,7 @@ struct UpdateRoutesTests {
             default: request.method = .GET
             }
             if let body { request.body = .bytes(ByteBuffer(string: body)) }
-            let response = try await http.execute(request, timeout: .seconds(10))
+            let response = try await http.execute(request, timeout: TimeAmount(timeout))
             let bytes = try await response.body.collect(upTo: 1 << 20)
             return (response.status.code, String(buffer: bytes))
         }
@@ -38,9 +42,10 @@ struct UpdateRoutesTests {
                 #expect(made == 200, "\(answer)")
                 let (changed, _) = try await call(base + UpdatesAPI.followsPath, "POST", body: #"{"model_id": "m.gguf", "mode": "prompt"}"#)
                 #expect(changed == 200)
-                // The configuration's follow is adopted when the node starts.
+                // The configuration's follow is adopted when the node starts (the deadline is a
+                // hang guard; the loop ends as soon as both are listed).
                 var list: [UpdatesAPI.Follow] = []
-                let deadline = Date().addingTimeInterval(10)
+                let deadline = Date().addingTimeInterval(60)
                 while Date() < deadline {
                     let (_, body) = try await call(base + UpdatesAPI.followsPath)
                     list = try JSONDecoder().decode(UpdatesAPI.FollowList.self, from: Data(body.utf8)).follows
