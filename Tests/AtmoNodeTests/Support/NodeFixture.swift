@@ -70,9 +70,12 @@ enum Client {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    /// `timeout` bounds the whole exchange, body included. It is a guard against a hang, not
+    /// a speed bound: tests move several MB through here, and a loaded CI took 39.8 s to read
+    /// a 1.2 MB answer (HubUpstreamBoundsTests hit a 30 s deadline so).
     static func send(
         _ url: String, method: String = "GET", headers: [(String, String)] = [], body: [UInt8]? = nil,
-        maxBytes: Int = 64 << 20
+        maxBytes: Int = 64 << 20, timeout: Duration = .seconds(120)
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         switch method {
@@ -87,7 +90,7 @@ enum Client {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: "application/json")
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
         let buffer = try await response.body.collect(upTo: maxBytes)
         return Answer(
             status: Int(response.status.code),
