@@ -17,13 +17,20 @@ public enum HTTPProbe {
         public var body: Data
     }
 
-    /// `GET path` on `127.0.0.1:port`; nil when nothing answers within `timeout` seconds.
-    public static func get(port: Int, path: String, timeout: Double = 5) async -> Answer? {
+    /// Seconds a probe waits for bytes before it gives up (see `get`).
+    public static let defaultTimeout = 30.0
+
+    /// `GET path` on `127.0.0.1:port`; nil when the connection is refused, or when nothing
+    /// arrives for `timeout` seconds (a limit on each wait for bytes, not on the whole answer).
+    /// The default is a guard against a hang, not a speed bound: a loaded CI's nodes were
+    /// silent for longer than 5 s, and many tests `#require` the answer. To show that a node
+    /// is gone, pass a short one.
+    public static func get(port: Int, path: String, timeout: Double = defaultTimeout) async -> Answer? {
         try? await BlockingIO.run { try blockingGet(port: port, path: path, timeout: timeout) }
     }
 
     /// Decodes the JSON body of a 200 answer.
-    public static func getJSON<T: Decodable>(_ type: T.Type, port: Int, path: String, timeout: Double = 5) async -> T? {
+    public static func getJSON<T: Decodable>(_ type: T.Type, port: Int, path: String, timeout: Double = defaultTimeout) async -> T? {
         guard let answer = await get(port: port, path: path, timeout: timeout), answer.status == 200 else { return nil }
         return try? JSONDecoder().decode(T.self, from: answer.body)
     }
