@@ -29,8 +29,9 @@ final class EventStreamConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads until the head arrived (status and headers set).
-    func readHead(timeout: Double = 10) throws {
+    /// Reads until the head arrived (status and headers set). The deadline is a guard
+    /// against a hang, not a speed bound: a loaded CI's nodes took over 20 s to answer.
+    func readHead(timeout: Double = 60) throws {
         var raw = [UInt8]()
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -50,8 +51,10 @@ final class EventStreamConnection: @unchecked Sendable {
         throw RawHTTP.Failure(description: "no response head within \(timeout) s")
     }
 
-    /// Reads until `condition(text)` holds; false when the deadline passed or the stream ended first.
-    func read(until condition: (String) -> Bool, timeout: Double = 15) throws -> Bool {
+    /// Reads until `condition(text)` holds; false when the deadline passed or the stream ended
+    /// first. It returns as soon as the condition holds, so the default deadline is only a
+    /// hang guard; pass a short one where the wait's result does not matter.
+    func read(until condition: (String) -> Bool, timeout: Double = 60) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition(text) {
             guard Date() < deadline, let more = try receive() else { return false }
