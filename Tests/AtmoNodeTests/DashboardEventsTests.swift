@@ -10,10 +10,17 @@ import Testing
 /// `GET /v1/node` and `GET /v1/events` on real nodes: what the node serves while it serves
 /// it, a `mesh` event when a peer's catalog arrives, and the bound on event streams.
 struct DashboardEventsTests {
+    /// The upload is held mid-way by a client that reads the status line and then nothing (a
+    /// small receive buffer, so the node's socket fills), not made slow by a rate limit: the
+    /// polls of `/v1/node` slow down under load and a loaded run could miss a 4 s upload. The
+    /// node does not cut the stalled client (`sendStallTimeout`); the upload ends when the
+    /// client reads the rest.
     @Test func nodeListsASlowUploadWhileItRunsAndNotAfter() async throws {
-        let size = 1_000_000
+        // Far more than the socket buffers between node and client hold (Linux lets a
+        // sender's buffer grow to 4 MiB by default), so the node is still sending.
+        let size = 16 << 20
         try await withFixtureNode(
-            extra: [(name: "big.gguf", size: size)], configure: { $0.bandwidth.up = ByteRate(bytesPerSecond: 250_000) }
+            extra: [(name: "big.gguf", size: size)], configure: { $0.connections.sendStallTimeout = .seconds(600) }
         ) { running, _ in
             let url = running.baseURL + NodeAPI.path
             let idle = try await Client.json(url)
@@ -28,9 +35,15 @@ struct DashboardEventsTests {
             #expect((idle["storage"] as? [String: Any])?["used_bytes"] != nil)
             #expect((idle["limits"] as? [String: Any])?["limits"] != nil)
 
-            let download = Task { try await Client.get(running.baseURL + "/v1/models/download/big.gguf") }
+            let client = HeldReader(try StallingReader(port: running.port, receiveBuffer: 16 << 10))
+            defer { client.reader.close() }
+            let started = try await RawHTTP.blocking {
+                try client.reader.get("/v1/models/download/big.gguf")
+                return client.reader.readStatus(seconds: 60)
+            }
+            try #require(started && client.reader.status == 200, "the download did not start")
             var upload: [String: Any] = [:]
-            let listed = try await eventually(timeout: .seconds(30)) {
+            let listed = try await eventually {
                 let serving = try await Client.json(url)["serving"] as? [[String: Any]] ?? []
                 guard let entry = serving.first(where: { $0["model_id"] as? String == "big.gguf" }),
                     (entry["bytes_sent"] as? NSNumber)?.int64Value ?? 0 > 0
@@ -45,8 +58,10 @@ struct DashboardEventsTests {
             #expect((upload["sha256"] as? String)?.count == 64)
             #expect((upload["bytes_sent"] as? NSNumber)?.intValue ?? .max < size, "listed mid-way")
 
-            let answer = try await download.value
-            #expect(answer.body.count == size)
+            let (ended, received) = try await RawHTTP.blocking { (client.reader.readToEnd(seconds: 120), client.reader.received) }
+            #expect(ended)
+            // What was read counts the head too: more than the file is the whole body.
+            #expect(received > size, "the whole body arrived: \(received) bytes")
             let gone = try await eventually {
                 (try await Client.json(url)["serving"] as? [Any])?.isEmpty == true
             }
@@ -60,7 +75,7 @@ struct DashboardEventsTests {
                 try await withMeshNode(stateDirectory: folder.path + "/state", folders: [], configure: { $0.mesh.peers = [b.baseURL] }) {
                     a in
                     func aLists(_ modelID: String) async throws -> Bool {
-                        try await eventually(timeout: .seconds(30)) {
+                        try await eventually {
                             let models = try await Client.json(a.baseURL + MeshAPI.modelsPath)["models"] as? [[String: Any]] ?? []
                             return models.contains { ($0["model"] as? [String: Any])?["model_id"] as? String == modelID }
                         }
@@ -80,7 +95,7 @@ struct DashboardEventsTests {
                     // B offers one more model: its new catalog reaches A, whose stream says so.
                     try ModelFixtures.writeModel(at: fixture.path("fresh.gguf"), size: 2_000, seed: 42, header: .gguf)
                     let changed = try await RawHTTP.blocking {
-                        try stream.read(until: { _ in (stream.versions("mesh").max() ?? 0) > first }, timeout: 30)
+                        try stream.read(until: { _ in (stream.versions("mesh").max() ?? 0) > first })
                     }
                     #expect(changed, "a mesh event follows B's new catalog: \(first) \(stream.versions("mesh")) \(stream.text.suffix(300))")
                     #expect(try await aLists("fresh.gguf"))
@@ -88,4 +103,11 @@ struct DashboardEventsTests {
             }
         }
     }
+}
+
+/// A `StallingReader` used by one blocking call after another, never by two at once.
+private final class HeldReader: @unchecked Sendable {
+    let reader: StallingReader
+
+    init(_ reader: StallingReader) { self.reader = reader }
 }
