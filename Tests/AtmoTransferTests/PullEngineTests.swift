@@ -79,6 +79,13 @@ struct PullEngineTests {
                     let request = PullHarness.request(entry.modelID, from: node.baseURL, into: store)
                     let first = try await engine.pull(request)
                     #expect(!first.alreadyInstalled)
+                    // The provider counts a download when its side of it ends, which can come
+                    // after the pull holds the last byte: wait for that before reading the count.
+                    let clock = ContinuousClock()
+                    let deadline = clock.now + .seconds(60)
+                    while node.node.ledger.snapshot.activeDownloads > 0, clock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                     let served = node.node.ledger.snapshot.bytesServed
                     #expect(served == entry.sizeBytes)
                     let second = try await engine.pull(request)
