@@ -12,7 +12,7 @@ struct SendStallTests {
     static let stall = Duration.seconds(1)
     /// Much longer than the stall timeout (the check runs every quarter of it), and long
     /// enough for a loaded machine's node to get to its check (at 4 s, a loaded run's reader
-    /// got the whole 32 MiB).
+    /// got the whole 32 MiB). Counted from the status line, so the node is sending the body.
     static let notReading = 10.0
 
     @Test func aDownloadWhoseClientStopsReadingIsCutAndItsPlaceFreed() async throws {
@@ -25,10 +25,13 @@ struct SendStallTests {
                 $0.connections.reservedConnectionsPerAddress = 0
             }
         ) { node, _ in
-            let outcome = try await RawHTTP.blocking { () -> (ended: [Bool], received: [Int], next: Int) in
+            let outcome = try await RawHTTP.blocking { () -> (statuses: [Int?], ended: [Bool], received: [Int], next: Int) in
                 let stuck = try (0..<2).map { _ in try StallingReader(port: node.port, receiveBuffer: 16 << 10) }
                 defer { stuck.forEach { $0.close() } }
                 for reader in stuck { try reader.get("/v1/models/download/big.gguf") }
+                // The status line first: from then on the node is sending the body, so the time
+                // not read is a stall of a body under way, however late a loaded node started.
+                for reader in stuck { _ = reader.readStatus(seconds: 60) }
                 Thread.sleep(forTimeInterval: Self.notReading)
                 // What the node had handed to the kernel before it gave up still arrives.
                 let ended = stuck.map { $0.readToEnd(seconds: 30) }
@@ -36,9 +39,10 @@ struct SendStallTests {
                 let next = try StallingReader(port: node.port)
                 defer { next.close() }
                 try next.get("/v1/models/download/big.gguf")
-                _ = next.readToEnd(seconds: 60)
-                return (ended, stuck.map(\.received), next.received)
+                _ = next.readToEnd(seconds: 120)
+                return (stuck.map(\.status), ended, stuck.map(\.received), next.received)
             }
+            #expect(outcome.statuses == [200, 200])
             #expect(outcome.ended == [true, true])
             for received in outcome.received { #expect(received < size, "the body was cut short") }
             #expect(outcome.next > size, "a download after the stuck ones were cut is served whole")
@@ -100,7 +104,7 @@ struct SendStallTests {
                 try reader.get("/v1/models/download/steady.gguf")
                 // 64 KiB every 200 ms for three stall timeouts, then the rest at once.
                 let steady = reader.readSlowly(bytes: 64 << 10, every: 0.2, for: 3)
-                let ended = reader.readToEnd(seconds: 30)
+                let ended = reader.readToEnd(seconds: 120)
                 return (steady, ended, reader.received)
             }
             #expect(steady, "the stream did not end while the client read steadily")
@@ -119,7 +123,7 @@ struct SendStallTests {
                 for reader in stuck {
                     try reader.get("/v1/models/download/big.gguf")
                     // The status line: the node counts this connection and is sending its body.
-                    _ = reader.readStatus(seconds: 20)
+                    _ = reader.readStatus(seconds: 60)
                 }
                 func send(_ target: String) throws -> RawHTTP.Response {
                     let connection = try RawHTTP.Connection(port: node.port, timeout: 20)
