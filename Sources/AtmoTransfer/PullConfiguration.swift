@@ -46,6 +46,12 @@ public struct PullConfiguration: Sendable {
     /// deferred, takes the range answers straight from the socket into the partial file
     /// (`SplicedRangeConnection`, Linux); false reads them through NIO, as every other pull.
     public var splicesRanges = true
+    /// How long every transfer report (`POST /v1/transfers/reports`) may take to reach a
+    /// peer before it is dropped; nil keeps each report's own deadline: 2 s for a stop
+    /// (`model_transfer_cancel`, sent after the pull has ended), 5 s for a swarm's completion
+    /// (sent to every peer at once), the peer client's control deadline for a single source's
+    /// completion. Reports are best effort: a peer that misses one changes nothing for the pull.
+    public var reportTimeoutSeconds: Double? = nil
 
     public init() {}
 }

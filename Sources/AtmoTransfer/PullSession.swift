@@ -169,7 +169,7 @@ final class PullSession: Sendable {
         guard digest == entry.sha256 else {
             // Nothing here can be trusted: which piece was bad is unknown without piece hashes.
             _ = try? await engine.blocking { [self] in discardPartial() }
-            await peer.report(complete, timeout: nil)
+            await peer.report(complete, timeout: configuration.reportTimeout(otherwise: nil))
             let resumedNote =
                 earlierRunBytes > 0
                 ? " (\(earlierRunBytes) bytes came from an earlier run's partial file, which may have been damaged on disk)" : ""
@@ -181,7 +181,7 @@ final class PullSession: Sendable {
         // Installs, remembers the hash, forgets the resume state; on failure nothing moved.
         _ = try await PartialDownload.install(
             partialPath: partialPath, entry: entry, store: request.destination, downloadedFrom: peer.address, engine: engine)
-        await peer.report(complete, timeout: nil)
+        await peer.report(complete, timeout: configuration.reportTimeout(otherwise: nil))
         report(.completed, bytes: entry.sizeBytes)
         return entry.sizeBytes - startBytes
     }
@@ -222,8 +222,8 @@ final class PullSession: Sendable {
         let cancel = TransferReport.stopped(requestID: requestID, entry: entry, failure: failure, by: request.requesterNodeID)
         // A cancelled task cannot make requests, but the peer should still hear why the
         // transfer stopped: send from a task that is not cancelled, awaited and bounded.
-        let peer = self.peer
-        await Task { await peer.report(cancel, timeout: .seconds(2)) }.value
+        let (peer, timeout) = (self.peer, configuration.reportTimeout(otherwise: .seconds(2)))
+        await Task { await peer.report(cancel, timeout: timeout) }.value
     }
 
     /// Removes the partial and its record after a failed hash check (`PartialDownload.discard`:

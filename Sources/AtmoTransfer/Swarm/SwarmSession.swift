@@ -254,7 +254,9 @@ final class SwarmSession: Sendable {
         await Task { [self] in await reportToPeers(cancel, timeout: .seconds(2)) }.value
     }
 
-    private func reportToPeers(_ outcome: TransferReport, timeout: TimeAmount? = .seconds(5)) async {
+    /// `standard`: the report's own deadline, unless the configuration sets one for all.
+    private func reportToPeers(_ outcome: TransferReport, timeout standard: TimeAmount = .seconds(5)) async {
+        let timeout = configuration.reportTimeout(otherwise: standard)
         await withTaskGroup(of: Void.self) { group in
             for peer in peers { group.addTask { await peer.channel.report(outcome, timeout: timeout) } }
         }

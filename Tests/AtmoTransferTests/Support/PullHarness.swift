@@ -16,7 +16,10 @@ import Testing
 /// requests too) is 30 s, as in production: a loaded CI delayed honest answers past the 2 s
 /// it was (`readTimeout` failures); a test that wants stalls caught sooner says so. The
 /// connect timeout is 10 s: at 2 s a loaded run's busy event loop gave "did not accept a
-/// connection in time" for a loopback peer.
+/// connection in time" for a loopback peer. Transfer reports get 60 s instead of their
+/// production 2 s (a stop) and 5 s (a swarm's completion): tests check that the peer heard
+/// them, and a loaded run can take longer than that to answer a loopback POST, which
+/// drops the report (the HTTP client's read timeout still ends a silent one after 30 s).
 enum PullHarness {
     static let logger = Logger(label: "atmo.test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let requester = "0123456789abcdef"
@@ -32,6 +35,7 @@ enum PullHarness {
         configuration.connectTimeoutSeconds = 10
         configuration.maxAttemptsPerPiece = attempts
         configuration.retryBaseDelaySeconds = retryDelay
+        configuration.reportTimeoutSeconds = 60
         return configuration
     }
 
