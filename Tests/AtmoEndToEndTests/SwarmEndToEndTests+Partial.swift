@@ -27,10 +27,13 @@ extension EndToEnd.SwarmEndToEnd {
             let offered = sandbox.path("a-offered") + "/" + id
             let sha256 = try ModelFixtures.writeModel(at: offered, size: Int(size), seed: 44, header: .gguf)
             let portA = try HTTPProbe.unusedPort()
-            // A sends 2 MiB/s to B and 2 MiB/s to C: B needs 8 s for the file, so it is
-            // still partial while C asks it for pieces.
-            let capped = TCPProxy.Options(bytesPerSecond: 2 << 20)
-            try await withProxies([(portA, capped), (portA, capped)]) { proxiesA in
+            // A sends 512 KiB/s to B and 2 MiB/s to C: B needs 32 s for the file, so after
+            // the 3 MiB it holds when C starts it stays partial for about 26 s more, time
+            // enough on a loaded machine for C's process to start and ask it for pieces (a
+            // rate limit does not slow down under load; starting a process does).
+            try await withProxies([
+                (portA, TCPProxy.Options(bytesPerSecond: 512 << 10)), (portA, TCPProxy.Options(bytesPerSecond: 2 << 20)),
+            ]) { proxiesA in
                 let a = try await sandbox.serve(
                     folders: [sandbox.path("a-offered")], stateDirectory: sandbox.path("a"), port: portA, name: "a", readyModels: [id],
                     extraArguments: ["--advertise-url", proxiesA[0].baseURL])
@@ -80,7 +83,7 @@ extension EndToEnd.SwarmEndToEnd {
                         sourceLocation: sourceLocation)
                 }
 
-                let done = try await EndToEnd.NodeDownloads.waitForDownload(b, timeout: 60, "B completed") {
+                let done = try await EndToEnd.NodeDownloads.waitForDownload(b, timeout: 120, "B completed") {
                     $0.requestID == requestID && $0.isFinal
                 }
                 #expect(done.state == "completed", "\(done)", sourceLocation: sourceLocation)

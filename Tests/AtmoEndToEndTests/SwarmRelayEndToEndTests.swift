@@ -53,11 +53,15 @@ extension EndToEnd {
                 let size = 16 * mebibyte
                 let piece = PieceManifest.pieceSize(forFileSize: size)
                 let id = "swarm-relay-partial.gguf"
-                // A, the seed, sends 2 MiB/s in all over HTTP: B needs 8 s for the file, so it
-                // is still partial while C pulls. B and C have no reachable endpoint; C reaches
-                // the relay through a proxy that counts what the relay sends it.
+                // A, the seed, sends 512 KiB/s in all over HTTP: B needs at least 32 s for the
+                // file, so after the 3 MiB it holds it stays partial for 26 s or more, time
+                // enough on a loaded machine for C to hear of B's partial offer through the
+                // relay and for C's process to start and ask B for pieces (a rate limit does
+                // not slow down under load; gossip and starting a process do). B and C have no
+                // reachable endpoint; C reaches the relay through a proxy that counts what the
+                // relay sends it.
                 try await SwarmRelayMesh.run(
-                    in: sandbox, modelID: id, size: size, seed: 48, holderB: .empty, optionsA: TCPProxy.Options(bytesPerSecond: 2 << 20),
+                    in: sandbox, modelID: id, size: size, seed: 48, holderB: .empty, optionsA: TCPProxy.Options(bytesPerSecond: 512 << 10),
                     relayOptions: TCPProxy.Options()
                 ) { mesh in
                     let (proxyA, relayForC, b, c) = (mesh.proxyA, mesh.relayForC, mesh.b, mesh.c)
@@ -76,7 +80,7 @@ extension EndToEnd {
                     let pull = try sandbox.start(["pull", id, "--state-dir", c.stateDirectory, "--json"], name: "c-pull")
                     // What the relay had passed C at a moment B was seen still downloading.
                     var relayedWhilePartial: Int64 = 0
-                    let deadline = Date().addingTimeInterval(90)
+                    let deadline = Date().addingTimeInterval(150)
                     while pull.isRunning && Date() < deadline {
                         let relayed = relayForC.bytesToClients - relayedBefore
                         let status = await EndToEnd.NodeDownloads.downloads(b).first { $0.requestID == requestID }
@@ -93,7 +97,7 @@ extension EndToEnd {
                     // C's only relayed source of bytes was B (A is reached over HTTP): B's pieces.
                     #expect(relayedWhilePartial >= piece, "the relay passed C \(relayedWhilePartial) while B was partial")
 
-                    let done = try await EndToEnd.NodeDownloads.waitForDownload(b, timeout: 60, "B completed") { $0.requestID == requestID && $0.isFinal }
+                    let done = try await EndToEnd.NodeDownloads.waitForDownload(b, timeout: 120, "B completed") { $0.requestID == requestID && $0.isFinal }
                     #expect(done.state == "completed", "\(done)")
                 }
             }
