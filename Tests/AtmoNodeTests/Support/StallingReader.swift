@@ -15,6 +15,11 @@ final class StallingReader {
     private(set) var received = 0
     /// The first bytes of the answer (its status line).
     private(set) var start: [UInt8] = []
+    /// The head's bytes until its blank line is found (16 KiB at most), and its length then.
+    private var head: [UInt8] = []
+    private(set) var headLength: Int?
+    /// Body bytes read so far, once the whole head has come.
+    var bodyReceived: Int? { headLength.map { received - $0 } }
     private var closed = false
 
     init(port: Int, receiveBuffer: Int? = nil) throws {
@@ -61,6 +66,15 @@ final class StallingReader {
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n > 0 {
             if start.count < 16 { start += chunk[0..<min(n, 16 - start.count)] }
+            if headLength == nil, head.count < 16 << 10 {
+                // `head` holds the stream from its first byte: an index in it is an offset.
+                let searchFrom = max(0, head.count - 3)
+                head += chunk[0..<min(n, (16 << 10) - head.count)]
+                let blankLine: [UInt8] = [13, 10, 13, 10]
+                if let at = (searchFrom..<max(searchFrom, head.count - 3)).first(where: { head[$0..<$0 + 4].elementsEqual(blankLine) }) {
+                    headLength = at + 4
+                }
+            }
             received += n
             return n
         }
