@@ -58,6 +58,25 @@ struct RefusedCatalogPullHintTests {
                     let json = try await sandbox.run(
                         ["pull", "only-there.gguf", "--json", "--state-dir", sandbox.path("consumer")], name: "pull-json")
                     #expect(json.stdout.contains("not_offered") || json.stderr.contains("not_offered"), "\(json.stdout) \(json.stderr)")
+
+                    // A repository pull says it too: queued, and `atmo pull org/name` (streamed by the node).
+                    let request = #"{"repo_id": "acme/refused", "kind": "repository"}"#
+                    let started = try await Client.post(b.baseURL + DownloadAPI.path, json: request)
+                    #expect(started.status == 202, "\(started.text)")
+                    let repository = try JSONDecoder().decode(DownloadAPI.Started.self, from: Data(started.body)).requestID
+                    let ended = try await eventually(timeout: .seconds(30)) {
+                        try await DownloadQueueTests.status(b, repository)?.state == "failed"
+                    }
+                    #expect(ended)
+                    let repositoryStatus = try await DownloadQueueTests.status(b, repository)
+                    #expect(repositoryStatus?.errorCode == "not_offered")
+                    let repositoryMessage = repositoryStatus?.error ?? ""
+                    #expect(repositoryMessage.contains("1 peer catalog was refused"), "\(repositoryMessage)")
+                    let streamed = try await sandbox.run(
+                        ["pull", "acme/refused", "--state-dir", sandbox.path("consumer")], name: "pull-repo")
+                    #expect(streamed.status == 4, "\(streamed.stderr)")
+                    #expect(streamed.stderr.contains("no other node of the mesh offers the repository"), "\(streamed.stderr)")
+                    #expect(streamed.stderr.contains("1 peer catalog was refused"), "\(streamed.stderr)")
                 }
             }
         }
