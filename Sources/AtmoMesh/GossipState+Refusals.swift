@@ -50,11 +50,15 @@ public struct CatalogRefusal: Sendable, Hashable {
 /// When a refusal is worth a notice (a warning of the node): once per origin per
 /// `interval`, and at most `maxPerInterval` notices per interval in all, so that a peer
 /// pushing oversized catalogs of invented origins makes a few lines, not a flood. Pure:
-/// time comes in, notices come out (`GossipState.takeRefusalNotices`).
+/// time comes in, notices come out (`GossipState.takeRefusalNotices`). Every refusal, noticed
+/// or not, also waits for `GossipState.takeRefusals` (the node's memory of refusals), the
+/// latest `maxKept` of them.
 public struct CatalogRefusalNotices: Sendable {
     /// 10 minutes.
     public static let interval: Int64 = 10 * 60 * 1000
     public static let maxPerInterval = 16
+    /// Most refusals kept between two `takeAll` calls (the oldest go first).
+    public static let maxKept = 256
 
     /// Refusals by reason since the node started (noticed or not).
     public private(set) var counts: [CatalogRefusal.Reason: Int] = [:]
@@ -63,6 +67,7 @@ public struct CatalogRefusalNotices: Sendable {
     private var noticesInWindow = 0
     private var unnoticed = 0
     private var pending: [CatalogRefusal] = []
+    private var all: [CatalogRefusal] = []
 
     public init() {}
 
@@ -70,6 +75,8 @@ public struct CatalogRefusalNotices: Sendable {
     /// `interval` or `maxPerInterval` were given in the current interval.
     mutating func refused(_ refusal: CatalogRefusal, now: Int64) {
         counts[refusal.reason, default: 0] += 1
+        if all.count >= Self.maxKept { all.removeFirst(all.count - Self.maxKept + 1) }
+        all.append(refusal)
         if windowStartMs == .min || now - windowStartMs >= Self.interval {
             windowStartMs = now
             noticesInWindow = 0
@@ -95,11 +102,21 @@ public struct CatalogRefusalNotices: Sendable {
         defer { pending = [] }
         return pending
     }
+
+    /// Every refusal since the last call (the latest `maxKept`), noticed or not.
+    mutating func takeAll() -> [CatalogRefusal] {
+        defer { all = [] }
+        return all
+    }
 }
 
 extension GossipState {
     /// The refusals to warn about since the last call (`CatalogRefusalNotices`).
     public mutating func takeRefusalNotices() -> [CatalogRefusal] { refusalNotices.take() }
+
+    /// Every refusal since the last call, noticed or not (the latest
+    /// `CatalogRefusalNotices.maxKept`): what the node remembers of refused catalogs.
+    public mutating func takeRefusals() -> [CatalogRefusal] { refusalNotices.takeAll() }
 
     /// Refusals for size by reason since the start.
     public var refusalCounts: [CatalogRefusal.Reason: Int] { refusalNotices.counts }

@@ -53,6 +53,26 @@ struct GossipRefusalNoticeTests {
         #expect(next.map(\.unnoticedBefore) == [200 - CatalogRefusalNotices.maxPerInterval])
     }
 
+    /// What the node remembers (its peers view, a pull's hint) is every refusal, not only the
+    /// few noticed: the latest `maxKept` since the last take.
+    @Test func everyRefusalIsTakenForTheNodesMemoryNoticedOrNot() {
+        var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
+        for index in 0..<40 {
+            _ = node.receive(GossipBudgetTests.catalog("big-\(index)", kilobytes: 40, at: t0), from: nil, now: t0 + Int64(index))
+        }
+        #expect(node.takeRefusalNotices().count == CatalogRefusalNotices.maxPerInterval)
+        #expect(node.takeRefusals().map(\.origin) == (0..<40).map { "big-\($0)" })
+        #expect(node.takeRefusals().isEmpty, "taken once")
+        // More than are kept between two takes: the latest stay.
+        let extra = CatalogRefusalNotices.maxKept + 10
+        for index in 0..<extra {
+            _ = node.receive(GossipBudgetTests.catalog("more-\(index)", kilobytes: 40, at: t0), from: nil, now: t0 + 100 + Int64(index))
+        }
+        let kept = node.takeRefusals()
+        #expect(kept.count == CatalogRefusalNotices.maxKept)
+        #expect(kept.first?.origin == "more-10" && kept.last?.origin == "more-\(extra - 1)")
+    }
+
     @Test func aPullAnswerOverTheOriginBudgetIsNoticedToo() {
         var node = GossipBudgetTests.node(total: 1 << 20, perOrigin: 32 << 10, perSender: 1 << 20)
         _ = node.receivePull([GossipBudgetTests.catalog("big", kilobytes: 40, at: t0)], from: "peer-x", now: t0)

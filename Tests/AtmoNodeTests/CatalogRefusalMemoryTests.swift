@@ -77,5 +77,9 @@ struct CatalogRefusalMemoryTests {
         #expect(hint.contains("2 peer catalogs were refused by this node's gossip limits"), "\(hint)")
         #expect(hint.contains("largest: the catalog of node big, 9.1 MiB, over the 8.0 MiB per-origin budget"), "\(hint)")
         #expect(RefusedCatalogHint.text([]) == nil)
+        // One origin's catalog refused from two senders (pulled from it, pushed by it) is one catalog.
+        let twice = Self.refusal("big", sender: "pull:http://10.0.0.1:7070", bytes: 9_542_000, at: now - 500)
+        let one = try #require(RefusedCatalogHint.text([refusals[1], twice]))
+        #expect(one.contains("; 1 peer catalog was refused") && !one.contains("largest"), "\(one)")
     }
 }

@@ -88,8 +88,10 @@ final class MeshState: Sendable {
             if state.peers.revision != peersBefore { state.version &+= 1 }
             let own = state.gossip.ownCatalog
             defer { state.probesWanted = [] }
+            // Every refusal is remembered (for /v1/mesh/peers and a pull's hint); only the
+            // notices, a few per interval, are logged.
+            for refusal in state.gossip.takeRefusals() { state.refusedCatalogs.record(MeshAPI.RefusedCatalog(refusal, at: now)) }
             let refusals = state.gossip.takeRefusalNotices()
-            for refusal in refusals { state.refusedCatalogs.record(MeshAPI.RefusedCatalog(refusal, at: now)) }
             return (
                 outgoing, state.version == before ? nil : state.version, own.timestamp == publishedBefore ? nil : own,
                 state.probesWanted, refusals

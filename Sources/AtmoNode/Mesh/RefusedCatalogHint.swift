@@ -9,7 +9,9 @@ public enum RefusedCatalogHint {
     /// of a pull that found no provider; nil when `refusals` is empty.
     public static func text(_ refusals: [MeshAPI.RefusedCatalog]) -> String? {
         guard let largest = refusals.max(by: { ($0.bytes, $1.refusedAt) < ($1.bytes, $0.refusedAt) }) else { return nil }
-        let count = refusals.count
+        // Catalogs, not refusals: one origin's catalog refused from two senders (pulled from
+        // it and pushed by it) is one catalog.
+        let count = Set(refusals.map { $0.origin.isEmpty ? "from " + $0.sender : $0.origin }).count
         let catalogs = count == 1 ? "1 peer catalog was" : "\(count) peer catalogs were"
         let which = count == 1 ? "" : "largest: "
         return "; \(catalogs) refused by this node's gossip limits in the last hour and may have offered it "
