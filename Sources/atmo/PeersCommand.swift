@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtmoNode
 import AtmoProtocol
 import Foundation
 
@@ -27,6 +28,9 @@ struct PeersCommand: AsyncParsableCommand {
             printJSON(list)
             return
         }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let refused = RefusedCatalogHint.recent(list.refusedCatalogs ?? [], now: now)
+        defer { if !refused.isEmpty { print(Self.refusedLines(refused)) } }
         guard !list.peers.isEmpty else {
             print("no peers yet (none on the LAN, none configured with --peer, none through a relay)")
             return
@@ -41,6 +45,22 @@ struct PeersCommand: AsyncParsableCommand {
             ]
         }
         printTable(header: ["NAME", "NODE ID", "HTTP", "ORIGIN", "VIA", "LATENCY", "LOAD", "RELIABILITY", "MODELS"], rows: rows)
+    }
+
+    /// Most refused catalogs listed under the table; `--json` has them all.
+    static let refusedShown = 5
+
+    /// The catalogs this node's gossip refused in the last hour, newest first, as text (they
+    /// quote what peers sent): why a model a peer holds may be missing from `atmo models`.
+    static func refusedLines(_ refused: [MeshAPI.RefusedCatalog]) -> String {
+        var lines = ["", "refused by this node's gossip limits in the last hour (their models stay out of `atmo models`):"]
+        for refusal in refused.prefix(refusedShown) {
+            lines.append("  " + TerminalText.clean(RefusedCatalogHint.describe(refusal) + ", from " + refusal.sender, limit: 1024))
+        }
+        if refused.count > refusedShown {
+            lines.append("  and \(refused.count - refusedShown) more: `atmo peers --json` lists them (refused_catalogs)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// The NODE ID column of an address no node has answered at yet.

@@ -71,6 +71,47 @@ struct NodeTextOnTerminalTests {
         }
     }
 
+    /// The catalogs the node refused show under the table (the latest few, the rest counted),
+    /// as text: their origin and sender are what peers claimed.
+    @Test("atmo peers lists the catalogs the node refused lately, with escape codes as text")
+    func refusedCatalogsAreListedAsText() async throws {
+        try await withAtmoSandbox(prefix: "atmo-text") { sandbox in
+            let state = try Self.state(sandbox)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let refused = [
+                MeshAPI.RefusedCatalog(
+                    origin: "big" + Self.escapes, sender: "10.0.0.9", reason: "over_origin_budget", bytes: 9_542_000, budget: 8 << 20,
+                    refusedAt: now - 1000)
+            ]
+                + (0..<6).map { index in
+                    MeshAPI.RefusedCatalog(
+                        origin: "other-\(index)", sender: "pull:http://10.0.0.2:7070", reason: "no_room", bytes: 1000, budget: 4096,
+                        refusedAt: now - 2000 - Int64(index))
+                }
+                // Over an hour ago: not shown.
+                + [MeshAPI.RefusedCatalog(origin: "stale", sender: "10.0.0.9", reason: "no_room", bytes: 1, refusedAt: now - 7_200_000)]
+            let node = try await ScriptedLocalNode(stateDirectory: state) { method, path in
+                method == "GET" && path == MeshAPI.peersPath ? .json(MeshAPI.PeerList(peers: [], refusedCatalogs: refused)) : nil
+            }
+            do {
+                let peers = try await sandbox.run(["peers", "--state-dir", state], name: "peers")
+                #expect(peers.status == 0, "\(peers.stderr)")
+                #expect(peers.stdout.contains("refused by this node's gossip limits in the last hour"), "\(peers.stdout)")
+                #expect(
+                    peers.stdout.contains("the catalog of node big?]0;PWNED??[2J?[31mRED??[Kfake, 9.1 MiB, over the 8.0 MiB per-origin budget, from 10.0.0.9"),
+                    "\(peers.stdout.debugDescription)")
+                #expect(peers.stdout.contains("other-3") && !peers.stdout.contains("other-4"), "five shown: \(peers.stdout)")
+                #expect(peers.stdout.contains("and 2 more: `atmo peers --json`"), "\(peers.stdout)")
+                #expect(!peers.stdout.contains("stale"), "\(peers.stdout)")
+                Self.expectPrintable(peers.stdout)
+            } catch {
+                await node.stop()
+                throw error
+            }
+            await node.stop()
+        }
+    }
+
     @Test("a /health answer far larger than a node's is no node's")
     func aHugeHealthIsNoNode() async throws {
         try await withAtmoSandbox(prefix: "atmo-text") { sandbox in
