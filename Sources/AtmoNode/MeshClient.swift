@@ -29,6 +29,8 @@ struct MeshClient: Sendable {
 
     /// The bound of a mesh exchange when nothing longer is configured.
     static let defaultTimeout: TimeAmount = .seconds(10)
+    /// How long connecting to a peer may take unless a probe timeout above 10 s is set.
+    static let defaultConnectTimeout: TimeAmount = .seconds(3)
 
     /// The bound of a catalog exchange (`GET` and `POST /v1/catalogs`, an older peer's
     /// `/v1/models`) on a node whose probe timeout is `probeTimeout`: 10 s, or the probe
@@ -40,17 +42,20 @@ struct MeshClient: Sendable {
         max(defaultTimeout, TimeAmount(probeTimeout))
     }
 
-    /// The configuration of the client under the node's mesh requests. Its connect and read
-    /// timeouts are the longest deadline one of its exchanges has (`catalogTimeout`, never
-    /// shorter than the probe timeout), so they never end a request before its own deadline:
-    /// a fixed 10 s read timeout cut the probe of a peer that stalled after its head at 10 s,
-    /// whatever `--probe-timeout` said. Every request still ends by its deadline.
+    /// The configuration of the client under the node's mesh requests. Its read timeout is
+    /// the longest deadline one of its exchanges has (`catalogTimeout`, never shorter than
+    /// the probe timeout), so it never ends a request before its own deadline: a fixed 10 s
+    /// read timeout cut the probe of a peer that stalled after its head at 10 s, whatever
+    /// `--probe-timeout` said. Connecting gets `defaultConnectTimeout` (a peer whose host is
+    /// gone, its packets dropped, is seen in 3 s), or as long as the read when a probe
+    /// timeout above 10 s says the links are slow. Every request still ends by its deadline.
     /// (A client with a read timeout of its own as a stall bound, like the Hub upstream's,
     /// is another client.)
     static func httpConfiguration(probeTimeout: Duration) -> HTTPClient.Configuration {
         let longest = catalogTimeout(probeTimeout: probeTimeout)
+        let connect = TimeAmount(probeTimeout) > defaultTimeout ? longest : defaultConnectTimeout
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: longest, read: longest)
+        configuration.timeout = .init(connect: connect, read: longest)
         // A refused connection is an answer: the probe or gossip round counts it.
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
