@@ -93,6 +93,9 @@ public struct NodeConfiguration: Sendable {
     /// Tests only: the access guard takes every client for another machine (a token can
     /// not be presented from another machine on loopback).
     var dashboardSeesClientsAsRemote = false
+    /// Tests only: how long a Hub lookup waits for one of the upstream's read turns before
+    /// its client is told the upstream is busy (nil: `HubUpstreamReads`' 30 s).
+    var hubUpstreamReadWait: Duration?
     /// A short-lived node of one command (`atmo pull` with no node running): it writes no
     /// `node.json` (no other command attaches to it) and does not resume the downloads an
     /// earlier node left queued.

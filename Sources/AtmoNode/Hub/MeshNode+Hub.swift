@@ -32,7 +32,8 @@ extension MeshNode {
         }
         if let upstream = configuration.hubUpstream {
             if scansHub {
-                let client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream), token: configuration.hubUpstreamToken)
+                var client = HubUpstreamClient(http: http, baseURL: MeshClient.trimmed(upstream), token: configuration.hubUpstreamToken)
+                if let wait = configuration.hubUpstreamReadWait { client.reads = HubUpstreamReads(wait: wait) }
                 routes.upstream = HubUpstream(
                     client: client, cache: defaultHubCache, scratchDirectory: configuration.stateDirectory + "/hub-upstream",
                     io: io, logger: logger, retryAfter: .milliseconds(Int64(max(0, configuration.hubUpstreamRetrySeconds) * 1000)),
