@@ -75,7 +75,8 @@ public struct CatalogRefusalNotices: Sendable {
     /// `interval` or `maxPerInterval` were given in the current interval.
     mutating func refused(_ refusal: CatalogRefusal, now: Int64) {
         counts[refusal.reason, default: 0] += 1
-        if all.count >= Self.maxKept { all.removeFirst(all.count - Self.maxKept + 1) }
+        // Trimmed in batches, not shifted once per refusal: `takeAll` returns the latest `maxKept`.
+        if all.count >= 2 * Self.maxKept { all.removeFirst(all.count - Self.maxKept) }
         all.append(refusal)
         if windowStartMs == .min || now - windowStartMs >= Self.interval {
             windowStartMs = now
@@ -106,7 +107,7 @@ public struct CatalogRefusalNotices: Sendable {
     /// Every refusal since the last call (the latest `maxKept`), noticed or not.
     mutating func takeAll() -> [CatalogRefusal] {
         defer { all = [] }
-        return all
+        return Array(all.suffix(Self.maxKept))
     }
 }
 

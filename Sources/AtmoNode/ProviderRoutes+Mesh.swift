@@ -30,7 +30,7 @@ extension ProviderRoutes {
             }
             let versions = self.mesh.versions(of: id, localSHA256s: self.localSHA256s(), ownNodeID: self.nodeID)
             guard !versions.isEmpty else {
-                throw HTTPError(.notFound, message: "No node of the mesh offers \(id)" + self.mesh.refusalHint())
+                throw HTTPError(.notFound, message: "No node of the mesh offers \(id)" + self.mesh.refusalHint(modelID: id))
             }
             return JSONResponse.make(MeshAPI.ModelList(models: versions))
         }

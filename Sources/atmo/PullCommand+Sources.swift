@@ -39,6 +39,10 @@ extension PullCommand {
     func refusalHint(_ node: LocalNodeClient) async -> String {
         guard let list = try? await node.get(MeshAPI.peersPath, as: MeshAPI.PeerList.self) else { return "" }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return RefusedCatalogHint.text(RefusedCatalogHint.recent(list.refusedCatalogs ?? [], now: now)) ?? ""
+        var httpOf: [String: String] = [:]
+        for peer in list.peers where !peer.nodeID.isEmpty { httpOf[peer.nodeID] = peer.http }
+        return RefusedCatalogHint.text(RefusedCatalogHint.recent(list.refusedCatalogs ?? [], now: now), modelID: modelID) {
+            httpOf[$0]
+        } ?? ""
     }
 }

@@ -48,6 +48,9 @@ struct RefusedCatalogPullHintTests {
                     #expect(message.contains("1 peer catalog was refused by this node's gossip limits"), "\(message)")
                     #expect(message.contains("the catalog of node \(providerID)"), "\(message)")
                     #expect(message.contains("over the 256 bytes per-origin budget"), "\(message)")
+                    // The provider is a known peer with an HTTP endpoint: the hint says how to pull from it directly.
+                    let direct = "pull it from that node directly: `atmo pull only-there.gguf --from http://127.0.0.1:"
+                    #expect(message.contains(direct), "\(message)")
 
                     // `atmo pull` through the node refuses at once, with the same hint and code.
                     let pulled = try await sandbox.run(["pull", "only-there.gguf", "--state-dir", sandbox.path("consumer")], name: "pull")
@@ -55,6 +58,7 @@ struct RefusedCatalogPullHintTests {
                     #expect(pulled.stderr.contains("no node of the mesh offers only-there.gguf"), "\(pulled.stderr)")
                     #expect(pulled.stderr.contains("1 peer catalog was refused by this node's gossip limits"), "\(pulled.stderr)")
                     #expect(pulled.stderr.contains("the catalog of node \(providerID)"), "\(pulled.stderr)")
+                    #expect(pulled.stderr.contains(direct), "\(pulled.stderr)")
                     let json = try await sandbox.run(
                         ["pull", "only-there.gguf", "--json", "--state-dir", sandbox.path("consumer")], name: "pull-json")
                     #expect(json.stdout.contains("not_offered") || json.stderr.contains("not_offered"), "\(json.stdout) \(json.stderr)")

@@ -17,7 +17,16 @@ struct UnreadablePulledCatalogTests {
         let deep = #"{"catalogs":["# + String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000) + "]}"
         let peer = FixedAnswerServer(body: deep)
         let url = try await peer.start()
-        defer { Task { await peer.stop() } }
+        do {
+            try await Self.check(pulledFrom: url)
+        } catch {
+            await peer.stop()
+            throw error
+        }
+        await peer.stop()
+    }
+
+    static func check(pulledFrom url: String) async throws {
         try await withTemporaryDirectory { directory in
             try await withMeshNode(stateDirectory: directory.sub("node"), folders: []) { configuration in
                 configuration.mesh.peers = [url]

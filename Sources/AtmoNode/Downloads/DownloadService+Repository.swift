@@ -85,7 +85,7 @@ extension DownloadService {
                 continue
             }
             let at = revision.map { " at revision \($0)" } ?? ""
-            let hint = mesh.refusalHint()
+            let hint = mesh.refusalHint(modelID: queued.modelID)
             downloads.finish(queued.requestID, state: .failed) { status in
                 status.error = "no other node of the mesh offers the repository \(queued.modelID)\(at) (see `atmo models`)" + hint
                 status.errorCode = TransferError.Code.notOffered.description

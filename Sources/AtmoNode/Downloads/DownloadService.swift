@@ -190,7 +190,7 @@ struct DownloadService: Service {
                 // Nothing offered, and catalogs refused lately: one of them may have offered it.
                 let wanted = queued.sha256?.lowercased()
                 let offersNone = code == .notOffered && !versions.contains { wanted == nil || $0.entry.sha256 == wanted }
-                let hint = offersNone ? mesh.refusalHint() : ""
+                let hint = offersNone ? mesh.refusalHint(modelID: queued.modelID) : ""
                 downloads.finish(queued.requestID, state: .failed) { status in
                     status.error = message + hint
                     status.errorCode = code.description

@@ -27,8 +27,12 @@ extension MeshState {
     /// Catalogs of `peer`'s answer to this node's pull (`GET /v1/catalogs`) that could not be
     /// read (invalid, nested too deep): remembered as `unreadable` refusals, and warned about
     /// like the gossip's refusals, once per peer per 10 minutes.
+    /// An answer read whole clears `peer`'s earlier `unreadable` refusal.
     func unreadableCatalogs(_ rejected: [WireError], pulledFrom peer: String) {
-        guard let first = rejected.first else { return }
+        guard let first = rejected.first else {
+            state.withLock { $0.refusedCatalogs.readable(pulledFrom: peer) }
+            return
+        }
         let now = Self.now()
         let refusal = MeshAPI.RefusedCatalog(
             origin: "", sender: "pull:" + peer, reason: MeshAPI.RefusedCatalog.unreadable, bytes: 0, entries: rejected.count,
@@ -44,11 +48,14 @@ extension MeshState {
     /// (`refused_catalogs` of `GET /v1/mesh/peers`).
     var refusedCatalogs: [MeshAPI.RefusedCatalog] { state.withLock { $0.refusedCatalogs.all } }
 
-    /// What a pull that finds no provider adds to its message when catalogs were refused in
-    /// the last hour (`RefusedCatalogHint`); "" when none were.
-    func refusalHint() -> String {
+    /// What a pull of `modelID` that finds no provider adds to its message when catalogs were
+    /// refused in the last hour (`RefusedCatalogHint`; a refused catalog of a known peer with
+    /// an HTTP endpoint comes with the way to pull from it directly); "" when none were.
+    func refusalHint(modelID: String) -> String {
         let now = Self.now()
-        return RefusedCatalogHint.text(state.withLock { $0.refusedCatalogs.recent(now: now) }) ?? ""
+        return state.withLock { state in
+            RefusedCatalogHint.text(state.refusedCatalogs.recent(now: now), modelID: modelID) { state.peers[$0]?.stats.httpURL }
+        } ?? ""
     }
 
     /// What a peer sent, fit for a log line and an answer: printable ASCII, at most 200 characters.

@@ -46,16 +46,24 @@ extension MeshState {
                         nodeID: "", nodeName: "", http: url, origin: pending.origin.rawValue, latencyMs: nil, activeTransfers: nil,
                         reliability: pending.reliability, lastSeen: 0, modelCount: 0, probeError: pending.probeFailure?.rawValue))
             }
-            let refusals = state.refusedCatalogs.all
-            if !refusals.isEmpty {
-                for index in list.indices {
-                    let refused = CatalogRefusalMemory.concerning(refusals, nodeID: list[index].nodeID, http: list[index].http)
-                    list[index].refusedCatalogs = refused.isEmpty ? nil : refused
-                }
+            list.sort { ($0.nodeName, $0.nodeID, $0.http ?? "") < ($1.nodeName, $1.nodeID, $1.http ?? "") }
+            // Bounded however many peers share an address: at most `refusalsPerPeer` on one
+            // peer and `refusalsOnPeers` on all of them (the top level lists each refusal once).
+            var room = state.refusedCatalogs.count > 0 ? Self.refusalsOnPeers : 0
+            for index in list.indices where room > 0 {
+                let refused = state.refusedCatalogs.concerning(
+                    nodeID: list[index].nodeID, http: list[index].http, limit: min(Self.refusalsPerPeer, room))
+                room -= refused.count
+                list[index].refusedCatalogs = refused.isEmpty ? nil : refused
             }
-            return list.sorted { ($0.nodeName, $0.nodeID, $0.http ?? "") < ($1.nodeName, $1.nodeID, $1.http ?? "") }
+            return list
         }
     }
+
+    /// Most refusals listed beside one peer in `peerList` (the newest).
+    static let refusalsPerPeer = 8
+    /// Most refusals listed beside the peers of `peerList` in all.
+    static let refusalsOnPeers = 512
 
     /// The answer to `GET /v1/mesh/peers`: the peers, and every refusal remembered.
     func peerListAnswer() -> MeshAPI.PeerList {

@@ -64,7 +64,7 @@ struct RepositoryPullRoutes: Sendable {
                     let at = start.repository?.revision.map { " at revision \($0)" } ?? ""
                     let failure = RepositoryPullAPI.Failure(
                         error: "no other node of the mesh offers the repository \(start.modelID)\(at) (see `atmo models`)"
-                            + node.mesh.refusalHint(),
+                            + node.mesh.refusalHint(modelID: start.modelID),
                         code: TransferError.Code.notOffered.description)
                     try await writer.write(Self.event("error", failure))
                     try await writer.finish(nil)
