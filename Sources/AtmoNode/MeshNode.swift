@@ -81,10 +81,17 @@ public struct MeshNode: Sendable {
         guard !started.exchange(true) else {
             throw StoreError(.conflict, "this MeshNode has run already; create a new one to run again")
         }
-        // One bounded pool for the node's blocking file work (serving reads, hashing, pulls,
-        // SQLite); a hash takes one of its threads at a time and stops when cancelled.
-        let fileReaders = NIOThreadPool(numberOfThreads: Self.fileReaderThreads)
-        fileReaders.start()
+        // The clients are shut down on every way out, a configuration refused below included.
+        try await withNodeClients { clients in
+            try await serve(with: clients, gracefulShutdownSignals: gracefulShutdownSignals, onReady: onReady)
+        }
+    }
+
+    /// The node's run with `clients`, which the caller shuts down once this returns or throws.
+    private func serve(
+        with clients: NodeClients, gracefulShutdownSignals: [UnixSignal], onReady: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        let (meshHTTP, hubHTTP, pullHTTP, fileReaders) = (clients.mesh, clients.hub, clients.pull, clients.fileReaders)
         let blockingIO = BlockingIO(threadPool: fileReaders)
         let inventoryService = InventoryService(
             inventory: inventory, interval: .milliseconds(Int64(configuration.rescanIntervalSeconds * 1000)), blockingIO: blockingIO,
@@ -93,20 +100,11 @@ public struct MeshNode: Sendable {
         let routes = ProviderRoutes(
             inventory: inventory, ledger: ledger, mesh: mesh, downloads: downloads, partialOffers: partialOffers, nodeID: nodeID,
             nodeName: configuration.nodeName, boundPort: boundPort, fileReaders: fileReaders, requestRescan: { inventoryService.requestRescan() })
-        // The mesh's requests end by their deadlines (the probe timeout for probes); the Hub
-        // upstream's client keeps a 10 s read timeout as its stall bound for streamed files.
-        let probeTimeout = configuration.mesh.probeTimeout
-        let meshHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: MeshClient.httpConfiguration(probeTimeout: probeTimeout))
-        var hubHTTPConfiguration = HTTPClient.Configuration()
-        hubHTTPConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(10))
-        hubHTTPConfiguration.connectionPool.retryConnectionEstablishment = false
-        let hubHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: hubHTTPConfiguration)
-        let meshClient = MeshClient(http: meshHTTP, timeout: MeshClient.catalogTimeout(probeTimeout: probeTimeout))
+        let meshClient = MeshClient(http: meshHTTP, timeout: MeshClient.catalogTimeout(probeTimeout: configuration.mesh.probeTimeout))
         let meshService = MeshService(
             mesh: mesh, inventory: inventory, partialOffers: partialOffers, database: database, client: meshClient,
             configuration: configuration.mesh, identity: (nodeID, configuration.nodeName), boundPort: boundPort, host: configuration.host,
             logger: logger)
-        let pullHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: PullEngine.httpConfiguration(configuration.pull))
         let downloadService = DownloadService(
             downloads: downloads, mesh: mesh,
             engine: PullEngine(
@@ -214,18 +212,11 @@ public struct MeshNode: Sendable {
         do {
             try await ServiceGroup(configuration: groupConfiguration).runShieldedFromCancellation(cutAfter: Self.cancellationShutdownBound)
         } catch {
+            // The Hub's mirrors use its client: they stop before the clients do.
             await hub.stopBackgroundWork()
-            try? await meshHTTP.shutdown()
-            try? await hubHTTP.shutdown()
-            try? await pullHTTP.shutdown()
-            try? await fileReaders.shutdownGracefully()
             throw error
         }
         await hub.stopBackgroundWork()
-        try await meshHTTP.shutdown()
-        try await hubHTTP.shutdown()
-        try await pullHTTP.shutdown()
-        try await fileReaders.shutdownGracefully()
     }
 
     /// The pull's channels for relayed sources and providers' WebSocket endpoints.
