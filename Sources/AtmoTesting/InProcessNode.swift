@@ -30,11 +30,17 @@ public func withMeshNode<T: Sendable>(
     let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
+            // A run that ends before it is ready (a configuration it refuses) ends the stream.
+            defer { portContinuation.finish() }
             try await node.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
             return nil
         }
         var ports = portStream.makeAsyncIterator()
-        guard let port = await ports.next() else { throw CancellationError() }
+        guard let port = await ports.next() else {
+            // The node ended before it was ready: its error says why.
+            _ = try await group.next()
+            throw CancellationError()
+        }
         // Wait for the first scan: every file hashed and advertised.
         while node.inventory.completedScans == 0 {
             try await Task.sleep(for: .milliseconds(20))

@@ -46,6 +46,18 @@ struct NodeStartRefusalTests {
         }
     }
 
+    /// `withMeshNode` of a node that refuses to start ends with the node's error instead of
+    /// waiting for a port that never comes.
+    @Test(.timeLimit(.minutes(2)))
+    func withMeshNodeEndsWithTheRefusal() async throws {
+        try await withTemporaryDirectory(prefix: "atmo-start-refusal") { folder in
+            let state = folder.path + "/state"
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+            try Data("{not json".utf8).write(to: URL(fileURLWithPath: MeshMembership.path(stateDirectory: state)))
+            await #expect(throws: StoreError.self) { try await withMeshNode(stateDirectory: state, folders: []) { $0.port } }
+        }
+    }
+
     static let quiet = Logger(label: "atmo.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     static func configuration(state: String) -> NodeConfiguration {
