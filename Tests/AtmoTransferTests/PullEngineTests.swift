@@ -86,6 +86,7 @@ struct PullEngineTests {
                     while node.node.ledger.snapshot.activeDownloads > 0, clock.now < deadline {
                         try await Task.sleep(for: .milliseconds(50))
                     }
+                    try #require(node.node.ledger.snapshot.activeDownloads == 0, "the provider's side of the download never ended")
                     let served = node.node.ledger.snapshot.bytesServed
                     #expect(served == entry.sizeBytes)
                     let second = try await engine.pull(request)

@@ -4,13 +4,13 @@ import AtmoProtocol
 /// What a pull that finds no provider adds to its `not_offered` message when this node
 /// refused peer catalogs lately (`refused_catalogs` of `GET /v1/mesh/peers`): one of those may
 /// have offered the model. The error code stays `not_offered`; only the message says more.
-public enum RefusedCatalogHint {
+package enum RefusedCatalogHint {
     /// `"; 2 peer catalogs were refused ... (largest: ...); ..."`, to append to the message of
     /// a pull of `modelID` that found no provider; nil when `refusals` is empty. It names the
     /// largest refusal (the newest of equal size) of a catalog whose node is a known peer with
     /// an HTTP endpoint (`httpOf`, by node id), and then says how to pull from that node
     /// directly; else the largest of all. What a peer wrote (`detail`) stays out of it.
-    public static func text(_ refusals: [MeshAPI.RefusedCatalog], modelID: String, httpOf: (String) -> String?) -> String? {
+    package static func text(_ refusals: [MeshAPI.RefusedCatalog], modelID: String, httpOf: (String) -> String?) -> String? {
         func largest(_ candidates: [MeshAPI.RefusedCatalog]) -> MeshAPI.RefusedCatalog? {
             candidates.max { ($0.bytes, $0.refusedAt) < ($1.bytes, $1.refusedAt) }
         }
@@ -36,16 +36,16 @@ public enum RefusedCatalogHint {
     /// after the refusal, short enough that a catalog refused once long ago is not blamed.
     /// Every refusal is remembered (`CatalogRefusalMemory`), so one refused again and again
     /// stays in it.
-    public static let recentMs: Int64 = 60 * 60 * 1000
+    package static let recentMs: Int64 = 60 * 60 * 1000
 
     /// Those of `refusals` of the last `recentMs` before `now`.
-    public static func recent(_ refusals: [MeshAPI.RefusedCatalog], now: Int64) -> [MeshAPI.RefusedCatalog] {
+    package static func recent(_ refusals: [MeshAPI.RefusedCatalog], now: Int64) -> [MeshAPI.RefusedCatalog] {
         refusals.filter { now - $0.refusedAt < recentMs }
     }
 
     /// One refusal, for a person: whose catalog, how large, and what it did not fit; with
     /// `detail`, also what the peer's catalog said of its refused or unreadable entries.
-    public static func describe(_ refusal: MeshAPI.RefusedCatalog, detail: Bool = true) -> String {
+    package static func describe(_ refusal: MeshAPI.RefusedCatalog, detail: Bool = true) -> String {
         let quoted = detail ? " (\(refusal.detail ?? "?"))" : ""
         let whose = refusal.origin.isEmpty ? "a catalog from \(refusal.sender)" : "the catalog of node \(refusal.origin)"
         let size = refusal.bytes > 0 ? ", \(byteText(refusal.bytes))" : ""
