@@ -89,9 +89,11 @@ struct SwarmKeptConnectionTests {
                 model.0, from: [closer, other], configuration: PullHarness.configuration(connections: 2), outcomes: outcomes, in: directory)
             let result = try #require(outcome.success, "\(String(describing: outcome.failure))")
             #expect(try Data(contentsOf: URL(fileURLWithPath: result.path)) == model.1)
-            // It kept serving: every answer on a connection of its own.
+            // It kept serving: every answer on a connection of its own. How many of the 41
+            // pieces it gets depends on the load (its reconnects make it the slower seed: a
+            // loaded CI run gave it 4); a second piece means the pull came back after a close.
             let served = closer.0.log.pieces.count
-            #expect(served > 4, "the closing seed served \(served) pieces")
+            #expect(served >= 2, "the closing seed served \(served) pieces")
             #expect(closer.1.now.downloadAccepted >= served - 1, "\(closer.1.now)")
             // No piece went twice for a failure (the endgame may add a few copies).
             let requested = closer.0.log.requestedBytes + other.0.log.requestedBytes
